@@ -1,0 +1,31 @@
+// How a domain plugs into the engine. Each capability (stack, relay, mint, nostr, ecash)
+// exports a factory returning an EngineModule; src/core/engine/modules.ts lists them.
+// The engine starts modules in list order and stops them in reverse.
+import type { Domain, HandlersOf } from '../../shared/api/procedure'
+import type { EventBus } from '../events'
+import type { Logger } from '../log'
+
+export interface EngineContext {
+  /** Root of everything the box owns on disk (settings, secrets, databases). */
+  readonly dataDir: string
+  readonly log: Logger
+  readonly events: EventBus
+  /** Other modules, by name, once started (e.g. the nostr client finds the embedded relay's URL). */
+  readonly modules: ReadonlyMap<string, EngineModule>
+}
+
+export interface EngineModule<D extends Domain = Domain> {
+  readonly name: string
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Implementation of this module's API domain (src/shared/api/<name>.ts). */
+  readonly handlers: HandlersOf<D, RequestContext>
+}
+
+/** Per-call context the transports pass to handlers. */
+export interface RequestContext {
+  /** 'ipc' for the Electron window, 'http' for headless mode. */
+  readonly transport: 'ipc' | 'http' | 'internal'
+}
+
+export type EngineModuleFactory = (ctx: EngineContext) => EngineModule | Promise<EngineModule>

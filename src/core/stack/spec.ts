@@ -1,0 +1,102 @@
+// The contract between the stack catalog (pure: settings → specs) and the container supervisor
+// (dockerode: specs → running containers). Like Polar's composeFile/nodeTemplates, the catalog
+// is pure functions; unlike Polar, the supervisor talks to the Docker Engine API directly.
+
+/** Service ids of the production stack. Test catalogs may use the same ids with local images. */
+export type ServiceId =
+  | 'bitcoind'
+  | 'electrs'
+  | 'lnd'
+  | 'relay'
+  | 'mint'
+  | 'postgres'
+  | 'nbxplorer'
+  | 'btcpay'
+
+export type BitcoinNetwork = 'mainnet' | 'testnet4' | 'signet' | 'regtest'
+
+/** An image pinned by digest: `repository@sha256:…`. Tags alone are never trusted. */
+export interface PinnedImage {
+  /** e.g. `lightninglabs/lnd` */
+  readonly repository: string
+  /** Human tag, for display only, e.g. `v0.19.1-beta`. */
+  readonly tag: string
+  /** `sha256:<64 hex>` — the supervisor refuses an image whose digest differs. */
+  readonly digest: `sha256:${string}`
+  /** Built from this repo (relay, mint) rather than pulled. */
+  readonly builtHere?: boolean
+}
+
+export interface PortSpec {
+  readonly container: number
+  /** Published on the host when set; bound to `hostIp` (default 127.0.0.1). */
+  readonly host?: number
+  readonly hostIp?: string
+  readonly protocol: 'tcp' | 'udp'
+  /** Plain words: "Bitcoin P2P", "LND gRPC". */
+  readonly purpose: string
+}
+
+export type MountSpec =
+  | { readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly?: boolean }
+  | { readonly kind: 'volume'; readonly name: string; readonly target: string; readonly readOnly?: boolean }
+
+/** A config file rendered by the catalog and written (atomically) before the container starts. */
+export interface RenderedFile {
+  /** Absolute host path under the data directory. */
+  readonly hostPath: string
+  readonly contents: string
+  /** 0o600 for anything holding a secret. */
+  readonly mode: number
+  /** True when `contents` holds a secret: masked in the UI's "rendered configuration". */
+  readonly secret: boolean
+}
+
+/** Docker HEALTHCHECK; health changes arrive on Docker's event stream (no polling). */
+export interface HealthProbe {
+  readonly test: readonly string[] // e.g. ['CMD', 'bitcoin-cli', '-rpcconnect=…', 'getblockchaininfo'] or ['CMD-SHELL', '…']
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly startPeriodMs: number
+}
+
+export interface Dependency {
+  readonly id: string
+  /** `healthy`: wait for the dependency's health probe; `started`: only that it runs. */
+  readonly condition: 'healthy' | 'started'
+}
+
+export interface ContainerSpec {
+  readonly id: string
+  readonly displayName: string
+  /** One sentence in plain words, for the setup wizard. */
+  readonly description: string
+  readonly image: PinnedImage
+  readonly entrypoint?: readonly string[]
+  readonly command: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+  /** Names of env vars whose values are secrets (masked in the UI, never logged). */
+  readonly secretEnv?: readonly string[]
+  readonly ports: readonly PortSpec[]
+  readonly mounts: readonly MountSpec[]
+  readonly files: readonly RenderedFile[]
+  readonly health: HealthProbe
+  readonly dependsOn: readonly Dependency[]
+  /** Seconds between SIGTERM and SIGKILL. bitcoind and LND need minutes to flush. */
+  readonly stopGraceSeconds: number
+  readonly user?: string
+  /** Hostname on the private network, e.g. `bitcoind`. */
+  readonly hostname: string
+}
+
+export interface StackPlan {
+  /** Project name: prefix for containers, network and volumes; also a label value. */
+  readonly project: string
+  readonly network: BitcoinNetwork
+  readonly dataDir: string
+  /** Name of the private bridge network. */
+  readonly dockerNetwork: string
+  /** In dependency order. */
+  readonly services: readonly ContainerSpec[]
+}

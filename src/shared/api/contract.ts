@@ -1,0 +1,18 @@
+// The whole API: one contract, served over Electron IPC and headless HTTP + WebSocket.
+import { stackApi } from './stack'
+import { nostrApi } from './nostr'
+import { relayApi } from './relay'
+import { ecashApi } from './ecash'
+import { mintApi } from './mint'
+import type { ClientOf } from './procedure'
+
+export const contract = {
+  stack: stackApi,
+  nostr: nostrApi,
+  relay: relayApi,
+  ecash: ecashApi,
+  mint: mintApi,
+}
+
+export type AppContract = typeof contract
+export type AppClient = ClientOf<AppContract>

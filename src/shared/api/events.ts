@@ -1,0 +1,10 @@
+// The typed event stream the UI subscribes to. Each domain owns its own event union in its
+// own file under src/shared/api and adds it here; every event carries its domain as `topic`.
+import type { StackEvent } from './stack'
+import type { NostrEvent } from './nostr'
+import type { RelayEvent } from './relay'
+import type { EcashEvent } from './ecash'
+import type { MintEvent } from './mint'
+
+export type EngineEvent = StackEvent | NostrEvent | RelayEvent | EcashEvent | MintEvent
+export type EventTopic = EngineEvent['topic']
