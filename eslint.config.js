@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint'
 import reactHooks from 'eslint-plugin-react-hooks'
 import globals from 'globals'
 
-const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'stream']
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'crypto',
+  'stream',
+]
 
 export default tseslint.config(
   {
@@ -31,8 +41,14 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['electron', 'electron/*'], message: 'The engine never imports Electron.' },
-            { group: ['react', 'react-dom', 'react/*', 'react-dom/*'], message: 'The engine never imports React.' },
-            { group: ['**/renderer/**', '**/main/**', '**/preload/**'], message: 'Lower layers never import higher ones.' },
+            {
+              group: ['react', 'react-dom', 'react/*', 'react-dom/*'],
+              message: 'The engine never imports React.',
+            },
+            {
+              group: ['**/renderer/**', '**/main/**', '**/preload/**'],
+              message: 'Lower layers never import higher ones.',
+            },
           ],
         },
       ],
@@ -45,8 +61,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', ...nodeBuiltins], message: 'src/shared runs in the renderer too: no Node imports.' },
-            { group: ['electron', 'react', '**/core/**', '**/renderer/**'], message: 'src/shared depends on nothing but zod.' },
+            {
+              group: ['node:*', ...nodeBuiltins],
+              message: 'src/shared runs in the renderer too: no Node imports.',
+            },
+            {
+              group: ['electron', 'react', '**/core/**', '**/renderer/**'],
+              message: 'src/shared depends on nothing but zod.',
+            },
           ],
         },
       ],
@@ -63,8 +85,14 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', ...nodeBuiltins], message: 'The renderer never imports Node.' },
-            { group: ['electron', 'electron/*'], message: 'The renderer talks to the engine through the API client only.' },
-            { group: ['**/core/**', '**/main/**', '**/preload/**', '**/services/**'], message: 'The renderer imports only src/shared and its own modules.' },
+            {
+              group: ['electron', 'electron/*'],
+              message: 'The renderer talks to the engine through the API client only.',
+            },
+            {
+              group: ['**/core/**', '**/main/**', '**/preload/**', '**/services/**'],
+              message: 'The renderer imports only src/shared and its own modules.',
+            },
           ],
         },
       ],

@@ -28,7 +28,8 @@ const run = (label, cmd, args) => {
 }
 
 console.log(`node ${process.version}`)
-if (only.length === 0) for (const [label, argv] of checks) run(label, 'npx', ['--no-install', ...argv])
+if (only.length === 0)
+  for (const [label, argv] of checks) run(label, 'npx', ['--no-install', ...argv])
 
 let passed = 0
 let failed = 0
@@ -36,8 +37,15 @@ for (const suite of suites) {
   if (only.length > 0 && !only.includes(suite)) continue
   const out = `${results}/${suite}.json`
   run(`tests: ${suite}`, 'npx', [
-    '--no-install', 'vitest', 'run', '--project', suite, '--passWithNoTests',
-    '--reporter=default', '--reporter=json', `--outputFile.json=${out}`,
+    '--no-install',
+    'vitest',
+    'run',
+    '--project',
+    suite,
+    '--passWithNoTests',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
   ])
   if (existsSync(out)) {
     const report = JSON.parse(readFileSync(out, 'utf8'))

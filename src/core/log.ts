@@ -12,7 +12,8 @@ export interface Logger {
 }
 
 const secretValues = new Set<string>()
-const SECRET_KEY = /pass(word)?|secret|seed|mnemonic|macaroon|nsec|privkey|private_?key|token|rpcauth|cookie/i
+const SECRET_KEY =
+  /pass(word)?|secret|seed|mnemonic|macaroon|nsec|privkey|private_?key|token|rpcauth|cookie/i
 
 /** Register a secret value so it is masked in every log line from now on. */
 export function redact(secret: string): void {
@@ -37,7 +38,13 @@ function scrubFields(fields: Record<string, unknown>): Record<string, unknown> {
 }
 
 export interface LogSink {
-  (line: { level: LogLevel; scope: string; msg: string; time: string; fields?: Record<string, unknown> }): void
+  (line: {
+    level: LogLevel
+    scope: string
+    msg: string
+    time: string
+    fields?: Record<string, unknown>
+  }): void
 }
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
@@ -50,9 +57,12 @@ export function createLogger(
   const sink: LogSink =
     opts.sink ??
     ((line) => {
-      const f = line.fields && Object.keys(line.fields).length ? ' ' + JSON.stringify(line.fields) : ''
+      const f =
+        line.fields && Object.keys(line.fields).length ? ' ' + JSON.stringify(line.fields) : ''
       const out = `${line.time} ${line.level.padEnd(5)} [${line.scope}] ${line.msg}${f}\n`
-      ;(line.level === 'error' || line.level === 'warn' ? process.stderr : process.stdout).write(out)
+      ;(line.level === 'error' || line.level === 'warn' ? process.stderr : process.stdout).write(
+        out,
+      )
     })
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return

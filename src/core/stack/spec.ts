@@ -4,14 +4,7 @@
 
 /** Service ids of the production stack. Test catalogs may use the same ids with local images. */
 export type ServiceId =
-  | 'bitcoind'
-  | 'electrs'
-  | 'lnd'
-  | 'relay'
-  | 'mint'
-  | 'postgres'
-  | 'nbxplorer'
-  | 'btcpay'
+  'bitcoind' | 'electrs' | 'lnd' | 'relay' | 'mint' | 'postgres' | 'nbxplorer' | 'btcpay'
 
 export type BitcoinNetwork = 'mainnet' | 'testnet4' | 'signet' | 'regtest'
 
@@ -38,8 +31,18 @@ export interface PortSpec {
 }
 
 export type MountSpec =
-  | { readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly?: boolean }
-  | { readonly kind: 'volume'; readonly name: string; readonly target: string; readonly readOnly?: boolean }
+  | {
+      readonly kind: 'bind'
+      readonly source: string
+      readonly target: string
+      readonly readOnly?: boolean
+    }
+  | {
+      readonly kind: 'volume'
+      readonly name: string
+      readonly target: string
+      readonly readOnly?: boolean
+    }
 
 /** A config file rendered by the catalog and written (atomically) before the container starts. */
 export interface RenderedFile {
