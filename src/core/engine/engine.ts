@@ -1,0 +1,125 @@
+// The engine: starts the domain modules, validates every API call against the shared contract
+// and dispatches it. Both transports (Electron IPC, headless HTTP + WebSocket) call `engine.call`.
+import { contract } from '../../shared/api/contract'
+import { FlashError } from '../errors'
+import { EventBus } from '../events'
+import { createLogger, type Logger } from '../log'
+import type { EngineContext, EngineModule, EngineModuleFactory, RequestContext } from './module'
+
+export interface Engine {
+  readonly dataDir: string
+  readonly events: EventBus
+  readonly log: Logger
+  /** Validate `rawInput` with the contract's schema and run the handler. Throws FlashError. */
+  call(domain: string, procedure: string, rawInput: unknown, ctx: RequestContext): Promise<unknown>
+  /** 'query' | 'mutation' for a known procedure, undefined otherwise. */
+  kindOf(domain: string, procedure: string): 'query' | 'mutation' | undefined
+  module(name: string): EngineModule | undefined
+  stop(): Promise<void>
+}
+
+export interface EngineOptions {
+  readonly dataDir: string
+  readonly log?: Logger
+  readonly modules: readonly EngineModuleFactory[]
+}
+
+type AnyContract = Record<
+  string,
+  Record<
+    string,
+    {
+      kind: 'query' | 'mutation'
+      input: {
+        safeParse(v: unknown): {
+          success: boolean
+          data?: unknown
+          error?: { issues: { path: PropertyKey[]; message: string }[] }
+        }
+      }
+    }
+  >
+>
+
+export async function createEngine(opts: EngineOptions): Promise<Engine> {
+  const log = opts.log ?? createLogger('engine')
+  const events = new EventBus()
+  const modules = new Map<string, EngineModule>()
+  const ctx: EngineContext = { dataDir: opts.dataDir, log, events, modules }
+  const started: EngineModule[] = []
+
+  for (const factory of opts.modules) {
+    const m = await factory(ctx)
+    modules.set(m.name, m)
+    try {
+      await m.start()
+      started.push(m)
+    } catch (err) {
+      log.error(`module ${m.name} failed to start`, {
+        error: err instanceof Error ? err.message : String(err),
+      })
+      // The engine keeps running what it can; the module reports its own problem through its API.
+      started.push(m)
+    }
+  }
+
+  const spec = contract as unknown as AnyContract
+
+  const kindOf = (domain: string, procedure: string) =>
+    Object.hasOwn(spec, domain) && Object.hasOwn(spec[domain]!, procedure)
+      ? spec[domain]![procedure]!.kind
+      : undefined
+
+  return {
+    dataDir: opts.dataDir,
+    events,
+    log,
+    kindOf,
+    module: (name) => modules.get(name),
+    async call(domain, procedure, rawInput, reqCtx) {
+      const def = kindOf(domain, procedure) ? spec[domain]![procedure]! : undefined
+      if (!def) {
+        throw new FlashError(
+          'api.unknown_procedure',
+          `There is no "${domain}.${procedure}" in the API.`,
+          'Update the app: the window and the engine may be different versions.',
+        )
+      }
+      const parsed = def.input.safeParse(rawInput ?? {})
+      if (!parsed.success) {
+        const first = parsed.error?.issues[0]
+        const where = first?.path.length ? first.path.map(String).join('.') : 'input'
+        throw new FlashError(
+          'api.bad_input',
+          `The request was not valid: ${where}: ${first?.message ?? 'invalid'}.`,
+          'Check the values you entered and try again.',
+        )
+      }
+      const mod = modules.get(domain)
+      const handler = mod
+        ? (mod.handlers as Record<string, (i: unknown, c: RequestContext) => Promise<unknown>>)[
+            procedure
+          ]
+        : undefined
+      if (!handler) {
+        throw new FlashError(
+          'api.unavailable',
+          `${domain} is not running in this engine.`,
+          'Enable the service in Settings, then try again.',
+        )
+      }
+      return handler(parsed.data, reqCtx)
+    },
+    async stop() {
+      for (const m of [...started].reverse()) {
+        try {
+          await m.stop()
+        } catch (err) {
+          log.error(`module ${m.name} failed to stop`, {
+            error: err instanceof Error ? err.message : String(err),
+          })
+        }
+      }
+    },
+  }
+}

@@ -1,0 +1,4 @@
+// The engine's modules, started in this order and stopped in reverse. One line per domain.
+import type { EngineModuleFactory } from './module'
+
+export const defaultModules: EngineModuleFactory[] = []
