@@ -1,0 +1,1523 @@
+// SIMULATOR — test-only, never imported by production code. LND's gRPC surface built from the
+// REAL .proto files that ln-service ships (node_modules/lightning/grpc/protos), served over TLS
+// with a self-signed certificate shaped like LND's tls.cert, and guarded by macaroons written where
+// LND writes them (<lnddir>/data/chain/bitcoin/<network>/{admin,readonly,invoice}.macaroon).
+// Invoices are real, signed BOLT 11 payment requests. The node has one simulated channel to a
+// simulated peer; outgoing payments to that peer's invoices, to this node's own invoices and to
+// other simulators registered as peers succeed with the real preimage; anything else fails with
+// NO_ROUTE. A control API (HTTP, second port, `/v1/simulator/...`) lets tests make the peer pay
+// or issue invoices, and make payments fail or stay in flight.
+// Run alone: `npx tsx tests/simulators/lnd-simulator.ts` (see main()).
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import { createServer, type Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import * as grpc from '@grpc/grpc-js'
+import * as protoLoader from '@grpc/proto-loader'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { z } from 'zod'
+import { decodeBolt11, encodeBolt11, type Bolt11Invoice } from './bolt11'
+import type { SimulatedNetwork } from './chain-simulator'
+import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon, type Permission } from './macaroon-v2'
+import { createSelfSignedCert } from './x509-self-signed'
+
+export type PaymentMode = 'settle' | 'fail' | 'hold'
+export type FailureReason =
+  | 'FAILURE_REASON_TIMEOUT'
+  | 'FAILURE_REASON_NO_ROUTE'
+  | 'FAILURE_REASON_ERROR'
+  | 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS'
+  | 'FAILURE_REASON_INSUFFICIENT_BALANCE'
+
+export interface LndSimulatorOptions {
+  /** LND's --lnddir: tls.cert, tls.key and macaroons are written (and reused) here. */
+  readonly dir: string
+  readonly network?: SimulatedNetwork
+  readonly host?: string
+  readonly grpcPort?: number
+  /** Simulator-only control API port (0: any free port). */
+  readonly controlPort?: number
+  readonly alias?: string
+  /** Follow a bitcoind (or its simulator) for block height and sync state. */
+  readonly bitcoind?: { readonly url: string; readonly user: string; readonly password: string }
+  /** Without bitcoind: start height, and a new block every this many ms (0: never). */
+  readonly startHeight?: number
+  readonly blockIntervalMs?: number
+  /** Without bitcoind: synced_to_chain turns true after this long. */
+  readonly chainSyncDelayMs?: number
+  /** synced_to_graph turns true after this long. */
+  readonly graphSyncDelayMs?: number
+  readonly channelCapacitySat?: number
+  readonly localBalanceSat?: number
+  readonly walletBalanceSat?: number
+  readonly tlsExtraDomains?: readonly string[]
+  readonly tlsExtraIps?: readonly string[]
+  readonly log?: (line: string) => void
+}
+
+export interface LndSimulator {
+  /** host:port for ln-service's `socket`. */
+  readonly socket: string
+  readonly grpcPort: number
+  readonly controlUrl: string
+  readonly publicKey: string
+  readonly peerPublicKey: string
+  /** PEM contents of tls.cert. */
+  readonly cert: string
+  readonly macaroons: {
+    readonly admin: Buffer
+    readonly readonly: Buffer
+    readonly invoice: Buffer
+  }
+  readonly macaroonDir: string
+  /** In-process form of the control API. */
+  readonly control: LndSimulatorControl
+  close(): Promise<void>
+}
+
+export interface LndSimulatorControl {
+  state(): Promise<Record<string, unknown>>
+  setPaymentMode(mode: PaymentMode, failureReason?: FailureReason): void
+  resolvePayment(paymentHash: string, outcome: 'succeed' | 'fail', reason?: FailureReason): void
+  /** The channel peer issues an invoice this node can pay. */
+  createPeerInvoice(
+    amountMsat: bigint,
+    memo?: string,
+  ): { paymentRequest: string; paymentHash: string }
+  /** The channel peer pays one of this node's invoices. */
+  payFromPeer(paymentRequest: string, amountMsat?: bigint): Promise<HtlcResult>
+  /** Another simulator (its control URL) becomes reachable for payments. */
+  addPeer(controlUrl: string): Promise<void>
+  setSync(flags: { syncedToChain?: boolean; syncedToGraph?: boolean }): void
+}
+
+type HtlcResult =
+  | { status: 'settled'; preimage: string }
+  | { status: 'accepted' }
+  | { status: 'failed'; reason: string }
+
+type InvoiceState = 'OPEN' | 'SETTLED' | 'CANCELED' | 'ACCEPTED'
+
+interface SimInvoice {
+  hash: Buffer
+  preimage: Buffer | null
+  paymentAddr: Buffer
+  valueMsat: bigint
+  memo: string
+  descriptionHash: Buffer
+  expiry: number
+  cltvExpiry: number
+  creationDate: number
+  settleDate: number
+  paymentRequest: string
+  addIndex: number
+  settleIndex: number
+  state: InvoiceState
+  amtPaidMsat: bigint
+  isHold: boolean
+  htlcs: Record<string, unknown>[]
+  waiters: ((r: HtlcResult) => void)[]
+}
+
+type PaymentStatus = 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED'
+
+interface SimPayment {
+  hash: string
+  preimage: string | null
+  valueMsat: bigint
+  feeMsat: bigint
+  status: PaymentStatus
+  failureReason: FailureReason | 'FAILURE_REASON_NONE'
+  creationTimeNs: bigint
+  paymentRequest: string
+  index: number
+  route: Record<string, unknown> | null
+  attemptTimeNs: bigint
+  resolveTimeNs: bigint
+  /** How a held payment completes: settles the destination and yields the preimage. */
+  complete?: () => Promise<HtlcResult>
+}
+
+const FEATURES: Record<number, { name: string; is_required: boolean; is_known: boolean }> = {
+  0: { name: 'data-loss-protect', is_required: true, is_known: true },
+  5: { name: 'upfront-shutdown-script', is_required: false, is_known: true },
+  7: { name: 'gossip-queries', is_required: false, is_known: true },
+  8: { name: 'tlv-onion', is_required: true, is_known: true },
+  12: { name: 'static-remote-key', is_required: true, is_known: true },
+  14: { name: 'payment-addr', is_required: true, is_known: true },
+  17: { name: 'multi-path-payments', is_required: false, is_known: true },
+  23: { name: 'anchors-zero-fee-htlc-tx', is_required: false, is_known: true },
+}
+const INVOICE_FEATURE_BITS = [8, 14, 17]
+const LND_VERSION = {
+  version: '0.19.2-beta commit=v0.19.2-beta',
+  commit: 'v0.19.2-beta',
+  commit_hash: 'a839456493037a6af51cbf16db8be6182d614171',
+  app_major: 0,
+  app_minor: 19,
+  app_patch: 2,
+  app_pre_release: 'beta',
+  build_tags: [
+    'autopilotrpc',
+    'chainrpc',
+    'invoicesrpc',
+    'peersrpc',
+    'routerrpc',
+    'signrpc',
+    'verrpc',
+    'walletrpc',
+    'watchtowerrpc',
+    'wtclientrpc',
+  ],
+  go_version: 'go1.23.9',
+}
+const CHAIN_HASH_NETWORK: Record<SimulatedNetwork, string> = {
+  mainnet: 'mainnet',
+  testnet4: 'testnet4',
+  signet: 'signet',
+  regtest: 'regtest',
+}
+
+/** The permission LND's rpcserver.go requires for each method the simulator serves. */
+const REQUIRED: Record<string, Permission | null> = {
+  GetInfo: { entity: 'info', action: 'read' },
+  WalletBalance: { entity: 'onchain', action: 'read' },
+  ChannelBalance: { entity: 'offchain', action: 'read' },
+  ListChannels: { entity: 'offchain', action: 'read' },
+  AddInvoice: { entity: 'invoices', action: 'write' },
+  LookupInvoice: { entity: 'invoices', action: 'read' },
+  ListInvoices: { entity: 'invoices', action: 'read' },
+  SubscribeInvoices: { entity: 'invoices', action: 'read' },
+  DecodePayReq: { entity: 'offchain', action: 'read' },
+  ListPayments: { entity: 'offchain', action: 'read' },
+  SendPaymentV2: { entity: 'offchain', action: 'write' },
+  TrackPaymentV2: { entity: 'offchain', action: 'read' },
+  SubscribeSingleInvoice: { entity: 'invoices', action: 'read' },
+  AddHoldInvoice: { entity: 'invoices', action: 'write' },
+  SettleInvoice: { entity: 'invoices', action: 'write' },
+  CancelInvoice: { entity: 'invoices', action: 'write' },
+  LookupInvoiceV2: { entity: 'invoices', action: 'read' },
+  GetVersion: { entity: 'info', action: 'read' },
+  GetState: null,
+  SubscribeState: null,
+}
+
+class GrpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    details: string,
+  ) {
+    super(details)
+  }
+}
+
+function protosDir(): string {
+  if (process.env.LND_SIM_PROTOS_DIR) return process.env.LND_SIM_PROTOS_DIR
+  const here = dirname(fileURLToPath(import.meta.url))
+  // Bundled: the .proto files are copied next to the bundle.
+  if (existsSync(join(here, 'protos', 'lightning.proto'))) return join(here, 'protos')
+  const req = createRequire(import.meta.url)
+  return join(dirname(req.resolve('lightning/package.json')), 'grpc', 'protos')
+}
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
+const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest()
+const msatToSat = (m: bigint): string => (m / 1000n).toString()
+
+/** Atomic write (temp, rename) with a mode, like LND's macaroon files. */
+function writeSecretFile(path: string, data: string | Buffer, mode: number): void {
+  const tmp = `${path}.tmp-${process.pid}`
+  const fd = openSync(tmp, 'w', mode)
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+}
+
+export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndSimulator> {
+  const network = opts.network ?? 'regtest'
+  const host = opts.host ?? '127.0.0.1'
+  const log = opts.log ?? ((l: string) => process.stdout.write(`[lnd SIMULATOR] ${l}\n`))
+  const startedAt = Date.now()
+
+  // --- identity, TLS and macaroons (kept across restarts, like LND's files) --------------------
+  mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
+  const macaroonDir = join(opts.dir, 'data', 'chain', 'bitcoin', network)
+  mkdirSync(macaroonDir, { recursive: true, mode: 0o700 })
+  const keyFile = join(opts.dir, 'simulator-node.key')
+  const rootKeyFile = join(opts.dir, 'simulator-macaroon-root.key')
+  if (!existsSync(keyFile))
+    writeSecretFile(keyFile, Buffer.from(secp256k1.utils.randomSecretKey()), 0o600)
+  if (!existsSync(rootKeyFile)) writeSecretFile(rootKeyFile, randomBytes(32), 0o600)
+  const nodeKey = new Uint8Array(readFileSync(keyFile))
+  const rootKey = readFileSync(rootKeyFile)
+  const peerKey = sha256(Buffer.concat([Buffer.from('SIMULATOR channel peer'), nodeKey]))
+  const publicKey = Buffer.from(secp256k1.getPublicKey(nodeKey)).toString('hex')
+  const peerPublicKey = Buffer.from(secp256k1.getPublicKey(peerKey)).toString('hex')
+
+  const certFile = join(opts.dir, 'tls.cert')
+  const tlsKeyFile = join(opts.dir, 'tls.key')
+  if (!existsSync(certFile) || !existsSync(tlsKeyFile)) {
+    const { hostname } = await import('node:os')
+    const made = createSelfSignedCert({
+      commonName: hostname(),
+      dnsNames: [
+        'localhost',
+        hostname(),
+        'unix',
+        'unixpacket',
+        'bufconn',
+        ...(opts.tlsExtraDomains ?? []),
+      ],
+      ips: ['127.0.0.1', '::1', ...(opts.tlsExtraIps ?? [])],
+    })
+    writeSecretFile(tlsKeyFile, made.keyPem, 0o600)
+    writeFileSync(certFile, made.certPem, { mode: 0o644 })
+  }
+  const cert = readFileSync(certFile, 'utf8')
+  const macaroons = {
+    admin: Buffer.alloc(0),
+    readonly: Buffer.alloc(0),
+    invoice: Buffer.alloc(0),
+  }
+  for (const name of ['admin', 'readonly', 'invoice'] as const) {
+    const file = join(macaroonDir, `${name}.macaroon`)
+    if (!existsSync(file) || !verifyMacaroon(rootKey, readFileSync(file)).ok)
+      writeSecretFile(file, mintMacaroon(rootKey, DEFAULT_MACAROONS[name]), 0o600)
+    macaroons[name] = readFileSync(file)
+  }
+
+  // --- chain view ---------------------------------------------------------------------------
+  let height = opts.startHeight ?? 100
+  let blockHash = sha256(Buffer.from(`SIMULATOR block ${height}`)).toString('hex')
+  let bestHeaderTime = Math.floor(Date.now() / 1000)
+  let chainReady = !opts.bitcoind
+  let bitcoindSynced = !opts.bitcoind
+  const overrides: { syncedToChain?: boolean; syncedToGraph?: boolean } = {}
+  const timers: NodeJS.Timeout[] = []
+  const heightListeners = new Set<() => void>()
+
+  const syncedToChain = (): boolean =>
+    overrides.syncedToChain ??
+    (opts.bitcoind ? bitcoindSynced : Date.now() - startedAt >= (opts.chainSyncDelayMs ?? 0))
+  const syncedToGraph = (): boolean =>
+    overrides.syncedToGraph ??
+    (syncedToChain() && Date.now() - startedAt >= (opts.graphSyncDelayMs ?? 0))
+
+  if (opts.bitcoind) {
+    const { url, user, password } = opts.bitcoind
+    const auth = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
+    const poll = async () => {
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: auth, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            jsonrpc: '1.0',
+            id: 'lnd-sim',
+            method: 'getblockchaininfo',
+            params: [],
+          }),
+          signal: AbortSignal.timeout(5_000),
+        })
+        const body = (await res.json()) as {
+          result?: {
+            blocks: number
+            bestblockhash: string
+            time: number
+            initialblockdownload: boolean
+            headers: number
+          }
+        }
+        if (!body.result) return
+        if (!chainReady) log('Chain backend ready (bitcoind RPC answered)')
+        chainReady = true
+        const r = body.result
+        if (r.blocks !== height) {
+          height = r.blocks
+          blockHash = r.bestblockhash
+          bestHeaderTime = r.time
+          for (const l of heightListeners) l()
+        }
+        bitcoindSynced = !r.initialblockdownload && r.blocks === r.headers
+      } catch {
+        // bitcoind not reachable yet: LND keeps waiting on its chain backend.
+      }
+    }
+    void poll()
+    const t = setInterval(() => void poll(), 1_000)
+    t.unref()
+    timers.push(t)
+  } else if ((opts.blockIntervalMs ?? 0) > 0) {
+    const t = setInterval(() => {
+      height += 1
+      blockHash = sha256(Buffer.from(`SIMULATOR block ${height}`)).toString('hex')
+      bestHeaderTime = Math.floor(Date.now() / 1000)
+      for (const l of heightListeners) l()
+    }, opts.blockIntervalMs)
+    t.unref()
+    timers.push(t)
+  }
+
+  // --- wallet and channel ---------------------------------------------------------------------
+  const capacityMsat = BigInt(opts.channelCapacitySat ?? 5_000_000) * 1000n
+  let localMsat = BigInt(opts.localBalanceSat ?? Number(capacityMsat / 2000n)) * 1000n
+  const walletSat = BigInt(opts.walletBalanceSat ?? 1_000_000)
+  const chanId = (BigInt(Math.max(1, height - 10)) << 40n) | (1n << 16n)
+  let htlcIndex = 0
+
+  // --- invoices ---------------------------------------------------------------------------------
+  const invoices = new Map<string, SimInvoice>()
+  const peerInvoices = new Map<string, { preimage: Buffer; valueMsat: bigint; request: string }>()
+  let addIndex = 0
+  let settleIndex = 0
+  const invoiceSubscribers = new Set<(inv: SimInvoice) => void>()
+
+  const invoiceRpc = (inv: SimInvoice) => ({
+    memo: inv.memo,
+    r_preimage: inv.preimage ?? Buffer.alloc(0),
+    r_hash: inv.hash,
+    value: msatToSat(inv.valueMsat),
+    value_msat: inv.valueMsat.toString(),
+    settled: inv.state === 'SETTLED',
+    creation_date: String(inv.creationDate),
+    settle_date: String(inv.settleDate),
+    payment_request: inv.paymentRequest,
+    description_hash: inv.descriptionHash,
+    expiry: String(inv.expiry),
+    fallback_addr: '',
+    cltv_expiry: String(inv.cltvExpiry),
+    route_hints: [],
+    private: false,
+    add_index: String(inv.addIndex),
+    settle_index: String(inv.settleIndex),
+    amt_paid: msatToSat(inv.amtPaidMsat),
+    amt_paid_sat: msatToSat(inv.amtPaidMsat),
+    amt_paid_msat: inv.amtPaidMsat.toString(),
+    state: inv.state,
+    htlcs: inv.htlcs,
+    features: Object.fromEntries(INVOICE_FEATURE_BITS.map((b) => [b, FEATURES[b]])),
+    is_keysend: false,
+    payment_addr: inv.paymentAddr,
+    is_amp: false,
+  })
+
+  const notifyInvoice = (inv: SimInvoice) => {
+    for (const s of invoiceSubscribers) s(inv)
+  }
+
+  const addInvoice = (req: {
+    valueMsat: bigint
+    memo: string
+    descriptionHash?: Buffer
+    expiry?: number
+    cltvExpiry?: number
+    preimage?: Buffer
+    hash?: Buffer
+  }): SimInvoice => {
+    const preimage = req.hash ? null : (req.preimage ?? randomBytes(32))
+    const hash = req.hash ?? sha256(preimage!)
+    if (invoices.has(hash.toString('hex')))
+      throw new GrpcError(grpc.status.UNKNOWN, 'invoice with payment hash already exists')
+    const paymentAddr = randomBytes(32)
+    const creationDate = Math.floor(Date.now() / 1000)
+    const expiry = req.expiry || 86_400
+    const cltvExpiry = req.cltvExpiry || 80
+    const paymentRequest = encodeBolt11({
+      network,
+      ...(req.valueMsat > 0n ? { amountMsat: req.valueMsat } : {}),
+      timestamp: creationDate,
+      paymentHash: hash.toString('hex'),
+      paymentSecret: paymentAddr.toString('hex'),
+      ...(req.descriptionHash?.length
+        ? { descriptionHash: req.descriptionHash.toString('hex') }
+        : { description: req.memo }),
+      expirySeconds: expiry,
+      minFinalCltvExpiry: cltvExpiry,
+      featureBits: INVOICE_FEATURE_BITS,
+      nodeSecretKey: nodeKey,
+    })
+    const inv: SimInvoice = {
+      hash,
+      preimage,
+      paymentAddr,
+      valueMsat: req.valueMsat,
+      memo: req.memo,
+      descriptionHash: req.descriptionHash ?? Buffer.alloc(0),
+      expiry,
+      cltvExpiry,
+      creationDate,
+      settleDate: 0,
+      paymentRequest,
+      addIndex: ++addIndex,
+      settleIndex: 0,
+      state: 'OPEN',
+      amtPaidMsat: 0n,
+      isHold: !!req.hash,
+      htlcs: [],
+      waiters: [],
+    }
+    invoices.set(hash.toString('hex'), inv)
+    log(
+      `Invoice added: add_index=${inv.addIndex} value_msat=${inv.valueMsat}${inv.isHold ? ' (hold)' : ''}`,
+    )
+    notifyInvoice(inv)
+    return inv
+  }
+
+  const settleInvoice = (inv: SimInvoice) => {
+    inv.state = 'SETTLED'
+    inv.settleDate = Math.floor(Date.now() / 1000)
+    inv.settleIndex = ++settleIndex
+    for (const h of inv.htlcs) {
+      h.state = 'SETTLED'
+      h.resolve_time = String(inv.settleDate)
+    }
+    localMsat += inv.amtPaidMsat
+    log(`Invoice settled: settle_index=${inv.settleIndex} amt_paid_msat=${inv.amtPaidMsat}`)
+    notifyInvoice(inv)
+    for (const w of inv.waiters.splice(0))
+      w({ status: 'settled', preimage: inv.preimage!.toString('hex') })
+  }
+
+  const cancelInvoice = (inv: SimInvoice) => {
+    inv.state = 'CANCELED'
+    for (const h of inv.htlcs) {
+      h.state = 'CANCELED'
+      h.resolve_time = String(Math.floor(Date.now() / 1000))
+    }
+    inv.amtPaidMsat = 0n
+    notifyInvoice(inv)
+    for (const w of inv.waiters.splice(0))
+      w({ status: 'failed', reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS' })
+  }
+
+  /** An HTLC for one of our invoices arrives (from the channel peer or another simulator). */
+  const receiveHtlc = (
+    request: string,
+    amountMsat: bigint | undefined,
+    wait: boolean,
+  ): Promise<HtlcResult> => {
+    let decoded: Bolt11Invoice
+    try {
+      decoded = decodeBolt11(request)
+    } catch {
+      return Promise.resolve({
+        status: 'failed',
+        reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS',
+      })
+    }
+    const inv = invoices.get(decoded.paymentHash)
+    const amount = amountMsat ?? decoded.amountMsat ?? 0n
+    const expired = inv && Date.now() / 1000 > inv.creationDate + inv.expiry
+    if (!inv || inv.state !== 'OPEN' || expired || amount < inv.valueMsat || amount === 0n)
+      return Promise.resolve({
+        status: 'failed',
+        reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS',
+      })
+    const now = Math.floor(Date.now() / 1000)
+    inv.htlcs.push({
+      chan_id: chanId.toString(),
+      htlc_index: String(htlcIndex++),
+      amt_msat: amount.toString(),
+      accept_height: height,
+      accept_time: String(now),
+      resolve_time: '0',
+      expiry_height: height + inv.cltvExpiry,
+      state: 'ACCEPTED',
+      custom_records: {},
+      mpp_total_amt_msat: amount.toString(),
+    })
+    inv.amtPaidMsat = amount
+    if (!inv.isHold) {
+      settleInvoice(inv)
+      return Promise.resolve({ status: 'settled', preimage: inv.preimage!.toString('hex') })
+    }
+    inv.state = 'ACCEPTED'
+    log(`Hold invoice accepted: add_index=${inv.addIndex}`)
+    notifyInvoice(inv)
+    if (!wait) return Promise.resolve({ status: 'accepted' })
+    return new Promise((resolve) => inv.waiters.push(resolve))
+  }
+
+  // --- payments ---------------------------------------------------------------------------------
+  const payments = new Map<string, SimPayment>()
+  let paymentIndex = 0
+  let paymentMode: PaymentMode = 'settle'
+  let modeFailure: FailureReason = 'FAILURE_REASON_NO_ROUTE'
+  const paymentListeners = new Map<string, Set<(p: SimPayment) => void>>()
+  const networkPeers = new Map<string, string>() // pubkey → control URL
+
+  const paymentRpc = (p: SimPayment) => {
+    const htlcs = p.route
+      ? [
+          {
+            attempt_id: String(p.index),
+            status:
+              p.status === 'SUCCEEDED'
+                ? 'SUCCEEDED'
+                : p.status === 'FAILED'
+                  ? 'FAILED'
+                  : 'IN_FLIGHT',
+            route: p.route,
+            attempt_time_ns: p.attemptTimeNs.toString(),
+            resolve_time_ns: p.resolveTimeNs.toString(),
+            ...(p.status === 'FAILED'
+              ? {
+                  failure: {
+                    code: 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS',
+                    failure_source_index: 1,
+                    height,
+                  },
+                }
+              : {}),
+            preimage: p.preimage ? Buffer.from(p.preimage, 'hex') : Buffer.alloc(0),
+          },
+        ]
+      : []
+    return {
+      payment_hash: p.hash,
+      value: msatToSat(p.valueMsat),
+      creation_date: String(p.creationTimeNs / 1_000_000_000n),
+      fee: msatToSat(p.feeMsat),
+      payment_preimage: p.preimage ?? '0'.repeat(64),
+      value_sat: msatToSat(p.valueMsat),
+      value_msat: p.valueMsat.toString(),
+      payment_request: p.paymentRequest,
+      status: p.status,
+      fee_sat: msatToSat(p.feeMsat),
+      fee_msat: p.feeMsat.toString(),
+      creation_time_ns: p.creationTimeNs.toString(),
+      htlcs,
+      payment_index: String(p.index),
+      failure_reason: p.failureReason,
+    }
+  }
+
+  const notifyPayment = (p: SimPayment) => {
+    for (const l of paymentListeners.get(p.hash) ?? []) l(p)
+  }
+
+  const finishPayment = (p: SimPayment, r: HtlcResult) => {
+    if (p.status !== 'IN_FLIGHT') return
+    p.resolveTimeNs = nowNs()
+    if (r.status === 'settled') {
+      p.status = 'SUCCEEDED'
+      p.preimage = r.preimage
+      p.failureReason = 'FAILURE_REASON_NONE'
+      log(`Payment succeeded: index=${p.index} value_msat=${p.valueMsat} fee_msat=${p.feeMsat}`)
+    } else {
+      p.status = 'FAILED'
+      p.failureReason = (r.status === 'failed' ? r.reason : 'FAILURE_REASON_ERROR') as FailureReason
+      localMsat += p.valueMsat + p.feeMsat // HTLC failed back: funds return
+      log(`Payment failed: index=${p.index} reason=${p.failureReason}`)
+    }
+    notifyPayment(p)
+  }
+
+  const callPeerControl = async (url: string, path: string, body: unknown): Promise<unknown> => {
+    const res = await fetch(url + path, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(600_000),
+    })
+    return res.json()
+  }
+
+  const sendPayment = (req: {
+    payment_request?: string
+    amt?: string
+    amt_msat?: string
+    fee_limit_sat?: string
+    fee_limit_msat?: string
+    dest?: Buffer
+    payment_hash?: Buffer
+  }): SimPayment => {
+    if (!req.payment_request) {
+      throw new GrpcError(
+        grpc.status.INVALID_ARGUMENT,
+        'SIMULATOR supports paying BOLT 11 payment requests only (no keysend)',
+      )
+    }
+    let inv: Bolt11Invoice
+    try {
+      inv = decodeBolt11(req.payment_request)
+    } catch {
+      throw new GrpcError(grpc.status.UNKNOWN, 'invalid payment request: checksum failed')
+    }
+    if (inv.network !== network)
+      throw new GrpcError(
+        grpc.status.UNKNOWN,
+        `invoice not for current active network '${network}'`,
+      )
+    if (Date.now() / 1000 > inv.timestamp + inv.expirySeconds)
+      throw new GrpcError(grpc.status.UNKNOWN, 'invoice expired')
+    const requested =
+      BigInt(req.amt_msat && req.amt_msat !== '0' ? req.amt_msat : '0') ||
+      BigInt(req.amt && req.amt !== '0' ? req.amt : '0') * 1000n
+    if (inv.amountMsat && requested && requested !== inv.amountMsat)
+      throw new GrpcError(
+        grpc.status.UNKNOWN,
+        'amount must not be specified when paying a non-zero amount invoice',
+      )
+    const valueMsat = inv.amountMsat ?? requested
+    if (valueMsat === 0n)
+      throw new GrpcError(
+        grpc.status.UNKNOWN,
+        'amount must be specified when paying a zero amount invoice',
+      )
+    const existing = payments.get(inv.paymentHash)
+    if (existing?.status === 'SUCCEEDED')
+      throw new GrpcError(grpc.status.ALREADY_EXISTS, 'invoice is already paid')
+    if (existing?.status === 'IN_FLIGHT')
+      throw new GrpcError(grpc.status.ALREADY_EXISTS, 'payment is in transition')
+
+    const direct = inv.payee === peerPublicKey || inv.payee === publicKey
+    const feeMsat = direct ? 0n : 1_000n + valueMsat / 1_000n // base 1 sat + 1000 ppm at the peer
+    const feeLimitMsat =
+      req.fee_limit_msat && req.fee_limit_msat !== '0'
+        ? BigInt(req.fee_limit_msat)
+        : req.fee_limit_sat && req.fee_limit_sat !== '0'
+          ? BigInt(req.fee_limit_sat) * 1000n
+          : null
+    const now = nowNs()
+    const p: SimPayment = {
+      hash: inv.paymentHash,
+      preimage: null,
+      valueMsat,
+      feeMsat,
+      status: 'IN_FLIGHT',
+      failureReason: 'FAILURE_REASON_NONE',
+      creationTimeNs: now,
+      paymentRequest: req.payment_request,
+      index: ++paymentIndex,
+      route: null,
+      attemptTimeNs: now,
+      resolveTimeNs: 0n,
+    }
+    payments.set(p.hash, p)
+    log(`Payment initiated: index=${p.index} value_msat=${valueMsat}`)
+
+    const failNow = (reason: FailureReason) => {
+      setImmediate(() => {
+        p.status = 'FAILED'
+        p.failureReason = reason
+        p.resolveTimeNs = nowNs()
+        log(`Payment failed: index=${p.index} reason=${reason}`)
+        notifyPayment(p)
+      })
+      return p
+    }
+    const peerUrl = networkPeers.get(inv.payee)
+    if (!direct && !peerUrl) return failNow('FAILURE_REASON_NO_ROUTE')
+    if (feeLimitMsat !== null && feeMsat > feeLimitMsat) return failNow('FAILURE_REASON_NO_ROUTE')
+    if (valueMsat + feeMsat > localMsat) return failNow('FAILURE_REASON_INSUFFICIENT_BALANCE')
+    if (paymentMode === 'fail') return failNow(modeFailure)
+
+    const hop = (pub: string, amt: bigint, fee: bigint, last: boolean) => ({
+      chan_id: chanId.toString(),
+      chan_capacity: msatToSat(capacityMsat),
+      amt_to_forward: msatToSat(amt),
+      fee: msatToSat(fee),
+      expiry: height + inv.minFinalCltvExpiry,
+      amt_to_forward_msat: amt.toString(),
+      fee_msat: fee.toString(),
+      pub_key: pub,
+      tlv_payload: true,
+      ...(last
+        ? {
+            mpp_record: {
+              payment_addr: Buffer.from(inv.paymentSecret, 'hex'),
+              total_amt_msat: amt.toString(),
+            },
+          }
+        : {}),
+    })
+    const hops =
+      inv.payee === peerPublicKey || inv.payee === publicKey
+        ? [hop(inv.payee, valueMsat, 0n, true)]
+        : [hop(peerPublicKey, valueMsat, feeMsat, false), hop(inv.payee, valueMsat, 0n, true)]
+    p.route = {
+      total_time_lock: height + inv.minFinalCltvExpiry + (hops.length - 1) * 40,
+      total_fees: msatToSat(feeMsat),
+      total_amt: msatToSat(valueMsat + feeMsat),
+      hops,
+      total_fees_msat: feeMsat.toString(),
+      total_amt_msat: (valueMsat + feeMsat).toString(),
+    }
+    localMsat -= valueMsat + feeMsat // the HTLC locks the funds
+
+    p.complete = async (): Promise<HtlcResult> => {
+      if (inv.payee === publicKey) return receiveHtlc(req.payment_request!, valueMsat, true)
+      if (inv.payee === peerPublicKey) {
+        const known = peerInvoices.get(inv.paymentHash)
+        if (!known || known.valueMsat > valueMsat)
+          return { status: 'failed', reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS' }
+        peerInvoices.delete(inv.paymentHash)
+        return { status: 'settled', preimage: known.preimage.toString('hex') }
+      }
+      try {
+        return (await callPeerControl(peerUrl!, '/v1/simulator/htlc', {
+          paymentRequest: req.payment_request,
+          amountMsat: valueMsat.toString(),
+        })) as HtlcResult
+      } catch {
+        return { status: 'failed', reason: 'FAILURE_REASON_ERROR' }
+      }
+    }
+    setImmediate(() => {
+      notifyPayment(p)
+      if (paymentMode === 'hold') {
+        log(`Payment held in flight by the control API: index=${p.index}`)
+        return
+      }
+      void p.complete!().then((r) => finishPayment(p, r))
+    })
+    return p
+  }
+
+  // --- gRPC ---------------------------------------------------------------------------------------
+  const dir = protosDir()
+  const loaderOpts = {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [dir],
+  }
+  const load = (file: string) =>
+    grpc.loadPackageDefinition(protoLoader.loadSync(join(dir, file), loaderOpts))
+  type Pkg = Record<string, Record<string, { service: grpc.ServiceDefinition }>>
+  const lnrpc = load('lightning.proto') as unknown as Pkg
+  const routerrpc = load('router.proto') as unknown as Pkg
+  const invoicesrpc = load('invoices.proto') as unknown as Pkg
+  const verrpc = load('verrpc.proto') as unknown as Pkg
+  const staterpc = load('stateservice.proto') as unknown as Pkg
+
+  const authorize = (method: string, metadata: grpc.Metadata): void => {
+    const need = REQUIRED[method]
+    if (need === null) return
+    if (!chainReady)
+      throw new GrpcError(
+        grpc.status.UNKNOWN,
+        'the RPC server is in the process of starting up, but not yet ready to accept calls',
+      )
+    const values = metadata.get('macaroon')
+    if (values.length !== 1)
+      throw new GrpcError(grpc.status.UNKNOWN, `expected 1 macaroon, got ${values.length}`)
+    const hex = String(values[0])
+    if (!/^[0-9a-fA-F]+$/.test(hex))
+      throw new GrpcError(grpc.status.UNKNOWN, 'unable to decode macaroon: invalid hex')
+    const v = verifyMacaroon(rootKey, Buffer.from(hex, 'hex'))
+    if (!v.ok) throw new GrpcError(grpc.status.UNKNOWN, v.reason)
+    if (need && !v.permissions.some((p) => p.entity === need.entity && p.action === need.action))
+      throw new GrpcError(grpc.status.UNKNOWN, 'permission denied')
+  }
+
+  type Unary = (req: never) => unknown
+  const unary =
+    (name: string, fn: Unary): grpc.handleUnaryCall<unknown, unknown> =>
+    (call, cb) => {
+      try {
+        authorize(name, call.metadata)
+        cb(null, (fn as (r: unknown) => unknown)(call.request))
+      } catch (err) {
+        const e = err instanceof GrpcError ? err : new GrpcError(grpc.status.UNKNOWN, String(err))
+        cb({ code: e.code, details: e.message })
+      }
+    }
+  type Stream = (req: never, call: grpc.ServerWritableStream<unknown, unknown>) => void
+  const stream =
+    (name: string, fn: Stream): grpc.handleServerStreamingCall<unknown, unknown> =>
+    (call) => {
+      try {
+        authorize(name, call.metadata)
+        ;(fn as (r: unknown, c: grpc.ServerWritableStream<unknown, unknown>) => void)(
+          call.request,
+          call,
+        )
+      } catch (err) {
+        const e = err instanceof GrpcError ? err : new GrpcError(grpc.status.UNKNOWN, String(err))
+        call.emit('error', { code: e.code, details: e.message })
+      }
+    }
+
+  const lookup = (hash: Buffer | string | undefined): SimInvoice => {
+    const key = typeof hash === 'string' ? hash : (hash ?? Buffer.alloc(0)).toString('hex')
+    if (key.length !== 64) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
+    const inv = invoices.get(key.toLowerCase())
+    if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
+    return inv
+  }
+
+  const trackStream = (
+    p: SimPayment,
+    call: grpc.ServerWritableStream<unknown, unknown>,
+    inflightUpdates: boolean,
+  ) => {
+    const listeners = paymentListeners.get(p.hash) ?? new Set<(p: SimPayment) => void>()
+    paymentListeners.set(p.hash, listeners)
+    const write = (cur: SimPayment) => {
+      if (cur.status === 'IN_FLIGHT' && !inflightUpdates) return
+      call.write(paymentRpc(cur))
+      if (cur.status !== 'IN_FLIGHT') {
+        listeners.delete(write)
+        call.end()
+      }
+    }
+    listeners.add(write)
+    call.on('cancelled', () => listeners.delete(write))
+    return write
+  }
+
+  const server = new grpc.Server()
+  server.addService(lnrpc.lnrpc!.Lightning!.service, {
+    GetInfo: unary('GetInfo', () => ({
+      version: LND_VERSION.version,
+      commit_hash: LND_VERSION.commit_hash,
+      identity_pubkey: publicKey,
+      alias: opts.alias ?? 'flashbox-lnd-SIMULATOR',
+      color: '#3399ff',
+      num_pending_channels: 0,
+      num_active_channels: 1,
+      num_inactive_channels: 0,
+      num_peers: 1,
+      block_height: height,
+      block_hash: blockHash,
+      best_header_timestamp: String(bestHeaderTime),
+      synced_to_chain: syncedToChain(),
+      synced_to_graph: syncedToGraph(),
+      testnet: network === 'testnet4',
+      chains: [{ chain: 'bitcoin', network: CHAIN_HASH_NETWORK[network] }],
+      uris: [`${publicKey}@${host === '0.0.0.0' ? '127.0.0.1' : host}:9735`],
+      features: FEATURES,
+      require_htlc_interceptor: false,
+      store_final_htlc_resolutions: false,
+    })),
+    WalletBalance: unary('WalletBalance', () => ({
+      total_balance: walletSat.toString(),
+      confirmed_balance: walletSat.toString(),
+      unconfirmed_balance: '0',
+      locked_balance: '0',
+      reserved_balance_anchor_chan: '10000',
+      account_balance: {
+        default: { confirmed_balance: walletSat.toString(), unconfirmed_balance: '0' },
+      },
+    })),
+    ChannelBalance: unary('ChannelBalance', () => {
+      const remote = capacityMsat - localMsat
+      const amt = (m: bigint) => ({ sat: msatToSat(m), msat: m.toString() })
+      return {
+        balance: msatToSat(localMsat),
+        pending_open_balance: '0',
+        local_balance: amt(localMsat),
+        remote_balance: amt(remote),
+        unsettled_local_balance: amt(0n),
+        unsettled_remote_balance: amt(0n),
+        pending_open_local_balance: amt(0n),
+        pending_open_remote_balance: amt(0n),
+      }
+    }),
+    ListChannels: unary('ListChannels', () => ({
+      channels: [
+        {
+          active: true,
+          remote_pubkey: peerPublicKey,
+          channel_point: `${sha256(Buffer.from('SIMULATOR funding')).toString('hex')}:0`,
+          chan_id: chanId.toString(),
+          capacity: msatToSat(capacityMsat),
+          local_balance: msatToSat(localMsat),
+          remote_balance: msatToSat(capacityMsat - localMsat),
+          commit_fee: '2810',
+          commit_weight: '772',
+          fee_per_kw: '2500',
+          unsettled_balance: '0',
+          total_satoshis_sent: '0',
+          total_satoshis_received: '0',
+          num_updates: String(paymentIndex + settleIndex),
+          pending_htlcs: [],
+          csv_delay: 144,
+          private: false,
+          initiator: true,
+          chan_status_flags: 'ChanStatusDefault',
+          local_chan_reserve_sat: msatToSat(capacityMsat / 100n),
+          remote_chan_reserve_sat: msatToSat(capacityMsat / 100n),
+          static_remote_key: true,
+          commitment_type: 'ANCHORS',
+          lifetime: String(Math.floor((Date.now() - startedAt) / 1000)),
+          uptime: String(Math.floor((Date.now() - startedAt) / 1000)),
+          close_address: '',
+          push_amount_sat: '0',
+          thaw_height: 0,
+          local_constraints: {
+            csv_delay: 144,
+            chan_reserve_sat: msatToSat(capacityMsat / 100n),
+            dust_limit_sat: '354',
+            max_pending_amt_msat: capacityMsat.toString(),
+            min_htlc_msat: '1',
+            max_accepted_htlcs: 483,
+          },
+          remote_constraints: {
+            csv_delay: 144,
+            chan_reserve_sat: msatToSat(capacityMsat / 100n),
+            dust_limit_sat: '354',
+            max_pending_amt_msat: capacityMsat.toString(),
+            min_htlc_msat: '1',
+            max_accepted_htlcs: 483,
+          },
+          alias_scids: [],
+          zero_conf: false,
+          zero_conf_confirmed_scid: '0',
+          peer_alias: 'SIMULATOR-peer',
+          peer_scid_alias: '0',
+          memo: '',
+        },
+      ],
+    })),
+    AddInvoice: unary(
+      'AddInvoice',
+      (r: {
+        value?: string
+        value_msat?: string
+        memo?: string
+        description_hash?: Buffer
+        expiry?: string
+        cltv_expiry?: string
+        r_preimage?: Buffer
+      }) => {
+        const valueMsat =
+          r.value_msat && r.value_msat !== '0'
+            ? BigInt(r.value_msat)
+            : BigInt(r.value ?? '0') * 1000n
+        if (r.r_preimage?.length && r.r_preimage.length !== 32)
+          throw new GrpcError(grpc.status.UNKNOWN, 'payment preimage must be exactly 32 bytes')
+        const inv = addInvoice({
+          valueMsat,
+          memo: r.memo ?? '',
+          ...(r.description_hash?.length ? { descriptionHash: r.description_hash } : {}),
+          expiry: Number(r.expiry ?? 0),
+          cltvExpiry: Number(r.cltv_expiry ?? 0),
+          ...(r.r_preimage?.length ? { preimage: r.r_preimage } : {}),
+        })
+        return {
+          r_hash: inv.hash,
+          payment_request: inv.paymentRequest,
+          add_index: String(inv.addIndex),
+          payment_addr: inv.paymentAddr,
+        }
+      },
+    ),
+    LookupInvoice: unary('LookupInvoice', (r: { r_hash?: Buffer; r_hash_str?: string }) =>
+      invoiceRpc(lookup(r.r_hash?.length ? r.r_hash : r.r_hash_str)),
+    ),
+    ListInvoices: unary(
+      'ListInvoices',
+      (r: {
+        pending_only?: boolean
+        index_offset?: string
+        num_max_invoices?: string
+        reversed?: boolean
+      }) => {
+        let all = [...invoices.values()].filter(
+          (i) => !r.pending_only || i.state === 'OPEN' || i.state === 'ACCEPTED',
+        )
+        const offset = Number(r.index_offset ?? 0)
+        const max = Number(r.num_max_invoices ?? 0) || 1000
+        all = r.reversed
+          ? all.filter((i) => !offset || i.addIndex < offset).slice(-max)
+          : all.filter((i) => i.addIndex > offset).slice(0, max)
+        return {
+          invoices: all.map(invoiceRpc),
+          first_index_offset: String(all[0]?.addIndex ?? 0),
+          last_index_offset: String(all[all.length - 1]?.addIndex ?? 0),
+        }
+      },
+    ),
+    SubscribeInvoices: stream(
+      'SubscribeInvoices',
+      (r: { add_index?: string; settle_index?: string }, call) => {
+        const addFrom = Number(r.add_index ?? 0)
+        const settleFrom = Number(r.settle_index ?? 0)
+        // Backlog first (LND replays invoices after the given indices), then live updates.
+        for (const inv of invoices.values()) {
+          if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceRpc(inv))
+          else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceRpc(inv))
+        }
+        const sub = (inv: SimInvoice) => {
+          // LND's SubscribeInvoices sends adds and settlements only.
+          if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceRpc(inv))
+        }
+        invoiceSubscribers.add(sub)
+        call.on('cancelled', () => invoiceSubscribers.delete(sub))
+      },
+    ),
+    DecodePayReq: unary('DecodePayReq', (r: { pay_req?: string }) => {
+      let inv: Bolt11Invoice
+      try {
+        inv = decodeBolt11(r.pay_req ?? '')
+      } catch (err) {
+        throw new GrpcError(
+          grpc.status.UNKNOWN,
+          `invalid payment request: ${(err as Error).message}`,
+        )
+      }
+      if (inv.network !== network)
+        throw new GrpcError(
+          grpc.status.UNKNOWN,
+          `invoice not for current active network '${network}'`,
+        )
+      return {
+        destination: inv.payee,
+        payment_hash: inv.paymentHash,
+        num_satoshis: msatToSat(inv.amountMsat ?? 0n),
+        timestamp: String(inv.timestamp),
+        expiry: String(inv.expirySeconds),
+        description: inv.description ?? '',
+        description_hash: inv.descriptionHash ?? '',
+        fallback_addr: '',
+        cltv_expiry: String(inv.minFinalCltvExpiry),
+        route_hints: [],
+        payment_addr: Buffer.from(inv.paymentSecret, 'hex'),
+        num_msat: (inv.amountMsat ?? 0n).toString(),
+        features: Object.fromEntries(
+          inv.featureBits.map((b) => [
+            b,
+            FEATURES[b] ?? { name: 'unknown', is_required: b % 2 === 0, is_known: false },
+          ]),
+        ),
+        blinded_paths: [],
+      }
+    }),
+    ListPayments: unary(
+      'ListPayments',
+      (r: {
+        include_incomplete?: boolean
+        index_offset?: string
+        max_payments?: string
+        reversed?: boolean
+        count_total_payments?: boolean
+      }) => {
+        let all = [...payments.values()].filter(
+          (p) => r.include_incomplete || p.status === 'SUCCEEDED',
+        )
+        const offset = Number(r.index_offset ?? 0)
+        const max = Number(r.max_payments ?? 0) || 100
+        all = r.reversed
+          ? all.filter((p) => !offset || p.index < offset).slice(-max)
+          : all.filter((p) => p.index > offset).slice(0, max)
+        return {
+          payments: all.map(paymentRpc),
+          first_index_offset: String(all[0]?.index ?? 0),
+          last_index_offset: String(all[all.length - 1]?.index ?? 0),
+          total_num_payments: r.count_total_payments ? String(payments.size) : '0',
+        }
+      },
+    ),
+  })
+  server.addService(routerrpc.routerrpc!.Router!.service, {
+    SendPaymentV2: stream(
+      'SendPaymentV2',
+      (r: Parameters<typeof sendPayment>[0] & { no_inflight_updates?: boolean }, call) => {
+        try {
+          const p = sendPayment(r)
+          trackStream(p, call, !r.no_inflight_updates)
+        } catch (err) {
+          const e = err instanceof GrpcError ? err : new GrpcError(grpc.status.UNKNOWN, String(err))
+          call.emit('error', { code: e.code, details: e.message })
+        }
+      },
+    ),
+    TrackPaymentV2: stream(
+      'TrackPaymentV2',
+      (r: { payment_hash?: Buffer; no_inflight_updates?: boolean }, call) => {
+        const p = payments.get((r.payment_hash ?? Buffer.alloc(0)).toString('hex'))
+        if (!p) {
+          call.emit('error', { code: grpc.status.NOT_FOUND, details: "payment isn't initiated" })
+          return
+        }
+        const write = trackStream(p, call, !r.no_inflight_updates)
+        write(p)
+      },
+    ),
+  })
+  server.addService(invoicesrpc.invoicesrpc!.Invoices!.service, {
+    SubscribeSingleInvoice: stream('SubscribeSingleInvoice', (r: { r_hash?: Buffer }, call) => {
+      const key = (r.r_hash ?? Buffer.alloc(0)).toString('hex')
+      const current = invoices.get(key)
+      if (!current) {
+        call.emit('error', { code: grpc.status.NOT_FOUND, details: 'unable to locate invoice' })
+        return
+      }
+      call.write(invoiceRpc(current))
+      const sub = (inv: SimInvoice) => {
+        if (inv.hash.toString('hex') !== key) return
+        call.write(invoiceRpc(inv))
+        if (inv.state === 'SETTLED' || inv.state === 'CANCELED') {
+          invoiceSubscribers.delete(sub)
+          call.end()
+        }
+      }
+      invoiceSubscribers.add(sub)
+      call.on('cancelled', () => invoiceSubscribers.delete(sub))
+    }),
+    AddHoldInvoice: unary(
+      'AddHoldInvoice',
+      (r: {
+        hash?: Buffer
+        value?: string
+        value_msat?: string
+        memo?: string
+        description_hash?: Buffer
+        expiry?: string
+        cltv_expiry?: string
+      }) => {
+        if (r.hash?.length !== 32) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
+        const valueMsat =
+          r.value_msat && r.value_msat !== '0'
+            ? BigInt(r.value_msat)
+            : BigInt(r.value ?? '0') * 1000n
+        const inv = addInvoice({
+          valueMsat,
+          memo: r.memo ?? '',
+          ...(r.description_hash?.length ? { descriptionHash: r.description_hash } : {}),
+          expiry: Number(r.expiry ?? 0),
+          cltvExpiry: Number(r.cltv_expiry ?? 0),
+          hash: r.hash,
+        })
+        return {
+          payment_request: inv.paymentRequest,
+          add_index: String(inv.addIndex),
+          payment_addr: inv.paymentAddr,
+        }
+      },
+    ),
+    SettleInvoice: unary('SettleInvoice', (r: { preimage?: Buffer }) => {
+      const preimage = r.preimage ?? Buffer.alloc(0)
+      const inv = invoices.get(sha256(preimage).toString('hex'))
+      if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
+      if (inv.state === 'OPEN') throw new GrpcError(grpc.status.UNKNOWN, 'invoice still open')
+      if (inv.state === 'CANCELED')
+        throw new GrpcError(grpc.status.UNKNOWN, 'invoice already canceled')
+      if (inv.state === 'ACCEPTED') {
+        inv.preimage = preimage
+        settleInvoice(inv)
+      }
+      return {}
+    }),
+    CancelInvoice: unary('CancelInvoice', (r: { payment_hash?: Buffer }) => {
+      const inv = lookup(r.payment_hash)
+      if (inv.state === 'SETTLED')
+        throw new GrpcError(grpc.status.UNKNOWN, 'invoice already settled')
+      if (inv.state !== 'CANCELED') cancelInvoice(inv)
+      return {}
+    }),
+    LookupInvoiceV2: unary('LookupInvoiceV2', (r: { payment_hash?: Buffer }) =>
+      invoiceRpc(lookup(r.payment_hash)),
+    ),
+  })
+  server.addService(verrpc.verrpc!.Versioner!.service, {
+    GetVersion: unary('GetVersion', () => LND_VERSION),
+  })
+  const walletState = () => (chainReady ? 'SERVER_ACTIVE' : 'UNLOCKED')
+  server.addService(staterpc.lnrpc!.State!.service, {
+    GetState: unary('GetState', () => ({ state: walletState() })),
+    SubscribeState: stream('SubscribeState', (_r: unknown, call) => {
+      let last = ''
+      const tick = () => {
+        const s = walletState()
+        if (s !== last) call.write({ state: (last = s) })
+      }
+      tick()
+      const t = setInterval(tick, 250)
+      call.on('cancelled', () => clearInterval(t))
+    }),
+  })
+
+  const tlsKey = readFileSync(tlsKeyFile)
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${host.includes(':') ? `[${host}]` : host}:${opts.grpcPort ?? 0}`,
+      grpc.ServerCredentials.createSsl(
+        null,
+        [{ private_key: tlsKey, cert_chain: Buffer.from(cert) }],
+        false,
+      ),
+      (err, port) => (err ? reject(err) : resolve(port)),
+    )
+  })
+
+  // --- control API (SIMULATOR only) -------------------------------------------------------------
+  const control: LndSimulatorControl = {
+    state: async () => ({
+      simulator: 'lnd',
+      publicKey,
+      peerPublicKey,
+      height,
+      chainReady,
+      syncedToChain: syncedToChain(),
+      syncedToGraph: syncedToGraph(),
+      localBalanceMsat: localMsat.toString(),
+      paymentMode,
+      invoices: invoices.size,
+      payments: payments.size,
+    }),
+    setPaymentMode: (mode, reason) => {
+      paymentMode = mode
+      if (reason) modeFailure = reason
+      log(`Control: payment mode=${mode}${mode === 'fail' ? ` reason=${modeFailure}` : ''}`)
+    },
+    resolvePayment: (hash, outcome, reason) => {
+      const p = payments.get(hash)
+      if (!p || p.status !== 'IN_FLIGHT') throw new Error('no payment in flight with that hash')
+      if (outcome === 'fail')
+        finishPayment(p, { status: 'failed', reason: reason ?? 'FAILURE_REASON_TIMEOUT' })
+      else void p.complete!().then((r) => finishPayment(p, r))
+    },
+    createPeerInvoice: (amountMsat, memo = 'SIMULATOR peer invoice') => {
+      const preimage = randomBytes(32)
+      const hash = sha256(preimage).toString('hex')
+      const request = encodeBolt11({
+        network,
+        ...(amountMsat > 0n ? { amountMsat } : {}),
+        timestamp: Math.floor(Date.now() / 1000),
+        paymentHash: hash,
+        paymentSecret: randomBytes(32).toString('hex'),
+        description: memo,
+        expirySeconds: 3600,
+        minFinalCltvExpiry: 80,
+        featureBits: INVOICE_FEATURE_BITS,
+        nodeSecretKey: peerKey,
+      })
+      peerInvoices.set(hash, { preimage, valueMsat: amountMsat, request })
+      return { paymentRequest: request, paymentHash: hash }
+    },
+    payFromPeer: (request, amountMsat) => {
+      const decoded = (() => {
+        try {
+          return decodeBolt11(request)
+        } catch {
+          return null
+        }
+      })()
+      const amount = amountMsat ?? decoded?.amountMsat ?? 0n
+      if (capacityMsat - localMsat < amount)
+        return Promise.resolve({
+          status: 'failed',
+          reason: 'FAILURE_REASON_INSUFFICIENT_BALANCE',
+        } as HtlcResult)
+      return receiveHtlc(request, amountMsat, false)
+    },
+    addPeer: async (url) => {
+      const s = (await callPeerControl(url, '/v1/simulator/state', undefined)) as {
+        publicKey: string
+      }
+      networkPeers.set(s.publicKey, url)
+      log(`Control: peer ${s.publicKey.slice(0, 16)}… reachable via ${url}`)
+    },
+    setSync: (flags) => {
+      Object.assign(overrides, flags)
+    },
+  }
+
+  const ControlBody = z.object({
+    mode: z.enum(['settle', 'fail', 'hold']).optional(),
+    failureReason: z
+      .enum([
+        'FAILURE_REASON_TIMEOUT',
+        'FAILURE_REASON_NO_ROUTE',
+        'FAILURE_REASON_ERROR',
+        'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS',
+        'FAILURE_REASON_INSUFFICIENT_BALANCE',
+      ])
+      .optional(),
+    paymentHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    outcome: z.enum(['succeed', 'fail']).optional(),
+    amountMsat: z.string().regex(/^\d+$/).optional(),
+    memo: z.string().max(639).optional(),
+    paymentRequest: z.string().max(4096).optional(),
+    controlUrl: z.string().url().optional(),
+    syncedToChain: z.boolean().optional(),
+    syncedToGraph: z.boolean().optional(),
+  })
+  const controlServer: HttpServer = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      }
+      void (async () => {
+        const parsed = ControlBody.safeParse(
+          chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {},
+        )
+        if (!parsed.success) return reply(400, { error: parsed.error.message })
+        const b = parsed.data
+        const amount = b.amountMsat ? BigInt(b.amountMsat) : undefined
+        switch (`${req.method} ${req.url}`) {
+          case 'GET /v1/simulator/state':
+            return reply(200, await control.state())
+          case 'POST /v1/simulator/payments/mode':
+            if (!b.mode) return reply(400, { error: 'mode required' })
+            control.setPaymentMode(b.mode, b.failureReason)
+            return reply(200, { mode: b.mode })
+          case 'POST /v1/simulator/payments/resolve':
+            if (!b.paymentHash || !b.outcome)
+              return reply(400, { error: 'paymentHash and outcome required' })
+            control.resolvePayment(b.paymentHash, b.outcome, b.failureReason)
+            return reply(200, { ok: true })
+          case 'POST /v1/simulator/peer/invoices':
+            return reply(200, control.createPeerInvoice(amount ?? 0n, b.memo))
+          case 'POST /v1/simulator/peer/pay':
+            if (!b.paymentRequest) return reply(400, { error: 'paymentRequest required' })
+            return reply(200, await control.payFromPeer(b.paymentRequest, amount))
+          case 'POST /v1/simulator/htlc':
+            if (!b.paymentRequest) return reply(400, { error: 'paymentRequest required' })
+            return reply(200, await receiveHtlc(b.paymentRequest, amount, true))
+          case 'POST /v1/simulator/peers':
+            if (!b.controlUrl) return reply(400, { error: 'controlUrl required' })
+            await control.addPeer(b.controlUrl)
+            return reply(200, { ok: true })
+          case 'POST /v1/simulator/sync':
+            control.setSync({
+              ...(b.syncedToChain !== undefined ? { syncedToChain: b.syncedToChain } : {}),
+              ...(b.syncedToGraph !== undefined ? { syncedToGraph: b.syncedToGraph } : {}),
+            })
+            return reply(200, await control.state())
+          default:
+            return reply(404, { error: 'unknown SIMULATOR control endpoint' })
+        }
+      })().catch((err: unknown) => reply(409, { error: String((err as Error).message ?? err) }))
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    controlServer.once('error', reject)
+    controlServer.listen(opts.controlPort ?? 0, host, () => resolve())
+  })
+  const controlPort = (controlServer.address() as AddressInfo).port
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  log(
+    `LND SIMULATOR ${network}: gRPC (TLS) on ${host}:${grpcPort}, control API on ${host}:${controlPort}, ` +
+      `pubkey ${publicKey}, macaroons in ${macaroonDir}`,
+  )
+
+  return {
+    socket: `${reachable}:${grpcPort}`,
+    grpcPort,
+    controlUrl: `http://${reachable}:${controlPort}`,
+    publicKey,
+    peerPublicKey,
+    cert,
+    macaroons,
+    macaroonDir,
+    control,
+    close: async () => {
+      for (const t of timers) clearInterval(t)
+      heightListeners.clear()
+      controlServer.closeAllConnections()
+      await new Promise<void>((r) => controlServer.close(() => r()))
+      server.forceShutdown()
+    },
+  }
+}
+
+const EnvSchema = z.object({
+  LND_SIM_DIR: z.string().min(1),
+  LND_SIM_NETWORK: z.enum(['mainnet', 'testnet4', 'signet', 'regtest']).default('regtest'),
+  LND_SIM_HOST: z.string().default('0.0.0.0'),
+  LND_SIM_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(10009),
+  LND_SIM_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(10019),
+  LND_SIM_ALIAS: z.string().optional(),
+  LND_SIM_BITCOIND_URL: z.string().url().optional(),
+  LND_SIM_BITCOIND_USER: z.string().optional(),
+  LND_SIM_BITCOIND_PASSWORD: z.string().optional(),
+  LND_SIM_START_HEIGHT: z.coerce.number().int().min(0).default(100),
+  LND_SIM_BLOCK_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
+  LND_SIM_CHAIN_SYNC_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  LND_SIM_GRAPH_SYNC_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  LND_SIM_TLS_EXTRA_DOMAINS: z.string().default(''),
+  LND_SIM_TLS_EXTRA_IPS: z.string().default(''),
+  LND_SIM_PEERS: z.string().default(''),
+})
+
+/**
+ * Runs the simulator as a process. Env: LND_SIM_DIR (required; lnddir), LND_SIM_NETWORK,
+ * LND_SIM_HOST, LND_SIM_GRPC_PORT (10009), LND_SIM_CONTROL_PORT (10019), LND_SIM_ALIAS,
+ * LND_SIM_BITCOIND_URL/_USER/_PASSWORD (follow bitcoind), LND_SIM_START_HEIGHT,
+ * LND_SIM_BLOCK_INTERVAL_MS, LND_SIM_CHAIN_SYNC_DELAY_MS, LND_SIM_GRAPH_SYNC_DELAY_MS,
+ * LND_SIM_TLS_EXTRA_DOMAINS / _IPS (comma-separated, e.g. the container's hostname),
+ * LND_SIM_PEERS (comma-separated control URLs of other LND simulators), LND_SIM_PROTOS_DIR.
+ */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const cfg = EnvSchema.parse(env)
+  const list = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+  const sim = await startLndSimulator({
+    dir: cfg.LND_SIM_DIR,
+    network: cfg.LND_SIM_NETWORK,
+    host: cfg.LND_SIM_HOST,
+    grpcPort: cfg.LND_SIM_GRPC_PORT,
+    controlPort: cfg.LND_SIM_CONTROL_PORT,
+    ...(cfg.LND_SIM_ALIAS ? { alias: cfg.LND_SIM_ALIAS } : {}),
+    ...(cfg.LND_SIM_BITCOIND_URL
+      ? {
+          bitcoind: {
+            url: cfg.LND_SIM_BITCOIND_URL,
+            user: cfg.LND_SIM_BITCOIND_USER ?? '',
+            password: cfg.LND_SIM_BITCOIND_PASSWORD ?? '',
+          },
+        }
+      : {}),
+    startHeight: cfg.LND_SIM_START_HEIGHT,
+    blockIntervalMs: cfg.LND_SIM_BLOCK_INTERVAL_MS,
+    chainSyncDelayMs: cfg.LND_SIM_CHAIN_SYNC_DELAY_MS,
+    graphSyncDelayMs: cfg.LND_SIM_GRAPH_SYNC_DELAY_MS,
+    tlsExtraDomains: list(cfg.LND_SIM_TLS_EXTRA_DOMAINS),
+    tlsExtraIps: list(cfg.LND_SIM_TLS_EXTRA_IPS),
+  })
+  for (const url of list(cfg.LND_SIM_PEERS)) {
+    // Peers may start later; keep trying in the background.
+    const attempt = (n: number): void => {
+      sim.control.addPeer(url).catch(() => {
+        if (n < 60) setTimeout(() => attempt(n + 1), 2_000).unref()
+      })
+    }
+    attempt(0)
+  }
+  const stop = () => {
+    process.stdout.write('[lnd SIMULATOR] Shutdown complete\n')
+    void sim.close().then(() => process.exit(0))
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`[lnd SIMULATOR] fatal: ${String(err)}\n`)
+    process.exit(1)
+  })
+}
