@@ -1,0 +1,44 @@
+// Builds the three parts of the desktop app: main (Node, Electron), preload (sandboxed bridge),
+// renderer (the React UI, also served by headless mode from out/renderer).
+import { resolve } from 'node:path'
+import { defineConfig, type RendererViteConfig } from 'electron-vite'
+import react from '@vitejs/plugin-react'
+
+const root = import.meta.dirname
+
+/** The renderer's Vite config; tests and the UI bench build it alone with `vite.build`. */
+export const rendererConfig: RendererViteConfig = {
+  root: resolve(root, 'src/renderer'),
+  // Relative asset URLs: the same build loads from file:// (Electron) and from the server.
+  base: './',
+  plugins: [react()],
+  build: {
+    outDir: resolve(root, 'out/renderer'),
+    emptyOutDir: true,
+    target: 'es2023',
+    // No inline scripts, so the strict CSP (script-src 'self') holds.
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 600,
+  },
+}
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: resolve(root, 'out/main'),
+      rollupOptions: { input: { index: resolve(root, 'src/main/index.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: resolve(root, 'out/preload'),
+      rollupOptions: {
+        input: { index: resolve(root, 'src/preload/index.ts') },
+        // Sandboxed preloads cannot load ES modules: emit CommonJS.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: rendererConfig,
+})

@@ -1,0 +1,135 @@
+// Headless mode: the owner sets a password on first visit, then logs in with it.
+import { useId, useState, type FormEvent } from 'react'
+import { auth } from '../api/auth'
+import { useMutation } from '../api/hooks'
+import { ErrorBox } from '../shell/common'
+
+export const MIN_PASSWORD_LENGTH = 10
+
+export function OwnerPasswordPage({
+  setupCodeRequired,
+  onDone,
+}: {
+  setupCodeRequired: boolean
+  onDone: () => void
+}) {
+  const [password, setPassword] = useState('')
+  const [confirm, setConfirm] = useState('')
+  const [code, setCode] = useState('')
+  const [problem, setProblem] = useState<string | null>(null)
+  const setup = useMutation((i: { password: string; code: string }) =>
+    auth.setup(i.password, i.code || undefined).then(() => true),
+  )
+  const ids = { pw: useId(), confirm: useId(), code: useId(), help: useId() }
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      setProblem(`Use at least ${MIN_PASSWORD_LENGTH} characters.`)
+      return
+    }
+    if (password !== confirm) {
+      setProblem('The two passwords are not the same.')
+      return
+    }
+    setProblem(null)
+    const ok = await setup.run({ password, code: code.trim() })
+    if (ok) onDone()
+  }
+
+  return (
+    <main id="main" className="centered">
+      <form className="card narrow" onSubmit={submit} aria-labelledby="owner-title" noValidate>
+        <h1 id="owner-title">Welcome to Flash Box</h1>
+        <p id={ids.help}>
+          First, choose the owner password. Anyone who can open this page needs it to see or change
+          your box. Write it down somewhere safe: it cannot be recovered.
+        </p>
+        {setupCodeRequired && (
+          <div className="field">
+            <label htmlFor={ids.code}>Setup code</label>
+            <input
+              id={ids.code}
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              autoComplete="off"
+              required
+            />
+            <p className="help">
+              The Flash Box server printed this code when it started (look at its log).
+            </p>
+          </div>
+        )}
+        <div className="field">
+          <label htmlFor={ids.pw}>Owner password</label>
+          <input
+            id={ids.pw}
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="new-password"
+            minLength={MIN_PASSWORD_LENGTH}
+            aria-describedby={ids.help}
+            required
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={ids.confirm}>Type it again</label>
+          <input
+            id={ids.confirm}
+            type="password"
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+            autoComplete="new-password"
+            required
+          />
+        </div>
+        {problem && (
+          <p className="notice tone-bad" role="alert">
+            {problem}
+          </p>
+        )}
+        {setup.error && <ErrorBox error={setup.error} />}
+        <button type="submit" className="primary" disabled={setup.pending}>
+          {setup.pending ? 'Saving…' : 'Set the password'}
+        </button>
+      </form>
+    </main>
+  )
+}
+
+export function LoginPage({ onDone }: { onDone: () => void }) {
+  const [password, setPassword] = useState('')
+  const login = useMutation((pw: string) => auth.login(pw).then(() => true))
+  const id = useId()
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    const ok = await login.run(password)
+    if (ok) onDone()
+  }
+
+  return (
+    <main id="main" className="centered">
+      <form className="card narrow" onSubmit={submit} aria-labelledby="login-title">
+        <h1 id="login-title">Log in to Flash Box</h1>
+        <div className="field">
+          <label htmlFor={id}>Owner password</label>
+          <input
+            id={id}
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="current-password"
+            required
+            autoFocus
+          />
+        </div>
+        {login.error && <ErrorBox error={login.error} />}
+        <button type="submit" className="primary" disabled={login.pending || !password}>
+          {login.pending ? 'Checking…' : 'Log in'}
+        </button>
+      </form>
+    </main>
+  )
+}

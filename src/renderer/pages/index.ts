@@ -1,0 +1,13 @@
+// Every page of the app. To add one: write src/renderer/pages/<id>/<Name>Page.tsx with a default
+// export taking PageProps, then add ONE line here. Pages load lazily, on first visit.
+import { lazy } from 'react'
+import type { PageDef } from './types'
+
+export type { PageDef, PageProps } from './types'
+
+// prettier-ignore
+export const pages: PageDef[] = [
+  { id: 'dashboard', title: 'Dashboard', path: '/', nav: true, component: lazy(() => import('./dashboard/DashboardPage')) },
+  { id: 'service', title: 'Service', path: '/service/:id', nav: false, component: lazy(() => import('./service/ServicePage')) },
+  { id: 'settings', title: 'Settings', path: '/settings', nav: true, component: lazy(() => import('./settings/SettingsPage')) },
+]

@@ -1,0 +1,68 @@
+// Small building blocks shared by the pages.
+import type { ReactNode } from 'react'
+import type { UserError } from '../../shared/errors'
+import { stateInfo, type Tone } from '../format'
+import type { ServiceState } from '../../shared/api/stack'
+
+export function Spinner({ label }: { label: string }) {
+  return (
+    <div className="spinner" role="status" aria-live="polite">
+      <span className="spinner-dot" aria-hidden="true" />
+      {label}
+    </div>
+  )
+}
+
+/** What happened and what to do, never a stack trace. */
+export function ErrorBox({ error, title }: { error: UserError; title?: string }) {
+  return (
+    <div className="notice tone-bad" role="alert">
+      {title && <strong>{title} </strong>}
+      <p className="notice-message">{error.message}</p>
+      <p className="notice-hint">{error.hint}</p>
+    </div>
+  )
+}
+
+export function Badge({ tone, children }: { tone: Tone; children: ReactNode }) {
+  return <span className={`badge tone-${tone}`}>{children}</span>
+}
+
+export function StateBadge({ state }: { state: ServiceState }) {
+  const info = stateInfo[state]
+  return <Badge tone={info.tone}>{info.label}</Badge>
+}
+
+/** A labelled progress bar (role=progressbar with its value for screen readers). */
+export function Progress({
+  label,
+  value,
+  max = 1,
+  text,
+}: {
+  label: string
+  value: number
+  max?: number
+  text?: string
+}) {
+  const fraction = max > 0 ? Math.min(1, Math.max(0, value / max)) : 0
+  return (
+    <div className="progress-row">
+      <div className="progress-label">
+        <span>{label}</span>
+        <span>{text ?? `${Math.round(fraction * 100)} %`}</span>
+      </div>
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(fraction * 100)}
+        aria-valuetext={text}
+      >
+        <div className="progress-fill" style={{ width: `${fraction * 100}%` }} />
+      </div>
+    </div>
+  )
+}
