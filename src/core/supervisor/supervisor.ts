@@ -1,0 +1,1284 @@
+// The container supervisor: a level-triggered controller in the manner of Kubernetes and Docker
+// Compose. It never assumes it remembers what runs: every pass lists the project's containers by
+// label, compares them with the plan and the persisted desired state, and takes idempotent steps
+// toward it. Docker's event stream (start/die/oom/health_status) only triggers passes; a restart
+// of the app or of Docker is just another pass. Containers whose spec hash still matches are
+// adopted, never duplicated; data lives in bind mounts and named volumes that are never removed.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { isAbsolute, relative, resolve } from 'node:path'
+import type Docker from 'dockerode'
+import type {
+  Alert,
+  DockerStatus,
+  LogLine,
+  ServiceState,
+  ServiceStatus,
+  StackEvent,
+  StatsSample,
+} from '../../shared/api/stack'
+import type { UserError } from '../../shared/errors'
+import { detectDockerEngine, type DetectedDocker } from '../docker/connect'
+import { FlashError, toUserError } from '../errors'
+import type { Logger } from '../log'
+import type { ContainerSpec, StackPlan } from '../stack/spec'
+import { writeFileAtomicSync } from './atomic-file'
+import {
+  defaultCrashPolicy,
+  noCrashes,
+  recordCrash,
+  recordRestart,
+  settle,
+  type CrashPolicy,
+  type CrashRecord,
+} from './crash-policy'
+import { loadDesiredState, saveDesiredState, type DesiredState } from './desired-state'
+import { ensureImage } from './images'
+import {
+  containerName,
+  LABEL_MANAGED,
+  LABEL_PROJECT,
+  LABEL_SERVICE,
+  LABEL_SPEC_HASH,
+  MANAGED_BY,
+  specHash,
+} from './labels'
+import { followLogs, tailLogs } from './logs'
+import { assertPortsFree } from './ports'
+import { dirSize, RingBuffer, toSample, type DockerStats } from './stats'
+
+export interface SupervisorOptions {
+  readonly dataDir: string
+  readonly log: Logger
+  readonly publish: (event: StackEvent) => void
+  /** How to reach Docker; default: DOCKER_HOST, then the usual sockets. */
+  readonly connect?: () => Promise<DetectedDocker>
+  readonly crashPolicy?: CrashPolicy
+  /** Offline image bundle directory (manifest.json + `docker save` tarballs). */
+  readonly bundleDir?: string
+  /** Never try the network for images. */
+  readonly offline?: boolean
+  /** Extra labels on everything created (tests add `io.flashbox.test=1`). */
+  readonly extraLabels?: Readonly<Record<string, string>>
+  /** Stream live stats of running containers (default true). */
+  readonly collectStats?: boolean
+  /** Safety-net resync period (default 30 s); events drive everything else. */
+  readonly resyncMs?: number
+  /** Reconnect backoff when Docker goes away. */
+  readonly reconnectBaseMs?: number
+  readonly reconnectMaxMs?: number
+}
+
+type Health = 'none' | 'starting' | 'healthy' | 'unhealthy'
+
+interface Runtime {
+  containerId?: string
+  running: boolean
+  health: Health
+  startedAt?: string
+  crash: CrashRecord
+  problem?: UserError
+  stopping: boolean
+  pulling: boolean
+  /** We asked Docker to stop it: its `die` is not a crash. */
+  expectingStop: boolean
+  oom: boolean
+  stats: RingBuffer<StatsSample>
+  statsStop?: () => void
+  diskBytes: number
+  diskCheckedAt: number
+}
+
+interface Observed {
+  readonly id: string
+  readonly state: string
+  readonly created: number
+  readonly hash: string | undefined
+}
+
+const HEALTH_RE = /\((healthy|unhealthy|health: starting)\)/
+
+function healthFromStatus(status: string): Health {
+  const m = HEALTH_RE.exec(status)
+  if (!m) return 'none'
+  return m[1] === 'health: starting' ? 'starting' : (m[1] as Health)
+}
+
+const ms = (n: number) => Math.round(n * 1_000_000) // Docker wants nanoseconds
+
+/** Services grouped so that every service comes after all its dependencies. */
+export function dependencyLevels(services: readonly ContainerSpec[]): ContainerSpec[][] {
+  const byId = new Map(services.map((s) => [s.id, s]))
+  const level = new Map<string, number>()
+  const visit = (s: ContainerSpec, seen: Set<string>): number => {
+    const known = level.get(s.id)
+    if (known !== undefined) return known
+    if (seen.has(s.id)) {
+      throw new FlashError(
+        'stack.dependency_cycle',
+        `The services depend on each other in a circle (${[...seen, s.id].join(' → ')}).`,
+        'This is a bug in the service catalog; please report it.',
+      )
+    }
+    seen.add(s.id)
+    let l = 0
+    for (const d of s.dependsOn) {
+      const dep = byId.get(d.id)
+      if (dep) l = Math.max(l, visit(dep, seen) + 1)
+    }
+    seen.delete(s.id)
+    level.set(s.id, l)
+    return l
+  }
+  const out: ContainerSpec[][] = []
+  for (const s of services) {
+    const l = visit(s, new Set())
+    ;(out[l] ??= []).push(s)
+  }
+  return out.filter(Boolean)
+}
+
+export class Supervisor {
+  private readonly opts: SupervisorOptions
+  private readonly policy: CrashPolicy
+  private readonly log: Logger
+  private plan: StackPlan | undefined
+  private desired: DesiredState
+  private docker: Docker | undefined
+  private dockerStatus: DockerStatus = { state: 'not-running', host: '', os: 'other' }
+  private readonly rt = new Map<string, Runtime>()
+  private readonly alerts = new Map<string, Alert>()
+  private readonly published = new Map<string, string>()
+  private readonly logFollows = new Map<string, () => void>()
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private eventStream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined
+  private closed = false
+  private running: Promise<void> | undefined
+  private dirty = false
+  private reconnecting = false
+  private resyncTimer: NodeJS.Timeout | undefined
+  /** Services the user asked to retry after a problem (port taken, image missing …). */
+  private readonly retry = new Set<string>()
+
+  constructor(opts: SupervisorOptions) {
+    this.opts = opts
+    this.policy = opts.crashPolicy ?? defaultCrashPolicy
+    this.log = opts.log
+    this.desired = loadDesiredState(opts.dataDir)
+  }
+
+  // ── lifecycle ────────────────────────────────────────────────────────────────────────────
+
+  /** Connects to Docker (or keeps trying in the background) and starts reconciling. */
+  async open(): Promise<DockerStatus> {
+    await this.connect()
+    if (!this.docker) this.scheduleReconnect(0)
+    const every = this.opts.resyncMs ?? 30_000
+    this.resyncTimer = setInterval(() => this.kick(), every)
+    this.resyncTimer.unref()
+    return this.dockerStatus
+  }
+
+  /** Stops watching; containers keep running (the next start adopts them). */
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.resyncTimer) clearInterval(this.resyncTimer)
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    this.eventStream?.destroy?.()
+    for (const stop of this.logFollows.values()) stop()
+    this.logFollows.clear()
+    for (const r of this.rt.values()) r.statsStop?.()
+    await this.running?.catch(() => {})
+  }
+
+  setPlan(plan: StackPlan | undefined): void {
+    this.plan = plan
+    if (plan) dependencyLevels(plan.services) // throws on a cycle, before anything runs
+    this.kick()
+  }
+
+  getPlan(): StackPlan | undefined {
+    return this.plan
+  }
+
+  dockerClient(): Docker | undefined {
+    return this.docker
+  }
+
+  desiredState(): DesiredState {
+    return this.desired
+  }
+
+  // ── user intents (persisted, then converged) ─────────────────────────────────────────────
+
+  async startStack(): Promise<void> {
+    this.requirePlan()
+    this.assertDataDirWritable()
+    this.setDesired({ ...this.desired, desired: 'running', stoppedServices: [] })
+    for (const id of this.rt.keys()) this.clearProblem(id)
+    this.requireDocker() // desired state is saved: the stack starts as soon as Docker is back
+    await this.reconcileNow()
+  }
+
+  async stopStack(): Promise<void> {
+    this.setDesired({ ...this.desired, desired: 'stopped' })
+    await this.reconcileNow()
+  }
+
+  async startService(id: string): Promise<void> {
+    this.requireService(id)
+    this.assertDataDirWritable()
+    this.setDesired({
+      ...this.desired,
+      desired: 'running',
+      stoppedServices: this.desired.stoppedServices.filter((s) => s !== id),
+    })
+    this.clearProblem(id)
+    await this.reconcileNow()
+  }
+
+  async stopService(id: string): Promise<void> {
+    this.requireService(id)
+    if (!this.desired.stoppedServices.includes(id)) {
+      this.setDesired({ ...this.desired, stoppedServices: [...this.desired.stoppedServices, id] })
+    }
+    await this.reconcileNow()
+  }
+
+  async restartService(id: string): Promise<void> {
+    const spec = this.requireService(id)
+    this.clearProblem(id)
+    const r = this.runtime(id)
+    if (r.containerId && r.running && this.docker) {
+      await this.stopContainer(spec, r.containerId)
+    }
+    await this.startService(id)
+  }
+
+  /** Downloads (or loads from the bundle) every planned image, with progress events. */
+  async pullImages(): Promise<void> {
+    const docker = this.requireDocker()
+    const plan = this.requirePlan()
+    const errors: FlashError[] = []
+    for (const spec of plan.services) {
+      try {
+        await this.ensureServiceImage(docker, spec)
+      } catch (err) {
+        errors.push(err instanceof FlashError ? err : new FlashError('internal', String(err), ''))
+      }
+    }
+    if (errors[0]) throw errors[0]
+  }
+
+  dismissAlert(id: string): void {
+    this.alerts.delete(id)
+    this.publishStatus()
+  }
+
+  // ── observation for the API ──────────────────────────────────────────────────────────────
+
+  dockerState(): DockerStatus {
+    return this.dockerStatus
+  }
+
+  serviceStatuses(): ServiceStatus[] {
+    return (this.plan?.services ?? []).map((s) => this.statusOf(s))
+  }
+
+  alertList(): Alert[] {
+    return [...this.alerts.values()]
+  }
+
+  async logs(id: string, tail: number, search?: string): Promise<LogLine[]> {
+    this.requireService(id)
+    const docker = this.requireDocker()
+    const c = await this.findContainer(id)
+    if (!c) return []
+    return tailLogs(docker, c, id, tail, search)
+  }
+
+  async followLogs(id: string, follow: boolean): Promise<void> {
+    this.requireService(id)
+    const existing = this.logFollows.get(id)
+    if (!follow) {
+      existing?.()
+      this.logFollows.delete(id)
+      return
+    }
+    if (existing) return
+    const docker = this.requireDocker()
+    const c = await this.findContainer(id)
+    if (!c) {
+      throw new FlashError(
+        'stack.service_not_running',
+        `${this.requireService(id).displayName} has no container yet, so there are no logs to follow.`,
+        'Start the service, then open its logs again.',
+      )
+    }
+    const stop = await followLogs(docker, c, id, (line) =>
+      this.opts.publish({ topic: 'stack', type: 'log', line }),
+    )
+    this.logFollows.set(id, stop)
+  }
+
+  stats(id: string): StatsSample[] {
+    this.requireService(id)
+    return this.runtime(id).stats.toArray()
+  }
+
+  /** Resolves once `pred` holds for the published statuses (tests, benchmarks, the CLI). */
+  waitFor(pred: (services: ServiceStatus[]) => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolveWait, reject) => {
+      const check = () => pred(this.serviceStatuses())
+      if (check()) return resolveWait()
+      const iv = setInterval(() => {
+        if (check()) {
+          clearInterval(iv)
+          clearTimeout(to)
+          resolveWait()
+        }
+      }, 100)
+      const to = setTimeout(() => {
+        clearInterval(iv)
+        reject(
+          new Error(
+            `timed out; states: ${this.serviceStatuses()
+              .map((s) => `${s.id}=${s.state}`)
+              .join(' ')}`,
+          ),
+        )
+      }, timeoutMs)
+    })
+  }
+
+  // ── reconcile ────────────────────────────────────────────────────────────────────────────
+
+  /** Ask for a pass; passes never overlap, and a request during a pass runs another one. */
+  kick(): void {
+    this.dirty = true
+    if (!this.running) this.running = this.loop()
+  }
+
+  /** Kick and wait until the stack has converged as far as it can right now. */
+  async reconcileNow(): Promise<void> {
+    this.kick()
+    while (this.running) await this.running
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.dirty && !this.closed) {
+        this.dirty = false
+        try {
+          await this.reconcile()
+        } catch (err) {
+          if (this.isDisconnect(err)) this.onDisconnect(err)
+          else this.log.error('reconcile failed', { error: (err as Error).message })
+        }
+      }
+    } finally {
+      this.running = undefined
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    const docker = this.docker
+    const plan = this.plan
+    if (!docker || !plan) return
+    const observed = await this.observe(docker, plan)
+
+    // Containers of services that left the plan: stop and remove the container, keep the data.
+    const planned = new Set(plan.services.map((s) => s.id))
+    for (const [id, cs] of observed) {
+      if (planned.has(id)) continue
+      for (const c of cs) {
+        await docker
+          .getContainer(c.id)
+          .remove({ force: true, v: false })
+          .catch(() => {})
+      }
+      this.rt.delete(id)
+    }
+
+    if (this.desired.desired === 'stopped') {
+      for (const level of dependencyLevels(plan.services).reverse()) {
+        await Promise.all(level.map((s) => this.ensureStopped(s, observed.get(s.id) ?? [])))
+      }
+      this.publishStatus()
+      return
+    }
+
+    await this.ensureNetwork(docker, plan)
+    // Stop first what the user stopped (dependents before their dependencies) …
+    for (const level of dependencyLevels(plan.services).reverse()) {
+      await Promise.all(
+        level
+          .filter((s) => this.desired.stoppedServices.includes(s.id))
+          .map((s) => this.ensureStopped(s, observed.get(s.id) ?? [])),
+      )
+    }
+    // … then bring up the rest, a level at a time, each gated on its dependencies' health.
+    for (const level of dependencyLevels(plan.services)) {
+      await Promise.all(
+        level
+          .filter((s) => !this.desired.stoppedServices.includes(s.id))
+          .map((s) => this.ensureRunning(docker, plan, s, observed.get(s.id) ?? [])),
+      )
+    }
+    this.publishStatus()
+  }
+
+  private async observe(docker: Docker, plan: StackPlan): Promise<Map<string, Observed[]>> {
+    const list = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_PROJECT}=${plan.project}`] },
+    })
+    const out = new Map<string, Observed[]>()
+    const seen = new Set<string>()
+    for (const c of list) {
+      const id = c.Labels[LABEL_SERVICE]
+      if (!id) continue
+      seen.add(id)
+      const arr = out.get(id) ?? []
+      arr.push({ id: c.Id, state: c.State, created: c.Created, hash: c.Labels[LABEL_SPEC_HASH] })
+      out.set(id, arr)
+      const r = this.runtime(id)
+      if (c.State === 'running') {
+        if (r.containerId !== c.Id || !r.running) {
+          this.startStats(id, c.Id)
+          r.startedAt = await this.startedAtOf(docker, c.Id)
+        }
+        r.containerId = c.Id
+        r.running = true
+        r.health = healthFromStatus(c.Status)
+      } else if (!arr.some((o) => o.state === 'running')) {
+        r.containerId = c.Id
+        r.running = false
+        r.health = 'none'
+      }
+    }
+    for (const [id, r] of this.rt) {
+      if (!seen.has(id)) {
+        r.containerId = undefined
+        r.running = false
+        r.health = 'none'
+      }
+    }
+    return out
+  }
+
+  private async startedAtOf(docker: Docker, id: string): Promise<string | undefined> {
+    try {
+      const info = (await docker.getContainer(id).inspect()) as { State?: { StartedAt?: string } }
+      return info.State?.StartedAt
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Keeps exactly one container per service: the running one with the right hash, else newest. */
+  private async dedupe(spec: ContainerSpec, cs: readonly Observed[], hash: string) {
+    if (cs.length <= 1) return cs[0]
+    const ranked = [...cs].sort(
+      (a, b) =>
+        Number(b.hash === hash) - Number(a.hash === hash) ||
+        Number(b.state === 'running') - Number(a.state === 'running') ||
+        b.created - a.created,
+    )
+    for (const extra of ranked.slice(1)) {
+      this.log.warn('removing a duplicate container', { service: spec.id, container: extra.id })
+      await this.docker!.getContainer(extra.id)
+        .remove({ force: true, v: false })
+        .catch(() => {})
+    }
+    return ranked[0]
+  }
+
+  private depsReady(spec: ContainerSpec): boolean {
+    return spec.dependsOn.every((d) => {
+      const r = this.rt.get(d.id)
+      if (!r?.running) return false
+      if (d.condition === 'started') return true
+      const probed = this.plan?.services.find((s) => s.id === d.id)?.health.test.length
+      return r.health === 'healthy' || (!probed && r.health === 'none')
+    })
+  }
+
+  private hasProbe(id: string): boolean {
+    return !!this.plan?.services.find((s) => s.id === id)?.health.test.length
+  }
+
+  private async ensureStopped(spec: ContainerSpec, cs: readonly Observed[]): Promise<void> {
+    for (const c of cs) {
+      if (c.state === 'running' || c.state === 'restarting' || c.state === 'paused') {
+        await this.stopContainer(spec, c.id)
+      }
+    }
+    const r = this.runtime(spec.id)
+    r.crash = { ...r.crash, nextRestartAt: undefined }
+    this.publishService(spec)
+  }
+
+  private async stopContainer(spec: ContainerSpec, containerId: string): Promise<void> {
+    const r = this.runtime(spec.id)
+    r.stopping = true
+    r.expectingStop = true
+    this.publishService(spec)
+    this.log.info(`stopping ${spec.id}`, { graceSeconds: spec.stopGraceSeconds })
+    try {
+      // `t` is the grace between SIGTERM and SIGKILL: bitcoind and LND get minutes to flush.
+      await this.docker!.getContainer(containerId).stop({ t: spec.stopGraceSeconds })
+    } catch (err) {
+      const code = (err as { statusCode?: number }).statusCode
+      if (code !== 304 && code !== 404) throw err // 304: already stopped
+      r.expectingStop = false // no `die` will come
+    } finally {
+      r.stopping = false
+      r.running = false
+      r.health = 'none'
+      r.statsStop?.()
+      r.statsStop = undefined
+      this.publishService(spec)
+    }
+  }
+
+  private async ensureRunning(
+    docker: Docker,
+    plan: StackPlan,
+    spec: ContainerSpec,
+    cs: readonly Observed[],
+  ): Promise<void> {
+    const r = this.runtime(spec.id)
+    const hash = specHash(spec, plan.dockerNetwork)
+    let current = await this.dedupe(spec, cs, hash)
+
+    if (r.crash.crashLoop && !this.retry.has(spec.id)) return this.publishService(spec)
+    if (r.problem && !this.retry.has(spec.id)) return this.publishService(spec)
+
+    if (current && current.hash !== hash) {
+      this.log.info(`${spec.id}: configuration changed, recreating its container`)
+      if (current.state === 'running') await this.stopContainer(spec, current.id)
+      await docker
+        .getContainer(current.id)
+        .remove({ force: true, v: false })
+        .catch(() => {})
+      r.containerId = undefined
+      current = undefined
+    }
+
+    if (current?.state === 'running') {
+      // Adopted (or already ours). Forgive old crashes once it has been up long enough.
+      if (r.startedAt) {
+        r.crash = settle(r.crash, Date.parse(r.startedAt), Date.now(), this.policy)
+      }
+      return this.publishService(spec)
+    }
+
+    if (!this.depsReady(spec)) return this.publishService(spec)
+
+    const due = r.crash.nextRestartAt
+    if (due !== undefined && due > Date.now()) {
+      this.after(due - Date.now(), () => this.kick())
+      return this.publishService(spec)
+    }
+
+    try {
+      this.writeFiles(plan, spec)
+      if (current) {
+        await assertPortsFree(spec)
+        await docker.getContainer(current.id).start()
+      } else {
+        const image = await this.ensureServiceImage(docker, spec)
+        await assertPortsFree(spec)
+        const created = await this.createContainer(docker, plan, spec, image, hash)
+        current = { id: created, state: 'created', created: Date.now() / 1000, hash }
+        await docker.getContainer(created).start()
+      }
+      if (due !== undefined) r.crash = recordRestart({ ...r.crash, nextRestartAt: undefined })
+      r.containerId = current.id
+      r.running = true
+      r.health = spec.health.test.length ? 'starting' : 'none'
+      r.expectingStop = false
+      r.oom = false
+      r.startedAt = new Date().toISOString()
+      r.problem = undefined
+      this.retry.delete(spec.id)
+      this.alerts.delete(`failed:${spec.id}`)
+      this.startStats(spec.id, current.id)
+      this.log.info(`started ${spec.id}`, { container: current.id.slice(0, 12) })
+      this.scheduleSettle(spec.id)
+    } catch (err) {
+      if (this.isDisconnect(err)) throw err
+      if ((err as { statusCode?: number }).statusCode === 304) return // already started
+      this.log.error(`${spec.id} could not start`, { error: (err as Error).message })
+      const p: UserError =
+        err instanceof FlashError
+          ? toUserError(err)
+          : {
+              code: 'stack.start_failed',
+              message: `${spec.displayName} could not start: ${(err as Error).message}`,
+              hint: 'Open its logs to see why, fix the cause, then press Start again.',
+            }
+      r.problem = p
+      this.retry.delete(spec.id)
+      this.raise({
+        id: `failed:${spec.id}`,
+        severity: 'critical',
+        serviceId: spec.id,
+        title: `${spec.displayName} cannot start`,
+        message: p.message,
+        hint: p.hint,
+        at: new Date().toISOString(),
+      })
+    }
+    this.publishService(spec)
+  }
+
+  private async ensureServiceImage(docker: Docker, spec: ContainerSpec): Promise<string> {
+    const r = this.runtime(spec.id)
+    r.pulling = true
+    this.publishService(spec)
+    try {
+      return await ensureImage(docker, spec.image, spec.displayName, {
+        bundleDir: this.opts.bundleDir,
+        offline: this.opts.offline,
+        onProgress: (p) =>
+          this.opts.publish({
+            topic: 'stack',
+            type: 'image-progress',
+            image: `${spec.image.repository}:${spec.image.tag}`,
+            serviceId: spec.id,
+            ...p,
+          }),
+      })
+    } finally {
+      r.pulling = false
+    }
+  }
+
+  private inDataDir(plan: StackPlan, p: string): boolean {
+    const rel = relative(resolve(plan.dataDir), resolve(p))
+    return isAbsolute(p) && !rel.startsWith('..') && !isAbsolute(rel)
+  }
+
+  /** Rendered config files, written atomically with their modes, and the bind-mount sources. */
+  private writeFiles(plan: StackPlan, spec: ContainerSpec): void {
+    try {
+      for (const m of spec.mounts) {
+        if (m.kind === 'bind' && this.inDataDir(plan, m.source)) {
+          mkdirSync(m.source, { recursive: true, mode: 0o700 })
+        }
+      }
+      for (const f of spec.files) {
+        if (!this.inDataDir(plan, f.hostPath)) {
+          throw new FlashError(
+            'stack.file_outside_data_dir',
+            `${spec.displayName}'s configuration file ${f.hostPath} is outside the data folder.`,
+            'This is a bug in the service catalog; please report it.',
+          )
+        }
+        writeFileAtomicSync(f.hostPath, f.contents, f.mode)
+      }
+    } catch (err) {
+      if (err instanceof FlashError) throw err
+      throw this.notWritable(plan.dataDir, err)
+    }
+  }
+
+  private notWritable(dir: string, err: unknown): FlashError {
+    return new FlashError(
+      'stack.datadir_not_writable',
+      `Flash Box cannot write to its data folder ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}).`,
+      'Choose a data folder on a disk that is mounted read-write and that your user owns (Settings → Data folder), or fix its permissions, then start again.',
+      { cause: err },
+    )
+  }
+
+  private assertDataDirWritable(): void {
+    const dir = this.plan?.dataDir ?? this.opts.dataDir
+    const probe = resolve(dir, `.flashbox-write-test-${process.pid}`)
+    try {
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(probe, 'ok')
+      rmSync(probe, { force: true })
+    } catch (err) {
+      throw this.notWritable(dir, err)
+    }
+  }
+
+  private labels(plan: StackPlan, serviceId?: string): Record<string, string> {
+    return {
+      ...this.opts.extraLabels,
+      [LABEL_PROJECT]: plan.project,
+      [LABEL_MANAGED]: MANAGED_BY,
+      ...(serviceId ? { [LABEL_SERVICE]: serviceId } : {}),
+    }
+  }
+
+  private async ensureNetwork(docker: Docker, plan: StackPlan): Promise<void> {
+    const nets = await docker.listNetworks({ filters: { name: [plan.dockerNetwork] } })
+    if (nets.some((n) => n.Name === plan.dockerNetwork)) return
+    try {
+      await docker.createNetwork({
+        Name: plan.dockerNetwork,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: this.labels(plan),
+      })
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err
+    }
+  }
+
+  private async createContainer(
+    docker: Docker,
+    plan: StackPlan,
+    spec: ContainerSpec,
+    image: string,
+    hash: string,
+  ): Promise<string> {
+    for (const m of spec.mounts) {
+      if (m.kind !== 'volume') continue
+      const exists = await docker
+        .getVolume(m.name)
+        .inspect()
+        .then(() => true)
+        .catch(() => false)
+      if (!exists) {
+        await docker.createVolume({ Name: m.name, Labels: this.labels(plan, spec.id) })
+      }
+    }
+    const exposed: Record<string, object> = {}
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {}
+    for (const p of spec.ports) {
+      const key = `${p.container}/${p.protocol}`
+      exposed[key] = {}
+      if (p.host !== undefined) {
+        bindings[key] = [{ HostIp: p.hostIp ?? '127.0.0.1', HostPort: String(p.host) }]
+      }
+    }
+    const name = containerName(plan.project, spec.id)
+    const create = () =>
+      docker.createContainer({
+        name,
+        Image: image,
+        ...(spec.entrypoint ? { Entrypoint: [...spec.entrypoint] } : {}),
+        Cmd: [...spec.command],
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        ...(spec.user ? { User: spec.user } : {}),
+        Hostname: spec.hostname,
+        Labels: { ...this.labels(plan, spec.id), [LABEL_SPEC_HASH]: hash },
+        ExposedPorts: exposed,
+        StopSignal: 'SIGTERM',
+        StopTimeout: spec.stopGraceSeconds,
+        ...(spec.health.test.length
+          ? {
+              Healthcheck: {
+                Test: [...spec.health.test],
+                Interval: ms(spec.health.intervalMs),
+                Timeout: ms(spec.health.timeoutMs),
+                Retries: spec.health.retries,
+                StartPeriod: ms(spec.health.startPeriodMs),
+              },
+            }
+          : {}),
+        HostConfig: {
+          NetworkMode: plan.dockerNetwork,
+          Mounts: spec.mounts.map((m) =>
+            m.kind === 'bind'
+              ? {
+                  Type: 'bind' as const,
+                  Source: m.source,
+                  Target: m.target,
+                  ReadOnly: !!m.readOnly,
+                }
+              : {
+                  Type: 'volume' as const,
+                  Source: m.name,
+                  Target: m.target,
+                  ReadOnly: !!m.readOnly,
+                },
+          ),
+          PortBindings: bindings,
+          // The supervisor restarts crashed services itself (backoff, crash-loop detection).
+          RestartPolicy: { Name: 'no' },
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+        },
+        NetworkingConfig: {
+          EndpointsConfig: { [plan.dockerNetwork]: { Aliases: [spec.hostname, spec.id] } },
+        },
+      })
+    try {
+      return (await create()).id
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err
+      // A container with our name that the label query did not return (made by someone else,
+      // or a create interrupted by a crash): only replace it when it is ours.
+      const other = (await docker.getContainer(name).inspect()) as {
+        Config: { Labels?: Record<string, string> }
+      }
+      if (other.Config.Labels?.[LABEL_PROJECT] !== plan.project) {
+        throw new FlashError(
+          'stack.name_taken',
+          `A container named ${name} already exists and does not belong to Flash Box.`,
+          `Rename or remove that container (\`docker rm ${name}\` after checking what it is), then start again.`,
+        )
+      }
+      await docker.getContainer(name).remove({ force: true, v: false })
+      return (await create()).id
+    }
+  }
+
+  // ── events from Docker ───────────────────────────────────────────────────────────────────
+
+  private async connect(): Promise<void> {
+    const found = await (this.opts.connect ?? (() => detectDockerEngine()))()
+    this.dockerStatus = found.status
+    if (!found.client) {
+      this.raiseDockerAlert()
+      this.publishStatus()
+      return
+    }
+    const docker = found.client
+    const stream = (await docker.getEvents({
+      filters: {
+        type: ['container'],
+        event: ['start', 'die', 'oom', 'health_status', 'destroy'],
+        label: [LABEL_MANAGED + '=' + MANAGED_BY],
+      },
+    })) as NodeJS.ReadableStream & { destroy?: () => void }
+    this.docker = docker
+    this.eventStream = stream
+    this.alerts.delete('docker')
+    let buf = ''
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8')
+      let nl: number
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim()
+        buf = buf.slice(nl + 1)
+        if (!line) continue
+        try {
+          this.onEvent(JSON.parse(line))
+        } catch (err) {
+          this.log.debug('unreadable docker event', { error: (err as Error).message })
+        }
+      }
+    })
+    const ended = () => {
+      if (this.eventStream !== stream) return
+      this.eventStream = undefined
+      this.onDisconnect(new Error('Docker event stream ended'))
+    }
+    stream.on('end', ended)
+    stream.on('close', ended)
+    stream.on('error', ended)
+    this.log.info('connected to Docker', {
+      host: found.status.host,
+      version: found.status.version,
+    })
+    this.publishStatus()
+    this.kick()
+  }
+
+  private onEvent(ev: {
+    Action?: string
+    id?: string
+    timeNano?: number
+    Actor?: { ID?: string; Attributes?: Record<string, string> }
+  }): void {
+    const attrs = ev.Actor?.Attributes ?? {}
+    if (!this.plan || attrs[LABEL_PROJECT] !== this.plan.project) return
+    const id = attrs[LABEL_SERVICE]
+    const spec = id ? this.plan.services.find((s) => s.id === id) : undefined
+    if (!spec || !ev.Action) return
+    const r = this.runtime(spec.id)
+    const containerId = ev.Actor?.ID ?? ev.id
+    if (ev.Action.startsWith('health_status')) {
+      r.health = ev.Action.includes('unhealthy') ? 'unhealthy' : 'healthy'
+      if (r.health === 'unhealthy') {
+        this.raise({
+          id: `unhealthy:${spec.id}`,
+          severity: 'warning',
+          serviceId: spec.id,
+          title: `${spec.displayName} is not answering`,
+          message: `${spec.displayName} is running but its health check fails.`,
+          hint: 'Open its logs to see why. It often recovers by itself; if not, restart it.',
+          at: new Date().toISOString(),
+        })
+      } else this.alerts.delete(`unhealthy:${spec.id}`)
+      this.publishService(spec)
+      this.kick() // dependents may now start
+      return
+    }
+    switch (ev.Action) {
+      case 'start':
+        if (!r.running) r.health = spec.health.test.length ? 'starting' : 'none'
+        r.running = true
+        r.containerId = containerId
+        this.publishService(spec)
+        return
+      case 'oom':
+        r.oom = true
+        return
+      case 'die': {
+        const exitCode = Number(attrs.exitCode ?? 'NaN')
+        // A late `die` of a run that ended before the current one started is old news.
+        const at = ev.timeNano ? ev.timeNano / 1e6 : Date.now()
+        if (r.startedAt && at < Date.parse(r.startedAt) - 5) return
+        r.running = false
+        r.health = 'none'
+        r.statsStop?.()
+        r.statsStop = undefined
+        if (r.expectingStop) {
+          r.expectingStop = false
+          this.publishService(spec)
+          return
+        }
+        const wanted =
+          this.desired.desired === 'running' && !this.desired.stoppedServices.includes(spec.id)
+        if (!wanted) return this.publishService(spec)
+        r.crash = recordCrash(r.crash, Date.now(), this.policy)
+        this.log.warn(`${spec.id} crashed`, {
+          exitCode,
+          oom: r.oom,
+          crashesInWindow: r.crash.crashes.length,
+        })
+        if (r.crash.crashLoop) {
+          this.raise({
+            id: `crash-loop:${spec.id}`,
+            severity: 'critical',
+            serviceId: spec.id,
+            title: `${spec.displayName} keeps crashing`,
+            message: `${spec.displayName} stopped unexpectedly ${r.crash.crashes.length} times in a short time${r.oom ? ' (it ran out of memory)' : ''}, so Flash Box stopped restarting it.`,
+            hint: r.oom
+              ? 'Give it more memory (close other programs or lower its cache in Settings), then press Restart.'
+              : 'Open its logs to see why, fix the cause, then press Restart.',
+            at: new Date().toISOString(),
+          })
+        } else if (r.crash.nextRestartAt !== undefined) {
+          this.after(r.crash.nextRestartAt - Date.now(), () => this.kick())
+        }
+        this.publishService(spec)
+        return
+      }
+      case 'destroy':
+        if (r.containerId === containerId) {
+          r.containerId = undefined
+          r.running = false
+        }
+        this.kick()
+        return
+    }
+  }
+
+  private isDisconnect(err: unknown): boolean {
+    const code = (err as NodeJS.ErrnoException)?.code
+    return (
+      code === 'ECONNREFUSED' ||
+      code === 'ENOENT' ||
+      code === 'ECONNRESET' ||
+      code === 'EPIPE' ||
+      /socket hang up/i.test((err as Error)?.message ?? '')
+    )
+  }
+
+  private onDisconnect(err: unknown): void {
+    if (this.closed || this.reconnecting) return
+    this.log.warn('lost the connection to Docker; reconnecting', {
+      error: (err as Error)?.message,
+    })
+    this.eventStream?.destroy?.()
+    this.eventStream = undefined
+    this.docker = undefined
+    for (const r of this.rt.values()) {
+      r.statsStop?.()
+      r.statsStop = undefined
+    }
+    this.dockerStatus = { ...this.dockerStatus, state: 'not-running' }
+    this.publishStatus()
+    this.scheduleReconnect(0)
+  }
+
+  private scheduleReconnect(attempt: number): void {
+    if (this.closed) return
+    this.reconnecting = true
+    const base = this.opts.reconnectBaseMs ?? 500
+    const delay = Math.min(base * 2 ** attempt, this.opts.reconnectMaxMs ?? 10_000)
+    this.after(delay, () => {
+      this.connect()
+        .catch((e) => this.log.debug('reconnect failed', { error: (e as Error).message }))
+        .finally(() => {
+          if (this.docker) {
+            this.reconnecting = false
+            this.log.info('reconnected to Docker; reconciling')
+          } else this.scheduleReconnect(attempt + 1)
+        })
+    })
+  }
+
+  // ── stats ────────────────────────────────────────────────────────────────────────────────
+
+  private startStats(serviceId: string, containerId: string): void {
+    if (this.opts.collectStats === false || !this.docker) return
+    const r = this.runtime(serviceId)
+    r.statsStop?.()
+    const docker = this.docker
+    let stopped = false
+    let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined
+    r.statsStop = () => {
+      stopped = true
+      stream?.destroy?.()
+    }
+    void (async () => {
+      try {
+        stream = (await docker
+          .getContainer(containerId)
+          .stats({ stream: true })) as unknown as NodeJS.ReadableStream & { destroy?: () => void }
+        if (stopped) return stream.destroy?.()
+        let buf = ''
+        let lastPublish = 0
+        stream.on('data', (chunk: Buffer) => {
+          buf += chunk.toString('utf8')
+          let nl: number
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl)
+            buf = buf.slice(nl + 1)
+            if (!line.trim()) continue
+            let s: DockerStats
+            try {
+              s = JSON.parse(line) as DockerStats
+            } catch {
+              continue
+            }
+            void this.refreshDisk(serviceId, containerId)
+            const sample = toSample(serviceId, s, r.diskBytes)
+            r.stats.push(sample)
+            const now = Date.now()
+            if (now - lastPublish >= 2000) {
+              lastPublish = now
+              this.opts.publish({ topic: 'stack', type: 'stats', sample })
+            }
+          }
+        })
+        stream.on('error', () => {})
+      } catch {
+        // the container went away; the next start restarts the stream
+      }
+    })()
+  }
+
+  private async refreshDisk(serviceId: string, containerId: string): Promise<void> {
+    const r = this.runtime(serviceId)
+    const now = Date.now()
+    if (now - r.diskCheckedAt < 30_000 || !this.docker) return
+    r.diskCheckedAt = now
+    const spec = this.plan?.services.find((s) => s.id === serviceId)
+    let total = 0
+    try {
+      // `size=1` adds SizeRw (the writable layer); the typings do not know the flag.
+      const sizeOpt = { size: true } as unknown as Docker.ContainerInspectOptions
+      const info = (await this.docker.getContainer(containerId).inspect(sizeOpt)) as {
+        SizeRw?: number
+      }
+      total += info.SizeRw ?? 0
+    } catch {
+      // gone
+    }
+    for (const m of spec?.mounts ?? []) {
+      if (m.kind === 'bind' && !m.readOnly) total += await dirSize(m.source)
+    }
+    r.diskBytes = total
+  }
+
+  // ── status and alerts ────────────────────────────────────────────────────────────────────
+
+  private runtime(id: string): Runtime {
+    let r = this.rt.get(id)
+    if (!r) {
+      r = {
+        running: false,
+        health: 'none',
+        crash: noCrashes,
+        stopping: false,
+        pulling: false,
+        expectingStop: false,
+        oom: false,
+        stats: new RingBuffer<StatsSample>(300),
+        diskBytes: 0,
+        diskCheckedAt: 0,
+      }
+      this.rt.set(id, r)
+    }
+    return r
+  }
+
+  private stateOf(spec: ContainerSpec, r: Runtime): ServiceState {
+    const wanted =
+      this.desired.desired === 'running' && !this.desired.stoppedServices.includes(spec.id)
+    if (r.stopping) return 'stopping'
+    if (r.running) {
+      if (r.health === 'healthy' || (r.health === 'none' && !this.hasProbe(spec.id)))
+        return 'healthy'
+      return r.health === 'unhealthy' ? 'unhealthy' : 'starting'
+    }
+    if (r.pulling) return 'pulling'
+    if (!wanted) return 'stopped'
+    if (r.crash.crashLoop) return 'crash-loop'
+    if (r.problem) return 'failed'
+    if (r.crash.nextRestartAt !== undefined) return 'restarting'
+    if (!this.depsReady(spec)) return 'waiting'
+    return 'starting'
+  }
+
+  private statusOf(spec: ContainerSpec): ServiceStatus {
+    const r = this.runtime(spec.id)
+    return {
+      id: spec.id,
+      displayName: spec.displayName,
+      description: spec.description,
+      state: this.stateOf(spec, r),
+      enabled: true,
+      image: `${spec.image.repository}:${spec.image.tag}`,
+      ...(r.containerId ? { containerId: r.containerId } : {}),
+      ...(r.running && r.startedAt ? { startedAt: r.startedAt } : {}),
+      restarts: r.crash.restarts,
+      ...(r.crash.nextRestartAt !== undefined && !r.running
+        ? { nextRestartAt: new Date(r.crash.nextRestartAt).toISOString() }
+        : {}),
+      ...(r.problem ? { problem: r.problem } : {}),
+      ports: spec.ports
+        .filter((p) => p.host !== undefined)
+        .map((p) => ({ host: p.host!, purpose: p.purpose })),
+    }
+  }
+
+  private publishService(spec: ContainerSpec): void {
+    const status = this.statusOf(spec)
+    const key = JSON.stringify(status)
+    if (this.published.get(spec.id) === key) return
+    this.published.set(spec.id, key)
+    this.opts.publish({ topic: 'stack', type: 'service', service: status })
+  }
+
+  /** Called by the owner to publish a full status; also after each pass. */
+  private publishStatus(): void {
+    for (const s of this.plan?.services ?? []) this.publishService(s)
+    this.opts.publish({
+      topic: 'stack',
+      type: 'status',
+      status: {
+        setupComplete: !!this.plan,
+        desired: this.desired.desired,
+        docker: this.dockerStatus,
+        services: this.serviceStatuses(),
+        alerts: this.alertList(),
+      },
+    })
+  }
+
+  private raise(alert: Alert): void {
+    const prev = this.alerts.get(alert.id)
+    if (prev && prev.message === alert.message) return
+    this.alerts.set(alert.id, alert)
+    this.opts.publish({ topic: 'stack', type: 'alert', alert })
+  }
+
+  private raiseDockerAlert(): void {
+    const p = this.dockerStatus.problem
+    if (!p) return
+    this.raise({
+      id: 'docker',
+      severity: 'critical',
+      title: 'Docker is not available',
+      message: p.message,
+      hint: p.hint,
+      at: new Date().toISOString(),
+    })
+  }
+
+  private clearProblem(id: string): void {
+    const r = this.runtime(id)
+    r.problem = undefined
+    r.crash = r.crash.crashLoop ? { ...noCrashes, restarts: r.crash.restarts } : r.crash
+    this.alerts.delete(`failed:${id}`)
+    this.alerts.delete(`crash-loop:${id}`)
+    this.retry.add(id)
+  }
+
+  private scheduleSettle(id: string): void {
+    const r = this.runtime(id)
+    if (r.crash.crashes.length === 0) return
+    this.after(this.policy.stableAfterMs + 50, () => {
+      const cur = this.runtime(id)
+      if (cur.running && cur.startedAt) {
+        cur.crash = settle(cur.crash, Date.parse(cur.startedAt), Date.now(), this.policy)
+        const spec = this.plan?.services.find((s) => s.id === id)
+        if (spec) this.publishService(spec)
+      }
+    })
+  }
+
+  private after(delayMs: number, fn: () => void): void {
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t)
+        if (!this.closed) fn()
+      },
+      Math.max(0, delayMs),
+    )
+    t.unref()
+    this.timers.add(t)
+  }
+
+  private setDesired(next: DesiredState): void {
+    saveDesiredState(this.opts.dataDir, next)
+    this.desired = next
+  }
+
+  private requirePlan(): StackPlan {
+    if (!this.plan) {
+      throw new FlashError(
+        'stack.not_set_up',
+        'The stack is not set up yet.',
+        'Finish the setup wizard (choose network and services), then try again.',
+      )
+    }
+    return this.plan
+  }
+
+  private requireService(id: string): ContainerSpec {
+    const spec = this.requirePlan().services.find((s) => s.id === id)
+    if (!spec) {
+      throw new FlashError(
+        'stack.unknown_service',
+        `There is no service "${id}" in this stack.`,
+        'Enable it in Settings first, or pick one of the services shown on the dashboard.',
+      )
+    }
+    return spec
+  }
+
+  private requireDocker(): Docker {
+    if (!this.docker) {
+      const p = this.dockerStatus.problem
+      throw new FlashError(
+        p?.code ?? 'docker.not_running',
+        p?.message ?? 'Docker is not available right now.',
+        p?.hint ?? 'Start Docker, then try again.',
+      )
+    }
+    return this.docker
+  }
+
+  private async findContainer(id: string): Promise<string | undefined> {
+    const r = this.runtime(id)
+    if (r.containerId) return r.containerId
+    const plan = this.requirePlan()
+    const list = await this.requireDocker().listContainers({
+      all: true,
+      filters: { label: [`${LABEL_PROJECT}=${plan.project}`, `${LABEL_SERVICE}=${id}`] },
+    })
+    return list[0]?.Id
+  }
+}
