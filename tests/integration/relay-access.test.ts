@@ -308,9 +308,8 @@ describe('NIP-86 management API (NIP-98 auth, box admin only)', () => {
       { ip: '203.0.113.9', reason: 'abuse' },
     ])
     expect((await rpc(admin, 'changerelayname', ['Corner Shop relay'])).body.result).toBe(true)
-    const info = await (
-      await fetch(httpUrl(), { headers: { Accept: 'application/nostr+json' } })
-    ).json()
+    const res = await fetch(httpUrl(), { headers: { Accept: 'application/nostr+json' } })
+    const info = (await res.json()) as { name: string }
     expect(info.name).toBe('Corner Shop relay')
     expect((await rpc(admin, 'banpubkey', ['nothex'])).body.error).toMatch(/invalid params/)
     expect((await rpc(admin, 'nosuchmethod')).body.error).toMatch(/unsupported/)
