@@ -1,0 +1,108 @@
+// Public surface of the mint service: startMint() runs a complete Cashu mint (HTTP + WebSocket)
+// on a host/port with its data under dataDir. Used embedded by the engine
+// (src/core/mint/mint-module.ts), by the container entry (main.ts) and by tests.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { MintConfigSchema, type MintConfigInput } from './config'
+import { Mint } from './mint'
+import { createMintHttp } from './http'
+import { loadOrCreateSeed } from './seed'
+import { SqliteMintStore } from './store/sqlite-store'
+import type { MintStore } from './store/store'
+import type { LightningBackend } from './lightning/backend'
+import { FakeWalletBackend, type FakeWalletOptions } from './lightning/fake-wallet'
+import { LndBackend, type LndBackendOptions } from './lightning/lnd'
+import { createLogger, type Logger } from '../../../src/core/log'
+
+export type BackendSpec =
+  | ({ kind: 'fake' } & Partial<Omit<FakeWalletOptions, 'statePath' | 'network'>>)
+  | ({ kind: 'lnd' } & LndBackendOptions)
+
+export interface StartMintOptions {
+  port?: number
+  host?: string
+  dataDir: string
+  /** A ready backend, or how to build one (fake wallet by default). */
+  backend?: LightningBackend | BackendSpec
+  config?: MintConfigInput
+  /** Operator passphrase protecting the seed (scrypt); a 0600 key file otherwise. */
+  seedPassphrase?: string
+  store?: MintStore
+  log?: Logger
+}
+
+export interface RunningMint {
+  url: string
+  port: number
+  mint: Mint
+  backend: LightningBackend
+  close(): Promise<void>
+}
+
+function isBackend(b: unknown): b is LightningBackend {
+  return (
+    typeof b === 'object' && b !== null && typeof (b as LightningBackend).makePayment === 'function'
+  )
+}
+
+export function createBackend(
+  spec: BackendSpec,
+  dataDir: string,
+  network: FakeWalletOptions['network'],
+): LightningBackend {
+  if (spec.kind === 'lnd') {
+    const { kind: _kind, ...opts } = spec
+    return new LndBackend(opts)
+  }
+  const { kind: _kind, ...opts } = spec
+  return new FakeWalletBackend({ network, statePath: join(dataDir, 'fake-wallet.sqlite'), ...opts })
+}
+
+export async function startMint(opts: StartMintOptions): Promise<RunningMint> {
+  const log = opts.log ?? createLogger('mint')
+  const config = MintConfigSchema.parse(opts.config ?? {})
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
+  const seed = loadOrCreateSeed(join(opts.dataDir, 'secrets'), opts.seedPassphrase)
+  const backend = isBackend(opts.backend)
+    ? opts.backend
+    : createBackend(opts.backend ?? { kind: 'fake' }, opts.dataDir, config.network)
+  const store = opts.store ?? new SqliteMintStore(join(opts.dataDir, 'mint.sqlite'))
+  const mint = new Mint(config, store, backend, seed, log)
+  await mint.start()
+  const { server, ws } = createMintHttp(mint, log)
+  const host = opts.host ?? '127.0.0.1'
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 3338, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  log.info('mint listening', { url, backend: backend.name })
+  let closed = false
+  return {
+    url,
+    port,
+    mint,
+    backend,
+    async close() {
+      if (closed) return
+      closed = true
+      ws.close()
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+      await mint.stop()
+      await backend.close()
+      await store.close()
+    },
+  }
+}
+
+export { Mint } from './mint'
+export type { MintConfig, MintConfigInput } from './config'
+export type { LightningBackend } from './lightning/backend'
+export { FakeWalletBackend } from './lightning/fake-wallet'
+export { LndBackend } from './lightning/lnd'

@@ -1,0 +1,61 @@
+// One narrow interface for every Lightning backend the mint can use (like CDK's MintPayment
+// trait, crates/cdk-common/src/payment.rs): create an incoming request, quote an outgoing one,
+// pay, stream incoming payments, check either side by payment hash. LND (through ln-service)
+// and the fake wallet implement it; backend.conformance.ts runs the same tests on both.
+export type OutgoingStatus =
+  | { state: 'PAID'; preimage: string | null; feePaidMsat: number }
+  | { state: 'PENDING' }
+  | { state: 'FAILED'; reason: string }
+  /** The backend has never seen a payment for this hash. */
+  | { state: 'UNKNOWN' }
+
+export type IncomingStatus = { state: 'PAID'; amountMsat: number } | { state: 'UNPAID' }
+
+export interface IncomingRequest {
+  request: string
+  paymentHash: string
+  /** Unix seconds. */
+  expiry: number
+}
+
+export interface OutgoingQuote {
+  paymentHash: string
+  amountMsat: number
+  /** Most the mint will spend on routing fees, in msat. */
+  feeReserveMsat: number
+  /** Unix seconds the invoice stays payable. */
+  expiry: number
+}
+
+export interface BackendStatus {
+  ok: boolean
+  name: string
+  detail: string
+}
+
+export interface LightningBackend {
+  readonly name: string
+  /** Whether invoices can carry a description (NUT-23 setting). */
+  readonly supportsDescription: boolean
+  createIncomingRequest(opts: {
+    amountMsat: number
+    description: string | null
+    expirySeconds: number
+  }): Promise<IncomingRequest>
+  quoteOutgoing(request: string): Promise<OutgoingQuote>
+  /** Pay `request`, spending at most `maxFeeMsat` on fees. Resolves with the final or pending state. */
+  makePayment(opts: {
+    request: string
+    paymentHash: string
+    maxFeeMsat: number
+  }): Promise<OutgoingStatus>
+  checkOutgoing(paymentHash: string): Promise<OutgoingStatus>
+  checkIncoming(paymentHash: string): Promise<IncomingStatus>
+  /** Stream of settled incoming payments; returns the unsubscribe function. */
+  onIncomingPaid(listener: (paymentHash: string) => void): () => void
+  status(): Promise<BackendStatus>
+  close(): Promise<void>
+}
+
+export const msatToSat = (msat: number): number => Math.floor(msat / 1000)
+export const satToMsat = (sat: number): number => sat * 1000
