@@ -1,0 +1,169 @@
+// The wallet seed: a BIP-39 mnemonic, generated once, kept in dataDir/ecash/seed.json (0600,
+// written atomically: temp file, fsync, rename, fsync dir). Every value derived from it is
+// registered with redact() so it can never reach a log line. From it come the NUT-13
+// deterministic secrets (wallet restore) and the wallet's P2PK key (NUT-11).
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+  existsSync,
+  unlinkSync,
+} from 'node:fs'
+import { dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39'
+import { wordlist } from '@scure/bip39/wordlists/english.js'
+import { HDKey } from '@scure/bip32'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { z } from 'zod'
+import { FlashError } from '../errors'
+import { redact } from '../log'
+
+/**
+ * Where the wallet's P2PK key lives under the seed. Not a NUT (none defines one yet); fixed
+ * here so a wallet restored from the same words on another Flash Box has the same key and
+ * can still claim tokens locked to it. Hardened, under NUT-13's purpose 129372'.
+ */
+export const P2PK_DERIVATION_PATH = "m/129372'/10'/0'/0'"
+
+const SeedFileSchema = z.object({
+  version: z.literal(1),
+  mnemonic: z.string().min(20),
+  createdAt: z.string(),
+  backedUpAt: z.string().optional(),
+})
+type SeedFile = z.infer<typeof SeedFileSchema>
+
+export interface WalletSeed {
+  /** BIP-39 seed bytes (NUT-13 input). */
+  readonly seed: Uint8Array
+  /** P2PK private key, hex. */
+  readonly p2pkPrivkey: string
+  /** P2PK public key, compressed hex (02/03…). */
+  readonly p2pkPubkey: string
+  readonly backedUp: boolean
+}
+
+export function isValidMnemonic(mnemonic: string): boolean {
+  return validateMnemonic(mnemonic, wordlist)
+}
+
+export function deriveWalletSeed(mnemonic: string, backedUp = false): WalletSeed {
+  const seed = mnemonicToSeedSync(mnemonic)
+  const key = HDKey.fromMasterSeed(seed).derive(P2PK_DERIVATION_PATH)
+  if (!key.privateKey) throw new Error('P2PK key derivation failed')
+  const p2pkPrivkey = bytesToHex(key.privateKey)
+  const p2pkPubkey = bytesToHex(secp256k1.getPublicKey(key.privateKey, true))
+  redact(mnemonic)
+  redact(p2pkPrivkey)
+  redact(bytesToHex(seed))
+  return { seed, p2pkPrivkey, p2pkPubkey, backedUp }
+}
+
+/** The seed file of one wallet directory. */
+export class SeedFileStore {
+  readonly path: string
+
+  constructor(dir: string) {
+    this.path = join(dir, 'seed.json')
+  }
+
+  exists(): boolean {
+    return existsSync(this.path)
+  }
+
+  /** Loads the seed, creating (and saving) a new 12-word one the first time. */
+  loadOrCreate(): { mnemonic: string; backedUp: boolean; created: boolean } {
+    if (this.exists()) {
+      const f = this.read()
+      return { mnemonic: f.mnemonic, backedUp: !!f.backedUpAt, created: false }
+    }
+    const mnemonic = generateMnemonic(wordlist, 128)
+    redact(mnemonic)
+    this.write({ version: 1, mnemonic, createdAt: new Date().toISOString() })
+    return { mnemonic, backedUp: false, created: true }
+  }
+
+  read(): SeedFile {
+    let raw: string
+    try {
+      raw = readFileSync(this.path, 'utf8')
+    } catch (err) {
+      throw new FlashError(
+        'ecash.seed_unreadable',
+        'The eCash wallet’s recovery words could not be read.',
+        'Check that the data folder is readable by Flash Box. If the file is gone, restore the wallet from your written-down words.',
+        { cause: err },
+      )
+    }
+    const parsed = SeedFileSchema.safeParse(safeJson(raw))
+    if (!parsed.success || !isValidMnemonic(parsed.data.mnemonic)) {
+      throw new FlashError(
+        'ecash.seed_corrupt',
+        'The eCash wallet’s recovery-words file is damaged.',
+        'Restore the wallet from your written-down recovery words (eCash → Restore).',
+      )
+    }
+    redact(parsed.data.mnemonic)
+    return parsed.data
+  }
+
+  /** Replaces the seed (restore). The old file is overwritten atomically. */
+  replace(mnemonic: string, backedUp: boolean): void {
+    redact(mnemonic)
+    this.write({
+      version: 1,
+      mnemonic,
+      createdAt: new Date().toISOString(),
+      ...(backedUp ? { backedUpAt: new Date().toISOString() } : {}),
+    })
+  }
+
+  markBackedUp(): void {
+    const f = this.read()
+    if (f.backedUpAt) return
+    this.write({ ...f, backedUpAt: new Date().toISOString() })
+  }
+
+  private write(file: SeedFile): void {
+    writeSecretFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n')
+  }
+}
+
+/** Writes a secret file: 0600 temp file, fsync, rename over the target, fsync the directory. */
+export function writeSecretFileAtomic(path: string, contents: string): void {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  const fd = openSync(tmp, 'wx', 0o600)
+  try {
+    writeSync(fd, contents)
+    fsyncSync(fd)
+  } catch (err) {
+    closeSync(fd)
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // best effort
+    }
+    throw err
+  }
+  closeSync(fd)
+  renameSync(tmp, path)
+  const dfd = openSync(dirname(path), 'r')
+  try {
+    fsyncSync(dfd)
+  } finally {
+    closeSync(dfd)
+  }
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+}

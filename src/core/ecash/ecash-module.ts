@@ -1,0 +1,122 @@
+// The eCash wallet as an engine module (API domain 'ecash'). The wallet lives under
+// <dataDir>/ecash; the box's own mint (module 'mint') is added first when it runs.
+import type { ecashApi } from '../../shared/api/ecash'
+import type { HandlersOf } from '../../shared/api/procedure'
+import { FlashError } from '../errors'
+import type {
+  EngineContext,
+  EngineModule,
+  EngineModuleFactory,
+  RequestContext,
+} from '../engine/module'
+import { EcashWallet } from './wallet'
+
+export interface EcashModuleOptions {
+  /** Background pass interval (claim stored tokens, settle pending operations). Default 30 s. */
+  readonly backgroundIntervalMs?: number
+  /** The box's own mint URL; by default asked of the 'mint' module. */
+  readonly ownMintUrl?: () => string | undefined
+}
+
+/** The URL the 'mint' module serves on, whichever shape it exposes it in. */
+export function ownMintUrlFrom(ctx: EngineContext): string | undefined {
+  const m = ctx.modules.get('mint') as unknown as Record<string, unknown> | undefined
+  if (!m) return undefined
+  for (const key of ['url', 'mintUrl', 'publicUrl']) {
+    const v: unknown = m[key]
+    if (typeof v === 'string' && v) return v
+    if (typeof v === 'function') {
+      try {
+        const r = (v as () => unknown).call(m)
+        if (typeof r === 'string' && r) return r
+      } catch {
+        // not running
+      }
+    }
+  }
+  return undefined
+}
+
+export function ecashModule(options: EcashModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => createEcashModule(ctx, options)
+}
+
+export function createEcashModule(
+  ctx: EngineContext,
+  options: EcashModuleOptions = {},
+): EngineModule<typeof ecashApi> & { readonly wallet: () => EcashWallet | undefined } {
+  const log = ctx.log.child('ecash')
+  let wallet: EcashWallet | undefined
+  let problem: FlashError | undefined
+
+  const w = (): EcashWallet => {
+    if (wallet) return wallet
+    throw (
+      problem ??
+      new FlashError(
+        'ecash.not_ready',
+        'The eCash wallet is still starting.',
+        'Wait a few seconds and try again.',
+      )
+    )
+  }
+
+  const handlers: HandlersOf<typeof ecashApi, RequestContext> = {
+    status: async () => w().status(),
+    mints: async () => w().mints(),
+    addMint: async ({ url }) => w().addMint(url),
+    removeMint: async ({ url }) => w().removeMint(url),
+    mintQuote: async ({ amount, mintUrl }) => w().createMintQuote(amount, mintUrl),
+    checkMintQuote: async ({ quoteId }) => w().checkMintQuote(quoteId),
+    send: async (input) => w().send(input),
+    receive: async ({ token }) => w().receive(token),
+    pendingTokens: async () => w().pendingTokens(),
+    redeemPending: async ({ operationId }) => w().redeemPending(operationId),
+    meltQuote: async ({ invoice, mintUrl }) => w().createMeltQuote(invoice, mintUrl),
+    melt: async ({ quoteId }) => w().melt(quoteId),
+    history: async ({ mintUrl, limit }) => w().history({ mintUrl, limit }),
+    backupSeed: async () => w().backupSeed(),
+    restore: async ({ mnemonic, mintUrls }) => w().restore(mnemonic, mintUrls),
+  }
+
+  return {
+    name: 'ecash',
+    handlers,
+    wallet: () => wallet,
+    async start() {
+      try {
+        wallet = new EcashWallet({
+          dir: EcashWallet.dirFor(ctx.dataDir),
+          log,
+          publish: (e) => ctx.events.publish(e),
+          ownMintUrl: options.ownMintUrl ?? (() => ownMintUrlFrom(ctx)),
+          ...(options.backgroundIntervalMs !== undefined
+            ? { backgroundIntervalMs: options.backgroundIntervalMs }
+            : {}),
+        })
+      } catch (err) {
+        problem =
+          err instanceof FlashError
+            ? err
+            : new FlashError(
+                'ecash.unavailable',
+                'The eCash wallet could not be opened.',
+                'Check that the data folder is writable, then restart Flash Box.',
+                { cause: err },
+              )
+        throw problem
+      }
+      // Reconciling needs the mints; it must not hold up the engine when one is slow or down.
+      void wallet.start().catch((err) => {
+        log.warn('eCash wallet start incomplete', {
+          error: err instanceof Error ? err.message : String(err),
+        })
+      })
+    },
+    async stop() {
+      const x = wallet
+      wallet = undefined
+      await x?.stop()
+    },
+  }
+}
