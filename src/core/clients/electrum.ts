@@ -1,0 +1,292 @@
+// A client for the Electrum protocol (https://electrum-protocol.readthedocs.io, v1.4 as electrs
+// serves it): JSON-RPC 2.0 over TCP, one JSON message per line, server-pushed notifications for
+// subscriptions. Written on node:net rather than the `electrum-client` npm package (0.0.6):
+// that package has no request timeouts (electrs accepts connections but answers nothing while
+// it waits for bitcoind, so its promises would hang forever), throws inside its socket handler on
+// a malformed line, has no types, and speaks deprecated methods (blockchain.address.*).
+import { connect, type Socket } from 'node:net'
+import { z } from 'zod'
+import { FlashError } from '../errors'
+
+export interface ElectrumClientOptions {
+  readonly host: string
+  readonly port: number
+  /** Per request, and for the TCP connect. */
+  readonly timeoutMs?: number
+}
+
+/** electrs' "unavailable index" (it is still indexing): src/electrum.rs, RpcError::UnavailableIndex. */
+export const ELECTRS_UNAVAILABLE_INDEX = -32603
+
+export const HeaderNotificationSchema = z.object({
+  height: z.number().int().min(0),
+  hex: z.string().regex(/^[0-9a-f]{160}$/),
+})
+export type HeaderNotification = z.infer<typeof HeaderNotificationSchema>
+
+export const BalanceSchema = z.object({
+  confirmed: z.number().int(),
+  unconfirmed: z.number().int(),
+})
+export const HistorySchema = z.array(
+  z.object({
+    tx_hash: z.string().regex(/^[0-9a-f]{64}$/),
+    height: z.number().int(),
+    fee: z.number().optional(),
+  }),
+)
+export const UnspentSchema = z.array(
+  z.object({
+    tx_hash: z.string().regex(/^[0-9a-f]{64}$/),
+    tx_pos: z.number().int().min(0),
+    height: z.number().int(),
+    value: z.number().int().min(0),
+  }),
+)
+const ScriptHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a script hash is 64 hex characters')
+
+const MessageSchema = z.object({
+  id: z.union([z.number(), z.string(), z.null()]).optional(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.number(), message: z.string() }).nullable().optional(),
+  method: z.string().optional(),
+  params: z.array(z.unknown()).optional(),
+})
+
+type Pending = {
+  resolve: (v: unknown) => void
+  reject: (e: Error) => void
+  timer: NodeJS.Timeout
+  method: string
+}
+
+export class ElectrumClient {
+  private buffer = ''
+  private nextId = 1
+  private readonly pending = new Map<number, Pending>()
+  private readonly listeners = new Map<string, Set<(params: unknown[]) => void>>()
+  private closedError: FlashError | null = null
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly timeoutMs: number,
+  ) {
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => this.onData(chunk))
+    socket.on('close', () => this.failAll(closedError()))
+    socket.on('error', () => this.failAll(closedError()))
+  }
+
+  static connect(opts: ElectrumClientOptions): Promise<ElectrumClient> {
+    const timeoutMs = opts.timeoutMs ?? 10_000
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: opts.host, port: opts.port })
+      const timer = setTimeout(() => {
+        socket.destroy()
+        reject(timeoutError('connect', timeoutMs))
+      }, timeoutMs)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        socket.setNoDelay(true)
+        socket.setKeepAlive(true, 30_000)
+        resolve(new ElectrumClient(socket, timeoutMs))
+      })
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer)
+        reject(
+          new FlashError(
+            'electrs.unreachable',
+            'The Electrum server (electrs) is not running or not accepting connections.',
+            'Start the stack from the dashboard. If electrs keeps stopping, open its logs.',
+            { cause: err },
+          ),
+        )
+      })
+    })
+  }
+
+  /** One request; the result is validated with `schema`. */
+  request<T>(method: string, params: readonly unknown[], schema: z.ZodType<T>): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const id = this.nextId++
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(timeoutError(method, this.timeoutMs))
+      }, this.timeoutMs)
+      this.pending.set(id, { resolve, reject, timer, method })
+      this.socket.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n')
+    }).then((raw) => {
+      const parsed = schema.safeParse(raw)
+      if (!parsed.success) {
+        throw new FlashError(
+          'electrs.bad-response',
+          `The Electrum server sent an unexpected answer to ${method}.`,
+          'Something other than electrs may be answering on its port. Check the stack settings.',
+        )
+      }
+      return parsed.data
+    })
+  }
+
+  /** Listens for server notifications of one subscription method. Returns the unsubscribe. */
+  on(method: string, fn: (params: unknown[]) => void): () => void {
+    const set = this.listeners.get(method) ?? new Set()
+    set.add(fn)
+    this.listeners.set(method, set)
+    return () => set.delete(fn)
+  }
+
+  serverVersion(clientName = 'flashbox', protocol = '1.4'): Promise<[string, string]> {
+    return this.request('server.version', [clientName, protocol], z.tuple([z.string(), z.string()]))
+  }
+  banner(): Promise<string> {
+    return this.request('server.banner', [], z.string())
+  }
+  ping(): Promise<null> {
+    return this.request('server.ping', [], z.null())
+  }
+  blockHeader(height: number): Promise<string> {
+    return this.request('blockchain.block.header', [height], z.string().regex(/^[0-9a-f]{160}$/))
+  }
+  /** The current tip; `onHeader` is called for every new tip afterwards. */
+  subscribeHeaders(onHeader?: (h: HeaderNotification) => void): Promise<HeaderNotification> {
+    if (onHeader) {
+      this.on('blockchain.headers.subscribe', (params) => {
+        const h = HeaderNotificationSchema.safeParse(params[0])
+        if (h.success) onHeader(h.data)
+      })
+    }
+    return this.request('blockchain.headers.subscribe', [], HeaderNotificationSchema)
+  }
+  /** BTC per kB; -1 when the server has no estimate. */
+  estimateFee(blocks: number): Promise<number> {
+    return this.request('blockchain.estimatefee', [blocks], z.number())
+  }
+  relayFee(): Promise<number> {
+    return this.request('blockchain.relayfee', [], z.number())
+  }
+  getBalance(scripthash: string) {
+    return this.request(
+      'blockchain.scripthash.get_balance',
+      [ScriptHashSchema.parse(scripthash)],
+      BalanceSchema,
+    )
+  }
+  getHistory(scripthash: string) {
+    return this.request(
+      'blockchain.scripthash.get_history',
+      [ScriptHashSchema.parse(scripthash)],
+      HistorySchema,
+    )
+  }
+  listUnspent(scripthash: string) {
+    return this.request(
+      'blockchain.scripthash.listunspent',
+      [ScriptHashSchema.parse(scripthash)],
+      UnspentSchema,
+    )
+  }
+  /** The script hash's status (null: no history); `onStatus` fires on every change. */
+  subscribeScriptHash(
+    scripthash: string,
+    onStatus?: (status: string | null) => void,
+  ): Promise<string | null> {
+    const sh = ScriptHashSchema.parse(scripthash)
+    if (onStatus) {
+      this.on('blockchain.scripthash.subscribe', (params) => {
+        if (params[0] === sh && (typeof params[1] === 'string' || params[1] === null))
+          onStatus(params[1])
+      })
+    }
+    return this.request('blockchain.scripthash.subscribe', [sh], z.string().nullable())
+  }
+
+  close(): void {
+    this.failAll(closedError())
+    this.socket.destroy()
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk
+    if (this.buffer.length > 50_000_000) {
+      this.socket.destroy()
+      return
+    }
+    let nl: number
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl).trim()
+      this.buffer = this.buffer.slice(nl + 1)
+      if (line) this.onLine(line)
+    }
+  }
+
+  private onLine(line: string): void {
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch {
+      return // a broken line from the server must not take the engine down
+    }
+    for (const item of Array.isArray(json) ? json : [json]) {
+      const msg = MessageSchema.safeParse(item)
+      if (!msg.success) continue
+      const m = msg.data
+      if (typeof m.id === 'number' && this.pending.has(m.id)) {
+        const p = this.pending.get(m.id)!
+        this.pending.delete(m.id)
+        clearTimeout(p.timer)
+        if (m.error) p.reject(serverError(p.method, m.error.code, m.error.message))
+        else p.resolve(m.result ?? null)
+      } else if (m.method && m.params) {
+        for (const fn of this.listeners.get(m.method) ?? []) {
+          try {
+            fn(m.params)
+          } catch {
+            // a broken listener must not break the connection
+          }
+        }
+      }
+    }
+  }
+
+  private failAll(err: FlashError): void {
+    if (!this.closedError) this.closedError = err
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer)
+      p.reject(err)
+      this.pending.delete(id)
+    }
+  }
+}
+
+function closedError(): FlashError {
+  return new FlashError(
+    'electrs.disconnected',
+    'The connection to the Electrum server (electrs) was closed.',
+    'electrs may have restarted. Flash Box reconnects on its own; if it keeps happening, open the electrs logs.',
+  )
+}
+
+function timeoutError(method: string, timeoutMs: number): FlashError {
+  return new FlashError(
+    'electrs.timeout',
+    `The Electrum server (electrs) did not answer ${method} within ${Math.round(timeoutMs / 1000)} seconds.`,
+    'electrs answers nothing until the Bitcoin node has finished syncing. Wait for the Bitcoin node; if it is synced, restart electrs.',
+  )
+}
+
+function serverError(method: string, code: number, message: string): FlashError {
+  if (code === ELECTRS_UNAVAILABLE_INDEX) {
+    return new FlashError(
+      'electrs.indexing',
+      'The Electrum server (electrs) is still building its index.',
+      'Wallets can connect once indexing is finished; the dashboard shows its progress.',
+    )
+  }
+  return new FlashError(
+    'electrs.rpc-error',
+    `The Electrum server answered ${method} with an error: ${message} (code ${code}).`,
+    'If this keeps happening, open the electrs logs or contact support.',
+  )
+}
