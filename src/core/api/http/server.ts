@@ -1,0 +1,426 @@
+// Headless mode: the engine's API over HTTP + WebSocket, and the built UI, safe by default.
+//   - binds 127.0.0.1 unless told otherwise; beyond loopback, first setup needs a printed code
+//   - owner password (scrypt) → session token in an HttpOnly, SameSite=Strict cookie
+//   - login attempts throttled per address; Host and Origin checked; JSON bodies bounded
+//   - errors are always {code, message, hint}; never a stack trace
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+import type { UserError } from '../../../shared/errors'
+import { FlashError, toUserError } from '../../errors'
+import type { Engine } from '../../engine/engine'
+import type { RequestContext } from '../../engine/module'
+import type { Logger } from '../../log'
+import { securityHeaders } from '../csp'
+import { LogFollows } from '../log-follows'
+import { HttpError, readJsonBody } from './body'
+import { EventsSocket } from './events-socket'
+import { LoginThrottle } from './login-throttle'
+import { hostAllowed, isLoopbackHost, sameOrigin, type OriginPolicy } from './origin'
+import { OwnerPassword, PASSWORD_MAX, PasswordSchema } from './owner-password'
+import { Sessions } from './sessions'
+import { serveStatic } from './static-files'
+
+export interface HttpApiOptions {
+  /** Default 127.0.0.1. Anything else exposes the box to the network: think twice. */
+  readonly host?: string
+  /** Default 0 (any free port; see the returned url). */
+  readonly port?: number
+  readonly dataDir: string
+  /** The built renderer; default out/renderer of this checkout, then of the working directory. */
+  readonly staticDir?: string
+  /** Host names a reverse proxy presents (e.g. 'box.example.com'). */
+  readonly allowedHosts?: readonly string[]
+  /** Mark cookies Secure (set when a TLS proxy fronts the server; also inferred per request). */
+  readonly secureCookies?: boolean
+  readonly maxBodyBytes?: number
+  readonly sessionIdleMs?: number
+  readonly sessionMaxAgeMs?: number
+  readonly loginAttempts?: { readonly max: number; readonly windowMs: number }
+  readonly log?: Logger
+}
+
+export interface HttpApi {
+  readonly url: string
+  close(): Promise<void>
+}
+
+const COOKIE = 'flashbox_session'
+const SECURE_COOKIE = '__Host-flashbox_session'
+const MiB = 1024 * 1024
+const CTX: RequestContext = { transport: 'http' }
+
+const PasswordBody = z.object({ password: z.string().max(PASSWORD_MAX) })
+const SetupBody = z.object({
+  password: z.string().max(PASSWORD_MAX),
+  setupCode: z.string().max(64).optional(),
+})
+
+function defaultStaticDir(): string {
+  const candidates = [
+    resolve(import.meta.dirname, '../../../../out/renderer'),
+    resolve(process.cwd(), 'out/renderer'),
+  ]
+  return candidates.find((d) => existsSync(resolve(d, 'index.html'))) ?? candidates[0]!
+}
+
+function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>()
+  if (!header) return out
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=')
+    if (i < 0) continue
+    out.set(part.slice(0, i).trim(), part.slice(i + 1).trim())
+  }
+  return out
+}
+
+const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown'
+
+/** Status for an engine error: the code says what kind of failure it is. */
+export function statusForError(code: string): number {
+  if (code === 'api.unknown_procedure') return 404
+  if (code === 'api.bad_input' || code.endsWith('.bad_input') || code.endsWith('.invalid'))
+    return 400
+  if (code === 'api.unavailable') return 503
+  if (code === 'internal') return 500
+  // The engine understood the request but the box's state refuses it (e.g. Docker is down).
+  return 409
+}
+
+export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promise<HttpApi> {
+  const log = (opts.log ?? engine.log).child('http')
+  const host = opts.host ?? '127.0.0.1'
+  const limit = opts.maxBodyBytes ?? MiB
+  const staticDir = opts.staticDir ?? defaultStaticDir()
+  const password = new OwnerPassword(opts.dataDir)
+  const sessions = new Sessions({
+    idleMs: opts.sessionIdleMs ?? 12 * 3600_000,
+    maxAgeMs: opts.sessionMaxAgeMs ?? 7 * 24 * 3600_000,
+    maxSessions: 64,
+  })
+  const throttle = new LoginThrottle({
+    max: opts.loginAttempts?.max ?? 10,
+    windowMs: opts.loginAttempts?.windowMs ?? 15 * 60_000,
+    maxTracked: 10_000,
+  })
+  const follows = new LogFollows(engine, CTX)
+  const events = new EventsSocket(engine, follows, (id) => sessions.alive(id))
+  const headers = securityHeaders()
+  const policy: { current: OriginPolicy } = {
+    current: { bindHost: host, port: opts.port ?? 0, allowedHosts: opts.allowedHosts ?? [] },
+  }
+
+  // Beyond loopback, whoever reaches the page first could claim the box: the first setup then
+  // needs a code only the person who started the server can read (its log).
+  const exposed = !isLoopbackHost(host)
+  let setupCode: string | null = null
+  if (exposed && !(await password.isSet())) {
+    setupCode = randomBytes(6).toString('hex').toUpperCase()
+    log.warn(`Listening beyond this computer. First-run setup code: ${setupCode}`)
+  }
+
+  const isSecure = (req: IncomingMessage) =>
+    opts.secureCookies === true ||
+    (isLoopbackHost(req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '') &&
+      req.headers['x-forwarded-proto'] === 'https')
+
+  const sessionToken = (req: IncomingMessage) => {
+    const c = parseCookies(req.headers.cookie)
+    return c.get(SECURE_COOKIE) ?? c.get(COOKIE)
+  }
+
+  const sendJson = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    extra: OutgoingHttpHeaders = {},
+  ) => {
+    const text = JSON.stringify(body ?? null)
+    res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(text),
+      ...extra,
+    })
+    res.end(text)
+  }
+
+  const fail = (res: ServerResponse, status: number, error: UserError, extra = {}) =>
+    sendJson(res, status, { code: error.code, message: error.message, hint: error.hint }, extra)
+
+  const setSessionCookie = (req: IncomingMessage, token: string | null): string => {
+    const secure = isSecure(req)
+    const name = secure ? SECURE_COOKIE : COOKIE
+    const maxAge = token ? Math.floor((opts.sessionMaxAgeMs ?? 7 * 24 * 3600_000) / 1000) : 0
+    return [
+      `${name}=${token ?? ''}`,
+      'Path=/',
+      'HttpOnly',
+      'SameSite=Strict',
+      `Max-Age=${maxAge}`,
+      ...(secure ? ['Secure'] : []),
+    ].join('; ')
+  }
+
+  const requireSameOrigin = (req: IncomingMessage) => {
+    if (!sameOrigin(req.headers.origin, req.headers.host)) {
+      throw new HttpError(403, {
+        code: 'http.bad_origin',
+        message: 'This request did not come from the Flash Box page.',
+        hint: 'Open Flash Box at its own address and try again there.',
+      })
+    }
+  }
+
+  const requireSession = (req: IncomingMessage): string => {
+    const id = sessions.check(sessionToken(req))
+    if (!id)
+      throw new HttpError(401, {
+        code: 'auth.required',
+        message: 'You are not logged in.',
+        hint: 'Log in with the owner password.',
+      })
+    return id
+  }
+
+  const throttled = (req: IncomingMessage) => {
+    const wait = throttle.retryAfter(clientIp(req))
+    if (wait > 0)
+      throw new HttpError(
+        429,
+        {
+          code: 'auth.too_many_attempts',
+          message: 'Too many wrong passwords.',
+          hint: `Wait ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''} and try again.`,
+        },
+        { 'retry-after': String(wait) },
+      )
+  }
+
+  const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
+    const r = schema.safeParse(body)
+    if (!r.success)
+      throw new HttpError(400, {
+        code: 'http.bad_input',
+        message: 'The request was not valid.',
+        hint: 'Reload the page and try again.',
+      })
+    return r.data
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string) {
+    if (path === '/api/health' && req.method === 'GET') return sendJson(res, 200, { ok: true })
+
+    if (path === '/api/auth/state' && req.method === 'GET') {
+      return sendJson(res, 200, {
+        passwordSet: await password.isSet(),
+        authenticated: sessions.check(sessionToken(req)) !== null,
+        setupCodeRequired: setupCode !== null,
+      })
+    }
+
+    if (req.method !== 'POST') {
+      throw new HttpError(
+        405,
+        {
+          code: 'http.method',
+          message: 'This address only accepts POST.',
+          hint: 'Use the Flash Box page or its API client.',
+        },
+        { allow: 'POST' },
+      )
+    }
+
+    if (path === '/api/auth/setup') {
+      requireSameOrigin(req)
+      throttled(req)
+      const body = parse(SetupBody, await readJsonBody(req, limit))
+      if (await password.isSet())
+        throw new FlashError(
+          'auth.already_set',
+          'The owner password is already set.',
+          'Log in with it.',
+        )
+      if (setupCode !== null) {
+        const given = Buffer.from((body.setupCode ?? '').trim().toUpperCase())
+        const want = Buffer.from(setupCode)
+        if (given.length !== want.length || !timingSafeEqual(given, want)) {
+          throttle.fail(clientIp(req))
+          throw new HttpError(403, {
+            code: 'auth.bad_setup_code',
+            message: 'The setup code is not right.',
+            hint: 'Copy the code from the Flash Box server’s log (it is printed when it starts).',
+          })
+        }
+      }
+      const pw = PasswordSchema.safeParse(body.password)
+      if (!pw.success)
+        throw new HttpError(400, {
+          code: 'auth.weak_password',
+          message: pw.error.issues[0]?.message ?? 'Choose a longer password.',
+          hint: 'A few unrelated words make a strong password that is easy to remember.',
+        })
+      await password.create(pw.data)
+      setupCode = null
+      const { token } = sessions.create()
+      log.info('owner password set')
+      return sendJson(res, 200, { ok: true }, { 'set-cookie': setSessionCookie(req, token) })
+    }
+
+    if (path === '/api/auth/login') {
+      requireSameOrigin(req)
+      throttled(req)
+      const body = parse(PasswordBody, await readJsonBody(req, limit))
+      if (!(await password.isSet()))
+        throw new HttpError(409, {
+          code: 'auth.no_password',
+          message: 'No owner password is set yet.',
+          hint: 'Reload the page to choose one.',
+        })
+      if (!(await password.verify(body.password))) {
+        throttle.fail(clientIp(req))
+        log.warn('wrong owner password', { ip: clientIp(req) })
+        throw new HttpError(401, {
+          code: 'auth.wrong_password',
+          message: 'That password is not right.',
+          hint: 'Check Caps Lock and try again.',
+        })
+      }
+      throttle.succeed(clientIp(req))
+      const { token } = sessions.create()
+      return sendJson(res, 200, { ok: true }, { 'set-cookie': setSessionCookie(req, token) })
+    }
+
+    if (path === '/api/auth/logout') {
+      requireSameOrigin(req)
+      const id = sessions.destroy(sessionToken(req))
+      if (id) events.closeSession(id)
+      return sendJson(res, 200, { ok: true }, { 'set-cookie': setSessionCookie(req, null) })
+    }
+
+    const m = /^\/api\/call\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{1,64})$/.exec(path)
+    if (m) {
+      const [, domain, procedure] = m as unknown as [string, string, string]
+      const kind = engine.kindOf(domain, procedure)
+      // Mutations must come from our own page; a query with a foreign Origin is refused too.
+      if (kind === 'mutation' || req.headers.origin !== undefined) requireSameOrigin(req)
+      requireSession(req)
+      if (!kind)
+        throw new FlashError(
+          'api.unknown_procedure',
+          `There is no "${domain}.${procedure}" in the API.`,
+          'Update the app: the page and the server may be different versions.',
+        )
+      const input = await readJsonBody(req, limit)
+      const result = await engine.call(domain, procedure, input, CTX)
+      return sendJson(res, 200, { result: result ?? null })
+    }
+
+    throw new HttpError(404, {
+      code: 'http.not_found',
+      message: 'There is nothing at this address.',
+      hint: 'Check the address.',
+    })
+  }
+
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname
+      try {
+        if (!hostAllowed(req.headers.host, policy.current)) {
+          throw new HttpError(421, {
+            code: 'http.bad_host',
+            message: 'This server does not answer to that host name.',
+            hint: 'Open Flash Box by its IP address, or add the name with --allowed-host.',
+          })
+        }
+        if (path === '/api' || path.startsWith('/api/')) return await handleApi(req, res, path)
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          throw new HttpError(
+            405,
+            {
+              code: 'http.method',
+              message: 'Only GET works here.',
+              hint: 'Open the page in a browser.',
+            },
+            { allow: 'GET, HEAD' },
+          )
+        await serveStatic(staticDir, req, res, headers)
+      } catch (err) {
+        if (res.headersSent) {
+          res.destroy()
+          return
+        }
+        if (err instanceof HttpError) {
+          // The unread rest of an oversized body is not worth reading: close after answering.
+          const close = err.status === 413 ? { connection: 'close' } : {}
+          fail(res, err.status, err.error, { ...err.headers, ...close })
+          if (err.status === 413) res.on('finish', () => req.socket.destroySoon?.())
+          return
+        }
+        const ue = toUserError(err)
+        if (!(err instanceof FlashError))
+          log.error('request failed', {
+            path,
+            error: err instanceof Error ? err.message : String(err),
+          })
+        fail(res, statusForError(ue.code), ue)
+      }
+    })()
+  })
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    socket.on('error', () => socket.destroy())
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path !== '/api/events') return refuse(404, 'Not Found')
+    if (!hostAllowed(req.headers.host, policy.current)) return refuse(421, 'Misdirected Request')
+    if (!sameOrigin(req.headers.origin, req.headers.host)) return refuse(403, 'Forbidden')
+    const id = sessions.check(sessionToken(req))
+    if (!id) return refuse(401, 'Unauthorized')
+    events.accept(req, socket, head, id)
+  })
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+
+  await new Promise<void>((ok, bad) => {
+    server.once('error', bad)
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', bad)
+      ok()
+    })
+  })
+  const addr = server.address() as AddressInfo
+  policy.current = { ...policy.current, port: addr.port }
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`
+  log.info(`Flash Box is listening on ${url}`, { host, port: addr.port })
+  if (exposed) log.warn('The API is reachable from other machines; use a TLS proxy in front of it.')
+  if (!existsSync(resolve(staticDir, 'index.html')))
+    log.warn('The user interface is not built; run "npm run build".', { staticDir })
+
+  return {
+    url,
+    close: () =>
+      new Promise<void>((done) => {
+        events.close()
+        server.close(() => done())
+        server.closeAllConnections()
+      }),
+  }
+}
