@@ -72,9 +72,11 @@ describe('createSyncMonitor', () => {
       intervalMs: 3_600_000,
       bitcoind: { getBlockchainInfo: scripted([chainInfo(800_000, 800_000, 0.99999, false)]) },
       lnd: {
-        getInfo: scripted([new FlashError('lnd.unreachable', 'down', 'start it')]),
+        getInfo: scripted<{ syncedToChain: boolean; syncedToGraph: boolean; blockHeight: number }>([
+          new FlashError('lnd.unreachable', 'down', 'start it'),
+        ]),
       },
-      electrs: { indexedHeight: scripted([new Error('socket hang up')]) },
+      electrs: { indexedHeight: scripted<number | undefined>([new Error('socket hang up')]) },
       onUpdate: () => {},
       onError: (source, e) => errors.push(`${source}:${e.code}`),
     })
