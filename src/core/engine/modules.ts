@@ -1,4 +1,5 @@
 // The engine's modules, started in this order and stopped in reverse. One line per domain.
 import type { EngineModuleFactory } from './module'
+import { stackModule } from './stack-module'
 
-export const defaultModules: EngineModuleFactory[] = []
+export const defaultModules: EngineModuleFactory[] = [stackModule()]

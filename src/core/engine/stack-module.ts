@@ -1,0 +1,309 @@
+// The stack domain of the engine: every procedure of `stackApi` (src/shared/api/stack.ts) over a
+// catalog (settings → StackPlan) and the container supervisor. Settings and the desired state are
+// persisted atomically under the data directory; everything else is observed from Docker.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type {
+  RenderedConfig,
+  ServiceStatus,
+  StackEvent,
+  StackStatus,
+  SyncStatus,
+  stackApi,
+} from '../../shared/api/stack'
+import { SettingsSchema, type Settings } from '../../shared/settings'
+import { detectDocker } from '../docker/connect'
+import { FlashError } from '../errors'
+import { writeFileAtomicSync } from '../supervisor/atomic-file'
+import type { ContainerSpec } from '../stack/spec'
+import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
+import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
+import type { StackCatalog } from './stack-catalog'
+import { productionCatalog } from './stack-production-catalog'
+
+export const MASK = '••••••'
+
+export interface StackModuleOptions {
+  /** Settings → plan. Default: the production catalog (src/core/stack). */
+  readonly catalog?: StackCatalog
+  /** Passed to the supervisor (tests: extra labels, crash policy, Docker endpoint). */
+  readonly supervisor?: Partial<Omit<SupervisorOptions, 'dataDir' | 'log' | 'publish'>>
+  /** Where sync status comes from (bitcoind/electrs/LND clients); absent → `{}`. */
+  readonly sync?: (settings: Settings) => Promise<SyncStatus>
+}
+
+export function settingsPath(dataDir: string): string {
+  return join(dataDir, 'settings.json')
+}
+
+export function loadSettings(dataDir: string): Settings | null {
+  let raw: string
+  try {
+    raw = readFileSync(settingsPath(dataDir), 'utf8')
+  } catch {
+    return null
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch {
+    json = undefined
+  }
+  const parsed = SettingsSchema.safeParse(json)
+  if (!parsed.success) {
+    throw new FlashError(
+      'stack.settings_damaged',
+      `The saved settings in ${settingsPath(dataDir)} are damaged and cannot be read.`,
+      'Open Settings and save them again (your data is untouched), or restore settings.json from a backup.',
+    )
+  }
+  return parsed.data
+}
+
+export function saveSettingsFile(dataDir: string, settings: Settings): void {
+  writeFileAtomicSync(settingsPath(dataDir), JSON.stringify(settings, null, 2) + '\n', 0o600)
+}
+
+/** The rendered configuration as the UI shows it: secret env values and secret files masked. */
+export function maskedConfig(spec: ContainerSpec): RenderedConfig {
+  const secret = new Set(spec.secretEnv ?? [])
+  return {
+    serviceId: spec.id,
+    image: `${spec.image.repository}:${spec.image.tag}@${spec.image.digest}`,
+    command: [...(spec.entrypoint ?? []), ...spec.command],
+    env: Object.fromEntries(
+      Object.entries(spec.env).map(([k, v]) => [k, secret.has(k) ? MASK : v]),
+    ),
+    files: spec.files.map((f) => ({ path: f.hostPath, contents: f.secret ? MASK : f.contents })),
+  }
+}
+
+type Handlers = EngineModule<typeof stackApi>['handlers']
+
+export interface StackModule extends EngineModule<typeof stackApi> {
+  /** The supervisor behind the API (the CLI and tests wait on it). */
+  readonly supervisor: Supervisor
+}
+
+export function stackModule(opts: StackModuleOptions = {}): EngineModuleFactory {
+  return (ctx: EngineContext) => createStackModule(ctx, opts)
+}
+
+export function createStackModule(ctx: EngineContext, opts: StackModuleOptions = {}): StackModule {
+  const log = ctx.log.child('stack')
+  const catalog = opts.catalog ?? productionCatalog(ctx.dataDir)
+  const publish = (e: StackEvent) => ctx.events.publish(e)
+  const supervisor = new Supervisor({
+    dataDir: ctx.dataDir,
+    log: log.child('supervisor'),
+    publish,
+    ...opts.supervisor,
+  })
+  let settings: Settings | null = null
+  let settingsProblem: FlashError | undefined
+
+  const embeddedStatuses = (): ServiceStatus[] => {
+    if (!settings || settings.ownServices !== 'embedded') return []
+    const out: ServiceStatus[] = []
+    for (const id of ['relay', 'mint'] as const) {
+      if (!settings.services[id] || !ctx.modules.has(id)) continue
+      const info = catalog.info(settings).find((s) => s.id === id)
+      out.push({
+        id,
+        displayName: info?.displayName ?? (id === 'relay' ? 'Nostr relay' : 'Cashu mint'),
+        description: info?.description ?? '',
+        state: 'embedded',
+        enabled: true,
+        restarts: 0,
+        ports: [],
+      })
+    }
+    return out
+  }
+
+  const services = (): ServiceStatus[] => {
+    const running = supervisor.serviceStatuses()
+    const embedded = embeddedStatuses()
+    const known = new Set([...running, ...embedded].map((s) => s.id))
+    const disabled: ServiceStatus[] = catalog
+      .info(settings)
+      .filter((i) => !known.has(i.id))
+      .map((i) => ({
+        id: i.id,
+        displayName: i.displayName,
+        description: i.description,
+        state: 'disabled',
+        enabled: false,
+        image: i.image,
+        restarts: 0,
+        ports: [],
+      }))
+    return [...running, ...embedded, ...disabled]
+  }
+
+  const status = (): StackStatus => ({
+    setupComplete: settings !== null,
+    desired: supervisor.desiredState().desired,
+    docker: supervisor.dockerState(),
+    services: services(),
+    alerts: [
+      ...(settingsProblem
+        ? [
+            {
+              id: 'settings',
+              severity: 'critical' as const,
+              title: 'Settings need attention',
+              message: settingsProblem.message,
+              hint: settingsProblem.hint,
+              at: new Date().toISOString(),
+            },
+          ]
+        : []),
+      ...supervisor.alertList(),
+    ],
+  })
+
+  const applySettings = async (next: Settings) => {
+    const plan = await catalog.render(next)
+    supervisor.setPlan(plan)
+  }
+
+  const requireSettings = (): Settings => {
+    if (!settings) {
+      throw new FlashError(
+        'stack.not_set_up',
+        'The stack is not set up yet.',
+        'Finish the setup wizard (choose the network and the services), then try again.',
+      )
+    }
+    return settings
+  }
+
+  const requireSpec = (id: string) => {
+    const spec = supervisor.getPlan()?.services.find((s) => s.id === id)
+    if (!spec) {
+      throw new FlashError(
+        'stack.unknown_service',
+        `There is no container service "${id}" in this stack.`,
+        'Enable it in Settings, or pick one of the services shown on the dashboard.',
+      )
+    }
+    return spec
+  }
+
+  const handlers: Handlers = {
+    status: async () => status(),
+    detectDocker: async () => {
+      const found = await detectDocker()
+      // The supervisor reconnects by itself; a fresh look also nudges a reconcile.
+      if (found.state === 'running') supervisor.kick()
+      return found
+    },
+    catalog: async () => catalog.info(settings),
+    getSettings: async () => settings,
+    checkSettings: async (input) => catalog.check(input),
+    saveSettings: async (input) => {
+      const check = await catalog.check(input)
+      if (!check.ok) return check
+      await applySettings(input)
+      saveSettingsFile(ctx.dataDir, input)
+      settings = input
+      settingsProblem = undefined
+      publish({ topic: 'stack', type: 'status', status: status() })
+      return check
+    },
+    pullImages: async () => {
+      requireSettings()
+      await supervisor.pullImages()
+    },
+    start: async () => {
+      const s = requireSettings()
+      const check = await catalog.check(s)
+      const first = check.problems[0]
+      if (first) throw new FlashError(first.code, first.message, first.hint)
+      await supervisor.startStack()
+    },
+    stop: async () => {
+      requireSettings()
+      await supervisor.stopStack()
+    },
+    startService: async ({ id }) => {
+      requireSpec(id)
+      await supervisor.startService(id)
+    },
+    stopService: async ({ id }) => {
+      requireSpec(id)
+      await supervisor.stopService(id)
+    },
+    restartService: async ({ id }) => {
+      requireSpec(id)
+      await supervisor.restartService(id)
+    },
+    logs: async ({ id, tail, search }) => {
+      requireSpec(id)
+      return supervisor.logs(id, tail, search)
+    },
+    followLogs: async ({ id, follow }) => {
+      requireSpec(id)
+      await supervisor.followLogs(id, follow)
+    },
+    stats: async ({ id }) => {
+      requireSpec(id)
+      return supervisor.stats(id)
+    },
+    renderedConfig: async ({ id }) => maskedConfig(requireSpec(id)),
+    sync: async () => {
+      const s = settings
+      if (!s || !opts.sync) return {}
+      return opts.sync(s)
+    },
+    dismissAlert: async ({ id }) => {
+      if (id === 'settings') settingsProblem = undefined
+      supervisor.dismissAlert(id)
+    },
+  }
+
+  return {
+    name: 'stack',
+    handlers,
+    supervisor,
+    async start() {
+      try {
+        settings = loadSettings(ctx.dataDir)
+      } catch (err) {
+        settingsProblem = err as FlashError
+        log.error(settingsProblem.message, { hint: settingsProblem.hint })
+      }
+      const docker = await supervisor.open()
+      if (docker.state === 'running') {
+        log.info(`Docker ${docker.version ?? ''} at ${docker.host}`)
+      } else {
+        log.warn(`Docker is not available: ${docker.problem?.message ?? docker.state}`, {
+          hint: docker.problem?.hint,
+        })
+        log.warn('the engine keeps running; containers start once Docker answers')
+      }
+      if (settings) {
+        try {
+          await applySettings(settings)
+        } catch (err) {
+          settingsProblem =
+            err instanceof FlashError
+              ? err
+              : new FlashError(
+                  'stack.render_failed',
+                  `The stack could not be prepared from your settings: ${(err as Error).message}`,
+                  'Open Settings, check them and save again.',
+                )
+          log.error(settingsProblem.message)
+        }
+      } else {
+        log.info('no settings saved yet: finish setup in the app (regtest is the default)')
+      }
+    },
+    async stop() {
+      // Containers keep running: the next start of the engine adopts them.
+      await supervisor.close()
+    },
+  }
+}
