@@ -1,0 +1,183 @@
+// The relay module inside a real engine: API calls validated by the shared contract, policies
+// persisted, lists, rejections, an online backup, and a clear problem when the port is taken.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { createEngine, type Engine } from '../engine/engine'
+import { silentLogger } from '../log'
+import type { EngineEvent } from '../../shared/api/events'
+import type { RelayBackup, RelayLists, RelayRejection, RelayStatus } from '../../shared/api/relay'
+import { relayModule } from './relay-module'
+
+const ctx = { transport: 'internal' as const }
+const dirs: string[] = []
+const engines: Engine[] = []
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.stop()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+async function engine(dataDir?: string, port = 0) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'flashbox-relaymod-'))
+  if (!dataDir) dirs.push(dir)
+  const e = await createEngine({
+    dataDir: dir,
+    log: silentLogger,
+    modules: [relayModule({ port })],
+  })
+  engines.push(e)
+  return { e, dir }
+}
+
+function publish(url: string, ev: object): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url)
+    ws.on('open', () => ws.send(JSON.stringify(['EVENT', ev])))
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as unknown[]
+      if (m[0] === 'OK') {
+        ws.close()
+        resolve(m)
+      }
+    })
+    ws.on('error', reject)
+  })
+}
+
+describe('relay engine module', () => {
+  it('runs the relay and reports status, policies, lists, rejections and events', async () => {
+    const { e, dir } = await engine()
+    const events: EngineEvent[] = []
+    e.events.subscribe((ev) => events.push(ev), ['relay'])
+    const s = (await e.call('relay', 'status', {}, ctx)) as RelayStatus
+    expect(s.running).toBe(true)
+    expect(s.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    expect(s.supportedNips).toContain(29)
+
+    const sk = generateSecretKey()
+    const pk = getPublicKey(sk)
+    const ok = await publish(
+      s.url!,
+      finalizeEvent(
+        { kind: 1, content: 'hi', tags: [], created_at: Math.floor(Date.now() / 1000) },
+        sk,
+      ),
+    )
+    expect(ok[2]).toBe(true)
+    expect(((await e.call('relay', 'status', {}, ctx)) as RelayStatus).eventsStored).toBe(1)
+
+    // Members-only writes, then a refusal shows up with its reason, as an API answer and an event.
+    await e.call('relay', 'setPolicies', { policies: { writes: 'allow-list' } }, ctx)
+    const refused = await publish(
+      s.url!,
+      finalizeEvent(
+        { kind: 1, content: 'no', tags: [], created_at: Math.floor(Date.now() / 1000) },
+        sk,
+      ),
+    )
+    expect(refused[2]).toBe(false)
+    const rej = (await e.call('relay', 'rejections', {}, ctx)) as RelayRejection[]
+    expect(rej[0]).toMatchObject({
+      what: 'event',
+      reason: expect.stringMatching(/^restricted: /),
+      pubkey: pk,
+    })
+    expect(events.some((x) => x.topic === 'relay' && x.type === 'rejection')).toBe(true)
+
+    const lists = (await e.call(
+      'relay',
+      'editList',
+      { list: 'allowed-pubkey', action: 'add', value: pk, reason: 'owner' },
+      ctx,
+    )) as RelayLists
+    expect(lists.allowedPubkeys.map((x) => x.value)).toEqual([pk])
+    const again = await publish(
+      s.url!,
+      finalizeEvent(
+        { kind: 1, content: 'yes', tags: [], created_at: Math.floor(Date.now() / 1000) },
+        sk,
+      ),
+    )
+    expect(again[2]).toBe(true)
+
+    // Bad input is refused at the edge.
+    await expect(
+      e.call(
+        'relay',
+        'editList',
+        { list: 'allowed-pubkey', action: 'add', value: 'npub1xyz' },
+        ctx,
+      ),
+    ).rejects.toMatchObject({ code: 'api.bad_input' })
+    await expect(
+      e.call('relay', 'setPolicies', { policies: { writes: 'everyone' } }, ctx),
+    ).rejects.toMatchObject({ code: 'api.bad_input' })
+
+    // Online backup: a consistent copy that opens on its own.
+    const target = join(dir, 'backup.db')
+    const b = (await e.call('relay', 'backup', { path: target }, ctx)) as RelayBackup
+    expect(b.events).toBe(2)
+    const copy = new DatabaseSync(target, { readOnly: true })
+    expect((copy.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(2)
+    copy.close()
+    await expect(e.call('relay', 'backup', { path: target }, ctx)).rejects.toMatchObject({
+      code: 'relay.backup_exists',
+    })
+    await expect(e.call('relay', 'backup', { path: 'relative.db' }, ctx)).rejects.toMatchObject({
+      code: 'api.bad_input',
+    })
+  })
+
+  it('keeps policies and lists across a restart', async () => {
+    const { e, dir } = await engine()
+    await e.call(
+      'relay',
+      'setPolicies',
+      { policies: { reads: 'authenticated', minPowDifficulty: 4 } },
+      ctx,
+    )
+    await e.call('relay', 'setAdmins', { pubkeys: ['a'.repeat(64)] }, ctx)
+    await e.call(
+      'relay',
+      'editList',
+      { list: 'blocked-ip', action: 'add', value: '203.0.113.7', reason: 'abuse' },
+      ctx,
+    )
+    await e.stop()
+    engines.pop()
+    const { e: e2 } = await engine(dir)
+    const s = (await e2.call('relay', 'status', {}, ctx)) as RelayStatus
+    expect(s.policies.reads).toBe('authenticated')
+    expect(s.policies.minPowDifficulty).toBe(4)
+    expect(s.adminPubkeys).toEqual(['a'.repeat(64)])
+    const l = (await e2.call('relay', 'lists', {}, ctx)) as RelayLists
+    expect(l.blockedIps).toEqual([
+      expect.objectContaining({ value: '203.0.113.7', reason: 'abuse' }),
+    ])
+  })
+
+  it('says so in plain words when its port is taken', async () => {
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      const { e } = await engine(undefined, port)
+      const s = (await e.call('relay', 'status', {}, ctx)) as RelayStatus
+      expect(s.running).toBe(false)
+      expect(s.problem).toMatchObject({
+        code: 'relay.port_taken',
+        message: expect.stringContaining(String(port)),
+      })
+      await expect(e.call('relay', 'lists', {}, ctx)).rejects.toMatchObject({
+        code: 'relay.port_taken',
+      })
+    } finally {
+      blocker.close()
+    }
+  })
+})

@@ -1,0 +1,301 @@
+// The box's own Nostr relay as an engine module (API domain 'relay'): runs services/relay
+// embedded on 127.0.0.1 (port 7777 unless configured), database and key under <dataDir>/relay.
+// The operator's choices (policies, admin keys, port) live in <dataDir>/relay/config.json.
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { z } from 'zod'
+import {
+  RelayPolicySchema,
+  type RelayLists,
+  type RelayRejection,
+  type RelayStatus,
+  type relayApi,
+} from '../../shared/api/relay'
+import type { HandlersOf } from '../../shared/api/procedure'
+import { startRelay, type RunningRelay } from '../../../services/relay/src/index'
+import { SUPPORTED_NIPS } from '../../../services/relay/src/nip11'
+import { writeFileAtomic } from '../../../services/relay/src/relay-key'
+import type { Rejection } from '../../../services/relay/src/relay'
+import { FlashError } from '../errors'
+import { redact } from '../log'
+import type {
+  EngineContext,
+  EngineModule,
+  EngineModuleFactory,
+  RequestContext,
+} from '../engine/module'
+
+export const DEFAULT_RELAY_PORT = 7777
+
+const RelayConfigSchema = z.object({
+  port: z.number().int().min(0).max(65535).default(DEFAULT_RELAY_PORT),
+  policies: RelayPolicySchema.prefault({}),
+  adminPubkeys: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/))
+    .max(100)
+    .default([]),
+})
+type RelayConfig = z.infer<typeof RelayConfigSchema>
+
+export interface RelayModuleOptions {
+  /** Overrides the configured port (tests use 0: any free port). */
+  readonly port?: number
+  /** How often a `status` event is published while something changes (ms). Default 5000. */
+  readonly statusIntervalMs?: number
+}
+
+export type RelayModule = EngineModule<typeof relayApi> & {
+  /** ws:// URL of the running relay (the nostr module connects here). */
+  readonly url: string | undefined
+  readonly running: () => RunningRelay | undefined
+}
+
+export function relayModule(options: RelayModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => createRelayModule(ctx, options)
+}
+
+const toIso = (secOrMs: number, ms = false) => new Date(ms ? secOrMs : secOrMs * 1000).toISOString()
+
+export function createRelayModule(
+  ctx: EngineContext,
+  options: RelayModuleOptions = {},
+): RelayModule {
+  const log = ctx.log.child('relay')
+  const dir = join(ctx.dataDir, 'relay')
+  const configPath = join(dir, 'config.json')
+  let config: RelayConfig = RelayConfigSchema.parse({})
+  let running: RunningRelay | undefined
+  let problem: FlashError | undefined
+  let statusTimer: NodeJS.Timeout | undefined
+  let lastStatusKey = ''
+  let rejectionWindow = { second: 0, count: 0 }
+
+  const loadConfig = (): RelayConfig => {
+    if (!existsSync(configPath)) return RelayConfigSchema.parse({})
+    try {
+      return RelayConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')))
+    } catch (err) {
+      // A damaged config never stops the relay: defaults apply and the problem is logged.
+      log.warn('relay config is damaged; using defaults until it is saved again', {
+        error: (err as Error).message,
+      })
+      return RelayConfigSchema.parse({})
+    }
+  }
+  const saveConfig = () =>
+    writeFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n', 0o600)
+
+  const relay = () => {
+    if (running) return running.relay
+    throw (
+      problem ??
+      new FlashError(
+        'relay.not_running',
+        'The relay is not running.',
+        'Start the relay from the dashboard, then try again.',
+      )
+    )
+  }
+
+  const status = (): RelayStatus => {
+    const base = {
+      policies: running?.relay.currentPolicy ?? config.policies,
+      adminPubkeys: config.adminPubkeys,
+      supportedNips: SUPPORTED_NIPS,
+    }
+    if (!running)
+      return {
+        ...base,
+        running: false,
+        ...(problem ? { problem: problem.toJSON() } : {}),
+        connections: 0,
+        subscriptions: 0,
+        eventsStored: 0,
+        storageBytes: 0,
+      }
+    const s = running.relay.stats()
+    return {
+      ...base,
+      running: true,
+      url: running.url,
+      ...s,
+      relayPubkey: running.relay.key.pubkey,
+      verifier: running.relay.verifierEngine,
+    }
+  }
+
+  const lists = (): RelayLists => {
+    const r = relay()
+    const entries = (name: Parameters<typeof r.store.listAll>[0]) =>
+      r.store
+        .listAll(name)
+        .map((e) => ({ value: e.value, reason: e.reason, addedAt: toIso(e.addedAt) }))
+    return {
+      allowedPubkeys: entries('allowed-pubkey'),
+      bannedPubkeys: entries('banned-pubkey'),
+      bannedEvents: entries('banned-event'),
+      blockedIps: entries('blocked-ip'),
+      allowedKinds: r.store.listAll('allowed-kind').map((e) => Number(e.value)),
+      disallowedKinds: r.store.listAll('disallowed-kind').map((e) => Number(e.value)),
+    }
+  }
+
+  const toRejection = (r: Rejection): RelayRejection => ({ ...r, at: toIso(r.at, true) })
+
+  const publishStatus = (force = false) => {
+    const s = status()
+    const key = JSON.stringify([s.running, s.connections, s.eventsStored, s.subscriptions])
+    if (!force && key === lastStatusKey) return
+    lastStatusKey = key
+    ctx.events.publish({ topic: 'relay', type: 'status', status: s })
+  }
+
+  const handlers: HandlersOf<typeof relayApi, RequestContext> = {
+    status: async () => status(),
+    setPolicies: async ({ policies }) => {
+      const applied = running
+        ? running.relay.setPolicy(policies)
+        : RelayPolicySchema.parse(policies)
+      config = { ...config, policies: applied }
+      saveConfig()
+      log.info('relay policies changed', { writes: applied.writes, reads: applied.reads })
+      publishStatus(true)
+      return applied
+    },
+    setAdmins: async ({ pubkeys }) => {
+      config = { ...config, adminPubkeys: [...new Set(pubkeys)] }
+      saveConfig()
+      if (running) {
+        const admins = running.relay.admins
+        admins.clear()
+        for (const pk of [...config.adminPubkeys, running.relay.key.pubkey]) admins.add(pk)
+      }
+      publishStatus(true)
+      return config.adminPubkeys
+    },
+    lists: async () => lists(),
+    editList: async (input) => {
+      const m = relay().managementOps!
+      const add = input.action === 'add'
+      switch (input.list) {
+        case 'allowed-pubkey':
+          if (add) m.allowPubkey(input.value, input.reason)
+          else m.unallowPubkey(input.value)
+          break
+        case 'banned-pubkey':
+          if (add) m.banPubkey(input.value, input.reason)
+          else m.unbanPubkey(input.value)
+          break
+        case 'banned-event':
+          if (add) m.banEvent(input.value, input.reason)
+          else m.unbanEvent(input.value)
+          break
+        case 'blocked-ip':
+          if (add) m.blockIp(input.value, input.reason)
+          else m.unblockIp(input.value)
+          break
+        case 'allowed-kind':
+          if (add) m.allowKind(input.value)
+          else relay().store.listRemove('allowed-kind', String(input.value))
+          break
+        case 'disallowed-kind':
+          if (add) m.disallowKind(input.value)
+          else relay().store.listRemove('disallowed-kind', String(input.value))
+          break
+      }
+      return lists()
+    },
+    rejections: async ({ limit }) => relay().rejections().slice(0, limit).map(toRejection),
+    backup: async ({ path }) => {
+      const r = relay()
+      if (existsSync(path))
+        throw new FlashError(
+          'relay.backup_exists',
+          `There is already a file at ${path}.`,
+          'Choose a new file name; a backup never overwrites anything.',
+        )
+      if (!existsSync(dirname(path)))
+        throw new FlashError(
+          'relay.backup_no_folder',
+          `The folder ${dirname(path)} does not exist.`,
+          'Choose a folder that exists (for example a USB drive that is plugged in).',
+        )
+      try {
+        r.store.backupTo(path)
+      } catch (err) {
+        log.error('relay backup failed', { error: (err as Error).message })
+        throw new FlashError(
+          'relay.backup_failed',
+          'The relay backup could not be written.',
+          'Check that the drive has free space and is writable, then try again.',
+          { cause: err },
+        )
+      }
+      return { path, bytes: statSync(path).size, events: r.store.eventCount() }
+    },
+  }
+
+  return {
+    name: 'relay',
+    handlers,
+    get url() {
+      return running?.url
+    },
+    running: () => running,
+    async start() {
+      if (running) return
+      config = loadConfig()
+      const port = options.port ?? config.port
+      try {
+        running = await startRelay({
+          port,
+          host: '127.0.0.1',
+          dbPath: join(dir, 'relay.db'),
+          keyPath: join(dir, 'relay.key'),
+          policies: config.policies,
+          adminPubkeys: config.adminPubkeys,
+          log,
+          onSecret: redact,
+        })
+        problem = undefined
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        problem =
+          code === 'EADDRINUSE'
+            ? new FlashError(
+                'relay.port_taken',
+                `The relay could not start: port ${port} is already used by another program.`,
+                'Close the other program, or choose another relay port, then start the relay again.',
+                { cause: err },
+              )
+            : new FlashError(
+                'relay.start_failed',
+                'The relay could not start.',
+                'Check that the data folder is writable and has free space, then start it again.',
+                { cause: err },
+              )
+        log.error('relay failed to start', { error: (err as Error).message })
+        publishStatus(true)
+        throw problem
+      }
+      log.info('relay listening', { url: running.url })
+      running.relay.onRejection((r) => {
+        // A flood must not flood the UI too: at most 20 rejection events a second.
+        const sec = Math.floor(r.at / 1000)
+        if (sec !== rejectionWindow.second) rejectionWindow = { second: sec, count: 0 }
+        if (++rejectionWindow.count > 20) return
+        ctx.events.publish({ topic: 'relay', type: 'rejection', rejection: toRejection(r) })
+      })
+      statusTimer = setInterval(() => publishStatus(), options.statusIntervalMs ?? 5000)
+      statusTimer.unref()
+      publishStatus(true)
+    },
+    async stop() {
+      if (statusTimer) clearInterval(statusTimer)
+      const r = running
+      running = undefined
+      if (r) await r.close()
+      publishStatus(true)
+    },
+  }
+}
