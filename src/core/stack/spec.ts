@@ -103,3 +103,34 @@ export interface StackPlan {
   /** In dependency order. */
   readonly services: readonly ContainerSpec[]
 }
+
+/** bitcoind RPC users: one per consumer, each with its own `rpcauth=` line. */
+export type BitcoindRpcConsumer = 'lnd' | 'electrs' | 'nbxplorer' | 'dashboard'
+
+export interface RpcCredential {
+  readonly user: string
+  readonly password: string
+  /** rpcauth salt (32 hex), kept so the rendered bitcoin.conf is the same on every run. */
+  readonly salt: string
+}
+
+/**
+ * Secrets the stack is rendered with; generated once per box by src/core/secrets
+ * (`loadOrCreateStackSecrets`) and never regenerated. No service has a default password.
+ */
+export interface StackSecrets {
+  readonly bitcoindRpc: Readonly<Record<BitcoindRpcConsumer, RpcCredential>>
+  /** LND's wallet unlock password (wallet-unlock-password-file). */
+  readonly lndWalletPassword: string
+  /** LND's TLS key and certificate, made by the box so the thumbprint is known up front. */
+  readonly lndTls: {
+    readonly certPem: string
+    readonly keyPem: string
+    readonly sha256Thumbprint: string
+  }
+  readonly postgres: {
+    readonly superuserPassword: string
+    readonly btcpayPassword: string
+    readonly nbxplorerPassword: string
+  }
+}

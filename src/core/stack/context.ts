@@ -1,0 +1,31 @@
+// What every service renderer gets: the validated settings, the network's names and ports, the
+// box's secrets, where things live on the host, and which images to run.
+import { join } from 'node:path'
+import type { Settings } from '../../shared/settings'
+import type { NetworkParams } from './networks'
+import type { PinnedImage, ServiceId, StackSecrets } from './spec'
+
+export interface Machine {
+  readonly memoryBytes: number
+  readonly cpus: number
+}
+
+export interface RenderContext {
+  readonly settings: Settings
+  readonly net: NetworkParams
+  readonly secrets: StackSecrets
+  readonly machine: Machine
+  /** `uid:gid` every container runs as, so files under the data directory stay the owner's. */
+  readonly user: string
+  readonly image: (id: ServiceId) => PinnedImage
+}
+
+/** Host directory of one service: <dataDir>/<service>. */
+export function serviceDir(ctx: RenderContext, id: ServiceId): string {
+  return join(ctx.settings.dataDir, id)
+}
+
+/** Header of every rendered config file: who wrote it and that edits do not stick. */
+export function renderedHeader(comment: '#' | ';'): string {
+  return `${comment} Written by Flash Box from your settings; edits here are replaced on the next start.\n`
+}

@@ -1,0 +1,17 @@
+// Public surface of the stack catalog: settings in, container specs out.
+export { renderStack, enabledServices, type RenderOptions } from './render'
+export { checkSettings, settingsProblems, minimumMemoryBytes, type SettingsEnv } from './validate'
+export { probeDataDir, type DataDirProbe } from './disk'
+export { estimateDiskBytes, estimateDisk, chainSizes, type DiskEstimate } from './disk-estimates'
+export { catalogInfo } from './catalog'
+export { catalogImages, pinBuiltImage, type CatalogImage, type LocalBuild } from './images'
+export {
+  macaroonFor,
+  macaroonPath,
+  macaroonDir,
+  macaroonConsumers,
+  type MacaroonConsumer,
+  type MacaroonGrant,
+} from './macaroons'
+export { networkParams, servicePorts } from './networks'
+export type * from './spec'

@@ -1,0 +1,87 @@
+// Each LND consumer gets the narrowest macaroon that does its job, never admin.macaroon.
+// Permissions are LND's entity:action pairs (`lncli bakemacaroon`, docs.lightning.engineering
+// "Macaroons"). Baking happens with the Lightning setup (BakeMacaroon RPC, after the wallet
+// exists); this table says what to bake and where the file goes, and the catalog mounts it.
+import { join } from 'node:path'
+
+export type MacaroonConsumer = 'btcpay' | 'mint' | 'dashboard'
+
+export type MacaroonEntity =
+  | 'onchain'
+  | 'offchain'
+  | 'address'
+  | 'message'
+  | 'peers'
+  | 'info'
+  | 'invoices'
+  | 'signer'
+  | 'macaroon'
+export type MacaroonPermission = `${MacaroonEntity}:${'read' | 'write' | 'generate'}`
+
+export interface MacaroonGrant {
+  readonly consumer: MacaroonConsumer
+  readonly permissions: readonly MacaroonPermission[]
+  /** Why each permission is there, in one line. */
+  readonly reason: string
+}
+
+const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
+  // BTCPay's Lightning for a shop is receiving: create and watch invoices, show the node's
+  // channels and balances. Paying out over Lightning (payouts, refunds) would need
+  // offchain:write; it is deliberately not granted — refunds are made by the owner in the app.
+  btcpay: {
+    consumer: 'btcpay',
+    permissions: ['info:read', 'invoices:read', 'invoices:write', 'offchain:read', 'onchain:read'],
+    reason: 'receive payments (invoices), show node info, channels and balances',
+  },
+  // The Cashu mint: mint quotes are invoices (NUT-04), melt quotes pay invoices (NUT-05) and
+  // need route-fee estimates and payment tracking (offchain read/write).
+  mint: {
+    consumer: 'mint',
+    permissions: [
+      'info:read',
+      'invoices:read',
+      'invoices:write',
+      'offchain:read',
+      'offchain:write',
+    ],
+    reason: 'create and watch invoices for minting, pay invoices for melting',
+  },
+  // The dashboard only looks: the same permissions as LND's own readonly.macaroon.
+  dashboard: {
+    consumer: 'dashboard',
+    permissions: [
+      'address:read',
+      'info:read',
+      'invoices:read',
+      'macaroon:read',
+      'message:read',
+      'offchain:read',
+      'onchain:read',
+      'peers:read',
+      'signer:read',
+    ],
+    reason: 'show status, balances, channels and payments',
+  },
+}
+
+export function macaroonFor(consumer: MacaroonConsumer): MacaroonGrant {
+  return grants[consumer]
+}
+
+export const macaroonConsumers: readonly MacaroonConsumer[] = ['btcpay', 'mint', 'dashboard']
+
+/**
+ * Host directory for one consumer's macaroon: <dataDir>/lnd/macaroons/<consumer>/. A directory
+ * (not the file) is bind-mounted, so the container can start before the macaroon is baked.
+ */
+export function macaroonDir(dataDir: string, consumer: MacaroonConsumer): string {
+  return join(dataDir, 'lnd', 'macaroons', consumer)
+}
+
+export function macaroonPath(dataDir: string, consumer: MacaroonConsumer): string {
+  return join(macaroonDir(dataDir, consumer), `${consumer}.macaroon`)
+}
+
+/** Where the consumer's container sees its macaroon directory. */
+export const MACAROON_MOUNT = '/lnd-macaroon'

@@ -1,0 +1,44 @@
+// The box's own Nostr relay (services/relay), as a container built from docker/relay — used when
+// settings.ownServices is 'container'; otherwise it runs inside the engine and is not in the plan.
+// Contract with docker/relay: it reads FLASHBOX_RELAY_* from the environment, keeps its data in
+// /data and serves NIP-11 on GET / with `Accept: application/nostr+json`.
+import { serviceDir, type RenderContext } from './context'
+import { nodeFetchProbe, probe } from './health'
+import { servicePorts } from './networks'
+import type { ContainerSpec } from './spec'
+
+export function relaySpec(ctx: RenderContext): ContainerSpec {
+  return {
+    id: 'relay',
+    displayName: 'Nostr relay',
+    description:
+      'Your own Nostr relay: keeps your shop’s messages and lets customers reach you without a middleman.',
+    image: ctx.image('relay'),
+    command: [],
+    env: {
+      FLASHBOX_RELAY_LISTEN: `0.0.0.0:${servicePorts.relay}`,
+      FLASHBOX_RELAY_DATA_DIR: '/data',
+    },
+    ports: [
+      {
+        container: servicePorts.relay,
+        host: servicePorts.relay,
+        hostIp: '127.0.0.1',
+        protocol: 'tcp',
+        purpose: 'Nostr relay (WebSocket)',
+      },
+    ],
+    mounts: [{ kind: 'bind', source: serviceDir(ctx, 'relay'), target: '/data' }],
+    files: [],
+    health: probe(
+      nodeFetchProbe(`http://127.0.0.1:${servicePorts.relay}/`, {
+        Accept: 'application/nostr+json',
+      }),
+      { intervalMs: 5_000, startPeriodMs: 60_000 },
+    ),
+    dependsOn: [],
+    stopGraceSeconds: 30, // SQLite checkpoint and closing subscriptions
+    user: ctx.user,
+    hostname: 'relay',
+  }
+}

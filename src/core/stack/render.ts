@@ -1,0 +1,111 @@
+// renderStack: settings in, container specs out — pure, like Polar's composeFile/nodeTemplates.
+// Nothing here touches Docker or the disk; the supervisor writes `files` and creates containers.
+import { SettingsSchema, type Settings } from '../../shared/settings'
+import { FlashError } from '../errors'
+import { bitcoindSpec } from './bitcoind'
+import { btcpaySpec } from './btcpay'
+import type { Machine, RenderContext } from './context'
+import { electrsSpec } from './electrs'
+import { catalogImages, imageDisplayName, pinnedRegistryImage } from './images'
+import { lndSpec } from './lnd'
+import { mintSpec } from './mint'
+import { nbxplorerSpec } from './nbxplorer'
+import { networkParams } from './networks'
+import { postgresSpec } from './postgres'
+import { relaySpec } from './relay'
+import type { ContainerSpec, PinnedImage, ServiceId, StackPlan, StackSecrets } from './spec'
+import { settingsProblems } from './validate'
+
+export interface RenderOptions {
+  /** Prefix of containers, network and labels. Default `flashbox`. */
+  readonly project?: string
+  /**
+   * Images to run instead of the catalog's (tests: locally built images), and the build results
+   * of the images built here (relay, mint). All wiring stays the same.
+   */
+  readonly images?: Partial<Record<ServiceId, PinnedImage>>
+  /** The host user the containers run as (so files stay the owner's). Default 1000:1000. */
+  readonly runAs?: { readonly uid: number; readonly gid: number }
+}
+
+const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+/** Which services the settings ask for, in start order (dependencies first). */
+export function enabledServices(settings: Settings): ServiceId[] {
+  const s = settings.services
+  const ids: ServiceId[] = ['bitcoind']
+  if (s.electrs) ids.push('electrs')
+  if (s.lnd) ids.push('lnd')
+  if (s.btcpay) ids.push('postgres', 'nbxplorer', 'btcpay')
+  // The relay and the mint run inside the engine unless the owner wants them as containers.
+  if (settings.ownServices === 'container') {
+    if (s.relay) ids.push('relay')
+    if (s.mint) ids.push('mint')
+  }
+  return ids
+}
+
+function imageResolver(opts: RenderOptions): (id: ServiceId) => PinnedImage {
+  return (id) => {
+    const given = opts.images?.[id]
+    if (given) return given
+    const image = catalogImages[id]
+    if (image.kind === 'registry') return pinnedRegistryImage(image)
+    throw new FlashError(
+      'stack.image_not_built',
+      `The image for the ${id} (${imageDisplayName(image)}) has not been built on this computer yet.`,
+      'Build it (or load the offline image bundle) before starting, or run the relay and the mint inside Flash Box (Settings → Services → Run inside the app).',
+    )
+  }
+}
+
+export function renderStack(
+  settingsInput: Settings,
+  machine: Machine,
+  secrets: StackSecrets,
+  opts: RenderOptions = {},
+): StackPlan {
+  const parsed = SettingsSchema.safeParse(settingsInput)
+  if (!parsed.success) {
+    throw new FlashError(
+      'settings.invalid',
+      'The settings are incomplete or damaged, so the services cannot be prepared.',
+      'Open Settings, check every field, and save again.',
+      { cause: parsed.error },
+    )
+  }
+  const settings = parsed.data
+  const problems = settingsProblems(settings)
+  if (problems.length > 0) {
+    const p = problems[0]!
+    throw new FlashError(p.code, p.message, p.hint)
+  }
+  const project = opts.project ?? 'flashbox'
+  if (!PROJECT.test(project)) throw new Error(`invalid project name ${JSON.stringify(project)}`)
+  const runAs = opts.runAs ?? { uid: 1000, gid: 1000 }
+  const ctx: RenderContext = {
+    settings,
+    net: networkParams[settings.network],
+    secrets,
+    machine,
+    user: `${runAs.uid}:${runAs.gid}`,
+    image: imageResolver(opts),
+  }
+  const render: Record<ServiceId, (c: RenderContext) => ContainerSpec> = {
+    bitcoind: bitcoindSpec,
+    electrs: electrsSpec,
+    lnd: lndSpec,
+    postgres: postgresSpec,
+    nbxplorer: nbxplorerSpec,
+    btcpay: btcpaySpec,
+    relay: relaySpec,
+    mint: mintSpec,
+  }
+  return {
+    project,
+    network: settings.network,
+    dataDir: settings.dataDir,
+    dockerNetwork: `${project}-net`,
+    services: enabledServices(settings).map((id) => render[id](ctx)),
+  }
+}
