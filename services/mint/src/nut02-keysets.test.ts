@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest'
 import { deriveKeysetId } from '@cashu/cashu-ts'
 import { inputFees, keysetIdV2, keysetJson } from './nut02-keysets'
 import { deriveKeysetKeys } from './nut01-keys'
-import vectors from './nut02-keysets.vectors.json'
+import raw from './nut02-keysets.vectors.json'
+
+const vectors = raw as unknown as {
+  v1: { id: string; keys: Record<string, string> }[]
+  v2: {
+    id: string
+    unit: string
+    input_fee_ppk: number | null
+    final_expiry: number | null
+    keys: Record<string, string>
+  }[]
+}
 
 describe('NUT-02 keyset ids (spec vectors)', () => {
   it.each(vectors.v2)('v2 id $id', ({ id, unit, input_fee_ppk, final_expiry, keys }) => {
