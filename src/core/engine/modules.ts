@@ -1,5 +1,6 @@
 // The engine's modules, started in this order and stopped in reverse. One line per domain.
 import type { EngineModuleFactory } from './module'
 import { stackModule } from './stack-module'
+import { relayModule } from '../relay/relay-module'
 
-export const defaultModules: EngineModuleFactory[] = [stackModule()]
+export const defaultModules: EngineModuleFactory[] = [stackModule(), relayModule()]
