@@ -1,0 +1,106 @@
+// No `OK true` before the event is durable: the relay runs in a child process, a client
+// publishes a stream of events, and the process is SIGKILLed while writes are in flight.
+// Every event acknowledged before the kill must be in the database afterwards.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { afterAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { newKey, sign } from './relay-harness'
+
+const root = resolve(__dirname, '../..')
+const dir = mkdtempSync(join(tmpdir(), 'flashbox-relay-kill-'))
+const dbPath = join(dir, 'relay.db')
+let child: ChildProcess | undefined
+
+afterAll(() => {
+  child?.kill('SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function startChild(): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(
+    join(root, 'node_modules/.bin/tsx'),
+    [join(root, 'services/relay/src/main.ts')],
+    {
+      cwd: root,
+      env: { ...process.env, RELAY_PORT: '0', RELAY_HOST: '127.0.0.1', RELAY_DB: dbPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  return new Promise((res, rej) => {
+    let out = ''
+    const t = setTimeout(() => rej(new Error(`relay did not start: ${out}`)), 60_000)
+    proc.stdout!.on('data', (d) => {
+      out += String(d)
+      const m = /"url":"(ws:\/\/[^"]+)"/.exec(out)
+      if (m) {
+        clearTimeout(t)
+        res({ proc, url: m[1]! })
+      }
+    })
+    proc.stderr!.on('data', (d) => (out += String(d)))
+    proc.on('exit', (code) => rej(new Error(`relay exited with ${code}: ${out}`)))
+  })
+}
+
+describe('durability', () => {
+  it('keeps every acknowledged event after a SIGKILL mid-stream', async () => {
+    const { proc, url } = await startChild()
+    child = proc
+    // Rate limits would refuse part of the stream; refusals are fine (never acknowledged as saved).
+    const key = newKey()
+    const events = Array.from({ length: 400 }, (_, i) =>
+      sign(key, { kind: 1, content: `sale #${i}` }),
+    )
+    const acked = new Set<string>()
+    const ws = new WebSocket(url)
+    await new Promise((r) => ws.once('open', r))
+    const killedAfter = await new Promise<number>((res) => {
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as unknown[]
+        if (m[0] !== 'OK' || m[2] !== true) return
+        acked.add(m[1] as string)
+        // Kill while the rest of the stream is still being written.
+        if (acked.size === 60) {
+          proc.kill('SIGKILL')
+          res(acked.size)
+        }
+      })
+      for (const e of events) ws.send(JSON.stringify(['EVENT', e]))
+    })
+    await new Promise((r) => proc.once('exit', r))
+    ws.terminate()
+    expect(killedAfter).toBe(60)
+
+    const db = new DatabaseSync(dbPath)
+    const stored = new Set(
+      (db.prepare('SELECT id FROM events').all() as { id: string }[]).map((r) => r.id),
+    )
+    db.close()
+    for (const id of acked) expect(stored.has(id)).toBe(true)
+    expect(stored.size).toBeGreaterThanOrEqual(acked.size)
+
+    // And the relay comes back on the same database and serves them.
+    const again = await startChild()
+    child = again.proc
+    const ws2 = new WebSocket(again.url)
+    const served = new Set<string>()
+    await new Promise<void>((res) => {
+      ws2.on('open', () =>
+        ws2.send(JSON.stringify(['REQ', 's', { authors: [key.pk], limit: 500 }])),
+      )
+      ws2.on('message', (d) => {
+        const m = JSON.parse(String(d)) as unknown[]
+        if (m[0] === 'EVENT') served.add((m[2] as { id: string }).id)
+        if (m[0] === 'EOSE') res()
+      })
+    })
+    ws2.close()
+    for (const id of acked) expect(served.has(id)).toBe(true)
+    again.proc.kill('SIGTERM')
+    await new Promise((r) => again.proc.once('exit', r))
+  })
+})
