@@ -20,6 +20,7 @@ import {
   getSecretKind,
   getTokenMetadata,
   hasValidDleq,
+  setGlobalRequestOptions,
   type GetInfoResponse,
   type KeyChainCache,
   type MeltQuoteBolt11Response,
@@ -97,6 +98,8 @@ export class EcashWallet {
 
   constructor(private readonly opts: EcashWalletOptions) {
     this.log = opts.log
+    // cashu-ts has no per-Mint timeout; without one a hung mint would hold a payment forever.
+    setGlobalRequestOptions({ requestTimeout: opts.requestTimeoutMs ?? 15_000 })
     this.store = new EcashStore(opts.dir)
     this.seedFile = new SeedFileStore(opts.dir)
     const s = this.seedFile.loadOrCreate()
@@ -177,7 +180,10 @@ export class EcashWallet {
       ready: true,
       total: balances.reduce((s, b) => s + b.spendable, 0),
       balances,
-      unclaimedTokens: this.store.listOperations({ kind: 'receive', states: ['unclaimed'] }).length,
+      unclaimedTokens: this.store.listOperations({
+        kind: 'receive',
+        states: ['unclaimed', 'claiming'],
+      }).length,
       ...(own ? { ownMintUrl: own.url } : {}),
       receivePubkey: this.seed.p2pkPubkey,
       seedBackedUp: this.seed.backedUp,
@@ -664,7 +670,8 @@ export class EcashWallet {
     })
     let res
     try {
-      res = await w.completeSwap(preview)
+      // NUT-11: inputs locked to our key are signed here, over the final outputs.
+      res = await w.completeSwap(preview, privkey)
     } catch (err) {
       if (isUnreachable(err)) {
         // Did the mint get it? The reconciler finds out; until then the token stays ours to claim.
@@ -746,7 +753,7 @@ export class EcashWallet {
   /** Claims stored ("not yet claimed") tokens whose mint answers now. */
   async redeemPending(operationId?: string): Promise<RedeemResult> {
     const ops = this.store
-      .listOperations({ kind: 'receive', states: ['unclaimed'] })
+      .listOperations({ kind: 'receive', states: ['unclaimed', 'claiming'] })
       .filter((o) => !operationId || o.id === operationId)
     if (operationId && !ops.length) {
       const op = this.store.getOperation(operationId)
@@ -764,8 +771,6 @@ export class EcashWallet {
     for (const op of ops.reverse()) {
       try {
         const r = await this.serial(op.mintUrl, async () => {
-          const cur = this.store.getOperation(op.id)!
-          if (cur.state !== 'unclaimed') return undefined
           let w: Wallet
           try {
             w = await this.walletFor(op.mintUrl, { allowCache: false })
@@ -773,6 +778,12 @@ export class EcashWallet {
             this.store.updateOperation(op.id, { lastError: errText(err), attempted: true })
             throw err
           }
+          // An earlier claim was cut off: find out whether the mint took it first (NUT-07).
+          if (this.store.getOperation(op.id)!.state === 'claiming')
+            await this.settleClaim(this.store.getOperation(op.id)!)
+          const cur = this.store.getOperation(op.id)!
+          if (cur.state === 'done') return this.claimed(cur)
+          if (cur.state !== 'unclaimed') return undefined
           const token = this.decodeToken(w, cur.token!)
           try {
             this.checkToken(w, token)
@@ -793,11 +804,12 @@ export class EcashWallet {
           claimedAmount += r.amount
         }
       } catch (err) {
-        if (!isUnreachable(err))
+        if (!isUnreachable(err)) {
           failed.push({
             operationId: op.id,
             reason: err instanceof FlashError ? err.message : 'could not be claimed',
           })
+        }
       }
     }
     const stillPending = this.store.listOperations({
@@ -1635,8 +1647,9 @@ function toHistory(op: Operation): HistoryEntry {
       note = 'not yet claimed: the mint did not answer; retried automatically'
       break
     case 'claiming':
-      state = 'pending'
-      note = 'claiming'
+      // Claimed the moment the mint confirms; until then it is not ours to spend.
+      state = 'unclaimed'
+      note = 'not yet claimed: waiting for the mint to confirm'
       break
     case 'paying':
       state = 'pending'
