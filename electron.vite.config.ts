@@ -16,6 +16,8 @@ export const rendererConfig: RendererViteConfig = {
     outDir: resolve(root, 'out/renderer'),
     emptyOutDir: true,
     target: 'es2023',
+    minify: true,
+    sourcemap: false,
     // No inline scripts, so the strict CSP (script-src 'self') holds.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,

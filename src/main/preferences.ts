@@ -1,0 +1,45 @@
+// Desktop preferences (not the stack's settings): start at login, what quitting does.
+// A small JSON file under Electron's userData, validated on read, replaced atomically on write.
+import { randomBytes } from 'node:crypto'
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs'
+import { dirname, join } from 'node:path'
+import { z } from 'zod'
+
+export const PreferencesSchema = z.object({
+  startAtLogin: z.boolean().default(false),
+  stopStackOnQuit: z.enum(['ask', 'always', 'never']).default('ask'),
+})
+export type Preferences = z.infer<typeof PreferencesSchema>
+export const PreferencesPatchSchema = PreferencesSchema.partial().strict()
+
+export const defaultPreferences: Preferences = { startAtLogin: false, stopStackOnQuit: 'ask' }
+
+export function loadPreferences(file: string): Preferences {
+  try {
+    const r = PreferencesSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')))
+    return r.success ? r.data : { ...defaultPreferences }
+  } catch {
+    return { ...defaultPreferences }
+  }
+}
+
+export function savePreferences(file: string, prefs: Preferences): void {
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = join(dirname(file), `.preferences.${randomBytes(4).toString('hex')}.tmp`)
+  const fd = openSync(tmp, 'w', 0o600)
+  try {
+    writeSync(fd, JSON.stringify(prefs, null, 2) + '\n')
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, file)
+}
