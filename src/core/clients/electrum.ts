@@ -43,7 +43,19 @@ export const UnspentSchema = z.array(
     value: z.number().int().min(0),
   }),
 )
-const ScriptHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a script hash is 64 hex characters')
+const ScriptHashSchema = z.string().regex(/^[0-9a-f]{64}$/)
+
+/** Script hashes are SHA256(scriptPubKey), byte-reversed, hex (Electrum protocol "Script Hashes"). */
+function scriptHash(value: string): string {
+  if (!ScriptHashSchema.safeParse(value).success) {
+    throw new FlashError(
+      'electrs.bad-script-hash',
+      'Flash Box asked the Electrum server about an invalid script hash.',
+      'This is a bug in Flash Box; please report it.',
+    )
+  }
+  return value
+}
 
 const MessageSchema = z.object({
   id: z.union([z.number(), z.string(), z.null()]).optional(),
@@ -166,33 +178,33 @@ export class ElectrumClient {
   relayFee(): Promise<number> {
     return this.request('blockchain.relayfee', [], z.number())
   }
-  getBalance(scripthash: string) {
+  async getBalance(scripthash: string) {
     return this.request(
       'blockchain.scripthash.get_balance',
-      [ScriptHashSchema.parse(scripthash)],
+      [scriptHash(scripthash)],
       BalanceSchema,
     )
   }
-  getHistory(scripthash: string) {
+  async getHistory(scripthash: string) {
     return this.request(
       'blockchain.scripthash.get_history',
-      [ScriptHashSchema.parse(scripthash)],
+      [scriptHash(scripthash)],
       HistorySchema,
     )
   }
-  listUnspent(scripthash: string) {
+  async listUnspent(scripthash: string) {
     return this.request(
       'blockchain.scripthash.listunspent',
-      [ScriptHashSchema.parse(scripthash)],
+      [scriptHash(scripthash)],
       UnspentSchema,
     )
   }
   /** The script hash's status (null: no history); `onStatus` fires on every change. */
-  subscribeScriptHash(
+  async subscribeScriptHash(
     scripthash: string,
     onStatus?: (status: string | null) => void,
   ): Promise<string | null> {
-    const sh = ScriptHashSchema.parse(scripthash)
+    const sh = scriptHash(scripthash)
     if (onStatus) {
       this.on('blockchain.scripthash.subscribe', (params) => {
         if (params[0] === sh && (typeof params[1] === 'string' || params[1] === null))

@@ -1,0 +1,256 @@
+// ln-service itself, and the engine's LndClient, against the LND SIMULATOR (real protos over
+// TLS with macaroons; in-process, no Docker).
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type * as Lightning from 'lightning'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LndClient } from '../../src/core/clients/lnd'
+import { FlashError } from '../../src/core/errors'
+import { startLndSimulator, type LndSimulator } from '../simulators/lnd-simulator'
+
+const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
+const quiet = () => {}
+
+let alice: LndSimulator
+let bob: LndSimulator
+let aliceDir: string
+let bobDir: string
+const lndOf = (sim: LndSimulator, macaroon: Buffer = sim.macaroons.admin) =>
+  ln.authenticatedLndGrpc({
+    cert: Buffer.from(sim.cert).toString('base64'),
+    macaroon: macaroon.toString('hex'),
+    socket: sim.socket,
+  }).lnd
+
+beforeAll(async () => {
+  aliceDir = mkdtempSync(join(tmpdir(), 'flashbox-lnd-sim-a-'))
+  bobDir = mkdtempSync(join(tmpdir(), 'flashbox-lnd-sim-b-'))
+  alice = await startLndSimulator({ dir: aliceDir, alias: 'alice', log: quiet })
+  bob = await startLndSimulator({ dir: bobDir, alias: 'bob', log: quiet })
+  await alice.control.addPeer(bob.controlUrl)
+})
+afterAll(async () => {
+  await alice?.close()
+  await bob?.close()
+  rmSync(aliceDir, { recursive: true, force: true })
+  rmSync(bobDir, { recursive: true, force: true })
+})
+
+describe('ln-service against the LND SIMULATOR', () => {
+  it('writes tls.cert and macaroons where LND does, secrets 0600', () => {
+    const mac = join(aliceDir, 'data', 'chain', 'bitcoin', 'regtest', 'admin.macaroon')
+    expect(readFileSync(mac).equals(alice.macaroons.admin)).toBe(true)
+    expect(statSync(mac).mode & 0o777).toBe(0o600)
+    expect(statSync(join(aliceDir, 'tls.key')).mode & 0o777).toBe(0o600)
+    expect(readFileSync(join(aliceDir, 'tls.cert'), 'utf8')).toBe(alice.cert)
+  })
+
+  it('getWalletInfo, getWalletVersion, balances and channels', async () => {
+    const lnd = lndOf(alice)
+    const info = await ln.getWalletInfo({ lnd })
+    expect(info.public_key).toBe(alice.publicKey)
+    expect(info.alias).toBe('alice')
+    expect(info.is_synced_to_chain).toBe(true)
+    // The regtest genesis hash, in LND's byte order.
+    expect(info.chains).toEqual([
+      '06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f',
+    ])
+    const version = await ln.getWalletVersion({ lnd })
+    expect(version.version).toBe('0.19.2-beta')
+    expect((await ln.getChainBalance({ lnd })).chain_balance).toBe(1_000_000)
+    expect((await ln.getChannelBalance({ lnd })).channel_balance).toBeGreaterThan(0)
+    const { channels } = await ln.getChannels({ lnd })
+    expect(channels).toHaveLength(1)
+    expect(channels[0]!.partner_public_key).toBe(alice.peerPublicKey)
+  })
+
+  it('createInvoice → subscribeToInvoice sees it paid when the channel peer pays', async () => {
+    const lnd = lndOf(alice)
+    const invoice = await ln.createInvoice({ lnd, tokens: 2_100, description: 'coffee' })
+    const decoded = await ln.decodePaymentRequest({ lnd, request: invoice.request })
+    expect(decoded.destination).toBe(alice.publicKey)
+    expect(decoded.tokens).toBe(2_100)
+    expect(decoded.description).toBe('coffee')
+    expect(decoded.id).toBe(invoice.id)
+
+    const sub = ln.subscribeToInvoice({ lnd, id: invoice.id })
+    const confirmed = new Promise<{ is_confirmed: boolean; received: number; secret: string }>(
+      (resolve) =>
+        sub.on(
+          'invoice_updated',
+          (i: { is_confirmed: boolean; received: number; secret: string }) => {
+            if (i.is_confirmed) resolve(i)
+          },
+        ),
+    )
+    expect(await alice.control.payFromPeer(invoice.request)).toMatchObject({ status: 'settled' })
+    const paid = await confirmed
+    sub.removeAllListeners()
+    expect(paid.received).toBe(2_100)
+    expect(paid.secret).toBe(invoice.secret)
+    const looked = await ln.getInvoice({ lnd, id: invoice.id })
+    expect(looked.is_confirmed).toBe(true)
+    // Paying a settled invoice again fails, as in LND.
+    expect(await alice.control.payFromPeer(invoice.request)).toMatchObject({ status: 'failed' })
+  })
+
+  it('payViaPaymentRequest pays another node’s invoice with its real preimage; getPayment agrees', async () => {
+    const lndA = lndOf(alice)
+    const lndB = lndOf(bob)
+    const invoice = await ln.createInvoice({ lnd: lndB, tokens: 777, description: 'from alice' })
+    const paid = await ln.payViaPaymentRequest({ lnd: lndA, request: invoice.request })
+    expect(paid.id).toBe(invoice.id)
+    expect(paid.secret).toBe(invoice.secret)
+    expect(paid.fee).toBeGreaterThanOrEqual(1)
+    expect((await ln.getInvoice({ lnd: lndB, id: invoice.id })).is_confirmed).toBe(true)
+    const payment = await ln.getPayment({ lnd: lndA, id: invoice.id })
+    expect(payment.is_confirmed).toBe(true)
+    expect(payment.payment?.secret).toBe(invoice.secret)
+    const { payments } = await ln.getPayments({ lnd: lndA })
+    expect(payments.some((p) => p.id === invoice.id)).toBe(true)
+    // Paying it twice is refused.
+    await expect(
+      ln.payViaPaymentRequest({ lnd: lndA, request: invoice.request }),
+    ).rejects.toBeDefined()
+  })
+
+  it('payments can be made to fail or to stay in flight through the control API', async () => {
+    const lnd = lndOf(alice)
+    const unknown = await ln.createInvoice({ lnd: lndOf(bob), tokens: 10 })
+    alice.control.setPaymentMode('fail', 'FAILURE_REASON_NO_ROUTE')
+    const failed = await ln.payViaPaymentRequest({ lnd, request: unknown.request }).catch((e) => e)
+    expect(failed).toEqual([503, 'PaymentPathfindingFailedToFindPossibleRoute'])
+
+    alice.control.setPaymentMode('hold')
+    const held = alice.control.createPeerInvoice(5_000n)
+    const sub = ln.subscribeToPayViaRequest({ lnd, request: held.paymentRequest })
+    const outcome = new Promise<string>((resolve) => {
+      sub.on('confirmed', () => resolve('confirmed'))
+      sub.on('failed', () => resolve('failed'))
+    })
+    await expect
+      .poll(async () => (await ln.getPayment({ lnd, id: held.paymentHash })).is_pending, {
+        timeout: 10_000,
+      })
+      .toBe(true)
+    alice.control.resolvePayment(held.paymentHash, 'succeed')
+    expect(await outcome).toBe('confirmed')
+    expect((await ln.getPayment({ lnd, id: held.paymentHash })).is_confirmed).toBe(true)
+    alice.control.setPaymentMode('settle')
+  })
+
+  it('hold invoices: accepted by the payer, settled with the preimage', async () => {
+    const lnd = lndOf(alice)
+    const secret = Buffer.alloc(32, 7)
+    const id = (await import('node:crypto')).createHash('sha256').update(secret).digest('hex')
+    const hodl = await ln.createHodlInvoice({ lnd, id, tokens: 300 })
+    expect(await alice.control.payFromPeer(hodl.request)).toEqual({ status: 'accepted' })
+    expect((await ln.getInvoice({ lnd, id })).is_held).toBe(true)
+    await ln.settleHodlInvoice({ lnd, secret: secret.toString('hex') })
+    expect((await ln.getInvoice({ lnd, id })).is_confirmed).toBe(true)
+  })
+
+  it('refuses a macaroon of another node, and writes with a read-only macaroon', async () => {
+    const foreign = await ln
+      .getWalletInfo({ lnd: lndOf(alice, bob.macaroons.admin) })
+      .catch((e) => e)
+    expect(JSON.stringify(foreign)).toContain('verification failed')
+    const readonly = lndOf(alice, alice.macaroons.readonly)
+    expect((await ln.getWalletInfo({ lnd: readonly })).public_key).toBe(alice.publicKey)
+    const denied = await ln.createInvoice({ lnd: readonly, tokens: 1 }).catch((e) => e)
+    expect(JSON.stringify(denied)).toContain('permission denied')
+  })
+})
+
+describe('LndClient against the LND SIMULATOR', () => {
+  it('reads sync info and balances', async () => {
+    const client = new LndClient({
+      socket: alice.socket,
+      cert: alice.cert,
+      macaroon: alice.macaroons.admin,
+    })
+    const info = await client.getInfo()
+    expect(info).toMatchObject({
+      publicKey: alice.publicKey,
+      syncedToChain: true,
+      syncedToGraph: true,
+    })
+    expect(info.blockHeight).toBeGreaterThan(0)
+    const balances = await client.getBalances()
+    expect(balances.onchainSat).toBe(1_000_000)
+    client.close()
+  })
+
+  it('turns a foreign macaroon, a foreign certificate and a dead port into FlashErrors', async () => {
+    const wrongMac = new LndClient({
+      socket: alice.socket,
+      cert: alice.cert,
+      macaroon: bob.macaroons.admin,
+    })
+    expect(await wrongMac.getInfo().catch((e: FlashError) => e.code)).toBe('lnd.auth')
+    wrongMac.close()
+    // Pinned: bob's certificate is not trusted for alice's node.
+    const wrongCert = new LndClient({
+      socket: alice.socket,
+      cert: bob.cert,
+      macaroon: alice.macaroons.admin,
+      timeoutMs: 10_000,
+    })
+    const tls = await wrongCert.getInfo().catch((e: FlashError) => e)
+    expect(tls).toBeInstanceOf(FlashError)
+    expect(['lnd.tls', 'lnd.unreachable']).toContain((tls as FlashError).code)
+    wrongCert.close()
+    const dead = new LndClient({
+      socket: '127.0.0.1:1',
+      cert: alice.cert,
+      macaroon: alice.macaroons.admin,
+      timeoutMs: 10_000,
+    })
+    const down = await dead.getInfo().catch((e: FlashError) => e)
+    expect((down as FlashError).code).toMatch(/^lnd\.(unreachable|timeout)$/)
+    dead.close()
+    expect(
+      () => new LndClient({ socket: 'nope', cert: alice.cert, macaroon: alice.macaroons.admin }),
+    ).toThrow(FlashError)
+    expect(
+      () =>
+        new LndClient({ socket: alice.socket, cert: 'garbage', macaroon: alice.macaroons.admin }),
+    ).toThrow(FlashError)
+  })
+
+  it('follows bitcoind: block height and sync state come from the chain backend', async () => {
+    const { makeRpcauth, startBitcoindSimulator } = await import('../simulators/bitcoind-simulator')
+    const bitcoind = await startBitcoindSimulator({
+      rpcauth: [makeRpcauth('lnd', 'lnd-password-1', 'ffeeddccbbaa99887766554433221100')],
+      headers: 150,
+      blocksPerSecond: 100,
+      log: quiet,
+    })
+    const dir = mkdtempSync(join(tmpdir(), 'flashbox-lnd-sim-c-'))
+    const carol = await startLndSimulator({
+      dir,
+      bitcoind: { url: bitcoind.url, user: 'lnd', password: 'lnd-password-1' },
+      log: quiet,
+    })
+    try {
+      const client = new LndClient({
+        socket: carol.socket,
+        cert: carol.cert,
+        macaroon: carol.macaroons.admin,
+      })
+      await expect
+        .poll(async () => (await client.getInfo().catch(() => null))?.syncedToChain, {
+          timeout: 20_000,
+        })
+        .toBe(true)
+      expect((await client.getInfo()).blockHeight).toBe(150)
+      client.close()
+    } finally {
+      await carol.close()
+      await bitcoind.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
