@@ -353,9 +353,8 @@ export class Mint {
   ): Promise<{ signatures: BlindSignature[] }> {
     const ins = this.verifyInputs(inputs, outputs)
     const outs = this.verifyOutputs(outputs)
-    if (outputs.length === 0)
-      throw new MintError(ErrorCode.TransactionUnbalanced, 'No outputs provided.')
-    if (outs.unit !== ins.unit)
+    // No outputs is fine when the inputs only pay the fee (a 1-sat proof at a 1-sat fee).
+    if (outs.unit !== null && outs.unit !== ins.unit)
       throw new MintError(
         ErrorCode.InputsOutputsUnitMismatch,
         'Inputs and outputs are not of the same unit.',
