@@ -156,7 +156,10 @@ export class RawClient {
   }
 
   async query(...filters: unknown[]): Promise<NostrEvent[]> {
-    const r = await this.req('q' + Math.random().toString(36).slice(2, 10), ...filters)
+    const id = 'q' + Math.random().toString(36).slice(2, 10)
+    const r = await this.req(id, ...filters)
+    // A one-shot query: close it so long tests stay under the per-connection subscription cap.
+    if (Array.isArray(r)) this.send(['CLOSE', id])
     if (!Array.isArray(r)) throw new Error(`subscription closed: ${r.closed}`)
     return r
   }

@@ -733,12 +733,21 @@ export class Relay {
     }
     const { subId, filters } = r
     conn.subs.delete(subId)
-    const events = this.store.query(
-      filters,
-      { authed: [...conn.authed], hiddenGroups: this.hiddenGroups(conn.authed) },
-      this.now(),
-      this.policy.limits.maxLimit,
-    )
+    let events: NostrEvent[]
+    try {
+      events = this.store.query(
+        filters,
+        { authed: [...conn.authed], hiddenGroups: this.hiddenGroups(conn.authed) },
+        this.now(),
+        this.policy.limits.maxLimit,
+      )
+    } catch (err) {
+      this.log.error('relay query failed', { error: (err as Error).message })
+      conn.send(
+        JSON.stringify(['CLOSED', subId, reason('error', 'the relay could not run this query')]),
+      )
+      return
+    }
     for (const ev of events) conn.send(JSON.stringify(['EVENT', subId, ev]))
     conn.send(JSON.stringify(['EOSE', subId]))
     conn.subs.set(subId, filters)
@@ -747,11 +756,18 @@ export class Relay {
   private onCount(conn: Connection, msg: unknown[]): void {
     const r = this.readFilters(conn, msg, 'count')
     if (!r) return
-    const n = this.store.count(
-      r.filters,
-      { authed: [...conn.authed], hiddenGroups: this.hiddenGroups(conn.authed) },
-      this.now(),
-    )
+    let n: number
+    try {
+      n = this.store.count(
+        r.filters,
+        { authed: [...conn.authed], hiddenGroups: this.hiddenGroups(conn.authed) },
+        this.now(),
+      )
+    } catch (err) {
+      this.log.error('relay count failed', { error: (err as Error).message })
+      conn.send(JSON.stringify(['CLOSED', r.subId, reason('error', 'the relay could not count')]))
+      return
+    }
     conn.send(countResponse(r.subId, n))
   }
 

@@ -255,7 +255,19 @@ export class EventStore {
   }
 
   /** SQL condition for one filter, or null when it cannot match anything. */
-  private where(f: Filter, vis: Visibility, now: number, params: SQLInputValue[]): string | null {
+  private where(f: Filter, vis: Visibility, now: number, out: SQLInputValue[]): string | null {
+    const w = this.whereOwn(f, vis, now)
+    if (w === null) return null
+    out.push(...w.params)
+    return w.sql
+  }
+
+  private whereOwn(
+    f: Filter,
+    vis: Visibility,
+    now: number,
+  ): { sql: string; params: SQLInputValue[] } | null {
+    const params: SQLInputValue[] = []
     const c: string[] = []
     const inList = (col: string, values: readonly SQLInputValue[]) => {
       c.push(`${col} IN (${values.map(() => '?').join(',')})`)
@@ -308,7 +320,7 @@ export class EventStore {
       )
       params.push(...vis.hiddenGroups)
     }
-    return c.join(' AND ')
+    return { sql: c.join(' AND '), params }
   }
 
   markDeletedId(id: string, pubkey: string): void {
