@@ -10,7 +10,7 @@ export function formatBytes(n: number): string {
     v /= 1000
     i++
   }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
+  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
 }
 
 export function formatDuration(seconds: number): string {
