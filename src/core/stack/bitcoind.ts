@@ -118,7 +118,8 @@ export function bitcoindSpec(ctx: RenderContext): ContainerSpec {
     // RPC answers -28 (warming up) until the block index is loaded: unhealthy until then.
     health: probe(['CMD', 'bitcoin-cli', `-datadir=${BITCOIND_DATADIR}`, 'getblockchaininfo'], {
       intervalMs: 10_000,
-      startPeriodMs: 15 * 60_000, // loading the block index of a big chain takes minutes
+      // Loading the block index and verifying recent blocks takes minutes, on slow disks an hour.
+      startPeriodMs: 60 * 60_000,
     }),
     dependsOn: [],
     // Flushing the UTXO cache (up to dbcache) to disk takes minutes on slow disks; a SIGKILL

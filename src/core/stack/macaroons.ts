@@ -21,7 +21,12 @@ export type MacaroonPermission = `${MacaroonEntity}:${'read' | 'write' | 'genera
 export interface MacaroonGrant {
   readonly consumer: MacaroonConsumer
   readonly permissions: readonly MacaroonPermission[]
-  /** Why each permission is there, in one line. */
+  /**
+   * The LND RPCs the consumer calls (gRPC method URIs; BTCPay calls their REST twins). The
+   * permissions are exactly what these need (tested against lnd's own permission table).
+   */
+  readonly rpcs: readonly string[]
+  /** What the consumer does with them, in one line. */
   readonly reason: string
 }
 
@@ -32,6 +37,17 @@ const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
   btcpay: {
     consumer: 'btcpay',
     permissions: ['info:read', 'invoices:read', 'invoices:write', 'offchain:read', 'onchain:read'],
+    rpcs: [
+      '/lnrpc.Lightning/GetInfo',
+      '/lnrpc.Lightning/AddInvoice',
+      '/lnrpc.Lightning/LookupInvoice',
+      '/lnrpc.Lightning/ListInvoices',
+      '/lnrpc.Lightning/SubscribeInvoices',
+      '/lnrpc.Lightning/ListChannels',
+      '/lnrpc.Lightning/PendingChannels',
+      '/lnrpc.Lightning/ChannelBalance',
+      '/lnrpc.Lightning/WalletBalance',
+    ],
     reason: 'receive payments (invoices), show node info, channels and balances',
   },
   // The Cashu mint: mint quotes are invoices (NUT-04), melt quotes pay invoices (NUT-05) and
@@ -44,6 +60,16 @@ const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
       'invoices:write',
       'offchain:read',
       'offchain:write',
+    ],
+    rpcs: [
+      '/lnrpc.Lightning/GetInfo',
+      '/lnrpc.Lightning/AddInvoice',
+      '/lnrpc.Lightning/LookupInvoice',
+      '/lnrpc.Lightning/SubscribeInvoices',
+      '/lnrpc.Lightning/DecodePayReq',
+      '/routerrpc.Router/EstimateRouteFee',
+      '/routerrpc.Router/SendPaymentV2',
+      '/routerrpc.Router/TrackPaymentV2',
     ],
     reason: 'create and watch invoices for minting, pay invoices for melting',
   },
@@ -60,6 +86,17 @@ const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
       'onchain:read',
       'peers:read',
       'signer:read',
+    ],
+    rpcs: [
+      '/lnrpc.Lightning/GetInfo',
+      '/lnrpc.Lightning/WalletBalance',
+      '/lnrpc.Lightning/ChannelBalance',
+      '/lnrpc.Lightning/ListChannels',
+      '/lnrpc.Lightning/PendingChannels',
+      '/lnrpc.Lightning/ListPeers',
+      '/lnrpc.Lightning/ListInvoices',
+      '/lnrpc.Lightning/ListPayments',
+      '/lnrpc.Lightning/GetTransactions',
     ],
     reason: 'show status, balances, channels and payments',
   },

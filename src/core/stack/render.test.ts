@@ -56,7 +56,10 @@ function fullSettings(network: BitcoinNetwork, over: Partial<Settings> = {}): Se
 }
 
 function render(settings: Settings): StackPlan {
-  return renderStack(settings, machine, secrets, { images: builtImages })
+  return renderStack(settings, machine, secrets, {
+    images: builtImages,
+    runAs: { uid: 1000, gid: 1000 },
+  })
 }
 
 function svc(plan: StackPlan, id: string): ContainerSpec {
@@ -353,6 +356,7 @@ describe('renderStack options and refusals', () => {
     const swapped = renderStack(settings, machine, secrets, {
       images: { ...builtImages, bitcoind: local },
       project: 'fbtest',
+      runAs: { uid: 1000, gid: 1000 },
     })
     expect(svc(swapped, 'bitcoind').image).toEqual(local)
     expect({ ...svc(swapped, 'bitcoind'), image: null }).toEqual({
@@ -361,6 +365,12 @@ describe('renderStack options and refusals', () => {
     })
     expect(swapped.project).toBe('fbtest')
     expect(svc(normal, 'lnd').image.digest).toBe(catalogImages.lnd.digest)
+  })
+
+  it('runs containers as the engine’s own user by default', () => {
+    const plan = renderStack(fullSettings('regtest'), machine, secrets, { images: builtImages })
+    const expected = `${process.getuid?.() ?? 1000}:${process.getgid?.() ?? 1000}`
+    for (const s of plan.services) expect(s.user).toBe(expected)
   })
 
   it('runs the relay and the mint inside the engine unless asked for containers', () => {

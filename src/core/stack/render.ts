@@ -24,7 +24,11 @@ export interface RenderOptions {
    * of the images built here (relay, mint). All wiring stays the same.
    */
   readonly images?: Partial<Record<ServiceId, PinnedImage>>
-  /** The host user the containers run as (so files stay the owner's). Default 1000:1000. */
+  /**
+   * The host user the containers run as, so that what they write under the data directory stays
+   * the owner's (and the 0600 files the supervisor writes stay readable to them). Default: the
+   * engine's own uid:gid; 1000:1000 where the OS has none (Windows, Docker Desktop's VM).
+   */
   readonly runAs?: { readonly uid: number; readonly gid: number }
 }
 
@@ -82,7 +86,10 @@ export function renderStack(
   }
   const project = opts.project ?? 'flashbox'
   if (!PROJECT.test(project)) throw new Error(`invalid project name ${JSON.stringify(project)}`)
-  const runAs = opts.runAs ?? { uid: 1000, gid: 1000 }
+  const runAs = opts.runAs ?? {
+    uid: process.getuid?.() ?? 1000,
+    gid: process.getgid?.() ?? 1000,
+  }
   const ctx: RenderContext = {
     settings,
     net: networkParams[settings.network],
