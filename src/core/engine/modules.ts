@@ -2,5 +2,6 @@
 import type { EngineModuleFactory } from './module'
 import { stackModule } from './stack-module'
 import { relayModule } from '../relay/relay-module'
+import { ecashModule } from '../ecash/ecash-module'
 
-export const defaultModules: EngineModuleFactory[] = [stackModule(), relayModule()]
+export const defaultModules: EngineModuleFactory[] = [stackModule(), relayModule(), ecashModule()]
