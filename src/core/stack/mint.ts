@@ -2,7 +2,8 @@
 // settings.ownServices is 'container'. Its Lightning backend is LND when LND is enabled; without
 // LND only the fake Lightning backend is possible, and checkSettings allows that on regtest only
 // (the fake backend is a first-class regtest feature, never a way to take real money).
-// Contract with docker/mint: FLASHBOX_MINT_* environment, data in /data, NUT-06 GET /v1/info.
+// Environment as read by the mint's entry point (services/mint/src/main.ts): MINT_PORT, MINT_HOST,
+// MINT_DATA_DIR, MINT_CONFIG_JSON, MINT_BACKEND, MINT_LND_*. Health: NUT-06 GET /v1/info.
 import { join } from 'node:path'
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
@@ -20,18 +21,19 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
   const dir = serviceDir(ctx, 'mint')
   const backend = mintLightningBackend(ctx)
   const env: Record<string, string> = {
-    FLASHBOX_MINT_LISTEN: `0.0.0.0:${servicePorts.mint}`,
-    FLASHBOX_MINT_DATA_DIR: '/data',
-    FLASHBOX_MINT_NETWORK: ctx.settings.network,
-    FLASHBOX_MINT_LIGHTNING: backend,
+    MINT_PORT: String(servicePorts.mint),
+    MINT_HOST: '0.0.0.0',
+    MINT_DATA_DIR: '/data',
+    MINT_CONFIG_JSON: JSON.stringify({ network: ctx.settings.network }),
+    MINT_BACKEND: backend,
   }
   const mounts: MountSpec[] = [{ kind: 'bind', source: dir, target: '/data' }]
   const files: RenderedFile[] = []
   const dependsOn: Dependency[] = []
   if (backend === 'lnd') {
-    env.FLASHBOX_MINT_LND_GRPC = `lnd:${servicePorts.lndGrpc}`
-    env.FLASHBOX_MINT_LND_MACAROON = `${MACAROON_MOUNT}/mint.macaroon`
-    env.FLASHBOX_MINT_LND_CERT = '/data/lnd-tls.cert'
+    env.MINT_LND_SOCKET = `lnd:${servicePorts.lndGrpc}`
+    env.MINT_LND_MACAROON_PATH = `${MACAROON_MOUNT}/mint.macaroon`
+    env.MINT_LND_CERT_PATH = '/data/lnd-tls.cert'
     mounts.push({
       kind: 'bind',
       source: macaroonDir(ctx.settings.dataDir, 'mint'),

@@ -1,7 +1,7 @@
 // The box's own Nostr relay (services/relay), as a container built from docker/relay — used when
 // settings.ownServices is 'container'; otherwise it runs inside the engine and is not in the plan.
-// Contract with docker/relay: it reads FLASHBOX_RELAY_* from the environment, keeps its data in
-// /data and serves NIP-11 on GET / with `Accept: application/nostr+json`.
+// Environment as read by the relay's entry point (services/relay/src/main.ts): RELAY_PORT,
+// RELAY_HOST, RELAY_DB. It serves NIP-11 on GET / with `Accept: application/nostr+json`.
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
 import { servicePorts } from './networks'
@@ -16,8 +16,9 @@ export function relaySpec(ctx: RenderContext): ContainerSpec {
     image: ctx.image('relay'),
     command: [],
     env: {
-      FLASHBOX_RELAY_LISTEN: `0.0.0.0:${servicePorts.relay}`,
-      FLASHBOX_RELAY_DATA_DIR: '/data',
+      RELAY_PORT: String(servicePorts.relay),
+      RELAY_HOST: '0.0.0.0',
+      RELAY_DB: '/data/relay.db',
     },
     ports: [
       {

@@ -385,6 +385,25 @@ describe('renderStack options and refusals', () => {
     )
   })
 
+  it('wires the mint to LND with its own macaroon and the box’s LND certificate', () => {
+    const plan = render(fullSettings('signet'))
+    const mint = svc(plan, 'mint')
+    expect(mint.env.MINT_BACKEND).toBe('lnd')
+    expect(hostPort(mint.env.MINT_LND_SOCKET!)).toEqual({ host: 'lnd', port: 10009 })
+    expect(mint.env.MINT_LND_MACAROON_PATH).toBe('/lnd-macaroon/mint.macaroon')
+    const macaroons = mint.mounts.find((m) => m.target === '/lnd-macaroon')
+    expect(macaroons).toMatchObject({ kind: 'bind', readOnly: true })
+    expect(macaroons && macaroons.kind === 'bind' && macaroons.source).toBe(
+      join(plan.dataDir, 'lnd', 'macaroons', 'mint'),
+    )
+    expect(mint.env.MINT_LND_CERT_PATH).toBe('/data/lnd-tls.cert')
+    expect(file(mint, 'lnd-tls.cert')).toBe(file(svc(plan, 'lnd'), 'tls.cert'))
+    expect(Number(mint.env.MINT_PORT)).toBe(mint.ports[0]!.container)
+    const relay = svc(plan, 'relay')
+    expect(Number(relay.env.RELAY_PORT)).toBe(relay.ports[0]!.container)
+    expect(relay.env.RELAY_HOST).toBe('0.0.0.0')
+  })
+
   it('uses the fake Lightning backend for the mint on regtest without LND', () => {
     const plan = render(
       fullSettings('regtest', {
@@ -392,7 +411,8 @@ describe('renderStack options and refusals', () => {
       }),
     )
     const mint = svc(plan, 'mint')
-    expect(mint.env.FLASHBOX_MINT_LIGHTNING).toBe('fake')
+    expect(mint.env.MINT_BACKEND).toBe('fake')
+    expect(JSON.parse(mint.env.MINT_CONFIG_JSON!)).toEqual({ network: 'regtest' })
     expect(mint.dependsOn).toEqual([])
   })
 
