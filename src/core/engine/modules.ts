@@ -3,5 +3,11 @@ import type { EngineModuleFactory } from './module'
 import { stackModule } from './stack-module'
 import { relayModule } from '../relay/relay-module'
 import { ecashModule } from '../ecash/ecash-module'
+import { mintModule } from '../mint/mint-module'
 
-export const defaultModules: EngineModuleFactory[] = [stackModule(), relayModule(), ecashModule()]
+export const defaultModules: EngineModuleFactory[] = [
+  stackModule(),
+  relayModule(),
+  mintModule(),
+  ecashModule(),
+]

@@ -1,0 +1,105 @@
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Wallet } from '@cashu/cashu-ts'
+import { createEngine, type Engine } from '../engine/engine'
+import { silentLogger } from '../log'
+import { mintModule } from './mint-module'
+import type { MintStatus } from '../../shared/api/mint'
+import type { EngineEvent } from '../../shared/api/events'
+
+let engine: Engine | undefined
+let dir = ''
+afterEach(async () => {
+  await engine?.stop()
+  engine = undefined
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+const internal = { transport: 'internal' } as const
+
+async function start(): Promise<Engine> {
+  dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
+  mkdirSync(join(dir, 'mint'), { recursive: true })
+  writeFileSync(
+    join(dir, 'mint', 'config.json'),
+    JSON.stringify({
+      backend: { kind: 'fake', incomingPayDelayMs: 0, outgoingDelayMs: 0, feeMsat: 1000 },
+    }),
+  )
+  engine = await createEngine({
+    dataDir: dir,
+    log: silentLogger,
+    modules: [mintModule({ port: 0 })],
+  })
+  return engine
+}
+
+describe('mint engine module', () => {
+  it('runs the mint on loopback and reports keysets, liabilities and the backend', async () => {
+    const e = await start()
+    const events: EngineEvent[] = []
+    e.events.subscribe((ev) => events.push(ev), ['mint'])
+    const s = (await e.call('mint', 'status', {}, internal)) as MintStatus
+    expect(s.running).toBe(true)
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(s.network).toBe('regtest')
+    expect(s.backend?.name).toBe('fake')
+    expect(s.keysets).toHaveLength(1)
+    expect(s.outstandingTotal).toBe(0)
+
+    const w = new Wallet(s.url!, { unit: 'sat' })
+    await w.loadMint()
+    const q = await w.createMintQuoteBolt11(21)
+    await w.on.onceMintPaid(q.quote, { timeoutMs: 10_000 })
+    await w.mintProofsBolt11(21, q)
+
+    const after = (await e.call('mint', 'status', {}, internal)) as MintStatus
+    expect(after.outstandingTotal).toBe(21)
+    expect(after.keysets[0]!.issued).toBe(21)
+
+    const quotes = (await e.call('mint', 'quotes', { kind: 'mint' }, internal)) as {
+      idPrefix: string
+      state: string
+    }[]
+    expect(quotes[0]!.idPrefix).toBe(q.quote.slice(0, 8))
+    expect(quotes[0]!.state).toBe('ISSUED')
+    expect(JSON.stringify(quotes)).not.toContain(q.quote)
+    expect(events.some((ev) => ev.type === 'quote')).toBe(true)
+    // The seed is encrypted at rest and its key file is private.
+    expect(statSync(join(dir, 'mint', 'secrets', 'seed.key')).mode & 0o777).toBe(0o600)
+  })
+
+  it('rotates keysets (old one stays redeemable) and applies limits', async () => {
+    const e = await start()
+    const ks = (await e.call('mint', 'rotateKeyset', { inputFeePpk: 250 }, internal)) as {
+      id: string
+      active: boolean
+      inputFeePpk: number
+    }
+    expect(ks.active).toBe(true)
+    expect(ks.inputFeePpk).toBe(250)
+    const s = (await e.call('mint', 'status', {}, internal)) as MintStatus
+    expect(s.keysets.map((k) => k.active)).toEqual([false, true])
+    const keysets = (await (await fetch(`${s.url}/v1/keysets`)).json()) as { keysets: unknown[] }
+    expect(keysets.keysets).toHaveLength(2)
+
+    const limits = (await e.call('mint', 'setLimits', { mintMaxAmount: 500 }, internal)) as {
+      mintMaxAmount: number
+    }
+    expect(limits.mintMaxAmount).toBe(500)
+    const r = await fetch(`${s.url}/v1/mint/quote/bolt11`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 501, unit: 'sat' }),
+    })
+    expect(((await r.json()) as { code: number }).code).toBe(11006)
+    await expect(
+      e.call('mint', 'setLimits', { mintMinAmount: 1000 }, internal),
+    ).rejects.toMatchObject({ code: 'mint.bad_limits' })
+    await expect(
+      e.call('mint', 'rotateKeyset', { inputFeePpk: -1 }, internal),
+    ).rejects.toMatchObject({ code: 'api.bad_input' })
+  })
+})

@@ -1,0 +1,326 @@
+// The box's own Cashu mint as an engine module (API domain 'mint'): runs services/mint embedded
+// on 127.0.0.1 (port 3338 unless configured), with the fake Lightning backend on regtest by
+// default, data under <dataDir>/mint. The operator's choices (port, backend, limits, fees) live
+// in <dataDir>/mint/config.json (0600, written atomically).
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import type {
+  MintKeysetView,
+  MintLimits,
+  MintQuoteView,
+  MintStatus,
+  mintApi,
+} from '../../shared/api/mint'
+import type { HandlersOf } from '../../shared/api/procedure'
+import { startMint, type RunningMint } from '../../../services/mint/src/index'
+import { MintConfigSchema } from '../../../services/mint/src/config'
+import { writeSecretFileAtomic } from '../../../services/mint/src/seed'
+import type { MeltQuote, MintQuote } from '../../../services/mint/src/store/store'
+import { FlashError } from '../errors'
+import type {
+  EngineContext,
+  EngineModule,
+  EngineModuleFactory,
+  RequestContext,
+} from '../engine/module'
+
+export const DEFAULT_MINT_PORT = 3338
+
+const BackendConfigSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('fake'),
+    incomingPayDelayMs: z.number().int().min(-1).max(3_600_000).default(1000),
+    outgoingDelayMs: z.number().int().min(0).max(3_600_000).default(500),
+    feeMsat: z.number().int().min(0).max(100_000_000).default(1000),
+  }),
+  z.object({
+    kind: z.literal('lnd'),
+    socket: z.string().min(1).max(300),
+    certPath: z.string().min(1).max(4096).optional(),
+    macaroonPath: z.string().min(1).max(4096),
+  }),
+])
+
+const ModuleConfigSchema = z.object({
+  port: z.number().int().min(0).max(65535).default(DEFAULT_MINT_PORT),
+  host: z.string().min(1).max(255).default('127.0.0.1'),
+  backend: BackendConfigSchema.default({
+    kind: 'fake',
+    incomingPayDelayMs: 1000,
+    outgoingDelayMs: 500,
+    feeMsat: 1000,
+  }),
+  mint: MintConfigSchema.partial().default({}),
+})
+type ModuleConfig = z.infer<typeof ModuleConfigSchema>
+
+export interface MintModuleOptions {
+  /** Overrides the configured port (tests use 0: any free port). */
+  readonly port?: number
+}
+
+export type MintModule = EngineModule<typeof mintApi> & {
+  readonly running: () => RunningMint | undefined
+}
+
+export function mintModule(options: MintModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => createMintModule(ctx, options)
+}
+
+const iso = (sec: number) => new Date(sec * 1000).toISOString()
+
+export function quoteView(q: MintQuote | MeltQuote, kind: 'mint' | 'melt'): MintQuoteView {
+  const base = {
+    kind,
+    idPrefix: q.id.slice(0, 8),
+    amount: q.amount,
+    unit: q.unit,
+    state: q.state,
+    createdAt: iso(q.createdAt),
+    expiresAt: iso(q.expiry),
+  }
+  if (kind === 'melt') {
+    const m = q as MeltQuote
+    return { ...base, feeReserve: m.feeReserve, feePaid: m.feePaid }
+  }
+  return { ...base, locked: (q as MintQuote).pubkey !== null }
+}
+
+export function createMintModule(ctx: EngineContext, options: MintModuleOptions = {}): MintModule {
+  const log = ctx.log.child('mint')
+  const dir = join(ctx.dataDir, 'mint')
+  const configPath = join(dir, 'config.json')
+  let config: ModuleConfig = ModuleConfigSchema.parse({})
+  let running: RunningMint | undefined
+  let problem: FlashError | undefined
+  let unsubscribe: (() => void) | undefined
+
+  const loadConfig = (): ModuleConfig => {
+    if (!existsSync(configPath)) return ModuleConfigSchema.parse({})
+    try {
+      return ModuleConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')))
+    } catch (err) {
+      log.warn('mint config is damaged; using defaults until it is saved again', {
+        error: (err as Error).message,
+      })
+      return ModuleConfigSchema.parse({})
+    }
+  }
+  const saveConfig = () => writeSecretFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n')
+
+  const mint = () => {
+    if (running) return running.mint
+    throw (
+      problem ??
+      new FlashError(
+        'mint.not_running',
+        'The mint is not running.',
+        'Start the mint from the dashboard, then try again.',
+      )
+    )
+  }
+
+  const limitsOf = (): MintLimits => {
+    const c = mint().config
+    return {
+      mintMinAmount: c.mintMinAmount,
+      mintMaxAmount: c.mintMaxAmount,
+      meltMinAmount: c.meltMinAmount,
+      meltMaxAmount: c.meltMaxAmount,
+      mintingDisabled: c.mintingDisabled,
+      meltingDisabled: c.meltingDisabled,
+      maxInputs: c.maxInputs,
+      maxOutputs: c.maxOutputs,
+      rateLimitPerIp: c.rateLimit.perIp,
+      rateLimitWindowMs: c.rateLimit.windowMs,
+    }
+  }
+
+  const keysetViews = async (): Promise<MintKeysetView[]> => {
+    const m = mint()
+    const liabilities = new Map((await m.store.liabilities()).map((l) => [l.keysetId, l]))
+    return [...m.keysets.values()].map((k) => {
+      const l = liabilities.get(k.id)
+      return {
+        id: k.id,
+        unit: k.unit,
+        active: k.active,
+        inputFeePpk: k.inputFeePpk,
+        finalExpiry: k.finalExpiry,
+        createdAt: new Date(k.createdAt).toISOString(),
+        issued: l?.issued ?? 0,
+        redeemed: l?.redeemed ?? 0,
+        outstanding: l?.outstanding ?? 0,
+      }
+    })
+  }
+
+  const status = async (): Promise<MintStatus> => {
+    const mintCfg = MintConfigSchema.parse(config.mint)
+    if (!running)
+      return {
+        running: false,
+        name: mintCfg.name,
+        unit: mintCfg.unit,
+        network: mintCfg.network,
+        keysets: [],
+        outstandingTotal: 0,
+        pendingMelts: 0,
+        ...(problem ? { problem: problem.toJSON() } : {}),
+      }
+    const m = running.mint
+    const keysets = await keysetViews()
+    const backend = await m.backend.status().catch((err: unknown) => ({
+      ok: false,
+      name: m.backend.name,
+      detail: err instanceof Error ? err.message : 'The Lightning backend does not answer.',
+    }))
+    return {
+      running: true,
+      url: running.url,
+      name: m.config.name,
+      unit: m.config.unit,
+      network: m.config.network,
+      backend,
+      keysets,
+      outstandingTotal: keysets
+        .filter((k) => k.unit === m.config.unit)
+        .reduce((a, k) => a + k.outstanding, 0),
+      limits: limitsOf(),
+      pendingMelts: (await m.store.meltSagas()).length,
+    }
+  }
+
+  const publishStatus = async () => {
+    try {
+      ctx.events.publish({ topic: 'mint', type: 'status', status: await status() })
+    } catch {
+      // status is best effort; the page asks again
+    }
+  }
+
+  const handlers: HandlersOf<typeof mintApi, RequestContext> = {
+    status: async () => status(),
+    quotes: async ({ kind, limit }) => {
+      const m = mint()
+      const out: MintQuoteView[] = []
+      if (kind !== 'melt')
+        for (const q of await m.store.listMintQuotes(limit)) out.push(quoteView(q, 'mint'))
+      if (kind !== 'mint')
+        for (const q of await m.store.listMeltQuotes(limit)) out.push(quoteView(q, 'melt'))
+      return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit)
+    },
+    rotateKeyset: async ({ inputFeePpk }) => {
+      const m = mint()
+      const row = await m.rotateKeyset(m.config.unit, inputFeePpk)
+      config = { ...config, mint: { ...config.mint, inputFeePpk } }
+      saveConfig()
+      void publishStatus()
+      const view = (await keysetViews()).find((k) => k.id === row.id)
+      if (!view)
+        throw new FlashError('mint.rotate_failed', 'The new keyset did not appear.', 'Try again.')
+      return view
+    },
+    setLimits: async (input) => {
+      const m = mint()
+      const next = { ...limitsOf(), ...input }
+      if (next.mintMinAmount > next.mintMaxAmount || next.meltMinAmount > next.meltMaxAmount)
+        throw new FlashError(
+          'mint.bad_limits',
+          'A minimum amount is larger than its maximum.',
+          'Make each minimum smaller than or equal to its maximum.',
+        )
+      // Applied in place: the running mint reads its config on every request.
+      const c = m.config
+      c.mintMinAmount = next.mintMinAmount
+      c.mintMaxAmount = next.mintMaxAmount
+      c.meltMinAmount = next.meltMinAmount
+      c.meltMaxAmount = next.meltMaxAmount
+      c.mintingDisabled = next.mintingDisabled
+      c.meltingDisabled = next.meltingDisabled
+      c.maxInputs = next.maxInputs
+      c.maxOutputs = next.maxOutputs
+      c.rateLimit.perIp = next.rateLimitPerIp
+      c.rateLimit.windowMs = next.rateLimitWindowMs
+      config = {
+        ...config,
+        mint: {
+          ...config.mint,
+          mintMinAmount: c.mintMinAmount,
+          mintMaxAmount: c.mintMaxAmount,
+          meltMinAmount: c.meltMinAmount,
+          meltMaxAmount: c.meltMaxAmount,
+          mintingDisabled: c.mintingDisabled,
+          meltingDisabled: c.meltingDisabled,
+          maxInputs: c.maxInputs,
+          maxOutputs: c.maxOutputs,
+          rateLimit: { ...c.rateLimit },
+        },
+      }
+      saveConfig()
+      void publishStatus()
+      return limitsOf()
+    },
+  }
+
+  return {
+    name: 'mint',
+    handlers,
+    running: () => running,
+    async start() {
+      config = loadConfig()
+      problem = undefined
+      try {
+        running = await startMint({
+          port: options.port ?? config.port,
+          host: config.host,
+          dataDir: dir,
+          backend: config.backend,
+          config: config.mint,
+          log,
+        })
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException
+        problem =
+          e.code === 'EADDRINUSE'
+            ? new FlashError(
+                'mint.port_taken',
+                `The mint cannot listen on port ${options.port ?? config.port}: another program uses it.`,
+                'Close the other program, or choose another mint port in Settings, then start the mint again.',
+              )
+            : new FlashError(
+                'mint.start_failed',
+                'The mint could not start.',
+                'Open the logs (Settings → Diagnostics) to see why, then start the mint again.',
+                { cause: err },
+              )
+        throw problem
+      }
+      unsubscribe = running.mint.subscribe((e) => {
+        if (e.kind === 'proof_state') return
+        void (async () => {
+          const m = running?.mint
+          if (!m) return
+          const q =
+            e.kind === 'bolt11_mint_quote'
+              ? await m.store.mintQuote(e.id)
+              : await m.store.meltQuote(e.id)
+          if (q)
+            ctx.events.publish({
+              topic: 'mint',
+              type: 'quote',
+              quote: quoteView(q, e.kind === 'bolt11_mint_quote' ? 'mint' : 'melt'),
+            })
+        })()
+      })
+      await publishStatus()
+    },
+    async stop() {
+      unsubscribe?.()
+      unsubscribe = undefined
+      await running?.close()
+      running = undefined
+    },
+  }
+}
