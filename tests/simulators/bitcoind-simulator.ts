@@ -438,38 +438,134 @@ export async function startBitcoindSimulator(
 }
 
 const EnvSchema = z.object({
-  BITCOIND_SIM_NETWORK: z.enum(['mainnet', 'testnet4', 'signet', 'regtest']).default('regtest'),
-  BITCOIND_SIM_RPCAUTH: z.string().min(1),
-  BITCOIND_SIM_PORT: z.coerce.number().int().min(0).max(65535).default(18443),
+  BITCOIND_SIM_NETWORK: z.enum(['mainnet', 'testnet4', 'signet', 'regtest']).optional(),
+  BITCOIND_SIM_RPCAUTH: z.string().optional(),
+  BITCOIND_SIM_CONF: z.string().optional(),
+  BITCOIND_SIM_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   BITCOIND_SIM_HOST: z.string().default('0.0.0.0'),
   BITCOIND_SIM_HEADERS: z.coerce.number().int().min(0).max(2_000_000).default(2_000),
   BITCOIND_SIM_BLOCKS: z.coerce.number().int().min(0).default(0),
   BITCOIND_SIM_BLOCKS_PER_SECOND: z.coerce.number().positive().default(100),
   BITCOIND_SIM_WARMUP_MS: z.coerce.number().int().min(0).default(2_000),
   BITCOIND_SIM_MINE_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
-  BITCOIND_SIM_PRUNED: z.enum(['0', '1']).default('0'),
+  BITCOIND_SIM_PRUNED: z.enum(['0', '1']).optional(),
 })
 
+export interface BitcoinConf {
+  network?: SimulatedNetwork
+  rpcauth: string[]
+  rpcport?: number
+  prune?: number
+  conf?: string
+}
+
+const CHAIN_OF: Record<string, SimulatedNetwork> = {
+  main: 'mainnet',
+  test: 'testnet4',
+  testnet4: 'testnet4',
+  signet: 'signet',
+  regtest: 'regtest',
+}
+const DEFAULT_RPC_PORT: Record<SimulatedNetwork, number> = {
+  mainnet: 8332,
+  testnet4: 48332,
+  signet: 38332,
+  regtest: 18443,
+}
+
 /**
- * Runs the simulator as a process. Env: BITCOIND_SIM_RPCAUTH (one or more `user:salt$hash`,
- * separated by spaces or commas; a leading `rpcauth=` is accepted), BITCOIND_SIM_NETWORK,
- * BITCOIND_SIM_PORT, BITCOIND_SIM_HOST, BITCOIND_SIM_HEADERS, BITCOIND_SIM_BLOCKS,
- * BITCOIND_SIM_BLOCKS_PER_SECOND, BITCOIND_SIM_WARMUP_MS, BITCOIND_SIM_MINE_INTERVAL_MS,
- * BITCOIND_SIM_PRUNED. Exits cleanly on SIGTERM/SIGINT.
+ * Reads bitcoin.conf text and/or bitcoind command-line arguments (`-regtest`, `-rpcauth=…`,
+ * `-conf=…`) the way bitcoind does for the options the simulator honours: chain selection,
+ * rpcauth (repeatable), rpcport and prune, with [main]/[test]/[testnet4]/[signet]/[regtest]
+ * sections applying only to their network. Later sources override earlier ones.
  */
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function parseBitcoinConf(confText: string, argv: readonly string[] = []): BitcoinConf {
+  const global: [string, string][] = []
+  const sections = new Map<string, [string, string][]>()
+  let section: string | null = null
+  for (const raw of confText.split(/\r?\n/)) {
+    const line = raw.replace(/#.*$/, '').trim()
+    if (!line) continue
+    const sec = /^\[(\w+)\]$/.exec(line)
+    if (sec) {
+      section = sec[1]!
+      continue
+    }
+    const eq = line.indexOf('=')
+    const kv: [string, string] =
+      eq < 0 ? [line, '1'] : [line.slice(0, eq).trim(), line.slice(eq + 1).trim()]
+    if (section) sections.set(section, [...(sections.get(section) ?? []), kv])
+    else global.push(kv)
+  }
+  const args: [string, string][] = argv
+    .filter((a) => a.startsWith('-'))
+    .map((a) => {
+      const body = a.replace(/^--?/, '')
+      const eq = body.indexOf('=')
+      return eq < 0 ? [body, '1'] : [body.slice(0, eq), body.slice(eq + 1)]
+    })
+  const chainFrom = (kvs: [string, string][]): SimulatedNetwork | undefined => {
+    let net: SimulatedNetwork | undefined
+    for (const [k, v] of kvs) {
+      if (k === 'chain' && CHAIN_OF[v]) net = CHAIN_OF[v]
+      if (['regtest', 'signet', 'testnet4', 'testnet'].includes(k) && v !== '0')
+        net = k === 'testnet' ? 'testnet4' : (k as SimulatedNetwork)
+    }
+    return net
+  }
+  const network = chainFrom(args) ?? chainFrom(global)
+  const sectionName = network
+    ? { mainnet: 'main', testnet4: 'testnet4', signet: 'signet', regtest: 'regtest' }[network]
+    : 'main'
+  const effective = [...global, ...(sections.get(sectionName) ?? []), ...args]
+  const out: BitcoinConf = { rpcauth: [] }
+  if (network) out.network = network
+  for (const [k, v] of effective) {
+    if (k === 'rpcauth') out.rpcauth.push(v)
+    if (k === 'rpcport') out.rpcport = Number(v)
+    if (k === 'prune') out.prune = Number(v)
+    if (k === 'conf') out.conf = v
+  }
+  return out
+}
+
+/**
+ * Runs the simulator as a process, configured like bitcoind: command-line arguments
+ * (`-regtest -rpcauth=user:salt$hash -rpcport=18443 -conf=/path/bitcoin.conf`) and/or a
+ * bitcoin.conf (BITCOIND_SIM_CONF or -conf), plus env: BITCOIND_SIM_RPCAUTH (`user:salt$hash`,
+ * several separated by spaces or commas), BITCOIND_SIM_NETWORK, BITCOIND_SIM_PORT,
+ * BITCOIND_SIM_HOST, BITCOIND_SIM_HEADERS, BITCOIND_SIM_BLOCKS, BITCOIND_SIM_BLOCKS_PER_SECOND,
+ * BITCOIND_SIM_WARMUP_MS, BITCOIND_SIM_MINE_INTERVAL_MS, BITCOIND_SIM_PRUNED. SIGTERM/SIGINT stop it.
+ */
+export async function main(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<void> {
   const cfg = EnvSchema.parse(env)
+  const fromArgs = parseBitcoinConf('', argv)
+  const confPath = fromArgs.conf ?? cfg.BITCOIND_SIM_CONF
+  const { readFileSync } = await import('node:fs')
+  const conf = parseBitcoinConf(confPath ? readFileSync(confPath, 'utf8') : '', argv)
+  const network = conf.network ?? cfg.BITCOIND_SIM_NETWORK ?? 'regtest'
+  const rpcauth = [
+    ...(cfg.BITCOIND_SIM_RPCAUTH ?? '').split(/[\s,]+/).filter(Boolean),
+    ...conf.rpcauth,
+  ]
+  if (rpcauth.length === 0)
+    throw new Error(
+      'no rpcauth: pass -rpcauth=user:salt$hash, a bitcoin.conf, or BITCOIND_SIM_RPCAUTH',
+    )
   const sim = await startBitcoindSimulator({
-    network: cfg.BITCOIND_SIM_NETWORK,
-    rpcauth: cfg.BITCOIND_SIM_RPCAUTH.split(/[\s,]+/).filter(Boolean),
-    port: cfg.BITCOIND_SIM_PORT,
+    network,
+    rpcauth,
+    port: conf.rpcport ?? cfg.BITCOIND_SIM_PORT ?? DEFAULT_RPC_PORT[network],
     host: cfg.BITCOIND_SIM_HOST,
     headers: cfg.BITCOIND_SIM_HEADERS,
     blocks: cfg.BITCOIND_SIM_BLOCKS,
     blocksPerSecond: cfg.BITCOIND_SIM_BLOCKS_PER_SECOND,
     warmupMs: cfg.BITCOIND_SIM_WARMUP_MS,
     mineIntervalMs: cfg.BITCOIND_SIM_MINE_INTERVAL_MS,
-    pruned: cfg.BITCOIND_SIM_PRUNED === '1',
+    pruned: cfg.BITCOIND_SIM_PRUNED ? cfg.BITCOIND_SIM_PRUNED === '1' : (conf.prune ?? 0) > 0,
   })
   const stop = () => {
     process.stdout.write('[bitcoind SIMULATOR] Shutdown: done\n')
