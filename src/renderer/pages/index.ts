@@ -10,5 +10,6 @@ export const pages: PageDef[] = [
   { id: 'dashboard', title: 'Dashboard', path: '/', nav: true, component: lazy(() => import('./dashboard/DashboardPage')) },
   { id: 'service', title: 'Service', path: '/service/:id', nav: false, component: lazy(() => import('./service/ServicePage')) },
   { id: 'ecash', title: 'eCash', path: '/ecash', nav: true, component: lazy(() => import('./ecash/EcashPage')) },
+  { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
   { id: 'settings', title: 'Settings', path: '/settings', nav: true, component: lazy(() => import('./settings/SettingsPage')) },
 ]
