@@ -4,6 +4,11 @@ export { checkSettings, settingsProblems, minimumMemoryBytes, type SettingsEnv }
 export { probeDataDir, type DataDirProbe } from './disk'
 export { estimateDiskBytes, estimateDisk, chainSizes, type DiskEstimate } from './disk-estimates'
 export { catalogInfo } from './catalog'
+export {
+  productionStackCatalog,
+  type ProductionCatalog,
+  type ProductionCatalogOptions,
+} from './production-catalog'
 export { catalogImages, pinBuiltImage, type CatalogImage, type LocalBuild } from './images'
 export {
   macaroonFor,
