@@ -11,5 +11,6 @@ export const pages: PageDef[] = [
   { id: 'service', title: 'Service', path: '/service/:id', nav: false, component: lazy(() => import('./service/ServicePage')) },
   { id: 'ecash', title: 'eCash', path: '/ecash', nav: true, component: lazy(() => import('./ecash/EcashPage')) },
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
+  { id: 'mint-admin', title: 'Mint', path: '/mint', nav: true, component: lazy(() => import('./mint-admin/MintAdminPage')) },
   { id: 'settings', title: 'Settings', path: '/settings', nav: true, component: lazy(() => import('./settings/SettingsPage')) },
 ]
