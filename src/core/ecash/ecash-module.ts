@@ -22,6 +22,15 @@ export interface EcashModuleOptions {
 export function ownMintUrlFrom(ctx: EngineContext): string | undefined {
   const m = ctx.modules.get('mint') as unknown as Record<string, unknown> | undefined
   if (!m) return undefined
+  // src/core/mint/mint-module.ts: `running()` → the RunningMint (services/mint) with its url.
+  if (typeof m.running === 'function') {
+    try {
+      const r = (m.running as () => { url?: unknown } | undefined).call(m)
+      if (typeof r?.url === 'string' && r.url) return r.url
+    } catch {
+      // not running
+    }
+  }
   for (const key of ['url', 'mintUrl', 'publicUrl']) {
     const v: unknown = m[key]
     if (typeof v === 'string' && v) return v

@@ -174,6 +174,7 @@ export class EcashWallet {
   // ---- status, mints --------------------------------------------------------------------------
 
   status(): EcashStatus {
+    this.ensureOwnMint()
     const balances = this.balances()
     const own = this.store.listMints().find((m) => m.own)
     return {
@@ -202,6 +203,7 @@ export class EcashWallet {
   }
 
   mints(): EcashMintView[] {
+    this.ensureOwnMint()
     const balances = new Map(this.balances().map((b) => [b.mintUrl, b]))
     return this.store.listMints().map((m) => {
       const info = m.info as GetInfoResponse | undefined
@@ -1387,6 +1389,7 @@ export class EcashWallet {
   }
 
   private chooseMint(mintUrl?: string, amount?: number): string {
+    this.ensureOwnMint()
     if (mintUrl) {
       const url = normalizeUrl(mintUrl)
       if (!this.store.getMint(url)) {
