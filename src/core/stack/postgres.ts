@@ -57,12 +57,14 @@ export function postgresSpec(ctx: RenderContext): ContainerSpec {
     displayName: 'Database (PostgreSQL)',
     description: 'Stores BTCPay’s shops, invoices and the wallet index. Needed by BTCPay.',
     image: ctx.image('postgres'),
+    // btcpayserver/postgres = postgres:13 + a migrating entrypoint (btcpayserver/dockerfile-deps
+    // Postgres/13.13) that looks for PG_VERSION in the default PGDATA: keep the default so a
+    // later major upgrade through that entrypoint finds the cluster.
     // btcpayserver-docker's tuning for SSDs; pg_stat_statements as BTCPay's deployment loads it.
     command: ['-c', 'random_page_cost=1.0', '-c', 'shared_preload_libraries=pg_stat_statements'],
     env: {
       POSTGRES_USER: 'postgres',
       POSTGRES_PASSWORD: ctx.secrets.postgres.superuserPassword,
-      PGDATA: '/var/lib/postgresql/data/pgdata',
     },
     secretEnv: ['POSTGRES_PASSWORD'],
     ports: [],
