@@ -55,6 +55,10 @@ export function createBackend(
     const { kind: _kind, ...opts } = spec
     return new LndBackend(opts)
   }
+  if (network === 'mainnet')
+    throw new Error(
+      'The fake Lightning wallet is for regtest and testing only; on mainnet the mint needs LND.',
+    )
   const { kind: _kind, ...opts } = spec
   return new FakeWalletBackend({ network, statePath: join(dataDir, 'fake-wallet.sqlite'), ...opts })
 }

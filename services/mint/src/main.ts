@@ -1,8 +1,12 @@
 // Container / child-process entry: configuration from the environment, then startMint().
-//   MINT_PORT (3338), MINT_HOST (0.0.0.0 in the container), MINT_DATA_DIR (/data),
-//   MINT_CONFIG_JSON (MintConfig as JSON), MINT_BACKEND=fake|lnd,
-//   MINT_FAKE_INCOMING_DELAY_MS, MINT_FAKE_OUTGOING_DELAY_MS, MINT_FAKE_FEE_MSAT,
-//   MINT_LND_SOCKET, MINT_LND_CERT_PATH, MINT_LND_MACAROON_PATH, MINT_SEED_PASSPHRASE.
+// The stack's container contract (src/core/stack/mint.ts):
+//   FLASHBOX_MINT_LISTEN (host:port), FLASHBOX_MINT_DATA_DIR, FLASHBOX_MINT_NETWORK,
+//   FLASHBOX_MINT_LIGHTNING=lnd|fake, FLASHBOX_MINT_LND_GRPC (host:port),
+//   FLASHBOX_MINT_LND_MACAROON (file), FLASHBOX_MINT_LND_CERT (PEM file).
+// Also (tests, development): MINT_PORT, MINT_HOST, MINT_DATA_DIR, MINT_CONFIG_JSON (MintConfig),
+//   MINT_BACKEND=fake|lnd, MINT_FAKE_INCOMING_DELAY_MS, MINT_FAKE_OUTGOING_DELAY_MS,
+//   MINT_FAKE_FEE_MSAT, MINT_LND_SOCKET, MINT_LND_CERT_PATH, MINT_LND_MACAROON_PATH,
+//   MINT_SEED_PASSPHRASE (scrypt-protected seed; removed from the environment after start).
 // Prints `MINT_READY <url>` on stdout once listening.
 import { startMint, type BackendSpec } from './index'
 import { createLogger } from '../../../src/core/log'
@@ -11,14 +15,25 @@ const env = process.env
 const log = createLogger('mint')
 const num = (v: string | undefined, d: number) => (v === undefined || v === '' ? d : Number(v))
 
+function listen(): { host: string; port: number } {
+  const l = env.FLASHBOX_MINT_LISTEN
+  if (l) {
+    const i = l.lastIndexOf(':')
+    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(l.slice(i + 1)) }
+  }
+  return { host: env.MINT_HOST ?? '127.0.0.1', port: num(env.MINT_PORT, 3338) }
+}
+
 async function main() {
+  const lightning = env.FLASHBOX_MINT_LIGHTNING ?? env.MINT_BACKEND ?? 'fake'
   const backend: BackendSpec =
-    env.MINT_BACKEND === 'lnd'
+    lightning === 'lnd'
       ? {
           kind: 'lnd',
-          socket: env.MINT_LND_SOCKET ?? 'lnd:10009',
-          certPath: env.MINT_LND_CERT_PATH,
-          macaroonPath: env.MINT_LND_MACAROON_PATH ?? '/lnd/admin.macaroon',
+          socket: env.FLASHBOX_MINT_LND_GRPC ?? env.MINT_LND_SOCKET ?? 'lnd:10009',
+          certPath: env.FLASHBOX_MINT_LND_CERT ?? env.MINT_LND_CERT_PATH,
+          macaroonPath:
+            env.FLASHBOX_MINT_LND_MACAROON ?? env.MINT_LND_MACAROON_PATH ?? '/lnd/admin.macaroon',
         }
       : {
           kind: 'fake',
@@ -26,12 +41,15 @@ async function main() {
           outgoingDelayMs: num(env.MINT_FAKE_OUTGOING_DELAY_MS, 0),
           feeMsat: num(env.MINT_FAKE_FEE_MSAT, 1000),
         }
+  const config = env.MINT_CONFIG_JSON ? JSON.parse(env.MINT_CONFIG_JSON) : {}
+  if (env.FLASHBOX_MINT_NETWORK) config.network = env.FLASHBOX_MINT_NETWORK
+  const { host, port } = listen()
   const running = await startMint({
-    port: num(env.MINT_PORT, 3338),
-    host: env.MINT_HOST ?? '127.0.0.1',
-    dataDir: env.MINT_DATA_DIR ?? '/data',
+    port,
+    host,
+    dataDir: env.FLASHBOX_MINT_DATA_DIR ?? env.MINT_DATA_DIR ?? '/data',
     backend,
-    config: env.MINT_CONFIG_JSON ? JSON.parse(env.MINT_CONFIG_JSON) : {},
+    config,
     seedPassphrase: env.MINT_SEED_PASSPHRASE || undefined,
     log,
   })

@@ -52,8 +52,11 @@ export class LndBackend implements LightningBackend {
   private readonly minFeeMsat: number
 
   constructor(opts: LndBackendOptions) {
-    const cert =
-      opts.cert ?? (opts.certPath ? readFileSync(opts.certPath).toString('base64') : undefined)
+    // ln-service wants the PEM file's bytes in base64; accept PEM text too.
+    const certText = opts.cert ?? (opts.certPath ? readFileSync(opts.certPath, 'utf8') : undefined)
+    const cert = certText?.includes('BEGIN CERTIFICATE')
+      ? Buffer.from(certText).toString('base64')
+      : certText
     const macRaw =
       opts.macaroon ??
       (opts.macaroonPath ? readFileSync(opts.macaroonPath).toString('hex') : undefined)
