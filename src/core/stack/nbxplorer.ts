@@ -35,8 +35,9 @@ export function nbxplorerSpec(ctx: RenderContext): ContainerSpec {
       'nbxplorer',
     ),
   }
-  // A pruned node no longer has old blocks: NBXplorer must start scanning where they still are.
-  if (settings.prune.enabled && settings.nbxplorerStartHeight !== undefined) {
+  // Where to start scanning. Required on a pruned node (older blocks are gone; checkSettings
+  // insists); honoured on a full node too when the owner sets it.
+  if (settings.nbxplorerStartHeight !== undefined) {
     env.NBXPLORER_BTCSTARTHEIGHT = String(settings.nbxplorerStartHeight)
   }
   return {
