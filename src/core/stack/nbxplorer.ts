@@ -22,8 +22,8 @@ export function nbxplorerSpec(ctx: RenderContext): ContainerSpec {
     NBXPLORER_CHAINS: 'btc',
     NBXPLORER_DATADIR: NBXPLORER_DIR,
     NBXPLORER_SIGNALFILESDIR: NBXPLORER_DIR,
-    NBXPLORER_BIND: '0.0.0.0',
-    NBXPLORER_PORT: String(servicePorts.nbxplorer),
+    // address:port, as in BTCPay's own compose files (BTCPayServer.Tests/docker-compose.*.yml)
+    NBXPLORER_BIND: `0.0.0.0:${servicePorts.nbxplorer}`,
     NBXPLORER_BTCRPCURL: `http://bitcoind:${net.rpcPort}/`,
     NBXPLORER_BTCRPCUSER: rpc.user,
     NBXPLORER_BTCRPCPASSWORD: rpc.password,
