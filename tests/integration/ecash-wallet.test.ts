@@ -203,6 +203,49 @@ describe('eCash wallet against the box mint', () => {
     expect(bob.pendingTokens()).toEqual([])
   })
 
+  it('respects input fees at a second mint that charges them (NUT-02 input_fee_ppk)', async () => {
+    const feeMint = await startMint({
+      port: 0,
+      dataDir: join(root, 'fee-mint'),
+      backend: { kind: 'fake', incomingPayDelayMs: 100, outgoingDelayMs: 0 },
+      config: { inputFeePpk: 1000 }, // 1 sat per input: large enough to see
+      log: silentLogger,
+    })
+    try {
+      const { w: alice } = await openWallet('alice-fees')
+      const { w: bob } = await openWallet('bob-fees')
+      await alice.addMint(feeMint.url)
+      await bob.addMint(feeMint.url)
+      expect(alice.mints().find((m) => m.url === feeMint.url)!.keysets[0]!.inputFeePpk).toBe(1000)
+      const at = (w: EcashWallet) => w.balances().find((b) => b.mintUrl === feeMint.url)!
+      await alice.createMintQuote(100, feeMint.url)
+      await until('funding at the fee mint', () => at(alice).spendable === 100)
+
+      // The sender pays the receiver's fee too: the recipient nets exactly what was sent.
+      const sent = await alice.send({ amount: 10, mintUrl: feeMint.url })
+      expect(sent.fee).toBeGreaterThan(0)
+      const tokenValue = at(alice).pending
+      expect(tokenValue).toBe(12) // 8 + 4: two proofs, 2 sat for the recipient's swap
+      expect(at(alice).spendable + tokenValue + sent.fee).toBe(100)
+      const got = await bob.receive(sent.token)
+      expect(got).toMatchObject({ status: 'claimed', amount: 10 })
+      expect(got.status === 'claimed' && got.fee).toBe(tokenValue - 10)
+      expect(at(bob).spendable).toBe(10)
+
+      // Paying an invoice: input fees come on top of the amount and the Lightning fee.
+      const before = at(alice).spendable
+      const quote = await alice.createMeltQuote(foreignInvoice(20), feeMint.url)
+      const paid = await alice.melt(quote.quoteId)
+      expect(paid.state).toBe('paid')
+      expect(at(alice).spendable).toBe(before - 20 - paid.fee)
+      expect(at(alice).pending).toBe(tokenValue) // Bob's claim is seen on the next reconcile
+      await alice.reconcile()
+      expect(at(alice).pending).toBe(0)
+    } finally {
+      await feeMint.close()
+    }
+  })
+
   it('sends P2PK-locked tokens: only the key holder can claim them (NUT-11)', async () => {
     const { w: alice } = await openWallet('alice4')
     const { w: bob } = await openWallet('bob4')

@@ -50,6 +50,7 @@ import { FlashError } from '../errors'
 import type { Logger } from '../log'
 import { SeedFileStore, deriveWalletSeed, isValidMnemonic, type WalletSeed } from './bip39-seed'
 import { readBolt11 } from './bolt11'
+import { tokenValueFor } from './nut02-fees'
 import {
   isUnreachable,
   mintErrorCode,
@@ -501,14 +502,17 @@ export class EcashWallet {
       }
       let preview
       try {
+        // Sender pays the recipient's swap fee, exactly (see nut02-fees.ts).
+        const keyset = w.getKeyset()
+        const { value, split } = tokenValueFor(input.amount, keyset.fee, keyset.keys)
         preview = await w.prepareSwapToSend(
-          input.amount,
+          value,
           proofs,
-          { includeFees: true },
+          { includeFees: false },
           {
             send: lockedTo
-              ? { type: 'p2pk', options: { pubkey: lockedTo } }
-              : { type: 'deterministic', counter: 0 },
+              ? { type: 'p2pk', options: { pubkey: lockedTo }, denominations: split }
+              : { type: 'deterministic', counter: 0, denominations: split },
             keep: { type: 'deterministic', counter: 0 },
           },
         )
