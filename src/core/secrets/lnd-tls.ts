@@ -19,7 +19,11 @@ export interface LndTlsMaterial {
 /** Names LND is reached by: its container hostname, and from the host. */
 export const lndTlsNames = { dns: ['lnd', 'localhost'], ip: ['127.0.0.1'] } as const
 
-/** Ten years: LND runs with tlsautorefresh=false, so the box, not LND, owns renewal. */
+/**
+ * Ten years. LND (tlsautorefresh=false) keeps a given certificate until it expires and only then
+ * makes its own (tls_manager.go maintainCert), which would break the pinned thumbprint; the box
+ * owns renewal, long before that.
+ */
 const VALIDITY_MS = 10 * 365 * 24 * 3600 * 1000
 
 const OID = {
