@@ -1,4 +1,5 @@
 // Everything at a glance: each service's state, the chain's sync, and what needs attention.
+import { useEffect } from 'react'
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import type { Alert, ServiceStatus, StackStatus, SyncStatus } from '../../../shared/api/stack'
@@ -8,9 +9,17 @@ import { ErrorBox, Progress, Spinner, StateBadge } from '../../shell/common'
 import type { PageProps } from '../types'
 import { withAlert, withService } from './status-updates'
 
+const SYNC_POLL_MS = 15_000
+
 export default function DashboardPage(_props: PageProps) {
   const status = useQuery(() => api.stack.status({}), [])
   const sync = useQuery(() => api.stack.sync({}), [])
+  const refreshSync = sync.refresh
+  useEffect(() => {
+    // Sync events update the panel as they come; this catches up if a source has no events.
+    const t = setInterval(refreshSync, SYNC_POLL_MS)
+    return () => clearInterval(t)
+  }, [refreshSync])
   const start = useMutation(() => api.stack.start({}))
   const stop = useMutation(() => api.stack.stop({}))
   const dismiss = useMutation((id: string) => api.stack.dismissAlert({ id }))
@@ -58,7 +67,11 @@ export default function DashboardPage(_props: PageProps) {
         <ErrorBox error={s.docker.problem} title="Docker is not available." />
       )}
 
-      <AlertList alerts={s.alerts} onDismiss={(id) => void dismiss.run(id)} />
+      <AlertList
+        alerts={s.alerts}
+        names={Object.fromEntries(s.services.map((x) => [x.id, x.displayName]))}
+        onDismiss={(id) => void dismiss.run(id)}
+      />
 
       <section aria-labelledby="services-title">
         <h2 id="services-title">Services</h2>
@@ -76,7 +89,7 @@ export default function DashboardPage(_props: PageProps) {
         {sync.error ? (
           <ErrorBox error={sync.error} />
         ) : sync.data ? (
-          <SyncPanel sync={sync.data} />
+          <SyncPanel sync={sync.data} running={s.desired === 'running'} />
         ) : (
           <Spinner label="Loading sync status…" />
         )}
@@ -96,9 +109,11 @@ function summaryText(s: StackStatus, healthy: number, total: number): string {
 
 function AlertList({
   alerts,
+  names,
   onDismiss,
 }: {
   alerts: readonly Alert[]
+  names: Readonly<Record<string, string>>
   onDismiss: (id: string) => void
 }) {
   if (!alerts.length) return null
@@ -119,7 +134,11 @@ function AlertList({
                 <span className="visually-hidden">What to do: </span>
                 {a.hint}
               </p>
-              {a.serviceId && <a href={hrefFor(`/service/${a.serviceId}`)}>Open {a.serviceId}</a>}
+              {a.serviceId && (
+                <a href={hrefFor(`/service/${a.serviceId}`)}>
+                  Open {names[a.serviceId] ?? a.serviceId}
+                </a>
+              )}
             </div>
             <button type="button" className="ghost" onClick={() => onDismiss(a.id)}>
               Dismiss<span className="visually-hidden"> “{a.title}”</span>
@@ -155,11 +174,18 @@ function ServiceCard({ service }: { service: ServiceStatus }) {
   )
 }
 
-export function SyncPanel({ sync }: { sync: SyncStatus }) {
+export function SyncPanel({ sync, running }: { sync: SyncStatus; running: boolean }) {
   const b = sync.bitcoind
   const e = sync.electrs
   const l = sync.lnd
-  if (!b && !e && !l) return <p className="muted">Nothing is syncing yet: start the stack first.</p>
+  if (!b && !e && !l)
+    return (
+      <p className="muted">
+        {running
+          ? 'Waiting for the first sync report from the services…'
+          : 'Nothing is syncing: the stack is stopped.'}
+      </p>
+    )
   return (
     <div className="sync-grid">
       {b && (
