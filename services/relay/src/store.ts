@@ -227,11 +227,10 @@ export class EventStore {
     for (const f of filters) {
       const limit = Math.min(f.limit ?? maxLimit, maxLimit)
       if (limit === 0) continue
-      const w = this.where(f, vis, now, params)
-      if (w === null) continue
-      parts.push(
-        `SELECT * FROM (SELECT created_at, id, raw FROM events WHERE ${w} ORDER BY created_at DESC, id ASC LIMIT ${limit})`,
-      )
+      const q = this.select(f, vis, now, 'e.created_at AS created_at, e.id AS id, e.raw AS raw')
+      if (q === null) continue
+      parts.push(`SELECT * FROM (${q.sql} ORDER BY ${q.order} LIMIT ${limit})`)
+      params.push(...q.params)
     }
     if (parts.length === 0) return []
     const sql = parts.join(' UNION ') + ' ORDER BY created_at DESC, id ASC'
@@ -244,8 +243,10 @@ export class EventStore {
     const parts: string[] = []
     const params: SQLInputValue[] = []
     for (const f of filters) {
-      const w = this.where(f, vis, now, params)
-      if (w !== null) parts.push(`SELECT seq FROM events WHERE ${w}`)
+      const q = this.select(f, vis, now, 'e.seq AS seq')
+      if (q === null) continue
+      parts.push(q.sql)
+      params.push(...q.params)
     }
     if (parts.length === 0) return 0
     const row = this.db
@@ -254,73 +255,81 @@ export class EventStore {
     return row.n
   }
 
-  /** SQL condition for one filter, or null when it cannot match anything. */
-  private where(f: Filter, vis: Visibility, now: number, out: SQLInputValue[]): string | null {
-    const w = this.whereOwn(f, vis, now)
-    if (w === null) return null
-    out.push(...w.params)
-    return w.sql
-  }
-
-  private whereOwn(
+  /**
+   * One filter as a SELECT (without ORDER BY/LIMIT), or null when it cannot match anything.
+   * A filter with a single-valued tag condition is driven from the tag index, which is ordered
+   * by created_at: SQLite walks it newest-first and stops at the limit instead of sorting every
+   * match (a popular hashtag at a million events). The planner may still start from events.
+   */
+  private select(
     f: Filter,
     vis: Visibility,
     now: number,
-  ): { sql: string; params: SQLInputValue[] } | null {
+    cols: string,
+  ): { sql: string; params: SQLInputValue[]; order: string } | null {
     const params: SQLInputValue[] = []
     const c: string[] = []
     const inList = (col: string, values: readonly SQLInputValue[]) => {
       c.push(`${col} IN (${values.map(() => '?').join(',')})`)
       params.push(...values)
     }
+    const tagEntries = Object.entries(f.tags ?? {})
+    if (tagEntries.some(([, v]) => v.length === 0)) return null
+    const driver = tagEntries.find(([, v]) => v.length === 1)
+    let from = 'events e'
+    let order = 'e.created_at DESC, e.id ASC'
+    if (driver) {
+      from = 'tags t JOIN events e ON e.seq = t.seq'
+      order = 't.created_at DESC, e.id ASC'
+      c.push('t.name = ? AND t.value = ?')
+      params.push(driver[0], driver[1][0]!)
+    }
     if (f.ids) {
       if (f.ids.length === 0) return null
-      inList('id', f.ids)
+      inList('e.id', f.ids)
     }
     if (f.authors) {
       if (f.authors.length === 0) return null
-      inList('pubkey', f.authors)
+      inList('e.pubkey', f.authors)
     }
     if (f.kinds) {
       if (f.kinds.length === 0) return null
-      inList('kind', f.kinds)
+      inList('e.kind', f.kinds)
     }
     if (f.since !== undefined) {
-      c.push('created_at >= ?')
+      c.push('e.created_at >= ?')
       params.push(f.since)
     }
     if (f.until !== undefined) {
-      c.push('created_at <= ?')
+      c.push('e.created_at <= ?')
       params.push(f.until)
     }
-    if (f.tags) {
-      for (const [name, values] of Object.entries(f.tags)) {
-        if (values.length === 0) return null
-        c.push(
-          `seq IN (SELECT seq FROM tags WHERE name = ? AND value IN (${values.map(() => '?').join(',')}))`,
-        )
-        params.push(name, ...values)
-      }
+    for (const [name, values] of tagEntries) {
+      if (driver && name === driver[0]) continue
+      c.push(
+        `e.seq IN (SELECT seq FROM tags WHERE name = ? AND value IN (${values.map(() => '?').join(',')}))`,
+      )
+      params.push(name, ...values)
     }
     // NIP-40: expired events are never served.
-    c.push('(expiration IS NULL OR expiration > ?)')
+    c.push('(e.expiration IS NULL OR e.expiration > ?)')
     params.push(now)
     // NIP-59: gift wraps only to their recipient.
-    if (vis.authed.length === 0) c.push('kind != 1059')
+    if (vis.authed.length === 0) c.push('e.kind != 1059')
     else {
       c.push(
-        `(kind != 1059 OR seq IN (SELECT seq FROM tags WHERE name = 'p' AND value IN (${vis.authed.map(() => '?').join(',')})))`,
+        `(e.kind != 1059 OR e.seq IN (SELECT seq FROM tags WHERE name = 'p' AND value IN (${vis.authed.map(() => '?').join(',')})))`,
       )
       params.push(...vis.authed)
     }
     // NIP-29: private groups only to their members.
     if (vis.hiddenGroups.length > 0) {
       c.push(
-        `seq NOT IN (SELECT seq FROM tags WHERE name = 'h' AND value IN (${vis.hiddenGroups.map(() => '?').join(',')}))`,
+        `e.seq NOT IN (SELECT seq FROM tags WHERE name = 'h' AND value IN (${vis.hiddenGroups.map(() => '?').join(',')}))`,
       )
       params.push(...vis.hiddenGroups)
     }
-    return { sql: c.join(' AND '), params }
+    return { sql: `SELECT ${cols} FROM ${from} WHERE ${c.join(' AND ')}`, params, order }
   }
 
   markDeletedId(id: string, pubkey: string): void {
