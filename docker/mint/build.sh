@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build flashbox/mint:<tag> from this repository without any registry (FROM scratch):
+#   1. esbuild bundles services/mint/src/main.ts (and its npm dependencies) into one ES module,
+#      with require/__dirname defined for the CommonJS dependencies (ln-service);
+#   2. the files dependencies read at run time go where the bundle looks for them: ln-service's
+#      gRPC .proto files (/grpc/protos) and tiny-secp256k1's WebAssembly (/app/secp256k1.wasm);
+#   3. the project's pinned Node binary (node_modules/.bin/node) and every shared library ldd
+#      lists for it form the root filesystem;
+#   4. docker build copies that context into an empty image.
+# Usage: bash docker/mint/build.sh [tag]   (default tag 0.1.0). Prints the image ID last.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+TAG="${1:-0.1.0}"
+IMAGE="flashbox/mint:${TAG}"
+CTX="$(mktemp -d)"
+trap 'rm -rf "$CTX"' EXIT
+
+cd "$ROOT"
+BANNER="import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
+"$ROOT/node_modules/.bin/esbuild" services/mint/src/main.ts \
+  --bundle --platform=node --format=esm --target=node24 \
+  --banner:js="$BANNER" \
+  --outfile="$CTX/app/mint.mjs" --legal-comments=none --log-level=warning
+cp "$ROOT/node_modules/tiny-secp256k1/lib/secp256k1.wasm" "$CTX/app/secp256k1.wasm"
+
+mkdir -p "$CTX/grpc"
+cp -r "$ROOT/node_modules/lightning/grpc/protos" "$CTX/grpc/protos"
+
+NODE_BIN="$(readlink -f "$ROOT/node_modules/.bin/node")"
+mkdir -p "$CTX/rootfs/usr/local/bin" "$CTX/rootfs/tmp" "$CTX/rootfs/data" "$CTX/rootfs/etc"
+chmod 1777 "$CTX/rootfs/tmp"
+chmod 0777 "$CTX/rootfs/data"
+cp "$NODE_BIN" "$CTX/rootfs/usr/local/bin/node"
+# The dynamic loader and every library node links against, at the same paths.
+for lib in $(ldd "$NODE_BIN" | awk '/=>/ { print $3 } /^[ \t]*\/.*ld-linux/ { print $1 }'); do
+  [ -f "$lib" ] && cp --parents -L "$lib" "$CTX/rootfs"
+done
+# A user table so tools inside the container can name uid 1000; node itself needs none.
+printf 'root:x:0:0:root:/:/usr/sbin/nologin\nmint:x:1000:1000:mint:/data:/usr/sbin/nologin\n' >"$CTX/rootfs/etc/passwd"
+printf 'root:x:0:\nmint:x:1000:\n' >"$CTX/rootfs/etc/group"
+
+cp "$ROOT/docker/mint/Dockerfile" "$CTX/Dockerfile"
+docker build --quiet --label io.flashbox.component=mint -t "$IMAGE" "$CTX"

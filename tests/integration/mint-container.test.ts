@@ -1,0 +1,89 @@
+// The mint as a container image built from this repository (docker/mint/build.sh: esbuild
+// bundle + the pinned Node binary and its libraries, FROM scratch; no registry), run with the
+// stack's environment contract and used end to end by cashu-ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { resolve } from 'node:path'
+import { mintProofs, wallet } from './mint-harness'
+
+const run = promisify(execFile)
+const ROOT = resolve(import.meta.dirname, '../..')
+const TAG = 'test-' + process.pid
+let containerId = ''
+let url = ''
+
+beforeAll(async () => {
+  await run('bash', [resolve(ROOT, 'docker/mint/build.sh'), TAG], { cwd: ROOT, timeout: 240_000 })
+  const { stdout } = await run('docker', [
+    'run',
+    '-d',
+    '--rm',
+    '--label',
+    'io.flashbox.test=1',
+    '--user',
+    '1000:1000',
+    '-e',
+    'FLASHBOX_MINT_NETWORK=regtest',
+    '-e',
+    'FLASHBOX_MINT_LIGHTNING=fake',
+    '-p',
+    '127.0.0.1::3338',
+    `flashbox/mint:${TAG}`,
+  ])
+  containerId = stdout.trim()
+  const port = (await run('docker', ['port', containerId, '3338/tcp'])).stdout
+    .trim()
+    .split(':')
+    .pop()
+  url = `http://127.0.0.1:${port}`
+  const end = Date.now() + 60_000
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/v1/info`)).ok) break
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error('the mint container did not answer')
+    await new Promise((r) => setTimeout(r, 250))
+  }
+})
+
+afterAll(async () => {
+  if (containerId) await run('docker', ['rm', '-f', containerId]).catch(() => undefined)
+  await run('docker', ['rmi', '-f', `flashbox/mint:${TAG}`]).catch(() => undefined)
+})
+
+describe('mint container image', () => {
+  it('is built FROM scratch and passes the stack health probe (node fetch inside)', async () => {
+    // Nothing but node and its libraries: there is no shell in the image.
+    await expect(
+      run('docker', [
+        'run',
+        '--rm',
+        '--label',
+        'io.flashbox.test=1',
+        '--entrypoint',
+        '/bin/sh',
+        `flashbox/mint:${TAG}`,
+        '-c',
+        'true',
+      ]),
+    ).rejects.toBeTruthy()
+    await run('docker', [
+      'exec',
+      containerId,
+      'node',
+      '-e',
+      'fetch("http://127.0.0.1:3338/v1/info").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))',
+    ])
+  })
+
+  it('mints and swaps with cashu-ts', async () => {
+    const w = await wallet(url)
+    const proofs = await mintProofs(w, 64)
+    const { send, keep } = await w.send(10, proofs)
+    expect(send.reduce((a, p) => a + Number(p.amount), 0)).toBe(10)
+    expect(keep.length).toBeGreaterThan(0)
+  })
+})
