@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startMint, type RunningMint } from '../../services/mint/src/index'
+import { startMint, type FakeWalletBackend, type RunningMint } from '../../services/mint/src/index'
 import { encodeBolt11 } from '../../services/mint/src/nut23-bolt11'
 import { EcashWallet } from '../../src/core/ecash/wallet'
 import { FlashError } from '../../src/core/errors'
@@ -57,14 +57,21 @@ async function fund(w: EcashWallet, amount: number): Promise<void> {
   expect(q.invoice).toMatch(/^lnbcrt/)
 }
 
-/** An invoice from some other Lightning node (the fake backend pays foreign invoices). */
-function foreignInvoice(sats: number): string {
+/**
+ * An invoice from some other Lightning node. The fake backend pays foreign invoices; a
+ * description with `fake:pending` keeps the payment in flight, `fake:fail` makes it fail.
+ */
+function foreignInvoice(
+  sats: number,
+  description = 'coffee',
+  paymentHash = randomBytes(32).toString('hex'),
+): string {
   return encodeBolt11({
     network: 'regtest',
     amountMsat: sats * 1000,
-    paymentHash: randomBytes(32).toString('hex'),
+    paymentHash,
     paymentSecret: randomBytes(32).toString('hex'),
-    description: 'coffee',
+    description,
     expirySeconds: 600,
     nodeKey: new Uint8Array(randomBytes(32)),
   })
@@ -173,6 +180,33 @@ describe('eCash wallet against the box mint', () => {
     const tight = await w.createMeltQuote(foreignInvoice(left))
     expect(await codeOf(w.melt(tight.quoteId))).toBe('ecash.fee_too_high')
     expect(w.status().total).toBe(left)
+  })
+
+  it('a payment stuck in Lightning stays pending until it settles; a failed one gives the ecash back', async () => {
+    const { w } = await openWallet('payer-pending')
+    await fund(w, 300)
+    const hash = randomBytes(32).toString('hex')
+    const q = await w.createMeltQuote(foreignInvoice(100, 'fake:pending', hash))
+    const r = await w.melt(q.quoteId)
+    expect(r.state).toBe('pending')
+    expect(w.balances()[0]!.pending).toBeGreaterThanOrEqual(100)
+    expect(w.history({ limit: 1 })[0]).toMatchObject({ kind: 'melted', state: 'pending' })
+    await w.reconcile()
+    expect(w.history({ limit: 1 })[0]!.state).toBe('pending')
+
+    ;(mint.backend as FakeWalletBackend).resolveOutgoing(hash, 'PAID')
+    await w.reconcile()
+    const h = w.history({ limit: 1 })[0]!
+    expect(h).toMatchObject({ kind: 'melted', state: 'done', amount: 100 })
+    expect(w.balances()[0]!.pending).toBe(0)
+    expect(w.status().total).toBe(300 - 100 - h.fee)
+
+    const before = w.status().total
+    const failing = await w.createMeltQuote(foreignInvoice(30, 'fake:fail'))
+    expect(await codeOf(w.melt(failing.quoteId))).toBe('ecash.lightning_failed')
+    expect(w.status().total).toBe(before)
+    expect(w.balances()[0]!.pending).toBe(0)
+    expect(w.history({ limit: 1 })[0]).toMatchObject({ kind: 'melted', state: 'failed' })
   })
 
   it('receives offline while the mint is down, then claims when it is back (on demand and automatically)', async () => {

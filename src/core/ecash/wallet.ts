@@ -1217,17 +1217,31 @@ export class EcashWallet {
       .proofsBySecrets((op.data.inputs as string[]) ?? [])
       .filter((p) => p.state === 'pending-melt')
     const states = await this.checkStates(w, op.mintUrl, inputs)
-    if (!states.every((s) => s === CheckStateEnum.UNSPENT)) return
+    // The mint still holds them for this melt: wait.
+    if (states.some((s) => s === CheckStateEnum.PENDING)) return
+    // Spent although the quote is unpaid can only mean spent elsewhere: book it, never resurrect it.
+    const spent = inputs.filter((_, i) => states[i] === CheckStateEnum.SPENT)
+    const unspent = inputs.filter((_, i) => states[i] === CheckStateEnum.UNSPENT)
     this.store.transaction(() => {
       this.store.moveProofs(
-        inputs.map((p) => p.secret),
+        unspent.map((p) => p.secret),
         'pending-melt',
         'unspent',
         null,
       )
+      this.store.moveProofs(
+        spent.map((p) => p.secret),
+        'pending-melt',
+        'spent',
+      )
       this.store.updateOperation(
         op.id,
-        { state: 'failed', lastError: 'the Lightning payment failed; nothing was spent' },
+        {
+          state: 'failed',
+          lastError: spent.length
+            ? 'the Lightning payment failed; some of the ecash had already been spent elsewhere'
+            : 'the Lightning payment failed; nothing was spent',
+        },
         'paying',
       )
     })
