@@ -112,7 +112,10 @@ async function main(): Promise<void> {
       {
         id: e.sender.id,
         url: e.senderFrame?.url ?? '',
-        isMainFrame: e.senderFrame !== null && e.senderFrame === e.sender.mainFrame,
+        isMainFrame:
+          e.senderFrame != null &&
+          e.senderFrame.processId === e.sender.mainFrame.processId &&
+          e.senderFrame.routingId === e.sender.mainFrame.routingId,
       },
       domain,
       procedure,

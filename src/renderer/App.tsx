@@ -17,7 +17,7 @@ export function App() {
   return (
     <AuthGate>
       {(logout) => (
-        <SetupGate>
+        <SetupGate logout={logout}>
           <Shell logout={logout} />
         </SetupGate>
       )}
@@ -73,7 +73,7 @@ function AuthGate({ children }: { children: (logout: (() => void) | null) => Rea
   return <>{children(logout)}</>
 }
 
-function SetupGate({ children }: { children: ReactNode }) {
+function SetupGate({ children, logout }: { children: ReactNode; logout: (() => void) | null }) {
   const status = useQuery(() => api.stack.status({}), [])
   if (status.error)
     return (
@@ -87,9 +87,16 @@ function SetupGate({ children }: { children: ReactNode }) {
   if (!status.data) return <Spinner label="Loading…" />
   if (!status.data.setupComplete)
     return (
-      <Suspense fallback={<Spinner label="Loading the setup…" />}>
-        <SetupWizard onDone={status.refresh} />
-      </Suspense>
+      <>
+        <header className="topbar plain">
+          <span className="brand">Flash Box</span>
+          <span className="spacer" />
+          <TopbarControls logout={logout} />
+        </header>
+        <Suspense fallback={<Spinner label="Loading the setup…" />}>
+          <SetupWizard onDone={status.refresh} />
+        </Suspense>
+      </>
     )
   return <>{children}</>
 }
@@ -117,9 +124,7 @@ function useConnection(): ConnectionState {
 
 function Shell({ logout }: { logout: (() => void) | null }) {
   const path = usePath()
-  const [theme, setTheme] = useState<ThemeChoice>(loadTheme)
   const connection = useConnection()
-  useEffect(() => applyTheme(theme), [theme])
 
   let page = pages[0]!
   let params: Record<string, string> = {}
@@ -138,7 +143,6 @@ function Shell({ logout }: { logout: (() => void) | null }) {
   }, [found, page.title])
 
   const Page = page.component
-  const themeLabel = { system: 'System theme', light: 'Light theme', dark: 'Dark theme' }[theme]
   return (
     <div className="app">
       <a className="skip-link" href="#main" onClick={skipToMain}>
@@ -154,19 +158,7 @@ function Shell({ logout }: { logout: (() => void) | null }) {
           </span>
         )}
         <span className="spacer" />
-        <button
-          type="button"
-          className="ghost"
-          onClick={() => setTheme(nextTheme(theme))}
-          aria-label={`${themeLabel}. Change theme`}
-        >
-          {themeLabel}
-        </button>
-        {logout && (
-          <button type="button" className="ghost" onClick={logout}>
-            Log out
-          </button>
-        )}
+        <TopbarControls logout={logout} />
       </header>
       <nav className="sidenav" aria-label="Main">
         <ul>
@@ -196,6 +188,30 @@ function Shell({ logout }: { logout: (() => void) | null }) {
         )}
       </main>
     </div>
+  )
+}
+
+/** Theme toggle and (headless only) log out: on every screen after login. */
+function TopbarControls({ logout }: { logout: (() => void) | null }) {
+  const [theme, setTheme] = useState<ThemeChoice>(loadTheme)
+  useEffect(() => applyTheme(theme), [theme])
+  const themeLabel = { system: 'System theme', light: 'Light theme', dark: 'Dark theme' }[theme]
+  return (
+    <>
+      <button
+        type="button"
+        className="ghost"
+        onClick={() => setTheme(nextTheme(theme))}
+        aria-label={`${themeLabel}. Change theme`}
+      >
+        {themeLabel}
+      </button>
+      {logout && (
+        <button type="button" className="ghost" onClick={logout}>
+          Log out
+        </button>
+      )}
+    </>
   )
 }
 

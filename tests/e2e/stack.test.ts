@@ -109,6 +109,42 @@ describe('stack on the real Docker Engine', () => {
     copyFileSync(path, join(repoRoot, 'docs', 'dashboard.png'))
   })
 
+  it('is keyboard navigable, has a dark theme, and fits 1024×700', async () => {
+    await page.setViewportSize({ width: 1024, height: 700 })
+    await page.goto(`${box.url}/#/`)
+    await waitState(page, 'bitcoind', 'healthy')
+    // The first Tab reaches the skip link; Enter puts focus on the page's content.
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+    await page.keyboard.press('Enter')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main')
+    // Tabbing on reaches the service cards, with a visible focus ring.
+    let reached = false
+    for (let i = 0; i < 15 && !reached; i++) {
+      await page.keyboard.press('Tab')
+      reached = await page.evaluate(
+        () => document.activeElement?.getAttribute('data-service') === 'bitcoind',
+      )
+    }
+    expect(reached).toBe(true)
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement!).outlineStyle,
+    )
+    expect(outline).not.toBe('none')
+    // Nothing spills sideways at the smallest supported window.
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    ).toBe(true)
+
+    await page.getByRole('button', { name: /Change theme/ }).click()
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark')
+    await shot(page, 'stack-5b-dashboard-dark-1024')
+    // Back to following the system.
+    await page.getByRole('button', { name: /Change theme/ }).click()
+    await page.getByRole('button', { name: /Change theme/ }).click()
+    await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
   it('shows a service’s live logs, searchable', async () => {
     await card(page, 'lnd').click()
     await page.getByRole('heading', { name: 'Lightning (LND)' }).waitFor()
@@ -148,7 +184,7 @@ describe('stack on the real Docker Engine', () => {
     await shot(page, 'stack-9-crash-loop-alert')
 
     // The owner follows the alert to the service and restarts it.
-    await alert.getByRole('link', { name: /Open lnd/ }).click()
+    await alert.getByRole('link', { name: 'Open Lightning (LND)' }).click()
     await page.getByRole('heading', { name: 'Lightning (LND)' }).waitFor()
     await page.getByRole('button', { name: 'Restart' }).click()
     await page
