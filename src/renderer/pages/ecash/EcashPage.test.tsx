@@ -67,6 +67,31 @@ describe('eCash page', () => {
     expect(fake.callsTo('ecash.send')).toEqual([{ amount: 21 }])
   })
 
+  it('lists tokens not yet claimed and claims them on demand', async () => {
+    const fake = setup({
+      'ecash.status': () =>
+        status({
+          unclaimedTokens: 1,
+          balances: [{ mintUrl: MINT, spendable: 1200, pending: 0, unclaimed: 8 }],
+        }),
+      'ecash.pendingTokens': () => [
+        {
+          operationId: 'op9',
+          mintUrl: MINT,
+          amount: 8,
+          addedAt: '2026-11-28T07:00:00.000Z',
+          lastError: 'the mint did not answer',
+        },
+      ],
+      'ecash.redeemPending': () => ({ claimed: 1, claimedAmount: 8, stillPending: 0, failed: [] }),
+    })
+    const list = await screen.findByRole('list', { name: 'Tokens not yet claimed' })
+    expect(list.textContent).toContain('8 sat from 127.0.0.1:3338')
+    fireEvent.click(screen.getByRole('button', { name: 'Try now' }))
+    expect(await screen.findByText('Claimed 8 sat.')).toBeTruthy()
+    expect(fake.callsTo('ecash.redeemPending')).toEqual([{}])
+  })
+
   it('says a token received while its mint is down is kept and not yet claimed', async () => {
     setup({
       'ecash.receive': () => ({

@@ -13,7 +13,7 @@ import { MintsPanel } from './MintsPanel'
 import { PayPanel } from './PayPanel'
 import { ReceivePanel } from './ReceivePanel'
 import { SendPanel } from './SendPanel'
-import { sats } from './sats'
+import { sats, shortUrl } from './sats'
 
 type Tab = 'receive' | 'send' | 'pay' | 'history' | 'mints' | 'backup'
 
@@ -178,6 +178,23 @@ function PendingSummary({
           {note}
         </p>
       )}
+      {unclaimedTokens > 0 && <PendingTokens key={unclaimedTokens} />}
     </div>
+  )
+}
+
+function PendingTokens() {
+  const tokens = useQuery(() => api.ecash.pendingTokens({}), [])
+  if (!tokens.data?.length) return null
+  return (
+    <ul aria-label="Tokens not yet claimed">
+      {tokens.data.map((t) => (
+        <li key={t.operationId}>
+          {sats(t.amount)} from {shortUrl(t.mintUrl)}, received{' '}
+          {new Date(t.addedAt).toLocaleString()}
+          {t.lastError ? ` — ${t.lastError}` : ''}
+        </li>
+      ))}
+    </ul>
   )
 }
