@@ -313,6 +313,8 @@ describe('NIP-11, NIP-13 and bad input', () => {
   it('answers bad ids and signatures with OK false invalid:', async () => {
     const k = newKey()
     const e = sign(k, { kind: 1, content: 'real' })
+    // Stored first: a forgery reusing a stored id is still refused (not taken for a duplicate).
+    expect(await c.publish(e)).toEqual([true, ''])
     expect(await c.publish({ ...e, content: 'tampered' })).toEqual([
       false,
       expect.stringMatching(/^invalid: /),

@@ -62,7 +62,11 @@ async function main(): Promise<void> {
     log,
   })
   const port = new URL(r.url).port
-  log.info(`relay listening on ${env.RELAY_HOST}:${port}`, { url: r.url, port: Number(port) })
+  log.info(`relay listening on ${env.RELAY_HOST}:${port}`, {
+    url: r.url,
+    port: Number(port),
+    verifier: r.relay.verifierEngine,
+  })
   let stopping = false
   const stop = (sig: string) => {
     if (stopping) return

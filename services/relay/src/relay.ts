@@ -90,6 +90,14 @@ export interface RelayExtension {
   hiddenGroups?(authed: ReadonlySet<string>): string[]
 }
 
+const sameEvent = (a: NostrEvent, b: NostrEvent): boolean =>
+  a.pubkey === b.pubkey &&
+  a.sig === b.sig &&
+  a.kind === b.kind &&
+  a.created_at === b.created_at &&
+  a.content === b.content &&
+  JSON.stringify(a.tags) === JSON.stringify(b.tags)
+
 class Connection implements ConnectionView {
   readonly authed = new Set<string>()
   readonly subs = new Map<string, Filter[]>()
@@ -496,8 +504,14 @@ export class Relay {
         reason('invalid', 'AUTH events are sent with AUTH, not EVENT'),
         ev,
       )
-    if (this.store.has(ev.id))
-      return this.ok(conn, ev.id, true, reason('duplicate', 'already have this event'))
+    const stored = this.store.get(ev.id)
+    if (stored) {
+      // Same id: only the very same event is a duplicate (its id and signature were verified on
+      // the way in); anything else claiming that id is a forgery. No signature check needed.
+      return sameEvent(stored, ev)
+        ? this.ok(conn, ev.id, true, reason('duplicate', 'already have this event'))
+        : this.ok(conn, ev.id, false, reason('invalid', 'bad event id or signature'), ev)
+    }
     const refused = firstReason(this.policies.event, ev, conn, bytes)
     if (refused) return this.ok(conn, ev.id, false, refused, ev)
     if (!this.verify(ev))

@@ -125,6 +125,13 @@ export class EventStore {
     }
   }
 
+  /** The stored event with this id, if any. */
+  get(id: string): NostrEvent | undefined {
+    const r = this.db.prepare('SELECT raw FROM events WHERE id = ?').get(id) as
+      { raw: string } | undefined
+    return r ? (JSON.parse(r.raw) as NostrEvent) : undefined
+  }
+
   has(id: string): boolean {
     return this.st.byId!.get(id) !== undefined
   }

@@ -1,0 +1,93 @@
+// The relay's container image, built from this repository (docker/relay/build.sh: esbuild bundle
+// on a FROM-scratch Node base), run on a real Docker Engine: it serves NIP-11 and NIP-01 over
+// its published port, verifies with WebAssembly, and keeps its events on the /data volume
+// across a container restart.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { newKey, RawClient, sign } from './relay-harness'
+
+const root = resolve(__dirname, '../..')
+const name = `flashbox-relay-test-${process.pid}`
+const dataDir = mkdtempSync(join(tmpdir(), 'flashbox-relay-container-'))
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
+
+async function waitForUrl(): Promise<string> {
+  const port = docker('port', name, '7777/tcp').split('\n')[0]!.split(':').pop()
+  const url = `ws://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    try {
+      const res = await fetch(url.replace('ws', 'http'), {
+        headers: { Accept: 'application/nostr+json' },
+      })
+      if (res.ok) return url
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`relay container did not answer: ${docker('logs', name)}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+beforeAll(() => {
+  execFileSync('bash', [join(root, 'docker/relay/build.sh'), 'test'], { cwd: root, stdio: 'pipe' })
+  // The container runs as uid 1000; the bind-mounted folder must be writable for it.
+  chmodSync(dataDir, 0o777)
+})
+
+afterAll(() => {
+  spawnSync('docker', ['rm', '-f', name])
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+describe('relay container image', () => {
+  it('serves NIP-11 and NIP-01 and keeps events across a restart', async () => {
+    docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      'io.flashbox.test=1',
+      '-p',
+      '127.0.0.1::7777',
+      '-v',
+      `${dataDir}:/data`,
+      'flashbox/relay:test',
+    )
+    let url = await waitForUrl()
+    const info = (await (
+      await fetch(url.replace('ws', 'http'), { headers: { Accept: 'application/nostr+json' } })
+    ).json()) as { supported_nips: number[]; self: string }
+    expect(info.supported_nips).toContain(1)
+    expect(docker('logs', name)).toContain('"verifier":"wasm"')
+
+    const k = newKey()
+    const ev = sign(k, { kind: 1, content: 'from the container' })
+    let c = await RawClient.open(url)
+    expect(await c.publish(ev)).toEqual([true, ''])
+    expect(await c.publish({ ...ev, content: 'forged' })).toEqual([
+      false,
+      expect.stringMatching(/^invalid: /),
+    ])
+    c.close()
+
+    docker('restart', '-t', '10', name)
+    url = await waitForUrl()
+    c = await RawClient.open(url)
+    expect((await c.query({ authors: [k.pk] })).map((e) => e.id)).toEqual([ev.id])
+    c.close()
+    const again = (await (
+      await fetch(url.replace('ws', 'http'), { headers: { Accept: 'application/nostr+json' } })
+    ).json()) as { self: string }
+    // The relay key was generated once and kept on the volume.
+    expect(again.self).toBe(info.self)
+    expect(docker('inspect', '--format', '{{.State.Health.Status}}', name)).toMatch(
+      /starting|healthy/,
+    )
+  })
+})
