@@ -115,29 +115,27 @@ describe('stack on the real Docker Engine', () => {
     await waitState(page, 'bitcoind', 'healthy')
     // The first Tab reaches the skip link; Enter puts focus on the page's content.
     await page.keyboard.press('Tab')
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content')
     await page.keyboard.press('Enter')
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main')
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main')
     // Tabbing on reaches the service cards, with a visible focus ring.
     let reached = false
     for (let i = 0; i < 15 && !reached; i++) {
       await page.keyboard.press('Tab')
       reached = await page.evaluate(
-        () => document.activeElement?.getAttribute('data-service') === 'bitcoind',
+        "document.activeElement?.getAttribute('data-service') === 'bitcoind'",
       )
     }
     expect(reached).toBe(true)
-    const outline = await page.evaluate(
-      () => getComputedStyle(document.activeElement!).outlineStyle,
-    )
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')
     expect(outline).not.toBe('none')
     // Nothing spills sideways at the smallest supported window.
-    expect(
-      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
-    ).toBe(true)
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(
+      true,
+    )
 
     await page.getByRole('button', { name: /Change theme/ }).click()
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark')
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark')
     await shot(page, 'stack-5b-dashboard-dark-1024')
     // Back to following the system.
     await page.getByRole('button', { name: /Change theme/ }).click()
