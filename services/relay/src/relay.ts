@@ -160,7 +160,7 @@ export class Relay {
     const store = this.store
     this.lists = {
       has: (list: ListName, value: string) => store.listHas(list, value),
-      values: (list: ListName) => store.listAll(list).map((r) => r.value),
+      values: (list: ListName) => store.listValues(list),
     }
     this.policy = parsePolicy(opts.policies)
     this.policies = this.compose(this.policy)

@@ -116,6 +116,7 @@ export class EventStore {
       return out
     } catch (err) {
       this.depth--
+      this.listCache.clear()
       try {
         this.db.exec('ROLLBACK')
       } catch {
@@ -362,7 +363,12 @@ export class EventStore {
   }
 
   // ---- operator lists (NIP-86) ----
+  // Policies consult these on every message: membership is answered from memory, reloaded from
+  // the table after any change.
+  private readonly listCache = new Map<string, Set<string>>()
+
   listAdd(list: string, value: string, reason = ''): void {
+    this.listCache.delete(list)
     this.db
       .prepare(
         `INSERT INTO lists (list, value, reason, added_at) VALUES (?, ?, ?, ?)
@@ -371,15 +377,29 @@ export class EventStore {
       .run(list, value, reason, Math.floor(Date.now() / 1000))
   }
   listRemove(list: string, value: string): boolean {
+    this.listCache.delete(list)
     return (
       this.db.prepare('DELETE FROM lists WHERE list = ? AND value = ?').run(list, value).changes > 0
     )
   }
+  private listSet(list: string): Set<string> {
+    let set = this.listCache.get(list)
+    if (!set) {
+      set = new Set(
+        (
+          this.db.prepare('SELECT value FROM lists WHERE list = ?').all(list) as { value: string }[]
+        ).map((r) => r.value),
+      )
+      // Only cache outside a transaction: a rollback must not leave a stale cache behind.
+      if (this.depth === 0) this.listCache.set(list, set)
+    }
+    return set
+  }
   listHas(list: string, value: string): boolean {
-    return (
-      this.db.prepare('SELECT 1 FROM lists WHERE list = ? AND value = ?').get(list, value) !==
-      undefined
-    )
+    return this.listSet(list).has(value)
+  }
+  listValues(list: string): string[] {
+    return [...this.listSet(list)]
   }
   listAll(list: string): { value: string; reason: string; addedAt: number }[] {
     return this.db
