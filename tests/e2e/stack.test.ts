@@ -12,6 +12,7 @@ import { buildLifecycleImage, testLabels } from '../images/test-catalog'
 import { repoRoot } from './build-renderer'
 import { e2eCatalog } from './e2e-catalog'
 import { launchBrowser, newPage, setOwnerPassword, shot, startBox, type Box } from './harness'
+import { startSimulatedSync, type SimulatedSync } from './sync-simulators'
 
 const project = `fbe2e-${process.pid}`
 const ids = ['bitcoind', 'electrs', 'lnd', 'mint']
@@ -38,11 +39,15 @@ describe('stack on the real Docker Engine', () => {
   let box: Box
   let browser: Browser
   let page: Page
+  let sync: SimulatedSync
 
   beforeAll(async () => {
     const image = buildLifecycleImage()
+    // A node still in initial block download: long enough to outlast the test.
+    sync = await startSimulatedSync({ headers: 20_000, blocksPerSecond: 40 })
     box = await startBox({
       stack: {
+        sync: () => sync.current(),
         catalog: e2eCatalog(project, image),
         supervisor: {
           extraLabels: testLabels,
@@ -57,6 +62,7 @@ describe('stack on the real Docker Engine', () => {
         },
       },
     })
+    sync.attach(box.engine.events)
     browser = await launchBrowser()
     page = await newPage(browser, 1280, 800)
   })
@@ -64,6 +70,7 @@ describe('stack on the real Docker Engine', () => {
   afterAll(async () => {
     await browser?.close()
     await box?.close()
+    await sync?.close()
     cleanupProject(project)
   })
 
@@ -104,6 +111,27 @@ describe('stack on the real Docker Engine', () => {
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
     for (const id of ids) await waitState(page, id, 'healthy')
     await page.getByText('All 4 services are running.').waitFor()
+
+    // Sync, from the simulated node in IBD: blocks of headers, verification, time left.
+    await page.getByRole('heading', { name: /^Bitcoin \(/ }).waitFor()
+    await page.getByText(/^[\d,]+ of 20,000$/).waitFor()
+    await page.getByText('Catching up with the network').waitFor()
+    await page.getByText(/^about /).waitFor({ timeout: 60_000 })
+    const first = Number(
+      (await page.getByText(/^[\d,]+ of 20,000$/).textContent())!.split(' ')[0]!.replace(/,/g, ''),
+    )
+    await expect
+      .poll(
+        async () =>
+          Number(
+            (await page.getByText(/^[\d,]+ of 20,000$/).textContent())!
+              .split(' ')[0]!
+              .replace(/,/g, ''),
+          ),
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(first)
+    await page.getByRole('progressbar', { name: 'Indexed' }).waitFor()
     const path = await shot(page, 'stack-5-dashboard-healthy')
     mkdirSync(join(repoRoot, 'docs'), { recursive: true })
     copyFileSync(path, join(repoRoot, 'docs', 'dashboard.png'))
