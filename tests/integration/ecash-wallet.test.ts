@@ -159,6 +159,25 @@ describe('eCash wallet against the box mint', () => {
     expect(h).toMatchObject({ state: 'done', amount: 21 })
     expect(alice.balances()[0]!.pending).toBe(0)
     expect(await codeOf(alice.send({ amount: 1000 }))).toBe('ecash.insufficient_balance')
+
+    // A token nobody claimed can be taken back; a claimed one cannot.
+    const before = alice.status().total
+    const unclaimed = await alice.send({ amount: 5 })
+    const back = await alice.reclaim(unclaimed.operationId)
+    expect(back).toMatchObject({ status: 'claimed', amount: 5 })
+    expect(alice.status().total).toBe(before - unclaimed.fee)
+    expect(alice.balances()[0]!.pending).toBe(0)
+    expect(alice.history({ limit: 5 }).find((x) => x.id === unclaimed.operationId)).toMatchObject({
+      kind: 'sent',
+      state: 'failed',
+    })
+    expect(await codeOf(bob.receive(unclaimed.token))).toBe('ecash.token_spent')
+    const claimedByBob = await alice.send({ amount: 3 })
+    await bob.receive(claimedByBob.token)
+    expect(await codeOf(alice.reclaim(claimedByBob.operationId))).toBe('ecash.not_reclaimable')
+    expect(alice.history({ limit: 5 }).find((x) => x.id === claimedByBob.operationId)?.state).toBe(
+      'done',
+    )
   })
 
   it('pays a Lightning invoice (melt) and gets the unused fee reserve back as change (NUT-08)', async () => {

@@ -79,6 +79,7 @@ export function createEcashModule(
     checkMintQuote: async ({ quoteId }) => w().checkMintQuote(quoteId),
     send: async (input) => w().send(input),
     receive: async ({ token }) => w().receive(token),
+    reclaim: async ({ operationId }) => w().reclaim(operationId),
     pendingTokens: async () => w().pendingTokens(),
     redeemPending: async ({ operationId }) => w().redeemPending(operationId),
     meltQuote: async ({ invoice, mintUrl }) => w().createMeltQuote(invoice, mintUrl),

@@ -716,11 +716,19 @@ export class EcashWallet {
   private finishReceive(opId: string, proofs: Proof[]): void {
     const op = this.store.getOperation(opId)!
     const inputs = (op.data.inputs as string[] | undefined) ?? []
+    // Our own sent token coming back (reclaim): those proofs are spent now.
+    const ours = this.store.proofsBySecrets(inputs).filter((p) => p.state === 'pending-send')
+    const sendOps = [...new Set(ours.map((p) => p.opId).filter((x): x is string => !!x))]
     this.store.transaction(() => {
       this.store.insertProofs(op.mintUrl, proofs, 'unspent', op.id)
-      // Our own sent token coming back (reclaim): those proofs are spent now.
-      const ours = this.store.proofsBySecrets(inputs).filter((p) => p.state === 'pending-send')
       for (const p of ours) this.store.moveProofs([p.secret], 'pending-send', 'spent')
+      for (const sendOp of sendOps) {
+        this.store.updateOperation(
+          sendOp,
+          { state: 'failed', lastError: 'taken back: this wallet claimed the token itself' },
+          'sent',
+        )
+      }
       this.store.updateOperation(
         op.id,
         { state: 'done', lastError: null, data: { ...op.data, received: proofAmount(proofs) } },
@@ -728,6 +736,7 @@ export class EcashWallet {
       )
     })
     this.balanceChanged()
+    for (const id of sendOps) this.historyChanged(id)
     this.historyChanged(op.id)
     this.publish({
       topic: 'ecash',
@@ -1058,24 +1067,31 @@ export class EcashWallet {
   /** Settles every interrupted operation it can reach; unreachable mints are retried later. */
   async reconcile(): Promise<void> {
     const ops = this.store.listOperations({
-      states: ['minting', 'swapping', 'sent', 'claiming', 'paying'],
+      states: ['minting', 'swapping', 'claiming', 'paying'],
     })
     const unpaid = this.store.listOperations({ kind: 'mint', states: ['unpaid'] })
-    for (const op of [...ops, ...unpaid]) {
-      if (this.stopped) return
+    const sent = this.store.listOperations({ kind: 'send', states: ['sent'] })
+    const down = new Set<string>()
+    const attempt = async (mintUrl: string, what: string, fn: () => Promise<unknown>) => {
+      if (this.stopped || down.has(mintUrl)) return
       try {
-        await this.serial(op.mintUrl, () =>
-          op.kind === 'mint'
-            ? this.advanceMint(op.id).then(() => undefined)
-            : this.settleInterrupted(op.id),
-        )
+        await this.serial(mintUrl, fn)
       } catch (err) {
-        this.log.debug('eCash operation not settled yet', {
-          op: op.id,
-          kind: op.kind,
-          error: errText(err),
-        })
+        // One unreachable mint costs one timeout per pass, not one per operation.
+        if (isUnreachable(err)) down.add(mintUrl)
+        this.log.debug('eCash operation not settled yet', { what, error: errText(err) })
       }
+    }
+    for (const op of [...ops, ...unpaid]) {
+      await attempt(op.mintUrl, `${op.kind} ${op.id}`, () =>
+        op.kind === 'mint' ? this.advanceMint(op.id) : this.settleInterrupted(op.id),
+      )
+    }
+    // Sent tokens: one NUT-07 check per mint for all of them.
+    for (const mintUrl of new Set(sent.map((o) => o.mintUrl))) {
+      await attempt(mintUrl, 'sent tokens', () =>
+        this.settleSentTokens(sent.filter((o) => o.mintUrl === mintUrl)),
+      )
     }
   }
 
@@ -1145,25 +1161,78 @@ export class EcashWallet {
 
   /** A sent token: claimed once the mint says its proofs are spent. */
   private async settleSent(op: Operation): Promise<void> {
-    const sent = this.store.proofsByOp(op.id, 'pending-send')
-    if (!sent.length) {
-      this.store.updateOperation(op.id, { state: 'claimed' }, 'sent')
+    await this.settleSentTokens([op])
+  }
+
+  /** Sent tokens of one mint (caller holds its lock): one checkstate for all their proofs. */
+  private async settleSentTokens(ops: readonly Operation[]): Promise<void> {
+    const live = ops
+      .map((o) => this.store.getOperation(o.id)!)
+      .filter((o) => o.state === 'sent')
+      .map((o) => ({ op: o, proofs: this.store.proofsByOp(o.id, 'pending-send') }))
+    if (!live.length) return
+    const all = live.flatMap((x) => x.proofs)
+    const states = all.length
+      ? await this.checkStates(
+          await this.walletFor(live[0]!.op.mintUrl, { allowCache: false }),
+          live[0]!.op.mintUrl,
+          all,
+        )
+      : []
+    const stateOf = new Map(all.map((p, i) => [p.secret, states[i]]))
+    let changed = false
+    for (const { op, proofs } of live) {
+      if (!proofs.every((p) => stateOf.get(p.secret) === CheckStateEnum.SPENT)) continue
+      this.store.transaction(() => {
+        this.store.moveProofs(
+          proofs.map((p) => p.secret),
+          'pending-send',
+          'spent',
+        )
+        this.store.updateOperation(op.id, { state: 'claimed' }, 'sent')
+      })
       this.historyChanged(op.id)
-      return
+      changed = true
     }
-    const w = await this.walletFor(op.mintUrl, { allowCache: false })
-    const states = await this.checkStates(w, op.mintUrl, sent)
-    if (!states.every((s) => s === CheckStateEnum.SPENT)) return
-    this.store.transaction(() => {
-      this.store.moveProofs(
-        sent.map((p) => p.secret),
-        'pending-send',
-        'spent',
+    if (changed) this.balanceChanged()
+  }
+
+  /**
+   * Takes back a sent token nobody has claimed yet: the wallet claims it itself (a swap), so
+   * the token given out is worth nothing from then on.
+   */
+  async reclaim(operationId: string): Promise<ReceiveResult> {
+    const op = this.store.getOperation(operationId)
+    if (!op || op.kind !== 'send') {
+      throw new FlashError(
+        'ecash.unknown_operation',
+        'There is no sent token with that id.',
+        'Refresh the history and pick the token again.',
       )
-      this.store.updateOperation(op.id, { state: 'claimed' }, 'sent')
-    })
-    this.balanceChanged()
-    this.historyChanged(op.id)
+    }
+    if (op.state !== 'sent' || !op.token) {
+      throw new FlashError(
+        'ecash.not_reclaimable',
+        op.state === 'claimed'
+          ? 'The recipient already claimed this token.'
+          : 'This token cannot be taken back.',
+        'Nothing to do: look at the history.',
+      )
+    }
+    try {
+      return await this.receive(op.token)
+    } catch (err) {
+      if (err instanceof FlashError && err.code === 'ecash.token_spent') {
+        await this.serial(op.mintUrl, () => this.settleSent(op)).catch(() => {})
+        throw new FlashError(
+          'ecash.not_reclaimable',
+          'The recipient already claimed this token.',
+          'Nothing to do: the payment went through.',
+          { cause: err },
+        )
+      }
+      throw err
+    }
   }
 
   private async settleClaim(op: Operation): Promise<void> {

@@ -271,6 +271,8 @@ export const ecashApi = {
   ),
   /** Claims a token; when its mint is unreachable the token is stored and claimed later. */
   receive: mutation<ReceiveResult>()(z.object({ token: CashuTokenSchema })),
+  /** Takes back a sent token nobody has claimed yet (the wallet claims it itself). */
+  reclaim: mutation<ReceiveResult>()(z.object({ operationId: z.string().min(1).max(64) })),
   pendingTokens: query<readonly PendingTokenView[]>()(z.object({})),
   /** Try now to claim stored tokens (all, or one). */
   redeemPending: mutation<RedeemResult>()(

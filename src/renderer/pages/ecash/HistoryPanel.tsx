@@ -1,7 +1,7 @@
 // What went in and out: minted, sent, received, melted, restored — with pending states in words.
 import type { HistoryEntry } from '../../../shared/api/ecash'
 import { api } from '../../api/client'
-import { useEvent, useQuery } from '../../api/hooks'
+import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import type { Tone } from '../../format'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
 import { sats, shortUrl } from './sats'
@@ -32,50 +32,64 @@ export function HistoryPanel() {
       return [e.entry, ...rest].sort((a, b) => b.createdAt.localeCompare(a.createdAt))
     })
   })
+  const reclaim = useMutation((operationId: string) => api.ecash.reclaim({ operationId }))
   if (history.error) return <ErrorBox error={history.error} />
   if (!history.data) return <Spinner label="Loading the history…" />
   if (!history.data.length) return <p className="muted">Nothing yet.</p>
   return (
-    <table aria-label="eCash history" style={{ width: '100%', borderCollapse: 'collapse' }}>
-      <thead>
-        <tr>
-          <th scope="col" align="left">
-            When
-          </th>
-          <th scope="col" align="left">
-            What
-          </th>
-          <th scope="col" align="right">
-            Amount
-          </th>
-          <th scope="col" align="left">
-            State
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {history.data.map((h) => (
-          <tr key={h.id}>
-            <td>{new Date(h.createdAt).toLocaleString()}</td>
-            <td>
-              {kindLabel[h.kind]}
-              <div className="muted">
-                {shortUrl(h.mintUrl)}
-                {h.lockedTo ? ' · locked to a key' : ''}
-              </div>
-            </td>
-            <td align="right">
-              {incoming.has(h.kind) ? '+' : '−'}
-              {sats(h.amount)}
-              {h.fee ? <div className="muted">fee {sats(h.fee)}</div> : null}
-            </td>
-            <td>
-              <Badge tone={stateInfo[h.state].tone}>{stateInfo[h.state].label}</Badge>
-              {h.note && <div className="muted">{h.note}</div>}
-            </td>
+    <>
+      {reclaim.error && <ErrorBox error={reclaim.error} />}
+      <table aria-label="eCash history" style={{ width: '100%', borderCollapse: 'collapse' }}>
+        <thead>
+          <tr>
+            <th scope="col" align="left">
+              When
+            </th>
+            <th scope="col" align="left">
+              What
+            </th>
+            <th scope="col" align="right">
+              Amount
+            </th>
+            <th scope="col" align="left">
+              State
+            </th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {history.data.map((h) => (
+            <tr key={h.id}>
+              <td>{new Date(h.createdAt).toLocaleString()}</td>
+              <td>
+                {kindLabel[h.kind]}
+                <div className="muted">
+                  {shortUrl(h.mintUrl)}
+                  {h.lockedTo ? ' · locked to a key' : ''}
+                </div>
+              </td>
+              <td align="right">
+                {incoming.has(h.kind) ? '+' : '−'}
+                {sats(h.amount)}
+                {h.fee ? <div className="muted">fee {sats(h.fee)}</div> : null}
+              </td>
+              <td>
+                <Badge tone={stateInfo[h.state].tone}>{stateInfo[h.state].label}</Badge>
+                {h.note && <div className="muted">{h.note}</div>}
+                {h.kind === 'sent' && h.state === 'pending' && (
+                  <button
+                    type="button"
+                    className="ghost"
+                    disabled={reclaim.pending}
+                    onClick={() => void reclaim.run(h.id).then(() => history.refresh())}
+                  >
+                    Take back
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   )
 }
