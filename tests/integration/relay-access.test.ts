@@ -252,6 +252,39 @@ describe('operator policies', () => {
   })
 })
 
+describe('retention and blocked addresses', () => {
+  it('deletes events past their kind’s retention, keeps the rest', async () => {
+    const r = await tempRelay({ policies: { retention: [{ kinds: [7], maxAgeDays: 1 }] } })
+    const c = await RawClient.open(r.url)
+    const k = newKey()
+    const oldReaction = sign(k, { kind: 7, created_at: now() - 2 * 86400 })
+    const newReaction = sign(k, { kind: 7 })
+    const oldNote = sign(k, { kind: 1, created_at: now() - 2 * 86400 })
+    for (const e of [oldReaction, newReaction, oldNote]) expect((await c.publish(e))[0]).toBe(true)
+    expect(r.relay.purge()).toBe(1)
+    expect((await c.query({ authors: [k.pk] })).map((e) => e.id).sort()).toEqual(
+      [newReaction.id, oldNote.id].sort(),
+    )
+    c.close()
+    await r.stop()
+  })
+
+  it('refuses connections from a blocked address and says why in the log of refusals', async () => {
+    const r = await tempRelay()
+    r.relay.managementOps!.blockIp('127.0.0.1', 'test')
+    await expect(RawClient.open(r.url)).rejects.toThrow(/403/)
+    expect(r.relay.rejections()[0]).toMatchObject({
+      what: 'connection',
+      reason: 'blocked: your address is blocked',
+    })
+    r.relay.managementOps!.unblockIp('127.0.0.1')
+    const c = await RawClient.open(r.url)
+    expect(Array.isArray(await c.req('ok', { limit: 1 }))).toBe(true)
+    c.close()
+    await r.stop()
+  })
+})
+
 describe('NIP-86 management API (NIP-98 auth, box admin only)', () => {
   const httpUrl = () => relay.url.replace('ws://', 'http://')
   async function rpc(key: Key | null, method: string, params: unknown[] = []) {
