@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure'
-import { matchFilters } from 'nostr-tools/filter'
+import { matchFilters, type Filter as NtFilter } from 'nostr-tools/filter'
 import {
   compareEvents,
   eventShapeProblem,
@@ -84,7 +84,7 @@ describe('NIP-01', () => {
       const nt: Record<string, unknown> = { ...f }
       delete nt.tags
       for (const [k, v] of Object.entries(f.tags ?? {})) nt[`#${k}`] = v
-      for (const e of events) expect(matchFilter(f, e)).toBe(matchFilters([nt], e))
+      for (const e of events) expect(matchFilter(f, e)).toBe(matchFilters([nt as NtFilter], e))
     }
   })
 })
