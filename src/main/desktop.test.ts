@@ -53,6 +53,16 @@ describe('main window', () => {
     )
   })
 
+  it('puts the same CSP in the renderer’s <meta> (frame-ancestors only works as a header)', () => {
+    const html = readFileSync(join(import.meta.dirname, '../renderer/index.html'), 'utf8')
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1]
+    const header = contentSecurityPolicy()
+      .split('; ')
+      .filter((d) => !d.startsWith('frame-ancestors'))
+      .join('; ')
+    expect(meta).toBe(header)
+  })
+
   it('trusts only its own renderer (file or dev server)', () => {
     const where = { indexFile }
     expect(isTrustedRendererUrl(indexUrl, where)).toBe(true)
