@@ -254,3 +254,95 @@ describe('LndClient against the LND SIMULATOR', () => {
     }
   })
 })
+
+describe('LND SIMULATOR wallet lifecycle (as LND with wallet-unlock-allow-create)', () => {
+  it('NON_EXISTING → GenSeed/InitWallet → SERVER_ACTIVE; restart auto-unlocks from the password file or waits for UnlockWallet', async () => {
+    const { writeFileSync } = await import('node:fs')
+    const dir = mkdtempSync(join(tmpdir(), 'flashbox-lnd-sim-w-'))
+    const passwordFile = join(dir, 'wallet-password')
+    writeFileSync(passwordFile, 'a-long-wallet-password', { mode: 0o600 })
+    const unauth = (sim: LndSimulator) =>
+      ln.unauthenticatedLndGrpc({
+        cert: Buffer.from(sim.cert).toString('base64'),
+        socket: sim.socket,
+      }).lnd
+    let sim = await startLndSimulator({ dir, wallet: { mode: 'rpc', passwordFile }, log: quiet })
+    try {
+      expect(await ln.getWalletStatus({ lnd: unauth(sim) })).toMatchObject({ is_absent: true })
+      const locked = await ln
+        .getWalletInfo({ lnd: lndOf(sim, alice.macaroons.admin) })
+        .catch((e) => e)
+      expect(JSON.stringify(locked)).toContain('wallet not created')
+      const { seed } = await ln.createSeed({ lnd: unauth(sim) })
+      expect(seed.split(' ')).toHaveLength(24)
+      const tooShort = await ln
+        .createWallet({ lnd: unauth(sim), seed, password: 'short' })
+        .catch((e) => e)
+      expect(JSON.stringify(tooShort)).toContain('password must have at least 8 characters')
+      // (lightning's createWallet resolves without the admin macaroon; LND also writes it to disk)
+      await ln.createWallet({ lnd: unauth(sim), seed, password: 'a-long-wallet-password' })
+      const macaroon = readFileSync(join(sim.macaroonDir, 'admin.macaroon'))
+      expect(macaroon.equals(sim.macaroons.admin)).toBe(true)
+      const lnd = lndOf(sim, macaroon)
+      const first = await ln.getWalletInfo({ lnd })
+      expect(await ln.getWalletStatus({ lnd: unauth(sim) })).toMatchObject({ is_ready: true })
+
+      // Restart with the password file: unlocked at start, same node key (it comes from the seed).
+      await sim.close()
+      sim = await startLndSimulator({ dir, wallet: { mode: 'rpc', passwordFile }, log: quiet })
+      expect((await ln.getWalletInfo({ lnd: lndOf(sim) })).public_key).toBe(first.public_key)
+
+      // Restart without it: LOCKED until UnlockWallet with the right password.
+      await sim.close()
+      sim = await startLndSimulator({ dir, wallet: { mode: 'rpc' }, log: quiet })
+      expect(await ln.getWalletStatus({ lnd: unauth(sim) })).toMatchObject({ is_locked: true })
+      const wrong = await ln
+        .unlockWallet({ lnd: unauth(sim), password: 'not-the-password' })
+        .catch((e) => e)
+      expect(wrong).toEqual([401, 'InvalidWalletUnlockPassword'])
+      await ln.unlockWallet({ lnd: unauth(sim), password: 'a-long-wallet-password' })
+      expect((await ln.getWalletInfo({ lnd: lndOf(sim) })).public_key).toBe(first.public_key)
+    } finally {
+      await sim.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reads lnd.conf and flags the way LND does', async () => {
+    const { parseLndConf } = await import('../simulators/lnd-simulator')
+    const conf = parseLndConf(
+      [
+        '; rendered by Flash Box',
+        '[Application Options]',
+        'rpclisten=0.0.0.0:10009',
+        'tlscertpath=/data/.lnd/tls.cert',
+        'tlsextradomain=lnd',
+        'tlsextradomain=localhost',
+        'tlsextraip=127.0.0.1',
+        'wallet-unlock-password-file=/data/.lnd/wallet-password',
+        'wallet-unlock-allow-create=true',
+        '[Bitcoin]',
+        'bitcoin.signet=true',
+        'bitcoin.node=bitcoind',
+        '[Bitcoind]',
+        'bitcoind.rpchost=bitcoind:38332',
+        'bitcoind.rpcuser=lnd',
+        'bitcoind.rpcpass=secret',
+      ].join('\n'),
+      ['--lnddir=/data/.lnd', '--configfile=/data/.lnd/lnd.conf'],
+    )
+    expect(conf).toMatchObject({
+      lnddir: '/data/.lnd',
+      rpclisten: '0.0.0.0:10009',
+      tlscertpath: '/data/.lnd/tls.cert',
+      tlsextradomain: ['lnd', 'localhost'],
+      tlsextraip: ['127.0.0.1'],
+      network: 'signet',
+      rpchost: 'bitcoind:38332',
+      rpcuser: 'lnd',
+      rpcpass: 'secret',
+      walletUnlockPasswordFile: '/data/.lnd/wallet-password',
+      walletUnlockAllowCreate: true,
+    })
+  })
+})

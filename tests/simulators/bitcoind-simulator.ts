@@ -4,9 +4,11 @@
 // them), JSON-RPC 1.0 and 2.0 error shapes and HTTP statuses, batches, a warm-up phase answering
 // -28, and an initial block download that advances at a configurable rate from a chain of real
 // 80-byte headers. Run it alone: `npx tsx tests/simulators/bitcoind-simulator.ts` (see main()).
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { SimulatedChain, difficultyFromBits, type SimulatedNetwork } from './chain-simulator'
@@ -26,6 +28,8 @@ export interface BitcoindSimulatorOptions {
   /** Once synced, a new block every this many ms (0: only `generatetoaddress`). */
   readonly mineIntervalMs?: number
   readonly pruned?: boolean
+  /** Write `__cookie__:<hex>` here (bitcoind's `<datadir>/<chain>/.cookie`) and accept it. */
+  readonly cookieFile?: string
   readonly port?: number
   readonly host?: string
   readonly log?: (line: string) => void
@@ -88,7 +92,15 @@ export function makeRpcauth(user: string, password: string, salt: string): strin
 export async function startBitcoindSimulator(
   opts: BitcoindSimulatorOptions,
 ): Promise<BitcoindSimulator> {
-  if (opts.rpcauth.length === 0) throw new Error('bitcoind SIMULATOR: at least one rpcauth')
+  let cookie: string | undefined
+  if (opts.cookieFile) {
+    cookie = randomBytes(32).toString('hex')
+    mkdirSync(dirname(opts.cookieFile), { recursive: true })
+    writeFileSync(`${opts.cookieFile}.tmp`, `__cookie__:${cookie}`, { mode: 0o600 })
+    renameSync(`${opts.cookieFile}.tmp`, opts.cookieFile)
+  }
+  if (opts.rpcauth.length === 0 && !cookie)
+    throw new Error('bitcoind SIMULATOR: at least one rpcauth (or a cookie file)')
   const network = opts.network ?? 'regtest'
   const chain = new SimulatedChain({
     network,
@@ -339,6 +351,11 @@ export async function startBitcoindSimulator(
     if (colon < 0) return false
     const user = decoded.slice(0, colon)
     const pass = decoded.slice(colon + 1)
+    if (cookie && user === '__cookie__')
+      return timingSafeEqual(
+        createHmac('sha256', 'cookie').update(pass).digest(),
+        createHmac('sha256', 'cookie').update(cookie).digest(),
+      )
     return opts.rpcauth.some((line) => rpcauthMatches(line, user, pass))
   }
 
@@ -431,6 +448,8 @@ export async function startBitcoindSimulator(
     close: () =>
       new Promise<void>((resolve) => {
         if (mineTimer) clearInterval(mineTimer)
+        // bitcoind deletes its cookie on shutdown.
+        if (opts.cookieFile) rmSync(opts.cookieFile, { force: true })
         server.closeAllConnections()
         server.close(() => resolve())
       }),
@@ -457,6 +476,7 @@ export interface BitcoinConf {
   rpcport?: number
   prune?: number
   conf?: string
+  datadir?: string
 }
 
 const CHAIN_OF: Record<string, SimulatedNetwork> = {
@@ -525,6 +545,7 @@ export function parseBitcoinConf(confText: string, argv: readonly string[] = [])
     if (k === 'rpcport') out.rpcport = Number(v)
     if (k === 'prune') out.prune = Number(v)
     if (k === 'conf') out.conf = v
+    if (k === 'datadir') out.datadir = v
   }
   return out
 }
@@ -544,16 +565,19 @@ export async function main(
   const cfg = EnvSchema.parse(env)
   const fromArgs = parseBitcoinConf('', argv)
   const confPath = fromArgs.conf ?? cfg.BITCOIND_SIM_CONF
-  const { readFileSync } = await import('node:fs')
   const conf = parseBitcoinConf(confPath ? readFileSync(confPath, 'utf8') : '', argv)
   const network = conf.network ?? cfg.BITCOIND_SIM_NETWORK ?? 'regtest'
   const rpcauth = [
     ...(cfg.BITCOIND_SIM_RPCAUTH ?? '').split(/[\s,]+/).filter(Boolean),
     ...conf.rpcauth,
   ]
-  if (rpcauth.length === 0)
+  const datadir = fromArgs.datadir ?? conf.datadir
+  const chainDir = { mainnet: '', testnet4: 'testnet4', signet: 'signet', regtest: 'regtest' }[
+    network
+  ]
+  if (rpcauth.length === 0 && !datadir)
     throw new Error(
-      'no rpcauth: pass -rpcauth=user:salt$hash, a bitcoin.conf, or BITCOIND_SIM_RPCAUTH',
+      'no rpcauth: pass -rpcauth=user:salt$hash, a bitcoin.conf, BITCOIND_SIM_RPCAUTH or -datadir (cookie)',
     )
   const sim = await startBitcoindSimulator({
     network,
@@ -566,6 +590,7 @@ export async function main(
     warmupMs: cfg.BITCOIND_SIM_WARMUP_MS,
     mineIntervalMs: cfg.BITCOIND_SIM_MINE_INTERVAL_MS,
     pruned: cfg.BITCOIND_SIM_PRUNED ? cfg.BITCOIND_SIM_PRUNED === '1' : (conf.prune ?? 0) > 0,
+    ...(datadir ? { cookieFile: join(datadir, chainDir, '.cookie') } : {}),
   })
   const stop = () => {
     process.stdout.write('[bitcoind SIMULATOR] Shutdown: done\n')

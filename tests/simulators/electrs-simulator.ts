@@ -27,6 +27,8 @@ export interface ElectrsSimulatorOptions {
   readonly monitoringPort?: number
   /** How often bitcoind is polled for new blocks once indexed (electrs: --wait-duration-secs). */
   readonly pollMs?: number
+  /** electrs' server_banner. */
+  readonly banner?: string
   readonly log?: (line: string) => void
 }
 
@@ -160,7 +162,7 @@ export async function startElectrsSimulator(
       return [`electrs/${ELECTRS_VERSION}`, PROTOCOL_VERSION]
     },
     'server.banner': () =>
-      `Welcome to electrs ${ELECTRS_VERSION} (Electrum Rust Server) — SIMULATOR!`,
+      opts.banner ?? `Welcome to electrs ${ELECTRS_VERSION} (Electrum Rust Server) — SIMULATOR!`,
     'server.ping': () => null,
     'server.donation_address': () => null,
     'server.peers.subscribe': () => [],
@@ -452,33 +454,96 @@ function compare(a: string, b: string): number {
 }
 
 const EnvSchema = z.object({
-  ELECTRS_SIM_BITCOIND_URL: z.string().url(),
-  ELECTRS_SIM_BITCOIND_USER: z.string().min(1),
-  ELECTRS_SIM_BITCOIND_PASSWORD: z.string().min(1),
-  ELECTRS_SIM_HOST: z.string().default('0.0.0.0'),
-  ELECTRS_SIM_ELECTRUM_PORT: z.coerce.number().int().min(0).max(65535).default(60401),
-  ELECTRS_SIM_MONITORING_PORT: z.coerce.number().int().min(0).max(65535).default(24224),
+  ELECTRS_SIM_BITCOIND_URL: z.string().url().optional(),
+  ELECTRS_SIM_BITCOIND_USER: z.string().min(1).optional(),
+  ELECTRS_SIM_BITCOIND_PASSWORD: z.string().min(1).optional(),
+  ELECTRS_SIM_HOST: z.string().optional(),
+  ELECTRS_SIM_ELECTRUM_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ELECTRS_SIM_MONITORING_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND: z.coerce.number().positive().default(500),
 })
 
+/** electrs' default ports by network (src/config.rs). */
+const DEFAULTS: Record<string, { rpc: number; electrum: number; monitoring: number }> = {
+  bitcoin: { rpc: 8332, electrum: 50001, monitoring: 4224 },
+  testnet: { rpc: 18332, electrum: 60001, monitoring: 14224 },
+  testnet4: { rpc: 48332, electrum: 40001, monitoring: 44224 },
+  regtest: { rpc: 18443, electrum: 60401, monitoring: 24224 },
+  signet: { rpc: 38332, electrum: 60601, monitoring: 34224 },
+}
+
+export interface ElectrsConf {
+  network?: string
+  daemon_rpc_addr?: string
+  auth?: string
+  electrum_rpc_addr?: string
+  monitoring_addr?: string
+  server_banner?: string
+}
+
+/** Reads the `key = "value"` lines of electrs' config.toml (the keys the simulator honours). */
+export function parseElectrsConf(toml: string): ElectrsConf {
+  const out: Record<string, string> = {}
+  for (const raw of toml.split(/\r?\n/)) {
+    const m = /^\s*([a-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^#\s]+))/.exec(raw)
+    if (m) out[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? m[4]!)
+  }
+  return out as ElectrsConf
+}
+
+const splitAddr = (addr: string): [string, number] => {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(addr)
+  if (!m) throw new Error(`bad address ${addr}`)
+  return [m[1]!, Number(m[2])]
+}
+
 /**
- * Runs the simulator as a process. Env: ELECTRS_SIM_BITCOIND_URL, ELECTRS_SIM_BITCOIND_USER,
- * ELECTRS_SIM_BITCOIND_PASSWORD (required), ELECTRS_SIM_HOST, ELECTRS_SIM_ELECTRUM_PORT (60401,
- * electrs' regtest default), ELECTRS_SIM_MONITORING_PORT (24224, electrs' regtest default),
- * ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND.
+ * Runs the simulator as a process, configured like electrs (`--conf /data/config.toml`, honouring
+ * network, daemon_rpc_addr, auth, electrum_rpc_addr, monitoring_addr, server_banner) and/or env:
+ * ELECTRS_SIM_BITCOIND_URL, ELECTRS_SIM_BITCOIND_USER, ELECTRS_SIM_BITCOIND_PASSWORD,
+ * ELECTRS_SIM_HOST, ELECTRS_SIM_ELECTRUM_PORT, ELECTRS_SIM_MONITORING_PORT (defaults: electrs'
+ * per network, e.g. regtest 60401 / 24224), ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND.
  */
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function main(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<void> {
   const cfg = EnvSchema.parse(env)
+  const confIndex = argv.findIndex((a) => a === '--conf' || a.startsWith('--conf='))
+  const confPath =
+    confIndex < 0
+      ? undefined
+      : argv[confIndex]!.startsWith('--conf=')
+        ? argv[confIndex]!.slice('--conf='.length)
+        : argv[confIndex + 1]
+  const { readFileSync } = await import('node:fs')
+  const conf = confPath ? parseElectrsConf(readFileSync(confPath, 'utf8')) : {}
+  const net = DEFAULTS[conf.network ?? 'regtest'] ?? DEFAULTS.regtest!
+  const [authUser, authPass] = conf.auth
+    ? [conf.auth.slice(0, conf.auth.indexOf(':')), conf.auth.slice(conf.auth.indexOf(':') + 1)]
+    : [undefined, undefined]
+  const user = cfg.ELECTRS_SIM_BITCOIND_USER ?? authUser
+  const password = cfg.ELECTRS_SIM_BITCOIND_PASSWORD ?? authPass
+  if (!user || !password)
+    throw new Error(
+      'no bitcoind credentials: set auth in --conf or ELECTRS_SIM_BITCOIND_USER/_PASSWORD',
+    )
+  const [rpcHost, rpcPort] = conf.daemon_rpc_addr
+    ? splitAddr(conf.daemon_rpc_addr)
+    : ['127.0.0.1', net.rpc]
+  const electrumAddr = conf.electrum_rpc_addr ? splitAddr(conf.electrum_rpc_addr) : undefined
+  const monitoringAddr = conf.monitoring_addr ? splitAddr(conf.monitoring_addr) : undefined
   const sim = await startElectrsSimulator({
     bitcoind: {
-      url: cfg.ELECTRS_SIM_BITCOIND_URL,
-      user: cfg.ELECTRS_SIM_BITCOIND_USER,
-      password: cfg.ELECTRS_SIM_BITCOIND_PASSWORD,
+      url: cfg.ELECTRS_SIM_BITCOIND_URL ?? `http://${rpcHost}:${rpcPort}`,
+      user,
+      password,
     },
-    host: cfg.ELECTRS_SIM_HOST,
-    electrumPort: cfg.ELECTRS_SIM_ELECTRUM_PORT,
-    monitoringPort: cfg.ELECTRS_SIM_MONITORING_PORT,
+    host: cfg.ELECTRS_SIM_HOST ?? electrumAddr?.[0] ?? '0.0.0.0',
+    electrumPort: cfg.ELECTRS_SIM_ELECTRUM_PORT ?? electrumAddr?.[1] ?? net.electrum,
+    monitoringPort: cfg.ELECTRS_SIM_MONITORING_PORT ?? monitoringAddr?.[1] ?? net.monitoring,
     indexBlocksPerSecond: cfg.ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND,
+    ...(conf.server_banner ? { banner: conf.server_banner } : {}),
   })
   const stop = () => {
     process.stdout.write('[electrs SIMULATOR] stopping Electrum server\n')

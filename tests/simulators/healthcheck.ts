@@ -3,8 +3,9 @@
 //   healthcheck bitcoind [url] [user] [password]  RPC getblockchaininfo answers (not -28 warm-up);
 //                                               url/user/password default to HEALTHCHECK_RPC_URL,
 //                                               HEALTHCHECK_RPC_USER, HEALTHCHECK_RPC_PASSWORD
+//   healthcheck bitcoind-cookie <url> <cookieFile>  the same, authenticated with bitcoind's .cookie
 //   healthcheck electrum <host> <port>           server.ping is answered (electrs has indexed)
-//   healthcheck lnd <controlUrl>                 the LND simulator's RPC server is active
+//   healthcheck lnd <controlUrl>                 the LND simulator is SERVER_ACTIVE (as `lncli state`)
 //   healthcheck http <url>                       GET answers 2xx (e.g. electrs metrics)
 //   healthcheck tcp <host> <port>                a TCP connection opens
 import { connect } from 'node:net'
@@ -62,6 +63,16 @@ export async function healthcheck(argv: readonly string[], env = process.env): P
         b ?? env.HEALTHCHECK_RPC_USER ?? '',
         c ?? env.HEALTHCHECK_RPC_PASSWORD ?? '',
       )
+    case 'bitcoind-cookie': {
+      const { readFileSync } = await import('node:fs')
+      const cookie = readFileSync(b ?? '', 'utf8').trim()
+      const colon = cookie.indexOf(':')
+      return bitcoind(
+        a ?? 'http://127.0.0.1:18443',
+        cookie.slice(0, colon),
+        cookie.slice(colon + 1),
+      )
+    }
     case 'electrum':
       return tcp(
         a ?? '127.0.0.1',
@@ -72,7 +83,7 @@ export async function healthcheck(argv: readonly string[], env = process.env): P
       const res = await fetch(`${a ?? 'http://127.0.0.1:10019'}/v1/simulator/state`, {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       })
-      return res.ok && ((await res.json()) as { chainReady?: boolean }).chainReady === true
+      return res.ok && ((await res.json()) as { state?: string }).state === 'SERVER_ACTIVE'
     }
     case 'http': {
       if (!a) return false

@@ -28,6 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { wordlist as bip39Words } from '@scure/bip39/wordlists/english.js'
 import { z } from 'zod'
 import { decodeBolt11, encodeBolt11, type Bolt11Invoice } from './bolt11'
 import type { SimulatedNetwork } from './chain-simulator'
@@ -65,6 +66,15 @@ export interface LndSimulatorOptions {
   readonly walletBalanceSat?: number
   readonly tlsExtraDomains?: readonly string[]
   readonly tlsExtraIps?: readonly string[]
+  /** LND's tlscertpath / tlskeypath (default <dir>/tls.cert, <dir>/tls.key); used if present. */
+  readonly tlsCertPath?: string
+  readonly tlsKeyPath?: string
+  /**
+   * `auto` (default): a wallet is created and unlocked at start. `rpc`: as LND with
+   * wallet-unlock-allow-create — NON_EXISTING until WalletUnlocker.InitWallet, then unlocked;
+   * an existing wallet is unlocked from `passwordFile` when given, else waits for UnlockWallet.
+   */
+  readonly wallet?: { readonly mode: 'auto' | 'rpc'; readonly passwordFile?: string }
   readonly log?: (line: string) => void
 }
 
@@ -213,6 +223,9 @@ const REQUIRED: Record<string, Permission | null> = {
   GetVersion: { entity: 'info', action: 'read' },
   GetState: null,
   SubscribeState: null,
+  GenSeed: null,
+  InitWallet: null,
+  UnlockWallet: null,
 }
 
 class GrpcError extends Error {
@@ -256,23 +269,12 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   const log = opts.log ?? ((l: string) => process.stdout.write(`[lnd SIMULATOR] ${l}\n`))
   const startedAt = Date.now()
 
-  // --- identity, TLS and macaroons (kept across restarts, like LND's files) --------------------
+  // --- TLS (kept across restarts; a box-supplied tls.cert/tls.key is used as is) ---------------
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
   const macaroonDir = join(opts.dir, 'data', 'chain', 'bitcoin', network)
   mkdirSync(macaroonDir, { recursive: true, mode: 0o700 })
-  const keyFile = join(opts.dir, 'simulator-node.key')
-  const rootKeyFile = join(opts.dir, 'simulator-macaroon-root.key')
-  if (!existsSync(keyFile))
-    writeSecretFile(keyFile, Buffer.from(secp256k1.utils.randomSecretKey()), 0o600)
-  if (!existsSync(rootKeyFile)) writeSecretFile(rootKeyFile, randomBytes(32), 0o600)
-  const nodeKey = new Uint8Array(readFileSync(keyFile))
-  const rootKey = readFileSync(rootKeyFile)
-  const peerKey = sha256(Buffer.concat([Buffer.from('SIMULATOR channel peer'), nodeKey]))
-  const publicKey = Buffer.from(secp256k1.getPublicKey(nodeKey)).toString('hex')
-  const peerPublicKey = Buffer.from(secp256k1.getPublicKey(peerKey)).toString('hex')
-
-  const certFile = join(opts.dir, 'tls.cert')
-  const tlsKeyFile = join(opts.dir, 'tls.key')
+  const certFile = opts.tlsCertPath ?? join(opts.dir, 'tls.cert')
+  const tlsKeyFile = opts.tlsKeyPath ?? join(opts.dir, 'tls.key')
   if (!existsSync(certFile) || !existsSync(tlsKeyFile)) {
     const { hostname } = await import('node:os')
     const made = createSelfSignedCert({
@@ -291,17 +293,97 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     writeFileSync(certFile, made.certPem, { mode: 0o644 })
   }
   const cert = readFileSync(certFile, 'utf8')
-  const macaroons = {
+
+  // --- wallet, node identity and macaroons ----------------------------------------------------
+  // LND: no wallet → NON_EXISTING until WalletUnlocker.InitWallet; a wallet → LOCKED until
+  // UnlockWallet (or auto-unlock from wallet-unlock-password-file). Macaroons are written when
+  // the wallet is created or unlocked. The node key comes from the seed, as in LND (the seed
+  // here is 24 BIP 39 words, not a real aezeed: SIMULATOR).
+  const walletFile = join(macaroonDir, 'wallet.db')
+  const rootKeyFile = join(macaroonDir, 'simulator-macaroons.key')
+  let walletState: 'NON_EXISTING' | 'LOCKED' | 'UNLOCKED' = existsSync(walletFile)
+    ? 'LOCKED'
+    : 'NON_EXISTING'
+  let nodeKey = new Uint8Array(32)
+  let peerKey: Buffer = Buffer.alloc(32)
+  let publicKey = ''
+  let peerPublicKey = ''
+  let rootKey: Buffer = Buffer.alloc(0)
+  const macaroons: Record<'admin' | 'readonly' | 'invoice', Buffer> = {
     admin: Buffer.alloc(0),
     readonly: Buffer.alloc(0),
     invoice: Buffer.alloc(0),
   }
-  for (const name of ['admin', 'readonly', 'invoice'] as const) {
-    const file = join(macaroonDir, `${name}.macaroon`)
-    if (!existsSync(file) || !verifyMacaroon(rootKey, readFileSync(file)).ok)
-      writeSecretFile(file, mintMacaroon(rootKey, DEFAULT_MACAROONS[name]), 0o600)
-    macaroons[name] = readFileSync(file)
+  interface WalletFile {
+    simulator: 'lnd'
+    salt: string
+    passwordHash: string
+    nodeKey: string
   }
+  const passwordHash = (salt: string, password: Buffer) =>
+    sha256(Buffer.concat([Buffer.from(salt, 'hex'), password])).toString('hex')
+  const unlock = (password: Buffer, statelessInit = false): void => {
+    const w = JSON.parse(readFileSync(walletFile, 'utf8')) as WalletFile
+    if (passwordHash(w.salt, password) !== w.passwordHash)
+      throw new GrpcError(grpc.status.UNKNOWN, 'invalid passphrase for master public key')
+    nodeKey = new Uint8Array(Buffer.from(w.nodeKey, 'hex'))
+    peerKey = sha256(Buffer.concat([Buffer.from('SIMULATOR channel peer'), nodeKey]))
+    publicKey = Buffer.from(secp256k1.getPublicKey(nodeKey)).toString('hex')
+    peerPublicKey = Buffer.from(secp256k1.getPublicKey(peerKey)).toString('hex')
+    if (!existsSync(rootKeyFile)) writeSecretFile(rootKeyFile, randomBytes(32), 0o600)
+    rootKey = readFileSync(rootKeyFile)
+    for (const name of ['admin', 'readonly', 'invoice'] as const) {
+      const file = join(macaroonDir, `${name}.macaroon`)
+      const existing = existsSync(file) ? readFileSync(file) : null
+      macaroons[name] =
+        existing && verifyMacaroon(rootKey, existing).ok
+          ? existing
+          : mintMacaroon(rootKey, DEFAULT_MACAROONS[name])
+      if (!statelessInit && !existing?.equals(macaroons[name]))
+        writeSecretFile(file, macaroons[name], 0o600)
+    }
+    walletState = 'UNLOCKED'
+    log(`Wallet unlocked; node ${publicKey}`)
+  }
+  const createWallet = (
+    password: Buffer,
+    mnemonic: readonly string[],
+    macaroonRootKey?: Buffer,
+  ) => {
+    const salt = randomBytes(16).toString('hex')
+    const key = sha256(Buffer.from(`SIMULATOR aezeed ${mnemonic.join(' ')}`))
+    const w: WalletFile = {
+      simulator: 'lnd',
+      salt,
+      passwordHash: passwordHash(salt, password),
+      nodeKey: key.toString('hex'),
+    }
+    if (macaroonRootKey?.length === 32) writeSecretFile(rootKeyFile, macaroonRootKey, 0o600)
+    writeSecretFile(walletFile, JSON.stringify(w), 0o600)
+    log('Wallet created (SIMULATOR)')
+  }
+  const newMnemonic = (): string[] =>
+    Array.from(randomBytes(48)).reduce<string[]>((words, _b, i, bytes) => {
+      if (i % 2 === 0) words.push(bip39Words[((bytes[i]! << 8) | bytes[i + 1]!) % 2048]!)
+      return words
+    }, [])
+
+  const walletMode = opts.wallet?.mode ?? 'auto'
+  const passwordFile = opts.wallet?.passwordFile
+  if (walletMode === 'auto' && walletState === 'NON_EXISTING') {
+    const pw = passwordFile ? readFileSync(passwordFile) : Buffer.from('SIMULATOR-wallet')
+    createWallet(pw, newMnemonic())
+    walletState = 'LOCKED'
+  }
+  if (walletState === 'LOCKED' && (walletMode === 'auto' || passwordFile)) {
+    unlock(passwordFile ? readFileSync(passwordFile) : Buffer.from('SIMULATOR-wallet'))
+  }
+  if ((walletState as string) !== 'UNLOCKED')
+    log(
+      walletState === 'NON_EXISTING'
+        ? 'Waiting for wallet creation (InitWallet)'
+        : 'Waiting for wallet unlock (UnlockWallet)',
+    )
 
   // --- chain view ---------------------------------------------------------------------------
   let height = opts.startHeight ?? 100
@@ -811,10 +893,18 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   const invoicesrpc = load('invoices.proto') as unknown as Pkg
   const verrpc = load('verrpc.proto') as unknown as Pkg
   const staterpc = load('stateservice.proto') as unknown as Pkg
+  const unlockerrpc = load('walletunlocker.proto') as unknown as Pkg
 
   const authorize = (method: string, metadata: grpc.Metadata): void => {
     const need = REQUIRED[method]
     if (need === null) return
+    if (walletState === 'NON_EXISTING')
+      throw new GrpcError(
+        grpc.status.UNKNOWN,
+        'wallet not created, create one to enable full RPC access',
+      )
+    if (walletState === 'LOCKED')
+      throw new GrpcError(grpc.status.UNKNOWN, 'wallet locked, unlock it to enable full RPC access')
     if (!chainReady)
       throw new GrpcError(
         grpc.status.UNKNOWN,
@@ -1236,13 +1326,62 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   server.addService(verrpc.verrpc!.Versioner!.service, {
     GetVersion: unary('GetVersion', () => LND_VERSION),
   })
-  const walletState = () => (chainReady ? 'SERVER_ACTIVE' : 'UNLOCKED')
+  const lndState = () =>
+    walletState !== 'UNLOCKED' ? walletState : chainReady ? 'SERVER_ACTIVE' : 'RPC_ACTIVE'
+  const unlockerUnavailable = () => {
+    if (walletState === 'UNLOCKED')
+      throw new GrpcError(
+        grpc.status.UNIMPLEMENTED,
+        'wallet already unlocked, WalletUnlocker service is no longer available',
+      )
+  }
+  server.addService(unlockerrpc.lnrpc!.WalletUnlocker!.service, {
+    GenSeed: unary('GenSeed', () => {
+      unlockerUnavailable()
+      return { cipher_seed_mnemonic: newMnemonic(), enciphered_seed: randomBytes(33) }
+    }),
+    InitWallet: unary(
+      'InitWallet',
+      (r: {
+        wallet_password?: Buffer
+        cipher_seed_mnemonic?: string[]
+        stateless_init?: boolean
+        macaroon_root_key?: Buffer
+      }) => {
+        unlockerUnavailable()
+        if (walletState !== 'NON_EXISTING')
+          throw new GrpcError(grpc.status.UNKNOWN, 'wallet already exists')
+        const password = r.wallet_password ?? Buffer.alloc(0)
+        if (password.length < 8)
+          throw new GrpcError(grpc.status.UNKNOWN, 'password must have at least 8 characters')
+        const words = r.cipher_seed_mnemonic ?? []
+        if (words.length !== 24 || words.some((w) => !bip39Words.includes(w)))
+          throw new GrpcError(
+            grpc.status.UNKNOWN,
+            'wrong cipher seed mnemonic length: got ' + words.length + ' words, expecting 24 words',
+          )
+        createWallet(password, words, r.macaroon_root_key)
+        unlock(password, r.stateless_init === true)
+        return { admin_macaroon: macaroons.admin }
+      },
+    ),
+    UnlockWallet: unary(
+      'UnlockWallet',
+      (r: { wallet_password?: Buffer; stateless_init?: boolean }) => {
+        unlockerUnavailable()
+        if (walletState === 'NON_EXISTING')
+          throw new GrpcError(grpc.status.UNKNOWN, 'wallet not found')
+        unlock(r.wallet_password ?? Buffer.alloc(0), r.stateless_init === true)
+        return {}
+      },
+    ),
+  })
   server.addService(staterpc.lnrpc!.State!.service, {
-    GetState: unary('GetState', () => ({ state: walletState() })),
+    GetState: unary('GetState', () => ({ state: lndState() })),
     SubscribeState: stream('SubscribeState', (_r: unknown, call) => {
       let last = ''
       const tick = () => {
-        const s = walletState()
+        const s = lndState()
         if (s !== last) call.write({ state: (last = s) })
       }
       tick()
@@ -1268,6 +1407,8 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   const control: LndSimulatorControl = {
     state: async () => ({
       simulator: 'lnd',
+      walletState,
+      state: lndState(),
       publicKey,
       peerPublicKey,
       height,
@@ -1425,8 +1566,12 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     socket: `${reachable}:${grpcPort}`,
     grpcPort,
     controlUrl: `http://${reachable}:${controlPort}`,
-    publicKey,
-    peerPublicKey,
+    get publicKey() {
+      return publicKey
+    },
+    get peerPublicKey() {
+      return peerPublicKey
+    },
     cert,
     macaroons,
     macaroonDir,
@@ -1442,10 +1587,10 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
 }
 
 const EnvSchema = z.object({
-  LND_SIM_DIR: z.string().min(1),
-  LND_SIM_NETWORK: z.enum(['mainnet', 'testnet4', 'signet', 'regtest']).default('regtest'),
-  LND_SIM_HOST: z.string().default('0.0.0.0'),
-  LND_SIM_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(10009),
+  LND_SIM_DIR: z.string().min(1).optional(),
+  LND_SIM_NETWORK: z.enum(['mainnet', 'testnet4', 'signet', 'regtest']).optional(),
+  LND_SIM_HOST: z.string().optional(),
+  LND_SIM_GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LND_SIM_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(10019),
   LND_SIM_ALIAS: z.string().optional(),
   LND_SIM_BITCOIND_URL: z.string().url().optional(),
@@ -1458,36 +1603,134 @@ const EnvSchema = z.object({
   LND_SIM_TLS_EXTRA_DOMAINS: z.string().default(''),
   LND_SIM_TLS_EXTRA_IPS: z.string().default(''),
   LND_SIM_PEERS: z.string().default(''),
+  LND_SIM_WALLET: z.enum(['auto', 'rpc']).optional(),
 })
 
+export interface LndConf {
+  lnddir?: string
+  configfile?: string
+  rpclisten?: string
+  tlscertpath?: string
+  tlskeypath?: string
+  tlsextradomain: string[]
+  tlsextraip: string[]
+  network?: SimulatedNetwork
+  rpchost?: string
+  rpcuser?: string
+  rpcpass?: string
+  walletUnlockPasswordFile?: string
+  walletUnlockAllowCreate?: boolean
+  alias?: string
+}
+
 /**
- * Runs the simulator as a process. Env: LND_SIM_DIR (required; lnddir), LND_SIM_NETWORK,
- * LND_SIM_HOST, LND_SIM_GRPC_PORT (10009), LND_SIM_CONTROL_PORT (10019), LND_SIM_ALIAS,
- * LND_SIM_BITCOIND_URL/_USER/_PASSWORD (follow bitcoind), LND_SIM_START_HEIGHT,
- * LND_SIM_BLOCK_INTERVAL_MS, LND_SIM_CHAIN_SYNC_DELAY_MS, LND_SIM_GRAPH_SYNC_DELAY_MS,
- * LND_SIM_TLS_EXTRA_DOMAINS / _IPS (comma-separated, e.g. the container's hostname),
- * LND_SIM_PEERS (comma-separated control URLs of other LND simulators), LND_SIM_PROTOS_DIR.
+ * Reads lnd.conf (INI: `[Application Options]`, `[Bitcoin]`, `[Bitcoind]`; keys may repeat) and
+ * command-line flags (`--lnddir=…`, `--configfile=…`, `--bitcoin.regtest`, …; flags win) for the
+ * options the simulator honours.
  */
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function parseLndConf(confText: string, argv: readonly string[] = []): LndConf {
+  const entries: [string, string][] = []
+  for (const raw of confText.split(/\r?\n/)) {
+    const line = raw.replace(/^\s*[;#].*$/, '').trim()
+    if (!line || line.startsWith('[')) continue
+    const eq = line.indexOf('=')
+    entries.push(eq < 0 ? [line, 'true'] : [line.slice(0, eq).trim(), line.slice(eq + 1).trim()])
+  }
+  for (const a of argv) {
+    if (!a.startsWith('--')) continue
+    const body = a.slice(2)
+    const eq = body.indexOf('=')
+    entries.push(eq < 0 ? [body, 'true'] : [body.slice(0, eq), body.slice(eq + 1)])
+  }
+  const truthy = (v: string) => v === 'true' || v === '1'
+  const out: LndConf = { tlsextradomain: [], tlsextraip: [] }
+  for (const [k, v] of entries) {
+    switch (k) {
+      case 'lnddir':
+      case 'configfile':
+      case 'rpclisten':
+      case 'tlscertpath':
+      case 'tlskeypath':
+      case 'alias':
+        out[k] = v
+        break
+      case 'tlsextradomain':
+      case 'tlsextraip':
+        out[k].push(v)
+        break
+      case 'bitcoin.mainnet':
+      case 'bitcoin.testnet4':
+      case 'bitcoin.signet':
+      case 'bitcoin.regtest':
+        if (truthy(v)) out.network = k.slice('bitcoin.'.length) as SimulatedNetwork
+        break
+      case 'bitcoind.rpchost':
+        out.rpchost = v
+        break
+      case 'bitcoind.rpcuser':
+        out.rpcuser = v
+        break
+      case 'bitcoind.rpcpass':
+        out.rpcpass = v
+        break
+      case 'wallet-unlock-password-file':
+        out.walletUnlockPasswordFile = v
+        break
+      case 'wallet-unlock-allow-create':
+        out.walletUnlockAllowCreate = truthy(v)
+        break
+    }
+  }
+  return out
+}
+
+/**
+ * Runs the simulator as a process, configured like LND (`--lnddir=… --configfile=…/lnd.conf`,
+ * honouring lnddir, rpclisten, tlscertpath/tlskeypath, tlsextradomain/tlsextraip,
+ * bitcoin.<network>, bitcoind.rpchost/rpcuser/rpcpass, wallet-unlock-password-file,
+ * wallet-unlock-allow-create, alias) and/or env: LND_SIM_DIR, LND_SIM_NETWORK, LND_SIM_HOST,
+ * LND_SIM_GRPC_PORT (10009), LND_SIM_CONTROL_PORT (10019), LND_SIM_ALIAS,
+ * LND_SIM_BITCOIND_URL/_USER/_PASSWORD, LND_SIM_START_HEIGHT, LND_SIM_BLOCK_INTERVAL_MS,
+ * LND_SIM_CHAIN_SYNC_DELAY_MS, LND_SIM_GRAPH_SYNC_DELAY_MS, LND_SIM_TLS_EXTRA_DOMAINS / _IPS,
+ * LND_SIM_PEERS (control URLs of other LND simulators), LND_SIM_WALLET (auto|rpc),
+ * LND_SIM_PROTOS_DIR. With a config file the wallet behaves as LND's (`rpc`): created by
+ * InitWallet, auto-unlocked from the password file.
+ */
+export async function main(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<void> {
   const cfg = EnvSchema.parse(env)
   const list = (s: string) =>
     s
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean)
+  const flags = parseLndConf('', argv)
+  const lnddir = flags.lnddir ?? cfg.LND_SIM_DIR
+  const configfile = flags.configfile ?? (lnddir ? join(lnddir, 'lnd.conf') : undefined)
+  const hasConf = !!configfile && existsSync(configfile)
+  const conf = parseLndConf(hasConf ? readFileSync(configfile, 'utf8') : '', argv)
+  const dir = conf.lnddir ?? cfg.LND_SIM_DIR
+  if (!dir) throw new Error('no lnddir: pass --lnddir=… or LND_SIM_DIR')
+  const listen = conf.rpclisten ? /^(.*):(\d+)$/.exec(conf.rpclisten) : null
+  const rpchost = conf.rpchost
+  const bitcoindUrl =
+    cfg.LND_SIM_BITCOIND_URL ??
+    (rpchost ? `http://${rpchost.includes(':') ? rpchost : `${rpchost}:8332`}` : undefined)
   const sim = await startLndSimulator({
-    dir: cfg.LND_SIM_DIR,
-    network: cfg.LND_SIM_NETWORK,
-    host: cfg.LND_SIM_HOST,
-    grpcPort: cfg.LND_SIM_GRPC_PORT,
+    dir,
+    network: conf.network ?? cfg.LND_SIM_NETWORK ?? 'regtest',
+    host: cfg.LND_SIM_HOST ?? listen?.[1]?.replace(/^\[|\]$/g, '') ?? '0.0.0.0',
+    grpcPort: cfg.LND_SIM_GRPC_PORT ?? (listen ? Number(listen[2]) : 10009),
     controlPort: cfg.LND_SIM_CONTROL_PORT,
-    ...(cfg.LND_SIM_ALIAS ? { alias: cfg.LND_SIM_ALIAS } : {}),
-    ...(cfg.LND_SIM_BITCOIND_URL
+    ...((cfg.LND_SIM_ALIAS ?? conf.alias) ? { alias: cfg.LND_SIM_ALIAS ?? conf.alias } : {}),
+    ...(bitcoindUrl
       ? {
           bitcoind: {
-            url: cfg.LND_SIM_BITCOIND_URL,
-            user: cfg.LND_SIM_BITCOIND_USER ?? '',
-            password: cfg.LND_SIM_BITCOIND_PASSWORD ?? '',
+            url: bitcoindUrl,
+            user: cfg.LND_SIM_BITCOIND_USER ?? conf.rpcuser ?? '',
+            password: cfg.LND_SIM_BITCOIND_PASSWORD ?? conf.rpcpass ?? '',
           },
         }
       : {}),
@@ -1495,8 +1738,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     blockIntervalMs: cfg.LND_SIM_BLOCK_INTERVAL_MS,
     chainSyncDelayMs: cfg.LND_SIM_CHAIN_SYNC_DELAY_MS,
     graphSyncDelayMs: cfg.LND_SIM_GRAPH_SYNC_DELAY_MS,
-    tlsExtraDomains: list(cfg.LND_SIM_TLS_EXTRA_DOMAINS),
-    tlsExtraIps: list(cfg.LND_SIM_TLS_EXTRA_IPS),
+    tlsExtraDomains: [...list(cfg.LND_SIM_TLS_EXTRA_DOMAINS), ...conf.tlsextradomain],
+    tlsExtraIps: [...list(cfg.LND_SIM_TLS_EXTRA_IPS), ...conf.tlsextraip],
+    ...(conf.tlscertpath ? { tlsCertPath: conf.tlscertpath } : {}),
+    ...(conf.tlskeypath ? { tlsKeyPath: conf.tlskeypath } : {}),
+    wallet: {
+      mode: cfg.LND_SIM_WALLET ?? (hasConf ? 'rpc' : 'auto'),
+      ...(conf.walletUnlockPasswordFile ? { passwordFile: conf.walletUnlockPasswordFile } : {}),
+    },
   })
   for (const url of list(cfg.LND_SIM_PEERS)) {
     // Peers may start later; keep trying in the background.
