@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine, type Engine } from '../../src/core/engine/engine'
 import { mintModule } from '../../src/core/mint/mint-module'
 import { ecashModule } from '../../src/core/ecash/ecash-module'
-import { silentLogger } from '../../src/core/log'
+import { createLogger } from '../../src/core/log'
 import type { EngineEvent } from '../../src/shared/api/events'
 import type {
   EcashMintView,
@@ -20,13 +20,14 @@ import type {
 let dir: string
 let engine: Engine
 const events: EngineEvent[] = []
+const logLines: string[] = []
 const ctx = { transport: 'internal' } as const
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ecash-engine-'))
   engine = await createEngine({
     dataDir: dir,
-    log: silentLogger,
+    log: createLogger('engine', { level: 'debug', sink: (l) => logLines.push(JSON.stringify(l)) }),
     modules: [mintModule({ port: 0 }), ecashModule({ backgroundIntervalMs: 1000 })],
   })
   engine.events.subscribe((e) => events.push(e), ['ecash'])
@@ -72,5 +73,14 @@ describe('ecash module with the box mint module', () => {
     const after = await call<EcashStatus>('status', {})
     expect(after.total).toBe(30 - sent.fee)
     expect(after.balances[0]).toMatchObject({ pending: 20 })
+
+    // The log tells what happened, and nothing anyone could spend or steal.
+    const { words } = await call<{ words: string[] }>('backupSeed', { confirm: true })
+    const log = logLines.join('\n')
+    expect(log).toContain('eCash minted: done')
+    expect(log).toContain('eCash sent: pending')
+    expect(log).not.toContain(sent.token)
+    expect(log).not.toContain(sent.token.slice(6, 60))
+    expect(log).not.toContain(words.join(' '))
   })
 })

@@ -1608,7 +1608,16 @@ export class EcashWallet {
   private historyChanged(opId: string): void {
     const op = this.store.getOperation(opId)
     if (op && !(op.kind === 'melt' && op.state === 'quoted')) {
-      this.publish({ topic: 'ecash', type: 'history', entry: toHistory(op) })
+      const entry = toHistory(op)
+      // Amounts and states only: never a token, proof or key.
+      this.log.info(`eCash ${entry.kind}: ${entry.state}`, {
+        op: op.id,
+        mint: mintHost(op.mintUrl),
+        amount: op.amount,
+        fee: op.fee,
+        ...(entry.note ? { note: entry.note } : {}),
+      })
+      this.publish({ topic: 'ecash', type: 'history', entry })
     }
   }
 
