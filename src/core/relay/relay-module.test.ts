@@ -13,6 +13,8 @@ import { silentLogger } from '../log'
 import type { EngineEvent } from '../../shared/api/events'
 import type { RelayBackup, RelayLists, RelayRejection, RelayStatus } from '../../shared/api/relay'
 import { relayModule } from './relay-module'
+import { saveSettingsFile } from '../engine/stack-module'
+import { defaultSettings } from '../../shared/settings'
 
 const ctx = { transport: 'internal' as const }
 const dirs: string[] = []
@@ -159,6 +161,29 @@ describe('relay engine module', () => {
     expect(l.blockedIps).toEqual([
       expect.objectContaining({ value: '203.0.113.7', reason: 'abuse' }),
     ])
+  })
+
+  it('follows the settings: off when the relay is disabled or runs as a container', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashbox-relaymod-'))
+    dirs.push(dir)
+    const s = defaultSettings(dir)
+    saveSettingsFile(dir, { ...s, services: { ...s.services, relay: false } })
+    const { e } = await engine(dir)
+    const st = (await e.call('relay', 'status', {}, ctx)) as RelayStatus
+    expect(st).toMatchObject({ running: false, problem: { code: 'relay.disabled' } })
+    await e.stop()
+    engines.pop()
+    saveSettingsFile(dir, { ...s, ownServices: 'container' })
+    const { e: e2 } = await engine(dir)
+    expect(await e2.call('relay', 'status', {}, ctx)).toMatchObject({
+      running: false,
+      problem: { code: 'relay.in_container' },
+    })
+    await e2.stop()
+    engines.pop()
+    saveSettingsFile(dir, s)
+    const { e: e3 } = await engine(dir)
+    expect(await e3.call('relay', 'status', {}, ctx)).toMatchObject({ running: true })
   })
 
   it('says so in plain words when its port is taken', async () => {

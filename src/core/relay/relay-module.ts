@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../../../services/relay/src/relay-key'
 import type { Rejection } from '../../../services/relay/src/relay'
 import { FlashError } from '../errors'
 import { redact } from '../log'
+import { loadSettings } from '../engine/stack-module'
 import type {
   EngineContext,
   EngineModule,
@@ -42,6 +43,24 @@ export interface RelayModuleOptions {
   readonly port?: number
   /** How often a `status` event is published while something changes (ms). Default 5000. */
   readonly statusIntervalMs?: number
+  /**
+   * Whether the relay should run inside the engine. Default: from the saved settings — on when
+   * the relay is enabled and `ownServices` is 'embedded' (or before setup saved any settings).
+   */
+  readonly shouldRun?: () => 'run' | 'disabled' | 'container'
+}
+
+function fromSettings(dataDir: string): 'run' | 'disabled' | 'container' {
+  let settings: ReturnType<typeof loadSettings>
+  try {
+    settings = loadSettings(dataDir)
+  } catch {
+    // Damaged settings are the stack module's to report; the relay keeps serving meanwhile.
+    return 'run'
+  }
+  if (!settings) return 'run'
+  if (!settings.services.relay) return 'disabled'
+  return settings.ownServices === 'embedded' ? 'run' : 'container'
 }
 
 export type RelayModule = EngineModule<typeof relayApi> & {
@@ -245,6 +264,24 @@ export function createRelayModule(
     async start() {
       if (running) return
       config = loadConfig()
+      const mode = (options.shouldRun ?? (() => fromSettings(ctx.dataDir)))()
+      if (mode !== 'run') {
+        problem =
+          mode === 'disabled'
+            ? new FlashError(
+                'relay.disabled',
+                'The Nostr relay is switched off.',
+                'Turn it on in Settings (Services → Nostr relay) if you want your own relay.',
+              )
+            : new FlashError(
+                'relay.in_container',
+                'The Nostr relay runs as its own container, not inside the app.',
+                'See it on the dashboard; switch “Own services” to “inside the app” in Settings to manage it here.',
+              )
+        log.info('relay not started inside the engine', { reason: mode })
+        publishStatus(true)
+        return
+      }
       const port = options.port ?? config.port
       try {
         running = await startRelay({
