@@ -424,3 +424,37 @@ describe('exposed beyond loopback', () => {
     expect(res.json).toMatchObject({ code: 'auth.bad_setup_code' })
   })
 })
+
+describe('login throttling under parallel guessing', () => {
+  let dir: string
+  let engine: Engine
+  let api: HttpApi
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flashbox-http-parallel-'))
+    engine = await createEngine({ dataDir: dir, log: silentLogger, modules: [testStackModule([])] })
+    api = await startHttpApi(engine, { dataDir: dir, log: silentLogger })
+    await setupOwner(api)
+  })
+
+  afterAll(async () => {
+    await api?.close()
+    await engine?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('lets at most 10 of 20 simultaneous guesses be checked', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        send(api, 'POST', '/api/auth/login', {
+          headers: jsonHeaders(api),
+          body: JSON.stringify({ password: `parallel guess ${i}` }),
+        }),
+      ),
+    )
+    const statuses = answers.map((a) => a.status)
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10)
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(10)
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true)
+  })
+})

@@ -288,8 +288,9 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           message: 'No owner password is set yet.',
           hint: 'Reload the page to choose one.',
         })
+      // Counted before the (slow) check, so parallel guesses cannot slip past the limit.
+      throttle.fail(clientIp(req))
       if (!(await password.verify(body.password))) {
-        throttle.fail(clientIp(req))
         log.warn('wrong owner password', { ip: clientIp(req) })
         throw new HttpError(401, {
           code: 'auth.wrong_password',
