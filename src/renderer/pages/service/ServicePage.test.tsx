@@ -90,3 +90,20 @@ describe('service page', () => {
     await screen.findByText('Unknown service')
   })
 })
+
+describe('embedded service', () => {
+  it('explains that it runs inside Flash Box and links to its own page', async () => {
+    const fake = new FakeTransportForTests({
+      'stack.status': () =>
+        stackStatus([service('relay', 'embedded', { displayName: 'Nostr relay' })]),
+    })
+    setTransport(fake)
+    render(<ServicePage params={{ id: 'relay' }} />)
+    await screen.findByText(/runs inside Flash Box itself/)
+    expect(screen.getByRole('link', { name: 'Open the Relay page' }).getAttribute('href')).toBe(
+      '#/relay',
+    )
+    expect(screen.queryByRole('tab')).toBeNull()
+    expect(fake.callsTo('stack.logs')).toEqual([])
+  })
+})

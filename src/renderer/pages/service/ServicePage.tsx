@@ -6,6 +6,7 @@ import type { LogLine, RenderedConfig } from '../../../shared/api/stack'
 import { hrefFor } from '../../router'
 import { ErrorBox, Spinner, StateBadge } from '../../shell/common'
 import type { PageProps } from '../types'
+import { pages } from '../index'
 import { withService } from '../dashboard/status-updates'
 import { appendCapped } from './append'
 
@@ -40,6 +41,32 @@ export default function ServicePage({ params }: PageProps) {
         </p>
       </section>
     )
+
+  if (service.state === 'embedded') {
+    // Runs inside the engine, not in a container: no logs, container config or stats here.
+    const own = pages.find((p) => p.path === `/${id}`)
+    return (
+      <div className="page">
+        <nav aria-label="Breadcrumb" className="breadcrumb">
+          <a href={hrefFor('/')}>Dashboard</a> › {service.displayName}
+        </nav>
+        <div className="page-head">
+          <h1>{service.displayName}</h1>
+          <StateBadge state={service.state} />
+        </div>
+        <p className="muted">{service.description}</p>
+        <p>
+          {service.displayName} runs inside Flash Box itself, so it starts and stops with the app.
+          {own && (
+            <>
+              {' '}
+              <a href={hrefFor(own.path)}>Open the {own.title} page</a> to manage it.
+            </>
+          )}
+        </p>
+      </div>
+    )
+  }
 
   const running = !['stopped', 'disabled', 'failed', 'crash-loop'].includes(service.state)
   const busy = startSvc.pending || stopSvc.pending || restartSvc.pending
