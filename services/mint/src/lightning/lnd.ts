@@ -1,5 +1,5 @@
 // LND backend through ln-service (gRPC): createInvoice / subscribeToInvoices for incoming,
-// decodePaymentRequest + payViaPaymentRequest / getPayment for outgoing.
+// decodePaymentRequest + subscribeToPayViaRequest / getPayment for outgoing.
 import { readFileSync } from 'node:fs'
 import {
   authenticatedLndGrpc,
@@ -8,7 +8,7 @@ import {
   getInvoice,
   getPayment,
   getWalletInfo,
-  payViaPaymentRequest,
+  subscribeToPayViaRequest,
   subscribeToInvoices,
   type AuthenticatedLnd,
 } from 'ln-service'
@@ -34,6 +34,8 @@ export interface LndBackendOptions {
   /** Fee reserve: max(minFeeReserveMsat, feeReservePercent of the amount). */
   feeReservePercent?: number
   minFeeReserveMsat?: number
+  /** A payment still in flight after this long is reported PENDING (default 30 s). */
+  pendingAfterMs?: number
 }
 
 /** ln-service errors are arrays: [httpLikeCode, 'Message', details?]. */
@@ -50,6 +52,7 @@ export class LndBackend implements LightningBackend {
   private subscription: ReturnType<typeof subscribeToInvoices> | null = null
   private readonly feePercent: number
   private readonly minFeeMsat: number
+  private readonly pendingAfterMs: number
 
   constructor(opts: LndBackendOptions) {
     // ln-service wants the PEM file's bytes in base64; accept PEM text too.
@@ -69,24 +72,46 @@ export class LndBackend implements LightningBackend {
     }).lnd
     this.feePercent = opts.feeReservePercent ?? 1
     this.minFeeMsat = opts.minFeeReserveMsat ?? 2000
+    this.pendingAfterMs = opts.pendingAfterMs ?? 30_000
+  }
+
+  /** Invoices we issued and have not seen paid: polled as a safety net for the stream. */
+  private readonly watched = new Map<string, number>()
+  private poller: NodeJS.Timeout | null = null
+
+  private emitPaid(hash: string) {
+    if (!this.watched.delete(hash)) return
+    for (const l of this.listeners) l(hash)
   }
 
   private ensureSubscription() {
-    if (this.subscription) return
-    const sub = subscribeToInvoices({ lnd: this.lnd })
-    sub.on('invoice_updated', (inv: { id: string; is_confirmed: boolean }) => {
-      if (inv.is_confirmed) for (const l of this.listeners) l(inv.id)
-    })
-    sub.on('error', () => {
-      // Reconnect on the next subscriber call or status check; missed payments are caught by
-      // checkIncoming when a wallet asks about its quote.
-      sub.removeAllListeners()
-      this.subscription = null
-      setTimeout(() => {
-        if (this.listeners.size) this.ensureSubscription()
-      }, 2000).unref()
-    })
-    this.subscription = sub
+    if (!this.subscription) {
+      const sub = subscribeToInvoices({ lnd: this.lnd })
+      sub.on('invoice_updated', (inv: { id: string; is_confirmed: boolean }) => {
+        if (inv.is_confirmed) this.emitPaid(inv.id)
+      })
+      // ln-service restarts the stream itself (keeping its cursors); nothing to do here.
+      sub.on('error', () => undefined)
+      this.subscription = sub
+    }
+    // The stream only carries updates made after it is established; a payment that lands in
+    // that gap, or while it reconnects, is still found by polling the invoices we issued.
+    if (!this.poller) {
+      this.poller = setInterval(() => void this.pollWatched(), 2000)
+      this.poller.unref()
+    }
+  }
+
+  private async pollWatched() {
+    const now = Date.now() / 1000
+    for (const [hash, expiry] of this.watched) {
+      if (expiry < now - 60) {
+        this.watched.delete(hash)
+        continue
+      }
+      const s = await this.checkIncoming(hash).catch(() => undefined)
+      if (s?.state === 'PAID') this.emitPaid(hash)
+    }
   }
 
   async createIncomingRequest(opts: {
@@ -101,10 +126,12 @@ export class LndBackend implements LightningBackend {
       description: opts.description ?? '',
       expires_at: expiresAt.toISOString(),
     })
+    const expiry = Math.floor(expiresAt.getTime() / 1000)
+    this.watched.set(inv.id, expiry)
     return {
       request: inv.request,
       paymentHash: inv.id,
-      expiry: Math.floor(expiresAt.getTime() / 1000),
+      expiry,
     }
   }
 
@@ -121,27 +148,60 @@ export class LndBackend implements LightningBackend {
     }
   }
 
-  async makePayment(opts: {
+  /**
+   * Pay through LND's router and follow the payment. Resolves with the final state, or PENDING
+   * when it is still in flight after `pendingAfterMs` (an HTLC held downstream); the mint then
+   * keeps asking checkOutgoing until LND settles it.
+   */
+  makePayment(opts: {
     request: string
     paymentHash: string
     maxFeeMsat: number
   }): Promise<OutgoingStatus> {
-    try {
-      const r = await payViaPaymentRequest({
-        lnd: this.lnd,
-        request: opts.request,
-        max_fee_mtokens: String(opts.maxFeeMsat),
+    return new Promise<OutgoingStatus>((resolve) => {
+      let settled = false
+      const finish = (s: OutgoingStatus) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(s)
+      }
+      const timer = setTimeout(() => finish({ state: 'PENDING' }), this.pendingAfterMs)
+      let sub: ReturnType<typeof subscribeToPayViaRequest>
+      try {
+        sub = subscribeToPayViaRequest({
+          lnd: this.lnd,
+          request: opts.request,
+          max_fee_mtokens: String(opts.maxFeeMsat),
+        })
+      } catch (err) {
+        finish({ state: 'FAILED', reason: lnError(err).message })
+        return
+      }
+      const done = () => setImmediate(() => sub.removeAllListeners())
+      sub.on('confirmed', (p: { secret: string; fee_mtokens: string }) => {
+        finish({ state: 'PAID', preimage: p.secret, feePaidMsat: Number(p.fee_mtokens) })
+        done()
       })
-      return { state: 'PAID', preimage: r.secret, feePaidMsat: Number(r.fee_mtokens) }
-    } catch (err) {
-      // The call failing does not prove the payment failed: ask LND what happened.
-      const status = await this.checkOutgoing(opts.paymentHash).catch(() => null)
-      if (status && status.state !== 'UNKNOWN') return status
-      const e = lnError(err)
-      if (status?.state === 'UNKNOWN' && e.code >= 400 && e.code < 600)
-        return { state: 'FAILED', reason: e.message }
-      return { state: 'PENDING' }
-    }
+      sub.on('failed', () => {
+        finish({ state: 'FAILED', reason: 'LND could not find a route or the payment was refused' })
+        done()
+      })
+      sub.on('error', (err: unknown) => {
+        done()
+        // The call failing does not prove the payment failed: ask LND what happened.
+        void this.checkOutgoing(opts.paymentHash)
+          .catch(() => null)
+          .then((status) => {
+            if (status && status.state !== 'UNKNOWN') return finish(status)
+            const e = lnError(err)
+            // LND refused before sending anything (bad invoice, self-payment, …).
+            if (status?.state === 'UNKNOWN' && e.code >= 400 && e.code < 600)
+              return finish({ state: 'FAILED', reason: e.message })
+            finish({ state: 'PENDING' })
+          })
+      })
+    })
   }
 
   async checkOutgoing(paymentHash: string): Promise<OutgoingStatus> {
@@ -198,6 +258,9 @@ export class LndBackend implements LightningBackend {
   }
 
   async close(): Promise<void> {
+    if (this.poller) clearInterval(this.poller)
+    this.poller = null
+    this.watched.clear()
     this.subscription?.removeAllListeners()
     this.subscription = null
     this.listeners.clear()

@@ -1,0 +1,132 @@
+// The mint's LND backend (through ln-service) against the LND gRPC simulator (real
+// lightning.proto, TLS, macaroons): the shared Lightning backend conformance suite, then the
+// whole mint on LND with cashu-ts — a deposit paid by the channel peer and a payment out.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Wallet, injectWebSocketImpl } from '@cashu/cashu-ts'
+import WebSocket from 'ws'
+import { startLndSimulator, type LndSimulator } from '../simulators/lnd-simulator'
+import { LndBackend } from '../../services/mint/src/lightning/lnd'
+import { describeLightningBackendConformance } from '../../services/mint/src/lightning/backend.conformance'
+import { startMint, type RunningMint } from '../../services/mint/src/index'
+import { silentLogger } from '../../src/core/log'
+
+injectWebSocketImpl(WebSocket as unknown as Parameters<typeof injectWebSocketImpl>[0])
+
+const dirs: string[] = []
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'flashbox-mint-lnd-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+function lndOptions(sim: LndSimulator) {
+  return {
+    socket: sim.socket,
+    cert: sim.cert,
+    macaroon: sim.macaroons.admin.toString('hex'),
+    pendingAfterMs: 1500,
+  }
+}
+
+describeLightningBackendConformance('LND via ln-service (simulator)', async () => {
+  const sim = await startLndSimulator({
+    dir: tmp(),
+    network: 'regtest',
+    chainSyncDelayMs: 0,
+    graphSyncDelayMs: 0,
+  })
+  const backend = new LndBackend(lndOptions(sim))
+  return {
+    backend,
+    async payIncoming(request) {
+      const r = await sim.control.payFromPeer(request)
+      if (r.status !== 'settled') throw new Error(`peer payment ${r.status}`)
+    },
+    async createPayable(amountMsat) {
+      sim.control.setPaymentMode('settle')
+      const inv = sim.control.createPeerInvoice(BigInt(amountMsat), 'payable')
+      return { request: inv.paymentRequest, paymentHash: inv.paymentHash }
+    },
+    async failNext() {
+      sim.control.setPaymentMode('fail', 'FAILURE_REASON_NO_ROUTE')
+    },
+    async holdNext() {
+      sim.control.setPaymentMode('hold')
+      return {
+        settle: async (hash: string) => {
+          sim.control.resolvePayment(hash, 'succeed')
+          sim.control.setPaymentMode('settle')
+        },
+      }
+    },
+    async close() {
+      await backend.close()
+      await sim.close()
+    },
+  }
+})
+
+describe('mint on LND (simulator) with cashu-ts', () => {
+  let sim: LndSimulator
+  let mint: RunningMint
+  beforeAll(async () => {
+    sim = await startLndSimulator({
+      dir: tmp(),
+      network: 'regtest',
+      chainSyncDelayMs: 0,
+      graphSyncDelayMs: 0,
+    })
+    mint = await startMint({
+      port: 0,
+      dataDir: tmp(),
+      backend: { kind: 'lnd', ...lndOptions(sim) },
+      config: { pendingCheckIntervalMs: 500 },
+      log: silentLogger,
+    })
+  })
+  afterAll(async () => {
+    await mint?.close()
+    await sim?.close()
+  })
+
+  it('mints when the peer pays the invoice and melts to a peer invoice with change', async () => {
+    const w = new Wallet(mint.url, { unit: 'sat' })
+    await w.loadMint()
+    const q = await w.createMintQuoteBolt11(500)
+    const paid = w.on.onceMintPaid(q.quote, { timeoutMs: 20_000 })
+    const htlc = await sim.control.payFromPeer(q.request)
+    expect(htlc.status).toBe('settled')
+    await paid
+    const proofs = await w.mintProofsBolt11(500, q)
+    const invoice = sim.control.createPeerInvoice(200_000n, 'coffee')
+    const mq = await w.createMeltQuoteBolt11(invoice.paymentRequest)
+    expect(Number(mq.amount)).toBe(200)
+    const { send } = await w.send(mq.amount.add(mq.fee_reserve), proofs, { includeFees: true })
+    const res = await w.meltProofsBolt11(mq, send)
+    expect(res.quote.state).toBe('PAID')
+    expect(res.quote.payment_preimage).toMatch(/^[0-9a-f]{64}$/)
+    const liabilities = await mint.mint.store.liabilities()
+    expect(liabilities.reduce((a, l) => a + l.outstanding, 0)).toBeLessThanOrEqual(300)
+  })
+
+  it('releases the proofs when LND fails the payment', async () => {
+    const w = new Wallet(mint.url, { unit: 'sat' })
+    await w.loadMint()
+    const q = await w.createMintQuoteBolt11(100)
+    await sim.control.payFromPeer(q.request)
+    await w.on.onceMintPaid(q.quote, { timeoutMs: 20_000 })
+    const proofs = await w.mintProofsBolt11(100, q)
+    const invoice = sim.control.createPeerInvoice(50_000n, 'will fail')
+    const mq = await w.createMeltQuoteBolt11(invoice.paymentRequest)
+    sim.control.setPaymentMode('fail', 'FAILURE_REASON_NO_ROUTE')
+    await expect(w.meltProofsBolt11(mq, proofs)).rejects.toMatchObject({ code: 20004 })
+    sim.control.setPaymentMode('settle')
+    expect((await w.checkProofsStates(proofs)).every((s) => s.state === 'UNSPENT')).toBe(true)
+  })
+})
