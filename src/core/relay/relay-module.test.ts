@@ -179,11 +179,17 @@ describe('relay engine module', () => {
       running: false,
       problem: { code: 'relay.in_container' },
     })
-    await e2.stop()
-    engines.pop()
+    // Level-triggered: the relay follows a settings change on the next stack report.
     saveSettingsFile(dir, s)
-    const { e: e3 } = await engine(dir)
-    expect(await e3.call('relay', 'status', {}, ctx)).toMatchObject({ running: true })
+    e2.events.publish({ topic: 'stack', type: 'sync', sync: {} })
+    await expect
+      .poll(async () => ((await e2.call('relay', 'status', {}, ctx)) as RelayStatus).running)
+      .toBe(true)
+    saveSettingsFile(dir, { ...s, services: { ...s.services, relay: false } })
+    e2.events.publish({ topic: 'stack', type: 'sync', sync: {} })
+    await expect
+      .poll(async () => ((await e2.call('relay', 'status', {}, ctx)) as RelayStatus).problem?.code)
+      .toBe('relay.disabled')
   })
 
   it('says so in plain words when its port is taken', async () => {

@@ -254,7 +254,11 @@ export function createRelayModule(
     },
   }
 
-  return {
+  let followSettings: (() => void) | undefined
+  let transition: Promise<void> = Promise.resolve()
+  let stopped = false
+
+  const module: RelayModule = {
     name: 'relay',
     handlers,
     get url() {
@@ -262,77 +266,116 @@ export function createRelayModule(
     },
     running: () => running,
     async start() {
-      if (running) return
-      config = loadConfig()
-      const mode = (options.shouldRun ?? (() => fromSettings(ctx.dataDir)))()
-      if (mode !== 'run') {
-        problem =
-          mode === 'disabled'
-            ? new FlashError(
-                'relay.disabled',
-                'The Nostr relay is switched off.',
-                'Turn it on in Settings (Services → Nostr relay) if you want your own relay.',
-              )
-            : new FlashError(
-                'relay.in_container',
-                'The Nostr relay runs as its own container, not inside the app.',
-                'See it on the dashboard; switch “Own services” to “inside the app” in Settings to manage it here.',
-              )
-        log.info('relay not started inside the engine', { reason: mode })
-        publishStatus(true)
-        return
+      stopped = false
+      await startNow()
+      // Level-triggered: whenever the stack reports, compare the settings with what runs and
+      // converge (the wizard saving settings, the user switching the relay on or off).
+      if (!options.shouldRun && !followSettings) {
+        let last = fromSettings(ctx.dataDir)
+        followSettings = ctx.events.subscribe(() => {
+          const mode = fromSettings(ctx.dataDir)
+          if (mode === last || stopped) return
+          last = mode
+          transition = transition
+            .then(async () => {
+              if (mode === 'run') await startNow()
+              else await stopNow(mode)
+            })
+            .catch((err: unknown) => {
+              log.error('relay could not follow a settings change', {
+                error: (err as Error).message,
+              })
+            })
+        }, ['stack'])
       }
-      const port = options.port ?? config.port
-      try {
-        running = await startRelay({
-          port,
-          host: '127.0.0.1',
-          dbPath: join(dir, 'relay.db'),
-          keyPath: join(dir, 'relay.key'),
-          policies: config.policies,
-          adminPubkeys: config.adminPubkeys,
-          log,
-          onSecret: redact,
-        })
-        problem = undefined
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        problem =
-          code === 'EADDRINUSE'
-            ? new FlashError(
-                'relay.port_taken',
-                `The relay could not start: port ${port} is already used by another program.`,
-                'Close the other program, or choose another relay port, then start the relay again.',
-                { cause: err },
-              )
-            : new FlashError(
-                'relay.start_failed',
-                'The relay could not start.',
-                'Check that the data folder is writable and has free space, then start it again.',
-                { cause: err },
-              )
-        log.error('relay failed to start', { error: (err as Error).message })
-        publishStatus(true)
-        throw problem
-      }
-      log.info('relay listening', { url: running.url })
-      running.relay.onRejection((r) => {
-        // A flood must not flood the UI too: at most 20 rejection events a second.
-        const sec = Math.floor(r.at / 1000)
-        if (sec !== rejectionWindow.second) rejectionWindow = { second: sec, count: 0 }
-        if (++rejectionWindow.count > 20) return
-        ctx.events.publish({ topic: 'relay', type: 'rejection', rejection: toRejection(r) })
-      })
-      statusTimer = setInterval(() => publishStatus(), options.statusIntervalMs ?? 5000)
-      statusTimer.unref()
-      publishStatus(true)
     },
     async stop() {
-      if (statusTimer) clearInterval(statusTimer)
-      const r = running
-      running = undefined
-      if (r) await r.close()
-      publishStatus(true)
+      stopped = true
+      followSettings?.()
+      followSettings = undefined
+      await transition
+      await stopNow()
     },
   }
+
+  async function stopNow(mode?: 'disabled' | 'container'): Promise<void> {
+    if (statusTimer) clearInterval(statusTimer)
+    const r = running
+    running = undefined
+    if (r) await r.close()
+    if (mode) problem = modeProblem(mode)
+    publishStatus(true)
+  }
+
+  function modeProblem(mode: 'disabled' | 'container'): FlashError {
+    return mode === 'disabled'
+      ? new FlashError(
+          'relay.disabled',
+          'The Nostr relay is switched off.',
+          'Turn it on in Settings (Services → Nostr relay) if you want your own relay.',
+        )
+      : new FlashError(
+          'relay.in_container',
+          'The Nostr relay runs as its own container, not inside the app.',
+          'See it on the dashboard; switch “Own services” to “inside the app” in Settings to manage it here.',
+        )
+  }
+
+  async function startNow(): Promise<void> {
+    if (running) return
+    config = loadConfig()
+    const mode = (options.shouldRun ?? (() => fromSettings(ctx.dataDir)))()
+    if (mode !== 'run') {
+      problem = modeProblem(mode)
+      log.info('relay not started inside the engine', { reason: mode })
+      publishStatus(true)
+      return
+    }
+    const port = options.port ?? config.port
+    try {
+      running = await startRelay({
+        port,
+        host: '127.0.0.1',
+        dbPath: join(dir, 'relay.db'),
+        keyPath: join(dir, 'relay.key'),
+        policies: config.policies,
+        adminPubkeys: config.adminPubkeys,
+        log,
+        onSecret: redact,
+      })
+      problem = undefined
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      problem =
+        code === 'EADDRINUSE'
+          ? new FlashError(
+              'relay.port_taken',
+              `The relay could not start: port ${port} is already used by another program.`,
+              'Close the other program, or choose another relay port, then start the relay again.',
+              { cause: err },
+            )
+          : new FlashError(
+              'relay.start_failed',
+              'The relay could not start.',
+              'Check that the data folder is writable and has free space, then start it again.',
+              { cause: err },
+            )
+      log.error('relay failed to start', { error: (err as Error).message })
+      publishStatus(true)
+      throw problem
+    }
+    log.info('relay listening', { url: running.url })
+    running.relay.onRejection((r) => {
+      // A flood must not flood the UI too: at most 20 rejection events a second.
+      const sec = Math.floor(r.at / 1000)
+      if (sec !== rejectionWindow.second) rejectionWindow = { second: sec, count: 0 }
+      if (++rejectionWindow.count > 20) return
+      ctx.events.publish({ topic: 'relay', type: 'rejection', rejection: toRejection(r) })
+    })
+    statusTimer = setInterval(() => publishStatus(), options.statusIntervalMs ?? 5000)
+    statusTimer.unref()
+    publishStatus(true)
+  }
+
+  return module
 }
