@@ -56,7 +56,7 @@ describe('BitcoindRpc against the bitcoind SIMULATOR', () => {
       rpcauth: [RPCAUTH],
       headers: 300,
       blocksPerSecond: 150,
-      warmupMs: 1_000,
+      warmupMs: 3_000,
       log: quiet,
     })
     const rpc = new BitcoindRpc({ url: sim.url, user: USER, password: PASSWORD })
