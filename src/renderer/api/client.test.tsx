@@ -24,6 +24,14 @@ describe('api client', () => {
     ])
   })
 
+  it('is not a thenable (awaiting it does not call the engine)', async () => {
+    const fake = new FakeTransportForTests()
+    setTransport(fake)
+    expect(await Promise.resolve(api.stack)).toBe(api.stack)
+    expect(await Promise.resolve(api)).toBe(api)
+    expect(fake.calls).toEqual([])
+  })
+
   it('delivers only the subscribed topics', () => {
     const fake = new FakeTransportForTests()
     setTransport(fake)

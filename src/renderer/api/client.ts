@@ -33,7 +33,7 @@ function domainProxy(domain: string): unknown {
       {},
       {
         get: (_t, procedure) =>
-          typeof procedure === 'string'
+          typeof procedure === 'string' && procedure !== 'then'
             ? (input: unknown) => transport().call(domain, procedure, input ?? {})
             : undefined,
       },
@@ -45,7 +45,9 @@ function domainProxy(domain: string): unknown {
 
 /** The typed API client: `await api.stack.status({})`. Errors are ApiError {code,message,hint}. */
 export const api: AppClient = new Proxy({} as AppClient, {
-  get: (_t, domain) => (typeof domain === 'string' ? domainProxy(domain) : undefined),
+  // `then` stays undefined so the client is never mistaken for a promise.
+  get: (_t, domain) =>
+    typeof domain === 'string' && domain !== 'then' ? domainProxy(domain) : undefined,
 })
 
 /** Listen to engine events; returns the unsubscribe function. */
