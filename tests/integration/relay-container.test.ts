@@ -74,12 +74,18 @@ describe('relay container image', () => {
       false,
       expect.stringMatching(/^invalid: /),
     ])
+    // NIP-42 through the port mapping: the relay accepts the URL the client dialled.
+    expect(await c.auth(k, url)).toEqual([true, ''])
+    const mine = sign(k, { kind: 1, tags: [['-']], content: 'protected' })
+    expect(await c.publish(mine)).toEqual([true, ''])
     c.close()
 
     docker('restart', '-t', '10', name)
     url = await waitForUrl()
     c = await RawClient.open(url)
-    expect((await c.query({ authors: [k.pk] })).map((e) => e.id)).toEqual([ev.id])
+    expect((await c.query({ authors: [k.pk] })).map((e) => e.id).sort()).toEqual(
+      [ev.id, mine.id].sort(),
+    )
     c.close()
     const again = (await (
       await fetch(url.replace('ws', 'http'), { headers: { Accept: 'application/nostr+json' } })

@@ -106,6 +106,8 @@ class Connection implements ConnectionView {
     readonly id: number,
     readonly ip: string,
     readonly ws: WebSocket,
+    /** The URL the client dialled (from the Host header), normalised: it names this relay too. */
+    readonly dialled: string | undefined,
   ) {}
   send(msg: string): void {
     // A client that stopped reading does not get to hold the relay's memory hostage.
@@ -203,10 +205,14 @@ export class Relay {
     return p
   }
 
-  isThisRelay = (url: string): boolean => {
+  /**
+   * Does `url` name this relay? Configured public URLs, the URL this connection dialled (behind a
+   * container's port mapping the client knows a port we don't), and loopback on our own port.
+   */
+  isThisRelay = (url: string, dialled?: string): boolean => {
     const n = normaliseRelayUrl(url)
     if (!n) return false
-    if (this.thisRelay.has(n)) return true
+    if (this.thisRelay.has(n) || (dialled !== undefined && n === dialled)) return true
     // Loopback URLs on our port always name us (embedded use, tests, the box itself).
     const port = (this.server?.address() as { port?: number } | null)?.port
     const m = /^(127\.0\.0\.1|localhost|\[::1\]|::1):(\d+)$/.exec(n.replace(/\/.*$/, ''))
@@ -230,7 +236,9 @@ export class Relay {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
         return
       }
-      wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, ip))
+      const host = req.headers.host
+      const dialled = host ? normaliseRelayUrl(`ws://${host}${req.url ?? ''}`) : undefined
+      wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, ip, dialled))
     })
     server.on('clientError', (_err, socket) => socket.destroy())
     this.server = server
@@ -386,8 +394,8 @@ export class Relay {
 
   // ---------------------------------------------------------------- WebSocket
 
-  private onConnection(ws: WebSocket, ip: string): void {
-    const conn = new Connection(this.nextConnId++, ip, ws)
+  private onConnection(ws: WebSocket, ip: string, dialled: string | undefined): void {
+    const conn = new Connection(this.nextConnId++, ip, ws, dialled)
     this.conns.add(conn)
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary))
     ws.on('close', () => this.conns.delete(conn))
@@ -521,7 +529,10 @@ export class Relay {
       return this.ok(conn, ev.id, false, reason('invalid', 'this event has already expired'), ev)
     const prot = protectedProblem(ev, conn.authed)
     if (prot) return this.ok(conn, ev.id, false, prot, ev)
-    if (ev.kind === VANISH_KIND && !vanishTargetsThisRelay(ev, this.isThisRelay))
+    if (
+      ev.kind === VANISH_KIND &&
+      !vanishTargetsThisRelay(ev, (u) => this.isThisRelay(u, conn.dialled))
+    )
       return this.ok(
         conn,
         ev.id,
@@ -794,7 +805,12 @@ export class Relay {
       return
     }
     const ev = raw as NostrEvent
-    const problem = authProblem(ev, conn.challenge, this.isThisRelay, this.now())
+    const problem = authProblem(
+      ev,
+      conn.challenge,
+      (u) => this.isThisRelay(u, conn.dialled),
+      this.now(),
+    )
     if (problem) return this.ok(conn, ev.id, false, problem, ev)
     if (!this.verify(ev))
       return this.ok(conn, ev.id, false, reason('invalid', 'bad AUTH signature'), ev)
