@@ -228,6 +228,18 @@ describe('mint over HTTP with cashu-ts', () => {
     expect(sum(proofs)).toBe(16)
   })
 
+  it('NUT-20: accepts the amended signature cashu-ts sends first, without the legacy fallback', async () => {
+    const key = keypair()
+    const q = await w.createLockedMintQuote(8, key.pub)
+    await w.on.onceMintPaid(q.quote, { timeoutMs: 20_000 })
+    const preview = await w.prepareMint('bolt11', 8, q, { privkey: key.priv })
+    expect(preview.legacySignature).toBeDefined()
+    expect(preview.payload.signature).not.toBe(preview.legacySignature)
+    const r = await post(mint.url, '/v1/mint/bolt11', preview.payload)
+    expect(r.status).toBe(200)
+    expect((r.json as { signatures: unknown[] }).signatures).toHaveLength(preview.outputData.length)
+  })
+
   it('NUT-19: replaying a swap returns the cached response instead of 11001', async () => {
     const proofs = await mintProofs(w, 32)
     const keyset = w.keyChain.getCheapestKeyset()

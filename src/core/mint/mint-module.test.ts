@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Wallet } from '@cashu/cashu-ts'
+import { OutputData, Wallet } from '@cashu/cashu-ts'
 import { createEngine, type Engine } from '../engine/engine'
 import { silentLogger } from '../log'
 import { mintModule } from './mint-module'
@@ -82,8 +82,42 @@ describe('mint engine module', () => {
     expect(ks.inputFeePpk).toBe(250)
     const s = (await e.call('mint', 'status', {}, internal)) as MintStatus
     expect(s.keysets.map((k) => k.active)).toEqual([false, true])
+    expect(s.keysets[1]!.id).toBe(ks.id)
     const keysets = (await (await fetch(`${s.url}/v1/keysets`)).json()) as { keysets: unknown[] }
     expect(keysets.keysets).toHaveLength(2)
+
+    // eCash from the retired keyset stays redeemable into the new one.
+    const w = new Wallet(s.url!, { unit: 'sat' })
+    await w.loadMint()
+    const q = await w.createMintQuoteBolt11(64)
+    await w.on.onceMintPaid(q.quote, { timeoutMs: 10_000 })
+    const fresh = await w.mintProofsBolt11(64, q)
+    expect(fresh.every((p) => p.id === ks.id)).toBe(true)
+    await e.call('mint', 'rotateKeyset', { inputFeePpk: 0 }, internal)
+    // Proofs of the retired keyset are still accepted as inputs, into the new active keyset.
+    await w.loadMint(true)
+    const active = w.keyChain.getCheapestKeyset()
+    expect(active.id).not.toBe(ks.id)
+    // The retired keyset charged 250 ppk per input.
+    const fee = Math.ceil((fresh.length * 250) / 1000)
+    const outputs = OutputData.createRandomData(64 - fee, active).map((o) => ({
+      ...o.blindedMessage,
+      amount: Number(o.blindedMessage.amount),
+    }))
+    const inputs = fresh.map((p) => ({
+      id: p.id,
+      amount: Number(p.amount),
+      secret: p.secret,
+      C: p.C,
+    }))
+    const res = await fetch(`${s.url}/v1/swap`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs, outputs }),
+    })
+    const body = (await res.json()) as { signatures: { id: string }[] }
+    expect(res.status).toBe(200)
+    expect(body.signatures.every((x) => x.id === active.id)).toBe(true)
 
     const limits = (await e.call('mint', 'setLimits', { mintMaxAmount: 500 }, internal)) as {
       mintMaxAmount: number
