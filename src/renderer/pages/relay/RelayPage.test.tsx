@@ -100,6 +100,10 @@ describe('relay page', () => {
     fireEvent.change(screen.getByLabelText('Only these kinds of events (empty = all)'), {
       target: { value: '1, 7' },
     })
+    fireEvent.change(
+      screen.getByLabelText('Forget events older than (days; empty = keep forever)'),
+      { target: { value: '90' } },
+    )
     fireEvent.click(screen.getByRole('button', { name: 'Save rules' }))
     await screen.findByRole('button', { name: 'Save rules' })
     await act(async () => {})
@@ -107,6 +111,7 @@ describe('relay page', () => {
     expect(sent).toHaveLength(1)
     expect(sent[0]!.policies.writes).toBe('allow-list')
     expect(sent[0]!.policies.kinds.allowed).toEqual([1, 7])
+    expect(sent[0]!.policies.retention).toEqual([{ maxAgeDays: 90 }])
   })
 
   it('adds a key to the allow-list from an npub and refuses something that is not a key', async () => {

@@ -328,6 +328,27 @@ function PolicySection({
             }
           />
         </div>
+        <div className="field">
+          <label htmlFor="relay-retention">
+            Forget events older than (days; empty = keep forever)
+          </label>
+          <input
+            id="relay-retention"
+            type="number"
+            min={1}
+            value={draft.retention.find((r) => !r.kinds)?.maxAgeDays ?? ''}
+            onChange={(e) => {
+              // The rule for every kind; rules for particular kinds are kept as they are.
+              const others = draft.retention.filter((r) => r.kinds)
+              set({
+                retention:
+                  e.target.value === ''
+                    ? others
+                    : [...others, { maxAgeDays: Number(e.target.value) }],
+              })
+            }}
+          />
+        </div>
         {rate('eventsPerConnection', 'Posts per connection')}
         {rate('eventsPerPubkey', 'Posts per key')}
         {rate('eventsPerIp', 'Posts per address')}
