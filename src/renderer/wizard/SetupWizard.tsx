@@ -4,17 +4,15 @@ import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'rea
 import { api } from '../api/client'
 import { useEvent, useMutation, useQuery } from '../api/hooks'
 import { toApiError, type ApiError } from '../api/transport'
-import type { ServiceInfo, SettingsCheck } from '../../shared/api/stack'
-import {
-  defaultSettings,
-  optionalServiceIds,
-  type OptionalServiceId,
-  type Settings,
-} from '../../shared/settings'
+import type { SettingsCheck } from '../../shared/api/stack'
+import { defaultSettings, type OptionalServiceId, type Settings } from '../../shared/settings'
 import { formatBytes } from '../format'
 import { ErrorBox, Progress, Spinner } from '../shell/common'
 import { dockerHelp } from './docker-help'
 import { networkChoices } from './networks'
+import { isOptional, toggleService } from './service-choice'
+
+export { toggleService } from './service-choice'
 
 const steps = ['docker', 'network', 'storage', 'services', 'download', 'start'] as const
 type Step = (typeof steps)[number]
@@ -337,47 +335,6 @@ function Problems({ problems }: { problems: SettingsCheck['problems'] }) {
       ))}
     </ul>
   )
-}
-
-const isOptional = (id: string): id is OptionalServiceId =>
-  (optionalServiceIds as readonly string[]).includes(id)
-
-export function toggleService(
-  settings: Settings,
-  catalog: readonly ServiceInfo[],
-  id: OptionalServiceId,
-  on: boolean,
-): Settings {
-  const services = { ...settings.services, [id]: on }
-  const info = (x: string) => catalog.find((c) => c.id === x)
-  if (on) {
-    // Switching a service on switches on what it needs.
-    const todo = [...(info(id)?.requires ?? [])]
-    while (todo.length) {
-      const r = todo.pop()!
-      if (isOptional(r) && !services[r]) {
-        services[r] = true
-        todo.push(...(info(r)?.requires ?? []))
-      }
-    }
-  } else {
-    // Switching one off switches off what cannot run without it.
-    let changed = true
-    while (changed) {
-      changed = false
-      for (const c of catalog) {
-        if (
-          isOptional(c.id) &&
-          services[c.id] &&
-          c.requires.some((r) => isOptional(r) && !services[r])
-        ) {
-          services[c.id] = false
-          changed = true
-        }
-      }
-    }
-  }
-  return { ...settings, services }
 }
 
 function ServicesStep({ settings, onChange, onBack, onNext }: StepProps) {

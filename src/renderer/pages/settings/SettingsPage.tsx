@@ -5,6 +5,7 @@ import { formatNumber } from '../../format'
 import { ErrorBox, Spinner } from '../../shell/common'
 import type { PageProps } from '../types'
 import { DesktopPreferences } from './DesktopPreferences'
+import { StackSettingsForm } from './StackSettingsForm'
 
 export default function SettingsPage(_props: PageProps) {
   const settings = useQuery(() => api.stack.getSettings({}), [])
@@ -40,6 +41,13 @@ export default function SettingsPage(_props: PageProps) {
           </dl>
         )}
       </section>
+      {settings.data && catalog.data && (
+        <StackSettingsForm
+          saved={settings.data}
+          catalog={catalog.data}
+          onSaved={(s) => settings.setData(s)}
+        />
+      )}
       {typeof window !== 'undefined' && window.flashbox && <DesktopPreferences />}
     </div>
   )

@@ -1,0 +1,124 @@
+// Change what runs after setup: the services and pruning. The network and the data folder stay
+// as chosen (changing them means a new chain and new wallets; that is a fresh setup, not a toggle).
+import { useId, useState, type FormEvent } from 'react'
+import type { ServiceInfo, SettingsCheck } from '../../../shared/api/stack'
+import type { OptionalServiceId, Settings } from '../../../shared/settings'
+import { api } from '../../api/client'
+import { useMutation } from '../../api/hooks'
+import { ErrorBox } from '../../shell/common'
+import { isOptional, toggleService } from '../../wizard/service-choice'
+
+export function StackSettingsForm({
+  saved,
+  catalog,
+  onSaved,
+}: {
+  saved: Settings
+  catalog: readonly ServiceInfo[]
+  onSaved: (s: Settings) => void
+}) {
+  const [draft, setDraft] = useState<Settings>(saved)
+  const [result, setResult] = useState<SettingsCheck | null>(null)
+  const save = useMutation((s: Settings) => api.stack.saveSettings(s))
+  const pruneId = useId()
+  const targetId = useId()
+  const changed = JSON.stringify(draft) !== JSON.stringify(saved)
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setResult(null)
+    const check = await save.run(draft)
+    if (!check) return
+    setResult(check)
+    if (check.ok) onSaved(draft)
+  }
+
+  return (
+    <form onSubmit={submit} aria-labelledby="change-stack">
+      <h2 id="change-stack">Change what runs</h2>
+      <fieldset className="choices">
+        <legend>Services</legend>
+        {catalog.map((s) => {
+          const optional = isOptional(s.id)
+          const on = optional ? draft.services[s.id as OptionalServiceId] : true
+          return (
+            <label key={s.id} className={`choice ${on ? 'selected' : ''}`}>
+              <input
+                type="checkbox"
+                checked={on}
+                disabled={!optional}
+                onChange={(e) =>
+                  optional &&
+                  setDraft(
+                    toggleService(draft, catalog, s.id as OptionalServiceId, e.target.checked),
+                  )
+                }
+              />
+              <span>
+                <strong>{s.displayName}</strong>
+                <span className="choice-explain">{s.description}</span>
+              </span>
+            </label>
+          )
+        })}
+      </fieldset>
+      <div className="field checkbox">
+        <input
+          id={pruneId}
+          type="checkbox"
+          checked={draft.prune.enabled}
+          onChange={(e) =>
+            setDraft({
+              ...draft,
+              prune: e.target.checked ? { enabled: true, targetMiB: 10_000 } : { enabled: false },
+            })
+          }
+        />
+        <label htmlFor={pruneId}>Keep only recent blocks (pruning)</label>
+      </div>
+      {draft.prune.enabled && (
+        <div className="field">
+          <label htmlFor={targetId}>Keep about this many MiB of blocks (at least 550)</label>
+          <input
+            id={targetId}
+            type="number"
+            min={550}
+            step={1000}
+            value={draft.prune.targetMiB}
+            onChange={(e) =>
+              setDraft({
+                ...draft,
+                prune: { enabled: true, targetMiB: Math.max(550, Number(e.target.value) || 550) },
+              })
+            }
+          />
+        </div>
+      )}
+      {save.error && <ErrorBox error={save.error} />}
+      {result && !result.ok && (
+        <ul className="problems" aria-label="Why these settings were not saved">
+          {result.problems.map((p) => (
+            <li key={p.code + p.message} className="notice tone-warn">
+              <p className="notice-message">{p.message}</p>
+              <p className="notice-hint">{p.hint}</p>
+            </li>
+          ))}
+        </ul>
+      )}
+      {result?.ok && (
+        <p className="notice tone-ok" role="status">
+          Saved. Flash Box is bringing the services in line with these settings.
+        </p>
+      )}
+      <div className="wizard-nav">
+        <button type="button" onClick={() => setDraft(saved)} disabled={!changed || save.pending}>
+          Undo changes
+        </button>
+        <span className="spacer" />
+        <button type="submit" className="primary" disabled={!changed || save.pending}>
+          {save.pending ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+    </form>
+  )
+}
