@@ -30,8 +30,21 @@ export function loadVerifier(): Promise<Verifier> {
         { engine: 'wasm' as const },
       )
     }
-    // nostr-tools caches a positive result on the object under a symbol; verify a copy.
-    return Object.assign((ev: NostrEvent) => verifyPureJs({ ...ev }), { engine: 'js' as const })
+    // nostr-tools caches a positive result on the object under a symbol (which a spread would
+    // copy): verify a fresh object holding only the event's fields.
+    return Object.assign(
+      (ev: NostrEvent) =>
+        verifyPureJs({
+          id: ev.id,
+          pubkey: ev.pubkey,
+          created_at: ev.created_at,
+          kind: ev.kind,
+          tags: ev.tags,
+          content: ev.content,
+          sig: ev.sig,
+        }),
+      { engine: 'js' as const },
+    )
   })()
   return shared
 }
