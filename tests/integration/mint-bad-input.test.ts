@@ -140,10 +140,11 @@ describe('bad input', () => {
     expect(
       codeOf(await post(mint.url, '/v1/melt/quote/bolt11', { request: amountless, unit: 'sat' })),
     ).toBe(11011)
-    for (const id of ['..%2F..%2Fetc%2Fpasswd', 'x'.repeat(500), '%00']) {
+    for (const id of ['..%2F..%2Fetc%2Fpasswd', 'x'.repeat(500), '%00', '%E0%A4%A']) {
       const r = await fetch(`${mint.url}/v1/mint/quote/bolt11/${id}`)
       expect(r.status).toBe(400)
     }
+    expect((await fetch(`${mint.url}/v1/keys/%E0%A4%A`)).status).toBe(400)
     const unknown = await fetch(`${mint.url}/v1/melt/quote/bolt11/${'a'.repeat(32)}`)
     expect(unknown.status).toBe(400)
   })

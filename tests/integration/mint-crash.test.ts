@@ -113,6 +113,13 @@ describe('melt survives SIGKILL at every step', () => {
           await post(mint.url, '/v1/restore', { outputs: blanks.map((b) => b.blindedMessage) })
         ).json as { signatures: { amount: number }[] }
         expect(sum(restored.signatures)).toBe(64 - 40 - 1)
+        // …and the quote itself now carries it, in the order of the blank outputs.
+        const settled = (await (
+          await fetch(`${mint.url}/v1/melt/quote/bolt11/${q.quote}`)
+        ).json()) as {
+          change?: { amount: number }[]
+        }
+        expect(settled.change?.map((c) => c.amount)).toEqual([1, 2, 4, 16])
       } else {
         expect(paid === 'NONE' || paid === 'FAILED').toBe(true)
         expect(quote.state).toBe('UNPAID')

@@ -111,7 +111,7 @@ export function createMintHttp(mint: Mint, log: Logger): MintHttp {
       pattern: /^\/v1\/keys\/([^/]+)$/,
       operation: 'keys',
       handler: async (m) => {
-        const id = decodeURIComponent(m[1]!)
+        const id = decodePath(m[1]!)
         const k = KEYSET_ID.test(id) ? mint.keysets.get(id.toLowerCase()) : undefined
         if (!k) throw new MintError(12001, 'Keyset is not known.')
         return { keysets: [{ ...keysetJson(k), keys: k.keys.publicKeys }] }
@@ -272,8 +272,16 @@ export function createMintHttp(mint: Mint, log: Logger): MintHttp {
   return { server, ws }
 }
 
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new MintError(BAD_REQUEST, 'Bad request: the path is not valid.')
+  }
+}
+
 function quoteId(raw: string): string {
-  const id = decodeURIComponent(raw)
+  const id = decodePath(raw)
   if (!QUOTE_ID.test(id)) throw new MintError(BAD_REQUEST, 'Bad request: not a quote id.')
   return id
 }

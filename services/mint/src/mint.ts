@@ -544,7 +544,9 @@ export class Mint {
     if (!q) throw new MintError(ErrorCode.QuoteNotPaid, 'Quote not found.')
     if (q.state === 'PENDING' && !this.inFlight.has(id)) await this.checkPendingMelt(id)
     const fresh = (await this.store.meltQuote(id)) ?? q
-    return meltQuoteResponse(fresh)
+    // A wallet that lost the melt's answer (network cut, mint restart) still gets its change.
+    const change = fresh.state === 'PAID' ? await this.store.meltChange(id) : []
+    return meltQuoteResponse(fresh, change.length ? change.map(Mint.toBlindSignature) : undefined)
   }
 
   async melt(req: {

@@ -470,6 +470,14 @@ export class SqliteMintStore implements MintStore {
     }))
   }
 
+  async meltChange(quoteId: string): Promise<StoredSignature[]> {
+    // Blanks are inserted in the wallet's order, so rowid order is that order.
+    return this.all(
+      'SELECT * FROM blind_signatures WHERE operation = ? AND c_ IS NOT NULL ORDER BY rowid',
+      `melt:${quoteId}`,
+    ).map(signatureFrom)
+  }
+
   async cachedResponse(key: string, now: number) {
     const r = this.get(
       'SELECT body FROM response_cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',

@@ -191,6 +191,9 @@ export function describeMintStoreConformance(name: string, open: () => Promise<M
       ).toEqual(['SPENT', 'SPENT'])
       const change = await store.signaturesFor(blanks.map((b) => b.B_))
       expect([...change.keys()]).toEqual([blanks[0]!.B_])
+      expect((await store.meltChange(q.id)).map((c) => [c.B_, c.amount])).toEqual([
+        [blanks[0]!.B_, 1],
+      ])
       expect(await store.meltSagas()).toEqual([])
       expect(await code(store.beginMelt(saga(q.id, [proof()]), [proof()]))).toBe(20006)
     })

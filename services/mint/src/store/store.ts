@@ -136,6 +136,8 @@ export interface MintStore {
   /** Melt failed: inputs UNSPENT again, blanks dropped, quote UNPAID, saga gone. */
   releaseMelt(quoteId: string): Promise<void>
   meltSagas(): Promise<MeltSaga[]>
+  /** The change signed for a settled melt, in the order of the wallet's blank outputs. */
+  meltChange(quoteId: string): Promise<StoredSignature[]>
 
   cachedResponse(key: string, now: number): Promise<string | undefined>
   cacheResponse(key: string, body: string, expiresAt: number | null): Promise<void>
