@@ -14,6 +14,7 @@ import {
 } from 'electron'
 import { contentSecurityPolicy } from '../core/api/csp'
 import { createEngine, type Engine } from '../core/engine/engine'
+import { toUserError } from '../core/errors'
 import { defaultModules } from '../core/engine/modules'
 import { createLogger } from '../core/log'
 import type { StackStatus } from '../shared/api/stack'
@@ -30,7 +31,15 @@ const log = createLogger('desktop')
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
-  void main()
+  main().catch((err: unknown) => {
+    // Say it in words and leave; never a stack trace in a dialog.
+    const ue = toUserError(err)
+    log.error('Flash Box could not start', {
+      error: err instanceof Error ? err.message : String(err),
+    })
+    dialog.showErrorBox('Flash Box could not start', `${ue.message}\n\n${ue.hint}`)
+    app.exit(1)
+  })
 }
 
 async function main(): Promise<void> {
