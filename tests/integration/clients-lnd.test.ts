@@ -164,6 +164,56 @@ describe('ln-service against the LND SIMULATOR', () => {
   })
 })
 
+describe('ln-service: baked macaroons and the RPCs the box grants (src/core/stack/macaroons.ts)', () => {
+  it('BakeMacaroon with entity:action and with method URIs; the simulator enforces both', async () => {
+    const admin = lndOf(alice)
+    const mint = await ln.grantAccess({
+      lnd: admin,
+      permissions: ['info:read', 'invoices:read', 'invoices:write', 'offchain:read'],
+    })
+    const mintLnd = lndOf(alice, Buffer.from(mint.macaroon, 'base64'))
+    expect((await ln.getWalletInfo({ lnd: mintLnd })).public_key).toBe(alice.publicKey)
+    const inv = await ln.createInvoice({ lnd: mintLnd, tokens: 21 })
+    const denied = await ln
+      .payViaPaymentRequest({
+        lnd: mintLnd,
+        request: alice.control.createPeerInvoice(1_000n).paymentRequest,
+      })
+      .catch((e) => e)
+    expect(JSON.stringify(denied)).toContain('permission denied')
+    expect((await ln.getInvoice({ lnd: mintLnd, id: inv.id })).tokens).toBe(21)
+
+    const byUri = await ln.grantAccess({ lnd: admin, methods: ['getWalletInfo'] })
+    expect(byUri.permissions.every((p) => p.startsWith('uri:/'))).toBe(true)
+    const uriLnd = lndOf(alice, Buffer.from(byUri.macaroon, 'base64'))
+    expect((await ln.getWalletInfo({ lnd: uriLnd })).public_key).toBe(alice.publicKey)
+    expect(JSON.stringify(await ln.getChannelBalance({ lnd: uriLnd }).catch((e) => e))).toContain(
+      'permission denied',
+    )
+    // A read-only macaroon cannot bake.
+    const cannot = await ln
+      .grantAccess({ lnd: lndOf(alice, alice.macaroons.readonly), permissions: ['info:read'] })
+      .catch((e) => e)
+    expect(cannot).toEqual([403, 'PermissionDeniedToBakeMacaroon'])
+  })
+
+  it('route fee estimates, pending channels, peers and chain transactions', async () => {
+    const lnd = lndOf(alice)
+    const toPeer = alice.control.createPeerInvoice(100_000n)
+    expect(await ln.getRoutingFeeEstimate({ lnd, request: toPeer.paymentRequest })).toMatchObject({
+      fee_mtokens: '0',
+    })
+    const toBob = await ln.createInvoice({ lnd: lndOf(bob), tokens: 1_000 })
+    const viaPeer = await ln.getRoutingFeeEstimate({ lnd, request: toBob.request })
+    expect(Number(viaPeer.fee_mtokens)).toBe(1_000 + 1_000)
+    expect((await ln.getPendingChannels({ lnd })).pending_channels).toEqual([])
+    expect((await ln.getPeers({ lnd })).peers.map((p) => p.public_key)).toEqual([
+      alice.peerPublicKey,
+    ])
+    expect((await ln.getChainTransactions({ lnd })).transactions).toEqual([])
+  })
+})
+
 describe('LndClient against the LND SIMULATOR', () => {
   it('reads sync info and balances', async () => {
     const client = new LndClient({

@@ -221,11 +221,28 @@ const REQUIRED: Record<string, Permission | null> = {
   CancelInvoice: { entity: 'invoices', action: 'write' },
   LookupInvoiceV2: { entity: 'invoices', action: 'read' },
   GetVersion: { entity: 'info', action: 'read' },
+  EstimateRouteFee: { entity: 'offchain', action: 'read' },
+  PendingChannels: { entity: 'offchain', action: 'read' },
+  ListPeers: { entity: 'peers', action: 'read' },
+  GetTransactions: { entity: 'onchain', action: 'read' },
+  BakeMacaroon: { entity: 'macaroon', action: 'generate' },
   GetState: null,
   SubscribeState: null,
   GenSeed: null,
   InitWallet: null,
   UnlockWallet: null,
+}
+
+const SERVICE_OF: Record<string, string> = {
+  SendPaymentV2: 'routerrpc.Router',
+  TrackPaymentV2: 'routerrpc.Router',
+  EstimateRouteFee: 'routerrpc.Router',
+  SubscribeSingleInvoice: 'invoicesrpc.Invoices',
+  AddHoldInvoice: 'invoicesrpc.Invoices',
+  SettleInvoice: 'invoicesrpc.Invoices',
+  CancelInvoice: 'invoicesrpc.Invoices',
+  LookupInvoiceV2: 'invoicesrpc.Invoices',
+  GetVersion: 'verrpc.Versioner',
 }
 
 class GrpcError extends Error {
@@ -918,7 +935,15 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       throw new GrpcError(grpc.status.UNKNOWN, 'unable to decode macaroon: invalid hex')
     const v = verifyMacaroon(rootKey, Buffer.from(hex, 'hex'))
     if (!v.ok) throw new GrpcError(grpc.status.UNKNOWN, v.reason)
-    if (need && !v.permissions.some((p) => p.entity === need.entity && p.action === need.action))
+    const uri = `/${SERVICE_OF[method] ?? 'lnrpc.Lightning'}/${method}`
+    if (
+      need &&
+      !v.permissions.some(
+        (p) =>
+          (p.entity === need.entity && p.action === need.action) ||
+          (p.entity === 'uri' && p.action === uri),
+      )
+    )
       throw new GrpcError(grpc.status.UNKNOWN, 'permission denied')
   }
 
@@ -1196,6 +1221,55 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
         blinded_paths: [],
       }
     }),
+    PendingChannels: unary('PendingChannels', () => ({
+      total_limbo_balance: '0',
+      pending_open_channels: [],
+      pending_closing_channels: [],
+      pending_force_closing_channels: [],
+      waiting_close_channels: [],
+    })),
+    ListPeers: unary('ListPeers', () => ({
+      peers: [
+        {
+          pub_key: peerPublicKey,
+          address: '127.0.0.1:9735',
+          bytes_sent: '1024',
+          bytes_recv: '1024',
+          sat_sent: '0',
+          sat_recv: '0',
+          inbound: false,
+          ping_time: '1000',
+          sync_type: 'ACTIVE_SYNC',
+          features: FEATURES,
+          errors: [],
+          flap_count: 0,
+          last_flap_ns: '0',
+          last_ping_payload: Buffer.alloc(0),
+        },
+      ],
+    })),
+    GetTransactions: unary('GetTransactions', () => ({ transactions: [] })),
+    BakeMacaroon: unary(
+      'BakeMacaroon',
+      (r: { permissions?: { entity: string; action: string }[] }) => {
+        const perms = r.permissions ?? []
+        if (perms.length === 0)
+          throw new GrpcError(grpc.status.UNKNOWN, 'permission list cannot be empty')
+        for (const p of perms) {
+          const known =
+            p.entity === 'uri'
+              ? p.action.startsWith('/')
+              : DEFAULT_MACAROONS.admin.some((a) => a.entity === p.entity) &&
+                ['read', 'write', 'generate'].includes(p.action)
+          if (!known)
+            throw new GrpcError(
+              grpc.status.UNKNOWN,
+              `invalid permission action. ${p.entity}:${p.action} is not allowed`,
+            )
+        }
+        return { macaroon: mintMacaroon(rootKey, perms).toString('hex') }
+      },
+    ),
     ListPayments: unary(
       'ListPayments',
       (r: {
@@ -1232,6 +1306,32 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
         } catch (err) {
           const e = err instanceof GrpcError ? err : new GrpcError(grpc.status.UNKNOWN, String(err))
           call.emit('error', { code: e.code, details: e.message })
+        }
+      },
+    ),
+    EstimateRouteFee: unary(
+      'EstimateRouteFee',
+      (r: { dest?: Buffer; amt_sat?: string; payment_request?: string }) => {
+        let dest = r.dest?.length ? r.dest.toString('hex') : ''
+        let amountMsat = BigInt(r.amt_sat ?? '0') * 1000n
+        let finalCltv = 80
+        if (r.payment_request) {
+          const inv = decodeBolt11(r.payment_request)
+          dest = inv.payee
+          amountMsat = inv.amountMsat ?? amountMsat
+          finalCltv = inv.minFinalCltvExpiry
+        }
+        const direct = dest === peerPublicKey || dest === publicKey
+        if (!direct && !networkPeers.has(dest))
+          return {
+            routing_fee_msat: '0',
+            time_lock_delay: '0',
+            failure_reason: 'FAILURE_REASON_NO_ROUTE',
+          }
+        return {
+          routing_fee_msat: direct ? '0' : String(1_000n + amountMsat / 1_000n),
+          time_lock_delay: String(height + finalCltv + (direct ? 0 : 40)),
+          failure_reason: 'FAILURE_REASON_NONE',
         }
       },
     ),

@@ -5,9 +5,10 @@
 // the simulator's own (a JSON list of LND-style entity:action permissions), not LND's protobuf.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
+/** LND permission: `entity:action`, or `uri:/package.Service/Method` for one RPC. */
 export interface Permission {
   readonly entity: string
-  readonly action: 'read' | 'write' | 'generate'
+  readonly action: string
 }
 
 const FIELD_EOS = 0
@@ -112,11 +113,15 @@ const ENTITIES = [
 
 /** The permission sets of LND's three default macaroons (lnd.go: adminPermissions etc.). */
 export const DEFAULT_MACAROONS: Record<'admin' | 'readonly' | 'invoice', Permission[]> = {
-  admin: ENTITIES.flatMap((entity) => [
-    { entity, action: 'read' as const },
-    { entity, action: 'write' as const },
-  ]),
-  readonly: ENTITIES.map((entity) => ({ entity, action: 'read' as const })),
+  admin: [
+    ...ENTITIES.flatMap((entity) => [
+      { entity, action: 'read' },
+      { entity, action: 'write' },
+    ]),
+    { entity: 'signer', action: 'generate' },
+    { entity: 'macaroon', action: 'generate' },
+  ],
+  readonly: ENTITIES.map((entity) => ({ entity, action: 'read' })),
   invoice: [
     { entity: 'invoices', action: 'read' },
     { entity: 'invoices', action: 'write' },
