@@ -169,6 +169,12 @@ function ServiceCard({ service }: { service: ServiceStatus }) {
           Restarted {service.restarts} time{service.restarts > 1 ? 's' : ''}
         </p>
       )}
+      {service.state === 'restarting' && service.nextRestartAt && (
+        <p className="muted">
+          Next try at{' '}
+          <time dateTime={service.nextRestartAt}>{service.nextRestartAt.slice(11, 19)}</time>
+        </p>
+      )}
       {service.problem && <p className="service-problem">{service.problem.message}</p>}
     </a>
   )

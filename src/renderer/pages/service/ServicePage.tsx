@@ -116,6 +116,18 @@ export default function ServicePage({ params }: PageProps) {
         </div>
       </div>
       <p className="muted">{service.description}</p>
+      {service.ports.length > 0 && (
+        <p>
+          Reachable on this computer at{' '}
+          {service.ports.map((p, i) => (
+            <span key={p.host}>
+              {i > 0 && ', '}
+              port <code>{p.host}</code> ({p.purpose})
+            </span>
+          ))}
+          .
+        </p>
+      )}
       {service.problem && <ErrorBox error={service.problem} />}
       {[startSvc.error, stopSvc.error, restartSvc.error].map(
         (err, i) => err && <ErrorBox key={i} error={err} />,
