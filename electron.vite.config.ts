@@ -3,15 +3,31 @@
 import { resolve } from 'node:path'
 import { defineConfig, type RendererViteConfig } from 'electron-vite'
 import react from '@vitejs/plugin-react'
+import type { Plugin } from 'vite'
 
 const root = import.meta.dirname
+
+/**
+ * `electron-vite dev` only: the dev server injects an inline React Refresh preamble and talks
+ * to its HMR socket, which the strict CSP in index.html forbids. Builds keep the strict policy.
+ */
+function devServerCsp(): Plugin {
+  return {
+    name: 'flashbox-dev-csp',
+    apply: 'serve',
+    transformIndexHtml: (html) =>
+      html
+        .replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+        .replace("connect-src 'self'", "connect-src 'self' ws: http://localhost:*"),
+  }
+}
 
 /** The renderer's Vite config; tests and the UI bench build it alone with `vite.build`. */
 export const rendererConfig: RendererViteConfig = {
   root: resolve(root, 'src/renderer'),
   // Relative asset URLs: the same build loads from file:// (Electron) and from the server.
   base: './',
-  plugins: [react()],
+  plugins: [react(), devServerCsp()],
   build: {
     outDir: resolve(root, 'out/renderer'),
     emptyOutDir: true,

@@ -93,9 +93,12 @@ async function main(): Promise<void> {
 
   await app.whenReady()
 
-  const csp = contentSecurityPolicy({
-    connect: where.devServerUrl ? [new URL(where.devServerUrl).origin.replace('http', 'ws')] : [],
-  })
+  const csp = where.devServerUrl
+    ? contentSecurityPolicy({
+        connect: [new URL(where.devServerUrl).origin.replace('http', 'ws')],
+        devServer: true,
+      })
+    : contentSecurityPolicy()
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
     cb({
       responseHeaders: {

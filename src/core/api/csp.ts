@@ -1,11 +1,17 @@
 // The Content-Security-Policy every window of the app runs under (Electron session headers, the
 // renderer's <meta>, and the headless server's responses). No inline script, no eval, no
 // third-party origin: the UI loads only its own files and talks only to its own engine.
-export function contentSecurityPolicy(opts: { connect?: readonly string[] } = {}): string {
+export function contentSecurityPolicy(
+  opts: {
+    connect?: readonly string[]
+    /** `electron-vite dev` only: the React Refresh preamble is an inline script. */
+    devServer?: boolean
+  } = {},
+): string {
   const connect = ["'self'", ...(opts.connect ?? [])].join(' ')
   return [
     "default-src 'none'",
-    "script-src 'self'",
+    opts.devServer ? "script-src 'self' 'unsafe-inline'" : "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
