@@ -1,6 +1,6 @@
 // The relay module inside a real engine: API calls validated by the shared contract, policies
 // persisted, lists, rejections, an online backup, and a clear problem when the port is taken.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -137,6 +137,8 @@ describe('relay engine module', () => {
 
   it('keeps policies and lists across a restart', async () => {
     const { e, dir } = await engine()
+    const firstPubkey = ((await e.call('relay', 'status', {}, ctx)) as RelayStatus).relayPubkey
+    expect(firstPubkey).toMatch(/^[0-9a-f]{64}$/)
     await e.call(
       'relay',
       'setPolicies',
@@ -152,8 +154,12 @@ describe('relay engine module', () => {
     )
     await e.stop()
     engines.pop()
+    const keyFile = join(dir, 'relay', 'relay.key')
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
     const { e: e2 } = await engine(dir)
     const s = (await e2.call('relay', 'status', {}, ctx)) as RelayStatus
+    // The relay key is generated once and kept.
+    expect(s.relayPubkey).toBe(firstPubkey)
     expect(s.policies.reads).toBe('authenticated')
     expect(s.policies.minPowDifficulty).toBe(4)
     expect(s.adminPubkeys).toEqual(['a'.repeat(64)])
