@@ -217,6 +217,22 @@ describe('headless HTTP API security', () => {
     expect(after.status).toBe(401)
   })
 
+  it('marks the cookie Secure (with the __Host- prefix) behind a local TLS proxy', async () => {
+    const res = await send(api, 'POST', '/api/auth/login', {
+      headers: jsonHeaders(api, { 'x-forwarded-proto': 'https' }),
+      body: JSON.stringify({ password: PASSWORD }),
+    })
+    expect(res.status).toBe(200)
+    const set = String(res.headers['set-cookie'])
+    expect(set).toMatch(/^__Host-flashbox_session=/)
+    expect(set).toContain('; Secure')
+    const q = await send(api, 'POST', '/api/call/stack/status', {
+      headers: jsonHeaders(api, { cookie: cookieFrom(res) }),
+      body: '{}',
+    })
+    expect(q.status).toBe(200)
+  })
+
   it('refuses state changes from a foreign Origin or Host, and WebSockets from elsewhere', async () => {
     const cookie = cookieFrom(
       await send(api, 'POST', '/api/auth/login', {
