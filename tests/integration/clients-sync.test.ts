@@ -124,3 +124,58 @@ describe('sync monitor against the simulators', () => {
     )
   })
 })
+
+describe('createStackSync (the stack module’s sync source) against the simulators', () => {
+  it('answers stack.sync from a background monitor, publishes updates, and picks up the LND macaroon once it exists', async () => {
+    const { createStackSync } = await import('../../src/core/sync/stack-sync')
+    const { defaultSettings } = await import('../../src/shared/settings')
+    const { writeFileSync } = await import('node:fs')
+    const user = 'dashboard'
+    const password = 'dashboard-password-1'
+    const bitcoind = await startBitcoindSimulator({
+      rpcauth: [makeRpcauth(user, password, 'abcdefabcdefabcdefabcdefabcdefab')],
+      headers: 50,
+      blocks: 50,
+      log: quiet,
+    })
+    cleanups.push(() => bitcoind.close())
+    const dir = mkdtempSync(join(tmpdir(), 'flashbox-stack-sync-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const lndSim = await startLndSimulator({ dir: join(dir, 'lnd'), log: quiet })
+    cleanups.push(() => lndSim.close())
+    const macaroonPath = join(dir, 'dashboard.macaroon')
+
+    const published: SyncStatus[] = []
+    const stackSync = createStackSync({
+      intervalMs: 200,
+      endpoints: (settings) => ({
+        bitcoind: { url: bitcoind.url, user, password },
+        ...(settings.services.lnd
+          ? { lnd: { socket: lndSim.socket, cert: lndSim.cert, macaroonPath } }
+          : {}),
+      }),
+      publish: (s) => published.push(s),
+    })
+    cleanups.push(() => stackSync.stop())
+    const settings = defaultSettings(dir)
+
+    const first = await stackSync.sync(settings)
+    expect(first.bitcoind).toMatchObject({
+      blocks: 50,
+      headers: 50,
+      initialBlockDownload: false,
+      etaSeconds: 0,
+    })
+    expect(first.lnd).toBeUndefined() // no macaroon yet
+
+    writeFileSync(macaroonPath, lndSim.macaroons.readonly, { mode: 0o600 })
+    await expect
+      .poll(async () => (await stackSync.sync(settings)).lnd?.syncedToChain, { timeout: 15_000 })
+      .toBe(true)
+    expect(published.length).toBeGreaterThanOrEqual(2)
+
+    // Settings without LND: a new monitor without it.
+    const noLnd = { ...settings, services: { ...settings.services, lnd: false } }
+    expect((await stackSync.sync(noLnd)).lnd).toBeUndefined()
+  })
+})
