@@ -285,6 +285,24 @@ describe('retention and blocked addresses', () => {
   })
 })
 
+describe('connections per address', () => {
+  it('refuses connections beyond the limit with 429 and admits again once one closes', async () => {
+    const r = await tempRelay({ policies: { limits: { maxConnectionsPerIp: 2 } } })
+    const a = await RawClient.open(r.url)
+    const b = await RawClient.open(r.url)
+    await expect(RawClient.open(r.url)).rejects.toThrow(/429/)
+    expect(r.relay.rejections()[0]?.reason).toMatch(/^rate-limited: /)
+    const closed = new Promise((res) => a.ws.once('close', res))
+    a.close()
+    await closed
+    await expect.poll(() => r.relay.stats().connections).toBe(1)
+    const c = await RawClient.open(r.url)
+    expect(await c.count({ kinds: [1] })).toBe(0)
+    for (const x of [b, c]) x.close()
+    await r.stop()
+  })
+})
+
 describe('NIP-86 management API (NIP-98 auth, box admin only)', () => {
   const httpUrl = () => relay.url.replace('ws://', 'http://')
   async function rpc(key: Key | null, method: string, params: unknown[] = []) {

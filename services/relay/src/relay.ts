@@ -134,6 +134,7 @@ export class Relay {
   private readonly lists: Lists
   private readonly extensions: RelayExtension[] = []
   private readonly conns = new Set<Connection>()
+  private readonly perIp = new Map<string, number>()
   private nextConnId = 1
   private pending: PendingWrite[] = []
   private flushScheduled = false
@@ -230,10 +231,13 @@ export class Relay {
     })
     server.on('upgrade', (req, socket, head) => {
       const ip = req.socket.remoteAddress ?? 'unknown'
-      const blocked = firstReason(this.policies.connect, ip)
+      const blocked = firstReason(this.policies.connect, ip, this.perIp.get(ip) ?? 0)
       if (blocked) {
         this.recordRejection({ what: 'connection', reason: blocked, ip })
-        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
+        const status = blocked.startsWith('rate-limited')
+          ? '429 Too Many Requests'
+          : '403 Forbidden'
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
         return
       }
       const host = req.headers.host
@@ -397,8 +401,18 @@ export class Relay {
   private onConnection(ws: WebSocket, ip: string, dialled: string | undefined): void {
     const conn = new Connection(this.nextConnId++, ip, ws, dialled)
     this.conns.add(conn)
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1)
+    let gone = false
+    const forget = () => {
+      if (gone) return
+      gone = true
+      this.conns.delete(conn)
+      const n = (this.perIp.get(ip) ?? 1) - 1
+      if (n <= 0) this.perIp.delete(ip)
+      else this.perIp.set(ip, n)
+    }
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary))
-    ws.on('close', () => this.conns.delete(conn))
+    ws.on('close', forget)
     ws.on('error', () => {
       // Oversized frames (maxPayload) and protocol errors end up here; ws closes the socket.
       this.recordRejection({
@@ -406,7 +420,7 @@ export class Relay {
         reason: reason('invalid', 'message too large or malformed frame'),
         ip,
       })
-      this.conns.delete(conn)
+      forget()
     })
     conn.send(JSON.stringify(['AUTH', conn.challenge]))
   }

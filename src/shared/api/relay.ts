@@ -48,6 +48,8 @@ export const RelayPolicySchema = z.object({
       maxFilterValues: z.number().int().min(1).max(10_000).default(1000),
       maxLimit: z.number().int().min(1).max(100_000).default(500),
       maxSubscriptions: z.number().int().min(1).max(1000).default(50),
+      /** Open WebSocket connections from one address. */
+      maxConnectionsPerIp: z.number().int().min(1).max(10_000).default(100),
       /** NIP-01 allows subscription ids up to 64 characters. */
       maxSubIdLength: z.number().int().min(1).max(64).default(64),
       /** Refuse events dated further than this in the future (seconds). */

@@ -3,6 +3,13 @@ import type { RelayPolicy } from '../config'
 import { firstTag, reason } from '../nip01'
 import type { ConnectPolicy, ConnectionView, EventPolicy, Lists, QueryPolicy } from './types'
 
+export function connectionsPerIp(max: number): ConnectPolicy {
+  return (_ip, open) =>
+    open >= max
+      ? reason('rate-limited', `more than ${max} connections from your address`)
+      : undefined
+}
+
 export function blockedIps(lists: Lists): ConnectPolicy {
   return (ip) =>
     lists.has('blocked-ip', ip) ? reason('blocked', 'your address is blocked') : undefined

@@ -1,7 +1,14 @@
 // Composes an operator's configuration into the core's hook lists (khatru's policies/ idea).
 import type { RelayPolicy } from '../config'
 import { powPolicy } from '../nip13'
-import { authForWrites, bans, blockedIps, membersOnlyWrites, restrictedReads } from './access'
+import {
+  authForWrites,
+  bans,
+  blockedIps,
+  connectionsPerIp,
+  membersOnlyWrites,
+  restrictedReads,
+} from './access'
 import { allowedKinds } from './kinds'
 import { eventRateLimits, queryRateLimits } from './rate-limits'
 import { eventLimits, filterLimits } from './sizes'
@@ -28,7 +35,11 @@ export function composePolicies(cfg: RelayPolicy, ctx: PolicyContext): Policies 
   if (reads) query.push(reads)
   query.push(...queryRateLimits(cfg.rateLimits))
 
-  return { connect: [blockedIps(ctx.lists)], event, query }
+  return {
+    connect: [blockedIps(ctx.lists), connectionsPerIp(cfg.limits.maxConnectionsPerIp)],
+    event,
+    query,
+  }
 }
 
 export type { Policies, ConnectionView, Lists, ListName } from './types'

@@ -25,7 +25,8 @@ export type ListName =
   | 'allowed-kind'
   | 'disallowed-kind'
 
-export type ConnectPolicy = (ip: string) => string | undefined
+/** `open`: connections already open from this address. */
+export type ConnectPolicy = (ip: string, open: number) => string | undefined
 export type EventPolicy = (
   ev: NostrEvent,
   conn: ConnectionView,
