@@ -564,7 +564,8 @@ export class Mint {
       throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
     if (q.expiry <= now()) throw new MintError(ErrorCode.QuoteExpired, 'Quote is expired.')
     const blanks = this.lowerOutputs(req.outputs ?? [])
-    const ins = this.verifyInputs(req.inputs, blanks, q.id)
+    // SIG_ALL signs the outputs exactly as the wallet sent them.
+    const ins = this.verifyInputs(req.inputs, req.outputs ?? [], q.id)
     const outs = this.verifyOutputs(blanks, true)
     if (ins.unit !== q.unit || (outs.unit !== null && outs.unit !== q.unit))
       throw new MintError(
