@@ -42,7 +42,10 @@ export class FakeTransportForTests implements Transport {
     return () => this.listeners.delete(entry)
   }
 
+  followCalls = 0
+
   followLogs(serviceId: string): () => void {
+    this.followCalls++
     this.following.set(serviceId, (this.following.get(serviceId) ?? 0) + 1)
     return () => this.following.set(serviceId, (this.following.get(serviceId) ?? 1) - 1)
   }

@@ -54,6 +54,29 @@ describe('service page', () => {
     expect(screen.getByText('1 of 3 lines')).toBeTruthy()
     expect(screen.queryByText(/Starting LND/)).toBeNull()
 
+    // Older lines, searched by the engine; the live view pauses so they stay readable.
+    fake.on('stack.logs', (i) => {
+      expect(i).toEqual({ id: 'lnd', tail: 10_000, search: 'error' })
+      return [line('old ERROR from yesterday'), line('unable to connect: ERROR', 'stderr')]
+    })
+    fireEvent.click(screen.getByRole('button', { name: 'Search older lines too' }))
+    await screen.findByText(/old ERROR from yesterday/)
+    expect(screen.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true')
+
+    // The container restarts: the stream is attached again (once, not twice).
+    act(() =>
+      fake.emit({
+        topic: 'stack',
+        type: 'service',
+        service: service('lnd', 'healthy', {
+          containerId: 'c2',
+          startedAt: '2026-11-28T08:00:00Z',
+        }),
+      }),
+    )
+    expect(fake.following.get('lnd')).toBe(1)
+    expect(fake.followCalls).toBe(2)
+
     cleanup()
     expect(fake.following.get('lnd')).toBe(0)
   })

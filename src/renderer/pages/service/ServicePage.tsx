@@ -157,7 +157,9 @@ export default function ServicePage({ params }: PageProps) {
         ))}
       </div>
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tabpanel">
-        {tab === 'logs' && <Logs id={id} />}
+        {tab === 'logs' && (
+          <Logs id={id} run={`${service.containerId ?? ''}@${service.startedAt ?? ''}`} />
+        )}
         {tab === 'config' && <Config id={id} />}
         {tab === 'resources' && (
           <Suspense fallback={<Spinner label="Loading charts…" />}>
@@ -175,14 +177,16 @@ export function filterLines(lines: readonly LogLine[], search: string): readonly
   return lines.filter((l) => l.text.toLowerCase().includes(q))
 }
 
-function Logs({ id }: { id: string }) {
+/** `run` changes when the service's container (re)starts: the log stream is attached again. */
+function Logs({ id, run }: { id: string; run: string }) {
   const initial = useQuery(() => api.stack.logs({ id, tail: 500 }), [id])
+  const older = useMutation((q: string) => api.stack.logs({ id, tail: 10_000, search: q }))
   const [search, setSearch] = useState('')
   const [paused, setPaused] = useState(false)
   const box = useRef<HTMLDivElement>(null)
   const searchId = useId()
 
-  useEffect(() => followLogs(id), [id])
+  useEffect(() => followLogs(id), [id, run])
   useEvent('stack', (e) => {
     if (e.type !== 'log' || e.line.serviceId !== id || paused) return
     initial.setData((prev) => appendCapped(prev ?? [], e.line, MAX_LINES))
@@ -205,6 +209,19 @@ function Logs({ id }: { id: string }) {
           onChange={(e) => setSearch(e.target.value)}
           placeholder="e.g. error"
         />
+        <button
+          type="button"
+          disabled={!search.trim() || older.pending}
+          onClick={async () => {
+            const found = await older.run(search.trim())
+            if (found) {
+              setPaused(true)
+              initial.setData(found)
+            }
+          }}
+        >
+          {older.pending ? 'Searching…' : 'Search older lines too'}
+        </button>
         <button type="button" onClick={() => setPaused((p) => !p)} aria-pressed={paused}>
           {paused ? 'Resume' : 'Pause'}
         </button>
@@ -213,6 +230,7 @@ function Logs({ id }: { id: string }) {
         </span>
       </div>
       {initial.error && <ErrorBox error={initial.error} />}
+      {older.error && <ErrorBox error={older.error} />}
       <div
         ref={box}
         className="log-view"
