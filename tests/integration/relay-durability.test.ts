@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { newKey, sign } from './relay-harness'
+import { newKey, RawClient, sign, tempRelay } from './relay-harness'
 
 const root = resolve(__dirname, '../..')
 const dir = mkdtempSync(join(tmpdir(), 'flashbox-relay-kill-'))
@@ -47,6 +47,31 @@ function startChild(): Promise<{ proc: ChildProcess; url: string }> {
 }
 
 describe('durability', () => {
+  it('never says OK true when the write cannot be committed (disk full), and recovers', async () => {
+    const r = await tempRelay()
+    const c = await RawClient.open(r.url)
+    const k = newKey()
+    expect((await c.publish(sign(k, { kind: 1, content: 'fits' })))[0]).toBe(true)
+    // Simulate a full disk: the database may not grow by a single page.
+    const db = r.relay.store.db
+    const pages = (db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count
+    db.exec(`PRAGMA max_page_count = ${pages}`)
+    const big = Array.from({ length: 20 }, (_, i) =>
+      sign(k, { kind: 1, content: `${i} ${'x'.repeat(20_000)}` }),
+    )
+    const answers = await Promise.all(big.map((e) => c.publish(e)))
+    const refused = answers.filter(([ok]) => !ok)
+    expect(refused.length).toBeGreaterThan(0)
+    for (const [, msg] of refused) expect(msg).toMatch(/^error: /)
+    for (const [i, [ok]] of answers.entries()) expect(r.relay.store.has(big[i]!.id)).toBe(ok)
+    // Space again: the relay carries on.
+    db.exec('PRAGMA max_page_count = 1073741823')
+    const after = sign(k, { kind: 1, content: `after ${'y'.repeat(20_000)}` })
+    expect(await c.publish(after)).toEqual([true, ''])
+    c.close()
+    await r.stop()
+  })
+
   it('keeps every acknowledged event after a SIGKILL mid-stream', async () => {
     const { proc, url } = await startChild()
     child = proc
