@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { OutputData, Wallet } from '@cashu/cashu-ts'
 import { createEngine, type Engine } from '../engine/engine'
 import { silentLogger } from '../log'
-import { mintModule } from './mint-module'
+import { mintModule, type MintPlacement } from './mint-module'
 import type { MintStatus } from '../../shared/api/mint'
 import type { EngineEvent } from '../../shared/api/events'
 
@@ -19,7 +19,9 @@ afterEach(async () => {
 
 const internal = { transport: 'internal' } as const
 
-async function start(): Promise<Engine> {
+async function start(
+  placement: MintPlacement = { mode: 'run', network: 'regtest' },
+): Promise<Engine> {
   dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
   mkdirSync(join(dir, 'mint'), { recursive: true })
   writeFileSync(
@@ -31,7 +33,7 @@ async function start(): Promise<Engine> {
   engine = await createEngine({
     dataDir: dir,
     log: silentLogger,
-    modules: [mintModule({ port: 0 })],
+    modules: [mintModule({ port: 0, placement: () => placement })],
   })
   return engine
 }
@@ -135,5 +137,22 @@ describe('mint engine module', () => {
     await expect(
       e.call('mint', 'rotateKeyset', { inputFeePpk: -1 }, internal),
     ).rejects.toMatchObject({ code: 'api.bad_input' })
+  })
+
+  it('stays out of the way when switched off, in a container, or on mainnet with the test wallet', async () => {
+    for (const [placement, code] of [
+      [{ mode: 'disabled' }, 'mint.disabled'],
+      [{ mode: 'container' }, 'mint.in_container'],
+      [{ mode: 'run', network: 'mainnet' }, 'mint.needs_lightning'],
+    ] as const) {
+      const e = await start(placement)
+      const s = (await e.call('mint', 'status', {}, internal)) as MintStatus
+      expect(s.running).toBe(false)
+      expect(s.problem?.code).toBe(code)
+      await expect(e.call('mint', 'quotes', {}, internal)).rejects.toMatchObject({ code })
+      await e.stop()
+      engine = undefined
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

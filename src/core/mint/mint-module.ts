@@ -18,6 +18,7 @@ import { MintConfigSchema } from '../../../services/mint/src/config'
 import { writeSecretFileAtomic } from '../../../services/mint/src/seed'
 import type { MeltQuote, MintQuote } from '../../../services/mint/src/store/store'
 import { FlashError } from '../errors'
+import { loadSettings } from '../engine/stack-module'
 import type {
   EngineContext,
   EngineModule,
@@ -58,6 +59,30 @@ type ModuleConfig = z.infer<typeof ModuleConfigSchema>
 export interface MintModuleOptions {
   /** Overrides the configured port (tests use 0: any free port). */
   readonly port?: number
+  /**
+   * Where the mint should run and on which network. Default: from the saved settings — inside
+   * the engine when the mint is enabled and `ownServices` is 'embedded' (or before setup saved
+   * any settings, on regtest).
+   */
+  readonly placement?: () => MintPlacement
+}
+
+export type MintPlacement =
+  | { mode: 'run'; network: 'mainnet' | 'testnet4' | 'signet' | 'regtest' }
+  | { mode: 'disabled' | 'container' }
+
+function placementFromSettings(dataDir: string): MintPlacement {
+  let settings: ReturnType<typeof loadSettings>
+  try {
+    settings = loadSettings(dataDir)
+  } catch {
+    // Damaged settings are the stack module's to report.
+    return { mode: 'run', network: 'regtest' }
+  }
+  if (!settings) return { mode: 'run', network: 'regtest' }
+  if (!settings.services.mint) return { mode: 'disabled' }
+  if (settings.ownServices !== 'embedded') return { mode: 'container' }
+  return { mode: 'run', network: settings.network }
 }
 
 export type MintModule = EngineModule<typeof mintApi> & {
@@ -271,13 +296,42 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     async start() {
       config = loadConfig()
       problem = undefined
+      const placement = (options.placement ?? (() => placementFromSettings(ctx.dataDir)))()
+      if (placement.mode !== 'run') {
+        problem =
+          placement.mode === 'disabled'
+            ? new FlashError(
+                'mint.disabled',
+                'The mint is switched off.',
+                'Switch the mint on in Settings to use it.',
+              )
+            : new FlashError(
+                'mint.in_container',
+                'The mint runs as its own container, not inside the app.',
+                'See it on the dashboard; switch “Own services” to “inside the app” in Settings to manage it here.',
+              )
+        log.info('mint not started inside the engine', { reason: placement.mode })
+        return
+      }
+      // The fake Lightning wallet never stands behind real money.
+      if (config.backend.kind === 'fake' && placement.network !== 'regtest') {
+        problem = new FlashError(
+          'mint.needs_lightning',
+          `The mint needs your Lightning node on ${placement.network}; the test wallet only works on regtest.`,
+          'Connect the mint to LND in its settings, then start it again.',
+        )
+        log.warn('mint not started: fake Lightning backend outside regtest', {
+          network: placement.network,
+        })
+        return
+      }
       try {
         running = await startMint({
           port: options.port ?? config.port,
           host: config.host,
           dataDir: dir,
           backend: config.backend,
-          config: config.mint,
+          config: { ...config.mint, network: placement.network },
           log,
         })
       } catch (err) {
