@@ -166,7 +166,12 @@ function Shell({ logout }: { logout: (() => void) | null }) {
             .filter((p) => p.nav)
             .map((p) => (
               <li key={p.id}>
-                <a href={hrefFor(p.path)} aria-current={p.id === page.id ? 'page' : undefined}>
+                <a
+                  href={hrefFor(p.path)}
+                  aria-current={
+                    p.id === (page.nav ? page.id : (page.parent ?? page.id)) ? 'page' : undefined
+                  }
+                >
                   {p.title}
                 </a>
               </li>

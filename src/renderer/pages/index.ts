@@ -8,7 +8,7 @@ export type { PageDef, PageProps } from './types'
 // prettier-ignore
 export const pages: PageDef[] = [
   { id: 'dashboard', title: 'Dashboard', path: '/', nav: true, component: lazy(() => import('./dashboard/DashboardPage')) },
-  { id: 'service', title: 'Service', path: '/service/:id', nav: false, component: lazy(() => import('./service/ServicePage')) },
+  { id: 'service', title: 'Service', path: '/service/:id', nav: false, parent: 'dashboard', component: lazy(() => import('./service/ServicePage')) },
   { id: 'ecash', title: 'eCash', path: '/ecash', nav: true, component: lazy(() => import('./ecash/EcashPage')) },
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
   { id: 'mint-admin', title: 'Mint', path: '/mint', nav: true, component: lazy(() => import('./mint-admin/MintAdminPage')) },

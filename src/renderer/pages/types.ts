@@ -14,6 +14,8 @@ export interface PageDef {
   readonly path: string
   /** Listed in the side navigation (pages with parameters usually are not). */
   readonly nav: boolean
+  /** The navigation entry to highlight when this page is not listed itself. */
+  readonly parent?: string
   /** Loaded when first visited, so the first screen stays small. */
   readonly component: LazyExoticComponent<ComponentType<PageProps>>
 }
