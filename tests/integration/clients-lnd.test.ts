@@ -141,6 +141,18 @@ describe('ln-service against the LND SIMULATOR', () => {
     alice.control.setPaymentMode('settle')
   })
 
+  it('cancels an invoice when it expires, and the peer can no longer pay it', async () => {
+    const lnd = lndOf(alice)
+    const expiresAt = new Date(Date.now() + 2_000).toISOString()
+    const invoice = await ln.createInvoice({ lnd, tokens: 10, expires_at: expiresAt })
+    await expect
+      .poll(async () => (await ln.getInvoice({ lnd, id: invoice.id })).is_canceled, {
+        timeout: 15_000,
+      })
+      .toBe(true)
+    expect(await alice.control.payFromPeer(invoice.request)).toMatchObject({ status: 'failed' })
+  })
+
   it('hold invoices: accepted by the payer, settled with the preimage', async () => {
     const lnd = lndOf(alice)
     const secret = Buffer.alloc(32, 7)

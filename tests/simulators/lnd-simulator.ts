@@ -607,6 +607,15 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       w({ status: 'failed', reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS' })
   }
 
+  // LND's invoice expiry watcher: open invoices past their expiry are canceled.
+  const expiryWatcher = setInterval(() => {
+    const now = Date.now() / 1000
+    for (const inv of invoices.values())
+      if (inv.state === 'OPEN' && now > inv.creationDate + inv.expiry) cancelInvoice(inv)
+  }, 1_000)
+  expiryWatcher.unref()
+  timers.push(expiryWatcher)
+
   /** An HTLC for one of our invoices arrives (from the channel peer or another simulator). */
   const receiveHtlc = (
     request: string,
