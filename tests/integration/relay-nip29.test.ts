@@ -1,7 +1,7 @@
 // NIP-29 relay-based groups enforced by the relay: a shop's staff room.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyEvent } from 'nostr-tools/pure'
-import { newKey, RawClient, sign, tempRelay, type Key, type TestRelay } from './relay-harness'
+import { newKey, now, RawClient, sign, tempRelay, type Key, type TestRelay } from './relay-harness'
 
 let relay: TestRelay
 let owner: Key
@@ -143,6 +143,14 @@ describe('NIP-29 groups', () => {
       true,
       '',
     ])
+    // No late publication: a back-dated message is refused.
+    const backdated = sign(bob, {
+      kind: 9,
+      tags: [['h', g]],
+      content: 'old',
+      created_at: now() - 7200,
+    })
+    expect((await c.publish(backdated))[1]).toMatch(/^invalid: too late/)
   })
 
   it('private groups are readable only by authenticated members', async () => {

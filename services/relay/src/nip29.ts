@@ -27,6 +27,7 @@ export const GROUP_KINDS = {
 } as const
 
 const GROUP_ID = /^[a-zA-Z0-9_-]{1,64}$/
+const LATE_PUBLICATION_SECONDS = 3600
 const ROLES: Record<string, { description: string; may: readonly number[] }> = {
   admin: {
     description: 'Manages the group: members, metadata, invites, deletions',
@@ -109,6 +110,9 @@ export class Nip29Groups implements RelayExtension {
       return undefined
     }
     if (!g) return reason('restricted', 'there is no group with this id on this relay')
+    // NIP-29 "late publication": no back-dated messages slipped into a group's history.
+    if (ev.created_at < this.relay.now() - LATE_PUBLICATION_SECONDS)
+      return reason('invalid', 'too late: events for a group must be published when they are made')
     const member = this.roles(h, ev.pubkey) !== undefined || this.relay.admins.has(ev.pubkey)
     if (ev.kind === GROUP_KINDS.joinRequest) {
       if (this.roles(h, ev.pubkey) !== undefined)
