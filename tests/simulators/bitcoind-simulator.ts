@@ -325,10 +325,11 @@ export async function startBitcoindSimulator(
     if (!parsed.success) return fail(RPC.INVALID_REQUEST, 'Missing method')
     // JSON-RPC 2.0 notifications (no id) get no response.
     const isNotification = v2 && !('id' in (raw as object))
-    const method = methods[parsed.data.method]
-    if (!method) return isNotification ? null : fail(RPC.METHOD_NOT_FOUND, 'Method not found')
+    // CRPCTable::execute answers -28 during warm-up before it even looks the method up.
     advance()
     if (Date.now() < warmupUntil) return fail(RPC.IN_WARMUP, 'Loading block index…')
+    const method = methods[parsed.data.method]
+    if (!method) return isNotification ? null : fail(RPC.METHOD_NOT_FOUND, 'Method not found')
     try {
       const params = Array.isArray(parsed.data.params) ? parsed.data.params : []
       const result = method(params)
