@@ -8,6 +8,7 @@ import { silentLogger } from '../log'
 import { mintModule, type MintPlacement } from './mint-module'
 import type { MintStatus } from '../../shared/api/mint'
 import type { EngineEvent } from '../../shared/api/events'
+import { defaultSettings } from '../../shared/settings'
 
 let engine: Engine | undefined
 let dir = ''
@@ -154,5 +155,38 @@ describe('mint engine module', () => {
       engine = undefined
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('follows the saved settings: switched off, then back on', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
+    engine = await createEngine({
+      dataDir: dir,
+      log: silentLogger,
+      modules: [mintModule({ port: 0 })],
+    })
+    const e = engine
+    const status = async () => (await e.call('mint', 'status', {}, internal)) as MintStatus
+    expect((await status()).running).toBe(true)
+    const settings = defaultSettings(dir)
+    const nudge = () =>
+      e.events.publish({ topic: 'stack', type: 'service', service: {} } as unknown as EngineEvent)
+    const waitFor = async (ok: (s: MintStatus) => boolean) => {
+      const end = Date.now() + 10_000
+      for (;;) {
+        const s = await status()
+        if (ok(s)) return s
+        if (Date.now() > end) throw new Error(`mint status never matched: ${JSON.stringify(s)}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    writeFileSync(
+      join(dir, 'settings.json'),
+      JSON.stringify({ ...settings, services: { ...settings.services, mint: false } }),
+    )
+    nudge()
+    expect((await waitFor((s) => !s.running)).problem?.code).toBe('mint.disabled')
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings))
+    nudge()
+    expect((await waitFor((s) => s.running)).network).toBe('regtest')
   })
 })

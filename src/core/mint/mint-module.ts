@@ -146,8 +146,8 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     )
   }
 
-  const limitsOf = (): MintLimits => {
-    const c = mint().config
+  const limitsOf = (m = mint()): MintLimits => {
+    const c = m.config
     return {
       mintMinAmount: c.mintMinAmount,
       mintMaxAmount: c.mintMaxAmount,
@@ -162,8 +162,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     }
   }
 
-  const keysetViews = async (): Promise<MintKeysetView[]> => {
-    const m = mint()
+  const keysetViews = async (m = mint()): Promise<MintKeysetView[]> => {
     const liabilities = new Map((await m.store.liabilities()).map((l) => [l.keysetId, l]))
     return [...m.keysets.values()].map((k) => {
       const l = liabilities.get(k.id)
@@ -182,8 +181,21 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   }
 
   const status = async (): Promise<MintStatus> => {
+    const r = running
+    try {
+      return await statusOf()
+    } catch (err) {
+      // Stopped or restarted while answering (settings changed): answer for the new state.
+      if (running !== r) return statusOf()
+      throw err
+    }
+  }
+
+  const statusOf = async (): Promise<MintStatus> => {
     const mintCfg = MintConfigSchema.parse(config.mint)
-    if (!running)
+    // The mint may stop or restart while this answer is put together: use one snapshot.
+    const r = running
+    if (!r)
       return {
         running: false,
         name: mintCfg.name,
@@ -194,8 +206,8 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
         pendingMelts: 0,
         ...(problem ? { problem: problem.toJSON() } : {}),
       }
-    const m = running.mint
-    const keysets = await keysetViews()
+    const m = r.mint
+    const keysets = await keysetViews(m)
     const backend = await m.backend.status().catch((err: unknown) => ({
       ok: false,
       name: m.backend.name,
@@ -203,7 +215,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     }))
     return {
       running: true,
-      url: running.url,
+      url: r.url,
       name: m.config.name,
       unit: m.config.unit,
       network: m.config.network,
@@ -212,7 +224,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       outstandingTotal: keysets
         .filter((k) => k.unit === m.config.unit)
         .reduce((a, k) => a + k.outstanding, 0),
-      limits: limitsOf(),
+      limits: limitsOf(m),
       pendingMelts: (await m.store.meltSagas()).length,
     }
   }
@@ -289,92 +301,136 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     },
   }
 
+  async function startNow(): Promise<void> {
+    if (running) return
+    config = loadConfig()
+    problem = undefined
+    const placement = (options.placement ?? (() => placementFromSettings(ctx.dataDir)))()
+    if (placement.mode !== 'run') {
+      problem =
+        placement.mode === 'disabled'
+          ? new FlashError(
+              'mint.disabled',
+              'The mint is switched off.',
+              'Switch the mint on in Settings to use it.',
+            )
+          : new FlashError(
+              'mint.in_container',
+              'The mint runs as its own container, not inside the app.',
+              'See it on the dashboard; switch “Own services” to “inside the app” in Settings to manage it here.',
+            )
+      log.info('mint not started inside the engine', { reason: placement.mode })
+      return
+    }
+    // The fake Lightning wallet never stands behind real money.
+    if (config.backend.kind === 'fake' && placement.network !== 'regtest') {
+      problem = new FlashError(
+        'mint.needs_lightning',
+        `The mint needs your Lightning node on ${placement.network}; the test wallet only works on regtest.`,
+        'Connect the mint to LND in its settings, then start it again.',
+      )
+      log.warn('mint not started: fake Lightning backend outside regtest', {
+        network: placement.network,
+      })
+      return
+    }
+    try {
+      running = await startMint({
+        port: options.port ?? config.port,
+        host: config.host,
+        dataDir: dir,
+        backend: config.backend,
+        config: { ...config.mint, network: placement.network },
+        log,
+      })
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      problem =
+        e.code === 'EADDRINUSE'
+          ? new FlashError(
+              'mint.port_taken',
+              `The mint cannot listen on port ${options.port ?? config.port}: another program uses it.`,
+              'Close the other program, or choose another mint port in Settings, then start the mint again.',
+            )
+          : new FlashError(
+              'mint.start_failed',
+              'The mint could not start.',
+              'Open the logs (Settings → Diagnostics) to see why, then start the mint again.',
+              { cause: err },
+            )
+      throw problem
+    }
+    unsubscribe = running.mint.subscribe((e) => {
+      if (e.kind === 'proof_state') return
+      void (async () => {
+        const m = running?.mint
+        if (!m) return
+        const q =
+          e.kind === 'bolt11_mint_quote'
+            ? await m.store.mintQuote(e.id)
+            : await m.store.meltQuote(e.id)
+        if (q)
+          ctx.events.publish({
+            topic: 'mint',
+            type: 'quote',
+            quote: quoteView(q, e.kind === 'bolt11_mint_quote' ? 'mint' : 'melt'),
+          })
+      })()
+    })
+    await publishStatus()
+  }
+
+  async function stopNow(): Promise<void> {
+    unsubscribe?.()
+    unsubscribe = undefined
+    const r = running
+    running = undefined
+    await r?.close()
+  }
+
+  // Level-triggered: whenever the stack reports, compare the saved settings with what runs and
+  // converge (the wizard saving settings, the mint switched on or off, another network).
+  let stopped = false
+  let followSettings: (() => void) | undefined
+  let transition: Promise<void> = Promise.resolve()
+  const placementKey = () => JSON.stringify(placementFromSettings(ctx.dataDir))
+  function follow() {
+    if (followSettings) return
+    let last = placementKey()
+    followSettings = ctx.events.subscribe(() => {
+      const key = placementKey()
+      if (key === last || stopped) return
+      last = key
+      transition = transition
+        .then(async () => {
+          await stopNow()
+          await startNow()
+          await publishStatus()
+        })
+        .catch((err: unknown) =>
+          log.error('mint could not follow a settings change', { error: (err as Error).message }),
+        )
+    }, ['stack'])
+  }
+
   return {
     name: 'mint',
     handlers,
     running: () => running,
     async start() {
-      config = loadConfig()
-      problem = undefined
-      const placement = (options.placement ?? (() => placementFromSettings(ctx.dataDir)))()
-      if (placement.mode !== 'run') {
-        problem =
-          placement.mode === 'disabled'
-            ? new FlashError(
-                'mint.disabled',
-                'The mint is switched off.',
-                'Switch the mint on in Settings to use it.',
-              )
-            : new FlashError(
-                'mint.in_container',
-                'The mint runs as its own container, not inside the app.',
-                'See it on the dashboard; switch “Own services” to “inside the app” in Settings to manage it here.',
-              )
-        log.info('mint not started inside the engine', { reason: placement.mode })
-        return
-      }
-      // The fake Lightning wallet never stands behind real money.
-      if (config.backend.kind === 'fake' && placement.network !== 'regtest') {
-        problem = new FlashError(
-          'mint.needs_lightning',
-          `The mint needs your Lightning node on ${placement.network}; the test wallet only works on regtest.`,
-          'Connect the mint to LND in its settings, then start it again.',
-        )
-        log.warn('mint not started: fake Lightning backend outside regtest', {
-          network: placement.network,
-        })
-        return
-      }
-      try {
-        running = await startMint({
-          port: options.port ?? config.port,
-          host: config.host,
-          dataDir: dir,
-          backend: config.backend,
-          config: { ...config.mint, network: placement.network },
-          log,
-        })
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException
-        problem =
-          e.code === 'EADDRINUSE'
-            ? new FlashError(
-                'mint.port_taken',
-                `The mint cannot listen on port ${options.port ?? config.port}: another program uses it.`,
-                'Close the other program, or choose another mint port in Settings, then start the mint again.',
-              )
-            : new FlashError(
-                'mint.start_failed',
-                'The mint could not start.',
-                'Open the logs (Settings → Diagnostics) to see why, then start the mint again.',
-                { cause: err },
-              )
-        throw problem
-      }
-      unsubscribe = running.mint.subscribe((e) => {
-        if (e.kind === 'proof_state') return
-        void (async () => {
-          const m = running?.mint
-          if (!m) return
-          const q =
-            e.kind === 'bolt11_mint_quote'
-              ? await m.store.mintQuote(e.id)
-              : await m.store.meltQuote(e.id)
-          if (q)
-            ctx.events.publish({
-              topic: 'mint',
-              type: 'quote',
-              quote: quoteView(q, e.kind === 'bolt11_mint_quote' ? 'mint' : 'melt'),
-            })
-        })()
+      stopped = false
+      await startNow().catch((err: unknown) => {
+        if (!options.placement) follow()
+        throw err
       })
-      await publishStatus()
+      if (!options.placement) follow()
     },
     async stop() {
-      unsubscribe?.()
-      unsubscribe = undefined
-      await running?.close()
-      running = undefined
+      stopped = true
+      followSettings?.()
+      followSettings = undefined
+      await transition
+      await stopNow()
     },
   }
 }
