@@ -358,6 +358,21 @@ describe('headless HTTP API security', () => {
     await expect.poll(() => calls.includes('followLogs:bitcoind:false')).toBe(true)
   })
 
+  it('closes an event socket that floods the server with messages', async () => {
+    const cookie = cookieFrom(
+      await send(api, 'POST', '/api/auth/login', {
+        headers: jsonHeaders(api),
+        body: JSON.stringify({ password: PASSWORD }),
+      }),
+    )
+    const { ws } = await wsConnect(api, { cookie, origin: origin(api) })
+    const closed = new Promise<number>((resolve) => ws!.on('close', (code) => resolve(code)))
+    for (let i = 0; i < 200; i++) ws!.send(JSON.stringify({ type: 'subscribe', topics: ['stack'] }))
+    expect(await closed).toBe(1008)
+    const still = await send(api, 'GET', '/api/health')
+    expect(still.status).toBe(200)
+  })
+
   it('serves the UI with security headers', async () => {
     const res = await send(api, 'GET', '/')
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'")

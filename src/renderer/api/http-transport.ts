@@ -69,6 +69,17 @@ export function createHttpTransport(base = ''): HttpTransport {
     if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg))
   }
 
+  // Components subscribe and unsubscribe in bursts (a page mounting): tell the server once.
+  let topicsQueued = false
+  const sendTopics = () => {
+    if (topicsQueued) return
+    topicsQueued = true
+    queueMicrotask(() => {
+      topicsQueued = false
+      send({ type: 'subscribe', topics: topicsWanted() })
+    })
+  }
+
   const dispatch = (event: EngineEvent) => {
     for (const l of listeners) {
       if (l.topics && !l.topics.has(event.topic)) continue
@@ -152,10 +163,10 @@ export function createHttpTransport(base = ''): HttpTransport {
       const entry = { topics: topics ? new Set(topics) : null, fn }
       listeners.add(entry)
       ensure()
-      send({ type: 'subscribe', topics: topicsWanted() })
+      sendTopics()
       return () => {
         listeners.delete(entry)
-        send({ type: 'subscribe', topics: topicsWanted() })
+        sendTopics()
         ensure()
       }
     },

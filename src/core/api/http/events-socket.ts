@@ -33,7 +33,13 @@ interface Client {
   topics: Set<string> | null
   readonly follows: Set<string>
   alive: boolean
+  /** Messages allowed right now (refilled over time): a page sends a handful, not a flood. */
+  budget: number
+  budgetAt: number
 }
+
+const MESSAGE_BURST = 50
+const MESSAGES_PER_SECOND = 10
 
 export class EventsSocket {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
@@ -54,7 +60,15 @@ export class EventsSocket {
   /** Completes an upgrade the server has already authorised. */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { ws, sessionId, topics: null, follows: new Set(), alive: true }
+      const client: Client = {
+        ws,
+        sessionId,
+        topics: null,
+        follows: new Set(),
+        alive: true,
+        budget: MESSAGE_BURST,
+        budgetAt: Date.now(),
+      }
       this.clients.add(client)
       ws.on('pong', () => (client.alive = true))
       ws.on('message', (data, isBinary) => void this.onMessage(client, data, isBinary))
@@ -117,6 +131,17 @@ export class EventsSocket {
   }
 
   private async onMessage(client: Client, data: unknown, isBinary: boolean): Promise<void> {
+    const now = Date.now()
+    client.budget = Math.min(
+      MESSAGE_BURST,
+      client.budget + ((now - client.budgetAt) / 1000) * MESSAGES_PER_SECOND,
+    )
+    client.budgetAt = now
+    if (client.budget < 1) {
+      client.ws.close(1008, 'too many messages')
+      return
+    }
+    client.budget -= 1
     let parsed: unknown
     try {
       parsed = isBinary ? undefined : JSON.parse(String(data))
