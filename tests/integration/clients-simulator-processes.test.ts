@@ -151,6 +151,19 @@ describe('bundled SIMULATOR processes', () => {
     const electrum = await ElectrumClient.connect({ host: '127.0.0.1', port: electrumPort })
     expect(await electrum.banner()).toBe('Welcome to the Electrum server of a Flash Box.')
     expect((await electrum.subscribeHeaders()).height).toBe(300)
+    const scripthash = 'cd'.repeat(32)
+    const funded = await fetch(`http://127.0.0.1:${monitoringPort}/simulator/fund`, {
+      method: 'POST',
+      body: JSON.stringify({
+        scripthash,
+        txHash: 'ef'.repeat(32),
+        txPos: 0,
+        height: 250,
+        value: 12_345,
+      }),
+    })
+    expect(funded.status).toBe(204)
+    expect(await electrum.getBalance(scripthash)).toEqual({ confirmed: 12_345, unconfirmed: 0 })
     electrum.close()
 
     // LND waits for InitWallet (wallet-unlock-allow-create): not healthy yet.

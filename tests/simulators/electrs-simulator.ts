@@ -109,10 +109,47 @@ export async function startElectrsSimulator(
   let phase: 'waiting' | 'indexing' | 'ready' = 'waiting'
   let closed = false
   const funded = new Map<string, SimulatedUtxo[]>()
+  const fund = (scripthash: string, utxo: SimulatedUtxo) => {
+    const list = funded.get(scripthash) ?? []
+    list.push(utxo)
+    funded.set(scripthash, list)
+    if (peersReady) notifyPeers()
+  }
+  let peersReady = false
   const indexedHeight = () => headers.length - 1
 
   // --- Prometheus metrics (first, as electrs does) -------------------------------------------
-  const metrics: HttpServer = createHttpServer((_req, res) => {
+  const FundSchema = z.object({
+    scripthash: z.string().regex(/^[0-9a-f]{64}$/),
+    txHash: z.string().regex(/^[0-9a-f]{64}$/),
+    txPos: z.number().int().min(0),
+    height: z.number().int().min(-1),
+    value: z.number().int().min(0),
+  })
+  const metrics: HttpServer = createHttpServer((req, res) => {
+    // SIMULATOR-only control: POST /simulator/fund {scripthash, txHash, txPos, height, value}
+    // gives a script hash a (simulated) funding output, for tests that run this as a process.
+    if (req.method === 'POST' && req.url === '/simulator/fund') {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        let parsed: ReturnType<typeof FundSchema.safeParse>
+        try {
+          parsed = FundSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+        } catch {
+          res.writeHead(400).end('not JSON')
+          return
+        }
+        if (!parsed.success) {
+          res.writeHead(400).end(parsed.error.message)
+          return
+        }
+        const { scripthash, ...utxo } = parsed.data
+        fund(scripthash, utxo)
+        res.writeHead(204).end()
+      })
+      return
+    }
     const body =
       '# HELP electrs_index_height Indexed block height\n' +
       '# TYPE electrs_index_height gauge\n' +
@@ -333,6 +370,8 @@ export async function startElectrsSimulator(
     }
   }
 
+  peersReady = true
+
   // --- the daemon loop: wait for bitcoind, index, follow ----------------------------------------
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
   const waitForBitcoind = async () => {
@@ -422,12 +461,7 @@ export async function startElectrsSimulator(
     host: host === '0.0.0.0' ? '127.0.0.1' : host,
     metricsUrl: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${monitoringPort}/metrics`,
     indexedHeight,
-    fund: (scripthash, utxo) => {
-      const list = funded.get(scripthash) ?? []
-      list.push(utxo)
-      funded.set(scripthash, list)
-      notifyPeers()
-    },
+    fund,
     close: async () => {
       closed = true
       for (const p of peers) p.socket.destroy()
