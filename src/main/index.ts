@@ -163,6 +163,9 @@ async function main(): Promise<void> {
     )
     const id = win.webContents.id
     win.webContents.on('destroyed', () => dispatcher.release(id))
+    // A reload starts a new page: the old page's log streams are released (hash routes are
+    // in-page navigations and keep them).
+    win.webContents.on('did-navigate', () => dispatcher.release(id))
     win.once('ready-to-show', () => win?.show())
     win.on('closed', () => {
       win = null
