@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { renderToml, type ConfEntry } from './conf-format'
 import { renderedHeader, serviceDir, type RenderContext } from './context'
 import { electrumPingProbe, probe } from './health'
-import { servicePorts } from './networks'
+import { electrsMonitoringPort, servicePorts } from './networks'
 import type { ContainerSpec } from './spec'
 
 const ELECTRS_DIR = '/data'
@@ -21,6 +21,9 @@ export function renderElectrsConfig(ctx: RenderContext): string {
     ['daemon_p2p_addr', `bitcoind:${net.whitebindPort}`],
     ['auth', `${rpc.user}:${rpc.password}`],
     ['electrum_rpc_addr', `0.0.0.0:${servicePorts.electrum}`],
+    // Indexing progress (electrs_index_height) is read by the dashboard from here; electrs binds
+    // it to 127.0.0.1 inside its container by default, out of the engine's reach.
+    ['monitoring_addr', `0.0.0.0:${electrsMonitoringPort[ctx.settings.network]}`],
     ['db_dir', `${ELECTRS_DIR}/db`],
     ['log_filters', 'INFO'],
     ['server_banner', 'Welcome to the Electrum server of a Flash Box.'],
@@ -54,6 +57,13 @@ export function electrsSpec(ctx: RenderContext): ContainerSpec {
         hostIp: '127.0.0.1',
         protocol: 'tcp',
         purpose: 'Electrum server for wallets',
+      },
+      {
+        container: electrsMonitoringPort[ctx.settings.network],
+        host: electrsMonitoringPort[ctx.settings.network],
+        hostIp: '127.0.0.1',
+        protocol: 'tcp',
+        purpose: 'electrs indexing progress (metrics)',
       },
     ],
     mounts: [{ kind: 'bind', source: dir, target: ELECTRS_DIR }],

@@ -74,6 +74,16 @@ export const networkParams: Readonly<Record<BitcoinNetwork, NetworkParams>> = {
 }
 
 /** Ports inside the private Docker network (and, where published, on 127.0.0.1 of the host). */
+/** electrs' default monitoring (Prometheus) ports, by network (romanz/electrs src/config.rs). */
+export const electrsMonitoringPort: Readonly<
+  Record<'mainnet' | 'testnet4' | 'signet' | 'regtest', number>
+> = {
+  mainnet: 4224,
+  testnet4: 44224,
+  signet: 34224,
+  regtest: 24224,
+}
+
 export const servicePorts = {
   zmqRawBlock: 28332,
   zmqRawTx: 28333,

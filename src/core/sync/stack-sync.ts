@@ -11,7 +11,7 @@ import { LndClient, type LndInfo } from '../clients/lnd'
 import { FlashError } from '../errors'
 import type { Logger } from '../log'
 import { macaroonPath } from '../stack/macaroons'
-import { networkParams, servicePorts } from '../stack/networks'
+import { electrsMonitoringPort, networkParams, servicePorts } from '../stack/networks'
 import type { StackSecrets } from '../stack/spec'
 import { createSyncMonitor, type LndSyncSource, type SyncMonitor } from './monitor'
 
@@ -20,14 +20,6 @@ export interface SyncEndpoints {
   /** electrs' Prometheus endpoint, e.g. http://127.0.0.1:4224/metrics */
   readonly electrsMetricsUrl?: string
   readonly lnd?: { readonly socket: string; readonly cert: string; readonly macaroonPath: string }
-}
-
-/** electrs' default monitoring ports (romanz/electrs src/config.rs), by Flash Box network. */
-export const electrsMonitoringPort: Readonly<Record<Settings['network'], number>> = {
-  mainnet: 4224,
-  testnet4: 44224,
-  signet: 34224,
-  regtest: 24224,
 }
 
 /**
