@@ -38,9 +38,11 @@ export interface HttpApiOptions {
   readonly dataDir: string
   /** The built renderer; default out/renderer of this checkout, then of the working directory. */
   readonly staticDir?: string
-  /** Host names a reverse proxy presents (e.g. 'box.example.com'). */
+  /** Host names a reverse proxy presents (e.g. 'box.example.com'); default: the comma-separated
+   *  FLASHBOX_ALLOWED_HOSTS environment variable. */
   readonly allowedHosts?: readonly string[]
-  /** Mark cookies Secure (set when a TLS proxy fronts the server; also inferred per request). */
+  /** Mark cookies Secure (a TLS proxy fronts the server); default FLASHBOX_SECURE_COOKIES=1.
+   *  Also inferred per request from X-Forwarded-Proto: https sent by a proxy on loopback. */
   readonly secureCookies?: boolean
   readonly maxBodyBytes?: number
   readonly sessionIdleMs?: number
@@ -117,7 +119,16 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
   const events = new EventsSocket(engine, follows, (id) => sessions.alive(id))
   const headers = securityHeaders()
   const policy: { current: OriginPolicy } = {
-    current: { bindHost: host, port: opts.port ?? 0, allowedHosts: opts.allowedHosts ?? [] },
+    current: {
+      bindHost: host,
+      port: opts.port ?? 0,
+      allowedHosts:
+        opts.allowedHosts ??
+        (process.env.FLASHBOX_ALLOWED_HOSTS ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+    },
   }
 
   // Beyond loopback, whoever reaches the page first could claim the box: the first setup then
@@ -129,8 +140,9 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     log.warn(`Listening beyond this computer. First-run setup code: ${setupCode}`)
   }
 
+  const secureCookies = opts.secureCookies ?? process.env.FLASHBOX_SECURE_COOKIES === '1'
   const isSecure = (req: IncomingMessage) =>
-    opts.secureCookies === true ||
+    secureCookies ||
     (isLoopbackHost(req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '') &&
       req.headers['x-forwarded-proto'] === 'https')
 
@@ -343,7 +355,7 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           throw new HttpError(421, {
             code: 'http.bad_host',
             message: 'This server does not answer to that host name.',
-            hint: 'Open Flash Box by its IP address, or add the name with --allowed-host.',
+            hint: 'Open Flash Box by its IP address, or list this name in FLASHBOX_ALLOWED_HOSTS and restart it.',
           })
         }
         if (path === '/api' || path.startsWith('/api/')) return await handleApi(req, res, path)
