@@ -25,12 +25,14 @@ async function start(
 ): Promise<Engine> {
   dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
   mkdirSync(join(dir, 'mint'), { recursive: true })
-  writeFileSync(
-    join(dir, 'mint', 'config.json'),
-    JSON.stringify({
-      backend: { kind: 'fake', incomingPayDelayMs: 0, outgoingDelayMs: 0, feeMsat: 1000 },
-    }),
-  )
+  // An explicit fake backend, except when the test is about following the box's LND.
+  if (!(placement.mode === 'run' && placement.lnd))
+    writeFileSync(
+      join(dir, 'mint', 'config.json'),
+      JSON.stringify({
+        backend: { kind: 'fake', incomingPayDelayMs: 0, outgoingDelayMs: 0, feeMsat: 1000 },
+      }),
+    )
   engine = await createEngine({
     dataDir: dir,
     log: silentLogger,
@@ -145,6 +147,7 @@ describe('mint engine module', () => {
       [{ mode: 'disabled' }, 'mint.disabled'],
       [{ mode: 'container' }, 'mint.in_container'],
       [{ mode: 'run', network: 'mainnet' }, 'mint.needs_lightning'],
+      [{ mode: 'run', network: 'regtest', lnd: true }, 'mint.waiting_for_lnd'],
     ] as const) {
       const e = await start(placement)
       const s = (await e.call('mint', 'status', {}, internal)) as MintStatus
@@ -157,7 +160,7 @@ describe('mint engine module', () => {
     }
   })
 
-  it('follows the saved settings: switched off, then back on', async () => {
+  it('follows the saved settings: off, on with the test wallet, on with LND (waiting for it)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
     engine = await createEngine({
       dataDir: dir,
@@ -185,8 +188,14 @@ describe('mint engine module', () => {
     )
     nudge()
     expect((await waitFor((s) => !s.running)).problem?.code).toBe('mint.disabled')
+    // On without LND: the test wallet on regtest.
+    const noLnd = { ...settings, services: { ...settings.services, lnd: false } }
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify(noLnd))
+    nudge()
+    expect((await waitFor((s) => s.running)).backend?.name).toBe('fake')
+    // With the box's LND: the mint waits until LND has baked the mint's macaroon.
     writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings))
     nudge()
-    expect((await waitFor((s) => s.running)).network).toBe('regtest')
+    expect((await waitFor((s) => !s.running)).problem?.code).toBe('mint.waiting_for_lnd')
   })
 })

@@ -19,6 +19,11 @@ import { writeSecretFileAtomic } from '../../../services/mint/src/seed'
 import type { MeltQuote, MintQuote } from '../../../services/mint/src/store/store'
 import { FlashError } from '../errors'
 import { loadSettings } from '../engine/stack-module'
+import { macaroonPath } from '../stack/macaroons'
+import { servicePorts } from '../stack/networks'
+import { stackSecretsPath } from '../secrets/stack-secrets'
+import type { LndBackendOptions } from '../../../services/mint/src/lightning/lnd'
+import type { BackendSpec } from '../../../services/mint/src/index'
 import type {
   EngineContext,
   EngineModule,
@@ -68,7 +73,12 @@ export interface MintModuleOptions {
 }
 
 export type MintPlacement =
-  | { mode: 'run'; network: 'mainnet' | 'testnet4' | 'signet' | 'regtest' }
+  | {
+      mode: 'run'
+      network: 'mainnet' | 'testnet4' | 'signet' | 'regtest'
+      /** The box runs LND: the mint pays and gets paid through it (unless configured otherwise). */
+      lnd?: boolean
+    }
   | { mode: 'disabled' | 'container' }
 
 function placementFromSettings(dataDir: string): MintPlacement {
@@ -82,7 +92,33 @@ function placementFromSettings(dataDir: string): MintPlacement {
   if (!settings) return { mode: 'run', network: 'regtest' }
   if (!settings.services.mint) return { mode: 'disabled' }
   if (settings.ownServices !== 'embedded') return { mode: 'container' }
-  return { mode: 'run', network: settings.network }
+  return { mode: 'run', network: settings.network, lnd: settings.services.lnd }
+}
+
+/**
+ * The box's own LND as seen from the engine: gRPC published on 127.0.0.1, the box-made TLS
+ * certificate (public) from the stack secrets, and the mint's own baked macaroon. Undefined
+ * until LND has baked that macaroon.
+ */
+export function lndFromStack(dataDir: string): (LndBackendOptions & { kind: 'lnd' }) | undefined {
+  const macaroon = macaroonPath(dataDir, 'mint')
+  if (!existsSync(macaroon)) return undefined
+  let certPem: string | undefined
+  try {
+    const secrets = JSON.parse(readFileSync(stackSecretsPath(dataDir), 'utf8')) as {
+      lndTls?: { certPem?: string }
+    }
+    certPem = secrets.lndTls?.certPem
+  } catch {
+    return undefined
+  }
+  if (!certPem) return undefined
+  return {
+    kind: 'lnd',
+    socket: `127.0.0.1:${servicePorts.lndGrpc}`,
+    cert: certPem,
+    macaroonPath: macaroon,
+  }
 }
 
 export type MintModule = EngineModule<typeof mintApi> & {
@@ -121,10 +157,15 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   let problem: FlashError | undefined
   let unsubscribe: (() => void) | undefined
 
+  /** Whether the operator chose a Lightning backend in config.json (else: LND when the box runs it). */
+  let explicitBackend = false
   const loadConfig = (): ModuleConfig => {
+    explicitBackend = false
     if (!existsSync(configPath)) return ModuleConfigSchema.parse({})
     try {
-      return ModuleConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')))
+      const raw = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
+      explicitBackend = raw !== null && typeof raw === 'object' && 'backend' in raw
+      return ModuleConfigSchema.parse(raw)
     } catch (err) {
       log.warn('mint config is damaged; using defaults until it is saved again', {
         error: (err as Error).message,
@@ -322,8 +363,22 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       log.info('mint not started inside the engine', { reason: placement.mode })
       return
     }
+    let backend: BackendSpec = config.backend
+    if (!explicitBackend && placement.lnd) {
+      const lnd = lndFromStack(ctx.dataDir)
+      if (!lnd) {
+        problem = new FlashError(
+          'mint.waiting_for_lnd',
+          'The mint is waiting for your Lightning node to be ready.',
+          'Start LND from the dashboard (and unlock its wallet); the mint starts by itself once LND is up.',
+        )
+        log.info('mint waits for LND to bake its macaroon')
+        return
+      }
+      backend = lnd
+    }
     // The fake Lightning wallet never stands behind real money.
-    if (config.backend.kind === 'fake' && placement.network !== 'regtest') {
+    if (backend.kind === 'fake' && placement.network !== 'regtest') {
       problem = new FlashError(
         'mint.needs_lightning',
         `The mint needs your Lightning node on ${placement.network}; the test wallet only works on regtest.`,
@@ -339,7 +394,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
         port: options.port ?? config.port,
         host: config.host,
         dataDir: dir,
-        backend: config.backend,
+        backend,
         config: { ...config.mint, network: placement.network },
         log,
       })
@@ -393,7 +448,12 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   let stopped = false
   let followSettings: (() => void) | undefined
   let transition: Promise<void> = Promise.resolve()
-  const placementKey = () => JSON.stringify(placementFromSettings(ctx.dataDir))
+  // LND baking the mint's macaroon is part of the observed state too.
+  const placementKey = () =>
+    JSON.stringify([
+      placementFromSettings(ctx.dataDir),
+      existsSync(macaroonPath(ctx.dataDir, 'mint')),
+    ])
   function follow() {
     if (followSettings) return
     let last = placementKey()
