@@ -63,9 +63,11 @@ export default function DashboardPage(_props: PageProps) {
       </div>
       {start.error && <ErrorBox error={start.error} />}
       {stop.error && <ErrorBox error={stop.error} />}
-      {s.docker.state !== 'running' && s.docker.problem && (
-        <ErrorBox error={s.docker.problem} title="Docker is not available." />
-      )}
+      {s.docker.state !== 'running' &&
+        s.docker.problem &&
+        !s.alerts.some((a) => a.id === 'docker') && (
+          <ErrorBox error={s.docker.problem} title="Docker is not available." />
+        )}
 
       <AlertList
         alerts={s.alerts}
