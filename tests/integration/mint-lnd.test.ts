@@ -2,7 +2,7 @@
 // lightning.proto, TLS, macaroons): the shared Lightning backend conformance suite, then the
 // whole mint on LND with cashu-ts — a deposit paid by the channel peer and a payment out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Wallet, injectWebSocketImpl } from '@cashu/cashu-ts'
@@ -12,6 +12,11 @@ import { LndBackend } from '../../services/mint/src/lightning/lnd'
 import { describeLightningBackendConformance } from '../../services/mint/src/lightning/backend.conformance'
 import { startMint, type RunningMint } from '../../services/mint/src/index'
 import { silentLogger } from '../../src/core/log'
+import { createEngine } from '../../src/core/engine/engine'
+import { mintModule } from '../../src/core/mint/mint-module'
+import { macaroonPath } from '../../src/core/stack/macaroons'
+import { stackSecretsPath } from '../../src/core/secrets/stack-secrets'
+import type { MintStatus } from '../../src/shared/api/mint'
 
 injectWebSocketImpl(WebSocket as unknown as Parameters<typeof injectWebSocketImpl>[0])
 
@@ -128,5 +133,48 @@ describe('mint on LND (simulator) with cashu-ts', () => {
     await expect(w.meltProofsBolt11(mq, proofs)).rejects.toMatchObject({ code: 20004 })
     sim.control.setPaymentMode('settle')
     expect((await w.checkProofsStates(proofs)).every((s) => s.state === 'UNSPENT')).toBe(true)
+  })
+})
+
+describe('the engine mint module on the box LND (simulator)', () => {
+  it('finds LND through the stack (TLS cert, baked macaroon) and mints when the peer pays', async () => {
+    const sim = await startLndSimulator({
+      dir: tmp(),
+      network: 'regtest',
+      chainSyncDelayMs: 0,
+      graphSyncDelayMs: 0,
+    })
+    const dataDir = tmp()
+    // What the stack leaves on disk: its secrets (with LND's certificate) and the mint macaroon.
+    mkdirSync(join(dataDir, 'secrets'), { recursive: true })
+    writeFileSync(stackSecretsPath(dataDir), JSON.stringify({ lndTls: { certPem: sim.cert } }))
+    mkdirSync(join(dataDir, 'lnd', 'macaroons', 'mint'), { recursive: true })
+    writeFileSync(macaroonPath(dataDir, 'mint'), sim.macaroons.admin)
+    const engine = await createEngine({
+      dataDir,
+      log: silentLogger,
+      modules: [
+        mintModule({
+          port: 0,
+          lndSocket: sim.socket,
+          placement: () => ({ mode: 'run', network: 'regtest', lnd: true }),
+        }),
+      ],
+    })
+    try {
+      const s = (await engine.call('mint', 'status', {}, { transport: 'internal' })) as MintStatus
+      expect(s.running).toBe(true)
+      expect(s.backend).toMatchObject({ name: 'lnd', ok: true })
+      const w = new Wallet(s.url!, { unit: 'sat' })
+      await w.loadMint()
+      const q = await w.createMintQuoteBolt11(42)
+      await sim.control.payFromPeer(q.request)
+      await w.on.onceMintPaid(q.quote, { timeoutMs: 20_000 })
+      const proofs = await w.mintProofsBolt11(42, q)
+      expect(proofs.reduce((a, p) => a + Number(p.amount), 0)).toBe(42)
+    } finally {
+      await engine.stop()
+      await sim.close()
+    }
   })
 })

@@ -70,6 +70,8 @@ export interface MintModuleOptions {
    * any settings, on regtest).
    */
   readonly placement?: () => MintPlacement
+  /** Where the box's LND answers gRPC (default 127.0.0.1:10009; tests use a simulator's port). */
+  readonly lndSocket?: string
 }
 
 export type MintPlacement =
@@ -100,7 +102,10 @@ function placementFromSettings(dataDir: string): MintPlacement {
  * certificate (public) from the stack secrets, and the mint's own baked macaroon. Undefined
  * until LND has baked that macaroon.
  */
-export function lndFromStack(dataDir: string): (LndBackendOptions & { kind: 'lnd' }) | undefined {
+export function lndFromStack(
+  dataDir: string,
+  socket = `127.0.0.1:${servicePorts.lndGrpc}`,
+): (LndBackendOptions & { kind: 'lnd' }) | undefined {
   const macaroon = macaroonPath(dataDir, 'mint')
   if (!existsSync(macaroon)) return undefined
   let certPem: string | undefined
@@ -115,7 +120,7 @@ export function lndFromStack(dataDir: string): (LndBackendOptions & { kind: 'lnd
   if (!certPem) return undefined
   return {
     kind: 'lnd',
-    socket: `127.0.0.1:${servicePorts.lndGrpc}`,
+    socket,
     cert: certPem,
     macaroonPath: macaroon,
   }
@@ -365,7 +370,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     }
     let backend: BackendSpec = config.backend
     if (!explicitBackend && placement.lnd) {
-      const lnd = lndFromStack(ctx.dataDir)
+      const lnd = lndFromStack(ctx.dataDir, options.lndSocket)
       if (!lnd) {
         problem = new FlashError(
           'mint.waiting_for_lnd',
