@@ -45,6 +45,7 @@ describeLightningBackendConformance('LND via ln-service (simulator)', async () =
     network: 'regtest',
     chainSyncDelayMs: 0,
     graphSyncDelayMs: 0,
+    log: () => undefined,
   })
   const backend = new LndBackend(lndOptions(sim))
   return {
@@ -86,6 +87,7 @@ describe('mint on LND (simulator) with cashu-ts', () => {
       network: 'regtest',
       chainSyncDelayMs: 0,
       graphSyncDelayMs: 0,
+      log: () => undefined,
     })
     mint = await startMint({
       port: 0,
@@ -143,6 +145,7 @@ describe('the engine mint module on the box LND (simulator)', () => {
       network: 'regtest',
       chainSyncDelayMs: 0,
       graphSyncDelayMs: 0,
+      log: () => undefined,
     })
     const dataDir = tmp()
     // What the stack leaves on disk: its secrets (with LND's certificate) and the mint macaroon.
