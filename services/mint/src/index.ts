@@ -1,7 +1,7 @@
 // Public surface of the mint service: startMint() runs a complete Cashu mint (HTTP + WebSocket)
 // on a host/port with its data under dataDir. Used embedded by the engine
 // (src/core/mint/mint-module.ts), by the container entry (main.ts) and by tests.
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { MintConfigSchema, type MintConfigInput } from './config'
@@ -67,11 +67,16 @@ export async function startMint(opts: StartMintOptions): Promise<RunningMint> {
   const log = opts.log ?? createLogger('mint')
   const config = MintConfigSchema.parse(opts.config ?? {})
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
-  const seed = loadOrCreateSeed(join(opts.dataDir, 'secrets'), opts.seedPassphrase)
+  const dbPath = join(opts.dataDir, 'mint.sqlite')
+  const seed = loadOrCreateSeed(
+    join(opts.dataDir, 'secrets'),
+    opts.seedPassphrase,
+    opts.store === undefined && !existsSync(dbPath),
+  )
   const backend = isBackend(opts.backend)
     ? opts.backend
     : createBackend(opts.backend ?? { kind: 'fake' }, opts.dataDir, config.network)
-  const store = opts.store ?? new SqliteMintStore(join(opts.dataDir, 'mint.sqlite'))
+  const store = opts.store ?? new SqliteMintStore(dbPath)
   const mint = new Mint(config, store, backend, seed, log)
   await mint.start()
   const { server, ws } = createMintHttp(mint, log)

@@ -183,7 +183,11 @@ export class Mint {
   }) {
     const keys = deriveKeysetKeys(this.seed, r.unit, r.derivationIndex, r.maxOrder)
     const id = keysetIdV2(keys.publicKeys, r.unit, r.inputFeePpk, r.finalExpiry)
-    if (id !== r.id) throw new Error(`keyset ${r.id} does not match the mint seed`)
+    if (id !== r.id)
+      throw new Error(
+        `Keyset ${r.id} does not match the mint seed: the seed file was replaced or lost. ` +
+          'Restore the mint’s secrets folder from a backup; never start over, wallets hold its eCash.',
+      )
     this.keysets.set(id, { ...r, keys })
   }
 

@@ -36,4 +36,14 @@ describe('mint seed at rest', () => {
     expect(() => loadOrCreateSeed(dir, 'wrong passphrase')).toThrow(/could not be decrypted/)
     expect(() => loadOrCreateSeed(dir)).toThrow(/passphrase/)
   })
+
+  it('never makes a new seed or key over existing eCash', () => {
+    dir = mkdtempSync(join(tmpdir(), 'mint-seed-'))
+    expect(() => loadOrCreateSeed(dir, undefined, false)).toThrow(/missing/)
+    const a = loadOrCreateSeed(dir)
+    rmSync(join(dir, 'seed.key'))
+    expect(() => loadOrCreateSeed(dir)).toThrow(/key file is missing/)
+    expect(() => statSync(join(dir, 'seed.key'))).toThrow()
+    expect(a).toHaveLength(64)
+  })
 })

@@ -50,7 +50,8 @@ interface SealedSeed {
 function keyFor(
   dir: string,
   sealed: Pick<SealedSeed, 'kdf' | 'salt'>,
-  passphrase?: string,
+  passphrase: string | undefined,
+  create: boolean,
 ): Buffer {
   if (sealed.kdf === 'scrypt') {
     if (!passphrase) throw new Error('The mint seed is protected by a passphrase; none was given.')
@@ -63,6 +64,8 @@ function keyFor(
   }
   const keyPath = join(dir, 'seed.key')
   if (!existsSync(keyPath)) {
+    // A missing key for an existing seed is a lost key, never a reason to make a new one.
+    if (!create) throw new Error('The mint seed could not be decrypted: its key file is missing.')
     writeSecretFileAtomic(keyPath, randomBytes(32).toString('hex'))
   }
   const key = Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'hex')
@@ -70,13 +73,16 @@ function keyFor(
   return key
 }
 
-/** Load the seed from `dir`, creating it on first use. */
-export function loadOrCreateSeed(dir: string, passphrase?: string): Uint8Array {
+/**
+ * Load the seed from `dir`, creating it on first use — only when `mayCreate` (the caller knows
+ * there is no mint database yet: a new seed next to existing eCash would orphan it).
+ */
+export function loadOrCreateSeed(dir: string, passphrase?: string, mayCreate = true): Uint8Array {
   const path = join(dir, 'seed.enc')
   if (passphrase) redact(passphrase)
   if (existsSync(path)) {
     const sealed = JSON.parse(readFileSync(path, 'utf8')) as SealedSeed
-    const key = keyFor(dir, sealed, passphrase)
+    const key = keyFor(dir, sealed, passphrase, false)
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'hex'))
     decipher.setAuthTag(Buffer.from(sealed.tag, 'hex'))
     let seed: Buffer
@@ -88,12 +94,16 @@ export function loadOrCreateSeed(dir: string, passphrase?: string): Uint8Array {
     redact(seed.toString('hex'))
     return new Uint8Array(seed)
   }
+  if (!mayCreate)
+    throw new Error(
+      'The mint seed could not be decrypted: seed.enc is missing but the mint database exists.',
+    )
   const seed = randomBytes(64)
   redact(seed.toString('hex'))
   const sealedBase: Pick<SealedSeed, 'kdf' | 'salt'> = passphrase
     ? { kdf: 'scrypt', salt: randomBytes(16).toString('hex') }
     : { kdf: 'keyfile' }
-  const key = keyFor(dir, sealedBase, passphrase)
+  const key = keyFor(dir, sealedBase, passphrase, true)
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   const data = Buffer.concat([cipher.update(seed), cipher.final()])

@@ -405,8 +405,17 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       })
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      problem =
-        e.code === 'EADDRINUSE'
+      const seedProblem = /does not match the mint seed|could not be decrypted/.test(
+        e.message ?? '',
+      )
+      problem = seedProblem
+        ? new FlashError(
+            'mint.seed_problem',
+            'The mint’s keys cannot be opened: its seed was replaced, lost or its key does not fit.',
+            'Restore the mint’s secrets folder (inside the Flash Box data folder, mint/secrets) from your backup. Do not start a new mint: wallets hold eCash from this one.',
+            { cause: err },
+          )
+        : e.code === 'EADDRINUSE'
           ? new FlashError(
               'mint.port_taken',
               `The mint cannot listen on port ${options.port ?? config.port}: another program uses it.`,
