@@ -35,7 +35,8 @@ function lndOptions(sim: LndSimulator) {
     socket: sim.socket,
     cert: sim.cert,
     macaroon: sim.macaroons.admin.toString('hex'),
-    pendingAfterMs: 1500,
+    // Long enough that a settling payment is never mistaken for a held one on a loaded machine.
+    pendingAfterMs: 4000,
   }
 }
 
