@@ -51,6 +51,8 @@ export async function spawnMint(opts: SpawnOptions = {}): Promise<MintProcess> {
           ...opts.config,
         }),
         FLASHBOX_LOG_LEVEL: 'warn',
+        // Fault injection (MINT_CRASH_AT) is off in production builds.
+        NODE_ENV: 'test',
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
