@@ -7,6 +7,7 @@
 import * as nip59 from 'nostr-tools/nip59'
 import * as nip04 from 'nostr-tools/nip04'
 import { getPublicKey, type Event, type EventTemplate } from 'nostr-tools/pure'
+import { FlashError } from '../errors'
 
 export const KIND_CHAT = 14
 export const KIND_SEAL = 13
@@ -21,6 +22,21 @@ export interface Rumor {
   readonly kind: number
   readonly tags: string[][]
   readonly content: string
+}
+
+/**
+ * NIP-44 v2 plaintexts are 1..65535 bytes. nostr-tools also accepts a proposed extended length;
+ * other clients would reject such payloads, so we hold to the published limit.
+ */
+export function checkNip44PlaintextSize(plaintext: string): void {
+  const bytes = new TextEncoder().encode(plaintext).length
+  if (bytes < 1 || bytes > 65535) {
+    throw new FlashError(
+      'nostr.message_too_long',
+      bytes < 1 ? 'The message is empty.' : 'This message is too long to send privately.',
+      'Shorten the message (or split it in several) and send it again.',
+    )
+  }
 }
 
 /** A DM conversation is the set of its participants other than us (NIP-17: pubkey + p tags). */
@@ -57,10 +73,12 @@ export function createDirectMessage(
     },
     senderKey,
   ) as Rumor
-  const wraps = [...to, me].map((recipient) => ({
-    recipient,
-    wrap: nip59.createWrap(nip59.createSeal(rumor, senderKey, recipient), recipient),
-  }))
+  checkNip44PlaintextSize(JSON.stringify(rumor))
+  const wraps = [...to, me].map((recipient) => {
+    const seal = nip59.createSeal(rumor, senderKey, recipient)
+    checkNip44PlaintextSize(JSON.stringify(seal))
+    return { recipient, wrap: nip59.createWrap(seal, recipient) }
+  })
   return { rumor, wraps }
 }
 
