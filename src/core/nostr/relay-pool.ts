@@ -133,6 +133,9 @@ class RelayConnection {
     this.timer = undefined
     this.nextAttemptAt = undefined
     const began = Date.now()
+    // A relay may send its challenge the moment the socket opens, before connect() resolves.
+    this.hasChallenge = false
+    this.auth = 'none'
     try {
       await this.relay.connect({ timeout: this.opts.connectTimeoutMs })
     } catch (err) {
@@ -146,8 +149,6 @@ class RelayConnection {
     }
     this.connected = true
     this.attempts = 0
-    this.hasChallenge = false
-    this.auth = 'none'
     this.latencyMs = Date.now() - began
     this.opts.log.info('relay connected', { relay: this.url })
     for (const w of this.connectWaiters.splice(0)) w(true)
@@ -233,6 +234,9 @@ class RelayConnection {
       this.latencyMs = Date.now() - began
       this.setAuth('authenticated')
       this.opts.log.info('relay authenticated', { relay: this.url })
+      // Being known may show more (gift wraps, private groups): re-ask every open question.
+      if (!this.ephemeral)
+        for (const sub of this.pool.subscriptionsFor(this.url)) this.open(sub, true)
       return true
     } catch (err) {
       this.fail(`Authentication refused: ${err instanceof Error ? err.message : String(err)}`)
@@ -256,9 +260,8 @@ class RelayConnection {
         if (reason === 'replaced' || reason === 'closed by caller') return
         if (CONNECTION_CLOSED.test(reason)) return // the reconnect re-opens it
         if (needsAuth(reason) && !retried) {
-          void this.authenticate().then((ok) => {
-            if (ok && this.pool.hasSubscription(sub.key)) this.open(sub, true)
-          })
+          // On success, authenticate() re-opens every subscription on this relay.
+          void this.authenticate()
           return
         }
         this.fail(`Subscription closed: ${reason}`)
