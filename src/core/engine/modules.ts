@@ -2,12 +2,14 @@
 import type { EngineModuleFactory } from './module'
 import { stackModule } from './stack-module'
 import { relayModule } from '../relay/relay-module'
+import { nostrModule } from '../nostr/nostr-module'
 import { ecashModule } from '../ecash/ecash-module'
 import { mintModule } from '../mint/mint-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
   relayModule(),
+  nostrModule,
   mintModule(),
   ecashModule(),
 ]

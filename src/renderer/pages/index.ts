@@ -10,6 +10,7 @@ export const pages: PageDef[] = [
   { id: 'dashboard', title: 'Dashboard', path: '/', nav: true, component: lazy(() => import('./dashboard/DashboardPage')) },
   { id: 'service', title: 'Service', path: '/service/:id', nav: false, parent: 'dashboard', component: lazy(() => import('./service/ServicePage')) },
   { id: 'ecash', title: 'eCash', path: '/ecash', nav: true, component: lazy(() => import('./ecash/EcashPage')) },
+  { id: 'messages', title: 'Messages', path: '/messages', nav: true, component: lazy(() => import('./messages/MessagesPage')) },
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
   { id: 'mint-admin', title: 'Mint', path: '/mint', nav: true, component: lazy(() => import('./mint-admin/MintAdminPage')) },
   { id: 'settings', title: 'Settings', path: '/settings', nav: true, component: lazy(() => import('./settings/SettingsPage')) },
