@@ -7,8 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { generateSecretKey, type Event } from 'nostr-tools/pure'
+import WebSocket from 'ws'
+import {
+  finalizeEvent,
+  generateSecretKey,
+  getPublicKey,
+  verifyEvent,
+  type Event,
+} from 'nostr-tools/pure'
 import * as nip59 from 'nostr-tools/nip59'
+import * as nip04 from 'nostr-tools/nip04'
+import { AbstractRelay } from 'nostr-tools/abstract-relay'
 import { startRelay, type RunningRelay } from '../../services/relay/src/index'
 import { createEngine, type Engine } from '../../src/core/engine/engine'
 import { silentLogger } from '../../src/core/log'
@@ -182,6 +191,52 @@ describe('NIP-17 private messages between two engines', () => {
     }
   })
 
+  it('an outsider, signed in to the relay, is not served Bob’s gift wraps; their legacy NIP-04 message shows as legacy', async () => {
+    // An independent nostr-tools client with its own key.
+    const carol = generateSecretKey()
+    const outsider = new AbstractRelay(relay.url, {
+      verifyEvent: (e) => verifyEvent(e),
+      websocketImplementation: WebSocket as unknown as typeof globalThis.WebSocket,
+    })
+    outsider.onauth = async (t) => finalizeEvent(t, carol)
+    await outsider.connect()
+    try {
+      const seen: Event[] = []
+      await new Promise<void>((resolve) => {
+        const sub = outsider.subscribe([{ kinds: [1059], '#p': [bobId.pubkey!] }], {
+          onevent: (e) => seen.push(e),
+          oneose: () => {
+            sub.close()
+            resolve()
+          },
+          onclose: () => resolve(),
+        })
+      })
+      expect(seen).toEqual([])
+      const legacy = finalizeEvent(
+        {
+          kind: 4,
+          created_at: Math.floor(Date.now() / 1000),
+          tags: [['p', bobId.pubkey!]],
+          content: nip04.encrypt(carol, bobId.pubkey!, 'old-style hello'),
+        },
+        carol,
+      )
+      await waitFor('the relay to accept the legacy message', async () => {
+        await outsider.publish(legacy)
+        return true
+      })
+    } finally {
+      outsider.close()
+    }
+    const conversationId = `dm:${getPublicKey(carol)}`
+    const m = await waitFor('bob to read the legacy message', async () => {
+      const list = await call<Message[]>(bob, 'messages', { conversationId })
+      return list.length ? list : undefined
+    })
+    expect(m.map((x) => [x.text, x.legacy, x.kind])).toEqual([['old-style hello', true, 4]])
+  })
+
   it('keeps history across a restart; locked, it shows nothing', async () => {
     await call(bob, 'lock')
     await expect(call(bob, 'conversations')).rejects.toMatchObject({ code: 'nostr.locked' })
@@ -191,9 +246,9 @@ describe('NIP-17 private messages between two engines', () => {
       code: 'nostr.wrong_passphrase',
     })
     await call(bob, 'unlock', { passphrase: 'bob passphrase' })
+    const msgs = await call<Message[]>(bob, 'messages', { conversationId: `dm:${aliceId.pubkey}` })
     const convs = await call<ConversationSummary[]>(bob, 'conversations')
-    expect(convs[0]!.unread).toBe(0)
-    const msgs = await call<Message[]>(bob, 'messages', { conversationId: convs[0]!.id })
+    expect(convs.find((c) => c.id === `dm:${aliceId.pubkey}`)!.unread).toBe(0)
     expect(msgs.map((m) => m.text)).toEqual(['Hello Bob, 2 loaves?', 'Yes, ready at 5.'])
   })
 
