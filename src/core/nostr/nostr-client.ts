@@ -75,6 +75,8 @@ export interface NostrClientOptions {
   /** For NIP-05 look-ups (tests point it at a local server). */
   readonly fetch?: Fetch
   readonly nip05Scheme?: 'https' | 'http'
+  /** Called with our pubkey whenever the key is unlocked (the module makes it a relay admin). */
+  readonly onIdentityReady?: (pubkey: string) => Promise<void>
 }
 
 const Config = z.object({
@@ -215,6 +217,13 @@ export class NostrClient {
       this.opts.log.warn('could not publish the inbox relay list', { error: String(err) }),
     )
     void this.refreshProfile(this.keys.pubkey!).catch(() => {})
+    if (this.opts.onIdentityReady) {
+      void this.opts.onIdentityReady(this.keys.pubkey!).catch((err) =>
+        this.opts.log.warn('could not register the box identity with the relay', {
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      )
+    }
   }
 
   // ── relays ─────────────────────────────────────────────────────────────────────────────────

@@ -3,7 +3,12 @@
 // is always in the relay list; the user's relays are added to it.
 import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
-import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
+import type {
+  EngineContext,
+  EngineModule,
+  EngineModuleFactory,
+  RequestContext,
+} from '../engine/module'
 import type { nostrApi } from '../../shared/api/nostr'
 import { NostrClient, type NostrClientOptions } from './nostr-client'
 import type { Nip05HttpResponse } from './nip05'
@@ -42,6 +47,21 @@ export function relayUrlOf(mod: unknown): string | undefined {
   return undefined
 }
 
+/**
+ * The box's own identity manages the box's relay (creates staff groups, NIP-86): add it to the
+ * embedded relay's admins through that module's API, keeping the admins already listed.
+ */
+async function makeRelayAdmin(ctx: EngineContext, pubkey: string): Promise<void> {
+  const handlers = ctx.modules.get('relay')?.handlers as
+    Record<string, (input: unknown, c: RequestContext) => Promise<unknown>> | undefined
+  if (!handlers?.status || !handlers.setAdmins) return
+  const internal: RequestContext = { transport: 'internal' }
+  const status = (await handlers.status({}, internal)) as { adminPubkeys?: readonly string[] }
+  const admins = status.adminPubkeys ?? []
+  if (admins.includes(pubkey)) return
+  await handlers.setAdmins({ pubkeys: [...admins, pubkey] }, internal)
+}
+
 export function createNostrModule(
   ctx: EngineContext,
   options: NostrModuleOptions = {},
@@ -63,6 +83,7 @@ export function createNostrModule(
     ...(options.logN ? { logN: options.logN } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.nip05Scheme ? { nip05Scheme: options.nip05Scheme } : {}),
+    onIdentityReady: (pubkey) => makeRelayAdmin(ctx, pubkey),
   })
 
   return {
