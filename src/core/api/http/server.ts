@@ -28,7 +28,16 @@ import { LoginThrottle } from './login-throttle'
 import { hostAllowed, isLoopbackHost, sameOrigin, type OriginPolicy } from './origin'
 import { OwnerPassword, PASSWORD_MAX, PasswordSchema } from './owner-password'
 import { Sessions } from './sessions'
+import type { Nip05HttpResponse } from '../../nostr/nip05'
 import { serveStatic } from './static-files'
+
+/** NIP-05 identities are served at this well-known path of the box's own web server. */
+const NIP05_PATH = '/.well-known/nostr.json'
+
+/** What the nostr module offers the web server (src/core/nostr/nostr-module.ts). */
+interface Nip05Provider {
+  nip05Response(name: string | null): Nip05HttpResponse
+}
 
 export interface HttpApiOptions {
   /** Default 127.0.0.1. Anything else exposes the box to the network: think twice. */
@@ -359,6 +368,22 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           })
         }
         if (path === '/api' || path.startsWith('/api/')) return await handleApi(req, res, path)
+        // NIP-05: the business's Nostr identity, public by design (no session, open CORS).
+        if (path === NIP05_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+          const nostr = engine.module('nostr') as Partial<Nip05Provider> | undefined
+          if (typeof nostr?.nip05Response !== 'function') {
+            throw new HttpError(404, {
+              code: 'nostr.nip05_off',
+              message: 'This box does not publish Nostr names.',
+              hint: 'Turn on Messages and set your shop’s names in its profile.',
+            })
+          }
+          const name = new URL(req.url ?? '/', 'http://x').searchParams.get('name')
+          const r = nostr.nip05Response(name)
+          res.writeHead(r.status, { ...headers, ...r.headers })
+          res.end(req.method === 'HEAD' ? undefined : r.body)
+          return
+        }
         if (req.method !== 'GET' && req.method !== 'HEAD')
           throw new HttpError(
             405,
