@@ -609,7 +609,30 @@ export class Supervisor {
       this.scheduleSettle(spec.id)
     } catch (err) {
       if (this.isDisconnect(err)) throw err
-      if ((err as { statusCode?: number }).statusCode === 304) return // already started
+      const status = (err as { statusCode?: number }).statusCode
+      if (status === 304) return // already started
+      if (!(err instanceof FlashError) && status !== undefined && status >= 500) {
+        // Docker's own trouble (e.g. "task already exists" just after the daemon restarted) is
+        // usually transient: retry with the crash backoff; the crash-loop limit bounds it.
+        r.crash = recordCrash(r.crash, Date.now(), this.policy)
+        if (!r.crash.crashLoop && r.crash.nextRestartAt !== undefined) {
+          this.log.warn(`${spec.id}: Docker refused to start it; retrying`, {
+            error: (err as Error).message,
+          })
+          // A container Docker cannot start again (a task left over from its shutdown) is
+          // replaced: remove it, keeping volumes and bind-mounted data; the retry creates anew.
+          if (current) {
+            await docker
+              .getContainer(current.id)
+              .remove({ force: true, v: false })
+              .catch(() => {})
+            r.containerId = undefined
+            r.running = false
+          }
+          this.after(r.crash.nextRestartAt - Date.now(), () => this.kick())
+          return this.publishService(spec)
+        }
+      }
       this.log.error(`${spec.id} could not start`, { error: (err as Error).message })
       const p: UserError =
         err instanceof FlashError
@@ -877,6 +900,12 @@ export class Supervisor {
       host: found.status.host,
       version: found.status.version,
     })
+    if (this.reconnecting) {
+      // Starts that Docker itself refused while it was going away (e.g. restarting a container
+      // that died in its shutdown) are stale now: look again instead of waiting for the user.
+      for (const [id, r] of this.rt)
+        if (r.problem?.code === 'stack.start_failed') this.clearProblem(id)
+    }
     this.publishStatus()
     this.kick()
   }
