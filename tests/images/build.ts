@@ -121,6 +121,8 @@ export interface TestImageOptions {
   readonly cmd: readonly string[]
   readonly env?: Readonly<Record<string, string>>
   readonly workdir?: string
+  /** Paths among `files` to make executable (0755). */
+  readonly executable?: readonly string[]
 }
 
 /** `flashbox-test/<name>:<hash>` on top of the node base image, built from `files`. */
@@ -128,6 +130,7 @@ export function buildTestImage(name: string, opts: TestImageOptions): BuiltImage
   const base = buildNodeBaseImage()
   const h = createHash('sha256').update(base.id).update(JSON.stringify(opts.cmd))
   h.update(JSON.stringify(opts.env ?? {})).update(opts.workdir ?? '')
+  h.update(JSON.stringify(opts.executable ?? []))
   for (const p of Object.keys(opts.files).sort()) h.update(p).update('\0').update(opts.files[p]!)
   const version = h.digest('hex').slice(0, 16)
   const repository = `flashbox-test/${name}`
@@ -141,6 +144,7 @@ export function buildTestImage(name: string, opts: TestImageOptions): BuiltImage
         const dest = join(ctx, p.replace(/^\/+/, ''))
         mkdirSync(dirname(dest), { recursive: true })
         writeFileSync(dest, contents)
+        if (opts.executable?.includes(p)) chmodSync(dest, 0o755)
       }
       const dockerfile = [
         `FROM ${base.tag}`,
