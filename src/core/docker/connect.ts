@@ -178,7 +178,7 @@ export function dockerProblem(
   }
 }
 
-function classify(err: unknown): Exclude<DockerState, 'running'> | 'other' {
+export function classifyDockerError(err: unknown): Exclude<DockerState, 'running'> | 'other' {
   const code = (err as NodeJS.ErrnoException)?.code
   if (code === 'EACCES' || code === 'EPERM') return 'permission-denied'
   if (
@@ -248,7 +248,7 @@ export async function detectDockerEngine(opts: DetectOptions = {}): Promise<Dete
       },
     }
   } catch (err) {
-    let state = classify(err)
+    let state = classifyDockerError(err)
     const socketPath = endpoint.options.socketPath
     const socketMissing =
       typeof socketPath === 'string' &&
