@@ -12,7 +12,7 @@ import { createEngine } from '../src/core/engine/engine'
 import { stackModule } from '../src/core/engine/stack-module'
 import { silentLogger } from '../src/core/log'
 import { defaultSettings } from '../src/shared/settings'
-import { buildRenderer } from '../tests/e2e/build-renderer'
+import { buildRenderer } from '../scripts/build-renderer'
 import { e2eCatalog } from '../tests/e2e/e2e-catalog'
 import { launchBrowser } from '../tests/e2e/harness'
 

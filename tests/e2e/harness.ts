@@ -10,7 +10,7 @@ import { createEngine, type Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
 import { stackModule, type StackModuleOptions } from '../../src/core/engine/stack-module'
 import { createLogger, silentLogger } from '../../src/core/log'
-import { buildRenderer, repoRoot } from './build-renderer'
+import { buildRenderer, repoRoot } from '../../scripts/build-renderer'
 
 export const artifacts = join(repoRoot, 'test-artifacts', 'e2e')
 

@@ -1,6 +1,8 @@
 // The stack domain of the engine: every procedure of `stackApi` (src/shared/api/stack.ts) over a
 // catalog (settings → StackPlan) and the container supervisor. Settings and the desired state are
 // persisted atomically under the data directory; everything else is observed from Docker.
+import { loadOrCreateStackSecrets } from '../secrets'
+import { createStackSync, productionSyncEndpoints } from '../sync/stack-sync'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type {
@@ -101,6 +103,20 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
   })
   let settings: Settings | null = null
   let settingsProblem: FlashError | undefined
+  // Sync status (bitcoind blocks/ETA, electrs index, LND) from the production clients, unless the
+  // caller brings its own source (tests). The monitor keeps polling in the background once asked,
+  // so the ETA has a history, and publishes every update as a `stack/sync` event.
+  const productionSync =
+    opts.sync || opts.catalog
+      ? undefined
+      : createStackSync({
+          endpoints: async (s) =>
+            productionSyncEndpoints(s, await loadOrCreateStackSecrets(ctx.dataDir), ctx.dataDir),
+          publish: (sync) => publish({ topic: 'stack', type: 'sync', sync }),
+          log: log.child('sync'),
+        })
+  const syncSource =
+    opts.sync ?? (productionSync ? (s: Settings) => productionSync.sync(s) : undefined)
 
   const embeddedStatuses = (): ServiceStatus[] => {
     if (!settings || settings.ownServices !== 'embedded') return []
@@ -254,8 +270,8 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     renderedConfig: async ({ id }) => maskedConfig(requireSpec(id)),
     sync: async () => {
       const s = settings
-      if (!s || !opts.sync) return {}
-      return opts.sync(s)
+      if (!s || !syncSource) return {}
+      return syncSource(s)
     },
     dismissAlert: async ({ id }) => {
       if (id === 'settings') settingsProblem = undefined
@@ -303,6 +319,7 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     },
     async stop() {
       // Containers keep running: the next start of the engine adopts them.
+      productionSync?.stop()
       await supervisor.close()
     },
   }

@@ -3,9 +3,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { build } from 'vite'
-import { rendererConfig } from '../../electron.vite.config'
+import { rendererConfig } from '../electron.vite.config'
 
-export const repoRoot = resolve(import.meta.dirname, '../..')
+export const repoRoot = resolve(import.meta.dirname, '..')
 export const rendererOut = join(repoRoot, 'out/renderer')
 
 function newestMtime(dir: string): number {
@@ -34,6 +34,7 @@ export async function buildRenderer(force = false): Promise<string> {
 }
 
 if (process.argv[1] === import.meta.filename) {
-  await buildRenderer(true)
-  console.log(`built ${rendererOut}`)
+  // `--if-stale` (npm start): only when out/renderer is older than the sources.
+  await buildRenderer(!process.argv.includes('--if-stale'))
+  console.log(`user interface: ${rendererOut}`)
 }
