@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startMint, type FakeWalletBackend, type RunningMint } from '../../services/mint/src/index'
 import { encodeBolt11 } from '../../services/mint/src/nut23-bolt11'
+import { getDecodedToken, getEncodedToken } from '@cashu/cashu-ts'
 import { EcashWallet } from '../../src/core/ecash/wallet'
 import { FlashError } from '../../src/core/errors'
 import { silentLogger } from '../../src/core/log'
@@ -297,6 +298,27 @@ describe('eCash wallet against the box mint', () => {
     } finally {
       await feeMint.close()
     }
+  })
+
+  it('refuses a forged token by its DLEQ proof (NUT-12) before asking the mint', async () => {
+    const { w: alice } = await openWallet('alice-dleq')
+    const { w: bob } = await openWallet('bob-dleq')
+    await fund(alice, 16)
+    const sent = await alice.send({ amount: 16 })
+    const token = getDecodedToken(
+      sent.token,
+      alice.mints()[0]!.keysets.map((k) => k.id),
+    )
+    expect(token.proofs.every((p) => p.dleq)).toBe(true)
+    // Someone swaps in a signature of their own (any valid curve point): the DLEQ proof no
+    // longer matches the mint's key, and the wallet says so without spending anything.
+    const forgedToken = getEncodedToken({
+      ...token,
+      proofs: token.proofs.map((p) => ({ ...p, C: bob.status().receivePubkey! })),
+    })
+    expect(await codeOf(bob.receive(forgedToken))).toBe('ecash.bad_dleq')
+    expect(bob.history({ limit: 5 })).toEqual([])
+    expect((await bob.receive(sent.token)).status).toBe('claimed')
   })
 
   it('sends P2PK-locked tokens: only the key holder can claim them (NUT-11)', async () => {

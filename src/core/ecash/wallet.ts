@@ -467,7 +467,14 @@ export class EcashWallet {
       if (!lockedTo) {
         let exact: Proof[] = []
         try {
-          exact = w.sendOffline(input.amount, proofs, { exactMatch: true, includeFees: true }).send
+          // cashu-ts strips the DLEQ from what it selects; the token carries ours (NUT-12) so
+          // the recipient can check it even offline.
+          const picked = new Set(
+            w
+              .sendOffline(input.amount, proofs, { exactMatch: true, includeFees: true })
+              .send.map((p) => p.secret),
+          )
+          exact = proofs.filter((p) => picked.has(p.secret))
         } catch {
           exact = []
         }
@@ -610,8 +617,18 @@ export class EcashWallet {
         if (!isUnreachable(err)) throw err
         return this.storeOffline(url, rawToken, meta.amount, errText(err))
       }
-      const token = this.decodeToken(w, rawToken)
-      this.checkToken(w, token)
+      let token: Token
+      try {
+        token = this.decodeToken(w, rawToken)
+        this.checkToken(w, token)
+      } catch (err) {
+        const code = err instanceof FlashError ? err.code : ''
+        if (code !== 'ecash.unknown_keyset' && code !== 'ecash.bad_token') throw err
+        // Perhaps a keyset newer than our 5-minute cache: ask the mint again, once.
+        w = await this.walletFor(url, { allowCache: false, force: true })
+        token = this.decodeToken(w, rawToken)
+        this.checkToken(w, token)
+      }
       const op = this.store.createOperation({
         kind: 'receive',
         state: 'claiming',
@@ -627,9 +644,16 @@ export class EcashWallet {
   private storeOffline(url: string, token: string, amount: number, reason: string): ReceiveResult {
     // Verify what we can without the mint: the DLEQ proofs against the keys we cached.
     const cached = this.cachedWallet(url)
+    let verified = false
     if (cached) {
-      const decoded = this.decodeToken(cached, token)
-      this.checkToken(cached, decoded)
+      try {
+        this.checkToken(cached, this.decodeToken(cached, token))
+        verified = true
+      } catch (err) {
+        // Keys newer than our cache cannot be checked now; the mint checks them at claim time.
+        const code = err instanceof FlashError ? err.code : ''
+        if (code !== 'ecash.unknown_keyset' && code !== 'ecash.bad_token') throw err
+      }
     }
     const op = this.store.createOperation({
       kind: 'receive',
@@ -637,7 +661,7 @@ export class EcashWallet {
       mintUrl: url,
       amount,
       token,
-      data: { verifiedOffline: !!cached },
+      data: { verifiedOffline: verified },
       // The reason stays internal; the user sees "not yet claimed".
     })
     this.store.updateOperation(op.id, { lastError: reason, attempted: true })
