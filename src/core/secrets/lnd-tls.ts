@@ -62,7 +62,9 @@ export async function generateLndTls(now = new Date()): Promise<LndTlsMaterial> 
   const cert = new pkijs.Certificate()
   cert.version = 2 // X.509 v3
   const serial = webcrypto.getRandomValues(new Uint8Array(16))
-  serial[0] = serial[0]! & 0x7f // positive INTEGER
+  // DER INTEGERs are minimal and signed: a positive first byte that is never zero, or OpenSSL
+  // rejects the certificate ("illegal padding") — about 1 in 512 random serials otherwise.
+  serial[0] = (serial[0]! & 0x7f) | 0x40
   cert.serialNumber = new asn1js.Integer({ valueHex: serial })
   for (const name of [cert.issuer, cert.subject]) {
     name.typesAndValues.push(
