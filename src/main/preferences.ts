@@ -1,16 +1,7 @@
 // Desktop preferences (not the stack's settings): start at login, what quitting does.
 // A small JSON file under Electron's userData, validated on read, replaced atomically on write.
-import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { writeFileAtomicSync } from '../core/atomic-file'
 import { z } from 'zod'
 
 export const PreferencesSchema = z.object({
@@ -32,14 +23,5 @@ export function loadPreferences(file: string): Preferences {
 }
 
 export function savePreferences(file: string, prefs: Preferences): void {
-  mkdirSync(dirname(file), { recursive: true })
-  const tmp = join(dirname(file), `.preferences.${randomBytes(4).toString('hex')}.tmp`)
-  const fd = openSync(tmp, 'w', 0o600)
-  try {
-    writeSync(fd, JSON.stringify(prefs, null, 2) + '\n')
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
+  writeFileAtomicSync(file, JSON.stringify(prefs, null, 2) + '\n', 0o600)
 }

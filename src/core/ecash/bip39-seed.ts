@@ -2,18 +2,8 @@
 // written atomically: temp file, fsync, rename, fsync dir). Every value derived from it is
 // registered with redact() so it can never reach a log line. From it come the NUT-13
 // deterministic secrets (wallet restore) and the wallet's P2PK key (NUT-11).
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-  existsSync,
-  unlinkSync,
-} from 'node:fs'
-import { dirname, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english.js'
 import { HDKey } from '@scure/bip32'
@@ -22,6 +12,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { z } from 'zod'
 import { FlashError } from '../errors'
 import { redact } from '../log'
+import { writeSecretFileAtomic } from '../secrets/secret-file'
 
 /**
  * Where the wallet's P2PK key lives under the seed. Not a NUT (none defines one yet); fixed
@@ -131,32 +122,6 @@ export class SeedFileStore {
 
   private write(file: SeedFile): void {
     writeSecretFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n')
-  }
-}
-
-/** Writes a secret file: 0600 temp file, fsync, rename over the target, fsync the directory. */
-export function writeSecretFileAtomic(path: string, contents: string): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fd = openSync(tmp, 'wx', 0o600)
-  try {
-    writeSync(fd, contents)
-    fsyncSync(fd)
-  } catch (err) {
-    closeSync(fd)
-    try {
-      unlinkSync(tmp)
-    } catch {
-      // best effort
-    }
-    throw err
-  }
-  closeSync(fd)
-  renameSync(tmp, path)
-  const dfd = openSync(dirname(path), 'r')
-  try {
-    fsyncSync(dfd)
-  } finally {
-    closeSync(dfd)
   }
 }
 

@@ -16,7 +16,7 @@ import type {
 import { SettingsSchema, type Settings } from '../../shared/settings'
 import { detectDocker } from '../docker/connect'
 import { FlashError } from '../errors'
-import { writeFileAtomicSync } from '../supervisor/atomic-file'
+import { writeFileAtomicSync } from '../atomic-file'
 import type { ContainerSpec } from '../stack/spec'
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'

@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { FlashError } from '../errors'
 import { redact } from '../log'
 import type { Identity } from '../../shared/api/nostr'
-import { writeFileAtomic } from './secret-file'
+import { writeSecretFileAtomic } from '../secrets/secret-file'
 
 /** NIP-49 key security byte. */
 export const KeySecurity = { insecure: 0x00, secure: 0x01, unknown: 0x02 } as const
@@ -243,7 +243,7 @@ export class Nip49KeyStore {
       pubkey: getPublicKey(sk),
       createdAt: createdAt ?? new Date().toISOString(),
     }
-    writeFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n', 0o600)
+    writeSecretFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n')
     this.file = file
     this.secret = sk
   }

@@ -26,7 +26,7 @@ import { ProfileSchema } from '../../shared/api/nostr'
 import { Nip49KeyStore } from './nip49-keystore'
 import { MessageStore, type StoredConversation, type StoredMessage } from './message-store'
 import { RelayPool, type RelayPoolOptions } from './relay-pool'
-import { writeFileAtomic } from './secret-file'
+import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { decodePubkey, decodeReference, npub } from './nip19'
 import { nip05Response, resolveNip05, verifyNip05, type Fetch } from './nip05'
 import {
@@ -327,7 +327,7 @@ export class NostrClient {
   }
 
   private writeConfig() {
-    writeFileAtomic(this.configPath, JSON.stringify(this.config, null, 2) + '\n', 0o600)
+    writeSecretFileAtomic(this.configPath, JSON.stringify(this.config, null, 2) + '\n')
   }
 
   // ── signing and publishing ─────────────────────────────────────────────────────────────────

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { writeFileAtomicSync } from './atomic-file'
+import { writeFileAtomicSync } from '../atomic-file'
 
 export const DesiredStateSchema = z.object({
   version: z.literal(1),

@@ -21,7 +21,7 @@ import { detectDockerEngine, type DetectedDocker } from '../docker/connect'
 import { FlashError, toUserError } from '../errors'
 import type { Logger } from '../log'
 import type { ContainerSpec, StackPlan } from '../stack/spec'
-import { writeFileAtomicSync } from './atomic-file'
+import { writeFileAtomicSync } from '../atomic-file'
 import {
   defaultCrashPolicy,
   noCrashes,

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { FlashError } from '../../errors'
-import { createSecretFileExclusive } from './secret-file'
+import { createSecretFileExclusive } from '../../secrets/secret-file'
 
 export const PASSWORD_MIN = 10
 export const PASSWORD_MAX = 1024
