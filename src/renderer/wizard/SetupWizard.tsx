@@ -5,12 +5,13 @@ import { api } from '../api/client'
 import { useEvent, useMutation, useQuery } from '../api/hooks'
 import { toApiError, type ApiError } from '../api/transport'
 import type { SettingsCheck } from '../../shared/api/stack'
-import { defaultSettings, type OptionalServiceId, type Settings } from '../../shared/settings'
+import { defaultSettings, type Settings } from '../../shared/settings'
 import { formatBytes } from '../format'
 import { ErrorBox, Progress, Spinner } from '../shell/common'
 import { dockerHelp } from './docker-help'
 import { networkChoices } from './networks'
-import { isOptional, toggleService } from './service-choice'
+import { isOptional } from './service-choice'
+import { ServiceChoices } from './ServiceChoices'
 
 export { toggleService } from './service-choice'
 
@@ -352,36 +353,13 @@ function ServicesStep({ settings, onChange, onBack, onNext }: StepProps) {
     <>
       {catalog.error && <ErrorBox error={catalog.error} />}
       {catalog.loading && <Spinner label="Loading the services…" />}
-      <fieldset className="choices">
-        <legend>What should this box run?</legend>
-        {list.map((s) => {
-          const optional = isOptional(s.id)
-          const on = optional ? settings.services[s.id as OptionalServiceId] : true
-          return (
-            <label key={s.id} className={`choice ${on ? 'selected' : ''}`}>
-              <input
-                type="checkbox"
-                checked={on}
-                disabled={!optional}
-                onChange={(e) =>
-                  optional &&
-                  onChange(
-                    toggleService(settings, list, s.id as OptionalServiceId, e.target.checked),
-                  )
-                }
-              />
-              <span>
-                <strong>{s.displayName}</strong>
-                {!optional && <span className="muted"> (always included)</span>}
-                <span className="choice-explain">{s.description}</span>
-                {s.downloadBytes ? (
-                  <span className="muted">Download: {formatBytes(s.downloadBytes)}</span>
-                ) : null}
-              </span>
-            </label>
-          )
-        })}
-      </fieldset>
+      <ServiceChoices
+        legend="What should this box run?"
+        catalog={list}
+        settings={settings}
+        onChange={onChange}
+        showDownloads
+      />
       {total > 0 && <p>Total download: about {formatBytes(total)}.</p>}
       {check && <Problems problems={check.problems} />}
       <Nav onBack={onBack} onNext={onNext} nextDisabled={!catalog.data} />

@@ -2,11 +2,11 @@
 // as chosen (changing them means a new chain and new wallets; that is a fresh setup, not a toggle).
 import { useId, useState, type FormEvent } from 'react'
 import type { ServiceInfo, SettingsCheck } from '../../../shared/api/stack'
-import type { OptionalServiceId, Settings } from '../../../shared/settings'
+import type { Settings } from '../../../shared/settings'
 import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
-import { isOptional, toggleService } from '../../wizard/service-choice'
+import { ServiceChoices } from '../../wizard/ServiceChoices'
 
 export function StackSettingsForm({
   saved,
@@ -36,32 +36,7 @@ export function StackSettingsForm({
   return (
     <form onSubmit={submit} aria-labelledby="change-stack">
       <h2 id="change-stack">Change what runs</h2>
-      <fieldset className="choices">
-        <legend>Services</legend>
-        {catalog.map((s) => {
-          const optional = isOptional(s.id)
-          const on = optional ? draft.services[s.id as OptionalServiceId] : true
-          return (
-            <label key={s.id} className={`choice ${on ? 'selected' : ''}`}>
-              <input
-                type="checkbox"
-                checked={on}
-                disabled={!optional}
-                onChange={(e) =>
-                  optional &&
-                  setDraft(
-                    toggleService(draft, catalog, s.id as OptionalServiceId, e.target.checked),
-                  )
-                }
-              />
-              <span>
-                <strong>{s.displayName}</strong>
-                <span className="choice-explain">{s.description}</span>
-              </span>
-            </label>
-          )
-        })}
-      </fieldset>
+      <ServiceChoices legend="Services" catalog={catalog} settings={draft} onChange={setDraft} />
       <div className="field checkbox">
         <input
           id={pruneId}
