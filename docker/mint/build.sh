@@ -26,18 +26,7 @@ cp "$ROOT/node_modules/tiny-secp256k1/lib/secp256k1.wasm" "$CTX/app/secp256k1.wa
 mkdir -p "$CTX/grpc"
 cp -r "$ROOT/node_modules/lightning/grpc/protos" "$CTX/grpc/protos"
 
-NODE_BIN="$(readlink -f "$ROOT/node_modules/.bin/node")"
-mkdir -p "$CTX/rootfs/usr/local/bin" "$CTX/rootfs/tmp" "$CTX/rootfs/data" "$CTX/rootfs/etc"
-chmod 1777 "$CTX/rootfs/tmp"
-chmod 0777 "$CTX/rootfs/data"
-cp "$NODE_BIN" "$CTX/rootfs/usr/local/bin/node"
-# The dynamic loader and every library node links against, at the same paths.
-for lib in $(ldd "$NODE_BIN" | awk '/=>/ { print $3 } /^[ \t]*\/.*ld-linux/ { print $1 }'); do
-  [ -f "$lib" ] && cp --parents -L "$lib" "$CTX/rootfs"
-done
-# A user table so tools inside the container can name uid 1000; node itself needs none.
-printf 'root:x:0:0:root:/:/usr/sbin/nologin\nmint:x:1000:1000:mint:/data:/usr/sbin/nologin\n' >"$CTX/rootfs/etc/passwd"
-printf 'root:x:0:\nmint:x:1000:\n' >"$CTX/rootfs/etc/group"
+bash "$ROOT/docker/node-rootfs.sh" "$CTX/rootfs" mint
 
 cp "$ROOT/docker/mint/Dockerfile" "$CTX/Dockerfile"
 docker build --quiet --label io.flashbox.component=mint -t "$IMAGE" "$CTX"

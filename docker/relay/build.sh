@@ -22,17 +22,7 @@ BANNER="import { createRequire as __cr } from 'node:module'; const require = __c
   --banner:js="$BANNER" \
   --outfile="$CTX/app/relay.mjs" --legal-comments=none --log-level=warning
 
-NODE_BIN="$(readlink -f "$ROOT/node_modules/.bin/node")"
-mkdir -p "$CTX/rootfs/usr/local/bin" "$CTX/rootfs/tmp" "$CTX/rootfs/data" "$CTX/rootfs/etc"
-chmod 1777 "$CTX/rootfs/tmp"
-chmod 0777 "$CTX/rootfs/data"
-cp "$NODE_BIN" "$CTX/rootfs/usr/local/bin/node"
-# The dynamic loader and every library node links against, at the same paths.
-for lib in $(ldd "$NODE_BIN" | awk '/=>/ { print $3 } /^[ \t]*\/.*ld-linux/ { print $1 }'); do
-  [ -f "$lib" ] && cp --parents -L "$lib" "$CTX/rootfs"
-done
-printf 'root:x:0:0:root:/:/usr/sbin/nologin\nrelay:x:1000:1000:relay:/data:/usr/sbin/nologin\n' >"$CTX/rootfs/etc/passwd"
-printf 'root:x:0:\nrelay:x:1000:\n' >"$CTX/rootfs/etc/group"
+bash "$ROOT/docker/node-rootfs.sh" "$CTX/rootfs" relay
 
 cp "$ROOT/docker/relay/Dockerfile" "$CTX/Dockerfile"
 docker build --quiet --label io.flashbox.component=relay -t "$IMAGE" "$CTX"
