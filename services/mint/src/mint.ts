@@ -5,7 +5,7 @@ import { ErrorCode, MintError } from './errors'
 import { parsePoint, proofY, signBlinded, verifyProofSignature } from './nut00-bdhke'
 import type { BlindedMessage, BlindSignature, Proof } from './nut00-models'
 import { deriveKeysetKeys } from './nut01-keys'
-import { inputFees, keysetIdV2, type Keyset } from './nut02-keysets'
+import { inputFees, keysetIdV2, type Keyset, type KeysetInfo } from './nut02-keysets'
 import { changeAmounts } from './nut08-fee-return'
 import { verifySpendingConditions } from './nut11-p2pk'
 import { dleqProof } from './nut12-dleq'
@@ -171,16 +171,7 @@ export class Mint {
 
   // --- keysets (NUT-01, NUT-02) -------------------------------------------------------------
 
-  private loadKeyset(r: {
-    id: string
-    unit: string
-    active: boolean
-    inputFeePpk: number
-    finalExpiry: number | null
-    derivationIndex: number
-    maxOrder: number
-    createdAt: number
-  }) {
+  private loadKeyset(r: KeysetInfo) {
     const keys = deriveKeysetKeys(this.seed, r.unit, r.derivationIndex, r.maxOrder)
     const id = keysetIdV2(keys.publicKeys, r.unit, r.inputFeePpk, r.finalExpiry)
     if (id !== r.id)

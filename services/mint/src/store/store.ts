@@ -7,21 +7,14 @@
 // Methods are async so a networked database can implement them; no Lightning call ever runs
 // inside one of them.
 import type { BlindedMessage } from '../nut00-models'
+import type { KeysetInfo } from '../nut02-keysets'
 
 export type ProofState = 'UNSPENT' | 'PENDING' | 'SPENT'
 export type MintQuoteState = 'UNPAID' | 'PAID' | 'ISSUED'
 export type MeltQuoteState = 'UNPAID' | 'PENDING' | 'PAID'
 
-export interface KeysetRow {
-  id: string
-  unit: string
-  active: boolean
-  inputFeePpk: number
-  finalExpiry: number | null
-  derivationIndex: number
-  maxOrder: number
-  createdAt: number
-}
+/** A keyset as stored: what NUT-02 describes, without the derived keys. */
+export type KeysetRow = KeysetInfo
 
 export interface StoredProof {
   y: string
