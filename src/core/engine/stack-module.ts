@@ -2,6 +2,7 @@
 // catalog (settings → StackPlan) and the container supervisor. Settings and the desired state are
 // persisted atomically under the data directory; everything else is observed from Docker.
 import { loadOrCreateStackSecrets } from '../secrets'
+import type { EngineEvent } from '../../shared/api/events'
 import { createStackSync, productionSyncEndpoints } from '../sync/stack-sync'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,7 +18,7 @@ import { SettingsSchema, type Settings } from '../../shared/settings'
 import { detectDocker } from '../docker/connect'
 import { FlashError } from '../errors'
 import { writeFileAtomicSync } from '../atomic-file'
-import type { ContainerSpec } from '../stack/spec'
+import type { ContainerSpec, StackSecrets } from '../stack/spec'
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
 import type { StackCatalog } from './stack-catalog'
@@ -32,6 +33,17 @@ export interface StackModuleOptions {
   readonly supervisor?: Partial<Omit<SupervisorOptions, 'dataDir' | 'log' | 'publish'>>
   /** Where sync status comes from (bitcoind/electrs/LND clients); absent → `{}`. */
   readonly sync?: (settings: Settings) => Promise<SyncStatus>
+}
+
+/**
+ * Whether a stack event is a moment to look at the saved settings again. Modules that follow the
+ * settings (relay, mint) re-read them then — not on the streams that come many times a second
+ * (log lines, stats samples, download progress), which never follow a settings change.
+ */
+export function changesPlacement(e: EngineEvent): boolean {
+  return (
+    e.topic === 'stack' && e.type !== 'log' && e.type !== 'stats' && e.type !== 'image-progress'
+  )
 }
 
 export function settingsPath(dataDir: string): string {
@@ -106,12 +118,18 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
   // Sync status (bitcoind blocks/ETA, electrs index, LND) from the production clients, unless the
   // caller brings its own source (tests). The monitor keeps polling in the background once asked,
   // so the ETA has a history, and publishes every update as a `stack/sync` event.
+  // The box's secrets never change once made: read them once, not on every sync request.
+  let secretsOnce: Promise<StackSecrets> | undefined
+  const stackSecrets = () =>
+    (secretsOnce ??= loadOrCreateStackSecrets(ctx.dataDir).catch((err: unknown) => {
+      secretsOnce = undefined
+      throw err
+    }))
   const productionSync =
     opts.sync || opts.catalog
       ? undefined
       : createStackSync({
-          endpoints: async (s) =>
-            productionSyncEndpoints(s, await loadOrCreateStackSecrets(ctx.dataDir), ctx.dataDir),
+          endpoints: async (s) => productionSyncEndpoints(s, await stackSecrets(), ctx.dataDir),
           publish: (sync) => publish({ topic: 'stack', type: 'sync', sync }),
           log: log.child('sync'),
         })

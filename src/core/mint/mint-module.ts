@@ -18,7 +18,7 @@ import { MintConfigSchema } from '../../../services/mint/src/config'
 import { writeSecretFileAtomic } from '../../../services/mint/src/seed'
 import type { MeltQuote, MintQuote } from '../../../services/mint/src/store/store'
 import { FlashError } from '../errors'
-import { loadSettings } from '../engine/stack-module'
+import { changesPlacement, loadSettings } from '../engine/stack-module'
 import { macaroonPath } from '../stack/macaroons'
 import { servicePorts } from '../stack/networks'
 import { stackSecretsPath } from '../secrets/stack-secrets'
@@ -471,20 +471,24 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   function follow() {
     if (followSettings) return
     let last = placementKey()
-    followSettings = ctx.events.subscribe(() => {
-      const key = placementKey()
-      if (key === last || stopped) return
-      last = key
-      transition = transition
-        .then(async () => {
-          await stopNow()
-          await startNow()
-          await publishStatus()
-        })
-        .catch((err: unknown) =>
-          log.error('mint could not follow a settings change', { error: (err as Error).message }),
-        )
-    }, ['stack'])
+    followSettings = ctx.events.subscribe(
+      (e) => {
+        if (!changesPlacement(e)) return
+        const key = placementKey()
+        if (key === last || stopped) return
+        last = key
+        transition = transition
+          .then(async () => {
+            await stopNow()
+            await startNow()
+            await publishStatus()
+          })
+          .catch((err: unknown) =>
+            log.error('mint could not follow a settings change', { error: (err as Error).message }),
+          )
+      },
+      ['stack'],
+    )
   }
 
   return {

@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../../../services/relay/src/relay-key'
 import type { Rejection } from '../../../services/relay/src/relay'
 import { FlashError } from '../errors'
 import { redact } from '../log'
-import { loadSettings } from '../engine/stack-module'
+import { changesPlacement, loadSettings } from '../engine/stack-module'
 import type {
   EngineContext,
   EngineModule,
@@ -272,21 +272,25 @@ export function createRelayModule(
       // converge (the wizard saving settings, the user switching the relay on or off).
       if (!options.shouldRun && !followSettings) {
         let last = fromSettings(ctx.dataDir)
-        followSettings = ctx.events.subscribe(() => {
-          const mode = fromSettings(ctx.dataDir)
-          if (mode === last || stopped) return
-          last = mode
-          transition = transition
-            .then(async () => {
-              if (mode === 'run') await startNow()
-              else await stopNow(mode)
-            })
-            .catch((err: unknown) => {
-              log.error('relay could not follow a settings change', {
-                error: (err as Error).message,
+        followSettings = ctx.events.subscribe(
+          (e) => {
+            if (!changesPlacement(e)) return
+            const mode = fromSettings(ctx.dataDir)
+            if (mode === last || stopped) return
+            last = mode
+            transition = transition
+              .then(async () => {
+                if (mode === 'run') await startNow()
+                else await stopNow(mode)
               })
-            })
-        }, ['stack'])
+              .catch((err: unknown) => {
+                log.error('relay could not follow a settings change', {
+                  error: (err as Error).message,
+                })
+              })
+          },
+          ['stack'],
+        )
       }
     },
     async stop() {
