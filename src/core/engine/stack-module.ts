@@ -14,7 +14,7 @@ import type {
   SyncStatus,
   stackApi,
 } from '../../shared/api/stack'
-import { SettingsSchema, type Settings } from '../../shared/settings'
+import { defaultSettings, SettingsSchema, type Settings } from '../../shared/settings'
 import { detectDocker } from '../docker/connect'
 import { FlashError } from '../errors'
 import { writeFileAtomicSync } from '../atomic-file'
@@ -235,6 +235,8 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     },
     catalog: async () => catalog.info(settings),
     getSettings: async () => settings,
+    // Service data beside, not inside, the engine's own files (settings, secrets, embedded DBs).
+    suggestedSettings: async () => defaultSettings(join(ctx.dataDir, 'stack')),
     checkSettings: async (input) => catalog.check(input),
     saveSettings: async (input) => {
       const check = await catalog.check(input)

@@ -28,9 +28,10 @@ const stepTitles: Record<Step, string> = {
 
 export default function SetupWizard({ onDone }: { onDone: () => void }) {
   const saved = useQuery(() => api.stack.getSettings({}), [])
-  if (saved.loading) return <Spinner label="Loading the setup…" />
-  // A failed read of earlier settings is not fatal: start from the defaults.
-  return <Wizard initial={saved.data ?? defaultSettings('')} onDone={onDone} />
+  const suggested = useQuery(() => api.stack.suggestedSettings({}), [])
+  if (saved.loading || suggested.loading) return <Spinner label="Loading the setup…" />
+  // A failed read is not fatal: start from the engine's suggestion, else the bare defaults.
+  return <Wizard initial={saved.data ?? suggested.data ?? defaultSettings('')} onDone={onDone} />
 }
 
 function Wizard({ initial, onDone }: { initial: Settings; onDone: () => void }) {

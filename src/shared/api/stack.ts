@@ -142,6 +142,8 @@ export const stackApi = {
   detectDocker: query<DockerStatus>()(z.object({})),
   catalog: query<readonly ServiceInfo[]>()(z.object({})),
   getSettings: query<Settings | null>()(z.object({})),
+  /** What the setup wizard starts from: the defaults, with a data folder on this machine. */
+  suggestedSettings: query<Settings>()(z.object({})),
   checkSettings: query<SettingsCheck>()(SettingsSchema),
   /** Saves settings (refused with problems when they cannot work together); completes setup. */
   saveSettings: mutation<SettingsCheck>()(SettingsSchema),
