@@ -4,21 +4,36 @@
 //   swaps/s      2 inputs → 2 outputs, every signature with its DLEQ proof
 //   checkstate/s 2 Ys per request
 //   mint and melt round trips (quote + execute)
-// with p50/p99 latencies. The ceiling is the same signing and verification done in-process,
-// without HTTP or the database; the last line says how close the served mint gets to it.
+// with p50/p99 latencies, and swaps per second of the mint process's own CPU time (per core: the
+// mint is one event loop; read from /proc on Linux). The ceiling is the same signing and
+// verification the mint does (libsecp256k1 in WebAssembly), in-process, without HTTP or the
+// database; beside it the same swap crypto in pure JS (cashu-ts on @noble/curves, what the mint
+// used before) is measured in the same run. The last line says how close the served mint gets
+// to the ceiling.
 // Knobs: BENCH_SWAPS (default 400), BENCH_CONCURRENCY (8), BENCH_ROUNDTRIPS (50).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { OutputData, Wallet, hashToCurve, injectWebSocketImpl, type Proof } from '@cashu/cashu-ts'
+import { readFileSync } from 'node:fs'
+import {
+  OutputData,
+  Wallet,
+  createBlindSignature,
+  createDLEQProof,
+  hashToCurve,
+  injectWebSocketImpl,
+  pointFromHex,
+  type Proof,
+} from '@cashu/cashu-ts'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import WebSocket from 'ws'
 import {
   parsePoint,
   proofY,
   signBlinded,
+  pointHex,
   verifyProofSignature,
 } from '../services/mint/src/nut00-bdhke'
 import { dleqProof } from '../services/mint/src/nut12-dleq'
@@ -34,7 +49,7 @@ const ROOT = resolve(import.meta.dirname, '..')
 
 async function startMintProcess(
   dataDir: string,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', join(ROOT, 'services/mint/src/main.ts')],
@@ -64,6 +79,7 @@ async function startMintProcess(
   })
   return {
     url,
+    pid: proc.pid!,
     stop: () =>
       new Promise((r) => {
         proc.once('exit', () => r())
@@ -138,8 +154,18 @@ async function mintOnes(w: Wallet, count: number): Promise<Proof[]> {
   return out
 }
 
-/** The ceiling: a swap's crypto (verify 2 inputs, sign 2 outputs with DLEQ), in-process. */
-function ceiling(n: number): number {
+/** CPU seconds (user + system) a process has used so far; null where /proc is not there. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null
+  }
+}
+
+/** Swap-shaped work: 2n proofs signed by k and 2n blinded outputs. */
+function swapInputs(n: number) {
   const k = secp256k1.utils.randomSecretKey()
   const K = secp256k1.Point.fromBytes(secp256k1.getPublicKey(k, true))
   const inputs = Array.from({ length: 2 * n }, () => {
@@ -157,6 +183,12 @@ function ceiling(n: number): number {
       .add(K)
       .toHex(true),
   )
+  return { k, inputs, outputs }
+}
+
+/** The ceiling: a swap's crypto exactly as the mint does it (verify 2 inputs, sign 2 outputs with DLEQ), in-process. */
+function ceiling(n: number): number {
+  const { k, inputs, outputs } = swapInputs(n)
   const t0 = performance.now()
   for (let i = 0; i < n; i++) {
     const ins = inputs.slice(2 * i, 2 * i + 2)
@@ -167,8 +199,30 @@ function ceiling(n: number): number {
     verifySpendingConditions(ins, [])
     for (const b of outputs.slice(2 * i, 2 * i + 2)) {
       const B = parsePoint(b)
-      signBlinded(B, k, '00')
-      dleqProof(B, k)
+      const C_ = signBlinded(B, k)
+      pointHex(C_)
+      dleqProof(B, k, C_)
+    }
+  }
+  return n / ((performance.now() - t0) / 1000)
+}
+
+/** The same swap crypto in pure JS (cashu-ts on @noble/curves): what the mint did before. */
+function pureJsSwapCrypto(n: number): number {
+  const { k, inputs, outputs } = swapInputs(n)
+  const scalar = secp256k1.Point.Fn.fromBytes(k)
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) {
+    for (const p of inputs.slice(2 * i, 2 * i + 2)) {
+      const Y = hashToCurve(new TextEncoder().encode(p.secret))
+      Y.toHex(true)
+      if (!Y.multiply(scalar).equals(pointFromHex(p.C))) throw new Error('pure JS: bad proof')
+    }
+    for (const b of outputs.slice(2 * i, 2 * i + 2)) {
+      const B = pointFromHex(b)
+      B.assertValidity()
+      createBlindSignature(B, k, '00').C_.toHex(true)
+      createDLEQProof(B, k)
     }
   }
   return n / ((performance.now() - t0) / 1000)
@@ -191,10 +245,14 @@ async function main() {
       inputs: pool.slice(2 * i, 2 * i + 2),
       outputs: OutputData.createRandomData(2, keyset, [1, 1]).map((o) => o.blindedMessage),
     }))
+    const cpu0 = cpuSeconds(mint.pid)
     const swaps = await drive(
       swapBodies.map((b) => () => post(`${mint.url}/v1/swap`, b)),
       CONCURRENCY,
     )
+    const cpu1 = cpuSeconds(mint.pid)
+    const swapsPerCpuSecond =
+      cpu0 !== null && cpu1 !== null && cpu1 > cpu0 ? SWAPS / (cpu1 - cpu0) : null
     const ys = pool
       .slice(0, 2 * SWAPS)
       .map((p) => hashToCurve(new TextEncoder().encode(p.secret)).toHex(true))
@@ -232,15 +290,23 @@ async function main() {
     )
     // Best of a run before and after the served load: the ceiling is what the crypto can do.
     const ceil = Math.max(ceilingBefore, ceiling(Math.min(SWAPS, 200)))
+    const pureJs = pureJsSwapCrypto(Math.min(SWAPS, 50))
     const row = (name: string, r: { perSec: number; p50: number; p99: number }) =>
       `${name.padEnd(22)} ${r.perSec.toFixed(1).padStart(9)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms\n`
     process.stdout.write(`\nconcurrency ${CONCURRENCY}, loopback HTTP, mint in its own process\n`)
     process.stdout.write(row('swap (2→2, DLEQ)', swaps))
+    if (swapsPerCpuSecond !== null)
+      process.stdout.write(
+        `${'swap per mint CPU s'.padEnd(22)} ${swapsPerCpuSecond.toFixed(1).padStart(9)}/s   swaps per second of the mint process's CPU time (one core)\n`,
+      )
     process.stdout.write(row('checkstate (2 Ys)', checks))
     process.stdout.write(row('mint round trip', mints))
     process.stdout.write(row('melt round trip', melts))
     process.stdout.write(
-      `${'ceiling (in-process)'.padEnd(22)} ${ceil.toFixed(1).padStart(9)}/s   swap crypto without HTTP or DB\n`,
+      `${'ceiling (in-process)'.padEnd(22)} ${ceil.toFixed(1).padStart(9)}/s   swap crypto without HTTP or DB (libsecp256k1, WebAssembly)\n`,
+    )
+    process.stdout.write(
+      `${'pure-JS swap crypto'.padEnd(22)} ${pureJs.toFixed(1).padStart(9)}/s   the same crypto on @noble/curves (before); ceiling is ${(ceil / pureJs).toFixed(1)}×\n`,
     )
     process.stdout.write(`swaps: ${Math.round((100 * swaps.perSec) / ceil)}% of ceiling\n`)
   } finally {

@@ -2,7 +2,7 @@
 // live in http.ts / nut17-ws.ts; this file holds the rules that protect the money.
 import { randomBytes } from 'node:crypto'
 import { ErrorCode, MintError } from './errors'
-import { parsePoint, proofY, signBlinded, verifyProofSignature } from './nut00-bdhke'
+import { parsePoint, pointHex, proofY, signBlinded, verifyProofSignature } from './nut00-bdhke'
 import type { BlindedMessage, BlindSignature, Proof } from './nut00-models'
 import { deriveKeysetKeys } from './nut01-keys'
 import { inputFees, keysetIdV2, type Keyset, type KeysetInfo } from './nut02-keysets'
@@ -322,12 +322,13 @@ export class Mint {
           `Amount ${o.amount} is not supported by the keyset.`,
         )
       const B = parsePoint(o.B_)
+      const C_ = signBlinded(B, k)
       return {
         B_: o.B_.toLowerCase(),
         keysetId: o.id,
         amount: o.amount,
-        C_: signBlinded(B, k, o.id),
-        dleq: dleqProof(B, k),
+        C_: pointHex(C_),
+        dleq: dleqProof(B, k, C_),
       }
     })
   }

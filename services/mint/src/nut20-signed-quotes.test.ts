@@ -36,5 +36,10 @@ describe('NUT-20 signed mint quotes (spec vectors)', () => {
     const legacy = bytesToHex(schnorr.sign(sha256(legacyMessage('q1', outputs)), sk))
     expect(verifyMintQuoteSignature(pub, 'q1', outputs, legacy)).toBe(true)
     expect(verifyMintQuoteSignature(pub, 'q1', outputs, 'zz')).toBe(false)
+    // A key whose x is not on the curve, and a signature with s ≥ n, are refused, not thrown.
+    expect(verifyMintQuoteSignature('02' + '00'.repeat(32), 'q1', outputs, sig)).toBe(false)
+    expect(verifyMintQuoteSignature(pub, 'q1', outputs, sig.slice(0, 64) + 'ff'.repeat(32))).toBe(
+      false,
+    )
   })
 })

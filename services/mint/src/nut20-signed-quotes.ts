@@ -4,8 +4,9 @@
 //     "Cashu_MintQuoteSig_v1", then u32be-length-prefixed quote id, and for each output its
 //     length-prefixed big-endian minimal amount bytes and length-prefixed B_ bytes;
 //   legacy (the text of 20.md): SHA-256(quote ‖ B_0 ‖ … ‖ B_n) over the UTF-8 strings.
+// BIP-340 verification on libsecp256k1 (WebAssembly, tiny-secp256k1).
 // https://github.com/cashubtc/nuts/blob/main/20.md
-import { schnorr } from '@noble/curves/secp256k1.js'
+import * as ecc from 'tiny-secp256k1'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { BlindedMessage } from './nut00-models'
@@ -69,8 +70,9 @@ export function verifyMintQuoteSignature(
   const xonly = hexToBytes(pubkey.slice(2))
   const sig = hexToBytes(signature)
   try {
-    if (schnorr.verify(sig, amendedMessageDigest(quote, outputs), xonly)) return true
-    return schnorr.verify(sig, sha256(legacyMessage(quote, outputs)), xonly)
+    if (!ecc.isXOnlyPoint(xonly)) return false
+    if (ecc.verifySchnorr(amendedMessageDigest(quote, outputs), xonly, sig)) return true
+    return ecc.verifySchnorr(sha256(legacyMessage(quote, outputs)), xonly, sig)
   } catch {
     return false
   }
