@@ -1,6 +1,7 @@
 // The engine: starts the domain modules, validates every API call against the shared contract
 // and dispatches it. Both transports (Electron IPC, headless HTTP + WebSocket) call `engine.call`.
 import { contract } from '../../shared/api/contract'
+import { inputProblem, type InputIssue } from '../../shared/api/input-problems'
 import { FlashError } from '../errors'
 import { EventBus } from '../events'
 import { createLogger, type Logger } from '../log'
@@ -34,7 +35,7 @@ type AnyContract = Record<
         safeParse(v: unknown): {
           success: boolean
           data?: unknown
-          error?: { issues: { path: PropertyKey[]; message: string }[] }
+          error?: { issues: InputIssue[] }
         }
       }
     }
@@ -87,13 +88,9 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       }
       const parsed = def.input.safeParse(rawInput ?? {})
       if (!parsed.success) {
-        const first = parsed.error?.issues[0]
-        const where = first?.path.length ? first.path.map(String).join('.') : 'input'
-        throw new FlashError(
-          'api.bad_input',
-          `The request was not valid: ${where}: ${first?.message ?? 'invalid'}.`,
-          'Check the values you entered and try again.',
-        )
+        // Never zod's own words on the screen: each problem as a sentence naming the field.
+        const problem = inputProblem(parsed.error?.issues ?? [])
+        throw new FlashError(problem.code, problem.message, problem.hint)
       }
       const mod = modules.get(domain)
       const handler = mod

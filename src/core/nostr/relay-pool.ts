@@ -4,6 +4,7 @@
 // adds what a box that runs unattended needs on top: it never gives up on a relay, it re-opens
 // subscriptions after a reconnect or an authentication, and it says what went wrong.
 // https://github.com/nostr-protocol/nips/blob/master/01.md, …/42.md
+import { explainRelayReason } from '../../shared/api/relay-reasons'
 import WebSocket from 'ws'
 import { AbstractRelay, type Subscription } from 'nostr-tools/abstract-relay'
 import { verifyEvent, type Event, type EventTemplate, type VerifiedEvent } from 'nostr-tools/pure'
@@ -264,7 +265,7 @@ class RelayConnection {
           void this.authenticate()
           return
         }
-        this.fail(`Subscription closed: ${reason}`)
+        this.fail(`Reading stopped. ${explainRelayReason(reason)}`)
         this.emit()
       },
     })

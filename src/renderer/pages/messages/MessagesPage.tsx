@@ -2,6 +2,7 @@
 // with per-relay delivery, compose, key setup (create / import / unlock) and the business
 // profile. The window never holds the secret key: the engine signs everything.
 import { useState, type FormEvent } from 'react'
+import { explainRelayReason } from '../../../shared/api/relay-reasons'
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
@@ -376,7 +377,11 @@ function DeliveryLine({ delivery }: { delivery: readonly RelayDelivery[] }) {
       {delivery.map((d) => (
         <li key={d.relay}>
           <Badge tone={deliveryTone[d.status]}>{deliveryLabel[d.status]}</Badge> {d.relay}
-          {d.status !== 'ok' && d.message ? ` — ${d.message}` : ''}
+          {d.status === 'rejected'
+            ? ` — ${explainRelayReason(d.message ?? '', d.prefix)}`
+            : d.status !== 'ok' && d.message
+              ? ` — ${d.message}`
+              : ''}
         </li>
       ))}
     </ul>

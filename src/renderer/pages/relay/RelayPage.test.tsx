@@ -68,7 +68,7 @@ describe('relay page', () => {
     expect(screen.getByText('4.2 MB')).toBeTruthy()
     expect(screen.getByText('ws://127.0.0.1:7777')).toBeTruthy()
     const table = await screen.findByRole('table', { name: 'Recently refused' })
-    expect(within(table).getByText(/^rate-limited: slow down/)).toBeTruthy()
+    expect(within(table).getByText(/^Too much at once: the relay asked to slow down/)).toBeTruthy()
     // Live: a new refusal and a new status arrive as events.
     act(() => {
       fake.emit({
@@ -83,7 +83,9 @@ describe('relay page', () => {
       })
       fake.emit({ topic: 'relay', type: 'status', status: status({ eventsStored: 99999 }) })
     })
-    expect(within(table).getByText(/^auth-required: sign in/)).toBeTruthy()
+    // The relay's machine prefix never reaches the screen: the refusal is said in plain words.
+    expect(within(table).getByText(/^The relay wants the app to sign in first/)).toBeTruthy()
+    expect(table.textContent).not.toMatch(/auth-required:|rate-limited:/)
     expect(screen.getByText('99,999')).toBeTruthy()
   })
 
@@ -95,7 +97,12 @@ describe('relay page', () => {
       target: { value: '1, 7, banana' },
     })
     fireEvent.click(screen.getByRole('button', { name: 'Save rules' }))
-    expect(await screen.findByRole('alert')).toBeTruthy()
+    const alert = await screen.findByRole('alert')
+    // Was: "kinds → allowed → 2: Invalid input: expected number, received NaN".
+    expect(alert.textContent).toContain(
+      'Entry 3 of “Only these kinds of events” is not a number. Type digits only, separated by commas',
+    )
+    expect(alert.textContent).not.toMatch(/→|Invalid input|NaN/)
     expect(fake.callsTo('relay.setPolicies')).toEqual([])
     fireEvent.change(screen.getByLabelText('Only these kinds of events (empty = all)'), {
       target: { value: '1, 7' },

@@ -1,5 +1,7 @@
 // The box's own Nostr relay: who is connected, what it stores, its rules (editable), who may
 // publish, and what it refused lately and why.
+import { inputProblem } from '../../../shared/api/input-problems'
+import { explainRelayReason } from '../../../shared/api/relay-reasons'
 import { useState } from 'react'
 import { nip19 } from 'nostr-tools'
 import { api } from '../../api/client'
@@ -124,7 +126,7 @@ export default function RelayPage(_props: PageProps) {
                     {whatLabel[r.what]}
                     {r.kind !== undefined ? ` (kind ${r.kind})` : ''}
                   </td>
-                  <td>{r.reason}</td>
+                  <td>{explainRelayReason(r.reason)}</td>
                   <td>{r.pubkey ? short(r.pubkey) : r.ip}</td>
                 </tr>
               ))}
@@ -215,8 +217,7 @@ function PolicySection({
       kinds: { ...draft.kinds, allowed: kinds },
     })
     if (!parsed.success) {
-      const i = parsed.error.issues[0]
-      setProblem(`${i?.path.join(' → ') || 'Policy'}: ${i?.message ?? 'invalid'}`)
+      setProblem(inputProblem(parsed.error.issues).message)
       return
     }
     setProblem(undefined)
