@@ -1,8 +1,8 @@
 // A TEST catalog for the end-to-end tests: the production wiring shape (dependencies gated on
 // health, probes, bind mounts) over H2's local lifecycle test image (tests/images) standing in for
 // the daemons. Everything it creates is labelled io.flashbox.test=1. Never used by the product.
-import type { StackCatalog } from '../../src/core/engine/stack-catalog'
-import { basicChecks } from '../../src/core/engine/stack-catalog'
+import type { StackCatalog } from '../../src/core/stack/catalog'
+import { basicChecks } from '../../src/core/stack/catalog'
 import type { ServiceInfo } from '../../src/shared/api/stack'
 import type { Settings } from '../../src/shared/settings'
 import type { ServiceId } from '../../src/core/stack/spec'

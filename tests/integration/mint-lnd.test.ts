@@ -17,6 +17,8 @@ import { mintModule } from '../../src/core/mint/mint-module'
 import { macaroonPath } from '../../src/core/stack/macaroons'
 import { stackSecretsPath } from '../../src/core/secrets/stack-secrets'
 import type { MintStatus } from '../../src/shared/api/mint'
+import { saveSettingsFile } from '../../src/core/engine/stack-module'
+import { defaultSettings } from '../../src/shared/settings'
 
 injectWebSocketImpl(WebSocket as unknown as Parameters<typeof injectWebSocketImpl>[0])
 
@@ -148,14 +150,18 @@ describe('the engine mint module on the box LND (simulator)', () => {
       graphSyncDelayMs: 0,
       log: () => undefined,
     })
-    const dataDir = tmp()
+    // The engine's own folder and the stack's data folder (settings.dataDir) differ, as they do
+    // with the wizard's suggestion: LND's certificate and macaroon are only in the stack's.
+    const engineDir = tmp()
+    const stackDir = tmp()
+    saveSettingsFile(engineDir, defaultSettings(stackDir))
     // What the stack leaves on disk: its secrets (with LND's certificate) and the mint macaroon.
-    mkdirSync(join(dataDir, 'secrets'), { recursive: true })
-    writeFileSync(stackSecretsPath(dataDir), JSON.stringify({ lndTls: { certPem: sim.cert } }))
-    mkdirSync(join(dataDir, 'lnd', 'macaroons', 'mint'), { recursive: true })
-    writeFileSync(macaroonPath(dataDir, 'mint'), sim.macaroons.admin)
+    mkdirSync(join(stackDir, 'secrets'), { recursive: true })
+    writeFileSync(stackSecretsPath(stackDir), JSON.stringify({ lndTls: { certPem: sim.cert } }))
+    mkdirSync(join(stackDir, 'lnd', 'macaroons', 'mint'), { recursive: true })
+    writeFileSync(macaroonPath(stackDir, 'mint'), sim.macaroons.admin)
     const engine = await createEngine({
-      dataDir,
+      dataDir: engineDir,
       log: silentLogger,
       modules: [
         mintModule({

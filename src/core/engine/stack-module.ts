@@ -5,7 +5,6 @@ import { loadOrCreateStackSecrets } from '../secrets'
 import type { EngineEvent } from '../../shared/api/events'
 import { createStackSync, productionSyncEndpoints } from '../sync/stack-sync'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type {
   RenderedConfig,
   ServiceStatus,
@@ -21,8 +20,8 @@ import { writeFileAtomicSync } from '../atomic-file'
 import type { ContainerSpec, StackSecrets } from '../stack/spec'
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
-import type { StackCatalog } from './stack-catalog'
-import { productionCatalog } from './stack-production-catalog'
+import { stackCatalog, type StackCatalog } from '../stack/catalog'
+import { enginePaths } from '../stack/paths'
 
 export const MASK = '••••••'
 
@@ -47,7 +46,7 @@ export function changesPlacement(e: EngineEvent): boolean {
 }
 
 export function settingsPath(dataDir: string): string {
-  return join(dataDir, 'settings.json')
+  return enginePaths(dataDir).settings
 }
 
 export function loadSettings(dataDir: string): Settings | null {
@@ -105,7 +104,7 @@ export function stackModule(opts: StackModuleOptions = {}): EngineModuleFactory 
 
 export function createStackModule(ctx: EngineContext, opts: StackModuleOptions = {}): StackModule {
   const log = ctx.log.child('stack')
-  const catalog = opts.catalog ?? productionCatalog(ctx.dataDir)
+  const catalog = opts.catalog ?? stackCatalog()
   const publish = (e: StackEvent) => ctx.events.publish(e)
   const supervisor = new Supervisor({
     dataDir: ctx.dataDir,
@@ -118,18 +117,24 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
   // Sync status (bitcoind blocks/ETA, electrs index, LND) from the production clients, unless the
   // caller brings its own source (tests). The monitor keeps polling in the background once asked,
   // so the ETA has a history, and publishes every update as a `stack/sync` event.
-  // The box's secrets never change once made: read them once, not on every sync request.
-  let secretsOnce: Promise<StackSecrets> | undefined
-  const stackSecrets = () =>
-    (secretsOnce ??= loadOrCreateStackSecrets(ctx.dataDir).catch((err: unknown) => {
-      secretsOnce = undefined
-      throw err
-    }))
+  // The box's secrets live in the settings' data folder (where the catalog made them for the
+  // containers) and never change once made: read them once per data folder, not on every request.
+  let secretsOnce: { dataDir: string; secrets: Promise<StackSecrets> } | undefined
+  const stackSecrets = (dataDir: string) => {
+    if (secretsOnce?.dataDir !== dataDir) {
+      const secrets = loadOrCreateStackSecrets(dataDir)
+      secretsOnce = { dataDir, secrets }
+      secrets.catch(() => {
+        if (secretsOnce?.secrets === secrets) secretsOnce = undefined
+      })
+    }
+    return secretsOnce.secrets
+  }
   const productionSync =
     opts.sync || opts.catalog
       ? undefined
       : createStackSync({
-          endpoints: async (s) => productionSyncEndpoints(s, await stackSecrets(), ctx.dataDir),
+          endpoints: async (s) => productionSyncEndpoints(s, await stackSecrets(s.dataDir)),
           publish: (sync) => publish({ topic: 'stack', type: 'sync', sync }),
           log: log.child('sync'),
         })
@@ -235,8 +240,8 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     },
     catalog: async () => catalog.info(settings),
     getSettings: async () => settings,
-    // Service data beside, not inside, the engine's own files (settings, secrets, embedded DBs).
-    suggestedSettings: async () => defaultSettings(join(ctx.dataDir, 'stack')),
+    // Service data beside, not inside, the engine's own files (settings, login, wallet).
+    suggestedSettings: async () => defaultSettings(enginePaths(ctx.dataDir).suggestedStackDir),
     checkSettings: async (input) => catalog.check(input),
     saveSettings: async (input) => {
       const check = await catalog.check(input)

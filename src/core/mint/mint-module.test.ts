@@ -24,11 +24,11 @@ async function start(
   placement: MintPlacement = { mode: 'run', network: 'regtest' },
 ): Promise<Engine> {
   dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
-  mkdirSync(join(dir, 'mint'), { recursive: true })
+  mkdirSync(join(dir, 'stack', 'mint'), { recursive: true })
   // An explicit fake backend, except when the test is about following the box's LND.
   if (!(placement.mode === 'run' && placement.lnd))
     writeFileSync(
-      join(dir, 'mint', 'config.json'),
+      join(dir, 'stack', 'mint', 'config.json'),
       JSON.stringify({
         backend: { kind: 'fake', incomingPayDelayMs: 0, outgoingDelayMs: 0, feeMsat: 1000 },
       }),
@@ -73,7 +73,7 @@ describe('mint engine module', () => {
     expect(JSON.stringify(quotes)).not.toContain(q.quote)
     expect(events.some((ev) => ev.type === 'quote')).toBe(true)
     // The seed is encrypted at rest and its key file is private.
-    expect(statSync(join(dir, 'mint', 'secrets', 'seed.key')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dir, 'stack', 'mint', 'secrets', 'seed.key')).mode & 0o777).toBe(0o600)
   })
 
   it('rotates keysets (old one stays redeemable) and applies limits', async () => {

@@ -1,9 +1,9 @@
 // The box's own Cashu mint as an engine module (API domain 'mint'): runs services/mint embedded
 // on 127.0.0.1 (port 3338 unless configured), with the fake Lightning backend on regtest by
-// default, data under <dataDir>/mint. The operator's choices (port, backend, limits, fees) live
-// in <dataDir>/mint/config.json (0600, written atomically).
+// default, data under <stack data folder>/mint — the folder the mint container uses too
+// (src/core/stack/paths.ts). The operator's choices (port, backend, limits, fees) live in
+// mint/config.json there (0600, written atomically).
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { z } from 'zod'
 import type {
   MintKeysetView,
@@ -19,9 +19,8 @@ import { writeSecretFileAtomic } from '../../../services/mint/src/seed'
 import type { MeltQuote, MintQuote } from '../../../services/mint/src/store/store'
 import { FlashError } from '../errors'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
-import { macaroonPath } from '../stack/macaroons'
 import { servicePorts } from '../stack/networks'
-import { stackSecretsPath } from '../secrets/stack-secrets'
+import { stackDataDir, stackPaths } from '../stack/paths'
 import type { LndBackendOptions } from '../../../services/mint/src/lightning/lnd'
 import type { BackendSpec } from '../../../services/mint/src/index'
 import type {
@@ -83,14 +82,22 @@ export type MintPlacement =
     }
   | { mode: 'disabled' | 'container' }
 
-function placementFromSettings(dataDir: string): MintPlacement {
-  let settings: ReturnType<typeof loadSettings>
+function savedSettings(engineDir: string): ReturnType<typeof loadSettings> {
   try {
-    settings = loadSettings(dataDir)
+    return loadSettings(engineDir)
   } catch {
     // Damaged settings are the stack module's to report.
-    return { mode: 'run', network: 'regtest' }
+    return null
   }
+}
+
+/** The stack's data folder (settings.dataDir; before setup, the suggested one). */
+function stackDirOf(engineDir: string): string {
+  return stackDataDir(engineDir, savedSettings(engineDir))
+}
+
+function placementFromSettings(engineDir: string): MintPlacement {
+  const settings = savedSettings(engineDir)
   if (!settings) return { mode: 'run', network: 'regtest' }
   if (!settings.services.mint) return { mode: 'disabled' }
   if (settings.ownServices !== 'embedded') return { mode: 'container' }
@@ -99,18 +106,20 @@ function placementFromSettings(dataDir: string): MintPlacement {
 
 /**
  * The box's own LND as seen from the engine: gRPC published on 127.0.0.1, the box-made TLS
- * certificate (public) from the stack secrets, and the mint's own baked macaroon. Undefined
- * until LND has baked that macaroon.
+ * certificate (public) from the stack secrets, and the mint's own baked macaroon — both from the
+ * stack's data folder (`stackDir`, settings.dataDir), where LND got them. Undefined until LND has
+ * baked that macaroon.
  */
 export function lndFromStack(
-  dataDir: string,
+  stackDir: string,
   socket = `127.0.0.1:${servicePorts.lndGrpc}`,
 ): (LndBackendOptions & { kind: 'lnd' }) | undefined {
-  const macaroon = macaroonPath(dataDir, 'mint')
+  const paths = stackPaths(stackDir)
+  const macaroon = paths.macaroon('mint')
   if (!existsSync(macaroon)) return undefined
   let certPem: string | undefined
   try {
-    const secrets = JSON.parse(readFileSync(stackSecretsPath(dataDir), 'utf8')) as {
+    const secrets = JSON.parse(readFileSync(paths.stackSecrets, 'utf8')) as {
       lndTls?: { certPem?: string }
     }
     certPem = secrets.lndTls?.certPem
@@ -155,8 +164,8 @@ export function quoteView(q: MintQuote | MeltQuote, kind: 'mint' | 'melt'): Mint
 
 export function createMintModule(ctx: EngineContext, options: MintModuleOptions = {}): MintModule {
   const log = ctx.log.child('mint')
-  const dir = join(ctx.dataDir, 'mint')
-  const configPath = join(dir, 'config.json')
+  // Where the mint's data is follows the settings' data folder (resolved again on every start).
+  let paths = stackPaths(stackDirOf(ctx.dataDir))
   let config: ModuleConfig = ModuleConfigSchema.parse({})
   let running: RunningMint | undefined
   let problem: FlashError | undefined
@@ -166,9 +175,9 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   let explicitBackend = false
   const loadConfig = (): ModuleConfig => {
     explicitBackend = false
-    if (!existsSync(configPath)) return ModuleConfigSchema.parse({})
+    if (!existsSync(paths.mint.config)) return ModuleConfigSchema.parse({})
     try {
-      const raw = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
+      const raw = JSON.parse(readFileSync(paths.mint.config, 'utf8')) as Record<string, unknown>
       explicitBackend = raw !== null && typeof raw === 'object' && 'backend' in raw
       return ModuleConfigSchema.parse(raw)
     } catch (err) {
@@ -178,7 +187,8 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       return ModuleConfigSchema.parse({})
     }
   }
-  const saveConfig = () => writeSecretFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n')
+  const saveConfig = () =>
+    writeSecretFileAtomic(paths.mint.config, JSON.stringify(config, null, 2) + '\n')
 
   const mint = () => {
     if (running) return running.mint
@@ -349,6 +359,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
 
   async function startNow(): Promise<void> {
     if (running) return
+    paths = stackPaths(stackDirOf(ctx.dataDir))
     config = loadConfig()
     problem = undefined
     const placement = (options.placement ?? (() => placementFromSettings(ctx.dataDir)))()
@@ -370,7 +381,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     }
     let backend: BackendSpec = config.backend
     if (!explicitBackend && placement.lnd) {
-      const lnd = lndFromStack(ctx.dataDir, options.lndSocket)
+      const lnd = lndFromStack(paths.root, options.lndSocket)
       if (!lnd) {
         problem = new FlashError(
           'mint.waiting_for_lnd',
@@ -398,7 +409,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       running = await startMint({
         port: options.port ?? config.port,
         host: config.host,
-        dataDir: dir,
+        dataDir: paths.mint.dir,
         backend,
         config: { ...config.mint, network: placement.network },
         log,
@@ -462,12 +473,15 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   let stopped = false
   let followSettings: (() => void) | undefined
   let transition: Promise<void> = Promise.resolve()
-  // LND baking the mint's macaroon is part of the observed state too.
-  const placementKey = () =>
-    JSON.stringify([
+  // LND baking the mint's macaroon, and the data folder, are part of the observed state too.
+  const placementKey = () => {
+    const stackDir = stackDirOf(ctx.dataDir)
+    return JSON.stringify([
       placementFromSettings(ctx.dataDir),
-      existsSync(macaroonPath(ctx.dataDir, 'mint')),
+      stackDir,
+      existsSync(stackPaths(stackDir).macaroon('mint')),
     ])
+  }
   function follow() {
     if (followSettings) return
     let last = placementKey()

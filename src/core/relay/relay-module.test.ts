@@ -154,7 +154,8 @@ describe('relay engine module', () => {
     )
     await e.stop()
     engines.pop()
-    const keyFile = join(dir, 'relay', 'relay.key')
+    // Before setup, the relay's data is in the suggested stack data folder (<engine>/stack).
+    const keyFile = join(dir, 'stack', 'relay', 'relay.key')
     expect(statSync(keyFile).mode & 0o777).toBe(0o600)
     const { e: e2 } = await engine(dir)
     const s = (await e2.call('relay', 'status', {}, ctx)) as RelayStatus

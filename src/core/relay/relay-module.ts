@@ -1,8 +1,9 @@
 // The box's own Nostr relay as an engine module (API domain 'relay'): runs services/relay
-// embedded on 127.0.0.1 (port 7777 unless configured), database and key under <dataDir>/relay.
-// The operator's choices (policies, admin keys, port) live in <dataDir>/relay/config.json.
+// embedded on 127.0.0.1 (port 7777 unless configured), database and key under
+// <stack data folder>/relay — the folder the relay container uses too (src/core/stack/paths.ts).
+// The operator's choices (policies, admin keys, port) live in relay/config.json there.
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { z } from 'zod'
 import {
   RelayPolicySchema,
@@ -19,6 +20,7 @@ import type { Rejection } from '../../../services/relay/src/relay'
 import { FlashError } from '../errors'
 import { redact } from '../log'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
+import { stackDataDir, stackPaths } from '../stack/paths'
 import type {
   EngineContext,
   EngineModule,
@@ -50,14 +52,24 @@ export interface RelayModuleOptions {
   readonly shouldRun?: () => 'run' | 'disabled' | 'container'
 }
 
-function fromSettings(dataDir: string): 'run' | 'disabled' | 'container' {
-  let settings: ReturnType<typeof loadSettings>
+function savedSettings(engineDir: string): ReturnType<typeof loadSettings> | 'damaged' {
   try {
-    settings = loadSettings(dataDir)
+    return loadSettings(engineDir)
   } catch {
-    // Damaged settings are the stack module's to report; the relay keeps serving meanwhile.
-    return 'run'
+    return 'damaged'
   }
+}
+
+/** The stack's data folder (settings.dataDir; before setup or with damaged settings, the suggested one). */
+function stackDirOf(engineDir: string): string {
+  const settings = savedSettings(engineDir)
+  return stackDataDir(engineDir, settings === 'damaged' ? null : settings)
+}
+
+function fromSettings(engineDir: string): 'run' | 'disabled' | 'container' {
+  const settings = savedSettings(engineDir)
+  // Damaged settings are the stack module's to report; the relay keeps serving meanwhile.
+  if (settings === 'damaged') return 'run'
   if (!settings) return 'run'
   if (!settings.services.relay) return 'disabled'
   return settings.ownServices === 'embedded' ? 'run' : 'container'
@@ -80,8 +92,8 @@ export function createRelayModule(
   options: RelayModuleOptions = {},
 ): RelayModule {
   const log = ctx.log.child('relay')
-  const dir = join(ctx.dataDir, 'relay')
-  const configPath = join(dir, 'config.json')
+  // Where the relay's data is follows the settings' data folder (resolved again on every start).
+  let paths = stackPaths(stackDirOf(ctx.dataDir)).relay
   let config: RelayConfig = RelayConfigSchema.parse({})
   let running: RunningRelay | undefined
   let problem: FlashError | undefined
@@ -90,9 +102,9 @@ export function createRelayModule(
   let rejectionWindow = { second: 0, count: 0 }
 
   const loadConfig = (): RelayConfig => {
-    if (!existsSync(configPath)) return RelayConfigSchema.parse({})
+    if (!existsSync(paths.config)) return RelayConfigSchema.parse({})
     try {
-      return RelayConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')))
+      return RelayConfigSchema.parse(JSON.parse(readFileSync(paths.config, 'utf8')))
     } catch (err) {
       // A damaged config never stops the relay: defaults apply and the problem is logged.
       log.warn('relay config is damaged; using defaults until it is saved again', {
@@ -102,7 +114,7 @@ export function createRelayModule(
     }
   }
   const saveConfig = () =>
-    writeFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n', 0o600)
+    writeFileAtomic(paths.config, JSON.stringify(config, null, 2) + '\n', 0o600)
 
   const relay = () => {
     if (running) return running.relay
@@ -271,17 +283,21 @@ export function createRelayModule(
       // Level-triggered: whenever the stack reports, compare the settings with what runs and
       // converge (the wizard saving settings, the user switching the relay on or off).
       if (!options.shouldRun && !followSettings) {
-        let last = fromSettings(ctx.dataDir)
+        // The data folder is part of the observed state: moving it restarts the relay there.
+        const observe = () => ({ mode: fromSettings(ctx.dataDir), dir: stackDirOf(ctx.dataDir) })
+        let last = observe()
         followSettings = ctx.events.subscribe(
           (e) => {
             if (!changesPlacement(e)) return
-            const mode = fromSettings(ctx.dataDir)
-            if (mode === last || stopped) return
-            last = mode
+            const now = observe()
+            if ((now.mode === last.mode && now.dir === last.dir) || stopped) return
+            last = now
             transition = transition
               .then(async () => {
-                if (mode === 'run') await startNow()
-                else await stopNow(mode)
+                if (now.mode === 'run') {
+                  await stopNow()
+                  await startNow()
+                } else await stopNow(now.mode)
               })
               .catch((err: unknown) => {
                 log.error('relay could not follow a settings change', {
@@ -327,6 +343,7 @@ export function createRelayModule(
 
   async function startNow(): Promise<void> {
     if (running) return
+    paths = stackPaths(stackDirOf(ctx.dataDir)).relay
     config = loadConfig()
     const mode = (options.shouldRun ?? (() => fromSettings(ctx.dataDir)))()
     if (mode !== 'run') {
@@ -340,8 +357,8 @@ export function createRelayModule(
       running = await startRelay({
         port,
         host: '127.0.0.1',
-        dbPath: join(dir, 'relay.db'),
-        keyPath: join(dir, 'relay.key'),
+        dbPath: paths.db,
+        keyPath: paths.key,
         policies: config.policies,
         adminPubkeys: config.adminPubkeys,
         log,

@@ -4,10 +4,10 @@
 // is registered with redact() so no log line can show it.
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { z } from 'zod'
 import { FlashError } from '../errors'
 import { redact } from '../log'
+import { stackPaths } from '../stack/paths'
 import type { BitcoindRpcConsumer, StackSecrets } from '../stack/spec'
 import { certThumbprint, generateLndTls } from './lnd-tls'
 import { generateRpcauthSalt } from './rpcauth'
@@ -53,11 +53,11 @@ const StackSecretsFile = z.object({
 })
 
 export function secretsDir(dataDir: string): string {
-  return join(dataDir, 'secrets')
+  return stackPaths(dataDir).secretsDir
 }
 
 export function stackSecretsPath(dataDir: string): string {
-  return join(secretsDir(dataDir), 'stack-secrets.json')
+  return stackPaths(dataDir).stackSecrets
 }
 
 async function generateStackSecrets(): Promise<StackSecrets> {

@@ -1,40 +1,37 @@
-import { describe, expect, it } from 'vitest'
-import { catalogInfo } from './catalog'
-import { catalogImages, pinBuiltImage } from './images'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { defaultSettings } from '../../shared/settings'
+import { stackSecretsPath } from '../secrets/stack-secrets'
+import { stackCatalog } from './catalog'
 
-describe('catalog', () => {
-  it('describes every service, with pinned images and known requirements', () => {
-    const info = catalogInfo()
-    const ids = info.map((i) => i.id)
-    expect(ids.sort()).toEqual(
-      ['bitcoind', 'btcpay', 'electrs', 'lnd', 'mint', 'nbxplorer', 'postgres', 'relay'].sort(),
-    )
-    for (const i of info) {
-      for (const r of i.requires) expect(ids).toContain(r)
-      expect(i.description.length).toBeGreaterThan(20)
-      const image = catalogImages[i.id as keyof typeof catalogImages]
-      if (image.kind === 'registry') expect(i.image).toMatch(/^[a-z0-9./-]+@sha256:[0-9a-f]{64}$/)
-      else expect(i.image).toMatch(/built on this computer/)
-    }
-    expect(info.find((i) => i.id === 'bitcoind')!.optional).toBe(false)
+const root = mkdtempSync(join(tmpdir(), 'flashbox-catalog-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describe('stackCatalog', () => {
+  const catalog = stackCatalog({ machine: { memoryBytes: 8 * 1024 ** 3, cpus: 2 } })
+
+  it('checks settings against the real data folder', async () => {
+    const settings = defaultSettings(join(root, 'box'))
+    const check = await catalog.check(settings)
+    expect(check.problems).toEqual([])
+    expect(check.ok).toBe(true)
+    expect(check.disk.path).toBe(join(root, 'box'))
+    expect(check.disk.freeBytes).toBeGreaterThan(0)
+    expect(check.disk.neededBytes).toBeGreaterThan(0)
+    const bad = await catalog.check({ ...settings, dataDir: '/dev/null/box' })
+    expect(bad.ok).toBe(false)
+    expect(bad.problems.map((p) => p.code)).toContain('settings.data_dir_not_writable')
   })
 
-  it('pins registry images by digest and built images only to a real image ID', () => {
-    for (const image of Object.values(catalogImages)) {
-      if (image.kind === 'registry') expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
-      else expect(image.digest).toBe('built-locally')
-    }
-    const relay = catalogImages.relay
-    if (relay.kind !== 'local-build') throw new Error('relay is built here')
-    const id = `sha256:${'1'.repeat(64)}`
-    expect(pinBuiltImage(relay, id)).toEqual({
-      repository: 'flashbox/relay',
-      tag: relay.tag,
-      digest: id,
-      builtHere: true,
-    })
-    expect(() => pinBuiltImage(relay, 'built-locally')).toThrow(
-      expect.objectContaining({ code: 'stack.image_id_invalid' }),
-    )
+  it('renders with the box’s secrets, created once under the data folder', async () => {
+    const settings = defaultSettings(join(root, 'box2'))
+    const plan = await catalog.render(settings)
+    expect(plan.services.map((s) => s.id)).toEqual(['bitcoind', 'electrs', 'lnd'])
+    expect(statSync(stackSecretsPath(settings.dataDir)).mode & 0o777).toBe(0o600)
+    const again = await catalog.render(settings)
+    expect(again).toEqual(plan)
+    expect(catalog.info(null).map((i) => i.id)).toContain('btcpay')
   })
 })

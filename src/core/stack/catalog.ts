@@ -1,96 +1,108 @@
-// What the setup wizard shows about each service before anything is rendered.
-import type { ServiceInfo } from '../../shared/api/stack'
-import { catalogImages, imageDisplayName } from './images'
-import type { ServiceId } from './spec'
+// The stack catalog: settings in, what can run and the containers to run out. The engine's stack
+// module works against the StackCatalog interface; `stackCatalog()` is the one over this machine
+// (its memory and cores, the data folder probed for real, the box's secrets loaded — or created
+// once — under the settings' data folder before rendering). Tests bring their own catalog with the
+// same shape (local images, same wiring) and reuse `basicChecks`.
+import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs'
+import { availableParallelism, totalmem } from 'node:os'
+import { dirname } from 'node:path'
+import type { ServiceInfo, SettingsCheck } from '../../shared/api/stack'
+import type { UserError } from '../../shared/errors'
+import type { Settings } from '../../shared/settings'
+import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
+import type { Machine } from './context'
+import { probeDataDir } from './disk'
+import { estimateDiskBytes } from './disk-estimates'
+import { renderStack, type RenderOptions } from './render'
+import { serviceInfoList } from './service-info'
+import type { StackPlan } from './spec'
+import { checkSettings } from './validate'
 
-interface Entry {
-  readonly displayName: string
-  readonly description: string
-  readonly optional: boolean
-  readonly requires: readonly ServiceId[]
+export interface StackCatalog {
+  /** What can run, for the setup wizard (`settings` null before setup). */
+  info(settings: Settings | null): readonly ServiceInfo[]
+  /** Problems that keep these settings from working (disk, data folder, combinations). */
+  check(settings: Settings): Promise<SettingsCheck>
+  /** The containers to run for these settings (secrets loaded or created under the data dir). */
+  render(settings: Settings): Promise<StackPlan>
 }
 
-const entries: Readonly<Record<ServiceId, Entry>> = {
-  bitcoind: {
-    displayName: 'Bitcoin Core',
-    description:
-      'Your own Bitcoin node: it downloads and checks every block, so you never trust anyone else.',
-    optional: false,
-    requires: [],
-  },
-  electrs: {
-    displayName: 'Electrum server (electrs)',
-    description:
-      'Lets wallets like Sparrow or Electrum look up your addresses on your own node. Needs the full blockchain (no pruning).',
-    optional: true,
-    requires: ['bitcoind'],
-  },
-  lnd: {
-    displayName: 'Lightning (LND)',
-    description: 'Your Lightning node: instant, cheap Bitcoin payments in and out of your shop.',
-    optional: true,
-    requires: ['bitcoind'],
-  },
-  relay: {
-    displayName: 'Nostr relay',
-    description:
-      'Your own Nostr relay: keeps your shop’s messages and lets customers reach you without a middleman.',
-    optional: true,
-    requires: [],
-  },
-  mint: {
-    displayName: 'Cashu mint',
-    description:
-      'Your own eCash mint: private, instant tokens backed by your Lightning node (on regtest it can run without one).',
-    optional: true,
-    requires: ['lnd'],
-  },
-  postgres: {
-    displayName: 'Database (PostgreSQL)',
-    description: 'Stores BTCPay’s shops and invoices. Comes with BTCPay.',
-    optional: true,
-    requires: [],
-  },
-  nbxplorer: {
-    displayName: 'Wallet indexer (NBXplorer)',
-    description: 'Watches the blockchain for payments to your BTCPay stores. Comes with BTCPay.',
-    optional: true,
-    requires: ['bitcoind', 'postgres'],
-  },
-  btcpay: {
-    displayName: 'BTCPay Server',
-    description:
-      'Your payment processor: invoices, a point of sale and a shop plugin, paid straight to your own wallet.',
-    optional: true,
-    requires: ['bitcoind', 'postgres', 'nbxplorer'],
-  },
+export interface StackCatalogOptions extends RenderOptions {
+  /** Defaults to this machine (os.totalmem, os.availableParallelism). */
+  readonly machine?: Machine
 }
 
-const order: readonly ServiceId[] = [
-  'bitcoind',
-  'electrs',
-  'lnd',
-  'postgres',
-  'nbxplorer',
-  'btcpay',
-  'relay',
-  'mint',
-]
+export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
+  const machine = opts.machine ?? { memoryBytes: totalmem(), cpus: availableParallelism() }
+  return {
+    info: () => serviceInfoList(),
+    check: async (settings) => {
+      const probe = probeDataDir(settings.dataDir)
+      const problems = checkSettings(settings, {
+        freeBytes: probe.freeBytes,
+        writable: probe.writable,
+        memoryBytes: machine.memoryBytes,
+      })
+      return {
+        ok: problems.length === 0,
+        problems,
+        disk: {
+          neededBytes: estimateDiskBytes(settings),
+          freeBytes: probe.freeBytes,
+          path: probe.path,
+        },
+      }
+    },
+    render: async (settings) => {
+      const secrets = await loadOrCreateStackSecrets(settings.dataDir)
+      return renderStack(settings, machine, secrets, opts)
+    },
+  }
+}
 
-export function catalogInfo(): ServiceInfo[] {
-  return order.map((id) => {
-    const e = entries[id]
-    const image = catalogImages[id]
-    return {
-      id,
-      displayName: e.displayName,
-      description: e.description,
-      optional: e.optional,
-      requires: e.requires,
-      image:
-        image.kind === 'registry'
-          ? `${image.repository}@${image.digest}`
-          : `${imageDisplayName(image)} (built on this computer)`,
+/** Nearest existing ancestor (a data folder that does not exist yet is checked where it would go). */
+function existingAncestor(path: string): string {
+  let p = path
+  for (;;) {
+    try {
+      accessSync(p)
+      return p
+    } catch {
+      const up = dirname(p)
+      if (up === p) return p
+      p = up
     }
-  })
+  }
+}
+
+/** Checks every catalog needs: the data folder can be created and written, and has space. */
+export function basicChecks(settings: Settings, neededBytes: number): SettingsCheck {
+  const problems: UserError[] = []
+  const at = existingAncestor(settings.dataDir)
+  try {
+    mkdirSync(settings.dataDir, { recursive: true })
+    accessSync(settings.dataDir, constants.W_OK)
+  } catch (err) {
+    problems.push({
+      code: 'stack.datadir_not_writable',
+      message: `Flash Box cannot write to the data folder ${settings.dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'}).`,
+      hint: 'Choose a folder on a disk that is mounted read-write and that your user owns, or fix its permissions.',
+    })
+  }
+  let freeBytes = 0
+  try {
+    const s = statfsSync(at)
+    freeBytes = Number(s.bavail) * Number(s.bsize)
+  } catch {
+    // unknown: reported as 0 free, and the check below says so
+  }
+  if (freeBytes < neededBytes) {
+    const gib = (n: number) => (n / 2 ** 30).toFixed(1)
+    problems.push({
+      code: 'stack.disk_too_small',
+      message: `The disk holding ${settings.dataDir} has ${gib(freeBytes)} GiB free; these settings need about ${gib(neededBytes)} GiB.`,
+      hint: 'Free some space, choose a bigger disk for the data folder, or turn on pruning in Settings.',
+    })
+  }
+  return { ok: problems.length === 0, problems, disk: { neededBytes, freeBytes, path: at } }
 }

@@ -1,8 +1,8 @@
 // What every service renderer gets: the validated settings, the network's names and ports, the
 // box's secrets, where things live on the host, and which images to run.
-import { join } from 'node:path'
 import type { Settings } from '../../shared/settings'
 import type { NetworkParams } from './networks'
+import { stackPaths } from './paths'
 import type { PinnedImage, ServiceId, StackSecrets } from './spec'
 
 export interface Machine {
@@ -22,7 +22,7 @@ export interface RenderContext {
 
 /** Host directory of one service: <dataDir>/<service>. */
 export function serviceDir(ctx: RenderContext, id: ServiceId): string {
-  return join(ctx.settings.dataDir, id)
+  return stackPaths(ctx.settings.dataDir).service(id)
 }
 
 /** Header of every rendered config file: who wrote it and that edits do not stick. */

@@ -3,12 +3,9 @@ export { renderStack, enabledServices, type RenderOptions } from './render'
 export { checkSettings, settingsProblems, minimumMemoryBytes, type SettingsEnv } from './validate'
 export { probeDataDir, type DataDirProbe } from './disk'
 export { estimateDiskBytes, estimateDisk, chainSizes, type DiskEstimate } from './disk-estimates'
-export { catalogInfo } from './catalog'
-export {
-  productionStackCatalog,
-  type ProductionCatalog,
-  type ProductionCatalogOptions,
-} from './production-catalog'
+export { serviceInfoList } from './service-info'
+export { stackCatalog, basicChecks, type StackCatalog, type StackCatalogOptions } from './catalog'
+export { stackPaths, enginePaths, stackDataDir, type StackPaths, type EnginePaths } from './paths'
 export { catalogImages, pinBuiltImage, type CatalogImage, type LocalBuild } from './images'
 export {
   macaroonFor,

@@ -2,7 +2,7 @@
 // Permissions are LND's entity:action pairs (`lncli bakemacaroon`, docs.lightning.engineering
 // "Macaroons"). Baking happens with the Lightning setup (BakeMacaroon RPC, after the wallet
 // exists); this table says what to bake and where the file goes, and the catalog mounts it.
-import { join } from 'node:path'
+import { stackPaths } from './paths'
 
 export type MacaroonConsumer = 'btcpay' | 'mint' | 'dashboard'
 
@@ -113,11 +113,11 @@ export const macaroonConsumers: readonly MacaroonConsumer[] = ['btcpay', 'mint',
  * (not the file) is bind-mounted, so the container can start before the macaroon is baked.
  */
 export function macaroonDir(dataDir: string, consumer: MacaroonConsumer): string {
-  return join(dataDir, 'lnd', 'macaroons', consumer)
+  return stackPaths(dataDir).macaroonDir(consumer)
 }
 
 export function macaroonPath(dataDir: string, consumer: MacaroonConsumer): string {
-  return join(macaroonDir(dataDir, consumer), `${consumer}.macaroon`)
+  return stackPaths(dataDir).macaroon(consumer)
 }
 
 /** Where the consumer's container sees its macaroon directory. */

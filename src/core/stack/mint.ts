@@ -4,11 +4,11 @@
 // (the fake backend is a first-class regtest feature, never a way to take real money).
 // Environment as read by the mint's entry point (services/mint/src/main.ts): MINT_PORT, MINT_HOST,
 // MINT_DATA_DIR, MINT_CONFIG_JSON, MINT_BACKEND, MINT_LND_*. Health: NUT-06 GET /v1/info.
-import { join } from 'node:path'
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
 import { MACAROON_MOUNT, macaroonDir } from './macaroons'
 import { servicePorts } from './networks'
+import { stackPaths } from './paths'
 import type { ContainerSpec, Dependency, MountSpec, RenderedFile } from './spec'
 
 export type MintLightningBackend = 'lnd' | 'fake'
@@ -41,7 +41,7 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
       readOnly: true,
     })
     files.push({
-      hostPath: join(dir, 'lnd-tls.cert'),
+      hostPath: stackPaths(ctx.settings.dataDir).mint.lndCert,
       contents: ctx.secrets.lndTls.certPem,
       mode: 0o644,
       secret: false,

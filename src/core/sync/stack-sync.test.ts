@@ -23,7 +23,7 @@ const secrets: StackSecrets = {
 describe('productionSyncEndpoints', () => {
   it('uses the dashboard RPC user and the ports published on 127.0.0.1 for the network', () => {
     const mainnet = { ...defaultSettings('/srv/flash'), network: 'mainnet' as const }
-    expect(productionSyncEndpoints(mainnet, secrets, '/srv/flash')).toEqual({
+    expect(productionSyncEndpoints(mainnet, secrets)).toEqual({
       bitcoind: { url: 'http://127.0.0.1:8332', user: 'dashboard', password: 'ab'.repeat(32) },
       electrsMetricsUrl: 'http://127.0.0.1:4224/metrics',
       lnd: {
@@ -33,10 +33,8 @@ describe('productionSyncEndpoints', () => {
       },
     })
     const signet = { ...defaultSettings('/d'), network: 'signet' as const }
-    expect(productionSyncEndpoints(signet, secrets, '/d').bitcoind?.url).toBe(
-      'http://127.0.0.1:38332',
-    )
-    expect(productionSyncEndpoints(signet, secrets, '/d').electrsMetricsUrl).toBe(
+    expect(productionSyncEndpoints(signet, secrets).bitcoind?.url).toBe('http://127.0.0.1:38332')
+    expect(productionSyncEndpoints(signet, secrets).electrsMetricsUrl).toBe(
       'http://127.0.0.1:34224/metrics',
     )
   })
@@ -44,7 +42,7 @@ describe('productionSyncEndpoints', () => {
   it('leaves out services that are switched off', () => {
     const s = defaultSettings('/d')
     const off = { ...s, services: { ...s.services, electrs: false, lnd: false } }
-    const e = productionSyncEndpoints(off, secrets, '/d')
+    const e = productionSyncEndpoints(off, secrets)
     expect(e.electrsMetricsUrl).toBeUndefined()
     expect(e.lnd).toBeUndefined()
     expect(e.bitcoind?.url).toBe('http://127.0.0.1:18443')

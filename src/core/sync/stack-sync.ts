@@ -10,8 +10,8 @@ import { fetchElectrsIndexHeight } from '../clients/electrs-metrics'
 import { LndClient, type LndInfo } from '../clients/lnd'
 import { FlashError } from '../errors'
 import type { Logger } from '../log'
-import { macaroonPath } from '../stack/macaroons'
 import { electrsMonitoringPort, networkParams, servicePorts } from '../stack/networks'
+import { stackPaths } from '../stack/paths'
 import type { StackSecrets } from '../stack/spec'
 import { createSyncMonitor, type LndSyncSource, type SyncMonitor } from './monitor'
 
@@ -25,13 +25,10 @@ export interface SyncEndpoints {
 /**
  * The production endpoints. bitcoind's RPC and LND's gRPC are published on 127.0.0.1 by the
  * catalog; electrs' monitoring port must be too (config `monitoring_addr = "0.0.0.0:<port>"` and
- * a 127.0.0.1 port mapping), else the electrs part stays absent.
+ * a 127.0.0.1 port mapping), else the electrs part stays absent. The secrets and the macaroon
+ * are the ones in the settings' data folder, where the containers got theirs.
  */
-export function productionSyncEndpoints(
-  settings: Settings,
-  secrets: StackSecrets,
-  dataDir: string,
-): SyncEndpoints {
+export function productionSyncEndpoints(settings: Settings, secrets: StackSecrets): SyncEndpoints {
   const rpc = secrets.bitcoindRpc.dashboard
   return {
     bitcoind: {
@@ -49,7 +46,7 @@ export function productionSyncEndpoints(
           lnd: {
             socket: `127.0.0.1:${servicePorts.lndGrpc}`,
             cert: secrets.lndTls.certPem,
-            macaroonPath: macaroonPath(dataDir, 'dashboard'),
+            macaroonPath: stackPaths(settings.dataDir).macaroon('dashboard'),
           },
         }
       : {}),
