@@ -125,12 +125,22 @@ export class BitcoindRpc {
     } catch (err) {
       throw transportError(err, this.timeoutMs)
     }
-    if (res.status === 401 || res.status === 403) {
+    if (res.status === 401) {
       await res.body?.cancel()
       throw new FlashError(
         'bitcoind.auth',
         'The Bitcoin node refused the password Flash Box sent.',
         'The node and Flash Box have different RPC credentials. Restart the Bitcoin node from Flash Box so it picks up the current settings.',
+      )
+    }
+    if (res.status === 403) {
+      // Bitcoin Core answers 403 before it looks at any password when the caller's address is not
+      // in rpcallowip (httpserver.cpp, ClientAllowed).
+      await res.body?.cancel()
+      throw new FlashError(
+        'bitcoind.forbidden',
+        'The Bitcoin node does not accept connections from the address Flash Box connects from.',
+        'The node only answers addresses listed in its rpcallowip setting. Restart the Bitcoin node from Flash Box so it picks up the current settings; if you run the node yourself, add the address Flash Box connects from to rpcallowip in its bitcoin.conf.',
       )
     }
     let body: unknown

@@ -48,6 +48,19 @@ describe('EtaEstimator', () => {
     expect(eta.etaSeconds()).toBe(510)
   })
 
+  it('keeps its window when verificationprogress dips between blocks (bitcoind estimates it against the clock)', () => {
+    const eta = new EtaEstimator({ minSpanMs: 30_000 })
+    eta.add({ at: 0, progress: 0.5, blocks: 500 })
+    eta.add({ at: MIN, progress: 0.6, blocks: 600 })
+    expect(eta.etaSeconds()).toBe(240)
+    // No block arrived between two polls: same height, progress a hair lower.
+    eta.add({ at: MIN + 5_000, progress: 0.5999, blocks: 600 })
+    expect(eta.etaSeconds()).toBeGreaterThan(0)
+    eta.add({ at: 2 * MIN, progress: 0.7, blocks: 700 })
+    // The window still starts at the first sample: (0.7 − 0.5) / 2 min, 0.3 left → 3 minutes.
+    expect(eta.etaSeconds()).toBe(180)
+  })
+
   it('gives no estimate while progress stands still, and 0 at the tip', () => {
     const eta = new EtaEstimator({ minSpanMs: 30_000 })
     eta.add({ at: 0, progress: 0.3, blocks: 300 })

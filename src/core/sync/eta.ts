@@ -2,7 +2,9 @@
 // verificationprogress is weighted by transactions (GuessVerificationProgress), so it tracks the
 // real remaining work better than block counts do: early blocks are nearly empty and fly by.
 // The rate comes from a moving window of samples; no estimate until the window is wide enough
-// to measure, and the window restarts when progress goes backwards (a restart or reindex).
+// to measure, and the window restarts when the block count goes backwards (a reindex, or another
+// node behind the same address). verificationprogress alone may dip: bitcoind estimates it against
+// the wall clock, so it falls slightly between two polls with no new block; that is no restart.
 
 export interface ProgressSample {
   /** ms since epoch */
@@ -36,8 +38,8 @@ export class EtaEstimator {
   add(sample: ProgressSample): void {
     const last = this.samples[this.samples.length - 1]
     if (last) {
-      // bitcoind restarted or reindexes: the old rate says nothing about the new run.
-      if (sample.progress < last.progress || sample.blocks < last.blocks) this.samples = []
+      // bitcoind reindexes: the old rate says nothing about the new run.
+      if (sample.blocks < last.blocks) this.samples = []
       // Same instant twice (or a clock step back): keep the window as it is.
       else if (sample.at <= last.at) return
     }

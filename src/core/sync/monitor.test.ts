@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SyncStatus } from '../../shared/api/stack'
 import { FlashError } from '../errors'
-import { createSyncMonitor, type SyncMonitor } from './monitor'
+import { bitcoindSyncState, createSyncMonitor, type SyncMonitor } from './monitor'
 
 // Hand-driven sources (test fakes, not simulators): each call returns the next scripted value.
 function scripted<T>(values: (T | Error)[]) {
@@ -52,6 +54,7 @@ describe('createSyncMonitor', () => {
       headers: 5000,
       verificationProgress: 0.1,
       initialBlockDownload: true,
+      state: 'catching-up',
     })
     expect(first.electrs).toEqual({ indexedHeight: 0, tipHeight: 1000 })
     expect(first.lnd).toEqual({ syncedToChain: false, syncedToGraph: false, blockHeight: 990 })
@@ -111,6 +114,41 @@ describe('createSyncMonitor', () => {
     const after = seen.length
     await new Promise((r) => setTimeout(r, 350))
     expect(seen.length).toBeLessThanOrEqual(after + 1)
+  })
+
+  it('calls a fresh regtest node ready with no blocks yet, as the real v31 node answers', async () => {
+    // Recorded from Bitcoin Core v31 (tests/fixtures/bitcoind-v31/node-state.json).
+    const recorded = JSON.parse(
+      readFileSync(join(__dirname, '../../../tests/fixtures/bitcoind-v31/node-state.json'), 'utf8'),
+    ) as {
+      states: {
+        label: string
+        calls: { name: string; body: { result: Parameters<typeof bitcoindSyncState>[0] } }[]
+      }[]
+    }
+    const info = (label: string) =>
+      recorded.states
+        .find((s) => s.label === label)!
+        .calls.find((c) => c.name === 'getblockchaininfo')!.body.result
+    const fresh = info('fresh')
+    expect(fresh.initialblockdownload).toBe(true)
+    monitor = createSyncMonitor({
+      intervalMs: 3_600_000,
+      bitcoind: { getBlockchainInfo: async () => fresh as never },
+      onUpdate: () => {},
+    })
+    const s = await monitor.refresh()
+    expect(s.bitcoind).toMatchObject({
+      blocks: 0,
+      initialBlockDownload: true,
+      state: 'no-blocks-yet',
+      etaSeconds: 0,
+    })
+    for (const st of recorded.states.filter((x) => x.label !== 'fresh'))
+      expect(bitcoindSyncState(info(st.label))).toBe('up-to-date')
+    // Other chains, and a regtest node still fetching blocks it has headers for, do catch up.
+    expect(bitcoindSyncState({ ...fresh, chain: 'main' })).toBe('catching-up')
+    expect(bitcoindSyncState({ ...fresh, headers: 10 })).toBe('catching-up')
   })
 
   it('refuses a nonsensical interval', () => {

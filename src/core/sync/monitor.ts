@@ -2,7 +2,7 @@
 // IBD and an ETA), electrs (indexed height from its Prometheus endpoint vs the chain tip) and LND
 // (synced to chain / graph, block height) every `intervalMs` and reports a SyncStatus. A source
 // that fails is left out of that update (never shown stale) and reported through `onError`.
-import type { SyncStatus } from '../../shared/api/stack'
+import type { BitcoindSyncState, SyncStatus } from '../../shared/api/stack'
 import { FlashError } from '../errors'
 import type { Logger } from '../log'
 import { EtaEstimator, type EtaOptions } from './eta'
@@ -52,6 +52,24 @@ export interface SyncMonitor {
   stop(): void
 }
 
+/**
+ * bitcoind reports initial block download while its tip is older than a day (IsInitialBlockDownload,
+ * -maxtipage). A fresh regtest node has only the genesis block from 2011, so it says IBD until
+ * something mines — forever on a box nobody mines on. Regtest has no network to catch up with:
+ * once it holds every header it knows of, it is ready (with no blocks yet, or up to date).
+ */
+export function bitcoindSyncState(info: {
+  chain: string
+  blocks: number
+  headers: number
+  initialblockdownload: boolean
+}): BitcoindSyncState {
+  if (info.chain === 'regtest' && info.blocks >= info.headers) {
+    return info.blocks === 0 ? 'no-blocks-yet' : 'up-to-date'
+  }
+  return info.initialblockdownload ? 'catching-up' : 'up-to-date'
+}
+
 const asFlashError = (source: SyncSourceName, err: unknown): FlashError =>
   err instanceof FlashError
     ? err
@@ -95,7 +113,9 @@ export function createSyncMonitor(opts: SyncMonitorOptions): SyncMonitor {
       if (b.status === 'fulfilled' && b.value) {
         const info = b.value
         eta.add({ at: now(), progress: info.verificationprogress, blocks: info.blocks })
-        const caughtUp = !info.initialblockdownload && info.blocks >= info.headers
+        const state = bitcoindSyncState(info)
+        const caughtUp =
+          state === 'no-blocks-yet' || (state === 'up-to-date' && info.blocks >= info.headers)
         const seconds = caughtUp ? 0 : eta.etaSeconds()
         next.bitcoind = {
           chain: info.chain,
@@ -103,6 +123,7 @@ export function createSyncMonitor(opts: SyncMonitorOptions): SyncMonitor {
           headers: info.headers,
           verificationProgress: info.verificationprogress,
           initialBlockDownload: info.initialblockdownload,
+          state,
           ...(seconds !== undefined ? { etaSeconds: seconds } : {}),
         }
       } else if (b.status === 'rejected') {

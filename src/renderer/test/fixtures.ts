@@ -36,6 +36,7 @@ export const syncStatus: SyncStatus = {
     headers: 200_000,
     verificationProgress: 0.75,
     initialBlockDownload: true,
+    state: 'catching-up',
     etaSeconds: 5400,
   },
   electrs: { indexedHeight: 100_000, tipHeight: 150_000 },

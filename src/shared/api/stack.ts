@@ -108,6 +108,8 @@ export interface StatsSample {
   readonly diskBytes: number
 }
 
+export type BitcoindSyncState = 'catching-up' | 'up-to-date' | 'no-blocks-yet'
+
 export interface SyncStatus {
   readonly bitcoind?: {
     readonly chain: string
@@ -115,6 +117,12 @@ export interface SyncStatus {
     readonly headers: number
     readonly verificationProgress: number
     readonly initialBlockDownload: boolean
+    /**
+     * What to tell the user: still catching up, up to date, or — a fresh regtest chain that has
+     * only its genesis block, which bitcoind reports as initial block download until something
+     * mines — ready with no blocks yet.
+     */
+    readonly state: BitcoindSyncState
     /** Estimated seconds to catch up, from recent progress; absent until measurable. */
     readonly etaSeconds?: number
   }

@@ -7,7 +7,7 @@ import DashboardPage from './DashboardPage'
 
 afterEach(cleanup)
 
-function setup() {
+function setup(overrides: Record<string, () => unknown> = {}) {
   const fake = new FakeTransportForTests({
     'stack.status': () =>
       stackStatus([
@@ -18,6 +18,7 @@ function setup() {
     'stack.sync': () => syncStatus,
     'stack.dismissAlert': () => undefined,
     'stack.stop': () => undefined,
+    ...overrides,
   })
   setTransport(fake)
   render(<DashboardPage params={{}} />)
@@ -89,6 +90,25 @@ describe('dashboard', () => {
       }),
     )
     expect(screen.getByText('199,000 of 200,000')).toBeTruthy()
+  })
+
+  it('says a fresh regtest chain is ready with no blocks yet, not catching up', async () => {
+    setup({
+      'stack.sync': () => ({
+        bitcoind: {
+          chain: 'regtest',
+          blocks: 0,
+          headers: 0,
+          verificationProgress: 0.000002,
+          initialBlockDownload: true,
+          state: 'no-blocks-yet',
+          etaSeconds: 0,
+        },
+      }),
+    })
+    await screen.findByText(/Ready — no blocks yet/)
+    expect(screen.queryByText('Catching up with the network')).toBeNull()
+    expect(screen.queryByText('Time left')).toBeNull()
   })
 
   it('stops everything on request', async () => {

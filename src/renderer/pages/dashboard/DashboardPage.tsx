@@ -210,8 +210,14 @@ export function SyncPanel({ sync, running }: { sync: SyncStatus; running: boolea
               {formatNumber(b.blocks)} of {formatNumber(b.headers)}
             </dd>
             <dt>State</dt>
-            <dd>{b.initialBlockDownload ? 'Catching up with the network' : 'Up to date'}</dd>
-            {b.initialBlockDownload && (
+            <dd>
+              {b.state === 'catching-up'
+                ? 'Catching up with the network'
+                : b.state === 'no-blocks-yet'
+                  ? 'Ready — no blocks yet (nothing has been mined on this regtest chain)'
+                  : 'Up to date'}
+            </dd>
+            {b.state === 'catching-up' && (
               <>
                 <dt>Time left</dt>
                 <dd>
