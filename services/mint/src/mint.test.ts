@@ -21,7 +21,7 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-function invoice(sat: number) {
+function invoice(sat: number, opts: { timestamp?: number; expirySeconds?: number } = {}) {
   const paymentHash = randomBytes(32).toString('hex')
   return {
     paymentHash,
@@ -31,7 +31,8 @@ function invoice(sat: number) {
       paymentHash,
       paymentSecret: randomBytes(32).toString('hex'),
       description: 'held payment',
-      expirySeconds: 600,
+      expirySeconds: opts.expirySeconds ?? 600,
+      ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}),
       nodeKey: secp256k1.utils.randomSecretKey(),
     }),
   }
@@ -109,5 +110,35 @@ describe('melt with a payment in flight', () => {
     }
     expect(states.every((s) => s.state === 'UNSPENT')).toBe(true)
     expect((await w.checkMeltQuoteBolt11(mq.quote)).state).toBe('UNPAID')
+  })
+})
+
+describe('melt quote (NUT-05)', () => {
+  it('refuses a quote for an expired invoice at quote time, with a NUT-00 error that says so', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mint-core-'))
+    const backend = new FakeWalletBackend({ network: 'regtest', statePath: ':memory:' })
+    mint = await startMint({ port: 0, dataDir: dir, backend, log: silentLogger })
+    // Issued 20 minutes ago, valid for 10: expired 10 minutes ago.
+    const expired = invoice(40, {
+      timestamp: Math.floor(Date.now() / 1000) - 1200,
+      expirySeconds: 600,
+    })
+    const res = await fetch(`${mint.url}/v1/melt/quote/bolt11`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request: expired.request, unit: 'sat' }),
+    })
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as { detail: string; code: number }
+    expect(body.code).toBe(10000)
+    expect(body.detail).toMatch(/invoice expired at .*ask the payee for a new invoice/)
+
+    // The same through a wallet: refused when asking, not later as "Quote is expired".
+    const w = new Wallet(mint.url, { unit: 'sat' })
+    await w.loadMint()
+    await expect(w.createMeltQuoteBolt11(expired.request)).rejects.toThrow(/invoice expired/)
+    // A live invoice still gets its quote.
+    const live = await w.createMeltQuoteBolt11(invoice(40).request)
+    expect(live.state).toBe('UNPAID')
   })
 })

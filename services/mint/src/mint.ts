@@ -1,7 +1,7 @@
 // The mint: NUT-00…23 operations over a MintStore and a LightningBackend. HTTP and WebSocket
 // live in http.ts / nut17-ws.ts; this file holds the rules that protect the money.
 import { randomBytes } from 'node:crypto'
-import { ErrorCode, MintError } from './errors'
+import { BAD_REQUEST, ErrorCode, MintError } from './errors'
 import { parsePoint, pointHex, proofY, signBlinded, verifyProofSignature } from './nut00-bdhke'
 import type { BlindedMessage, BlindSignature, Proof } from './nut00-models'
 import { deriveKeysetKeys } from './nut01-keys'
@@ -509,7 +509,18 @@ export class Mint {
         ErrorCode.AmountlessInvoiceNotSupported,
         'Amountless invoices are not supported.',
       )
+    // An expired invoice cannot be paid: refuse it now rather than hand out a quote that only
+    // fails at melt time as "Quote is expired". error_codes.md has no code for this, so it is
+    // the generic bad-request code with a detail that says what to do.
+    const expiredAt = (at: number) =>
+      new MintError(
+        BAD_REQUEST,
+        `The Lightning invoice expired at ${new Date(at * 1000).toISOString()}; ask the payee for a new invoice.`,
+      )
+    const invoiceExpiry = inv.timestamp + inv.expirySeconds
+    if (invoiceExpiry <= now()) throw expiredAt(invoiceExpiry)
     const quote = await this.backend.quoteOutgoing(req.request)
+    if (quote.expiry <= now()) throw expiredAt(quote.expiry)
     const amount = Math.ceil(quote.amountMsat / 1000)
     if (amount < this.config.meltMinAmount || amount > this.config.meltMaxAmount)
       throw new MintError(
