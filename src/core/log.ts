@@ -49,6 +49,30 @@ export interface LogSink {
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
+export interface RecentLogLine {
+  readonly level: LogLevel
+  readonly scope: string
+  readonly msg: string
+  readonly time: string
+  readonly fields?: Record<string, unknown>
+}
+
+// The last lines of this process's log (already scrubbed), for Settings → Diagnostics and the
+// support bundle: a bounded ring, so a long-running box never grows it.
+const RECENT_MAX = 2000
+const recent: RecentLogLine[] = []
+
+function remember(line: RecentLogLine): void {
+  recent.push(line)
+  if (recent.length > RECENT_MAX) recent.splice(0, recent.length - RECENT_MAX)
+}
+
+/** The most recent log lines at `min` level or above, oldest first. */
+export function recentLogLines(min: LogLevel = 'info', limit = RECENT_MAX): RecentLogLine[] {
+  const out = recent.filter((l) => order[l.level] >= order[min])
+  return out.slice(Math.max(0, out.length - limit))
+}
+
 export function createLogger(
   scope = 'flashbox',
   opts: { level?: LogLevel; sink?: LogSink } = {},
@@ -66,13 +90,15 @@ export function createLogger(
     })
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return
-    sink({
+    const line = {
       level,
       scope,
       msg: scrub(msg),
       time: new Date().toISOString(),
       ...(fields ? { fields: scrubFields(fields) } : {}),
-    })
+    }
+    remember(line)
+    sink(line)
   }
   return {
     debug: (m, f) => emit('debug', m, f),

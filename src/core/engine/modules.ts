@@ -5,6 +5,7 @@ import { relayModule } from '../relay/relay-module'
 import { nostrModule } from '../nostr/nostr-module'
 import { ecashModule } from '../ecash/ecash-module'
 import { mintModule } from '../mint/mint-module'
+import { systemModule } from '../system/system-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -12,4 +13,5 @@ export const defaultModules: EngineModuleFactory[] = [
   nostrModule,
   mintModule(),
   ecashModule(),
+  systemModule(),
 ]

@@ -158,9 +158,12 @@ export class Supervisor {
   private resyncTimer: NodeJS.Timeout | undefined
   /** Services the user asked to retry after a problem (port taken, image missing …). */
   private readonly retry = new Set<string>()
+  /** Where the offline image bundle's manifest is (Settings → Images can change it). */
+  private bundleDir: string | undefined
 
   constructor(opts: SupervisorOptions) {
     this.opts = opts
+    this.bundleDir = opts.bundleDir
     this.policy = opts.crashPolicy ?? defaultCrashPolicy
     this.log = opts.log
     this.desired = loadDesiredState(opts.dataDir)
@@ -199,6 +202,16 @@ export class Supervisor {
 
   getPlan(): StackPlan | undefined {
     return this.plan
+  }
+
+  /** Images recorded in this bundle's manifest count as the pinned ones from now on. */
+  setBundleDir(dir: string | undefined): void {
+    this.bundleDir = dir
+    this.kick()
+  }
+
+  getBundleDir(): string | undefined {
+    return this.bundleDir
   }
 
   dockerClient(): Docker | undefined {
@@ -663,7 +676,7 @@ export class Supervisor {
     this.publishService(spec)
     try {
       return await ensureImage(docker, spec.image, spec.displayName, {
-        bundleDir: this.opts.bundleDir,
+        bundleDir: this.bundleDir,
         offline: this.opts.offline,
         onProgress: (p) =>
           this.opts.publish({

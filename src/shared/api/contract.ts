@@ -4,6 +4,7 @@ import { nostrApi } from './nostr'
 import { relayApi } from './relay'
 import { ecashApi } from './ecash'
 import { mintApi } from './mint'
+import { systemApi } from './system'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -12,6 +13,7 @@ export const contract = {
   relay: relayApi,
   ecash: ecashApi,
   mint: mintApi,
+  system: systemApi,
 }
 
 export type AppContract = typeof contract

@@ -5,6 +5,8 @@ import type { NostrEvent } from './nostr'
 import type { RelayEvent } from './relay'
 import type { EcashEvent } from './ecash'
 import type { MintEvent } from './mint'
+import type { SystemEvent } from './system'
 
-export type EngineEvent = StackEvent | NostrEvent | RelayEvent | EcashEvent | MintEvent
+export type EngineEvent =
+  StackEvent | NostrEvent | RelayEvent | EcashEvent | MintEvent | SystemEvent
 export type EventTopic = EngineEvent['topic']
