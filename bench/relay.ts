@@ -1,7 +1,9 @@
 // `npm run bench:relay` — the relay's throughput and latency over loopback WebSockets.
 //
-//  1. Ceiling: raw signature verification (nostr-wasm) in this process, which is also the
-//     relay's process — the relay can never ingest faster than it can verify.
+//  1. Ceiling: raw signature verification (nostr-wasm), on 1 thread (a plain loop in this
+//     process) and on N threads (the relay's own verification pool, N = its default: one per
+//     core less one, at least 1) — the relay can never ingest faster than it can verify. The
+//     ceiling is the better of the two.
 //  2. Ingest: several publisher processes (bench/relay-publisher.ts) publish pre-signed events
 //     concurrently; events/s acknowledged (OK true = committed, synchronous=FULL) and OK latency.
 //  3. REQ → EOSE latency at 10k and 1M stored events. Signing 1M events would take minutes, so
@@ -10,7 +12,8 @@
 //     which never verify) and inserted through the store's own save path in large transactions.
 //
 // Options: --events N (ingest events per publisher, default 2000), --publishers N (default 3),
-//          --big N (size of the large read test, default 1000000).
+//          --big N (size of the large read test, default 1000000), --threads N (the relay's
+//          signature threads, default one per core less one, at least 1).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +23,8 @@ import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 import { initNostrWasm } from 'nostr-wasm'
 import { startRelay } from '../services/relay/src/index'
+import { loadVerifier } from '../services/relay/src/verify'
+import { defaultVerifyThreads, startVerifyPool } from '../services/relay/src/verify-pool'
 import type { NostrEvent } from '../services/relay/src/nip01'
 
 const arg = (name: string, dflt: number) => {
@@ -27,6 +32,7 @@ const arg = (name: string, dflt: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt
 }
 const PER_PUBLISHER = arg('events', 2000)
+const THREADS = arg('threads', Math.max(1, defaultVerifyThreads()))
 const PUBLISHERS = arg('publishers', 3)
 const BIG = arg('big', 1_000_000)
 const root = resolve(import.meta.dirname, '..')
@@ -59,9 +65,30 @@ const measureCeiling = () => {
   }
   return verified / ((performance.now() - t) / 1000)
 }
+/** Events/s through the relay's verification pool with `threads` threads, 2 batches in flight. */
+const measurePoolCeiling = async (threads: number) => {
+  const pool = await startVerifyPool(threads, await loadVerifier())
+  try {
+    if (pool.threads !== threads) throw new Error(`pool started ${pool.threads} threads`)
+    let verified = 0
+    const t = performance.now()
+    let inFlight: Promise<unknown> = Promise.resolve()
+    while (performance.now() - t < 3000) {
+      const batch = Promise.all(sample.map((ev) => pool.verify(ev)))
+      await inFlight
+      inFlight = batch
+      verified += sample.length
+    }
+    await inFlight
+    return verified / ((performance.now() - t) / 1000)
+  } finally {
+    await pool.close()
+  }
+}
 // Measured before and after the ingest run and averaged: on a shared machine the CPU available
 // drifts, and one reading alone can make the ratio meaningless.
 const ceilingBefore = measureCeiling()
+const poolCeilingBefore = await measurePoolCeiling(THREADS)
 
 // ---------------------------------------------------------------- 2. ingest
 let ceiling: number
@@ -77,7 +104,12 @@ const noLimits = {
   limits: { maxLimit: 500 },
 }
 try {
-  const relay = await startRelay({ port: 0, dbPath: join(dir, 'ingest.db'), policies: noLimits })
+  const relay = await startRelay({
+    port: 0,
+    dbPath: join(dir, 'ingest.db'),
+    policies: noLimits,
+    verifyThreads: THREADS,
+  })
   const pubs = Array.from({ length: PUBLISHERS }, () =>
     spawn(
       join(root, 'node_modules/.bin/tsx'),
@@ -111,15 +143,28 @@ try {
   console.log(
     `ingest: ${PUBLISHERS} publishers × ${PER_PUBLISHER} events (32 in flight each), ${ok} acknowledged, ${failed} refused: ${rate(ingest)} events; OK latency p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}`,
   )
+  console.log(`relay verified signatures on ${relay.relay.verifyThreads} worker thread(s)`)
   await relay.close()
   const ceilingAfter = measureCeiling()
-  ceiling = (ceilingBefore + ceilingAfter) / 2
+  const poolCeilingAfter = await measurePoolCeiling(THREADS)
+  const ceiling1 = (ceilingBefore + ceilingAfter) / 2
+  const ceilingN = (poolCeilingBefore + poolCeilingAfter) / 2
+  ceiling = Math.max(ceiling1, ceilingN)
   console.log(
-    `verify ceiling (nostr-wasm, in the relay's process): ${rate(ceiling)} events (before ${rate(ceilingBefore)}, after ${rate(ceilingAfter)})`,
+    `verify ceiling, 1 thread (nostr-wasm loop): ${rate(ceiling1)} events (before ${rate(ceilingBefore)}, after ${rate(ceilingAfter)})`,
   )
+  console.log(
+    `verify ceiling, ${THREADS} thread(s) (the relay's pool): ${rate(ceilingN)} events (before ${rate(poolCeilingBefore)}, after ${rate(poolCeilingAfter)}); ${(ceilingN / ceiling1).toFixed(2)}× one thread`,
+  )
+  console.log(`ingest vs 1-thread ceiling: ${Math.round((ingest / ceiling1) * 100)}%`)
 
   // -------------------------------------------------------------- 3. reads
-  const readRelay = await startRelay({ port: 0, dbPath: join(dir, 'read.db'), policies: noLimits })
+  const readRelay = await startRelay({
+    port: 0,
+    dbPath: join(dir, 'read.db'),
+    policies: noLimits,
+    verifyThreads: THREADS,
+  })
   const store = readRelay.relay.store
   const authors = Array.from({ length: 1000 }, () => randomBytes(32).toString('hex'))
   const words = ['coffee', 'bread', 'sale', 'open', 'closed', 'pizza', 'bitcoin', 'nostr']
@@ -203,7 +248,9 @@ try {
   await reqLatency(BIG >= 1_000_000 ? `${BIG / 1_000_000}M` : BIG.toLocaleString('en-US'))
   await readRelay.close()
 
-  console.log(`ingest: ${Math.round((ingest / ceiling) * 100)}% of ceiling`)
+  console.log(
+    `ingest: ${Math.round((ingest / ceiling) * 100)}% of ceiling (the better of 1 and ${THREADS} threads)`,
+  )
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build flashbox/relay:<tag> from this repository without any registry (FROM scratch):
 #   1. esbuild bundles services/relay/src/main.ts (ws, zod, nostr-tools, nostr-wasm with its
-#      WebAssembly inlined) into one ES module;
+#      WebAssembly inlined) into one ES module, and the signature-verification thread
+#      (services/relay/src/verify-worker.ts) into verify-worker.mjs beside it, where the relay's
+#      pool looks for it;
 #   2. the project's pinned Node binary (node_modules/.bin/node) and every shared library ldd
 #      lists for it form the root filesystem (node:sqlite is built into Node: nothing native);
 #   3. docker build copies that context into an empty image.
@@ -21,6 +23,10 @@ BANNER="import { createRequire as __cr } from 'node:module'; const require = __c
   --external:bufferutil --external:utf-8-validate \
   --banner:js="$BANNER" \
   --outfile="$CTX/app/relay.mjs" --legal-comments=none --log-level=warning
+"$ROOT/node_modules/.bin/esbuild" services/relay/src/verify-worker.ts \
+  --bundle --platform=node --format=esm --target=node24 \
+  --banner:js="$BANNER" \
+  --outfile="$CTX/app/verify-worker.mjs" --legal-comments=none --log-level=warning
 
 bash "$ROOT/docker/node-rootfs.sh" "$CTX/rootfs" relay
 

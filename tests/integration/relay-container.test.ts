@@ -4,7 +4,7 @@
 // across a container restart.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newKey, RawClient, sign } from './relay-harness'
@@ -65,6 +65,8 @@ describe('relay container image', () => {
     ).json()) as { supported_nips: number[]; self: string }
     expect(info.supported_nips).toContain(1)
     expect(docker('logs', name)).toContain('"verifier":"wasm"')
+    // Signatures are checked on worker threads (verify-worker.mjs ships beside the bundle).
+    if (availableParallelism() > 1) expect(docker('logs', name)).toMatch(/"verifyThreads":[1-9]/)
 
     const k = newKey()
     const ev = sign(k, { kind: 1, content: 'from the container' })
@@ -73,6 +75,13 @@ describe('relay container image', () => {
     expect(await c.publish({ ...ev, content: 'forged' })).toEqual([
       false,
       expect.stringMatching(/^invalid: /),
+    ])
+    // A new event with a bad signature goes through the signature threads and is refused.
+    const other = sign(k, { kind: 1, content: 'another' })
+    const badSig = other.sig.slice(0, -2) + (other.sig.endsWith('00') ? '01' : '00')
+    expect(await c.publish({ ...other, sig: badSig })).toEqual([
+      false,
+      'invalid: bad event id or signature',
     ])
     // NIP-42 through the port mapping: the relay accepts the URL the client dialled.
     expect(await c.auth(k, url)).toEqual([true, ''])

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     url: r.url,
     port: Number(port),
     verifier: r.relay.verifierEngine,
+    verifyThreads: r.relay.verifyThreads,
   })
   let stopping = false
   const stop = (sig: string) => {

@@ -29,6 +29,7 @@ import { loadOrCreateRelayKey, type RelayKey } from './relay-key'
 import { EventStore } from './store'
 import type { RelayManagement } from './nip86'
 import { loadVerifier, type Verifier } from './verify'
+import { defaultVerifyThreads, startVerifyPool, type VerifyPool } from './verify-pool'
 
 export const RELAY_VERSION = '0.1.0'
 
@@ -60,6 +61,11 @@ export interface RelayOptions {
   readonly purgeIntervalMs?: number
   /** Test hook: the clock in seconds. */
   readonly now?: () => number
+  /**
+   * Threads verifying event signatures off the event loop (default: one per core less one;
+   * 0 = in-process). AUTH signatures are always checked in-process (one per connection).
+   */
+  readonly verifyThreads?: number
 }
 
 export interface Rejection {
@@ -98,8 +104,14 @@ const sameEvent = (a: NostrEvent, b: NostrEvent): boolean =>
   a.content === b.content &&
   JSON.stringify(a.tags) === JSON.stringify(b.tags)
 
+/** What to do with an EVENT once its signature is known: send the OK, queue the write, … */
+type EventAction = () => void
+
 class Connection implements ConnectionView {
   readonly authed = new Set<string>()
+  /** EVENTs whose answer waits for a signature thread; later answers queue behind them. */
+  eventsInFlight = 0
+  answered: Promise<void> = Promise.resolve()
   readonly subs = new Map<string, Filter[]>()
   readonly challenge = newChallenge()
   constructor(
@@ -148,9 +160,12 @@ export class Relay {
   readonly now: () => number
   url = ''
 
+  private closed = false
+
   private constructor(
     private readonly opts: RelayOptions,
     private readonly verify: Verifier,
+    private readonly verifyPool: VerifyPool,
   ) {
     this.log = opts.log ?? quietLog
     this.now = opts.now ?? (() => Math.floor(Date.now() / 1000))
@@ -174,11 +189,28 @@ export class Relay {
   }
 
   static async create(opts: RelayOptions): Promise<Relay> {
-    return new Relay(opts, await loadVerifier())
+    const verify = await loadVerifier()
+    const log = opts.log ?? quietLog
+    const pool = await startVerifyPool(
+      opts.verifyThreads ?? defaultVerifyThreads(),
+      verify,
+      (m, f) => log.warn(m, f),
+    )
+    try {
+      return new Relay(opts, verify, pool)
+    } catch (err) {
+      await pool.close()
+      throw err
+    }
   }
 
   get verifierEngine(): 'wasm' | 'js' {
     return this.verify.engine
+  }
+
+  /** Signature threads in use (0 = verifying on the event loop). */
+  get verifyThreads(): number {
+    return this.verifyPool.threads
   }
 
   get currentPolicy(): RelayPolicy {
@@ -265,6 +297,7 @@ export class Relay {
 
   async close(): Promise<void> {
     if (this.purgeTimer) clearInterval(this.purgeTimer)
+    this.closed = true
     this.flush()
     for (const c of this.conns) c.ws.terminate()
     this.conns.clear()
@@ -273,6 +306,7 @@ export class Relay {
       this.server.closeAllConnections()
       await new Promise<void>((resolve) => this.server!.close(() => resolve()))
     }
+    await this.verifyPool.close()
     this.store.close()
   }
 
@@ -509,39 +543,78 @@ export class Relay {
   // ---------------------------------------------------------------- EVENT
 
   private onEvent(conn: Connection, raw: unknown, bytes: number): void {
+    const action = this.judgeEvent(conn, raw, bytes)
+    // Answers go out in the order the EVENTs came in, even when a later one needs no signature
+    // check (or fails early) while an earlier one is still with a signature thread.
+    if (conn.eventsInFlight === 0 && typeof action === 'function') return action()
+    conn.eventsInFlight++
+    conn.answered = conn.answered
+      .then(() => action)
+      .then((act) => {
+        if (!this.closed) act()
+      })
+      .catch((err: unknown) => {
+        this.log.error('relay event handler failed', { error: (err as Error).message })
+      })
+      .finally(() => {
+        conn.eventsInFlight--
+      })
+  }
+
+  /**
+   * Everything decided when the EVENT arrives (shape, duplicates, policies, NIP-70 against what
+   * the connection had proven by then), then the signature; returns what to do next.
+   */
+  private judgeEvent(
+    conn: Connection,
+    raw: unknown,
+    bytes: number,
+  ): EventAction | Promise<EventAction> {
     const shape = eventShapeProblem(raw)
     if (shape) {
       const id = (raw as { id?: unknown } | null)?.id
       if (typeof id === 'string' && /^[0-9a-f]{64}$/.test(id))
-        this.ok(conn, id, false, reason('invalid', shape))
-      else this.rejectMessage(conn, reason('invalid', shape))
-      return
+        return () => this.ok(conn, id, false, reason('invalid', shape))
+      return () => this.rejectMessage(conn, reason('invalid', shape))
     }
     const ev = raw as NostrEvent
     if (ev.kind === AUTH_KIND)
-      return this.ok(
-        conn,
-        ev.id,
-        false,
-        reason('invalid', 'AUTH events are sent with AUTH, not EVENT'),
-        ev,
-      )
+      return () =>
+        this.ok(
+          conn,
+          ev.id,
+          false,
+          reason('invalid', 'AUTH events are sent with AUTH, not EVENT'),
+          ev,
+        )
     const stored = this.store.get(ev.id)
     if (stored) {
       // Same id: only the very same event is a duplicate (its id and signature were verified on
       // the way in); anything else claiming that id is a forgery. No signature check needed.
       return sameEvent(stored, ev)
-        ? this.ok(conn, ev.id, true, reason('duplicate', 'already have this event'))
-        : this.ok(conn, ev.id, false, reason('invalid', 'bad event id or signature'), ev)
+        ? () => this.ok(conn, ev.id, true, reason('duplicate', 'already have this event'))
+        : () => this.ok(conn, ev.id, false, reason('invalid', 'bad event id or signature'), ev)
     }
     const refused = firstReason(this.policies.event, ev, conn, bytes)
-    if (refused) return this.ok(conn, ev.id, false, refused, ev)
-    if (!this.verify(ev))
+    if (refused) return () => this.ok(conn, ev.id, false, refused, ev)
+    const prot = protectedProblem(ev, conn.authed)
+    const valid = this.verifyPool.verify(ev)
+    return typeof valid === 'boolean'
+      ? () => this.acceptSigned(conn, ev, valid, prot)
+      : valid.then((v) => () => this.acceptSigned(conn, ev, v, prot))
+  }
+
+  private acceptSigned(
+    conn: Connection,
+    ev: NostrEvent,
+    valid: boolean,
+    prot: string | undefined,
+  ): void {
+    if (!valid)
       return this.ok(conn, ev.id, false, reason('invalid', 'bad event id or signature'), ev)
     const now = this.now()
     if (isExpired(ev, now))
       return this.ok(conn, ev.id, false, reason('invalid', 'this event has already expired'), ev)
-    const prot = protectedProblem(ev, conn.authed)
     if (prot) return this.ok(conn, ev.id, false, prot, ev)
     if (
       ev.kind === VANISH_KIND &&
