@@ -20,6 +20,11 @@ export interface EngineModule<D extends Domain = Domain> {
   stop(): Promise<void>
   /** Implementation of this module's API domain (src/shared/api/<name>.ts). */
   readonly handlers: HandlersOf<D, RequestContext>
+  /**
+   * The owner just typed their password (set it or logged in). Modules that keep secrets under
+   * a key derived from it (the Lightning seed vault) make that key then. Must not throw.
+   */
+  ownerPasswordEntered?(password: string): Promise<void>
 }
 
 /** Per-call context the transports pass to handlers. */

@@ -6,9 +6,11 @@ import { nostrModule } from '../nostr/nostr-module'
 import { ecashModule } from '../ecash/ecash-module'
 import { mintModule } from '../mint/mint-module'
 import { systemModule } from '../system/system-module'
+import { lightningModule } from '../lightning/lightning-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
+  lightningModule(),
   relayModule(),
   nostrModule,
   mintModule(),

@@ -487,7 +487,8 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     let last = placementKey()
     followSettings = ctx.events.subscribe(
       (e) => {
-        if (!changesPlacement(e)) return
+        // The Lightning module reports when it has baked the mint's macaroon.
+        if (!changesPlacement(e) && e.topic !== 'lightning') return
         const key = placementKey()
         if (key === last || stopped) return
         last = key
@@ -501,7 +502,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
             log.error('mint could not follow a settings change', { error: (err as Error).message }),
           )
       },
-      ['stack'],
+      ['stack', 'lightning'],
     )
   }
 

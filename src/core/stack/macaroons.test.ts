@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import lndPerms from './fixtures/lnd-permissions.json'
-import { macaroonConsumers, macaroonDir, macaroonFor, macaroonPath } from './macaroons'
+import {
+  macaroonConsumers,
+  macaroonDir,
+  macaroonFor,
+  macaroonPath,
+  serviceMacaroonConsumers,
+} from './macaroons'
 
 const rpcPermissions = lndPerms.rpcPermissions as Record<string, string[]>
 const known = new Set([...lndPerms.readPermissions, ...lndPerms.writePermissions])
 
 describe('macaroonFor', () => {
-  it.each(['btcpay', 'mint'] as const)(
+  it.each(['btcpay', 'mint', 'app'] as const)(
     'gives %s exactly the permissions its RPCs need, per lnd’s permission table',
     (consumer) => {
       const g = macaroonFor(consumer)
@@ -27,8 +33,8 @@ describe('macaroonFor', () => {
     }
   })
 
-  it('never grants on-chain spending, peers, signing or macaroon baking', () => {
-    for (const c of macaroonConsumers) {
+  it('never grants the services on-chain spending, peers, signing or macaroon baking', () => {
+    for (const c of serviceMacaroonConsumers) {
       const g = macaroonFor(c)
       for (const p of g.permissions) expect(known, p).toContain(p)
       for (const p of [
@@ -45,6 +51,22 @@ describe('macaroonFor', () => {
     }
     expect(macaroonFor('btcpay').permissions).not.toContain('offchain:write')
     expect(macaroonFor('mint').permissions).toContain('offchain:write')
+  })
+
+  it('gives the app’s own actions no signing, no macaroon baking and no daemon control', () => {
+    const g = macaroonFor('app')
+    for (const p of g.permissions) expect(known, p).toContain(p)
+    for (const p of [
+      'signer:generate',
+      'signer:read',
+      'macaroon:generate',
+      'macaroon:write',
+      'message:write',
+      'info:write',
+    ]) {
+      expect(g.permissions).not.toContain(p)
+    }
+    expect(macaroonConsumers).toEqual(['btcpay', 'mint', 'dashboard', 'app'])
   })
 
   it('keeps each consumer’s macaroon in its own folder under the LND data folder', () => {

@@ -4,7 +4,11 @@
 // exists); this table says what to bake and where the file goes, and the catalog mounts it.
 import { stackPaths } from './paths'
 
-export type MacaroonConsumer = 'btcpay' | 'mint' | 'dashboard'
+/**
+ * `dashboard` is the app's read-only view; `app` is the app's own Lightning actions (the
+ * Lightning page: receive, pay, peers, channels, channel backups), used by the engine only.
+ */
+export type MacaroonConsumer = 'btcpay' | 'mint' | 'dashboard' | 'app'
 
 export type MacaroonEntity =
   | 'onchain'
@@ -100,13 +104,59 @@ const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
     ],
     reason: 'show status, balances, channels and payments',
   },
+  // The owner's actions on the Lightning page. Spending on chain is only what opening and
+  // closing channels needs (OpenChannel/CloseChannel require onchain:write); no signing, no
+  // message signing, no baking of further macaroons, no stopping the daemon.
+  app: {
+    consumer: 'app',
+    permissions: [
+      'address:write',
+      'info:read',
+      'invoices:read',
+      'invoices:write',
+      'offchain:read',
+      'offchain:write',
+      'onchain:read',
+      'onchain:write',
+      'peers:read',
+      'peers:write',
+    ],
+    rpcs: [
+      '/lnrpc.Lightning/GetInfo',
+      '/lnrpc.Lightning/GetNodeInfo',
+      '/lnrpc.Lightning/WalletBalance',
+      '/lnrpc.Lightning/ChannelBalance',
+      '/lnrpc.Lightning/NewAddress',
+      '/lnrpc.Lightning/ListChannels',
+      '/lnrpc.Lightning/PendingChannels',
+      '/lnrpc.Lightning/ClosedChannels',
+      '/lnrpc.Lightning/ListPeers',
+      '/lnrpc.Lightning/ConnectPeer',
+      '/lnrpc.Lightning/OpenChannel',
+      '/lnrpc.Lightning/CloseChannel',
+      '/lnrpc.Lightning/AddInvoice',
+      '/lnrpc.Lightning/LookupInvoice',
+      '/lnrpc.Lightning/ListInvoices',
+      '/lnrpc.Lightning/SubscribeInvoices',
+      '/lnrpc.Lightning/DecodePayReq',
+      '/lnrpc.Lightning/ListPayments',
+      '/lnrpc.Lightning/SubscribeChannelBackups',
+      '/routerrpc.Router/SendPaymentV2',
+      '/routerrpc.Router/TrackPaymentV2',
+      '/routerrpc.Router/EstimateRouteFee',
+    ],
+    reason: 'the owner’s Lightning page: receive, pay, peers, channels and channel backups',
+  },
 }
 
 export function macaroonFor(consumer: MacaroonConsumer): MacaroonGrant {
   return grants[consumer]
 }
 
-export const macaroonConsumers: readonly MacaroonConsumer[] = ['btcpay', 'mint', 'dashboard']
+/** The consumers in containers or read-only views (never spend on chain or change peers). */
+export const serviceMacaroonConsumers: readonly MacaroonConsumer[] = ['btcpay', 'mint', 'dashboard']
+/** Every macaroon the box bakes. */
+export const macaroonConsumers: readonly MacaroonConsumer[] = [...serviceMacaroonConsumers, 'app']
 
 /**
  * Host directory for one consumer's macaroon: <dataDir>/lnd/macaroons/<consumer>/. A directory

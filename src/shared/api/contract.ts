@@ -5,6 +5,7 @@ import { relayApi } from './relay'
 import { ecashApi } from './ecash'
 import { mintApi } from './mint'
 import { systemApi } from './system'
+import { lightningApi } from './lightning'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -14,6 +15,7 @@ export const contract = {
   ecash: ecashApi,
   mint: mintApi,
   system: systemApi,
+  lightning: lightningApi,
 }
 
 export type AppContract = typeof contract

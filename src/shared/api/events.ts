@@ -6,7 +6,8 @@ import type { RelayEvent } from './relay'
 import type { EcashEvent } from './ecash'
 import type { MintEvent } from './mint'
 import type { SystemEvent } from './system'
+import type { LightningEvent } from './lightning'
 
 export type EngineEvent =
-  StackEvent | NostrEvent | RelayEvent | EcashEvent | MintEvent | SystemEvent
+  StackEvent | NostrEvent | RelayEvent | EcashEvent | MintEvent | SystemEvent | LightningEvent
 export type EventTopic = EngineEvent['topic']

@@ -114,6 +114,9 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
   const limit = opts.maxBodyBytes ?? MiB
   const staticDir = opts.staticDir ?? defaultStaticDir()
   const password = new OwnerPassword(opts.dataDir)
+  // Keys derived from the owner's password (the Lightning seed vault) are made when it is typed.
+  const ownerPasswordEntered = (pw: string) =>
+    engine.module('lightning')?.ownerPasswordEntered?.(pw) ?? Promise.resolve()
   const sessions = new Sessions({
     idleMs: opts.sessionIdleMs ?? 12 * 3600_000,
     maxAgeMs: opts.sessionMaxAgeMs ?? 7 * 24 * 3600_000,
@@ -293,6 +296,7 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           hint: 'A few unrelated words make a strong password that is easy to remember.',
         })
       await password.create(pw.data)
+      await ownerPasswordEntered(pw.data)
       setupCode = null
       const { token } = sessions.create()
       log.info('owner password set')
@@ -320,6 +324,7 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
         })
       }
       throttle.succeed(clientIp(req))
+      await ownerPasswordEntered(body.password)
       const { token } = sessions.create()
       return sendJson(res, 200, { ok: true }, { 'set-cookie': setSessionCookie(req, token) })
     }

@@ -1,0 +1,492 @@
+// The lightning domain of the engine (src/shared/api/lightning.ts): a level-triggered loop that
+// brings the box's LND to a ready wallet with every consumer's macaroon baked, and the owner's
+// actions on it. Paths follow the stack's data folder (settings.dataDir), where the catalog mounts
+// LND's directory and the macaroons; the owner's seed vault sits beside the owner password.
+import { createHash, randomInt } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import type * as Lightning from 'lightning'
+import type {
+  LightningEvent,
+  LightningStatus,
+  LightningWalletState,
+  lightningApi,
+} from '../../shared/api/lightning'
+import type { Settings } from '../../shared/settings'
+import { writeFileAtomicSync } from '../atomic-file'
+import { OwnerPassword, PasswordSchema } from '../api/http/owner-password'
+import { LndClient } from '../clients/lnd'
+import { changesPlacement, loadSettings } from '../engine/stack-module'
+import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
+import { FlashError, toUserError } from '../errors'
+import { redact } from '../log'
+import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
+import { writeSecretFileAtomic } from '../secrets/secret-file'
+import { macaroonConsumers, macaroonFor, macaroonPath } from '../stack/macaroons'
+import { networkParams, servicePorts } from '../stack/networks'
+import { bakeMissingMacaroons, readMacaroon, removeMacaroons } from './macaroon-baking'
+import {
+  createSeedVault,
+  openSeed,
+  openSeedVault,
+  readSealedSeed,
+  readSeedVault,
+  storeOnce,
+} from './seed-vault'
+import { walletStep, type WalletUnlocker } from './wallet-lifecycle'
+import { lndWalletUnlocker, type LndEndpoint } from './wallet-unlocker'
+
+const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
+
+export interface LightningModuleOptions {
+  /** Where LND answers and its certificate (default: 127.0.0.1:10009, the box-made tls.cert). */
+  readonly endpoint?: (settings: Settings) => LndEndpoint | Promise<LndEndpoint>
+  /** Loop period while LND is not ready yet, and once it is. */
+  readonly pollMs?: number
+  readonly readyPollMs?: number
+}
+
+/** Files of the box's LND under the stack's data folder. */
+export function lightningPaths(settings: Settings) {
+  const stackDir = settings.dataDir
+  const lndDir = join(stackDir, 'lnd')
+  const net = networkParams[settings.network].lnd
+  return {
+    stackDir,
+    lndDir,
+    passwordFile: join(lndDir, 'wallet-password'),
+    adminMacaroon: join(lndDir, 'data', 'chain', 'bitcoin', net, 'admin.macaroon'),
+    sealedSeed: join(stackDir, 'secrets', 'lnd-seed.json'),
+    pendingSeed: join(stackDir, 'secrets', 'lnd-seed.pending.json'),
+    seedConfirmed: join(stackDir, 'secrets', 'lnd-seed-confirmed.json'),
+  }
+}
+
+export function seedVaultPath(engineDataDir: string): string {
+  return join(engineDataDir, 'secrets', 'seed-vault.json')
+}
+
+type Handlers = EngineModule<typeof lightningApi>['handlers']
+
+export interface LightningModule extends EngineModule<typeof lightningApi> {
+  /**
+   * The engine saw the owner's password (set or logged in): make the seed vault if there is none
+   * yet, so the box can create LND's wallet on its own. Never throws.
+   */
+  ownerPasswordEntered(password: string): Promise<void>
+  /** Runs one step of the loop now (tests, and after actions). */
+  reconcile(): Promise<LightningStatus>
+  /** The app's own authenticated LND, once the wallet is ready. */
+  appLnd(): Lightning.AuthenticatedLnd | undefined
+}
+
+export function lightningModule(options: LightningModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => createLightningModule(ctx, options)
+}
+
+const SEED_CHECK_WORDS = 3
+const SEED_CHECK_TTL_MS = 30 * 60_000
+
+export function createLightningModule(
+  ctx: EngineContext,
+  options: LightningModuleOptions = {},
+): LightningModule {
+  const log = ctx.log.child('lightning')
+  const vaultPath = seedVaultPath(ctx.dataDir)
+  const owner = new OwnerPassword(ctx.dataDir)
+  let settings: Settings | null = null
+  let wallet: LightningWalletState = 'disabled'
+  let problem: FlashError | undefined
+  let node: LightningStatus['node']
+  let unlocker: (WalletUnlocker & { close(): void }) | undefined
+  let unlockerKey = ''
+  let app: LndClient | undefined
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  let running: Promise<LightningStatus> | undefined
+  let again = false
+  let lastPublished = ''
+  let check: { positions: number[]; hashes: string[]; until: number } | undefined
+  let unsubscribe: (() => void) | undefined
+
+  const hashWord = (w: string) =>
+    createHash('sha256').update(w.trim().toLowerCase().normalize('NFKD')).digest('hex')
+
+  const paths = () => (settings ? lightningPaths(settings) : undefined)
+
+  const status = (): LightningStatus => {
+    const p = paths()
+    let seedStored: boolean
+    try {
+      seedStored = p ? readSealedSeed(p.sealedSeed) !== null : false
+    } catch {
+      seedStored = true // damaged, but there: the problem says so
+    }
+    return {
+      wallet,
+      vault: existsSync(vaultPath),
+      seed: { stored: seedStored, confirmed: p ? existsSync(p.seedConfirmed) : false },
+      macaroons: macaroonConsumers.map((consumer) => ({
+        consumer,
+        present: p ? existsSync(macaroonPath(p.stackDir, consumer)) : false,
+        permissions: macaroonFor(consumer).permissions,
+      })),
+      ...(node ? { node } : {}),
+      ...(problem ? { problem: toUserError(problem) } : {}),
+    }
+  }
+
+  const publish = () => {
+    const s = status()
+    const key = JSON.stringify(s)
+    if (key === lastPublished) return s
+    lastPublished = key
+    const event: LightningEvent = { topic: 'lightning', type: 'status', status: s }
+    ctx.events.publish(event)
+    return s
+  }
+
+  const endpointFor = async (s: Settings): Promise<LndEndpoint> => {
+    if (options.endpoint) return options.endpoint(s)
+    const secrets = await loadOrCreateStackSecrets(s.dataDir)
+    return { socket: `127.0.0.1:${servicePorts.lndGrpc}`, cert: secrets.lndTls.certPem }
+  }
+
+  const closeClients = () => {
+    unlocker?.close()
+    unlocker = undefined
+    unlockerKey = ''
+    app?.close()
+    app = undefined
+  }
+
+  const connectApp = (endpoint: LndEndpoint, stackDir: string) => {
+    if (app) return app
+    const macaroon = readMacaroon(stackDir, 'app')
+    if (!macaroon) return undefined
+    app = new LndClient({ socket: endpoint.socket, cert: endpoint.cert, macaroon })
+    return app
+  }
+
+  const bake = async (endpoint: LndEndpoint, adminMacaroonFile: string, stackDir: string) => {
+    let admin: Buffer
+    try {
+      admin = readFileSync(adminMacaroonFile)
+    } catch (err) {
+      throw new FlashError(
+        'lightning.no_admin_macaroon',
+        'The Lightning node has not written its admin access key, so Flash Box cannot make the keys for the mint, BTCPay and this app.',
+        'Restart the Lightning node from the dashboard; it writes the key when its wallet is unlocked.',
+        { cause: err },
+      )
+    }
+    redact(admin.toString('hex'))
+    const { lnd } = ln.authenticatedLndGrpc({
+      cert: Buffer.from(endpoint.cert).toString('base64'),
+      macaroon: admin.toString('hex'),
+      socket: endpoint.socket,
+    })
+    try {
+      return await bakeMissingMacaroons(lnd, stackDir, log)
+    } finally {
+      for (const svc of Object.values(lnd) as { close?: () => void }[]) svc.close?.()
+    }
+  }
+
+  const nodeView = async (client: LndClient, s: Settings): Promise<LightningStatus['node']> => {
+    const info = await client.guard('getWalletInfo', ln.getWalletInfo({ lnd: client.lnd }))
+    return {
+      publicKey: info.public_key,
+      alias: info.alias,
+      uri: info.uris?.[0] ?? `${info.public_key}@127.0.0.1:${servicePorts.lndP2p}`,
+      network: s.network,
+      blockHeight: info.current_block_height,
+      syncedToChain: info.is_synced_to_chain,
+      activeChannels: info.active_channels_count,
+      peers: info.peers_count,
+    }
+  }
+
+  const stepOnce = async (): Promise<void> => {
+    try {
+      settings = loadSettings(ctx.dataDir)
+    } catch (err) {
+      settings = null
+      problem = err as FlashError
+      wallet = 'disabled'
+      return
+    }
+    if (!settings || !settings.services.lnd) {
+      wallet = 'disabled'
+      problem = undefined
+      node = undefined
+      closeClients()
+      return
+    }
+    const p = lightningPaths(settings)
+    const endpoint = await endpointFor(settings)
+    const key = `${endpoint.socket}|${endpoint.cert}`
+    if (key !== unlockerKey) {
+      closeClients()
+      unlocker = lndWalletUnlocker(endpoint)
+      unlockerKey = key
+    }
+    const secrets = await loadOrCreateStackSecrets(settings.dataDir)
+    const result = await walletStep({
+      lnd: unlocker!,
+      files: p,
+      vault: readSeedVault(vaultPath),
+      walletPassword: secrets.lndWalletPassword,
+      log,
+    })
+    if (result.action === 'created') {
+      // A new wallet has a new macaroon root key: keys baked for an older one are worthless.
+      removeMacaroons(p.stackDir)
+      app?.close()
+      app = undefined
+    }
+    wallet = result.state
+    problem =
+      wallet === 'locked'
+        ? new FlashError(
+            'lightning.locked',
+            'The Lightning wallet is locked: its password file is missing, so it could not unlock itself after the restart.',
+            'Press “Unlock” on the Lightning page; Flash Box unlocks it with the password it keeps for it.',
+          )
+        : wallet === 'waiting_for_owner'
+          ? new FlashError(
+              'lightning.needs_owner',
+              'The Lightning wallet is not created yet: Flash Box needs your password once to keep its recovery words encrypted.',
+              'Open the Lightning page and enter your password.',
+            )
+          : undefined
+    if (wallet !== 'ready') {
+      node = undefined
+      return
+    }
+    const baked = await bake(endpoint, p.adminMacaroon, p.stackDir)
+    if (baked.length > 0)
+      ctx.events.publish({ topic: 'lightning', type: 'status', status: status() })
+    const client = connectApp(endpoint, p.stackDir)
+    if (client) {
+      try {
+        node = await nodeView(client, settings)
+      } catch (err) {
+        if (err instanceof FlashError && err.code === 'lnd.auth') {
+          // The app's key no longer matches this wallet: bake it again next step.
+          removeMacaroons(p.stackDir)
+          app?.close()
+          app = undefined
+        }
+        throw err
+      }
+    }
+  }
+
+  const reconcile = (): Promise<LightningStatus> => {
+    if (running) {
+      again = true
+      return running
+    }
+    running = (async () => {
+      do {
+        again = false
+        try {
+          await stepOnce()
+        } catch (err) {
+          problem =
+            err instanceof FlashError
+              ? err
+              : new FlashError(
+                  'lightning.error',
+                  `Flash Box could not finish setting up the Lightning node: ${(err as Error).message}`,
+                  'It tries again by itself. If this stays, open the Lightning node’s logs from the dashboard.',
+                )
+          log.warn(problem.message, { code: problem.code })
+        }
+      } while (again && !stopped)
+      return publish()
+    })().finally(() => {
+      running = undefined
+    })
+    return running
+  }
+
+  const schedule = () => {
+    if (stopped) return
+    clearTimeout(timer)
+    const ms =
+      wallet === 'ready' && !problem ? (options.readyPollMs ?? 15_000) : (options.pollMs ?? 2_000)
+    timer = setTimeout(() => {
+      void reconcile().finally(schedule)
+    }, ms)
+    timer.unref?.()
+  }
+
+  const ensureVault = async (password: string): Promise<void> => {
+    const existing = readSeedVault(vaultPath)
+    if (existing) {
+      await openSeedVault(existing, password) // throws on a wrong password
+      return
+    }
+    storeOnce(vaultPath, await createSeedVault(password))
+    log.info('seed vault made from the owner password')
+  }
+
+  const checkOwnerPassword = async (password: string): Promise<void> => {
+    if (await owner.isSet()) {
+      if (!(await owner.verify(password))) {
+        throw new FlashError(
+          'lightning.wrong_password',
+          'That is not the owner password.',
+          'Type the password you use to log in to Flash Box.',
+        )
+      }
+      return
+    }
+    const parsed = PasswordSchema.safeParse(password)
+    if (!parsed.success) {
+      throw new FlashError(
+        'lightning.password_too_short',
+        'Choose a password of at least 10 characters to protect the recovery words.',
+        'A few unrelated words make a strong password that is easy to remember.',
+      )
+    }
+  }
+
+  const requirePaths = () => {
+    const p = paths()
+    if (!p) {
+      throw new FlashError(
+        'lightning.disabled',
+        'Lightning is not part of this box’s stack.',
+        'Turn on Lightning (LND) in Settings, then start the stack.',
+      )
+    }
+    return p
+  }
+
+  const handlers: Handlers = {
+    status: async () => status(),
+    protectSeed: async ({ password }) => {
+      await checkOwnerPassword(password)
+      await ensureVault(password)
+      return reconcile()
+    },
+    revealSeed: async ({ password }) => {
+      const p = requirePaths()
+      if (existsSync(p.seedConfirmed)) {
+        throw new FlashError(
+          'lightning.seed_already_shown',
+          'The recovery words were already shown and checked; Flash Box does not show them again.',
+          'They stay stored encrypted for a restore. If you lost your paper copy, move your funds to a new wallet.',
+        )
+      }
+      await checkOwnerPassword(password)
+      const vault = readSeedVault(vaultPath)
+      const sealed = readSealedSeed(p.sealedSeed)
+      if (!vault || !sealed) {
+        throw new FlashError(
+          'lightning.no_seed',
+          'There are no recovery words to show yet: the Lightning wallet is not created.',
+          'Wait until the Lightning page shows the wallet as ready, then try again.',
+        )
+      }
+      const words = await openSeed(vault, sealed, password)
+      redact(words.join(' '))
+      const positions: number[] = []
+      while (positions.length < Math.min(SEED_CHECK_WORDS, words.length)) {
+        const n = randomInt(1, words.length + 1)
+        if (!positions.includes(n)) positions.push(n)
+      }
+      positions.sort((a, b) => a - b)
+      check = {
+        positions,
+        hashes: positions.map((n) => hashWord(words[n - 1]!)),
+        until: Date.now() + SEED_CHECK_TTL_MS,
+      }
+      return { words, check: positions }
+    },
+    confirmSeed: async ({ answers }) => {
+      const p = requirePaths()
+      if (!check || check.until < Date.now()) {
+        check = undefined
+        throw new FlashError(
+          'lightning.seed_check_expired',
+          'There is no word check open.',
+          'Show the recovery words again (with your password), write them down, then do the check.',
+        )
+      }
+      const open = check
+      const wrong = open.positions.filter((pos, i) => {
+        const a = answers.find((x) => x.position === pos)
+        return !a || hashWord(a.word) !== open.hashes[i]
+      })
+      if (wrong.length > 0) {
+        throw new FlashError(
+          'lightning.seed_check_failed',
+          `Word ${wrong.join(', ')} does not match what you were shown.`,
+          'Check your paper copy; show the words again if you need to.',
+        )
+      }
+      check = undefined
+      writeFileAtomicSync(
+        p.seedConfirmed,
+        JSON.stringify({ confirmedAt: new Date().toISOString() }) + '\n',
+        0o600,
+      )
+      return publish()
+    },
+    unlock: async () => {
+      const p = requirePaths()
+      if (!settings || !unlocker)
+        throw new FlashError(
+          'lightning.not_running',
+          'The Lightning node is not running.',
+          'Start the stack from the dashboard.',
+        )
+      const state = await unlocker.state()
+      if (state !== 'locked') return reconcile()
+      const secrets = await loadOrCreateStackSecrets(settings.dataDir)
+      await unlocker.unlock(secrets.lndWalletPassword)
+      // Put the password file back so the next restart unlocks by itself again.
+      writeSecretFileAtomic(p.passwordFile, secrets.lndWalletPassword)
+      log.info('Lightning wallet unlocked by the owner')
+      return reconcile()
+    },
+  }
+
+  return {
+    name: 'lightning',
+    handlers,
+    reconcile,
+    appLnd: () => app?.lnd,
+    async ownerPasswordEntered(password) {
+      try {
+        if (readSeedVault(vaultPath)) return
+        await ensureVault(password)
+        void reconcile()
+      } catch (err) {
+        log.warn('could not make the seed vault', { error: (err as Error).message })
+      }
+    },
+    async start() {
+      unsubscribe = ctx.events.subscribe(
+        (e) => {
+          if (changesPlacement(e) && e.topic === 'stack' && e.type !== 'sync') void reconcile()
+        },
+        ['stack'],
+      )
+      await reconcile()
+      schedule()
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      unsubscribe?.()
+      await running
+      closeClients()
+    },
+  }
+}
