@@ -25,6 +25,7 @@ import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { macaroonConsumers, macaroonFor, macaroonPath } from '../stack/macaroons'
 import { networkParams, servicePorts } from '../stack/networks'
+import { stackPaths } from '../stack/paths'
 import { bakeMissingMacaroons, readMacaroon, removeMacaroons } from './macaroon-baking'
 import {
   createSeedVault,
@@ -49,17 +50,17 @@ export interface LightningModuleOptions {
 
 /** Files of the box's LND under the stack's data folder. */
 export function lightningPaths(settings: Settings) {
-  const stackDir = settings.dataDir
-  const lndDir = join(stackDir, 'lnd')
+  const stack = stackPaths(settings.dataDir)
+  const lndDir = stack.service('lnd')
   const net = networkParams[settings.network].lnd
   return {
-    stackDir,
+    stackDir: stack.root,
     lndDir,
     passwordFile: join(lndDir, 'wallet-password'),
     adminMacaroon: join(lndDir, 'data', 'chain', 'bitcoin', net, 'admin.macaroon'),
-    sealedSeed: join(stackDir, 'secrets', 'lnd-seed.json'),
-    pendingSeed: join(stackDir, 'secrets', 'lnd-seed.pending.json'),
-    seedConfirmed: join(stackDir, 'secrets', 'lnd-seed-confirmed.json'),
+    sealedSeed: join(stack.secretsDir, 'lnd-seed.json'),
+    pendingSeed: join(stack.secretsDir, 'lnd-seed.pending.json'),
+    seedConfirmed: join(stack.secretsDir, 'lnd-seed-confirmed.json'),
   }
 }
 
