@@ -142,6 +142,70 @@ describe('NIP-70 protected events', () => {
   })
 })
 
+describe('NIP-09 deletion of a gift wrap by its recipient (NIP-59)', () => {
+  it('lets the p-tagged recipient delete a gift wrap with kind 5; nobody else, and it cannot come back', async () => {
+    const sender = newKey()
+    const bob = newKey()
+    const eve = newKey()
+    const wrap = wrapEvent(
+      { kind: 14, content: 'read and forget', tags: [['p', bob.pk]], created_at: now() },
+      sender.sk,
+      bob.pk,
+    )
+    const c = await RawClient.open(relay.url)
+    expect(await c.publish(wrap)).toEqual([true, ''])
+    // Someone who is not the recipient: the request is stored, the wrap stays.
+    expect((await c.publish(sign(eve, { kind: 5, tags: [['e', wrap.id]] })))[0]).toBe(true)
+    expect(relay.relay.store.has(wrap.id)).toBe(true)
+    // The recipient: gone.
+    expect(await c.publish(sign(bob, { kind: 5, tags: [['e', wrap.id]] }))).toEqual([true, ''])
+    expect(relay.relay.store.has(wrap.id)).toBe(false)
+    const again = await c.publish(wrap)
+    expect(again[0]).toBe(false)
+    expect(relay.relay.store.has(wrap.id)).toBe(false)
+    c.close()
+  })
+})
+
+describe('NIP-70 and NIP-18 reposts', () => {
+  it('refuses a repost (kind 6 or 16) that embeds a protected event, from anyone but its author', async () => {
+    const author = newKey()
+    const fan = newKey()
+    const original = sign(author, { kind: 1, tags: [['-']], content: 'members only' })
+    const c = await RawClient.open(relay.url)
+    await c.auth(fan, relay.url)
+    for (const kind of [6, 16]) {
+      const repost = sign(fan, {
+        kind,
+        tags: [
+          ['e', original.id, relay.url],
+          ['p', original.pubkey],
+          ...(kind === 16 ? [['k', '1']] : []),
+        ],
+        content: JSON.stringify(original),
+      })
+      const res = await c.publish(repost)
+      expect(res[0]).toBe(false)
+      expect(res[1]).toMatch(/^blocked: .*protected/)
+    }
+    // A repost of an ordinary event is fine.
+    const plain = sign(author, { kind: 1, content: 'for everyone' })
+    expect(
+      await c.publish(
+        sign(fan, {
+          kind: 6,
+          tags: [
+            ['e', plain.id, relay.url],
+            ['p', plain.pubkey],
+          ],
+          content: JSON.stringify(plain),
+        }),
+      ),
+    ).toEqual([true, ''])
+    c.close()
+  })
+})
+
 describe('operator policies', () => {
   it('members-only writes with restricted reads; the allow-list is managed at runtime', async () => {
     const r = await tempRelay({

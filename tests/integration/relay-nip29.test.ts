@@ -238,4 +238,44 @@ describe('NIP-29 groups', () => {
     expect(meta.tags).toContainEqual(['public'])
     expect(meta.tags).toContainEqual(['open'])
   })
+
+  it('refuses a message whose previous tags name events the relay never saw in the group', async () => {
+    // The owner (admin) posts; the reference to it is honoured.
+    const first = sign(owner, { kind: 9, tags: [['h', g]], content: 'opening at 9' })
+    expect(await c.publish(first)).toEqual([true, ''])
+    const reply = sign(owner, {
+      kind: 9,
+      tags: [
+        ['h', g],
+        ['previous', first.id.slice(0, 8)],
+      ],
+      content: 'and closing at 5',
+    })
+    expect(await c.publish(reply)).toEqual([true, ''])
+    // An id this relay never saw: refused, and not stored.
+    const ghost = sign(owner, {
+      kind: 9,
+      tags: [
+        ['h', g],
+        ['previous', first.id.slice(0, 8), 'deadbeef'],
+      ],
+      content: 'forked timeline',
+    })
+    const refused = await c.publish(ghost)
+    expect(refused[0]).toBe(false)
+    expect(refused[1]).toMatch(/^invalid: previous names an event this relay has not seen/)
+    expect(relay.relay.store.has(ghost.id)).toBe(false)
+    // An event the relay has, but not in this group, does not count either.
+    const elsewhere = sign(owner, { kind: 1, content: 'not in the group' })
+    expect(await c.publish(elsewhere)).toEqual([true, ''])
+    const crossed = sign(owner, {
+      kind: 9,
+      tags: [
+        ['h', g],
+        ['previous', elsewhere.id.slice(0, 8)],
+      ],
+      content: 'points outside',
+    })
+    expect((await c.publish(crossed))[1]).toMatch(/^invalid: previous names an event/)
+  })
 })

@@ -1,7 +1,10 @@
 // NIP-09 deletion requests (kind 5): only the author's own events are deleted; the request is
 // stored, and a deleted id (or an address up to the request's created_at) cannot be re-added.
 // https://github.com/nostr-protocol/nips/blob/master/09.md
+// One exception, from NIP-59: a gift wrap is signed by a throw-away key nobody keeps, so its
+// recipient (the p tag) may delete it.
 import { kindClass, type NostrEvent } from './nip01'
+import { GIFT_WRAP_KIND } from './nip59'
 import type { EventStore } from './store'
 
 export const DELETION_KIND = 5
@@ -45,5 +48,29 @@ export function applyDeletion(store: EventStore, del: NostrEvent): string[] {
   removed.push(...store.deleteOwned(deletable, del.pubkey))
   // Remember (id, author) so the author cannot re-add it; other authors' ids are unaffected.
   for (const id of deletable) store.markDeletedId(id, del.pubkey)
+  for (const wrap of giftWrapsFor(store, deletable, del.pubkey)) {
+    removed.push(...store.deleteOwned([wrap.id], wrap.pubkey))
+    // Its throw-away author could publish it again: refused like any deleted id.
+    store.markDeletedEvent(wrap.id, wrap.pubkey)
+  }
   return removed
+}
+
+/** Gift wraps among `ids` whose p tag names `recipient`. */
+function giftWrapsFor(
+  store: EventStore,
+  ids: readonly string[],
+  recipient: string,
+): { id: string; pubkey: string }[] {
+  const out: { id: string; pubkey: string }[] = []
+  for (const id of ids) {
+    const row = store.db
+      .prepare('SELECT raw FROM events WHERE id = ? AND kind = ?')
+      .get(id, GIFT_WRAP_KIND) as { raw: string } | undefined
+    if (!row) continue
+    const wrap = JSON.parse(row.raw) as NostrEvent
+    if (wrap.tags.some((t) => t[0] === 'p' && t[1] === recipient))
+      out.push({ id: wrap.id, pubkey: wrap.pubkey })
+  }
+  return out
 }

@@ -113,6 +113,8 @@ export class Nip29Groups implements RelayExtension {
     // NIP-29 "late publication": no back-dated messages slipped into a group's history.
     if (ev.created_at < this.relay.now() - LATE_PUBLICATION_SECONDS)
       return reason('invalid', 'too late: events for a group must be published when they are made')
+    const unseen = this.unseenPrevious(h, ev)
+    if (unseen) return unseen
     const member = this.roles(h, ev.pubkey) !== undefined || this.relay.admins.has(ev.pubkey)
     if (ev.kind === GROUP_KINDS.joinRequest) {
       if (this.roles(h, ev.pubkey) !== undefined)
@@ -147,6 +149,35 @@ export class Nip29Groups implements RelayExtension {
       return undefined
     }
     if (!member) return reason('restricted', 'only members of this group may post in it')
+    return undefined
+  }
+
+  /**
+   * NIP-29 timeline references: `previous` tags name earlier events of the group by the first
+   * characters of their ids. An event that names one this relay never saw in the group was made
+   * for another relay's copy of the group (or forged), and would fork this timeline.
+   */
+  private unseenPrevious(groupId: string, ev: NostrEvent): string | undefined {
+    const refs = ev.tags.filter((t) => t[0] === 'previous').flatMap((t) => t.slice(1))
+    for (const ref of refs) {
+      if (!/^[0-9a-f]{8,64}$/.test(ref))
+        return reason('invalid', 'previous tags hold the first 8 hex characters of event ids')
+      // Hex ids sort below 'g': every id starting with `ref` lies in [ref, ref + 'g').
+      const candidates = this.db
+        .prepare('SELECT seq FROM events WHERE id >= ? AND id < ?')
+        .all(ref, `${ref}g`) as { seq: number }[]
+      const seen = candidates.some(
+        (c) =>
+          this.db
+            .prepare("SELECT 1 FROM tags WHERE seq = ? AND name = 'h' AND value = ?")
+            .get(c.seq, groupId) !== undefined,
+      )
+      if (!seen)
+        return reason(
+          'invalid',
+          `previous names an event this relay has not seen in this group (${ref.slice(0, 8)})`,
+        )
+    }
     return undefined
   }
 

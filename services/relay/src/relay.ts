@@ -21,7 +21,7 @@ import { AUTH_KIND, authProblem, newChallenge, normaliseRelayUrl } from './nip42
 import { countResponse } from './nip45'
 import { asksForGiftWraps, giftWrapVisible } from './nip59'
 import { applyVanish, VANISH_KIND, vanishTargetsThisRelay } from './nip62'
-import { protectedProblem } from './nip70'
+import { protectedProblem, repostProblem } from './nip70'
 import { composePolicies, type ListName, type Lists, type Policies } from './policies'
 import { firstReason, type ConnectionView } from './policies/types'
 import { retentionSweeps } from './policies/retention'
@@ -597,7 +597,7 @@ export class Relay {
     }
     const refused = firstReason(this.policies.event, ev, conn, bytes)
     if (refused) return () => this.ok(conn, ev.id, false, refused, ev)
-    const prot = protectedProblem(ev, conn.authed)
+    const prot = protectedProblem(ev, conn.authed) ?? repostProblem(ev)
     const valid = this.verifyPool.verify(ev)
     return typeof valid === 'boolean'
       ? () => this.acceptSigned(conn, ev, valid, prot)

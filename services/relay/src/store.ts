@@ -344,6 +344,15 @@ export class EventStore {
     this.db.prepare('INSERT OR IGNORE INTO deleted_ids (id, pubkey) VALUES (?, ?)').run(id, pubkey)
   }
 
+  /** Marks an event deleted for its real author, whoever asked about that id before. */
+  markDeletedEvent(id: string, author: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO deleted_ids (id, pubkey) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET pubkey = excluded.pubkey',
+      )
+      .run(id, author)
+  }
+
   markDeletedAddress(kind: number, pubkey: string, d: string, until: number): void {
     this.db
       .prepare(
