@@ -22,6 +22,7 @@ import {
   Wallet,
   createBlindSignature,
   createDLEQProof,
+  hasValidDleq as cashuHasValidDleq,
   hashToCurve,
   injectWebSocketImpl,
   pointFromHex,
@@ -39,6 +40,7 @@ import {
 import { dleqProof } from '../services/mint/src/nut12-dleq'
 import { verifySpendingConditions } from '../services/mint/src/nut11-p2pk'
 import { encodeBolt11 } from '../services/mint/src/nut23-bolt11'
+import { hasValidDleq } from '../src/core/ecash/nut12-dleq'
 
 injectWebSocketImpl(WebSocket as unknown as Parameters<typeof injectWebSocketImpl>[0])
 
@@ -228,6 +230,21 @@ function pureJsSwapCrypto(n: number): number {
   return n / ((performance.now() - t0) / 1000)
 }
 
+/**
+ * The wallet's side: checking a received proof's DLEQ (src/core/ecash/nut12-dleq.ts, on
+ * libsecp256k1) against cashu-ts's pure-JS check, on the same proofs. Unblinding inside
+ * cashu-ts's Wallet (mint, swap, melt change) stays cashu-ts's own pure-JS code.
+ */
+function walletDleqChecks(proofs: Proof[], keys: Record<string, string>) {
+  const ks = { id: proofs[0]!.id, keys }
+  const rate = (check: (p: Proof) => boolean) => {
+    const t0 = performance.now()
+    for (const p of proofs) if (!check(p)) throw new Error('wallet DLEQ: a valid proof refused')
+    return proofs.length / ((performance.now() - t0) / 1000)
+  }
+  return { wasm: rate((p) => hasValidDleq(p, ks)), js: rate((p) => cashuHasValidDleq(p, ks)) }
+}
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'flashbox-bench-mint-'))
   const mint = await startMintProcess(dataDir)
@@ -290,6 +307,10 @@ async function main() {
     )
     // Best of a run before and after the served load: the ceiling is what the crypto can do.
     const ceil = Math.max(ceilingBefore, ceiling(Math.min(SWAPS, 200)))
+    const wallet = walletDleqChecks(
+      pool.slice(0, Math.min(pool.length, 100)),
+      keyset.keys as unknown as Record<string, string>,
+    )
     const pureJs = pureJsSwapCrypto(Math.min(SWAPS, 50))
     const row = (name: string, r: { perSec: number; p50: number; p99: number }) =>
       `${name.padEnd(22)} ${r.perSec.toFixed(1).padStart(9)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms\n`
@@ -307,6 +328,9 @@ async function main() {
     )
     process.stdout.write(
       `${'pure-JS swap crypto'.padEnd(22)} ${pureJs.toFixed(1).padStart(9)}/s   the same crypto on @noble/curves (before); ceiling is ${(ceil / pureJs).toFixed(1)}×\n`,
+    )
+    process.stdout.write(
+      `${'wallet DLEQ check'.padEnd(22)} ${wallet.wasm.toFixed(1).padStart(9)}/s   per received proof (libsecp256k1); cashu-ts pure JS ${wallet.js.toFixed(1)}/s (${(wallet.wasm / wallet.js).toFixed(1)}×)\n`,
     )
     process.stdout.write(`swaps: ${Math.round((100 * swaps.perSec) / ceil)}% of ceiling\n`)
   } finally {

@@ -12,11 +12,11 @@ import {
   getP2PKExpectedWitnessPubkeys,
   getSecretKind,
   getTokenMetadata,
-  hasValidDleq,
   type Proof,
   type Token,
   type Wallet,
 } from '@cashu/cashu-ts'
+import { hasValidDleq } from '../nut12-dleq'
 import type { PendingTokenView, ReceiveResult, RedeemResult } from '../../../shared/api/ecash'
 import { FlashError } from '../../errors'
 import { isUnreachable, mintHost } from '../mint-errors'
