@@ -25,6 +25,7 @@ import type {
 import { ProfileSchema } from '../../shared/api/nostr'
 import { Nip49KeyStore } from './nip49-keystore'
 import { MessageStore, type StoredConversation, type StoredMessage } from './message-store'
+import { isPubliclyReachableRelay } from './relay-reachability'
 import { RelayPool, type RelayPoolOptions } from './relay-pool'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { decodePubkey, decodeReference, npub } from './nip19'
@@ -261,6 +262,7 @@ export class NostrClient {
     return this.inboxRelays().map((url) => ({
       url,
       role: url === box ? 'box' : 'user',
+      announced: isPubliclyReachableRelay(url),
       health: health.get(url) ?? { url, connected: false, auth: 'none', attempts: 0 },
     }))
   }
@@ -336,10 +338,24 @@ export class NostrClient {
     return finalizeEvent(template, this.keys.secretKey())
   }
 
+  /**
+   * Our kind 10050. Other relays get only the addresses other people can reach: a loopback or
+   * LAN address is never announced to them. The relays that are themselves local (the box's own,
+   * until the box has a public address) get the whole list: only apps that can reach them read it.
+   */
   private async publishInboxRelays(): Promise<RelayDelivery[]> {
     const relays = this.inboxRelays()
-    if (!relays.length) return []
-    return this.pool.publish(this.sign(inboxRelayList(relays)), relays)
+    const reachable = relays.filter(isPubliclyReachableRelay)
+    const local = relays.filter((r) => !isPubliclyReachableRelay(r))
+    const [toOthers, toLocal] = await Promise.all([
+      reachable.length
+        ? this.pool.publish(this.sign(inboxRelayList(reachable)), reachable)
+        : Promise.resolve([]),
+      local.length
+        ? this.pool.publish(this.sign(inboxRelayList(relays)), local)
+        : Promise.resolve([]),
+    ])
+    return [...toOthers, ...toLocal]
   }
 
   /** A recipient's NIP-17 inbox relays (their newest kind 10050), cached for a while. */

@@ -45,6 +45,11 @@ export interface RelayInfo {
   readonly url: string
   /** 'box': this box's own relay (always used); 'user': added by the user. */
   readonly role: 'box' | 'user'
+  /**
+   * Listed in the inbox relay list (kind 10050) that other relays receive. False for addresses
+   * only this machine or network can reach (loopback, LAN): those are used, never announced.
+   */
+  readonly announced: boolean
   readonly health: RelayHealth
 }
 

@@ -156,4 +156,34 @@ describe('messages page', () => {
       { passphrase: 'pass phrase', confirm: EXPORT_KEY_CONFIRMATION },
     ])
   })
+
+  it('marks relays that only work on this machine as not announced, and says why', async () => {
+    const health = (url: string) => ({ url, connected: true, auth: 'none' as const, attempts: 0 })
+    const fake = new FakeTransportForTests({
+      'nostr.identity': () => unlocked,
+      'nostr.conversations': () => [],
+      'nostr.relays': () => [
+        {
+          url: 'ws://127.0.0.1:7777',
+          role: 'box',
+          announced: false,
+          health: health('ws://127.0.0.1:7777'),
+        },
+        {
+          url: 'wss://relay.example.com',
+          role: 'user',
+          announced: true,
+          health: health('wss://relay.example.com'),
+        },
+      ],
+    })
+    setTransport(fake)
+    render(<MessagesPage params={{}} />)
+    fireEvent.click(await screen.findByRole('tab', { name: 'Relays' }))
+    const table = await screen.findByRole('table', { name: 'Relays' })
+    const rows = within(table).getAllByRole('row').slice(1)
+    expect(within(rows[0]!).getByText('not announced')).toBeTruthy()
+    expect(within(rows[1]!).queryByText('not announced')).toBeNull()
+    expect(screen.getByText(/left out of the inbox list other Nostr apps see/)).toBeTruthy()
+  })
 })

@@ -554,7 +554,8 @@ function Relays() {
           {relays.data?.map((r) => (
             <tr key={r.url}>
               <td>
-                {r.url} {r.role === 'box' && <Badge tone="off">this box</Badge>}
+                {r.url} {r.role === 'box' && <Badge tone="off">this box</Badge>}{' '}
+                {!r.announced && <Badge tone="off">not announced</Badge>}
               </td>
               <td>
                 <Badge tone={r.health.connected ? 'ok' : 'bad'}>
@@ -581,6 +582,13 @@ function Relays() {
           ))}
         </tbody>
       </table>
+      {relays.data?.some((r) => !r.announced) && (
+        <p className="muted">
+          {relays.data.some((r) => r.announced)
+            ? 'Relays marked “not announced” only work on this computer or network, so they are left out of the inbox list other Nostr apps see; people send you private messages through the other relays.'
+            : 'None of these relays is announced to other Nostr apps: they only work on this computer or network. Until the box has a public address, add a public relay (wss://…) so other people can send you private messages.'}
+        </p>
+      )}
       <form
         aria-label="Add a relay"
         onSubmit={async (e) => {
