@@ -26,6 +26,6 @@ export function toUserError(err: unknown): UserError {
   return {
     code: 'internal',
     message: 'Something went wrong inside Flash Box.',
-    hint: 'Try again. If it keeps happening, open the logs (Settings → Diagnostics) and share them with support.',
+    hint: 'Try again. If it keeps happening, save a support bundle in Settings → Diagnostics and share it with support.',
   }
 }

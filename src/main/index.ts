@@ -11,6 +11,7 @@ import {
   nativeImage,
   session,
   shell,
+  type OpenDialogOptions,
 } from 'electron'
 import { contentSecurityPolicy } from '../core/api/csp'
 import { createEngine, type Engine } from '../core/engine/engine'
@@ -117,7 +118,22 @@ async function main(): Promise<void> {
   const dispatcher = createIpcDispatcher({
     engine: eng,
     isTrusted: (url) => isTrustedRendererUrl(url, where),
-    app: { getPreferences: () => prefs, setPreferences },
+    app: {
+      getPreferences: () => prefs,
+      setPreferences,
+      pickFolder: async ({ title, defaultPath }) => {
+        const parent = BrowserWindow.getFocusedWindow()
+        const options: OpenDialogOptions = {
+          title,
+          ...(defaultPath ? { defaultPath } : {}),
+          properties: ['openDirectory', 'createDirectory'],
+        }
+        const r = parent
+          ? await dialog.showOpenDialog(parent, options)
+          : await dialog.showOpenDialog(options)
+        return r.canceled ? null : (r.filePaths[0] ?? null)
+      },
+    },
   })
   ipcMain.handle(CALL_CHANNEL, (e, domain: unknown, procedure: unknown, input: unknown) =>
     dispatcher.dispatch(

@@ -11,7 +11,14 @@ import { PreferencesPatchSchema, type Preferences } from './preferences'
 export interface DesktopApp {
   getPreferences(): Preferences
   setPreferences(patch: Partial<Preferences>): Preferences
+  /** The system's folder dialog; null when the user cancels. */
+  pickFolder?(opts: { title: string; defaultPath?: string }): Promise<string | null>
 }
+
+const PickFolderInput = z.object({
+  title: z.string().min(1).max(200),
+  defaultPath: z.string().max(4096).optional(),
+})
 
 export interface IpcSender {
   /** webContents id, to release a closed window's log follows. */
@@ -41,6 +48,16 @@ export function createIpcDispatcher(deps: {
         if (!patch.success)
           throw new FlashError('api.bad_input', 'Those preferences are not valid.', 'Try again.')
         return deps.app.setPreferences(patch.data)
+      }
+      if (procedure === 'pickFolder' && deps.app.pickFolder) {
+        const opts = PickFolderInput.safeParse(input)
+        if (!opts.success)
+          throw new FlashError(
+            'api.bad_input',
+            'The folder dialog was asked wrongly.',
+            'Try again.',
+          )
+        return deps.app.pickFolder(opts.data)
       }
       throw new FlashError(
         'api.unknown_procedure',

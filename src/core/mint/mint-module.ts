@@ -435,7 +435,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
           : new FlashError(
               'mint.start_failed',
               'The mint could not start.',
-              'Open the logs (Settings → Diagnostics) to see why, then start the mint again.',
+              'See the recent problems in Settings → Diagnostics for why, then start the mint again.',
               { cause: err },
             )
       throw problem

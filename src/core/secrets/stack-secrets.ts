@@ -83,7 +83,7 @@ function damaged(path: string, cause?: unknown): FlashError {
   return new FlashError(
     'secrets.damaged',
     `The file with the passwords of your Bitcoin services (${path}) is damaged, so Flash Box cannot start them.`,
-    'Restore this file from your backup (Settings → Backup). Do not delete it: new passwords would lock your Lightning wallet.',
+    'Restore this file from a copy of Flash Box’s folders (Settings → Backup says which to copy). Do not delete it: new passwords would lock your Lightning wallet.',
     { cause },
   )
 }

@@ -37,7 +37,7 @@ export function readBundleManifest(bundleDir: string | undefined): BundleManifes
     throw new FlashError(
       'stack.bundle_invalid',
       `The offline image bundle in ${bundleDir} has a damaged manifest.json.`,
-      'Copy the offline bundle again from its original medium, then press Download again.',
+      'Copy the offline bundle again from its original medium, then load it again in Settings → Images.',
     )
   }
   return parsed.data
@@ -65,7 +65,7 @@ function mismatch(serviceName: string, image: PinnedImage, found: string): Flash
   return new FlashError(
     'stack.image_digest_mismatch',
     `The image for ${serviceName} (${imageLabel(image)}) on this computer is not the one Flash Box expects: it has ${found.slice(0, 19)}…, expected ${image.digest.slice(0, 19)}…. Flash Box refuses to run it.`,
-    'Someone or something replaced this image. Press Download again to fetch the pinned image, or load the offline bundle that came with this version of Flash Box.',
+    'Someone or something replaced this image. Press Download again in Settings → Images to fetch the pinned image, or load the offline bundle that came with this version of Flash Box there.',
   )
 }
 
@@ -163,7 +163,7 @@ export async function pullImage(
     throw new FlashError(
       'stack.image_missing_offline',
       `The image for ${serviceName} (${imageLabel(image)}) is not on this computer and could not be downloaded: ${(err as Error).message}`,
-      'Check the internet connection and press Download again, or load the offline image bundle (put its folder in Settings → Images) if this computer stays offline.',
+      'Check the internet connection and press Download again in Settings → Images, or load the offline image bundle there if this computer stays offline.',
       { cause: err },
     )
   }
@@ -183,7 +183,7 @@ export async function loadFromBundle(
     throw new FlashError(
       'stack.bundle_incomplete',
       `The offline image bundle has no ${entry.file} (the image for ${serviceName}).`,
-      'Copy the complete offline bundle again, then press Download again.',
+      'Copy the complete offline bundle again, then load it again in Settings → Images.',
     )
   }
   const stream = await docker.loadImage(createReadStream(path), { quiet: true })
@@ -232,7 +232,7 @@ export async function ensureImage(
     throw new FlashError(
       'stack.image_missing_offline',
       `The image for ${serviceName} (${imageLabel(image)}) is not on this computer, and Flash Box is offline.`,
-      'Connect to the internet and press Download again, or load the offline image bundle.',
+      'Connect to the internet and press Download again in Settings → Images, or load the offline image bundle there.',
     )
   }
   await pullImage(docker, image, serviceName, opts.onProgress ?? (() => {}))

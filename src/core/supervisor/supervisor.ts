@@ -725,7 +725,7 @@ export class Supervisor {
     return new FlashError(
       'stack.datadir_not_writable',
       `Flash Box cannot write to its data folder ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}).`,
-      'Choose a data folder on a disk that is mounted read-write and that your user owns (Settings → Data folder), or fix its permissions, then start again.',
+      'Choose a data folder on a disk that is mounted read-write and that your user owns (it is shown in Settings → Your stack → Data folder), or fix its permissions, then start again.',
       { cause: err },
     )
   }

@@ -8,7 +8,16 @@ export interface DesktopPreferences {
   readonly stopStackOnQuit: StopOnQuit
 }
 
+/** True inside the desktop app (the Electron window), false in a browser. */
+export const isDesktop = () => typeof window !== 'undefined' && Boolean(window.flashbox)
+
 export const desktop = {
+  /** The system's folder dialog (desktop only); null when the user cancels. */
+  pickFolder: (title: string, defaultPath?: string) =>
+    transport().call('app', 'pickFolder', {
+      title,
+      ...(defaultPath ? { defaultPath } : {}),
+    }) as Promise<string | null>,
   getPreferences: () =>
     transport().call('app', 'getPreferences', {}) as Promise<DesktopPreferences>,
   setPreferences: (p: Partial<DesktopPreferences>) =>

@@ -14,4 +14,5 @@ export const pages: PageDef[] = [
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
   { id: 'mint-admin', title: 'Mint', path: '/mint', nav: true, component: lazy(() => import('./mint-admin/MintAdminPage')) },
   { id: 'settings', title: 'Settings', path: '/settings', nav: true, component: lazy(() => import('./settings/SettingsPage')) },
+  { id: 'settings-section', title: 'Settings', path: '/settings/:section', nav: false, parent: 'settings', component: lazy(() => import('./settings/SettingsPage')) },
 ]

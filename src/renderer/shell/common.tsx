@@ -3,6 +3,7 @@ import type { ReactNode } from 'react'
 import type { UserError } from '../../shared/errors'
 import { stateInfo, type Tone } from '../format'
 import type { ServiceState } from '../../shared/api/stack'
+import { sectionSlug, settingsSections } from '../pages/settings/sections'
 
 export function Spinner({ label }: { label: string }) {
   return (
@@ -19,9 +20,43 @@ export function ErrorBox({ error, title }: { error: UserError; title?: string })
     <div className="notice tone-bad" role="alert">
       {title && <strong>{title} </strong>}
       <p className="notice-message">{error.message}</p>
-      <p className="notice-hint">{error.hint}</p>
+      <p className="notice-hint">
+        <HintText text={error.hint} />
+      </p>
     </div>
   )
+}
+
+/** "Settings → Images" and the like, anywhere in a hint, as a link to that section. */
+// A known section title (or, so that a wrong one is still caught, any capitalised word), then
+// any further " → item" steps, each ending at punctuation or the end of the text.
+export const SETTINGS_PLACE = new RegExp(
+  `Settings → (?:${settingsSections.map((s) => s.title).join('|')}|[A-Z][\\w-]*)(?: → [^→().,;:]+?(?=[).,;:]|$))*`,
+  'g',
+)
+
+export function settingsPlaceHref(place: string): string | undefined {
+  const parts = place.split(' → ').map((p) => p.trim())
+  const slug = parts[1] ? sectionSlug(parts[1]) : undefined
+  return slug ? `#/settings/${slug}` : undefined
+}
+
+export function HintText({ text }: { text: string }) {
+  const out: ReactNode[] = []
+  let last = 0
+  for (const m of text.matchAll(SETTINGS_PLACE)) {
+    const href = settingsPlaceHref(m[0])
+    if (!href) continue
+    out.push(text.slice(last, m.index))
+    out.push(
+      <a key={m.index} href={href}>
+        {m[0]}
+      </a>,
+    )
+    last = m.index + m[0].length
+  }
+  out.push(text.slice(last))
+  return <>{out}</>
 }
 
 export function Badge({ tone, children }: { tone: Tone; children: ReactNode }) {

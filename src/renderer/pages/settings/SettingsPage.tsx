@@ -1,20 +1,45 @@
-// What the box runs with, and this device's preferences (theme; desktop: login item, quit).
+// Settings: what the box runs with (Your stack, Services), its images, backups, diagnostics, and
+// this device's preferences. `#/settings/<section>` opens the page at that section, so a hint
+// that says "Settings → Images" can link straight to it.
+import { useEffect } from 'react'
 import { api } from '../../api/client'
 import { useQuery } from '../../api/hooks'
 import { formatNumber } from '../../format'
 import { ErrorBox, Spinner } from '../../shell/common'
 import type { PageProps } from '../types'
+import { BackupSection } from './BackupSection'
 import { DesktopPreferences } from './DesktopPreferences'
+import { DiagnosticsSection } from './DiagnosticsSection'
+import { ImagesSection } from './ImagesSection'
+import { sectionHeadingId, settingsSections } from './sections'
 import { StackSettingsForm } from './StackSettingsForm'
 
-export default function SettingsPage(_props: PageProps) {
+export default function SettingsPage({ params }: PageProps) {
   const settings = useQuery(() => api.stack.getSettings({}), [])
   const catalog = useQuery(() => api.stack.catalog({}), [])
+  const section = settingsSections.find((s) => s.slug === params.section)?.slug
+  const ready = Boolean(settings.data && catalog.data)
+  useEffect(() => {
+    if (!section || !ready) return
+    const heading = document.getElementById(sectionHeadingId(section))
+    heading?.scrollIntoView?.({ block: 'start' })
+  }, [section, ready])
   return (
     <div className="page">
       <h1>Settings</h1>
-      <section aria-labelledby="stack-settings">
-        <h2 id="stack-settings">Your stack</h2>
+      <nav aria-label="Settings sections" className="section-nav">
+        {settingsSections.map((s) => (
+          <a
+            key={s.slug}
+            href={`#/settings/${s.slug}`}
+            aria-current={s.slug === section ? 'location' : undefined}
+          >
+            {s.title}
+          </a>
+        ))}
+      </nav>
+      <section aria-labelledby={sectionHeadingId('stack')} className="settings-section">
+        <h2 id={sectionHeadingId('stack')}>Your stack</h2>
         {settings.error && <ErrorBox error={settings.error} />}
         {!settings.data && !settings.error && <Spinner label="Loading settings…" />}
         {settings.data && (
@@ -48,6 +73,9 @@ export default function SettingsPage(_props: PageProps) {
           onSaved={(s) => settings.setData(s)}
         />
       )}
+      <ImagesSection />
+      <BackupSection />
+      <DiagnosticsSection />
       {typeof window !== 'undefined' && window.flashbox && <DesktopPreferences />}
     </div>
   )

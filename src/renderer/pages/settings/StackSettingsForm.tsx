@@ -7,6 +7,7 @@ import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { ServiceChoices } from '../../wizard/ServiceChoices'
+import { sectionHeadingId } from './sections'
 
 export function StackSettingsForm({
   saved,
@@ -34,9 +35,46 @@ export function StackSettingsForm({
   }
 
   return (
-    <form onSubmit={submit} aria-labelledby="change-stack">
-      <h2 id="change-stack">Change what runs</h2>
-      <ServiceChoices legend="Services" catalog={catalog} settings={draft} onChange={setDraft} />
+    <form
+      onSubmit={submit}
+      aria-labelledby={sectionHeadingId('services')}
+      className="settings-section"
+    >
+      <h2 id={sectionHeadingId('services')}>Services</h2>
+      <ServiceChoices legend="What runs" catalog={catalog} settings={draft} onChange={setDraft} />
+      <fieldset className="choices">
+        <legend>Where the relay and the mint run</legend>
+        <label className={`choice ${draft.ownServices === 'embedded' ? 'selected' : ''}`}>
+          <input
+            type="radio"
+            name="own-services"
+            value="embedded"
+            checked={draft.ownServices === 'embedded'}
+            onChange={() => setDraft({ ...draft, ownServices: 'embedded' })}
+          />
+          <span>
+            <strong>Run inside the app</strong>
+            <span className="choice-explain">
+              No Docker image needed; they run while Flash Box runs.
+            </span>
+          </span>
+        </label>
+        <label className={`choice ${draft.ownServices === 'container' ? 'selected' : ''}`}>
+          <input
+            type="radio"
+            name="own-services"
+            value="container"
+            checked={draft.ownServices === 'container'}
+            onChange={() => setDraft({ ...draft, ownServices: 'container' })}
+          />
+          <span>
+            <strong>Run as containers</strong>
+            <span className="choice-explain">
+              Docker runs them like the other services; their images are made on this computer.
+            </span>
+          </span>
+        </label>
+      </fieldset>
       <div className="field checkbox">
         <input
           id={pruneId}
