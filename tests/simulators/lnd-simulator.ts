@@ -9,28 +9,24 @@
 // or issue invoices, and make payments fail or stay in flight.
 // Run alone: `npx tsx tests/simulators/lnd-simulator.ts` (see main()).
 import { createHash, randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { wordlist as bip39Words } from '@scure/bip39/wordlists/english.js'
 import { z } from 'zod'
 import { decodeBolt11, encodeBolt11, type Bolt11Invoice } from './bolt11'
+import {
+  FEATURES,
+  INVOICE_FEATURE_BITS,
+  LND_VERSION,
+  protosDir,
+  writeSecretFile,
+} from './lnd-common'
 import type { SimulatedNetwork } from './chain-simulator'
 import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon, type Permission } from './macaroon-v2'
 import { createSelfSignedCert } from './x509-self-signed'
@@ -161,39 +157,6 @@ interface SimPayment {
   complete?: () => Promise<HtlcResult>
 }
 
-const FEATURES: Record<number, { name: string; is_required: boolean; is_known: boolean }> = {
-  0: { name: 'data-loss-protect', is_required: true, is_known: true },
-  5: { name: 'upfront-shutdown-script', is_required: false, is_known: true },
-  7: { name: 'gossip-queries', is_required: false, is_known: true },
-  8: { name: 'tlv-onion', is_required: true, is_known: true },
-  12: { name: 'static-remote-key', is_required: true, is_known: true },
-  14: { name: 'payment-addr', is_required: true, is_known: true },
-  17: { name: 'multi-path-payments', is_required: false, is_known: true },
-  23: { name: 'anchors-zero-fee-htlc-tx', is_required: false, is_known: true },
-}
-const INVOICE_FEATURE_BITS = [8, 14, 17]
-const LND_VERSION = {
-  version: '0.19.2-beta commit=v0.19.2-beta',
-  commit: 'v0.19.2-beta',
-  commit_hash: 'a839456493037a6af51cbf16db8be6182d614171',
-  app_major: 0,
-  app_minor: 19,
-  app_patch: 2,
-  app_pre_release: 'beta',
-  build_tags: [
-    'autopilotrpc',
-    'chainrpc',
-    'invoicesrpc',
-    'peersrpc',
-    'routerrpc',
-    'signrpc',
-    'verrpc',
-    'walletrpc',
-    'watchtowerrpc',
-    'wtclientrpc',
-  ],
-  go_version: 'go1.23.9',
-}
 const CHAIN_HASH_NETWORK: Record<SimulatedNetwork, string> = {
   mainnet: 'mainnet',
   testnet4: 'testnet4',
@@ -254,31 +217,9 @@ class GrpcError extends Error {
   }
 }
 
-function protosDir(): string {
-  if (process.env.LND_SIM_PROTOS_DIR) return process.env.LND_SIM_PROTOS_DIR
-  const here = dirname(fileURLToPath(import.meta.url))
-  // Bundled: the .proto files are copied next to the bundle.
-  if (existsSync(join(here, 'protos', 'lightning.proto'))) return join(here, 'protos')
-  const req = createRequire(import.meta.url)
-  return join(dirname(req.resolve('lightning/package.json')), 'grpc', 'protos')
-}
-
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest()
 const msatToSat = (m: bigint): string => (m / 1000n).toString()
-
-/** Atomic write (temp, rename) with a mode, like LND's macaroon files. */
-function writeSecretFile(path: string, data: string | Buffer, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`
-  const fd = openSync(tmp, 'w', mode)
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
-}
 
 export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndSimulator> {
   const network = opts.network ?? 'regtest'

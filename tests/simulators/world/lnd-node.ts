@@ -1,0 +1,1077 @@
+// SIMULATOR — test-only. The state machine of one simulated LND node in a world of several: its
+// on-chain wallet (real UTXOs on the shared chain), peers, channels opened by a real 2-of-2
+// funding transaction and closed by a real cooperative close or commitment transaction (with the
+// CSV-delayed to_local swept once mature), invoices (incl. hold invoices) and payments routed
+// over the shared gossip graph with each hop's fee and time lock, failing as LND fails them.
+// The gRPC/REST façade is lnd-rpc.ts; the world (chain index, graph, node registry) is
+// lightning-network.ts.
+import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import * as bitcoin from 'bitcoinjs-lib'
+import type { BIP32Interface } from 'bip32'
+import { decodeBolt11, encodeBolt11, type Bolt11Invoice, type Bolt11Network } from '../bolt11'
+import {
+  commitmentTransaction,
+  fundingPayment,
+  fundingWitness,
+  obscuredCommitmentNumber,
+  signWitnessV0,
+} from './bolt03'
+import { DEFAULT_POLICY, policyFee, type Route, type RoutingPolicy } from './lightning-graph'
+import { LndWallet, WalletError, type WalletKey } from './lnd-wallet'
+import type { LightningWorld } from './lightning-world'
+
+export const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest()
+const nowSec = () => Math.floor(Date.now() / 1000)
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
+
+/** An LND error as the RPC layer returns it (gRPC status + LND's message). */
+/** The txid a PSBT will have once signed (segwit: signatures do not change it). */
+export function unsignedTxid(psbt: bitcoin.Psbt): string {
+  const tx = new bitcoin.Transaction()
+  tx.version = psbt.version
+  tx.locktime = psbt.locktime
+  for (const i of psbt.txInputs) tx.addInput(i.hash, i.index, i.sequence)
+  for (const o of psbt.txOutputs) tx.addOutput(o.script, o.value)
+  return tx.getId()
+}
+
+export class LndError extends Error {
+  constructor(
+    message: string,
+    readonly grpcCode: number = 2, // UNKNOWN, as LND returns most errors
+  ) {
+    super(message)
+  }
+}
+
+export const MIN_CHAN_SIZE_SAT = 20_000n
+export const MAX_CHAN_SIZE_SAT = 16_777_215n
+/** BOLT 3 commitment weight without anchors or HTLCs (LND: input.CommitWeight). */
+export const COMMIT_WEIGHT = 724n
+export const DUST_LIMIT_SAT = 354n
+
+export type FailureReason =
+  | 'FAILURE_REASON_NONE'
+  | 'FAILURE_REASON_TIMEOUT'
+  | 'FAILURE_REASON_NO_ROUTE'
+  | 'FAILURE_REASON_ERROR'
+  | 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS'
+  | 'FAILURE_REASON_INSUFFICIENT_BALANCE'
+
+export type FailureCode =
+  | 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS'
+  | 'TEMPORARY_CHANNEL_FAILURE'
+  | 'UNKNOWN_NEXT_PEER'
+  | 'FEE_INSUFFICIENT'
+  | 'INCORRECT_CLTV_EXPIRY'
+
+type Side = 'opener' | 'accepter'
+const other = (s: Side): Side => (s === 'opener' ? 'accepter' : 'opener')
+
+export type ChannelState =
+  | 'psbt_waiting' // PSBT funding: waiting for FundingStateStep
+  | 'pending_open'
+  | 'open'
+  | 'waiting_close' // closing transaction broadcast, not confirmed
+  | 'force_closing' // commitment confirmed, to_local time-locked
+  | 'closed'
+
+export type CloseType =
+  | 'COOPERATIVE_CLOSE'
+  | 'LOCAL_FORCE_CLOSE'
+  | 'REMOTE_FORCE_CLOSE'
+  | 'BREACH_CLOSE'
+  | 'FUNDING_CANCELED'
+  | 'ABANDONED'
+
+export interface Htlc {
+  id: number
+  hash: string
+  amountMsat: bigint
+  expiry: number
+  /** The side that offered (pays) it. */
+  from: Side
+}
+
+/** One channel, shared by both nodes' views. */
+export interface Channel {
+  readonly pendingChanId: Buffer
+  readonly nodes: Record<Side, LndNode>
+  readonly capacitySat: bigint
+  readonly pushSat: bigint
+  readonly private: boolean
+  readonly fundingKeys: Record<Side, BIP32Interface>
+  readonly revocationKeys: Record<Side, BIP32Interface>
+  readonly delayKeys: Record<Side, BIP32Interface>
+  /** option_static_remotekey: to_remote pays a wallet key of each side. */
+  readonly remotePaymentKeys: Record<Side, WalletKey>
+  /** to_self_delay imposed on each side's to_local. */
+  readonly csvDelay: Record<Side, number>
+  readonly fundingScript: Uint8Array
+  readonly fundingAddress: string
+  fundingTxid: string
+  fundingVout: number
+  fundingTx: bitcoin.Transaction | null
+  state: ChannelState
+  confirmedHeight: number | null
+  scid: bigint
+  announced: boolean
+  balanceMsat: Record<Side, bigint>
+  commitFeeSat: bigint
+  feePerKw: bigint
+  htlcs: Htlc[]
+  nextHtlcId: number
+  commitNum: number
+  sentMsat: Record<Side, bigint>
+  policies: Record<Side, RoutingPolicy>
+  openedAt: number
+  close: {
+    type: CloseType
+    initiator: Side
+    tx: bitcoin.Transaction
+    txid: string
+    height: number | null
+    /** Force close: where the closer's to_local is and until when it is locked. */
+    toLocal?: { vout: number; sat: bigint; script: Uint8Array; side: Side }
+    sweepTxid?: string
+    settledSat: Record<Side, bigint>
+    timeLockedSat: bigint
+  } | null
+  /** PSBT funding: publish it ourselves after finalize (false: the caller publishes). */
+  psbtNoPublish: boolean
+  psbtVerified: boolean
+}
+
+export interface InvoiceHtlcRecord {
+  chan_id: string
+  htlc_index: string
+  amt_msat: string
+  accept_height: number
+  accept_time: string
+  resolve_time: string
+  expiry_height: number
+  state: 'ACCEPTED' | 'SETTLED' | 'CANCELED'
+  custom_records: Record<string, never>
+  mpp_total_amt_msat: string
+}
+
+export type InvoiceState = 'OPEN' | 'SETTLED' | 'CANCELED' | 'ACCEPTED'
+
+export interface Invoice {
+  hash: Buffer
+  preimage: Buffer | null
+  paymentAddr: Buffer
+  valueMsat: bigint
+  memo: string
+  descriptionHash: Buffer
+  expiry: number
+  cltvExpiry: number
+  creationDate: number
+  settleDate: number
+  paymentRequest: string
+  addIndex: number
+  settleIndex: number
+  state: InvoiceState
+  amtPaidMsat: bigint
+  isHold: boolean
+  private: boolean
+  htlcs: InvoiceHtlcRecord[]
+  /** Pending HTLC chains waiting for a hold invoice to settle or cancel. */
+  waiters: ((r: { ok: true; preimage: Buffer } | { ok: false }) => void)[]
+}
+
+export interface PaymentAttempt {
+  attemptId: number
+  status: 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED'
+  route: Route
+  attemptTimeNs: bigint
+  resolveTimeNs: bigint
+  failure: { code: FailureCode; failureSourceIndex: number; height: number } | null
+  preimage: Buffer | null
+}
+
+export interface Payment {
+  hash: string
+  preimage: string | null
+  valueMsat: bigint
+  feeMsat: bigint
+  status: 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED'
+  failureReason: FailureReason
+  creationTimeNs: bigint
+  paymentRequest: string
+  index: number
+  attempts: PaymentAttempt[]
+}
+
+export interface NodeOptions {
+  readonly alias: string
+  readonly seed: Uint8Array
+  readonly network: Bolt11Network
+  readonly color?: string
+  /** LND's --bitcoin.defaultchanconfs: confirmations before a channel is open (default 3). */
+  readonly fundingConfs?: number
+  /** to_self_delay this node asks its peers to accept (LND scales 144..2016; default 144). */
+  readonly csvDelay?: number
+  readonly policy?: Partial<Pick<RoutingPolicy, 'feeBaseMsat' | 'feeRatePpm' | 'timeLockDelta'>>
+  readonly log?: (line: string) => void
+}
+
+export type ChannelEvent =
+  | { type: 'PENDING_OPEN_CHANNEL'; channel: Channel }
+  | { type: 'OPEN_CHANNEL'; channel: Channel }
+  | { type: 'ACTIVE_CHANNEL'; channel: Channel }
+  | { type: 'INACTIVE_CHANNEL'; channel: Channel }
+  | { type: 'CLOSED_CHANNEL'; channel: Channel }
+  | { type: 'FULLY_RESOLVED_CHANNEL'; channel: Channel }
+
+/**
+ * One LND node. Events: 'channel' (ChannelEvent), 'invoice' (Invoice), 'payment' (Payment),
+ * 'backup' (), 'transaction' (txid), 'chan-update' (Channel: balance or state changed).
+ */
+export class LndNode extends EventEmitter {
+  readonly alias: string
+  readonly wallet: LndWallet
+  readonly nodeKey: BIP32Interface
+  readonly pubkey: string
+  readonly color: string
+  readonly p2pAddress: string
+  readonly network: Bolt11Network
+  readonly fundingConfs: number
+  readonly csvDelay: number
+  readonly policy: Pick<RoutingPolicy, 'feeBaseMsat' | 'feeRatePpm' | 'timeLockDelta'>
+  online = true
+  readonly peers = new Map<string, { inbound: boolean; since: number }>()
+  readonly channels: Channel[] = []
+  readonly invoices = new Map<string, Invoice>()
+  readonly payments = new Map<string, Payment>()
+  private addIndex = 0
+  private settleIndex = 0
+  private paymentIndex = 0
+  private attemptIndex = 0
+  private keyIndex = 0
+  private readonly log: (line: string) => void
+  private readonly timers: NodeJS.Timeout[] = []
+
+  constructor(
+    readonly world: LightningWorld,
+    opts: NodeOptions,
+    p2pPort: number,
+  ) {
+    super()
+    this.setMaxListeners(0)
+    this.alias = opts.alias
+    this.network = opts.network
+    this.color = opts.color ?? '#3399ff'
+    this.fundingConfs = opts.fundingConfs ?? 3
+    this.csvDelay = opts.csvDelay ?? 144
+    this.policy = {
+      feeBaseMsat: opts.policy?.feeBaseMsat ?? DEFAULT_POLICY.feeBaseMsat,
+      feeRatePpm: opts.policy?.feeRatePpm ?? DEFAULT_POLICY.feeRatePpm,
+      timeLockDelta: opts.policy?.timeLockDelta ?? DEFAULT_POLICY.timeLockDelta,
+    }
+    this.log = opts.log ?? ((l) => process.stdout.write(`[lnd ${opts.alias} SIMULATOR] ${l}\n`))
+    this.wallet = new LndWallet(opts.seed, world.chain, world.chain.tipHeight())
+    this.nodeKey = this.wallet.familyKey(6, 0)
+    this.pubkey = Buffer.from(this.nodeKey.publicKey).toString('hex')
+    this.p2pAddress = `127.0.0.1:${p2pPort}`
+    this.wallet.onTransaction((w) => this.emit('transaction', w.txid))
+    // LND's invoice expiry watcher: open invoices past their expiry are canceled.
+    const t = setInterval(() => {
+      const now = Date.now() / 1000
+      for (const inv of this.invoices.values())
+        if (inv.state === 'OPEN' && now > inv.creationDate + inv.expiry) this.cancelInvoice(inv)
+    }, 1_000)
+    t.unref()
+    this.timers.push(t)
+  }
+
+  say(line: string): void {
+    this.log(line)
+  }
+
+  height(): number {
+    return this.world.chain.tipHeight()
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t)
+    this.removeAllListeners()
+  }
+
+  // --- peers ------------------------------------------------------------------------------------
+
+  connect(pubkey: string, address: string, perm = true): void {
+    void perm
+    if (pubkey === this.pubkey) throw new LndError('cannot make connection to self')
+    const peer = this.world.nodes.get(pubkey)
+    if (!peer || peer.p2pAddress !== address || !peer.online)
+      throw new LndError(`dial tcp ${address}: connect: connection refused`)
+    if (this.peers.has(pubkey))
+      throw new LndError(`already connected to peer: ${pubkey}@${address}`)
+    this.peers.set(pubkey, { inbound: false, since: nowSec() })
+    peer.peers.set(this.pubkey, { inbound: true, since: nowSec() })
+    this.say(`Connected to peer ${pubkey.slice(0, 16)}… at ${address}`)
+    for (const c of this.channels) if (this.isActive(c)) this.emitChannel('ACTIVE_CHANNEL', c)
+  }
+
+  disconnect(pubkey: string): void {
+    if (!this.peers.has(pubkey)) throw new LndError(`peer ${pubkey} is not connected`)
+    const peer = this.world.nodes.get(pubkey)
+    this.peers.delete(pubkey)
+    peer?.peers.delete(this.pubkey)
+    for (const c of this.channels)
+      if (this.peerOf(c) === peer && c.state === 'open') {
+        this.emitChannel('INACTIVE_CHANNEL', c)
+        peer.emitChannel('INACTIVE_CHANNEL', c)
+      }
+  }
+
+  /** Takes the node off the network (its process stopped): every peer connection drops. */
+  goOffline(): void {
+    for (const pub of [...this.peers.keys()]) this.disconnect(pub)
+    this.online = false
+    this.say('Offline (SIMULATOR: process stopped)')
+  }
+
+  /** Back online: reconnects to channel peers, as LND's persistent connections do. */
+  goOnline(): void {
+    this.online = true
+    for (const c of this.channels) {
+      const peer = this.peerOf(c)
+      if (c.state !== 'closed' && peer.online && !this.peers.has(peer.pubkey))
+        this.connect(peer.pubkey, peer.p2pAddress)
+    }
+    this.say('Online')
+  }
+
+  // --- channel views --------------------------------------------------------------------------
+
+  sideOf(c: Channel): Side {
+    return c.nodes.opener === this ? 'opener' : 'accepter'
+  }
+
+  peerOf(c: Channel): LndNode {
+    return c.nodes[other(this.sideOf(c))]
+  }
+
+  isActive(c: Channel): boolean {
+    const peer = this.peerOf(c)
+    return c.state === 'open' && this.online && peer.online && this.peers.has(peer.pubkey)
+  }
+
+  chanPoint(c: Channel): string {
+    return `${c.fundingTxid}:${c.fundingVout}`
+  }
+
+  reserveSat(c: Channel): bigint {
+    return c.capacitySat / 100n
+  }
+
+  /** What this node can send over the channel now (LND's bandwidth: balance minus reserve). */
+  bandwidthMsat(c: Channel): bigint {
+    const s = this.sideOf(c)
+    const b = c.balanceMsat[s] - this.reserveSat(c) * 1000n
+    return b > 0n ? b : 0n
+  }
+
+  emitChannel(type: ChannelEvent['type'], channel: Channel): void {
+    this.emit('channel', { type, channel } satisfies ChannelEvent)
+    if (type !== 'ACTIVE_CHANNEL' && type !== 'INACTIVE_CHANNEL') this.emit('backup')
+  }
+
+  private nextKeyIndex(): number {
+    return this.keyIndex++
+  }
+
+  // --- opening --------------------------------------------------------------------------------
+
+  /**
+   * LND's OpenChannel. `psbt`: PSBT funding (returns with state psbt_waiting; the caller funds the
+   * returned address through FundingStateStep). Otherwise the wallet funds and broadcasts.
+   */
+  openChannel(req: {
+    peer: string
+    localSat: bigint
+    pushSat?: bigint
+    private?: boolean
+    satPerVbyte?: number
+    targetConf?: number
+    minConfs?: number
+    remoteCsvDelay?: number
+    psbt?: { pendingChanId: Buffer; noPublish: boolean }
+  }): Channel {
+    const peer = this.world.nodes.get(req.peer)
+    if (!peer || !this.peers.has(req.peer) || !peer.online)
+      throw new LndError(`peer ${req.peer} is not online`)
+    if (req.localSat < MIN_CHAN_SIZE_SAT)
+      throw new LndError(
+        `channel is too small, the minimum channel size is: ${MIN_CHAN_SIZE_SAT} SAT`,
+      )
+    if (req.localSat > MAX_CHAN_SIZE_SAT)
+      throw new LndError(
+        `funding amount is too large, the max channel size is: ${MAX_CHAN_SIZE_SAT} SAT`,
+      )
+    const push = req.pushSat ?? 0n
+    if (push > req.localSat)
+      throw new LndError(
+        'amount pushed to remote peer for initial state must be below the local funding amount',
+      )
+    const feePerKw = BigInt(Math.max(253, Math.round(this.world.chain.feeRate(6) * 250)))
+    const commitFeeSat = (feePerKw * COMMIT_WEIGHT) / 1000n
+    if (req.localSat - push < commitFeeSat + req.localSat / 100n)
+      throw new LndError('funding amount is too small to pay for the commitment fee and reserve')
+    const key = (n: LndNode, family: number) => n.wallet.familyKey(family, n.nextKeyIndex())
+    const fundingKeys = { opener: key(this, 0), accepter: key(peer, 0) }
+    const pay = fundingPayment(
+      fundingKeys.opener.publicKey,
+      fundingKeys.accepter.publicKey,
+      this.world.chain.network,
+    )
+    const c: Channel = {
+      pendingChanId: req.psbt?.pendingChanId ?? randomBytes(32),
+      nodes: { opener: this, accepter: peer },
+      capacitySat: req.localSat,
+      pushSat: push,
+      private: !!req.private,
+      fundingKeys,
+      revocationKeys: { opener: key(this, 1), accepter: key(peer, 1) },
+      delayKeys: { opener: key(this, 4), accepter: key(peer, 4) },
+      remotePaymentKeys: {
+        opener: this.wallet.newAddress('p2wkh'),
+        accepter: peer.wallet.newAddress('p2wkh'),
+      },
+      // Each side's to_local waits the delay its peer asked for.
+      csvDelay: { opener: req.remoteCsvDelay || peer.csvDelay, accepter: this.csvDelay },
+      fundingScript: pay.redeem!.output!,
+      fundingAddress: pay.address!,
+      fundingTxid: '',
+      fundingVout: 0,
+      fundingTx: null,
+      state: 'psbt_waiting',
+      confirmedHeight: null,
+      scid: 0n,
+      announced: false,
+      balanceMsat: {
+        opener: (req.localSat - push - commitFeeSat) * 1000n,
+        accepter: push * 1000n,
+      },
+      commitFeeSat,
+      feePerKw,
+      htlcs: [],
+      nextHtlcId: 0,
+      commitNum: 0,
+      sentMsat: { opener: 0n, accepter: 0n },
+      policies: {
+        opener: this.initialPolicy(req.localSat),
+        accepter: peer.initialPolicy(req.localSat),
+      },
+      openedAt: nowSec(),
+      close: null,
+      psbtNoPublish: req.psbt?.noPublish ?? false,
+      psbtVerified: false,
+    }
+    if (req.psbt) {
+      this.channels.push(c)
+      peer.channels.push(c)
+      this.say(`PSBT funding started: send ${req.localSat} sat to ${c.fundingAddress}`)
+      return c
+    }
+    const fee =
+      req.satPerVbyte && req.satPerVbyte > 0
+        ? req.satPerVbyte
+        : this.world.chain.feeRate(req.targetConf || 6)
+    let funded
+    try {
+      funded = this.wallet.fund([{ script: pay.output!, value: req.localSat }], fee, {
+        minConfs: req.minConfs ?? 1,
+      })
+    } catch (err) {
+      if (err instanceof WalletError) throw new LndError(err.message)
+      throw err
+    }
+    this.wallet.signPsbt(funded.psbt)
+    funded.psbt.finalizeAllInputs()
+    const tx = funded.psbt.extractTransaction()
+    this.adoptFunding(c, tx)
+    this.channels.push(c)
+    peer.channels.push(c)
+    try {
+      this.wallet.broadcast(tx, `0:openchannel:shortchanid-0`)
+    } catch (err) {
+      this.channels.splice(this.channels.indexOf(c), 1)
+      peer.channels.splice(peer.channels.indexOf(c), 1)
+      throw new LndError(`unable to publish funding transaction: ${(err as Error).message}`)
+    }
+    this.markPending(c)
+    return c
+  }
+
+  initialPolicy(capacitySat: bigint): RoutingPolicy {
+    return {
+      ...this.policy,
+      minHtlcMsat: DEFAULT_POLICY.minHtlcMsat,
+      maxHtlcMsat: (capacitySat * 1000n * 99n) / 100n,
+      disabled: false,
+      lastUpdate: nowSec(),
+    }
+  }
+
+  private adoptFunding(c: Channel, tx: bitcoin.Transaction): void {
+    const out = tx.outs.findIndex(
+      (o) =>
+        Buffer.from(o.script).equals(
+          Buffer.from(bitcoin.address.toOutputScript(c.fundingAddress, this.world.chain.network)),
+        ) && o.value === c.capacitySat,
+    )
+    if (out < 0) throw new LndError('funding output not found in transaction')
+    c.fundingTx = tx
+    c.fundingTxid = tx.getId()
+    c.fundingVout = out
+  }
+
+  private markPending(c: Channel): void {
+    c.state = 'pending_open'
+    this.say(`Channel pending: ${this.chanPoint(c)} (${c.capacitySat} sat)`)
+    this.emitChannel('PENDING_OPEN_CHANNEL', c)
+    this.peerOf(c).emitChannel('PENDING_OPEN_CHANNEL', c)
+    this.world.onChainChange()
+  }
+
+  private pendingPsbt(pendingChanId: Buffer): Channel {
+    const c = this.channels.find(
+      (x) => x.pendingChanId.equals(pendingChanId) && x.state === 'psbt_waiting',
+    )
+    if (!c) throw new LndError(`pending channel ID ${pendingChanId.toString('hex')} not found`)
+    return c
+  }
+
+  /** FundingStateStep psbt_verify: the PSBT must pay the funding address exactly. */
+  psbtVerify(pendingChanId: Buffer, psbtBytes: Buffer): void {
+    const c = this.pendingPsbt(pendingChanId)
+    let psbt: bitcoin.Psbt
+    try {
+      psbt = bitcoin.Psbt.fromBuffer(psbtBytes, { network: this.world.chain.network })
+    } catch (err) {
+      throw new LndError(`error parsing PSBT: ${(err as Error).message}`)
+    }
+    const script = Buffer.from(
+      bitcoin.address.toOutputScript(c.fundingAddress, this.world.chain.network),
+    )
+    const outs = psbt.txOutputs
+    const i = outs.findIndex((o) => Buffer.from(o.script).equals(script))
+    if (i < 0) throw new LndError('funding output not found in PSBT')
+    if (outs[i]!.value !== c.capacitySat)
+      throw new LndError(
+        `funding output amount does not match: expected ${c.capacitySat}, got ${outs[i]!.value}`,
+      )
+    if (psbt.txInputs.length === 0) throw new LndError('PSBT has no inputs')
+    psbt.data.inputs.forEach((inp, n) => {
+      if (!inp.witnessUtxo)
+        throw new LndError(`input ${n} is not a SegWit input or is missing the witness UTXO`)
+    })
+    c.fundingTxid = unsignedTxid(psbt)
+    c.fundingVout = i
+    c.psbtVerified = true
+  }
+
+  /** FundingStateStep psbt_finalize: a fully signed PSBT (or raw tx); publishes unless no_publish. */
+  psbtFinalize(pendingChanId: Buffer, signedPsbt: Buffer | null, rawTx: Buffer | null): void {
+    const c = this.pendingPsbt(pendingChanId)
+    if (!c.psbtVerified) throw new LndError('PSBT not verified yet, call PsbtVerify first')
+    let tx: bitcoin.Transaction
+    try {
+      if (signedPsbt?.length) {
+        const psbt = bitcoin.Psbt.fromBuffer(signedPsbt, { network: this.world.chain.network })
+        psbt.data.inputs.forEach((inp, n) => {
+          if (!inp.finalScriptWitness && !inp.finalScriptSig) {
+            if (inp.partialSig?.length || inp.tapKeySig) psbt.finalizeInput(n)
+            else throw new Error(`input ${n} not signed`)
+          }
+        })
+        tx = psbt.extractTransaction()
+      } else tx = bitcoin.Transaction.fromBuffer(rawTx ?? Buffer.alloc(0))
+    } catch (err) {
+      throw new LndError(`error finalizing PSBT: ${(err as Error).message}`)
+    }
+    if (tx.getId() !== c.fundingTxid)
+      throw new LndError('the final transaction ID does not match the verified PSBT')
+    this.adoptFunding(c, tx)
+    if (!c.psbtNoPublish) {
+      try {
+        this.world.chain.broadcast(tx)
+      } catch (err) {
+        throw new LndError(`unable to publish funding transaction: ${(err as Error).message}`)
+      }
+    }
+    this.markPending(c)
+  }
+
+  /** FundingStateStep shim_cancel. */
+  psbtCancel(pendingChanId: Buffer): void {
+    const c = this.pendingPsbt(pendingChanId)
+    for (const n of [c.nodes.opener, c.nodes.accepter]) n.channels.splice(n.channels.indexOf(c), 1)
+  }
+
+  // --- chain events (called by the world after each chain change) -----------------------------
+
+  /** Funding confirmed deep enough: the channel opens (LND's funding manager). */
+  channelOpened(c: Channel): void {
+    this.say(`Channel open: ${this.chanPoint(c)} scid ${c.scid}`)
+    this.emitChannel('OPEN_CHANNEL', c)
+    if (this.isActive(c)) this.emitChannel('ACTIVE_CHANNEL', c)
+  }
+
+  channelClosed(c: Channel): void {
+    this.say(`Channel closed: ${this.chanPoint(c)} (${c.close?.type})`)
+    this.emitChannel('CLOSED_CHANNEL', c)
+  }
+
+  channelResolved(c: Channel): void {
+    this.emitChannel('FULLY_RESOLVED_CHANNEL', c)
+  }
+
+  // --- closing --------------------------------------------------------------------------------
+
+  findChannel(txid: string, vout: number): Channel {
+    const c = this.channels.find((x) => x.fundingTxid === txid && x.fundingVout === vout)
+    if (!c) throw new LndError('channel not found')
+    return c
+  }
+
+  /** Cooperative close (BOLT 2 shutdown/closing_signed, with both signatures). */
+  closeCooperative(
+    c: Channel,
+    opts: { deliveryAddress?: string; satPerVbyte?: number; targetConf?: number },
+  ): bitcoin.Transaction {
+    if (c.state !== 'open') throw new LndError('channel is not open')
+    const peer = this.peerOf(c)
+    if (!this.isActive(c)) throw new LndError(`peer ${peer.pubkey} is not online`)
+    if (c.htlcs.length > 0) throw new LndError('cannot co-op close channel with active htlcs')
+    const network = this.world.chain.network
+    const me = this.sideOf(c)
+    const script = (side: Side) =>
+      side === me && opts.deliveryAddress
+        ? bitcoin.address.toOutputScript(opts.deliveryAddress, network)
+        : c.nodes[side].wallet.newAddress('p2wkh').script
+    const rate =
+      opts.satPerVbyte && opts.satPerVbyte > 0
+        ? opts.satPerVbyte
+        : this.world.chain.feeRate(opts.targetConf || 6)
+    // Closing tx: 1 P2WSH 2-of-2 input (~96 vB incl. witness), two P2WPKH outputs.
+    const feeSat = BigInt(Math.ceil((11 + 105 + 31 * 2) * rate))
+    const amounts: Record<Side, bigint> = {
+      opener: c.balanceMsat.opener / 1000n + c.commitFeeSat - feeSat,
+      accepter: c.balanceMsat.accepter / 1000n,
+    }
+    const tx = new bitcoin.Transaction()
+    tx.version = 2
+    tx.addInput(Buffer.from(c.fundingTxid, 'hex').reverse(), c.fundingVout, 0xffffffff)
+    const outs = (['opener', 'accepter'] as const)
+      .filter((s) => amounts[s] >= DUST_LIMIT_SAT)
+      .map((s) => ({ script: script(s), value: amounts[s], side: s }))
+      .sort((a, b) =>
+        a.value === b.value ? Buffer.compare(a.script, b.script) : a.value < b.value ? -1 : 1,
+      )
+    for (const o of outs) tx.addOutput(o.script, o.value)
+    this.signFunding(c, tx)
+    c.close = {
+      type: 'COOPERATIVE_CLOSE',
+      initiator: me,
+      tx,
+      txid: tx.getId(),
+      height: null,
+      settledSat: amounts,
+      timeLockedSat: 0n,
+    }
+    this.publishClose(c)
+    return tx
+  }
+
+  /** Force close: our latest commitment transaction goes on chain. */
+  closeForce(c: Channel): bitcoin.Transaction {
+    if (c.state !== 'open') throw new LndError('channel is not open')
+    // SIMULATOR: HTLCs still in flight are failed back first (no HTLC outputs are modelled).
+    for (const h of [...c.htlcs]) this.world.failHtlc(c, h)
+    const me = this.sideOf(c)
+    const them = other(me)
+    const network = this.world.chain.network
+    // The opener paid the commitment fee out of its balance when the channel was made.
+    const sat = (s: Side) => c.balanceMsat[s] / 1000n
+    const commit = commitmentTransaction(
+      {
+        fundingTxid: c.fundingTxid,
+        fundingVout: c.fundingVout,
+        dustLimitSat: DUST_LIMIT_SAT,
+        toLocal: {
+          sat: sat(me),
+          revocationKey: c.revocationKeys[them].publicKey,
+          delayedKey: c.delayKeys[me].publicKey,
+          toSelfDelay: c.csvDelay[me],
+        },
+        toRemote: { sat: sat(them), paymentKey: c.remotePaymentKeys[them].node.publicKey },
+        obscuredNumber: obscuredCommitmentNumber(
+          c.fundingKeys.opener.publicKey,
+          c.fundingKeys.accepter.publicKey,
+          c.commitNum,
+        ),
+      },
+      network,
+    )
+    const tx = commit.tx
+    this.signFunding(c, tx)
+    const toLocalSat = commit.toLocalVout >= 0 ? tx.outs[commit.toLocalVout]!.value : 0n
+    c.close = {
+      type: 'LOCAL_FORCE_CLOSE',
+      initiator: me,
+      tx,
+      txid: tx.getId(),
+      height: null,
+      ...(commit.toLocalVout >= 0
+        ? {
+            toLocal: {
+              vout: commit.toLocalVout,
+              sat: toLocalSat,
+              script: commit.toLocalScript,
+              side: me,
+            },
+          }
+        : {}),
+      settledSat: { [me]: 0n, [them]: commit.toRemoteVout >= 0 ? sat(them) : 0n } as Record<
+        Side,
+        bigint
+      >,
+      timeLockedSat: toLocalSat,
+    }
+    void network
+    this.publishClose(c)
+    return tx
+  }
+
+  private signFunding(c: Channel, tx: bitcoin.Transaction): void {
+    const sigs = (['opener', 'accepter'] as const).map((s) => ({
+      pubkey: c.fundingKeys[s].publicKey,
+      signature: signWitnessV0(tx, 0, c.fundingScript, c.capacitySat, (h) =>
+        c.fundingKeys[s].sign(h),
+      ),
+    }))
+    tx.setWitness(0, fundingWitness(c.fundingScript, sigs))
+  }
+
+  private publishClose(c: Channel): void {
+    try {
+      this.world.chain.broadcast(c.close!.tx)
+    } catch (err) {
+      const msg = (err as Error).message
+      c.close = null
+      throw new LndError(`unable to publish closing transaction: ${msg}`)
+    }
+    c.state = 'waiting_close'
+    for (const n of [c.nodes.opener, c.nodes.accepter]) {
+      n.emitChannel('INACTIVE_CHANNEL', c)
+      n.emit('chan-update', c)
+    }
+    this.world.graph.closeChannel(c.scid)
+    this.say(`Closing transaction broadcast: ${c.close!.txid} (${c.close!.type})`)
+    this.world.onChainChange()
+  }
+
+  /**
+   * The commitment confirmed and to_local has `csvDelay` confirmations: sweep it to our wallet
+   * (LND's sweeper). The input's nSequence is the CSV delay (BIP 68), so the chain refuses it earlier.
+   */
+  sweepToLocal(c: Channel): bitcoin.Transaction {
+    const tl = c.close!.toLocal!
+    const me = tl.side
+    const dest = this.wallet.newAddress('p2wkh')
+    const feeSat = BigInt(Math.ceil(122 * this.world.chain.feeRate(6)))
+    const tx = new bitcoin.Transaction()
+    tx.version = 2
+    tx.addInput(Buffer.from(c.close!.txid, 'hex').reverse(), tl.vout, c.csvDelay[me])
+    tx.addOutput(dest.script, tl.sat - feeSat)
+    const sig = signWitnessV0(tx, 0, tl.script, tl.sat, (h) => c.delayKeys[me].sign(h))
+    // to_local delayed path: <local_delayedsig> <> (OP_IF false branch) <witness script>
+    tx.setWitness(0, [sig, new Uint8Array(0), tl.script])
+    return tx
+  }
+
+  // --- invoices ---------------------------------------------------------------------------------
+
+  addInvoice(req: {
+    valueMsat: bigint
+    memo: string
+    descriptionHash?: Buffer
+    expiry?: number
+    cltvExpiry?: number
+    preimage?: Buffer
+    hash?: Buffer
+    private?: boolean
+  }): Invoice {
+    const preimage = req.hash ? null : (req.preimage ?? randomBytes(32))
+    const hash = req.hash ?? sha256(preimage!)
+    if (this.invoices.has(hash.toString('hex')))
+      throw new LndError('invoice with payment hash already exists')
+    const paymentAddr = randomBytes(32)
+    const creationDate = nowSec()
+    const expiry = req.expiry || 86_400
+    const cltvExpiry = req.cltvExpiry || 80
+    const paymentRequest = encodeBolt11({
+      network: this.network,
+      ...(req.valueMsat > 0n ? { amountMsat: req.valueMsat } : {}),
+      timestamp: creationDate,
+      paymentHash: hash.toString('hex'),
+      paymentSecret: paymentAddr.toString('hex'),
+      ...(req.descriptionHash?.length
+        ? { descriptionHash: req.descriptionHash.toString('hex') }
+        : { description: req.memo }),
+      expirySeconds: expiry,
+      minFinalCltvExpiry: cltvExpiry,
+      featureBits: [8, 14, 17],
+      nodeSecretKey: this.nodeKey.privateKey!,
+    })
+    const inv: Invoice = {
+      hash,
+      preimage,
+      paymentAddr,
+      valueMsat: req.valueMsat,
+      memo: req.memo,
+      descriptionHash: req.descriptionHash ?? Buffer.alloc(0),
+      expiry,
+      cltvExpiry,
+      creationDate,
+      settleDate: 0,
+      paymentRequest,
+      addIndex: ++this.addIndex,
+      settleIndex: 0,
+      state: 'OPEN',
+      amtPaidMsat: 0n,
+      isHold: !!req.hash,
+      private: !!req.private,
+      htlcs: [],
+      waiters: [],
+    }
+    this.invoices.set(hash.toString('hex'), inv)
+    this.say(`Invoice added: add_index=${inv.addIndex} value_msat=${inv.valueMsat}`)
+    this.emit('invoice', inv)
+    return inv
+  }
+
+  settleInvoice(inv: Invoice, preimage?: Buffer): void {
+    if (preimage) inv.preimage = preimage
+    inv.state = 'SETTLED'
+    inv.settleDate = nowSec()
+    inv.settleIndex = ++this.settleIndex
+    for (const h of inv.htlcs) {
+      h.state = 'SETTLED'
+      h.resolve_time = String(inv.settleDate)
+    }
+    this.say(`Invoice settled: settle_index=${inv.settleIndex} amt_paid_msat=${inv.amtPaidMsat}`)
+    this.emit('invoice', inv)
+    for (const w of inv.waiters.splice(0)) w({ ok: true, preimage: inv.preimage! })
+  }
+
+  cancelInvoice(inv: Invoice): void {
+    inv.state = 'CANCELED'
+    for (const h of inv.htlcs) {
+      h.state = 'CANCELED'
+      h.resolve_time = String(nowSec())
+    }
+    inv.amtPaidMsat = 0n
+    this.emit('invoice', inv)
+    for (const w of inv.waiters.splice(0)) w({ ok: false })
+  }
+
+  /** The final hop: an HTLC for one of our invoices arrives over `c`. */
+  receiveHtlc(
+    c: Channel,
+    htlc: Htlc,
+    paymentAddr: string,
+  ): Promise<{ ok: true; preimage: Buffer } | { ok: false }> {
+    const inv = this.invoices.get(htlc.hash)
+    const expired = inv && Date.now() / 1000 > inv.creationDate + inv.expiry
+    if (
+      !inv ||
+      inv.state !== 'OPEN' ||
+      expired ||
+      htlc.amountMsat < inv.valueMsat ||
+      inv.paymentAddr.toString('hex') !== paymentAddr
+    )
+      return Promise.resolve({ ok: false })
+    inv.htlcs.push({
+      chan_id: c.scid.toString(),
+      htlc_index: String(htlc.id),
+      amt_msat: htlc.amountMsat.toString(),
+      accept_height: this.height(),
+      accept_time: String(nowSec()),
+      resolve_time: '0',
+      expiry_height: htlc.expiry,
+      state: 'ACCEPTED',
+      custom_records: {},
+      mpp_total_amt_msat: htlc.amountMsat.toString(),
+    })
+    inv.amtPaidMsat = htlc.amountMsat
+    if (!inv.isHold) {
+      this.settleInvoice(inv)
+      return Promise.resolve({ ok: true, preimage: inv.preimage! })
+    }
+    inv.state = 'ACCEPTED'
+    this.say(`Hold invoice accepted: add_index=${inv.addIndex}`)
+    this.emit('invoice', inv)
+    return new Promise((resolve) => inv.waiters.push(resolve))
+  }
+
+  // --- payments ---------------------------------------------------------------------------------
+
+  /** LND's checks before a payment starts (routerrpc: extractIntentFromSendRequest). */
+  decodeForPayment(request: string, amtMsat: bigint): { inv: Bolt11Invoice; valueMsat: bigint } {
+    let inv: Bolt11Invoice
+    try {
+      inv = decodeBolt11(request)
+    } catch {
+      throw new LndError('invalid payment request: checksum failed')
+    }
+    if (inv.network !== this.network)
+      throw new LndError(`invoice not for current active network '${this.network}'`)
+    const expiresAt = inv.timestamp + inv.expirySeconds
+    if (Date.now() / 1000 > expiresAt)
+      throw new LndError(
+        `invoice expired. Valid until ${new Date(expiresAt * 1000).toISOString().replace('.000Z', 'Z')}`,
+      )
+    if (inv.amountMsat && amtMsat && amtMsat !== inv.amountMsat)
+      throw new LndError('amount must not be specified when paying a non-zero amount invoice')
+    const valueMsat = inv.amountMsat ?? amtMsat
+    if (valueMsat === 0n)
+      throw new LndError('amount must be specified when paying a zero amount invoice')
+    if (inv.payee === this.pubkey) throw new LndError('no self-payments allowed')
+    return { inv, valueMsat }
+  }
+
+  localBandwidth(): Map<bigint, bigint> {
+    const m = new Map<bigint, bigint>()
+    for (const c of this.channels) if (this.isActive(c)) m.set(c.scid, this.bandwidthMsat(c))
+    return m
+  }
+
+  /** SendPaymentV2: starts the payment and returns at once; 'payment' events follow. */
+  sendPayment(req: {
+    request: string
+    amtMsat: bigint
+    feeLimitMsat: bigint | null
+    maxAttempts?: number
+  }): Payment {
+    const { inv, valueMsat } = this.decodeForPayment(req.request, req.amtMsat)
+    const existing = this.payments.get(inv.paymentHash)
+    if (existing?.status === 'SUCCEEDED') throw new LndError('invoice is already paid', 6)
+    if (existing?.status === 'IN_FLIGHT') throw new LndError('payment is in transition', 6)
+    const p: Payment = {
+      hash: inv.paymentHash,
+      preimage: null,
+      valueMsat,
+      feeMsat: 0n,
+      status: 'IN_FLIGHT',
+      failureReason: 'FAILURE_REASON_NONE',
+      creationTimeNs: nowNs(),
+      paymentRequest: req.request,
+      index: ++this.paymentIndex,
+      attempts: [],
+    }
+    this.payments.set(p.hash, p)
+    this.say(`Payment initiated: index=${p.index} value_msat=${valueMsat}`)
+    setImmediate(() => {
+      this.emit('payment', p)
+      void this.runPayment(p, inv, req.feeLimitMsat, req.maxAttempts ?? 10)
+    })
+    return p
+  }
+
+  private finish(p: Payment, reason: FailureReason, preimage?: Buffer): void {
+    if (preimage) {
+      p.status = 'SUCCEEDED'
+      p.preimage = preimage.toString('hex')
+      this.say(`Payment succeeded: index=${p.index} fee_msat=${p.feeMsat}`)
+    } else {
+      p.status = 'FAILED'
+      p.failureReason = reason
+      this.say(`Payment failed: index=${p.index} reason=${reason}`)
+    }
+    this.emit('payment', p)
+  }
+
+  private async runPayment(
+    p: Payment,
+    inv: Bolt11Invoice,
+    feeLimitMsat: bigint | null,
+    maxAttempts: number,
+  ): Promise<void> {
+    const total = [...this.localBandwidth().values()].reduce((s, b) => s + b, 0n)
+    if (total < p.valueMsat) return this.finish(p, 'FAILURE_REASON_INSUFFICIENT_BALANCE')
+    const excludedEdges = new Set<string>()
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const route = this.world.graph.findRoute({
+        source: this.pubkey,
+        target: inv.payee,
+        amountMsat: p.valueMsat,
+        finalCltvDelta: inv.minFinalCltvExpiry,
+        height: this.height(),
+        localBandwidth: this.localBandwidth(),
+        excludedEdges,
+        extraEdges: this.world.privateEdgesOf(this),
+        ...(feeLimitMsat !== null ? { feeLimitMsat } : {}),
+      })
+      if (!route) return this.finish(p, 'FAILURE_REASON_NO_ROUTE')
+      const a: PaymentAttempt = {
+        attemptId: ++this.attemptIndex,
+        status: 'IN_FLIGHT',
+        route,
+        attemptTimeNs: nowNs(),
+        resolveTimeNs: 0n,
+        failure: null,
+        preimage: null,
+      }
+      p.attempts.push(a)
+      p.feeMsat = route.totalFeesMsat
+      this.emit('payment', p)
+      const r = await this.world.dispatch(this, route, p.hash, inv.paymentSecret)
+      a.resolveTimeNs = nowNs()
+      if (r.ok) {
+        a.status = 'SUCCEEDED'
+        a.preimage = r.preimage
+        return this.finish(p, 'FAILURE_REASON_NONE', r.preimage)
+      }
+      a.status = 'FAILED'
+      a.failure = { code: r.code, failureSourceIndex: r.index, height: this.height() }
+      if (r.code === 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS')
+        return this.finish(p, 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS')
+      // Mission control: leave out the failing node's outgoing channel and try again.
+      const hop = route.hops[r.index]
+      const fromNode = r.index === 0 ? this.pubkey : route.hops[r.index - 1]!.pubkey
+      if (hop) excludedEdges.add(`${hop.channelId}:${fromNode}`)
+      this.emit('payment', p)
+    }
+    this.finish(p, 'FAILURE_REASON_NO_ROUTE')
+  }
+
+  /** Single Chan Backups (SCB) of open channels, encrypted with a key from the seed as LND does. */
+  channelBackup(chans: readonly Channel[]): Buffer {
+    const key = sha256(this.wallet.familyKey(7, 0).publicKey)
+    const nonce = randomBytes(24).subarray(0, 12)
+    const plain = Buffer.from(
+      JSON.stringify({
+        simulator: 'lnd',
+        channels: chans.map((c) => ({
+          chanPoint: this.chanPoint(c),
+          remote: this.peerOf(c).pubkey,
+          address: this.peerOf(c).p2pAddress,
+          capacity: c.capacitySat.toString(),
+        })),
+      }),
+    )
+    const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 })
+    const enc = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()])
+    return Buffer.concat([nonce, enc])
+  }
+
+  fee(c: Channel, amt: bigint): bigint {
+    return policyFee(c.policies[this.sideOf(c)], amt)
+  }
+}
