@@ -31,9 +31,7 @@ export const FALLBACK_FEE_SAT_PER_VB = 25
 /** The parts of the world chain (chain.ts) an LND node reads, structurally. */
 export interface WorldChainLike {
   tip(): { height: number; hash: string }
-  blockAt(
-    height: number,
-  ):
+  blockAt(height: number):
     | {
         block: { timestamp: number; transactions?: bitcoin.Transaction[] }
         height: number
