@@ -1,17 +1,27 @@
 // SIMULATOR — test-only, never imported by production code. Speaks bitcoind's JSON-RPC over HTTP
-// the way Bitcoin Core 28 does (doc/JSON-RPC-interface.md): Basic auth checked against
+// as Bitcoin Core v31 does (doc/JSON-RPC-interface.md; the recorded answers of a real v31 node in
+// tests/fixtures/bitcoind-v31 are replayed against it): Basic auth checked against
 // `rpcauth=user:salt$hash` lines (HMAC-SHA256(salt, password), as share/rpcauth/rpcauth.py makes
-// them), JSON-RPC 1.0 and 2.0 error shapes and HTTP statuses, batches, a warm-up phase answering
-// -28, and an initial block download that advances at a configurable rate from a chain of real
-// 80-byte headers. Run it alone: `npx tsx tests/simulators/bitcoind-simulator.ts` (see main()).
+// them) and the `.cookie`, JSON-RPC 1.0 and 2.0 shapes and HTTP statuses, batches, named params, a
+// warm-up phase answering -28. Two modes:
+//   - world (regtest, `chain` given or BITCOIND_SIM_MODE=world): every answer comes from the
+//     simulated chain in tests/simulators/world/chain.ts — real transactions, mempool policy,
+//     mining, invalidateblock — with ZMQ rawblock/rawtx (world/zmq-pub.ts);
+//   - sync (the default for the process): no transactions; an initial block download advancing at
+//     a configurable rate over real 80-byte headers, for the dashboard's sync tests.
+// Run it alone: `npx tsx tests/simulators/bitcoind-simulator.ts` (see main()).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { SimulatedChain, difficultyFromBits, type SimulatedNetwork } from './chain-simulator'
+import { Chain } from './world/chain'
+import { Btc, stringifyRpc } from './world/bitcoind-json'
+import { execBody, RPC_CODE, RpcError, type RpcTable, worldRpcTable } from './world/bitcoind-rpc'
+import { ZmqPublisher } from './world/zmq-pub'
 
 export interface BitcoindSimulatorOptions {
   readonly network?: SimulatedNetwork
@@ -28,6 +38,19 @@ export interface BitcoindSimulatorOptions {
   /** Once synced, a new block every this many ms (0: only `generatetoaddress`). */
   readonly mineIntervalMs?: number
   readonly pruned?: boolean
+  /**
+   * World mode: answer from this simulated chain (`true`: a fresh one). Regtest only; `headers`,
+   * `blocks` and `blocksPerSecond` are then ignored.
+   */
+  readonly chain?: Chain | true
+  /** World mode: ZMQ PUB endpoints (port 0 = any free port), like -zmqpubrawblock/-zmqpubrawtx. */
+  readonly zmq?: {
+    readonly host?: string
+    readonly rawblockPort?: number
+    readonly rawtxPort?: number
+  }
+  /** World mode: where timer-mined blocks pay (default: OP_RETURN). */
+  readonly mineToScript?: Uint8Array
   /** Write `__cookie__:<hex>` here (bitcoind's `<datadir>/<chain>/.cookie`) and accept it. */
   readonly cookieFile?: string
   readonly port?: number
@@ -38,33 +61,17 @@ export interface BitcoindSimulatorOptions {
 export interface BitcoindSimulator {
   readonly url: string
   readonly port: number
+  /** Sync mode: the headers being downloaded (undefined in world mode). */
   readonly chain: SimulatedChain
+  /** World mode: the simulated chain. */
+  readonly world: Chain | undefined
+  /** World mode: ZMQ ports by topic (`rawblock`, `rawtx`). */
+  readonly zmq: Record<string, number>
   /** Blocks validated so far (bitcoind's `blocks`). */
   blocks(): number
-  /** Appends blocks to the network tip (the node then downloads them). */
+  /** Sync mode: appends blocks to the network tip (the node then downloads them). World mode: mines them. */
   mine(count: number): void
   close(): Promise<void>
-}
-
-const RPC = {
-  MISC_ERROR: -1,
-  TYPE_ERROR: -3,
-  INVALID_ADDRESS_OR_KEY: -5,
-  INVALID_PARAMETER: -8,
-  IN_WARMUP: -28,
-  METHOD_NOT_FOUND: -32601,
-  INVALID_REQUEST: -32600,
-  PARSE_ERROR: -32700,
-  METHOD_NOT_ALLOWED_IN_NETWORK: -32603,
-} as const
-
-class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message)
-  }
 }
 
 const CHAIN_NAME: Record<SimulatedNetwork, string> = {
@@ -102,246 +109,44 @@ export async function startBitcoindSimulator(
   if (opts.rpcauth.length === 0 && !cookie)
     throw new Error('bitcoind SIMULATOR: at least one rpcauth (or a cookie file)')
   const network = opts.network ?? 'regtest'
-  const chain = new SimulatedChain({
-    network,
-    tipHeight: opts.headers ?? 1_000,
-    blockIntervalSec: network === 'regtest' ? 1 : 600,
-  })
   const log = opts.log ?? ((l: string) => process.stdout.write(`[bitcoind SIMULATOR] ${l}\n`))
   const startedAt = Date.now()
   const warmupUntil = startedAt + (opts.warmupMs ?? 0)
-  const rate = opts.blocksPerSecond ?? 200
-  let blocks = Math.min(opts.blocks ?? 0, chain.tipHeight)
-  let blocksFraction = 0
-  let lastTick = Date.now()
-  let ibd = blocks < chain.tipHeight
-  const ONE_BLOCK_BYTES = 250_000
 
-  // Validation advances in wall-clock time; computed lazily so idle simulators cost nothing.
-  const advance = (): void => {
-    const now = Date.now()
-    if (now < warmupUntil) {
-      lastTick = now
-      return
+  let table: RpcTable
+  let world: Chain | undefined
+  let sync: SyncNode | undefined
+  const zmq: ZmqPublisher[] = []
+  if (opts.chain) {
+    if (network !== 'regtest')
+      throw new Error('bitcoind SIMULATOR: the world chain is regtest only')
+    world = opts.chain === true ? new Chain() : opts.chain
+    const endpoints: { rawblock?: string; rawtx?: string } = {}
+    if (opts.zmq?.rawblockPort !== undefined || opts.zmq?.rawtxPort !== undefined) {
+      const host = opts.zmq.host ?? opts.host ?? '127.0.0.1'
+      const pubs = await startZmq(world, host, opts.zmq.rawblockPort, opts.zmq.rawtxPort)
+      zmq.push(...pubs.all)
+      if (pubs.rawblock) endpoints.rawblock = `tcp://${host}:${pubs.rawblock.port}`
+      if (pubs.rawtx) endpoints.rawtx = `tcp://${host}:${pubs.rawtx.port}`
     }
-    const from = Math.max(lastTick, warmupUntil)
-    blocksFraction += ((now - from) / 1000) * rate
-    lastTick = now
-    const whole = Math.floor(blocksFraction)
-    if (whole > 0) {
-      blocksFraction -= whole
-      const before = blocks
-      blocks = Math.min(chain.tipHeight, blocks + whole)
-      if (before !== blocks && blocks % 1000 < whole)
-        log(`UpdateTip: height=${blocks} progress=${progress().toFixed(6)}`)
-    }
-    if (blocks >= chain.tipHeight) {
-      blocksFraction = 0
-      // bitcoind latches IBD off once the tip is recent; it never goes back on.
-      if (ibd) log(`leaving InitialBlockDownload (latching to false) at height ${blocks}`)
-      ibd = false
-    }
+    table = worldRpcTable(world, { startedAt, zmq: endpoints })
+  } else {
+    sync = new SyncNode(opts, network, log)
+    table = sync.table(startedAt)
   }
-  const progress = (): number => {
-    // Tx-weighted, like GuessVerificationProgress; exactly 1 only at the network tip.
-    const done = chain.txTotal(blocks)
-    const total = chain.txTotal(chain.tipHeight)
-    return blocks >= chain.tipHeight ? 1 : Math.min(0.999999, done / total)
-  }
-
   let mineTimer: NodeJS.Timeout | undefined
   if ((opts.mineIntervalMs ?? 0) > 0) {
     mineTimer = setInterval(() => {
-      advance()
-      if (!ibd) {
-        chain.extend(1)
-        advance()
-      }
+      if (world) world.mine(1, opts.mineToScript ?? BURN)
+      else sync!.tick()
     }, opts.mineIntervalMs)
     mineTimer.unref()
   }
 
-  const header = (hash: unknown, verbose: unknown) => {
-    if (typeof hash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hash))
-      throw new RpcError(RPC.INVALID_PARAMETER, "hash must be of length 64 (not 0, for '')")
-    const h = chain.byBlockHash(hash)
-    if (!h) throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, 'Block not found')
-    if (verbose === false) return h.hex
-    const best = ibd || h.height > blocks ? chain.tipHeight : blocks
-    const inActive = h.height <= blocks
-    const next = chain.at(h.height + 1)
-    return {
-      hash: h.hash,
-      confirmations: inActive ? blocks - h.height + 1 : -1,
-      height: h.height,
-      version: h.version,
-      versionHex: (h.version >>> 0).toString(16).padStart(8, '0'),
-      merkleroot: h.merkleRoot,
-      time: h.time,
-      mediantime: chain.medianTime(h.height),
-      nonce: h.nonce,
-      bits: h.bits.toString(16).padStart(8, '0'),
-      difficulty: difficultyFromBits(h.bits),
-      chainwork: (BigInt(h.height + 1) * 2n).toString(16).padStart(64, '0'),
-      nTx: h.txCount,
-      ...(h.previousHash ? { previousblockhash: h.previousHash } : {}),
-      ...(next && next.height <= best ? { nextblockhash: next.hash } : {}),
-    }
-  }
-
-  const methods: Record<string, (params: unknown[]) => unknown> = {
-    getblockchaininfo: () => {
-      const tip = chain.at(blocks)!
-      return {
-        chain: CHAIN_NAME[network],
-        blocks,
-        headers: chain.tipHeight,
-        bestblockhash: tip.hash,
-        bits: tip.bits.toString(16).padStart(8, '0'),
-        difficulty: difficultyFromBits(tip.bits),
-        time: tip.time,
-        mediantime: chain.medianTime(blocks),
-        verificationprogress: progress(),
-        initialblockdownload: ibd,
-        chainwork: (BigInt(blocks + 1) * 2n).toString(16).padStart(64, '0'),
-        size_on_disk: opts.pruned
-          ? Math.min(blocks, 2_200) * ONE_BLOCK_BYTES
-          : (blocks + 1) * ONE_BLOCK_BYTES,
-        pruned: opts.pruned ?? false,
-        ...(opts.pruned
-          ? {
-              pruneheight: Math.max(0, blocks - 2_200),
-              automatic_pruning: true,
-              prune_target_size: 576_716_800,
-            }
-          : {}),
-        warnings: [],
-      }
-    },
-    getnetworkinfo: () => ({
-      version: 280100,
-      subversion: '/Satoshi:28.1.0(SIMULATOR)/',
-      protocolversion: 70016,
-      localservices: '0000000000000c09',
-      localservicesnames: ['NETWORK', 'WITNESS', 'NETWORK_LIMITED', 'P2P_V2'],
-      localrelay: true,
-      timeoffset: 0,
-      networkactive: true,
-      connections: network === 'regtest' ? 0 : 10,
-      connections_in: 0,
-      connections_out: network === 'regtest' ? 0 : 10,
-      networks: [],
-      relayfee: 0.00001,
-      incrementalfee: 0.00001,
-      localaddresses: [],
-      warnings: [],
-    }),
-    getblockcount: () => blocks,
-    getbestblockhash: () => chain.at(blocks)!.hash,
-    getblockhash: ([height]) => {
-      if (typeof height !== 'number' || !Number.isInteger(height))
-        throw new RpcError(
-          RPC.TYPE_ERROR,
-          'JSON value of type string is not of expected type number',
-        )
-      if (height < 0 || height > blocks)
-        throw new RpcError(RPC.INVALID_PARAMETER, 'Block height out of range')
-      return chain.at(height)!.hash
-    },
-    getblockheader: ([hash, verbose]) => header(hash, verbose ?? true),
-    getmempoolinfo: () => ({
-      loaded: !ibd,
-      size: 0,
-      bytes: 0,
-      usage: 0,
-      total_fee: 0,
-      maxmempool: 300_000_000,
-      mempoolminfee: 0.00001,
-      minrelaytxfee: 0.00001,
-      incrementalrelayfee: 0.00001,
-      unbroadcastcount: 0,
-      fullrbf: true,
-    }),
-    uptime: () => Math.floor((Date.now() - startedAt) / 1000),
-    estimatesmartfee: ([target]) => {
-      if (typeof target !== 'number' || !Number.isInteger(target))
-        throw new RpcError(
-          RPC.TYPE_ERROR,
-          'JSON value of type string is not of expected type number',
-        )
-      if (target < 1 || target > 1008)
-        throw new RpcError(RPC.INVALID_PARAMETER, 'Invalid conf_target, must be between 1 and 1008')
-      if (ibd) return { errors: ['Insufficient data or no feerate found'], blocks: 0 }
-      // A fee curve falling with the target, in BTC/kvB.
-      const satPerVb = Math.max(1, Math.round(40 / Math.sqrt(target)))
-      return { feerate: satPerVb / 100_000, blocks: Math.max(2, target) }
-    },
-    generatetoaddress: ([count, address]) => {
-      if (network !== 'regtest')
-        throw new RpcError(
-          RPC.METHOD_NOT_ALLOWED_IN_NETWORK,
-          'This method can only be used on regtest',
-        )
-      if (typeof count !== 'number' || count < 0 || count > 10_000)
-        throw new RpcError(RPC.TYPE_ERROR, 'nblocks must be a number')
-      if (typeof address !== 'string' || address.length < 14)
-        throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, 'Error: Invalid address')
-      if (blocks < chain.tipHeight) throw new RpcError(RPC.MISC_ERROR, 'Node is still syncing')
-      const made = chain.extend(count)
-      blocks = chain.tipHeight
-      return made.map((h) => h.hash)
-    },
-  }
-
-  type Reply = { body: unknown; status: number }
-  const RequestSchema = z.object({
-    jsonrpc: z.string().optional(),
-    id: z.unknown().optional(),
-    method: z.string(),
-    params: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
-  })
-
-  const execOne = (raw: unknown, inBatch: boolean): Reply | null => {
-    const parsed = RequestSchema.safeParse(raw)
-    const id = (raw as { id?: unknown } | null)?.id ?? null
-    const v2 = (raw as { jsonrpc?: unknown } | null)?.jsonrpc === '2.0'
-    const fail = (code: number, message: string): Reply => {
-      // JSON-RPC 1.0: HTTP status carries the error; 2.0 and batches: always 200.
-      const status =
-        v2 || inBatch
-          ? 200
-          : code === RPC.INVALID_REQUEST
-            ? 400
-            : code === RPC.METHOD_NOT_FOUND
-              ? 404
-              : 500
-      return {
-        status,
-        body: v2
-          ? { jsonrpc: '2.0', error: { code, message }, id }
-          : { result: null, error: { code, message }, id },
-      }
-    }
-    if (!parsed.success) return fail(RPC.INVALID_REQUEST, 'Missing method')
-    // JSON-RPC 2.0 notifications (no id) get no response.
-    const isNotification = v2 && !('id' in (raw as object))
+  const beforeExec = (): void => {
+    sync?.advance()
     // CRPCTable::execute answers -28 during warm-up before it even looks the method up.
-    advance()
-    if (Date.now() < warmupUntil) return fail(RPC.IN_WARMUP, 'Loading block index…')
-    const method = methods[parsed.data.method]
-    if (!method) return isNotification ? null : fail(RPC.METHOD_NOT_FOUND, 'Method not found')
-    try {
-      const params = Array.isArray(parsed.data.params) ? parsed.data.params : []
-      const result = method(params)
-      if (isNotification) return null
-      return {
-        status: 200,
-        body: v2 ? { jsonrpc: '2.0', result, id } : { result, error: null, id },
-      }
-    } catch (err) {
-      if (err instanceof RpcError) return fail(err.code, err.message)
-      return fail(RPC.MISC_ERROR, String(err))
-    }
+    if (Date.now() < warmupUntil) throw new RpcError(RPC_CODE.IN_WARMUP, 'Loading block index…')
   }
 
   const authorized = (req: IncomingMessage): boolean => {
@@ -360,67 +165,54 @@ export async function startBitcoindSimulator(
     return opts.rpcauth.some((line) => rpcauthMatches(line, user, pass))
   }
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body) + '\n'
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(text),
-    })
-    res.end(text)
-  }
-
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'POST') {
-      res.writeHead(405).end('JSONRPC server handles only POST requests')
+    const path = (req.url ?? '/').split('?')[0]!
+    const wallet = /^\/wallet\/(.*)$/.exec(path)?.[1]
+    const html = { 'Content-Type': 'text/html; charset=ISO-8859-1' }
+    if (!req.headers.authorization) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="jsonrpc"', ...html }).end()
       return
     }
     if (!authorized(req)) {
-      // bitcoind deters brute forcing with a 250 ms pause before answering 401.
+      // bitcoind deters brute forcing with a 250 ms pause before answering a wrong password.
       log(`ThreadRPCServer incorrect password attempt from ${req.socket.remoteAddress}`)
       setTimeout(() => {
-        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="jsonrpc"' }).end()
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="jsonrpc"', ...html }).end()
       }, 250)
+      return
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, html).end('JSONRPC server handles only POST requests')
+      return
+    }
+    if (path !== '/' && wallet === undefined) {
+      res.writeHead(404, html).end()
       return
     }
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (c: Buffer) => {
       size += c.length
-      if (size > 1_000_000) req.destroy()
+      if (size > 32_000_000) req.destroy()
       else chunks.push(c)
     })
     req.on('end', () => {
-      let body: unknown
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-      } catch {
-        send(res, 500, {
-          result: null,
-          error: { code: RPC.PARSE_ERROR, message: 'Parse error' },
-          id: null,
-        })
+      const reply = execBody(
+        Buffer.concat(chunks).toString('utf8'),
+        table,
+        wallet !== undefined ? { wallet: decodeURIComponent(wallet) } : {},
+        { beforeExec },
+      )
+      if (reply.body === undefined) {
+        res.writeHead(reply.status).end()
         return
       }
-      if (Array.isArray(body)) {
-        const replies = body.map((r) => execOne(r, true)).filter((r): r is Reply => r !== null)
-        send(
-          res,
-          200,
-          replies.map((r) => r.body),
-        )
-        return
-      }
-      if (typeof body !== 'object' || body === null) {
-        send(res, 500, {
-          result: null,
-          error: { code: RPC.PARSE_ERROR, message: 'Top-level object parse error' },
-          id: null,
-        })
-        return
-      }
-      const reply = execOne(body, false)
-      if (!reply) res.writeHead(204).end()
-      else send(res, reply.status, reply.body)
+      const text = stringifyRpc(reply.body) + '\n'
+      res.writeHead(reply.status, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(text),
+      })
+      res.end(text)
     })
   })
 
@@ -430,31 +222,348 @@ export async function startBitcoindSimulator(
   })
   const port = (server.address() as AddressInfo).port
   log(
-    `Bitcoin Core SIMULATOR ${network}: rpc on ${opts.host ?? '127.0.0.1'}:${port}, ` +
-      `headers=${chain.tipHeight} blocks=${blocks} rate=${rate}/s warmup=${opts.warmupMs ?? 0}ms`,
+    `Bitcoin Core SIMULATOR ${network} (${world ? 'world' : 'sync'} mode): rpc on ${opts.host ?? '127.0.0.1'}:${port}` +
+      (sync
+        ? `, headers=${sync.chain.tipHeight} blocks=${sync.blocks}`
+        : `, height=${world!.tip().height}`) +
+      (zmq.length ? `, zmq ${zmq.map((z) => `${z.topic}:${z.port}`).join(' ')}` : '') +
+      ` warmup=${opts.warmupMs ?? 0}ms`,
   )
 
   return {
     url: `http://${opts.host === '0.0.0.0' || !opts.host ? '127.0.0.1' : opts.host}:${port}`,
     port,
-    chain,
+    chain: (sync?.chain ?? undefined) as SimulatedChain,
+    world,
+    zmq: Object.fromEntries(zmq.map((z) => [z.topic, z.port])),
     blocks: () => {
-      advance()
-      return blocks
+      if (world) return world.tip().height
+      sync!.advance()
+      return sync!.blocks
     },
     mine: (count) => {
-      advance()
-      chain.extend(count)
+      if (world) world.mine(count, opts.mineToScript ?? BURN)
+      else {
+        sync!.advance()
+        sync!.chain.extend(count)
+      }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (mineTimer) clearInterval(mineTimer)
-        // bitcoind deletes its cookie on shutdown.
-        if (opts.cookieFile) rmSync(opts.cookieFile, { force: true })
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close: async () => {
+      if (mineTimer) clearInterval(mineTimer)
+      for (const z of zmq) await z.close()
+      // bitcoind deletes its cookie on shutdown.
+      if (opts.cookieFile) rmSync(opts.cookieFile, { force: true })
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
+}
+
+/** OP_RETURN: blocks mined by the timer pay nobody in particular. */
+const BURN = Uint8Array.from([0x6a])
+
+async function startZmq(
+  chain: Chain,
+  host: string,
+  rawblockPort: number | undefined,
+  rawtxPort: number | undefined,
+): Promise<{ rawblock?: ZmqPublisher; rawtx?: ZmqPublisher; all: ZmqPublisher[] }> {
+  const rawblock =
+    rawblockPort !== undefined
+      ? await ZmqPublisher.listen('rawblock', host, rawblockPort)
+      : undefined
+  const rawtx =
+    rawtxPort !== undefined ? await ZmqPublisher.listen('rawtx', host, rawtxPort) : undefined
+  // Core's CZMQNotificationInterface: rawtx when a tx enters the mempool; for a connected block,
+  // rawtx for each of its transactions (coinbase first) and then rawblock; rawtx again for every
+  // transaction of a disconnected block. Each topic counts its own messages from 0.
+  if (rawtx) {
+    rawtx.publish(Buffer.from(chain.blockAt(0)!.block.transactions![0]!.toBuffer()))
+    chain.on('tx', (tx: { toBuffer(): Uint8Array }) => rawtx.publish(Buffer.from(tx.toBuffer())))
+    chain.on('disconnect', (block: { transactions?: Array<{ toBuffer(): Uint8Array }> }) => {
+      for (const t of block.transactions ?? []) rawtx.publish(Buffer.from(t.toBuffer()))
+    })
+  }
+  chain.on(
+    'block',
+    (block: { transactions?: Array<{ toBuffer(): Uint8Array }>; toBuffer(): Uint8Array }) => {
+      if (rawtx) for (const t of block.transactions ?? []) rawtx.publish(Buffer.from(t.toBuffer()))
+      rawblock?.publish(Buffer.from(block.toBuffer()))
+    },
+  )
+  return {
+    rawblock,
+    rawtx,
+    all: [rawblock, rawtx].filter((z): z is ZmqPublisher => z !== undefined),
+  }
+}
+
+/** The sync mode: a headers-only chain that the node "downloads" at a set rate. */
+class SyncNode {
+  readonly chain: SimulatedChain
+  blocks: number
+  private fraction = 0
+  private lastTick = Date.now()
+  private ibd: boolean
+  private readonly rate: number
+  private readonly warmupUntil: number
+
+  constructor(
+    private readonly opts: BitcoindSimulatorOptions,
+    private readonly network: SimulatedNetwork,
+    private readonly log: (l: string) => void,
+  ) {
+    this.chain = new SimulatedChain({
+      network,
+      tipHeight: opts.headers ?? 1_000,
+      blockIntervalSec: network === 'regtest' ? 1 : 600,
+    })
+    this.rate = opts.blocksPerSecond ?? 200
+    this.blocks = Math.min(opts.blocks ?? 0, this.chain.tipHeight)
+    this.ibd = this.blocks < this.chain.tipHeight || this.chain.tipHeight === 0
+    this.warmupUntil = Date.now() + (opts.warmupMs ?? 0)
+  }
+
+  /** Validation advances in wall-clock time; computed lazily so idle simulators cost nothing. */
+  advance(): void {
+    const now = Date.now()
+    if (now < this.warmupUntil) {
+      this.lastTick = now
+      return
+    }
+    const from = Math.max(this.lastTick, this.warmupUntil)
+    this.fraction += ((now - from) / 1000) * this.rate
+    this.lastTick = now
+    const whole = Math.floor(this.fraction)
+    if (whole > 0) {
+      this.fraction -= whole
+      const before = this.blocks
+      this.blocks = Math.min(this.chain.tipHeight, this.blocks + whole)
+      if (before !== this.blocks && this.blocks % 1000 < whole)
+        this.log(`UpdateTip: height=${this.blocks} progress=${this.progress().toFixed(6)}`)
+    }
+    // A fresh regtest node with only the genesis block stays in IBD until something is mined; once
+    // at a tip above genesis, bitcoind latches IBD off and never goes back.
+    if (this.blocks >= this.chain.tipHeight && this.chain.tipHeight > 0) {
+      this.fraction = 0
+      if (this.ibd)
+        this.log(`leaving InitialBlockDownload (latching to false) at height ${this.blocks}`)
+      this.ibd = false
+    }
+  }
+
+  tick(): void {
+    this.advance()
+    if (!this.ibd) {
+      this.chain.extend(1)
+      this.advance()
+    }
+  }
+
+  progress(): number {
+    // Tx-weighted, like GuessVerificationProgress; exactly 1 only at the network tip.
+    const done = this.chain.txTotal(this.blocks)
+    const total = this.chain.txTotal(this.chain.tipHeight)
+    return this.blocks >= this.chain.tipHeight && this.chain.tipHeight > 0
+      ? 1
+      : Math.min(0.999999, done / total)
+  }
+
+  table(startedAt: number): RpcTable {
+    const { chain, network, opts } = this
+    const ONE_BLOCK_BYTES = 250_000
+    const header = (hash: unknown, verbose: unknown) => {
+      const s = String(hash)
+      if (s.length !== 64)
+        throw new RpcError(
+          RPC_CODE.INVALID_PARAMETER,
+          `hash must be of length 64 (not ${s.length}, for '${s}')`,
+        )
+      if (!/^[0-9a-fA-F]{64}$/.test(s))
+        throw new RpcError(
+          RPC_CODE.INVALID_PARAMETER,
+          `hash must be hexadecimal string (not '${s}')`,
+        )
+      const h = chain.byBlockHash(s)
+      if (!h) throw new RpcError(RPC_CODE.INVALID_ADDRESS_OR_KEY, 'Block not found')
+      if (verbose === false) return h.hex
+      const best = this.ibd || h.height > this.blocks ? chain.tipHeight : this.blocks
+      const inActive = h.height <= this.blocks
+      const next = chain.at(h.height + 1)
+      return {
+        hash: h.hash,
+        confirmations: inActive ? this.blocks - h.height + 1 : -1,
+        height: h.height,
+        version: h.version,
+        versionHex: (h.version >>> 0).toString(16).padStart(8, '0'),
+        merkleroot: h.merkleRoot,
+        time: h.time,
+        mediantime: chain.medianTime(h.height),
+        nonce: h.nonce,
+        bits: h.bits.toString(16).padStart(8, '0'),
+        target: targetHex(h.bits),
+        difficulty: difficultyFromBits(h.bits),
+        chainwork: (BigInt(h.height + 1) * 2n).toString(16).padStart(64, '0'),
+        nTx: h.txCount,
+        ...(h.previousHash ? { previousblockhash: h.previousHash } : {}),
+        ...(next && next.height <= best ? { nextblockhash: next.hash } : {}),
+      }
+    }
+    const fixed = (run: (args: unknown[]) => unknown, args: RpcTable[string]['args'] = []) => ({
+      args,
+      run,
+    })
+    return {
+      getblockchaininfo: fixed(() => {
+        const tip = chain.at(this.blocks)!
+        return {
+          chain: CHAIN_NAME[network],
+          blocks: this.blocks,
+          headers: chain.tipHeight,
+          bestblockhash: tip.hash,
+          bits: tip.bits.toString(16).padStart(8, '0'),
+          target: targetHex(tip.bits),
+          difficulty: difficultyFromBits(tip.bits),
+          time: tip.time,
+          mediantime: chain.medianTime(this.blocks),
+          verificationprogress: this.progress(),
+          initialblockdownload: this.ibd,
+          chainwork: (BigInt(this.blocks + 1) * 2n).toString(16).padStart(64, '0'),
+          size_on_disk: opts.pruned
+            ? Math.min(this.blocks, 2_200) * ONE_BLOCK_BYTES
+            : (this.blocks + 1) * ONE_BLOCK_BYTES,
+          pruned: opts.pruned ?? false,
+          ...(opts.pruned
+            ? {
+                pruneheight: Math.max(0, this.blocks - 2_200),
+                automatic_pruning: true,
+                prune_target_size: 576_716_800,
+              }
+            : {}),
+          warnings: [],
+        }
+      }),
+      getnetworkinfo: fixed(() => ({
+        version: 310000,
+        subversion: '/Satoshi:31.0.0/',
+        protocolversion: 70016,
+        localservices: '0000000000000c09',
+        localservicesnames: ['NETWORK', 'WITNESS', 'NETWORK_LIMITED', 'P2P_V2'],
+        localrelay: true,
+        timeoffset: 0,
+        networkactive: true,
+        connections: network === 'regtest' ? 0 : 10,
+        connections_in: 0,
+        connections_out: network === 'regtest' ? 0 : 10,
+        networks: [],
+        relayfee: new Btc(100n),
+        incrementalfee: new Btc(100n),
+        localaddresses: [],
+        warnings: [],
+      })),
+      getblockcount: fixed(() => this.blocks),
+      getbestblockhash: fixed(() => chain.at(this.blocks)!.hash),
+      getblockhash: fixed(
+        ([height]) => {
+          const h = height as number
+          if (!Number.isInteger(h) || h < 0 || h > this.blocks)
+            throw new RpcError(RPC_CODE.INVALID_PARAMETER, 'Block height out of range')
+          return chain.at(h)!.hash
+        },
+        [{ name: 'height', type: 'number', required: true }],
+      ),
+      getblockheader: fixed(
+        ([hash, verbose]) => header(hash, verbose ?? true),
+        [
+          { name: 'blockhash', type: 'string', required: true },
+          { name: 'verbose', type: 'bool' },
+        ],
+      ),
+      getmempoolinfo: fixed(() => ({
+        loaded: !this.ibd,
+        size: 0,
+        bytes: 0,
+        usage: 0,
+        total_fee: new Btc(0n),
+        maxmempool: 300_000_000,
+        mempoolminfee: new Btc(100n),
+        minrelaytxfee: new Btc(100n),
+        incrementalrelayfee: new Btc(100n),
+        unbroadcastcount: 0,
+        fullrbf: true,
+        permitbaremultisig: true,
+        maxdatacarriersize: 100_000,
+        limitclustercount: 64,
+        limitclustersize: 101_000,
+        optimal: true,
+      })),
+      uptime: fixed(() => Math.floor((Date.now() - startedAt) / 1000)),
+      estimatesmartfee: fixed(
+        ([target, mode]) => {
+          const t = target as number
+          if (!Number.isInteger(t) || t < 1 || t > 1008)
+            throw new RpcError(
+              RPC_CODE.INVALID_PARAMETER,
+              'Invalid conf_target, must be between 1 and 1008',
+            )
+          if (
+            mode !== null &&
+            mode !== undefined &&
+            !['unset', 'economical', 'conservative'].includes(String(mode).toLowerCase())
+          )
+            throw new RpcError(
+              RPC_CODE.INVALID_PARAMETER,
+              'Invalid estimate_mode parameter, must be one of: "unset", "economical", "conservative"',
+            )
+          // Regtest never has fee data in this mode (no transactions), as a real regtest node
+          // without tracked confirmations; the other networks get a plausible falling curve.
+          if (this.ibd || network === 'regtest')
+            return { errors: ['Insufficient data or no feerate found'], blocks: 0 }
+          const satPerVb = Math.max(1, Math.round(12 / Math.sqrt(t)))
+          return {
+            feerate: new Btc(BigInt(satPerVb * 1000)),
+            blocks: Math.min(Math.max(2, t), 1008),
+          }
+        },
+        [
+          { name: 'conf_target', type: 'number', required: true },
+          { name: 'estimate_mode', type: 'string' },
+        ],
+      ),
+      generatetoaddress: fixed(
+        ([count, address]) => {
+          if (network !== 'regtest')
+            throw new RpcError(-32603, 'This method can only be used on regtest')
+          const n = count as number
+          if (!Number.isInteger(n) || n < 0)
+            throw new RpcError(RPC_CODE.INVALID_PARAMETER, 'Invalid nblocks')
+          if (String(address).length < 14)
+            throw new RpcError(RPC_CODE.INVALID_ADDRESS_OR_KEY, 'Error: Invalid address')
+          if (this.blocks < chain.tipHeight)
+            throw new RpcError(RPC_CODE.MISC_ERROR, 'SIMULATOR: the node is still syncing')
+          const made = chain.extend(n)
+          this.blocks = chain.tipHeight
+          this.advance()
+          return made.map((h) => h.hash)
+        },
+        [
+          { name: 'nblocks', type: 'number', required: true },
+          { name: 'address', type: 'string', required: true },
+          { name: 'maxtries', type: 'number' },
+        ],
+      ),
+    }
+  }
+}
+
+function targetHex(bits: number): string {
+  const exponent = bits >>> 24
+  const mantissa = bits & 0x007fffff
+  const t = Buffer.alloc(32)
+  const m = Buffer.from([(mantissa >> 16) & 0xff, (mantissa >> 8) & 0xff, mantissa & 0xff])
+  const pos = 32 - exponent
+  for (let i = 0; i < 3; i++) if (pos + i >= 0 && pos + i < 32) t[pos + i] = m[i]!
+  return t.toString('hex')
 }
 
 const EnvSchema = z.object({
@@ -469,6 +578,7 @@ const EnvSchema = z.object({
   BITCOIND_SIM_WARMUP_MS: z.coerce.number().int().min(0).default(2_000),
   BITCOIND_SIM_MINE_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
   BITCOIND_SIM_PRUNED: z.enum(['0', '1']).optional(),
+  BITCOIND_SIM_MODE: z.enum(['sync', 'world']).optional(),
 })
 
 export interface BitcoinConf {
@@ -478,6 +588,8 @@ export interface BitcoinConf {
   prune?: number
   conf?: string
   datadir?: string
+  zmqpubrawblock?: string
+  zmqpubrawtx?: string
 }
 
 const CHAIN_OF: Record<string, SimulatedNetwork> = {
@@ -547,8 +659,17 @@ export function parseBitcoinConf(confText: string, argv: readonly string[] = [])
     if (k === 'prune') out.prune = Number(v)
     if (k === 'conf') out.conf = v
     if (k === 'datadir') out.datadir = v
+    if (k === 'zmqpubrawblock') out.zmqpubrawblock = v
+    if (k === 'zmqpubrawtx') out.zmqpubrawtx = v
   }
   return out
+}
+
+/** The port of a `tcp://host:port` ZMQ endpoint (the simulator binds it on BITCOIND_SIM_HOST). */
+function zmqPort(endpoint: string): number {
+  const m = /^tcp:\/\/[^:]+:(\d+)$/.exec(endpoint)
+  if (!m) throw new Error(`unsupported ZMQ endpoint ${endpoint} (SIMULATOR: tcp://host:port only)`)
+  return Number(m[1])
 }
 
 /**
@@ -557,7 +678,9 @@ export function parseBitcoinConf(confText: string, argv: readonly string[] = [])
  * bitcoin.conf (BITCOIND_SIM_CONF or -conf), plus env: BITCOIND_SIM_RPCAUTH (`user:salt$hash`,
  * several separated by spaces or commas), BITCOIND_SIM_NETWORK, BITCOIND_SIM_PORT,
  * BITCOIND_SIM_HOST, BITCOIND_SIM_HEADERS, BITCOIND_SIM_BLOCKS, BITCOIND_SIM_BLOCKS_PER_SECOND,
- * BITCOIND_SIM_WARMUP_MS, BITCOIND_SIM_MINE_INTERVAL_MS, BITCOIND_SIM_PRUNED. SIGTERM/SIGINT stop it.
+ * BITCOIND_SIM_WARMUP_MS, BITCOIND_SIM_MINE_INTERVAL_MS, BITCOIND_SIM_PRUNED, BITCOIND_SIM_MODE
+ * (`world`: the simulated chain with transactions, and ZMQ from -zmqpubrawblock/-zmqpubrawtx).
+ * SIGTERM/SIGINT stop it.
  */
 export async function main(
   env: NodeJS.ProcessEnv = process.env,
@@ -592,6 +715,15 @@ export async function main(
     mineIntervalMs: cfg.BITCOIND_SIM_MINE_INTERVAL_MS,
     pruned: cfg.BITCOIND_SIM_PRUNED ? cfg.BITCOIND_SIM_PRUNED === '1' : (conf.prune ?? 0) > 0,
     ...(datadir ? { cookieFile: join(datadir, chainDir, '.cookie') } : {}),
+    ...(cfg.BITCOIND_SIM_MODE === 'world'
+      ? {
+          chain: true as const,
+          zmq: {
+            ...(conf.zmqpubrawblock ? { rawblockPort: zmqPort(conf.zmqpubrawblock) } : {}),
+            ...(conf.zmqpubrawtx ? { rawtxPort: zmqPort(conf.zmqpubrawtx) } : {}),
+          },
+        }
+      : {}),
   })
   const stop = () => {
     process.stdout.write('[bitcoind SIMULATOR] Shutdown: done\n')

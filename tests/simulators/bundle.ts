@@ -3,6 +3,7 @@
 // test image needs nothing but node and this folder:
 //   npx tsx tests/simulators/bundle.ts [outDir]     (default: out/simulators)
 //   → bitcoind-simulator.mjs electrs-simulator.mjs lnd-simulator.mjs healthcheck.mjs protos/*.proto
+//     secp256k1.wasm (tiny-secp256k1's WebAssembly, loaded from beside the bundles)
 import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -54,8 +55,12 @@ export function bundleSimulators(outDir = join(root, 'out', 'simulators')): Bund
   }
   const protosDir = join(outDir, 'protos')
   cpSync(join(root, 'node_modules', 'lightning', 'grpc', 'protos'), protosDir, { recursive: true })
+  // tiny-secp256k1 (the world chain's signature checks) loads its WebAssembly beside the bundle.
+  cpSync(join(root, 'node_modules', 'tiny-secp256k1', 'lib', WASM), join(outDir, WASM))
   return { outDir, files, protosDir }
 }
+
+const WASM = 'secp256k1.wasm'
 
 /** Where test images keep the bundles (`/opt/simulators/<name>.mjs`, `/opt/simulators/protos`). */
 export const SIMULATOR_IMAGE_DIR = '/opt/simulators'
@@ -69,6 +74,7 @@ export function simulatorImageFiles(bundled = bundleSimulators()): Record<string
   const files: Record<string, Buffer> = {}
   for (const [name, path] of Object.entries(bundled.files))
     files[`${SIMULATOR_IMAGE_DIR}/${name}.mjs`] = readFileSync(path)
+  files[`${SIMULATOR_IMAGE_DIR}/${WASM}`] = readFileSync(join(bundled.outDir, WASM))
   for (const proto of readdirSync(bundled.protosDir))
     files[`${SIMULATOR_IMAGE_DIR}/protos/${proto}`] = readFileSync(join(bundled.protosDir, proto))
   return files

@@ -77,6 +77,8 @@ export interface ChainBlock {
 interface StoredBlock extends ChainBlock {
   readonly txids: string[]
   readonly undo: Array<[string, Coin]>
+  /** The coin each input spent, per transaction (coinbase: none), as Core's undo data. */
+  readonly spent: Coin[][]
   readonly medianTime: number
   invalid: boolean
   active: boolean
@@ -301,6 +303,7 @@ export class Chain extends EventEmitter {
   private readonly feeSamples: Array<{ feeRate: number; blocks: number }> = []
   private readonly trackedEntryHeight = new Map<string, number>()
   private firstRecordedHeight: number | undefined
+  private sequence = 1
 
   constructor(opts: ChainOptions = {}) {
     super()
@@ -312,6 +315,7 @@ export class Chain extends EventEmitter {
       hash: genesis.getId(),
       txids: genesis.transactions!.map((t) => t.getId()),
       undo: [],
+      spent: [[]],
       medianTime: genesis.timestamp,
       invalid: false,
       active: true,
@@ -394,6 +398,49 @@ export class Chain extends EventEmitter {
   /** The mempool tx spending an outpoint, if any. */
   spentInMempool(txid: string, vout: number): string | undefined {
     return this.poolSpends.get(outpointKey(txid, vout))
+  }
+
+  /** Core's mempool sequence number: +1 for every transaction added to or removed from the mempool. */
+  mempoolSequence(): number {
+    return this.sequence
+  }
+
+  /** The coins a block's transactions spent (getblock verbosity 3's prevouts and fees). */
+  blockUndo(hash: string): Coin[][] | undefined {
+    return this.byHash.get(hash)?.spent
+  }
+
+  /** Blocks known but not on the active chain whose children are unknown (getchaintips). */
+  staleTips(): Array<ChainBlock & { invalid: boolean; forkHeight: number }> {
+    const hasChild = new Set<string>()
+    for (const b of this.byHash.values())
+      if (b.block.prevHash) hasChild.add(reversedHex(b.block.prevHash))
+    const out: Array<ChainBlock & { invalid: boolean; forkHeight: number }> = []
+    for (const b of this.byHash.values()) {
+      if (b.active || hasChild.has(b.hash)) continue
+      let a: StoredBlock | undefined = b
+      while (a && !a.active) a = this.byHash.get(reversedHex(a.block.prevHash!))
+      out.push({
+        block: b.block,
+        height: b.height,
+        hash: b.hash,
+        invalid: b.invalid,
+        forkHeight: a?.height ?? 0,
+      })
+    }
+    return out
+  }
+
+  /** The whole mempool as chunks in mining order (Core v31's linearization, simplified). */
+  mempoolChunks(): Array<{ txids: string[]; fee: bigint; weight: number }> {
+    const info = new Map<string, { fee: number; vsize: number; parents: string[] }>()
+    for (const [t, e] of this.pool)
+      info.set(t, { fee: Number(e.fee), vsize: e.vsize, parents: [...e.parents] })
+    return linearize(info).map((c) => ({
+      txids: c.txids,
+      fee: c.txids.reduce((a, t) => a + this.pool.get(t)!.fee, 0n),
+      weight: c.txids.reduce((a, t) => a + this.pool.get(t)!.weight, 0),
+    }))
   }
 
   mempool(): MempoolEntryView[] {
@@ -538,7 +585,9 @@ export class Chain extends EventEmitter {
     }
     for (const p of parents) this.pool.get(p)!.children.add(txid)
     this.pool.set(txid, entry)
-    if (track) this.trackedEntryHeight.set(txid, entry.height)
+    this.sequence++
+    // Core's fee estimator tracks only transactions without mempool parents.
+    if (track && parents.size === 0) this.trackedEntryHeight.set(txid, entry.height)
     this.emit('tx', tx, entry)
   }
 
@@ -553,6 +602,7 @@ export class Chain extends EventEmitter {
     const e = this.pool.get(txid)
     if (!e) return
     this.pool.delete(txid)
+    this.sequence++
     for (const i of e.tx.ins) {
       const k = outpointKey(reversedHex(i.hash), i.index)
       if (this.poolSpends.get(k) === txid) this.poolSpends.delete(k)
@@ -1045,6 +1095,7 @@ export class Chain extends EventEmitter {
       spent.has(k) ? undefined : (created.get(k) ?? this.coins.get(k))
     let fees = 0n
     const txids = txs.map((t) => t.getId())
+    const spentPerTx: Coin[][] = [[]]
     for (let ti = 0; ti < txs.length; ti++) {
       const tx = txs[ti]!
       const txid = txids[ti]!
@@ -1059,6 +1110,7 @@ export class Chain extends EventEmitter {
           prevs.push(c!)
           spent.set(k, c!)
         }
+        spentPerTx.push(prevs)
         if (!this.sequenceLocksOk(tx, prevs, height))
           fail('bad-txns-nonfinal', 'contains a non-BIP68-final transaction')
         const r = this.checkTxInputs(tx, prevs, height)
@@ -1116,6 +1168,7 @@ export class Chain extends EventEmitter {
       hash,
       txids,
       undo,
+      spent: spentPerTx,
       medianTime: times[Math.floor(times.length / 2)]!,
       invalid: false,
       active: true,
