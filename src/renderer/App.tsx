@@ -152,9 +152,9 @@ function Shell({ logout }: { logout: (() => void) | null }) {
         <a className="brand" href={hrefFor('/')}>
           Flash Box
         </a>
-        {connection !== 'open' && (
+        {(connection === 'closed' || connection === 'connecting') && (
           <span className="badge tone-warn" role="status">
-            {connection === 'connecting' ? 'Connecting…' : 'Connection lost — retrying'}
+            {connection === 'connecting' ? 'Reconnecting…' : 'Connection lost — retrying'}
           </span>
         )}
         <span className="spacer" />

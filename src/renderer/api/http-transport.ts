@@ -42,6 +42,9 @@ export async function httpJson(
   return { status: res.status, json }
 }
 
+/** How long the event socket stays open with nothing listening (a page change). */
+export const IDLE_CLOSE_MS = 10_000
+
 export function createHttpTransport(base = ''): HttpTransport {
   const listeners = new Set<{ topics: Set<EventTopic> | null; fn: EventListener }>()
   const unauthorized = new Set<() => void>()
@@ -91,19 +94,28 @@ export function createHttpTransport(base = ''): HttpTransport {
     }
   }
 
+  // A page change unsubscribes everything and the next page subscribes again a moment later:
+  // the socket stays open that long instead of being torn down and rebuilt on every navigation.
+  let idleTimer: ReturnType<typeof setTimeout> | null = null
+  let lost = false
+
   const connect = () => {
     if (socket || !wanted) return
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
     const ws = new WebSocket(`${proto}//${location.host}${base}/api/events`)
     socket = ws
-    setState('connecting')
+    // Only a socket that was lost is news; the first connect and one after idling are not.
+    if (lost) setState('connecting')
     ws.onopen = () => {
+      if (socket !== ws) return
       retry = 0
+      lost = false
       setState('open')
       send({ type: 'subscribe', topics: topicsWanted() })
       for (const id of follows.keys()) send({ type: 'followLogs', id, follow: true })
     }
     ws.onmessage = (m) => {
+      if (socket !== ws) return
       let msg: unknown
       try {
         msg = JSON.parse(String(m.data))
@@ -115,14 +127,21 @@ export function createHttpTransport(base = ''): HttpTransport {
       }
     }
     ws.onclose = (ev) => {
+      // A socket we closed or replaced ends later: it must not clear or judge the current one.
+      if (socket !== ws) return
       socket = null
-      setState('closed')
       // 4401: the server closed us because the session ended.
       if (ev.code === 4401) {
+        setState('closed')
         for (const fn of unauthorized) fn()
         return
       }
-      if (!wanted) return
+      if (!wanted) {
+        setState('idle')
+        return
+      }
+      lost = true
+      setState('closed')
       const delay = Math.min(15_000, 500 * 2 ** retry++)
       retryTimer = setTimeout(() => {
         retryTimer = null
@@ -131,12 +150,23 @@ export function createHttpTransport(base = ''): HttpTransport {
     }
   }
 
+  const closeIdle = () => {
+    idleTimer = null
+    if (wanted || !socket) return
+    const ws = socket
+    socket = null
+    ws.close(1000)
+    setState('idle')
+  }
+
   const ensure = () => {
     wanted = listeners.size > 0 || follows.size > 0
-    if (wanted) connect()
-    else if (socket) {
-      socket.close(1000)
-      socket = null
+    if (wanted) {
+      if (idleTimer) clearTimeout(idleTimer)
+      idleTimer = null
+      connect()
+    } else if (socket && !idleTimer) {
+      idleTimer = setTimeout(closeIdle, IDLE_CLOSE_MS)
     }
   }
 
@@ -196,8 +226,12 @@ export function createHttpTransport(base = ''): HttpTransport {
     disconnect() {
       wanted = false
       if (retryTimer) clearTimeout(retryTimer)
-      socket?.close(1000)
+      if (idleTimer) clearTimeout(idleTimer)
+      retryTimer = idleTimer = null
+      const ws = socket
       socket = null
+      ws?.close(1000)
+      setState('idle')
     },
   }
 }

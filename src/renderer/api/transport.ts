@@ -6,7 +6,11 @@ import { isUserError } from '../../shared/errors'
 
 export type EventListener = (event: EngineEvent) => void
 
-export type ConnectionState = 'connecting' | 'open' | 'closed'
+/**
+ * The event socket: 'open'; 'idle' when nothing on screen listens (no socket, nothing wrong);
+ * 'connecting' while getting it back after it was lost; 'closed' when lost and retrying.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'idle' | 'closed'
 
 export interface Transport {
   readonly kind: 'ipc' | 'http' | 'test-fake'
