@@ -43,6 +43,8 @@ export const rendererConfig: RendererViteConfig = {
 
 export default defineConfig({
   main: {
+    // The mint's TEST-ONLY crash hook is off in the app (services/mint/src/fault-injection.ts).
+    define: { FLASHBOX_FAULT_INJECTION: 'false' },
     build: {
       outDir: resolve(root, 'out/main'),
       rollupOptions: { input: { index: resolve(root, 'src/main/index.ts') } },

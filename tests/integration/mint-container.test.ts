@@ -55,6 +55,35 @@ afterAll(async () => {
 })
 
 describe('mint container image', () => {
+  it('runs as a non-root user and does not contain the TEST-ONLY fault-injection hook', async () => {
+    const { stdout } = await run('docker', [
+      'image',
+      'inspect',
+      '--format',
+      '{{.Config.User}}',
+      `flashbox/mint:${TAG}`,
+    ])
+    const user = stdout.trim()
+    expect(user).not.toBe('')
+    expect(user.split(':')[0]).not.toMatch(/^(0|root)$/)
+    // Read the bundle with the image's own node (there is no shell or grep in it).
+    const { stdout: found } = await run('docker', [
+      'run',
+      '--rm',
+      '--label',
+      'io.flashbox.test=1',
+      '--entrypoint',
+      '/usr/local/bin/node',
+      `flashbox/mint:${TAG}`,
+      '-e',
+      `const s = require('fs').readFileSync('/app/mint.mjs', 'utf8');
+       console.log(JSON.stringify({ size: s.length, hook: ['MINT_CRASH_AT', 'crashPoint', 'FLASHBOX_FAULT_INJECTION'].filter((w) => s.includes(w)) }))`,
+    ])
+    const bundle = JSON.parse(found) as { size: number; hook: string[] }
+    expect(bundle.size).toBeGreaterThan(100_000)
+    expect(bundle.hook).toEqual([])
+  })
+
   it('is built FROM scratch and passes the stack health probe (node fetch inside)', async () => {
     // Nothing but node and its libraries: there is no shell in the image.
     await expect(

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Wallet, injectWebSocketImpl } from '@cashu/cashu-ts'
 import WebSocket from 'ws'
 
@@ -37,7 +38,14 @@ export async function spawnMint(opts: SpawnOptions = {}): Promise<MintProcess> {
   const dataDir = opts.dataDir ?? tempDir()
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'services/mint/src/main.ts')],
+    [
+      '--import',
+      'tsx',
+      // Turns on the TEST-ONLY crash hook (MINT_CRASH_AT); production builds do not contain it.
+      '--import',
+      pathToFileURL(join(ROOT, 'tests/integration/fault-injection-preload.mjs')).href,
+      join(ROOT, 'services/mint/src/main.ts'),
+    ],
     {
       cwd: ROOT,
       env: {
@@ -51,7 +59,6 @@ export async function spawnMint(opts: SpawnOptions = {}): Promise<MintProcess> {
           ...opts.config,
         }),
         FLASHBOX_LOG_LEVEL: 'warn',
-        // Fault injection (MINT_CRASH_AT) is off in production builds.
         NODE_ENV: 'test',
         ...opts.env,
       },
