@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config'
 import react from '@vitejs/plugin-react'
 
-// Three suites, run in this order by scripts/test.mjs:
+// Every suite that spawns processes fails a test file that leaves one running
+// (tests/setup/no-leftover-processes.ts).
+const noLeftovers = './tests/setup/no-leftover-processes.ts'
+
+// Four suites, run in this order by scripts/test.mjs:
 //   unit         fast, no Docker, no browser (beside the code as *.test.ts)
+//   renderer     React components in jsdom
 //   integration  real Docker Engine, real processes, simulators from tests/simulators
 //   e2e          Playwright driving Debian's Chromium against `serve`
 export default defineConfig({
@@ -14,6 +19,9 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'services/**/*.test.ts', 'tests/unit/**/*.test.ts'],
           environment: 'node',
           testTimeout: 20_000,
+          setupFiles: [noLeftovers],
+          // Inlined so a test can stand in for Electron's API under electron-store.
+          server: { deps: { inline: ['electron-store'] } },
         },
       },
       {
@@ -32,6 +40,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 300_000,
+          setupFiles: [noLeftovers],
           fileParallelism: false,
         },
       },
@@ -42,6 +51,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 300_000,
+          setupFiles: [noLeftovers],
           fileParallelism: false,
         },
       },

@@ -112,8 +112,15 @@ try {
   })
   const pubs = Array.from({ length: PUBLISHERS }, () =>
     spawn(
-      join(root, 'node_modules/.bin/tsx'),
-      [join(root, 'bench/relay-publisher.ts'), relay.url, String(PER_PUBLISHER), '32'],
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'bench/relay-publisher.ts'),
+        relay.url,
+        String(PER_PUBLISHER),
+        '32',
+      ],
       {
         cwd: root,
         stdio: ['pipe', 'pipe', 'inherit'],

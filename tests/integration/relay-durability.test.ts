@@ -15,15 +15,21 @@ const dir = mkdtempSync(join(tmpdir(), 'flashbox-relay-kill-'))
 const dbPath = join(dir, 'relay.db')
 let child: ChildProcess | undefined
 
-afterAll(() => {
-  child?.kill('SIGKILL')
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child!.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+  }
   rmSync(dir, { recursive: true, force: true })
 })
 
 function startChild(): Promise<{ proc: ChildProcess; url: string }> {
+  // The relay must be this process's own child: the tsx CLI would run it in a grandchild, and a
+  // SIGKILL of the CLI (which cannot forward it) would leave the relay running, orphaned.
   const proc = spawn(
-    join(root, 'node_modules/.bin/tsx'),
-    [join(root, 'services/relay/src/main.ts')],
+    process.execPath,
+    ['--import', 'tsx', join(root, 'services/relay/src/main.ts')],
     {
       cwd: root,
       env: { ...process.env, RELAY_PORT: '0', RELAY_HOST: '127.0.0.1', RELAY_DB: dbPath },
