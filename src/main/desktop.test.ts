@@ -1,26 +1,25 @@
 // The Electron shell's decisions, tested without Electron: window security, who may call over
 // IPC, what crosses back, the tray's words, and what quitting does.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { contentSecurityPolicy } from '../core/api/csp'
 import { createEngine, type Engine } from '../core/engine/engine'
 import type { EngineModuleFactory } from '../core/engine/module'
 import { silentLogger } from '../core/log'
 import type { ServiceStatus, StackStatus } from '../shared/api/stack'
 import { createIpcDispatcher } from './ipc-dispatch'
-import {
-  defaultPreferences,
-  loadPreferences,
-  savePreferences,
-  type Preferences,
-} from './preferences'
+import { defaultPreferences, openPreferences, type Preferences } from './preferences'
 import { decideQuit } from './quit'
 import { trayStatus } from './tray-status'
 import { isTrustedRendererUrl, rendererEntry } from './trusted-url'
 import { mainWindowOptions } from './window-options'
+
+// Outside Electron, as here, electron-store works on an absolute folder; its `import electron`
+// is Electron's own API only inside the app (under plain Node the package would fetch a binary).
+vi.mock('electron', () => ({ default: {} }))
 
 const indexFile = join(tmpdir(), 'flashbox-app', 'out', 'renderer', 'index.html')
 const indexUrl = pathToFileURL(indexFile).href
@@ -236,16 +235,34 @@ describe('quitting', () => {
     )
   })
 
-  it('remembers preferences in a file and survives a damaged one', () => {
+  it('remembers preferences in a file (electron-store, 0600) and survives a damaged one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flashbox-prefs-'))
     try {
+      const prefs = openPreferences({ cwd: dir })
       const file = join(dir, 'preferences.json')
-      expect(loadPreferences(file)).toEqual(defaultPreferences)
-      savePreferences(file, { startAtLogin: true, stopStackOnQuit: 'never' })
-      expect(loadPreferences(file)).toEqual({ startAtLogin: true, stopStackOnQuit: 'never' })
+      expect(prefs.path).toBe(file)
+      expect(prefs.get()).toEqual(defaultPreferences)
+      expect(prefs.set({ startAtLogin: true, stopStackOnQuit: 'never' })).toEqual({
+        startAtLogin: true,
+        stopStackOnQuit: 'never',
+      })
+      expect(statSync(file).mode & 0o777).toBe(0o600)
+      expect(openPreferences({ cwd: dir }).get()).toEqual({
+        startAtLogin: true,
+        stopStackOnQuit: 'never',
+      })
+      // A value that does not fit falls back to its default; the others are kept.
+      writeFileSync(file, JSON.stringify({ startAtLogin: 'yes please', stopStackOnQuit: 'always' }))
+      expect(openPreferences({ cwd: dir }).get()).toEqual({
+        startAtLogin: false,
+        stopStackOnQuit: 'always',
+      })
+      // Not JSON at all: moved aside, not thrown away, and the defaults start again.
       writeFileSync(file, '{ "startAtLogin": "yes please"')
-      expect(loadPreferences(file)).toEqual(defaultPreferences)
-      expect(readFileSync(file, 'utf8')).toContain('yes please')
+      expect(openPreferences({ cwd: dir }).get()).toEqual(defaultPreferences)
+      const aside = readdirSync(dir).filter((n) => n.startsWith('preferences.damaged-'))
+      expect(aside).toHaveLength(1)
+      expect(readFileSync(join(dir, aside[0]!), 'utf8')).toContain('yes please')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

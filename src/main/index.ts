@@ -21,7 +21,7 @@ import { createLogger } from '../core/log'
 import type { StackStatus } from '../shared/api/stack'
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../preload/bridge-types'
 import { createIpcDispatcher } from './ipc-dispatch'
-import { loadPreferences, savePreferences, type Preferences } from './preferences'
+import { openPreferences, type Preferences } from './preferences'
 import { decideQuit, quitDialog } from './quit'
 import { trayStatus } from './tray-status'
 import { isTrustedRendererUrl, rendererEntry, type RendererLocation } from './trusted-url'
@@ -58,12 +58,12 @@ async function main(): Promise<void> {
       ? { devServerUrl: process.env.ELECTRON_RENDERER_URL }
       : {}),
   }
-  const prefsFile = join(app.getPath('userData'), 'preferences.json')
-  let prefs: Preferences = loadPreferences(prefsFile)
+  // <userData>/preferences.json, through electron-store.
+  const preferences = openPreferences()
+  let prefs: Preferences = preferences.get()
 
   const setPreferences = (patch: Partial<Preferences>): Preferences => {
-    prefs = { ...prefs, ...patch }
-    savePreferences(prefsFile, prefs)
+    prefs = preferences.set(patch)
     if (patch.startAtLogin !== undefined)
       app.setLoginItemSettings({ openAtLogin: prefs.startAtLogin })
     return prefs

@@ -1,7 +1,10 @@
-// Desktop preferences (not the stack's settings): start at login, what quitting does.
-// A small JSON file under Electron's userData, validated on read, replaced atomically on write.
-import { readFileSync } from 'node:fs'
-import { writeFileAtomicSync } from '../core/atomic-file'
+// Desktop preferences (not the stack's settings): start at login, what quitting does. Kept with
+// electron-store (a JSON file under Electron's userData, written atomically, 0600), validated on
+// every read: a value that does not fit falls back to its default, and a file that is not JSON
+// is moved aside (preferences.damaged-<time>.json, so nothing the user wrote is lost) and the
+// defaults start again.
+import { renameSync } from 'node:fs'
+import Store from 'electron-store'
 import { z } from 'zod'
 
 export const PreferencesSchema = z.object({
@@ -13,15 +16,52 @@ export const PreferencesPatchSchema = PreferencesSchema.partial().strict()
 
 export const defaultPreferences: Preferences = { startAtLogin: false, stopStackOnQuit: 'ask' }
 
-export function loadPreferences(file: string): Preferences {
-  try {
-    const r = PreferencesSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')))
-    return r.success ? r.data : { ...defaultPreferences }
-  } catch {
-    return { ...defaultPreferences }
-  }
+export interface PreferencesStore {
+  /** The file the preferences live in. */
+  readonly path: string
+  get(): Preferences
+  set(patch: Partial<Preferences>): Preferences
 }
 
-export function savePreferences(file: string, prefs: Preferences): void {
-  writeFileAtomicSync(file, JSON.stringify(prefs, null, 2) + '\n', 0o600)
+export interface PreferencesStoreOptions {
+  /** Absolute folder of the file; default Electron's userData (only inside Electron). */
+  readonly cwd?: string
+}
+
+export function openPreferences(opts: PreferencesStoreOptions = {}): PreferencesStore {
+  const open = () =>
+    new Store<Preferences>({
+      name: 'preferences',
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      defaults: defaultPreferences,
+      configFileMode: 0o600,
+      clearInvalidConfig: false,
+    })
+  let store: Store<Preferences>
+  try {
+    store = open()
+  } catch (err) {
+    const path = (err as Error).message.match(/`([^`]+)` is not valid JSON/)?.[1]
+    if (!path) throw err
+    renameSync(path, path.replace(/\.json$/, `.damaged-${Date.now()}.json`))
+    store = open()
+  }
+  const get = (): Preferences => {
+    const raw = store.store as Record<string, unknown>
+    const out = { ...defaultPreferences }
+    for (const key of Object.keys(PreferencesSchema.shape) as (keyof Preferences)[]) {
+      const field = PreferencesSchema.shape[key].safeParse(raw[key])
+      if (field.success) (out as Record<string, unknown>)[key] = field.data
+    }
+    return out
+  }
+  return {
+    path: store.path,
+    get,
+    set(patch) {
+      const next = PreferencesSchema.parse({ ...get(), ...patch })
+      store.set(next)
+      return next
+    },
+  }
 }
