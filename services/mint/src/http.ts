@@ -15,7 +15,7 @@ import {
   MintQuoteBolt11RequestSchema,
 } from './nut23-bolt11'
 import { RateLimiter } from './ratelimit'
-import type { Logger } from '../../../src/core/log'
+import type { Logger } from './log'
 
 const SwapSchema = z.object({
   inputs: z.array(ProofSchema).max(10_000),

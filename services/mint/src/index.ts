@@ -13,7 +13,7 @@ import type { MintStore } from './store/store'
 import type { LightningBackend } from './lightning/backend'
 import { FakeWalletBackend, type FakeWalletOptions } from './lightning/fake-wallet'
 import { LndBackend, type LndBackendOptions } from './lightning/lnd'
-import { createLogger, type Logger } from '../../../src/core/log'
+import { createLogger, type Logger } from './log'
 
 export type BackendSpec =
   | ({ kind: 'fake' } & Partial<Omit<FakeWalletOptions, 'statePath' | 'network'>>)
@@ -115,3 +115,7 @@ export type { MintConfig, MintConfigInput } from './config'
 export type { LightningBackend } from './lightning/backend'
 export { FakeWalletBackend } from './lightning/fake-wallet'
 export { LndBackend } from './lightning/lnd'
+export { MintConfigSchema } from './config'
+export type { MintQuote, MeltQuote } from './store/store'
+export type { LndBackendOptions } from './lightning/lnd'
+export { encodeBolt11 } from './nut23-bolt11'

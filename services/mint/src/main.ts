@@ -9,7 +9,7 @@
 //   MINT_SEED_PASSPHRASE (scrypt-protected seed; removed from the environment after start).
 // Prints `MINT_READY <url>` on stdout once listening.
 import { startMint, type BackendSpec } from './index'
-import { createLogger } from '../../../src/core/log'
+import { createLogger } from './log'
 
 const env = process.env
 const log = createLogger('mint')

@@ -11,7 +11,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { startMint, type RunningMint } from './index'
 import { FakeWalletBackend } from './lightning/fake-wallet'
 import { encodeBolt11 } from './nut23-bolt11'
-import { silentLogger } from '../../../src/core/log'
+import { silentLogger } from './log'
 
 let mint: RunningMint | undefined
 let dir = ''

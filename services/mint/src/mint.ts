@@ -23,7 +23,7 @@ import type {
   StoredProof,
   StoredSignature,
 } from './store/store'
-import type { Logger } from '../../../src/core/log'
+import type { Logger } from './log'
 
 export type MintEventPayload =
   | { kind: 'bolt11_mint_quote'; id: string; payload: MintQuoteResponse }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadOrCreateSeed } from './seed'
-import { scrub } from '../../../src/core/log'
+import { scrub } from './log'
 
 let dir = ''
 afterEach(() => {

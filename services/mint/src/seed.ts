@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { redact } from '../../../src/core/log'
+import { redact } from './log'
 
 export function writeSecretFileAtomic(path: string, data: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })

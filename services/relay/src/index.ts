@@ -1,4 +1,5 @@
 // The relay's public surface: start it embedded (the engine, tests) or as the container's entry.
+import { fileURLToPath } from 'node:url'
 import { Relay, type RelayOptions } from './relay'
 import { Nip29Groups } from './nip29'
 import { installManagementApi } from './nip86'
@@ -29,3 +30,9 @@ export type { RelayOptions, Rejection, RelayStats, RelayLog } from './relay'
 export { RelayPolicySchema, parsePolicy } from './config'
 export type { RelayPolicy, RelayPolicyInput } from './config'
 export type { NostrEvent, Filter } from './nip01'
+export { relayControl, relayListNames } from './control'
+export type { RelayControl, RelayInfo, RelayListName, RelayListEntryData } from './control'
+export { SUPPORTED_NIPS } from './nip11'
+
+/** The relay's child-process entry (child.ts), for the engine to start it as its own process. */
+export const relayChildEntry = fileURLToPath(new URL('./child.ts', import.meta.url))

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 // The box mint's BOLT11 encoder (its own spec-vector-tested code) makes signed invoices to read.
-import { encodeBolt11 } from '../../../services/mint/src/nut23-bolt11'
+import { encodeBolt11 } from '../../../services/mint/src/index'
 import { FlashError } from '../errors'
 import { readBolt11 } from './bolt11'
 

@@ -5,6 +5,7 @@ import { inputProblem, type InputIssue } from '../../shared/api/input-problems'
 import { FlashError } from '../errors'
 import { EventBus } from '../events'
 import { createLogger, type Logger } from '../log'
+import type { ServiceLauncher } from '../services/service-process'
 import type { EngineContext, EngineModule, EngineModuleFactory, RequestContext } from './module'
 
 export interface Engine {
@@ -23,6 +24,8 @@ export interface EngineOptions {
   readonly dataDir: string
   readonly log?: Logger
   readonly modules: readonly EngineModuleFactory[]
+  /** See EngineContext.serviceLauncher. */
+  readonly serviceLauncher?: ServiceLauncher
 }
 
 type AnyContract = Record<
@@ -46,7 +49,13 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const log = opts.log ?? createLogger('engine')
   const events = new EventBus()
   const modules = new Map<string, EngineModule>()
-  const ctx: EngineContext = { dataDir: opts.dataDir, log, events, modules }
+  const ctx: EngineContext = {
+    dataDir: opts.dataDir,
+    log,
+    events,
+    modules,
+    ...(opts.serviceLauncher ? { serviceLauncher: opts.serviceLauncher } : {}),
+  }
   const started: EngineModule[] = []
 
   for (const factory of opts.modules) {

@@ -4,6 +4,7 @@
 import type { Domain, HandlersOf } from '../../shared/api/procedure'
 import type { EventBus } from '../events'
 import type { Logger } from '../log'
+import type { ServiceLauncher } from '../services/service-process'
 
 export interface EngineContext {
   /** Root of everything the box owns on disk (settings, secrets, databases). */
@@ -12,6 +13,11 @@ export interface EngineContext {
   readonly events: EventBus
   /** Other modules, by name, once started (e.g. the nostr client finds the embedded relay's URL). */
   readonly modules: ReadonlyMap<string, EngineModule>
+  /**
+   * How the box's own services (relay, mint) are started as their own processes: Electron's
+   * utilityProcess in the desktop app (src/main), a Node child process otherwise (default).
+   */
+  readonly serviceLauncher?: ServiceLauncher
 }
 
 export interface EngineModule<D extends Domain = Domain> {

@@ -13,16 +13,19 @@ import type {
   mintApi,
 } from '../../shared/api/mint'
 import type { HandlersOf } from '../../shared/api/procedure'
-import { startMint, type RunningMint } from '../../../services/mint/src/index'
-import { MintConfigSchema } from '../../../services/mint/src/config'
-import { writeSecretFileAtomic } from '../../../services/mint/src/seed'
-import type { MeltQuote, MintQuote } from '../../../services/mint/src/store/store'
+import {
+  MintConfigSchema,
+  startMint,
+  type MeltQuote,
+  type MintQuote,
+  type RunningMint,
+} from '../../../services/mint/src/index'
+import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { FlashError } from '../errors'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
 import { servicePorts } from '../stack/networks'
 import { stackDataDir, stackPaths } from '../stack/paths'
-import type { LndBackendOptions } from '../../../services/mint/src/lightning/lnd'
-import type { BackendSpec } from '../../../services/mint/src/index'
+import type { BackendSpec, LndBackendOptions } from '../../../services/mint/src/index'
 import type {
   EngineContext,
   EngineModule,

@@ -30,7 +30,7 @@ async function engine(dataDir?: string, port = 0) {
   const e = await createEngine({
     dataDir: dir,
     log: silentLogger,
-    modules: [relayModule({ port })],
+    modules: [relayModule({ port, restartBaseMs: 100 })],
   })
   engines.push(e)
   return { e, dir }
@@ -52,6 +52,38 @@ function publish(url: string, ev: object): Promise<unknown[]> {
 }
 
 describe('relay engine module', () => {
+  it('runs the relay in its own process, and restarts it when it dies', async () => {
+    const { e } = await engine()
+    const s = (await e.call('relay', 'status', {}, ctx)) as RelayStatus
+    expect(s.running).toBe(true)
+    const pid = s.process?.pid
+    // Not the engine: the relay that faces the internet never holds the engine's keys.
+    expect(pid).toBeGreaterThan(0)
+    expect(pid).not.toBe(process.pid)
+    expect(s.process?.restarts).toBe(0)
+    const key = generateSecretKey()
+    const ev = finalizeEvent(
+      { kind: 1, created_at: Math.floor(Date.now() / 1000), tags: [], content: 'before' },
+      key,
+    )
+    expect((await publish(s.url!, ev))[2]).toBe(true)
+
+    process.kill(pid!, 'SIGKILL')
+    await expect
+      .poll(
+        async () => {
+          const now = (await e.call('relay', 'status', {}, ctx)) as RelayStatus
+          return now.running && now.process?.pid !== pid ? now.process : undefined
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toMatchObject({ running: true, restarts: 1, lastExit: { signal: 'SIGKILL' } })
+    const after = (await e.call('relay', 'status', {}, ctx)) as RelayStatus
+    expect(after.eventsStored).toBeGreaterThanOrEqual(1)
+    // Same database, same key, new process.
+    expect(after.relayPubkey).toBe(s.relayPubkey)
+  })
+
   it('runs the relay and reports status, policies, lists, rejections and events', async () => {
     const { e, dir } = await engine()
     const events: EngineEvent[] = []
@@ -189,13 +221,19 @@ describe('relay engine module', () => {
     // Level-triggered: the relay follows a settings change on the next stack report.
     saveSettingsFile(dir, s)
     e2.events.publish({ topic: 'stack', type: 'sync', sync: {} })
+    // Starting the relay's own process takes a moment.
     await expect
-      .poll(async () => ((await e2.call('relay', 'status', {}, ctx)) as RelayStatus).running)
+      .poll(async () => ((await e2.call('relay', 'status', {}, ctx)) as RelayStatus).running, {
+        timeout: 30_000,
+      })
       .toBe(true)
     saveSettingsFile(dir, { ...s, services: { ...s.services, relay: false } })
     e2.events.publish({ topic: 'stack', type: 'sync', sync: {} })
     await expect
-      .poll(async () => ((await e2.call('relay', 'status', {}, ctx)) as RelayStatus).problem?.code)
+      .poll(
+        async () => ((await e2.call('relay', 'status', {}, ctx)) as RelayStatus).problem?.code,
+        { timeout: 30_000 },
+      )
       .toBe('relay.disabled')
   })
 

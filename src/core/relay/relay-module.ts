@@ -1,5 +1,6 @@
-// The box's own Nostr relay as an engine module (API domain 'relay'): runs services/relay
-// embedded on 127.0.0.1 (port 7777 unless configured), database and key under
+// The box's own Nostr relay as an engine module (API domain 'relay'): runs services/relay in its
+// own process (never inside the engine, which holds the keys; restarted if it dies) on 127.0.0.1
+// (port 7777 unless configured), database and key under
 // <stack data folder>/relay — the folder the relay container uses too (src/core/stack/paths.ts).
 // The operator's choices (policies, admin keys, port) live in relay/config.json there.
 import { existsSync, readFileSync, statSync } from 'node:fs'
@@ -13,12 +14,17 @@ import {
   type relayApi,
 } from '../../shared/api/relay'
 import type { HandlersOf } from '../../shared/api/procedure'
-import { startRelay, type RunningRelay } from '../../../services/relay/src/index'
-import { SUPPORTED_NIPS } from '../../../services/relay/src/nip11'
-import { writeFileAtomic } from '../../../services/relay/src/relay-key'
-import type { Rejection } from '../../../services/relay/src/relay'
+import {
+  relayChildEntry,
+  SUPPORTED_NIPS,
+  type Rejection,
+  type RelayInfo,
+  type RelayListEntryData,
+  type RelayListName,
+} from '../../../services/relay/src/index'
+import { writeFileAtomicSync } from '../atomic-file'
+import { ServiceError, ServiceProcess } from '../services/service-process'
 import { FlashError } from '../errors'
-import { redact } from '../log'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
 import { stackDataDir, stackPaths } from '../stack/paths'
 import type {
@@ -50,6 +56,8 @@ export interface RelayModuleOptions {
    * the relay is enabled and `ownServices` is 'embedded' (or before setup saved any settings).
    */
   readonly shouldRun?: () => 'run' | 'disabled' | 'container'
+  /** First restart delay after the relay's process died (ms; doubles each time). Default 500. */
+  readonly restartBaseMs?: number
 }
 
 function savedSettings(engineDir: string): ReturnType<typeof loadSettings> | 'damaged' {
@@ -78,7 +86,8 @@ function fromSettings(engineDir: string): 'run' | 'disabled' | 'container' {
 export type RelayModule = EngineModule<typeof relayApi> & {
   /** ws:// URL of the running relay (the nostr module connects here). */
   readonly url: string | undefined
-  readonly running: () => RunningRelay | undefined
+  /** The relay's own process. */
+  readonly process: ServiceProcess
 }
 
 export function relayModule(options: RelayModuleOptions = {}): EngineModuleFactory {
@@ -95,7 +104,6 @@ export function createRelayModule(
   // Where the relay's data is follows the settings' data folder (resolved again on every start).
   let paths = stackPaths(stackDirOf(ctx.dataDir)).relay
   let config: RelayConfig = RelayConfigSchema.parse({})
-  let running: RunningRelay | undefined
   let problem: FlashError | undefined
   let statusTimer: NodeJS.Timeout | undefined
   let lastStatusKey = ''
@@ -114,10 +122,36 @@ export function createRelayModule(
     }
   }
   const saveConfig = () =>
-    writeFileAtomic(paths.config, JSON.stringify(config, null, 2) + '\n', 0o600)
+    writeFileAtomicSync(paths.config, JSON.stringify(config, null, 2) + '\n', 0o600)
 
-  const relay = () => {
-    if (running) return running.relay
+  const proc: ServiceProcess = new ServiceProcess({
+    launch: { name: 'relay', entry: relayChildEntry },
+    ...(ctx.serviceLauncher ? { launcher: ctx.serviceLauncher } : {}),
+    log,
+    startOptions: () => ({
+      port: options.port ?? config.port,
+      host: '127.0.0.1',
+      dbPath: paths.db,
+      keyPath: paths.key,
+      policies: config.policies,
+      adminPubkeys: config.adminPubkeys,
+    }),
+    onEvent: (name, data) => {
+      if (name !== 'rejection') return
+      const r = data as Rejection
+      // A flood must not flood the UI too: at most 20 rejection events a second.
+      const sec = Math.floor(r.at / 1000)
+      if (sec !== rejectionWindow.second) rejectionWindow = { second: sec, count: 0 }
+      if (++rejectionWindow.count > 20) return
+      ctx.events.publish({ topic: 'relay', type: 'rejection', rejection: toRejection(r) })
+    },
+    onState: () => void publishStatus(true),
+    ...(options.restartBaseMs !== undefined ? { restartBaseMs: options.restartBaseMs } : {}),
+  })
+
+  /** A call to the relay's process; when it is not running, the reason why. */
+  const call = async <T>(op: string, ...args: unknown[]): Promise<T> => {
+    if (proc.serviceUrl) return proc.call<T>(op, ...args)
     throw (
       problem ??
       new FlashError(
@@ -128,54 +162,69 @@ export function createRelayModule(
     )
   }
 
-  const status = (): RelayStatus => {
+  const status = async (): Promise<RelayStatus> => {
     const base = {
-      policies: running?.relay.currentPolicy ?? config.policies,
+      policies: config.policies,
       adminPubkeys: config.adminPubkeys,
       supportedNips: SUPPORTED_NIPS,
+      process: proc.state,
     }
-    if (!running)
-      return {
-        ...base,
-        running: false,
-        ...(problem ? { problem: problem.toJSON() } : {}),
-        connections: 0,
-        subscriptions: 0,
-        eventsStored: 0,
-        storageBytes: 0,
-      }
-    const s = running.relay.stats()
+    const stopped = (): RelayStatus => ({
+      ...base,
+      running: false,
+      ...(problem ? { problem: problem.toJSON() } : {}),
+      connections: 0,
+      subscriptions: 0,
+      eventsStored: 0,
+      storageBytes: 0,
+    })
+    if (!proc.serviceUrl) return stopped()
+    let info: RelayInfo
+    try {
+      info = await proc.call<RelayInfo>('info')
+    } catch {
+      return stopped() // died while asked; it restarts by itself
+    }
     return {
       ...base,
       running: true,
-      url: running.url,
-      ...s,
-      relayPubkey: running.relay.key.pubkey,
-      verifier: running.relay.verifierEngine,
+      url: info.url,
+      connections: info.connections,
+      subscriptions: info.subscriptions,
+      eventsStored: info.eventsStored,
+      storageBytes: info.storageBytes,
+      policies: info.policies,
+      relayPubkey: info.relayPubkey,
+      verifier: info.verifier,
     }
   }
 
-  const lists = (): RelayLists => {
-    const r = relay()
-    const entries = (name: Parameters<typeof r.store.listAll>[0]) =>
-      r.store
-        .listAll(name)
-        .map((e) => ({ value: e.value, reason: e.reason, addedAt: toIso(e.addedAt) }))
+  const lists = async (): Promise<RelayLists> => {
+    const all = await call<Record<RelayListName, RelayListEntryData[]>>('lists')
+    const entries = (name: RelayListName) =>
+      all[name].map((e) => ({ value: e.value, reason: e.reason, addedAt: toIso(e.addedAt) }))
     return {
       allowedPubkeys: entries('allowed-pubkey'),
       bannedPubkeys: entries('banned-pubkey'),
       bannedEvents: entries('banned-event'),
       blockedIps: entries('blocked-ip'),
-      allowedKinds: r.store.listAll('allowed-kind').map((e) => Number(e.value)),
-      disallowedKinds: r.store.listAll('disallowed-kind').map((e) => Number(e.value)),
+      allowedKinds: all['allowed-kind'].map((e) => Number(e.value)),
+      disallowedKinds: all['disallowed-kind'].map((e) => Number(e.value)),
     }
   }
 
   const toRejection = (r: Rejection): RelayRejection => ({ ...r, at: toIso(r.at, true) })
 
-  const publishStatus = (force = false) => {
-    const s = status()
-    const key = JSON.stringify([s.running, s.connections, s.eventsStored, s.subscriptions])
+  const publishStatus = async (force = false) => {
+    const s = await status()
+    const key = JSON.stringify([
+      s.running,
+      s.connections,
+      s.eventsStored,
+      s.subscriptions,
+      s.process?.pid,
+      s.process?.restarts,
+    ])
     if (!force && key === lastStatusKey) return
     lastStatusKey = key
     ctx.events.publish({ topic: 'relay', type: 'status', status: s })
@@ -184,61 +233,30 @@ export function createRelayModule(
   const handlers: HandlersOf<typeof relayApi, RequestContext> = {
     status: async () => status(),
     setPolicies: async ({ policies }) => {
-      const applied = running
-        ? running.relay.setPolicy(policies)
+      const applied = proc.serviceUrl
+        ? await proc.call<RelayConfig['policies']>('setPolicy', policies)
         : RelayPolicySchema.parse(policies)
       config = { ...config, policies: applied }
       saveConfig()
       log.info('relay policies changed', { writes: applied.writes, reads: applied.reads })
-      publishStatus(true)
+      void publishStatus(true)
       return applied
     },
     setAdmins: async ({ pubkeys }) => {
       config = { ...config, adminPubkeys: [...new Set(pubkeys)] }
       saveConfig()
-      if (running) {
-        const admins = running.relay.admins
-        admins.clear()
-        for (const pk of [...config.adminPubkeys, running.relay.key.pubkey]) admins.add(pk)
-      }
-      publishStatus(true)
+      if (proc.serviceUrl) await proc.call('setAdmins', config.adminPubkeys)
+      void publishStatus(true)
       return config.adminPubkeys
     },
     lists: async () => lists(),
     editList: async (input) => {
-      const m = relay().managementOps!
-      const add = input.action === 'add'
-      switch (input.list) {
-        case 'allowed-pubkey':
-          if (add) m.allowPubkey(input.value, input.reason)
-          else m.unallowPubkey(input.value)
-          break
-        case 'banned-pubkey':
-          if (add) m.banPubkey(input.value, input.reason)
-          else m.unbanPubkey(input.value)
-          break
-        case 'banned-event':
-          if (add) m.banEvent(input.value, input.reason)
-          else m.unbanEvent(input.value)
-          break
-        case 'blocked-ip':
-          if (add) m.blockIp(input.value, input.reason)
-          else m.unblockIp(input.value)
-          break
-        case 'allowed-kind':
-          if (add) m.allowKind(input.value)
-          else relay().store.listRemove('allowed-kind', String(input.value))
-          break
-        case 'disallowed-kind':
-          if (add) m.disallowKind(input.value)
-          else relay().store.listRemove('disallowed-kind', String(input.value))
-          break
-      }
+      await call('editList', input.list, input.action, String(input.value), input.reason)
       return lists()
     },
-    rejections: async ({ limit }) => relay().rejections().slice(0, limit).map(toRejection),
+    rejections: async ({ limit }) =>
+      (await call<Rejection[]>('rejections', limit)).map(toRejection),
     backup: async ({ path }) => {
-      const r = relay()
       if (existsSync(path))
         throw new FlashError(
           'relay.backup_exists',
@@ -251,9 +269,11 @@ export function createRelayModule(
           `The folder ${dirname(path)} does not exist.`,
           'Choose a folder that exists (for example a USB drive that is plugged in).',
         )
+      let events: number
       try {
-        r.store.backupTo(path)
+        ;({ events } = await call<{ events: number }>('backup', path))
       } catch (err) {
+        if (err instanceof FlashError) throw err
         log.error('relay backup failed', { error: (err as Error).message })
         throw new FlashError(
           'relay.backup_failed',
@@ -262,7 +282,7 @@ export function createRelayModule(
           { cause: err },
         )
       }
-      return { path, bytes: statSync(path).size, events: r.store.eventCount() }
+      return { path, bytes: statSync(path).size, events }
     },
   }
 
@@ -274,9 +294,9 @@ export function createRelayModule(
     name: 'relay',
     handlers,
     get url() {
-      return running?.url
+      return proc.serviceUrl
     },
-    running: () => running,
+    process: proc,
     async start() {
       stopped = false
       await startNow()
@@ -320,11 +340,10 @@ export function createRelayModule(
 
   async function stopNow(mode?: 'disabled' | 'container'): Promise<void> {
     if (statusTimer) clearInterval(statusTimer)
-    const r = running
-    running = undefined
-    if (r) await r.close()
+    statusTimer = undefined
+    await proc.stop()
     if (mode) problem = modeProblem(mode)
-    publishStatus(true)
+    void publishStatus(true)
   }
 
   function modeProblem(mode: 'disabled' | 'container'): FlashError {
@@ -342,31 +361,23 @@ export function createRelayModule(
   }
 
   async function startNow(): Promise<void> {
-    if (running) return
+    if (proc.serviceUrl) return
     paths = stackPaths(stackDirOf(ctx.dataDir)).relay
     config = loadConfig()
     const mode = (options.shouldRun ?? (() => fromSettings(ctx.dataDir)))()
     if (mode !== 'run') {
       problem = modeProblem(mode)
       log.info('relay not started inside the engine', { reason: mode })
-      publishStatus(true)
+      void publishStatus(true)
       return
     }
     const port = options.port ?? config.port
+    let url: string
     try {
-      running = await startRelay({
-        port,
-        host: '127.0.0.1',
-        dbPath: paths.db,
-        keyPath: paths.key,
-        policies: config.policies,
-        adminPubkeys: config.adminPubkeys,
-        log,
-        onSecret: redact,
-      })
+      url = await proc.start()
       problem = undefined
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
+      const code = err instanceof ServiceError ? err.code : undefined
       problem =
         code === 'EADDRINUSE'
           ? new FlashError(
@@ -382,20 +393,13 @@ export function createRelayModule(
               { cause: err },
             )
       log.error('relay failed to start', { error: (err as Error).message })
-      publishStatus(true)
+      void publishStatus(true)
       throw problem
     }
-    log.info('relay listening', { url: running.url })
-    running.relay.onRejection((r) => {
-      // A flood must not flood the UI too: at most 20 rejection events a second.
-      const sec = Math.floor(r.at / 1000)
-      if (sec !== rejectionWindow.second) rejectionWindow = { second: sec, count: 0 }
-      if (++rejectionWindow.count > 20) return
-      ctx.events.publish({ topic: 'relay', type: 'rejection', rejection: toRejection(r) })
-    })
-    statusTimer = setInterval(() => publishStatus(), options.statusIntervalMs ?? 5000)
+    log.info('relay listening', { url, pid: proc.state.pid })
+    statusTimer = setInterval(() => void publishStatus(), options.statusIntervalMs ?? 5000)
     statusTimer.unref()
-    publishStatus(true)
+    void publishStatus(true)
   }
 
   return module

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { mutation, query } from './procedure'
 import type { UserError } from '../errors'
+import type { ServiceProcessView } from './service-process'
 
 export interface MintKeysetView {
   readonly id: string
@@ -58,6 +59,8 @@ export interface MintStatus {
   /** Melts waiting for Lightning to say what happened. */
   readonly pendingMelts: number
   readonly problem?: UserError
+  /** The mint's own process (it never runs inside the engine): pid, restarts, last exit. */
+  readonly process?: ServiceProcessView
 }
 
 export interface MintQuoteView {

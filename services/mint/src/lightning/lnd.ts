@@ -12,7 +12,7 @@ import {
   subscribeToInvoices,
   type AuthenticatedLnd,
 } from 'ln-service'
-import { redact } from '../../../../src/core/log'
+import { redact } from '../log'
 import type {
   BackendStatus,
   IncomingRequest,
