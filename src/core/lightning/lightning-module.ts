@@ -16,7 +16,7 @@ import type {
 import type { Settings } from '../../shared/settings'
 import { writeFileAtomicSync } from '../atomic-file'
 import { OwnerPassword, PasswordSchema } from '../api/http/owner-password'
-import { LndClient } from '../clients/lnd'
+import { LndClient, lndError } from '../clients/lnd'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
 import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
 import { FlashError, toUserError } from '../errors'
@@ -36,6 +36,15 @@ import {
   storeOnce,
 } from './seed-vault'
 import { walletStep, type WalletUnlocker } from './wallet-lifecycle'
+import * as views from './node-views'
+import { alreadyPaid, PaymentSaga, PaymentStore, paymentView } from './payment-saga'
+import { qrDataUrl } from '../ecash/qr'
+import {
+  LightningLimitsSchema,
+  type InvoiceView,
+  type LightningLimits,
+  type PaymentView,
+} from '../../shared/api/lightning'
 import { lndWalletUnlocker, type LndEndpoint } from './wallet-unlocker'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
@@ -109,6 +118,29 @@ export function createLightningModule(
   let again = false
   let lastPublished = ''
   let check: { positions: number[]; hashes: string[]; until: number } | undefined
+  let invoiceSub: { removeAllListeners(): void } | undefined
+  const store = new PaymentStore(join(ctx.dataDir, 'lightning', 'payments.db'))
+  const limitsPath = join(ctx.dataDir, 'lightning', 'limits.json')
+  const defaultLimits: LightningLimits = {
+    maxPaymentSat: 1_000_000,
+    feeLimitPercent: 1,
+    minFeeLimitSat: 10,
+  }
+  const loadLimits = (): LightningLimits => {
+    try {
+      return LightningLimitsSchema.parse(JSON.parse(readFileSync(limitsPath, 'utf8')))
+    } catch {
+      return defaultLimits
+    }
+  }
+  const publishPayment = (payment: PaymentView) =>
+    ctx.events.publish({
+      topic: 'lightning',
+      type: 'payment',
+      payment: views.withFailureText(payment),
+    })
+  const publishInvoice = (invoice: InvoiceView) =>
+    ctx.events.publish({ topic: 'lightning', type: 'invoice', invoice })
   let unsubscribe: (() => void) | undefined
 
   const hashWord = (w: string) =>
@@ -155,6 +187,8 @@ export function createLightningModule(
   }
 
   const closeClients = () => {
+    invoiceSub?.removeAllListeners()
+    invoiceSub = undefined
     unlocker?.close()
     unlocker = undefined
     unlockerKey = ''
@@ -208,6 +242,48 @@ export function createLightningModule(
       peers: info.peers_count,
     }
   }
+
+  // Invoices settle while nobody is looking: LND's SubscribeInvoices stream feeds the engine's
+  // event stream, so the page shows “paid” the moment LND settles (no polling).
+  const followInvoices = (client: LndClient) => {
+    if (invoiceSub) return
+    const sub = ln.subscribeToInvoices({ lnd: client.lnd })
+    invoiceSub = sub
+    sub.on('invoice_updated', (i: Parameters<typeof views.invoiceView>[0]) => {
+      publishInvoice(views.invoiceView(i))
+    })
+    sub.on('error', (err: unknown) => {
+      sub.removeAllListeners()
+      if (invoiceSub === sub) invoiceSub = undefined
+      log.warn('invoice updates from LND stopped; reconnecting', {
+        error: lndError('subscribeToInvoices', err).message,
+      })
+      void reconcile()
+    })
+  }
+
+  const requireApp = (): Lightning.AuthenticatedLnd => {
+    if (app && wallet === 'ready') return app.lnd
+    throw (
+      problem ??
+      new FlashError(
+        'lightning.not_ready',
+        wallet === 'disabled'
+          ? 'Lightning is not part of this box’s stack.'
+          : 'The Lightning node is not ready yet.',
+        wallet === 'disabled'
+          ? 'Turn on Lightning (LND) in Settings, then start the stack.'
+          : 'Wait until the Lightning page shows the node as ready; it may still be starting.',
+      )
+    )
+  }
+
+  const saga = new PaymentSaga({
+    store,
+    lnd: requireApp,
+    log,
+    onUpdate: publishPayment,
+  })
 
   const stepOnce = async (): Promise<void> => {
     try {
@@ -273,6 +349,8 @@ export function createLightningModule(
     if (client) {
       try {
         node = await nodeView(client, settings)
+        followInvoices(client)
+        await saga.reconcile()
       } catch (err) {
         if (err instanceof FlashError && err.code === 'lnd.auth') {
           // The app's key no longer matches this wallet: bake it again next step.
@@ -368,8 +446,82 @@ export function createLightningModule(
     return p
   }
 
+  const network = () => settings?.network ?? 'regtest'
+
   const handlers: Handlers = {
     status: async () => status(),
+    nodeUri: async () => {
+      requireApp()
+      if (!node)
+        throw new FlashError(
+          'lightning.not_ready',
+          'The Lightning node is not ready yet.',
+          'Wait a moment and try again.',
+        )
+      const qr = await qrDataUrl(node.uri)
+      return { uri: node.uri, ...(qr ? { qr } : {}) }
+    },
+    balances: async () => views.balances(requireApp()),
+    limits: async () => loadLimits(),
+    setLimits: async (input) => {
+      writeFileAtomicSync(limitsPath, JSON.stringify(input, null, 2) + '\n', 0o600)
+      return loadLimits()
+    },
+    createInvoice: async (input) => {
+      const invoice = await views.createInvoice(requireApp(), input)
+      const qr = await qrDataUrl(invoice.request, { uppercase: true })
+      return { ...invoice, ...(qr ? { qr } : {}) }
+    },
+    decodeInvoice: async ({ request }) =>
+      views.decodeInvoice(requireApp(), request, network(), loadLimits()),
+    pay: async ({ request, amountSat, feeLimitSat }) => {
+      const lnd = requireApp()
+      const limits = loadLimits()
+      const decoded = await views.decodeInvoice(lnd, request, network(), limits)
+      if (saga.alreadyPaid(decoded.id)) throw alreadyPaid()
+      const amount = views.checkPayable(decoded, amountSat, limits)
+      const view = await saga.pay({
+        request: request.toLowerCase(),
+        hash: decoded.id,
+        amountSat: amount,
+        ...(decoded.amountSat === null ? { amountForAmountless: amount } : {}),
+        feeLimitSat,
+        destination: decoded.payee,
+        description: decoded.description,
+      })
+      return views.withFailureText(view)
+    },
+    invoices: async () => views.invoices(requireApp()),
+    payments: async () => {
+      const lnd = requireApp()
+      const ours = store.list().map((r) => views.withFailureText(paymentView(r)))
+      const known = new Set(ours.map((p) => p.id))
+      const { payments } = await ln.getPayments({ lnd, limit: 500 })
+      const others = payments.filter((p) => !known.has(p.id)).map(views.lndPaymentView)
+      return [...ours, ...others].sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    },
+    peers: async () => views.peers(requireApp()),
+    connectPeer: async ({ uri }) => {
+      const lnd = requireApp()
+      await views.connectPeer(lnd, uri)
+      return views.peers(lnd)
+    },
+    channels: async () => views.channels(requireApp()),
+    openChannel: async (input) => {
+      const lnd = requireApp()
+      await views.openChannel(lnd, input)
+      ctx.events.publish({ topic: 'lightning', type: 'channels' })
+      return views.channels(lnd)
+    },
+    closeChannel: async ({ fundingOutpoint, force }) => {
+      const lnd = requireApp()
+      await views.closeChannel(lnd, { fundingOutpoint, force })
+      log.info(force ? 'channel force-closed by the owner' : 'channel closed by the owner', {
+        channel: fundingOutpoint,
+      })
+      ctx.events.publish({ topic: 'lightning', type: 'channels' })
+      return views.channels(lnd)
+    },
     protectSeed: async ({ password }) => {
       await checkOwnerPassword(password)
       await ensureVault(password)
@@ -486,8 +638,10 @@ export function createLightningModule(
       stopped = true
       clearTimeout(timer)
       unsubscribe?.()
+      saga.close()
       await running
       closeClients()
+      store.close()
     },
   }
 }
