@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { OwnerPassword } from '../../src/core/api/http/owner-password'
 import { startHttpApi, type HttpApi } from '../../src/core/api/http/server'
 import { createEngine, type Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
@@ -453,6 +454,64 @@ describe('exposed beyond loopback', () => {
     })
     expect(res.status).toBe(403)
     expect(res.json).toMatchObject({ code: 'auth.bad_setup_code' })
+  })
+})
+
+describe('login throttle keyed on the client', () => {
+  const dirs: string[] = []
+  const apis: HttpApi[] = []
+  const engines: Engine[] = []
+  afterAll(async () => {
+    for (const a of apis) await a.close()
+    for (const e of engines) await e.stop()
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  })
+  const start = async (trustedProxies: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashbox-http-proxy-'))
+    dirs.push(dir)
+    const engine = await createEngine({ dataDir: dir, log: silentLogger, modules: [] })
+    engines.push(engine)
+    const api = await startHttpApi(engine, { dataDir: dir, trustedProxies, log: silentLogger })
+    apis.push(api)
+    return api
+  }
+  const login = (api: HttpApi, password: string, forwardedFor?: string) =>
+    send(api, 'POST', '/api/auth/login', {
+      headers: jsonHeaders(api, forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+      body: JSON.stringify({ password }),
+    })
+
+  it('behind a trusted reverse proxy, one attacker cannot lock the owner out', async () => {
+    // This test's requests come from 127.0.0.1, standing in for the proxy.
+    const api = await start(['127.0.0.1'])
+    // A proxy in front makes a loopback server reachable from anywhere: setup needs the code.
+    expect((await send(api, 'GET', '/api/auth/state')).json).toMatchObject({
+      setupCodeRequired: true,
+    })
+    const setup = await send(api, 'POST', '/api/auth/setup', {
+      headers: jsonHeaders(api, { 'x-forwarded-for': '198.51.100.7' }),
+      body: JSON.stringify({ password: PASSWORD }),
+    })
+    expect(setup.json).toMatchObject({ code: 'auth.bad_setup_code' })
+    // (The owner types the printed code; here the password file is made directly instead.)
+    await new OwnerPassword(dirs.at(-1)!).create(PASSWORD)
+
+    for (let i = 0; i < 10; i++)
+      expect((await login(api, `attacker guess ${i}`, '203.0.113.66')).status).toBe(401)
+    expect((await login(api, 'attacker guess 11', '203.0.113.66')).status).toBe(429)
+    // Claiming another address on the left of the chain does not help the attacker: the proxy
+    // appends the real one on the right.
+    expect((await login(api, 'attacker guess 12', '1.2.3.4, 203.0.113.66')).status).toBe(429)
+    // The owner, from another address through the same proxy, still gets in.
+    expect((await login(api, PASSWORD, '198.51.100.7')).status).toBe(200)
+  })
+
+  it('without a trusted proxy, X-Forwarded-For is ignored: spoofing it does not reset the count', async () => {
+    const api = await start([])
+    await new OwnerPassword(dirs.at(-1)!).create(PASSWORD)
+    for (let i = 0; i < 10; i++)
+      expect((await login(api, `guess ${i}`, `198.51.100.${i + 1}`)).status).toBe(401)
+    expect((await login(api, 'guess 11', '198.51.100.99')).status).toBe(429)
   })
 })
 

@@ -1,7 +1,8 @@
 // Headless mode: the engine's API over HTTP + WebSocket, and the built UI, safe by default.
 //   - binds 127.0.0.1 unless told otherwise; beyond loopback, first setup needs a printed code
 //   - owner password (scrypt) → session token in an HttpOnly, SameSite=Strict cookie
-//   - login attempts throttled per address; Host and Origin checked; JSON bodies bounded
+//   - login attempts throttled per client (behind a trusted reverse proxy: the forwarded
+//     address); Host and Origin checked; JSON bodies bounded
 //   - errors are always {code, message, hint}; never a stack trace
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -24,6 +25,7 @@ import { securityHeaders } from '../csp'
 import { LogFollows } from '../log-follows'
 import { HttpError, readJsonBody } from './body'
 import { EventsSocket } from './events-socket'
+import { clientAddress, normalizeAddress, parseTrustedProxies } from './client-address'
 import { LoginThrottle } from './login-throttle'
 import { hostAllowed, isLoopbackHost, sameOrigin, type OriginPolicy } from './origin'
 import { OwnerPassword, PASSWORD_MAX, PasswordSchema } from './owner-password'
@@ -57,6 +59,10 @@ export interface HttpApiOptions {
   readonly sessionIdleMs?: number
   readonly sessionMaxAgeMs?: number
   readonly loginAttempts?: { readonly max: number; readonly windowMs: number }
+  /** Addresses of reverse proxies whose X-Forwarded-For is believed (login throttle, logs);
+   *  default: the comma-separated FLASHBOX_TRUSTED_PROXIES environment variable. Serving
+   *  through a proxy also makes the first setup need the printed code. */
+  readonly trustedProxies?: readonly string[]
   readonly log?: Logger
 }
 
@@ -94,8 +100,6 @@ function parseCookies(header: string | undefined): Map<string, string> {
   }
   return out
 }
-
-const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown'
 
 /** Status for an engine error: the code says what kind of failure it is. */
 export function statusForError(code: string): number {
@@ -143,9 +147,19 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     },
   }
 
+  const trustedProxies = new Set(
+    (opts.trustedProxies ?? parseTrustedProxies(process.env.FLASHBOX_TRUSTED_PROXIES)).map(
+      normalizeAddress,
+    ),
+  )
+  const clientIp = (req: IncomingMessage) =>
+    clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies)
+
   // Beyond loopback, whoever reaches the page first could claim the box: the first setup then
-  // needs a code only the person who started the server can read (its log).
-  const exposed = !isLoopbackHost(host)
+  // needs a code only the person who started the server can read (its log). A reverse proxy in
+  // front (trusted proxies, or host names it presents) exposes a loopback server just the same.
+  const exposed =
+    !isLoopbackHost(host) || trustedProxies.size > 0 || policy.current.allowedHosts.length > 0
   let setupCode: string | null = null
   if (exposed && !(await password.isSet())) {
     setupCode = randomBytes(6).toString('hex').toUpperCase()
