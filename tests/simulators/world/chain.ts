@@ -175,6 +175,18 @@ export function subsidyAt(height: number): bigint {
   return halvings >= 64 ? 0n : (50n * COIN) >> BigInt(halvings)
 }
 
+/** txid and wtxid hashes (internal byte order) of a transaction, hashed once with node's SHA-256. */
+function txHashes(tx: Transaction): { hash: Buffer; witnessHash: Buffer; txid: string } {
+  // bitcoinjs-lib's own serializer without witness data (its getHash(false) does the same, with a
+  // slower pure-JS SHA-256).
+  const legacy = (
+    tx as unknown as { __toBuffer(b?: Uint8Array, o?: number, w?: boolean): Uint8Array }
+  ).__toBuffer(undefined, undefined, false)
+  const hash = hash256(legacy)
+  const witnessHash = tx.hasWitnesses() ? hash256(tx.toBuffer()) : hash
+  return { hash, witnessHash, txid: Buffer.from(hash).reverse().toString('hex') }
+}
+
 function merkleRoot(hashes: Uint8Array[]): { root: Uint8Array; mutated: boolean } {
   if (hashes.length === 0) return { root: new Uint8Array(32), mutated: false }
   let level = hashes
@@ -997,7 +1009,9 @@ export class Chain extends EventEmitter {
     block.bits = REGTEST_BITS
     block.transactions = all
     block.nonce = 0
-    while (!block.checkProofOfWork()) block.nonce++
+    // A block identical to an invalidated one (same second, same transactions) would have its hash;
+    // search on so a re-mined chain really is a new one.
+    while (!block.checkProofOfWork() || this.byHash.get(block.getId())?.invalid) block.nonce++
     return block
   }
 
@@ -1036,6 +1050,7 @@ export class Chain extends EventEmitter {
     const tip = this.blocks[this.blocks.length - 1]!
     const height = tip.height + 1
     const hash = block.getId()
+    if (this.byHash.get(hash)?.invalid) fail('duplicate-invalid', 'block was invalidated')
     if (!block.prevHash || reversedHex(block.prevHash) !== tip.hash)
       fail('prev-blk-not-found', 'SIMULATOR: blocks must extend the tip')
     if (block.bits !== REGTEST_BITS) fail('bad-diffbits', 'incorrect proof of work')
@@ -1050,7 +1065,9 @@ export class Chain extends EventEmitter {
       )
     const txs = block.transactions ?? []
     if (txs.length === 0) fail('bad-blk-length', 'size limits failed')
-    const mr = merkleRoot(txs.map((t) => t.getHash(false)))
+    // Every transaction hashed once, with node's SHA-256 (txid and wtxid).
+    const hashes = txs.map(txHashes)
+    const mr = merkleRoot(hashes.map((h) => h.hash))
     if (!block.merkleRoot || toHex(mr.root) !== toHex(block.merkleRoot))
       fail('bad-txnmrklroot', 'hashMerkleRoot mismatch')
     if (mr.mutated) fail('bad-txns-duplicate', 'duplicate transaction')
@@ -1080,7 +1097,7 @@ export class Chain extends EventEmitter {
       if (w.length !== 1 || w[0]!.length !== 32)
         fail('bad-witness-nonce-size', 'invalid witness reserved value size')
       const root = merkleRoot(
-        txs.map((t, i) => (i === 0 ? new Uint8Array(32) : t.getHash(true))),
+        hashes.map((h, i) => (i === 0 ? new Uint8Array(32) : h.witnessHash)),
       ).root
       const c = hash256(Buffer.concat([root, w[0]!]))
       if (toHex(c) !== toHex(cb.outs[commitIndex]!.script.subarray(6, 38)))
@@ -1094,7 +1111,7 @@ export class Chain extends EventEmitter {
     const view = (k: string): Coin | undefined =>
       spent.has(k) ? undefined : (created.get(k) ?? this.coins.get(k))
     let fees = 0n
-    const txids = txs.map((t) => t.getId())
+    const txids = hashes.map((h) => h.txid)
     const spentPerTx: Coin[][] = [[]]
     for (let ti = 0; ti < txs.length; ti++) {
       const tx = txs[ti]!
@@ -1116,7 +1133,7 @@ export class Chain extends EventEmitter {
         const r = this.checkTxInputs(tx, prevs, height)
         if ('reason' in r) fail(r.reason, r.details)
         else fees += r.fee
-        const wtxid = reversedHex(tx.getHash(true))
+        const wtxid = reversedHex(hashes[ti]!.witnessHash)
         if (!this.scriptCache.has(wtxid)) {
           const ctx = {
             tx,
@@ -1331,39 +1348,56 @@ function linearize(
 ): Array<{ txids: string[]; fee: number; vsize: number }> {
   const done = new Set<string>()
   const seq: Array<{ txids: string[]; fee: number; vsize: number }> = []
-  const ancestorsOf = (t: string): string[] => {
+  const children = new Map<string, string[]>()
+  for (const [t, x] of info)
+    for (const p of x.parents) if (info.has(p)) children.set(p, [...(children.get(p) ?? []), t])
+  // Ancestor packages are cached and recomputed only for descendants of what was taken.
+  const cache = new Map<string, { txids: string[]; fee: number; vsize: number }>()
+  const packageOf = (t: string): { txids: string[]; fee: number; vsize: number } => {
+    const hit = cache.get(t)
+    if (hit) return hit
     const out = new Set<string>()
     const todo = [t]
+    let fee = 0
+    let vsize = 0
     while (todo.length) {
       const x = todo.pop()!
       if (out.has(x) || done.has(x)) continue
       out.add(x)
-      for (const p of info.get(x)?.parents ?? []) if (info.has(p)) todo.push(p)
+      const xi = info.get(x)!
+      fee += xi.fee
+      vsize += xi.vsize
+      for (const p of xi.parents) if (info.has(p)) todo.push(p)
     }
-    return [...out]
+    const pkg = { txids: [...out], fee, vsize }
+    cache.set(t, pkg)
+    return pkg
   }
   while (done.size < info.size) {
     let best: { txids: string[]; fee: number; vsize: number } | undefined
     for (const t of info.keys()) {
       if (done.has(t)) continue
-      const anc = ancestorsOf(t)
-      let fee = 0
-      let vsize = 0
-      for (const a of anc) {
-        fee += info.get(a)!.fee
-        vsize += info.get(a)!.vsize
-      }
-      if (!best || fee * best.vsize > best.fee * vsize) best = { txids: anc, fee, vsize }
+      const pkg = packageOf(t)
+      if (!best || pkg.fee * best.vsize > best.fee * pkg.vsize) best = pkg
     }
     // Parents first inside the package.
+    const members = new Set(best!.txids)
     const order: string[] = []
+    const placed = new Set<string>()
     const visit = (t: string): void => {
-      if (order.includes(t) || !best!.txids.includes(t)) return
+      if (placed.has(t) || !members.has(t)) return
+      placed.add(t)
       for (const p of info.get(t)!.parents) visit(p)
       order.push(t)
     }
     for (const t of best!.txids) visit(t)
     for (const t of order) done.add(t)
+    const stale = [...order]
+    while (stale.length) {
+      const t = stale.pop()!
+      cache.delete(t)
+      for (const c of children.get(t) ?? []) if (cache.has(c)) stale.push(c)
+    }
     const chunk = { txids: order, fee: best!.fee, vsize: best!.vsize }
     // Merge with the previous chunk while this one has the higher feerate.
     while (seq.length > 0) {

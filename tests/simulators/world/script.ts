@@ -72,6 +72,8 @@ export interface SpendContext {
   readonly prevValues: readonly bigint[]
   /** Policy flags (standardness: NULLFAIL, LOW_S, STRICTENC, MINIMALDATA, CLEANSTACK, …) on top of consensus. */
   readonly policy: boolean
+  /** BIP143 hashPrevouts / hashSequence / hashOutputs of this tx, filled on first use. */
+  bip143?: { prevouts?: Buffer; sequences?: Buffer; outputs?: Buffer }
 }
 
 const OP = bscript.OPS
@@ -187,6 +189,100 @@ function isMinimalPush(op: number, data: Uint8Array): boolean {
   return true
 }
 
+const hash256 = (b: Uint8Array): Buffer =>
+  createHash('sha256').update(createHash('sha256').update(b).digest()).digest()
+
+function varint(n: number): Buffer {
+  if (n < 0xfd) return Buffer.from([n])
+  if (n <= 0xffff) return Buffer.from([0xfd, n & 0xff, n >> 8])
+  const b = Buffer.alloc(5)
+  b[0] = 0xfe
+  b.writeUInt32LE(n, 1)
+  return b
+}
+
+function serializeOutput(o: { script: Uint8Array; value: bigint }): Buffer {
+  const v = Buffer.alloc(8)
+  v.writeBigInt64LE(o.value)
+  return Buffer.concat([v, varint(o.script.length), o.script])
+}
+
+/**
+ * BIP143's signature hash for segwit v0, with the per-transaction parts (hashPrevouts,
+ * hashSequence, hashOutputs) computed once per transaction, as Core's PrecomputedTransactionData.
+ */
+export function bip143Sighash(
+  ctx: SpendContext,
+  index: number,
+  scriptCode: Uint8Array,
+  value: bigint,
+  hashType: number,
+): Buffer {
+  const { tx } = ctx
+  const cache = (ctx.bip143 ??= {})
+  const anyoneCanPay = (hashType & 0x80) !== 0
+  const base = hashType & 0x1f
+  const zero = Buffer.alloc(32)
+  let hashPrevouts: Buffer = zero
+  if (!anyoneCanPay) {
+    cache.prevouts ??= hash256(
+      Buffer.concat(
+        tx.ins.map((i) => {
+          const b = Buffer.alloc(36)
+          b.set(i.hash, 0)
+          b.writeUInt32LE(i.index, 32)
+          return b
+        }),
+      ),
+    )
+    hashPrevouts = cache.prevouts
+  }
+  let hashSequence: Buffer = zero
+  if (!anyoneCanPay && base !== 2 && base !== 3) {
+    cache.sequences ??= hash256(
+      Buffer.concat(
+        tx.ins.map((i) => {
+          const b = Buffer.alloc(4)
+          b.writeUInt32LE(i.sequence >>> 0)
+          return b
+        }),
+      ),
+    )
+    hashSequence = cache.sequences
+  }
+  let hashOutputs: Buffer = zero
+  if (base !== 2 && base !== 3) {
+    cache.outputs ??= hash256(Buffer.concat(tx.outs.map(serializeOutput)))
+    hashOutputs = cache.outputs
+  } else if (base === 3 && index < tx.outs.length)
+    hashOutputs = hash256(serializeOutput(tx.outs[index]!))
+  const input = tx.ins[index]!
+  const head = Buffer.alloc(4)
+  head.writeUInt32LE(tx.version >>> 0)
+  const outpoint = Buffer.alloc(36)
+  outpoint.set(input.hash, 0)
+  outpoint.writeUInt32LE(input.index, 32)
+  const tail = Buffer.alloc(8 + 4)
+  tail.writeBigInt64LE(value, 0)
+  tail.writeUInt32LE(input.sequence >>> 0, 8)
+  const end = Buffer.alloc(8)
+  end.writeUInt32LE(tx.locktime >>> 0, 0)
+  end.writeUInt32LE(hashType >>> 0, 4)
+  return hash256(
+    Buffer.concat([
+      head,
+      hashPrevouts,
+      hashSequence,
+      outpoint,
+      varint(scriptCode.length),
+      scriptCode,
+      tail,
+      hashOutputs,
+      end,
+    ]),
+  )
+}
+
 /** True when every opcode is a push (OP_16 and below), as scriptSigs must be. */
 export function isPushOnly(script: Uint8Array): boolean {
   const ops = parse(script)
@@ -297,11 +393,16 @@ class Interpreter {
     if (policy && !isCompressedOrUncompressed(pubkey)) throw new ScriptError(SCRIPT_ERR.PUBKEYTYPE)
     if (policy && sv === SigVersion.WITNESS_V0 && !(pubkey.length === 33))
       throw new ScriptError(SCRIPT_ERR.WITNESS_PUBKEYTYPE)
-    if (!ecc.isPoint(pubkey)) return false
     const { tx } = this.ctx
     const hash =
       sv === SigVersion.WITNESS_V0
-        ? tx.hashForWitnessV0(this.index, scriptCode, this.ctx.prevValues[this.index]!, hashType)
+        ? bip143Sighash(
+            this.ctx,
+            this.index,
+            scriptCode,
+            this.ctx.prevValues[this.index]!,
+            hashType,
+          )
         : tx.hashForSignature(this.index, scriptCode, hashType)
     try {
       return ecc.verify(hash, pubkey, compact)
