@@ -127,6 +127,16 @@ describe('simulated chain: signatures per script type', () => {
   }
 })
 
+/** Inputs minus outputs, from the chain's coin records (spent coins come from block undo data). */
+function feeOf(tx: Transaction, chain: Chain): bigint {
+  let inValue = 0n
+  for (const i of tx.ins) {
+    const prev = chain.getTransaction(Buffer.from(i.hash).reverse().toString('hex'))!.tx
+    inValue += prev.outs[i.index]!.value
+  }
+  return inValue - tx.outs.reduce((a, o) => a + o.value, 0n)
+}
+
 /** Replaces the hash-type byte of the input's signature with SIGHASH_ALL. */
 function relabel(tx: Transaction, type: string): void {
   const fix = (s: Uint8Array) => Uint8Array.from([...s.subarray(0, -1), Transaction.SIGHASH_ALL])
@@ -233,6 +243,9 @@ describe('simulated chain: mempool policy and mining', () => {
       medium.getId(),
     ])
     expect(block.transactions!.length).toBe(4)
+    // The coinbase claims the subsidy plus exactly the three fees.
+    const fees = [parent, child, medium].reduce((a, t) => a + feeOf(t, chain), 0n)
+    expect(block.transactions![0]!.outs[0]!.value).toBe(50n * 100_000_000n + fees)
     expect(chain.mempool()).toEqual([])
   })
 
