@@ -28,10 +28,15 @@ export const chainSizes: Readonly<Record<BitcoinNetwork, ChainSize>> = {
   mainnet: { blocksGB: 930, chainstateGB: 15, txindexGB: 60, electrsGB: 80 },
   testnet4: { blocksGB: 60, chainstateGB: 3, txindexGB: 5, electrsGB: 10 },
   signet: { blocksGB: 40, chainstateGB: 2, txindexGB: 4, electrsGB: 8 },
-  regtest: { blocksGB: 1, chainstateGB: 1, txindexGB: 1, electrsGB: 1 },
+  // regtest: a private test chain that only grows when someone mines on it; a year of a test shop
+  // (a few thousand mostly empty blocks) stays well under these.
+  regtest: { blocksGB: 0.5, chainstateGB: 0.1, txindexGB: 0.1, electrsGB: 0.2 },
 }
 
 export const serviceReservesGB = { lnd: 2, btcpay: 10, relay: 5, mint: 1, logs: 5 } as const
+
+/** On regtest the services hold test data only: a tenth of the reserves above. */
+export const regtestReservesGB = { lnd: 0.2, btcpay: 1, relay: 0.5, mint: 0.1, logs: 0.5 } as const
 
 export interface DiskEstimate {
   readonly totalBytes: number
@@ -44,18 +49,21 @@ export function estimateDisk(settings: Settings): DiskEstimate {
   const parts: Record<string, number> = {}
   if (settings.prune.enabled) {
     // Pruned: bitcoind keeps at most targetMiB of blocks (plus undo data within that target).
-    parts.bitcoind = settings.prune.targetMiB * MiB + size.chainstateGB * GB
+    // A target larger than the whole chain (regtest) keeps the whole chain, no more.
+    parts.bitcoind =
+      Math.min(settings.prune.targetMiB * MiB, size.blocksGB * GB) + size.chainstateGB * GB
   } else {
     parts.bitcoind = (size.blocksGB + size.chainstateGB) * GB
     if (settings.txindex) parts.txindex = size.txindexGB * GB
   }
   const s = settings.services
+  const reserve = settings.network === 'regtest' ? regtestReservesGB : serviceReservesGB
   if (s.electrs) parts.electrs = size.electrsGB * GB
-  if (s.lnd) parts.lnd = serviceReservesGB.lnd * GB
-  if (s.btcpay) parts.btcpay = serviceReservesGB.btcpay * GB
-  if (s.relay) parts.relay = serviceReservesGB.relay * GB
-  if (s.mint) parts.mint = serviceReservesGB.mint * GB
-  parts.logs = serviceReservesGB.logs * GB
+  if (s.lnd) parts.lnd = reserve.lnd * GB
+  if (s.btcpay) parts.btcpay = reserve.btcpay * GB
+  if (s.relay) parts.relay = reserve.relay * GB
+  if (s.mint) parts.mint = reserve.mint * GB
+  parts.logs = reserve.logs * GB
   const totalBytes = Object.values(parts).reduce((a, b) => a + b, 0)
   return { totalBytes, parts }
 }

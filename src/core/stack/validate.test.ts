@@ -126,6 +126,20 @@ describe('checkSettings', () => {
     expect(estimateDiskBytes(settings({ network: 'regtest' }))).toBeLessThan(20 * GB)
   })
 
+  it('fits regtest: a test chain with the usual services needs a few GB, not a mainnet-sized reserve', () => {
+    const regtest = defaultSettings('/srv/fb')
+    expect(regtest.network).toBe('regtest')
+    expect(estimateDiskBytes(regtest)).toBeLessThan(5 * GB)
+    expect(estimateDiskBytes(regtest)).toBeGreaterThan(1 * GB)
+    // Pruning a chain smaller than the prune target does not make it bigger.
+    const pruned = { ...regtest, services: { ...regtest.services, electrs: false } }
+    expect(
+      estimateDiskBytes({ ...pruned, prune: { enabled: true, targetMiB: 10_000 } }),
+    ).toBeLessThanOrEqual(estimateDiskBytes(pruned))
+    // The real networks keep their reserves.
+    expect(estimateDiskBytes({ ...regtest, network: 'signet' })).toBeGreaterThan(50 * GB)
+  })
+
   it('warns when the machine has too little memory for the chosen services', () => {
     const s = settings({ services: services({ lnd: true, electrs: true, btcpay: true }) })
     const p = checkSettings(s, { ...roomy, memoryBytes: 2 * 1024 ** 3 })

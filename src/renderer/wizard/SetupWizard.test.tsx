@@ -182,3 +182,77 @@ describe('setup wizard', () => {
     })
   })
 })
+
+describe('setup wizard: the folder step', () => {
+  async function toStorage() {
+    const w = setup()
+    w.dockerNow({ state: 'running', version: '28.2.2', host: 'unix:///x', os: 'linux' })
+    fireEvent.click(await screen.findByRole('button', { name: 'Check again' }))
+    await screen.findByText(/Docker 28.2.2 is running/)
+    fireEvent.click(next())
+    fireEvent.click(next()) // regtest, the default
+    return w
+  }
+
+  it('says why Next is off, and never calls a relative path roomy', async () => {
+    const w = await toStorage()
+    const input = screen.getByLabelText('Where should Flash Box keep its data?')
+    fireEvent.change(input, { target: { value: '' } })
+    expect(next().disabled).toBe(true)
+    expect(screen.getByTestId('next-disabled-reason').textContent).toContain(
+      'Choose a folder first.',
+    )
+    expect(next().getAttribute('aria-describedby')).toBe(
+      screen.getByTestId('next-disabled-reason').id,
+    )
+
+    fireEvent.change(input, { target: { value: 'flashbox-data' } })
+    await new Promise((r) => setTimeout(r, 500))
+    expect(next().disabled).toBe(true)
+    expect(screen.getByTestId('next-disabled-reason').textContent).toContain(
+      '“flashbox-data” is not a full path',
+    )
+    // One message, not "is not a full path" next to "There is enough room".
+    expect(screen.queryByText('There is enough room.')).toBeNull()
+    expect(
+      w.fake
+        .callsTo('stack.checkSettings')
+        .some((s) => (s as Settings).dataDir === 'flashbox-data'),
+    ).toBe(false)
+
+    fireEvent.change(input, { target: { value: '/srv/flashbox' } })
+    await screen.findByText('There is enough room.', {}, { timeout: 3000 })
+    expect(next().disabled).toBe(false)
+    expect(screen.queryByTestId('next-disabled-reason')).toBeNull()
+  })
+
+  it('picks the folder in a folder browser (web mode)', async () => {
+    const w = await toStorage()
+    w.fake.on('system.listFolders', (i) => {
+      const path = (i as { path?: string }).path ?? '/home/owner'
+      return {
+        path,
+        parent: '/',
+        folders: path === '/srv/flashbox' ? [{ name: 'data', path: '/srv/flashbox/data' }] : [],
+        truncated: false,
+        writable: true,
+        home: '/home/owner',
+      }
+    })
+    fireEvent.change(screen.getByLabelText('Where should Flash Box keep its data?'), {
+      target: { value: '/srv/flashbox' },
+    })
+    fireEvent.click(screen.getByRole('button', { name: 'Choose…' }))
+    const browser = await screen.findByRole('group', {
+      name: 'Choose where Flash Box keeps its data',
+    })
+    fireEvent.click(await screen.findByRole('button', { name: 'data' }))
+    await screen.findByText('/srv/flashbox/data')
+    fireEvent.click(screen.getByRole('button', { name: 'Use this folder' }))
+    expect(browser.isConnected).toBe(false)
+    expect(
+      (screen.getByLabelText('Where should Flash Box keep its data?') as HTMLInputElement).value,
+    ).toBe('/srv/flashbox/data')
+    await screen.findByText('There is enough room.', {}, { timeout: 3000 })
+  })
+})

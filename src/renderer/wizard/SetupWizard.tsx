@@ -8,6 +8,7 @@ import type { SettingsCheck } from '../../shared/api/stack'
 import { defaultSettings, type Settings } from '../../shared/settings'
 import { formatBytes } from '../format'
 import { ErrorBox, Progress, Spinner } from '../shell/common'
+import { FolderPicker } from '../shell/FolderPicker'
 import { dockerHelp } from './docker-help'
 import { networkChoices } from './networks'
 import { isOptional } from './service-choice'
@@ -91,11 +92,14 @@ function Nav({
   onNext,
   nextLabel = 'Next',
   nextDisabled,
+  nextDescribedBy,
 }: {
   onBack?: () => void
   onNext: () => void
   nextLabel?: string
   nextDisabled?: boolean
+  /** The id of the sentence that says why Next is off. */
+  nextDescribedBy?: string
 }) {
   return (
     <div className="wizard-nav">
@@ -105,7 +109,13 @@ function Nav({
         </button>
       )}
       <span className="spacer" />
-      <button type="button" className="primary" onClick={onNext} disabled={nextDisabled}>
+      <button
+        type="button"
+        className="primary"
+        onClick={onNext}
+        disabled={nextDisabled}
+        aria-describedby={nextDescribedBy}
+      >
         {nextLabel}
       </button>
     </div>
@@ -205,13 +215,13 @@ function NetworkStep({ settings, onChange, onBack, onNext }: StepProps) {
 }
 
 /** Ask the engine whether these settings fit (disk space, combinations), a moment after edits. */
-function useSettingsCheck(settings: Settings) {
+function useSettingsCheck(settings: Settings, enabled = true) {
   const [result, setResult] = useState<{
     for: Settings
     check: SettingsCheck | null
     error: ApiError | null
   } | null>(null)
-  const wanted = settings.dataDir.trim() !== ''
+  const wanted = enabled && settings.dataDir.trim() !== ''
   useEffect(() => {
     if (!wanted) return
     let alive = true
@@ -236,29 +246,52 @@ function useSettingsCheck(settings: Settings) {
   }
 }
 
+/** A full path: from the top of the disk (/…), or a Windows drive or share. */
+export function isFullPath(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\')
+}
+
+/** Problems that are about the folder itself (they keep Next off on this step). */
+const folderProblem = (code: string) => /data_?dir|disk/.test(code)
+
 function StorageStep({ settings, onChange, onBack, onNext }: StepProps) {
-  const dirId = useId()
   const pruneId = useId()
   const targetId = useId()
-  const { check, error, checking } = useSettingsCheck(settings)
+  const why = useId()
+  const dir = settings.dataDir.trim()
+  const full = isFullPath(dir)
+  // A relative path is not checked at all: its free space would be measured somewhere else.
+  const { check, error, checking } = useSettingsCheck(settings, full)
   const diskShort = check ? check.disk.freeBytes < check.disk.neededBytes : false
+  const blocking = check?.problems.filter((p) => folderProblem(p.code)) ?? []
+  const others = check?.problems.filter((p) => !folderProblem(p.code)) ?? []
+  const reason = !dir
+    ? 'Choose a folder first.'
+    : !full
+      ? `“${dir}” is not a full path. Press Choose… to pick the folder, or type a full path that starts at the top of the disk, such as /home/you/flashbox.`
+      : checking
+        ? 'Checking the free space…'
+        : error
+          ? 'The folder could not be checked (see above).'
+          : diskShort
+            ? 'There is not enough free space in this folder’s disk.'
+            : blocking[0]
+              ? blocking[0].message
+              : undefined
   return (
     <>
-      <div className="field">
-        <label htmlFor={dirId}>Where should Flash Box keep its data?</label>
-        <input
-          id={dirId}
-          value={settings.dataDir}
-          onChange={(e) => onChange({ ...settings, dataDir: e.target.value })}
-          placeholder="/home/you/flashbox"
-          spellCheck={false}
-          aria-describedby={`${dirId}-help`}
-        />
-        <p className="help" id={`${dirId}-help`}>
-          A folder on a disk with plenty of room. Everything the box owns — the blockchain, your
-          wallets, your shop’s data — lives under it.
-        </p>
-      </div>
+      <FolderPicker
+        label="Where should Flash Box keep its data?"
+        dialogTitle="Choose where Flash Box keeps its data"
+        value={settings.dataDir}
+        onChange={(dataDir) => onChange({ ...settings, dataDir })}
+        help={
+          <p className="help">
+            A folder on a disk with plenty of room. Everything the box owns — the blockchain, your
+            wallets, your shop’s data — lives under it. It is created if it does not exist yet.
+          </p>
+        }
+      />
       <div className="field checkbox">
         <input
           id={pruneId}
@@ -295,9 +328,9 @@ function StorageStep({ settings, onChange, onBack, onNext }: StepProps) {
         </div>
       )}
       <div aria-live="polite">
-        {checking && <Spinner label="Checking free space…" />}
-        {error && <ErrorBox error={error} />}
-        {check && !checking && (
+        {full && checking && <Spinner label="Checking free space…" />}
+        {full && error && <ErrorBox error={error} />}
+        {full && check && !checking && (
           <>
             <Progress
               label={`Space needed on ${check.disk.path}`}
@@ -312,14 +345,21 @@ function StorageStep({ settings, onChange, onBack, onNext }: StepProps) {
             ) : (
               <p className="notice tone-ok">There is enough room.</p>
             )}
-            <Problems problems={check.problems} />
+            <Problems problems={blocking.filter((p) => !/disk/.test(p.code))} />
+            <Problems problems={others} />
           </>
         )}
       </div>
+      {reason && (
+        <p className="notice tone-warn" id={why} data-testid="next-disabled-reason">
+          <strong>Next is not available yet:</strong> {reason}
+        </p>
+      )}
       <Nav
         onBack={onBack}
         onNext={onNext}
-        nextDisabled={!settings.dataDir.trim() || diskShort || checking}
+        nextDisabled={reason !== undefined}
+        nextDescribedBy={reason ? why : undefined}
       />
     </>
   )

@@ -6,6 +6,12 @@ import { optionalServiceIds, type OptionalServiceId, type Settings } from '../..
 export const isOptional = (id: string): id is OptionalServiceId =>
   (optionalServiceIds as readonly string[]).includes(id)
 
+/** What a service needs on this network (on regtest the mint needs no Lightning node). */
+export function requiresOn(info: ServiceInfo | undefined, network: Settings['network']): string[] {
+  const waived = network === 'regtest' ? (info?.notRequiredOnRegtest ?? []) : []
+  return (info?.requires ?? []).filter((r) => !waived.includes(r))
+}
+
 export function toggleService(
   settings: Settings,
   catalog: readonly ServiceInfo[],
@@ -16,12 +22,12 @@ export function toggleService(
   const info = (x: string) => catalog.find((c) => c.id === x)
   if (on) {
     // Switching a service on switches on what it needs.
-    const todo = [...(info(id)?.requires ?? [])]
+    const todo = requiresOn(info(id), settings.network)
     while (todo.length) {
       const r = todo.pop()!
       if (isOptional(r) && !services[r]) {
         services[r] = true
-        todo.push(...(info(r)?.requires ?? []))
+        todo.push(...requiresOn(info(r), settings.network))
       }
     }
   } else {
@@ -33,7 +39,7 @@ export function toggleService(
         if (
           isOptional(c.id) &&
           services[c.id] &&
-          c.requires.some((r) => isOptional(r) && !services[r])
+          requiresOn(c, settings.network).some((r) => isOptional(r) && !services[r])
         ) {
           services[c.id] = false
           changed = true

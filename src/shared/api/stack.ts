@@ -75,6 +75,8 @@ export interface ServiceInfo {
   readonly description: string
   readonly optional: boolean
   readonly requires: readonly string[]
+  /** Of `requires`, what it can do without on regtest (the mint's fake Lightning backend). */
+  readonly notRequiredOnRegtest?: readonly string[]
   readonly image: string
   readonly downloadBytes?: number
 }
