@@ -2,8 +2,9 @@
 // self-contained ESM file with esbuild, and copies the lightning .proto files next to them, so a
 // test image needs nothing but node and this folder:
 //   npx tsx tests/simulators/bundle.ts [outDir]     (default: out/simulators)
-//   → bitcoind-simulator.mjs electrs-simulator.mjs lnd-simulator.mjs healthcheck.mjs protos/*.proto
-//     secp256k1.wasm (tiny-secp256k1's WebAssembly, loaded from beside the bundles)
+//   → bitcoind-simulator.mjs electrs-simulator.mjs lnd-simulator.mjs lnd-world-simulator.mjs
+//     healthcheck.mjs protos/*.proto secp256k1.wasm (tiny-secp256k1's WebAssembly, loaded from
+//     beside the bundles)
 import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -14,6 +15,7 @@ export const SIMULATOR_ENTRIES = [
   'bitcoind-simulator',
   'electrs-simulator',
   'lnd-simulator',
+  'lnd-world-simulator',
   'healthcheck',
 ] as const
 

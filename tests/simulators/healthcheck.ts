@@ -6,6 +6,7 @@
 //   healthcheck bitcoind-cookie <url> <cookieFile>  the same, authenticated with bitcoind's .cookie
 //   healthcheck electrum <host> <port>           server.ping is answered (electrs has indexed)
 //   healthcheck lnd <controlUrl>                 the LND simulator is SERVER_ACTIVE (as `lncli state`)
+//   healthcheck lnd-rest <restUrl> <tls.cert>     LND's REST GET /v1/state says SERVER_ACTIVE (world LND)
 //   healthcheck http <url>                       GET answers 2xx (e.g. electrs metrics)
 //   healthcheck tcp <host> <port>                a TCP connection opens
 import { connect } from 'node:net'
@@ -85,6 +86,38 @@ export async function healthcheck(argv: readonly string[], env = process.env): P
       })
       return res.ok && ((await res.json()) as { state?: string }).state === 'SERVER_ACTIVE'
     }
+    case 'lnd-rest': {
+      const { readFileSync } = await import('node:fs')
+      const { request } = await import('node:https')
+      const ca = readFileSync(b ?? '/data/.lnd/tls.cert', 'utf8')
+      const u = new URL('/v1/state', a ?? 'https://127.0.0.1:8080')
+      return new Promise<boolean>((resolve) => {
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            ca,
+            servername: 'localhost',
+            timeout: TIMEOUT_MS,
+          },
+          (res) => {
+            const chunks: Buffer[] = []
+            res.on('data', (d: Buffer) => chunks.push(d))
+            res.on('end', () => {
+              try {
+                resolve(JSON.parse(Buffer.concat(chunks).toString()).state === 'SERVER_ACTIVE')
+              } catch {
+                resolve(false)
+              }
+            })
+          },
+        )
+        req.on('error', () => resolve(false))
+        req.on('timeout', () => req.destroy())
+        req.end()
+      })
+    }
     case 'http': {
       if (!a) return false
       const res = await fetch(a, { signal: AbortSignal.timeout(TIMEOUT_MS) })
@@ -94,7 +127,7 @@ export async function healthcheck(argv: readonly string[], env = process.env): P
     case 'tcp':
       return tcp(a ?? '127.0.0.1', Number(b))
     default:
-      process.stderr.write('usage: healthcheck bitcoind|electrum|lnd|http|tcp …\n')
+      process.stderr.write('usage: healthcheck bitcoind|electrum|lnd|lnd-rest|http|tcp …\n')
       return false
   }
 }

@@ -4,6 +4,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } fro
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { SimulatedNetwork } from './chain-simulator'
 
 export const FEATURES: Record<number, { name: string; is_required: boolean; is_known: boolean }> = {
   0: { name: 'data-loss-protect', is_required: true, is_known: true },
@@ -59,4 +60,84 @@ export function writeSecretFile(path: string, data: string | Buffer, mode: numbe
     closeSync(fd)
   }
   renameSync(tmp, path)
+}
+
+export interface LndConf {
+  lnddir?: string
+  configfile?: string
+  rpclisten?: string
+  tlscertpath?: string
+  tlskeypath?: string
+  tlsextradomain: string[]
+  tlsextraip: string[]
+  network?: SimulatedNetwork
+  rpchost?: string
+  rpcuser?: string
+  rpcpass?: string
+  walletUnlockPasswordFile?: string
+  walletUnlockAllowCreate?: boolean
+  alias?: string
+  restlisten?: string
+}
+
+/**
+ * Reads lnd.conf (INI: `[Application Options]`, `[Bitcoin]`, `[Bitcoind]`; keys may repeat) and
+ * command-line flags (`--lnddir=…`, `--configfile=…`, `--bitcoin.regtest`, …; flags win) for the
+ * options the simulator honours.
+ */
+export function parseLndConf(confText: string, argv: readonly string[] = []): LndConf {
+  const entries: [string, string][] = []
+  for (const raw of confText.split(/\r?\n/)) {
+    const line = raw.replace(/^\s*[;#].*$/, '').trim()
+    if (!line || line.startsWith('[')) continue
+    const eq = line.indexOf('=')
+    entries.push(eq < 0 ? [line, 'true'] : [line.slice(0, eq).trim(), line.slice(eq + 1).trim()])
+  }
+  for (const a of argv) {
+    if (!a.startsWith('--')) continue
+    const body = a.slice(2)
+    const eq = body.indexOf('=')
+    entries.push(eq < 0 ? [body, 'true'] : [body.slice(0, eq), body.slice(eq + 1)])
+  }
+  const truthy = (v: string) => v === 'true' || v === '1'
+  const out: LndConf = { tlsextradomain: [], tlsextraip: [] }
+  for (const [k, v] of entries) {
+    switch (k) {
+      case 'lnddir':
+      case 'configfile':
+      case 'rpclisten':
+      case 'tlscertpath':
+      case 'tlskeypath':
+      case 'alias':
+      case 'restlisten':
+        out[k] = v
+        break
+      case 'tlsextradomain':
+      case 'tlsextraip':
+        out[k].push(v)
+        break
+      case 'bitcoin.mainnet':
+      case 'bitcoin.testnet4':
+      case 'bitcoin.signet':
+      case 'bitcoin.regtest':
+        if (truthy(v)) out.network = k.slice('bitcoin.'.length) as SimulatedNetwork
+        break
+      case 'bitcoind.rpchost':
+        out.rpchost = v
+        break
+      case 'bitcoind.rpcuser':
+        out.rpcuser = v
+        break
+      case 'bitcoind.rpcpass':
+        out.rpcpass = v
+        break
+      case 'wallet-unlock-password-file':
+        out.walletUnlockPasswordFile = v
+        break
+      case 'wallet-unlock-allow-create':
+        out.walletUnlockAllowCreate = truthy(v)
+        break
+    }
+  }
+  return out
 }

@@ -20,12 +20,14 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { wordlist as bip39Words } from '@scure/bip39/wordlists/english.js'
 import { z } from 'zod'
 import { decodeBolt11, encodeBolt11, type Bolt11Invoice } from './bolt11'
+export { parseLndConf, type LndConf } from './lnd-common'
 import {
   FEATURES,
   INVOICE_FEATURE_BITS,
   LND_VERSION,
   protosDir,
   writeSecretFile,
+  parseLndConf,
 } from './lnd-common'
 import type { SimulatedNetwork } from './chain-simulator'
 import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon, type Permission } from './macaroon-v2'
@@ -1655,84 +1657,6 @@ const EnvSchema = z.object({
   LND_SIM_PEERS: z.string().default(''),
   LND_SIM_WALLET: z.enum(['auto', 'rpc']).optional(),
 })
-
-export interface LndConf {
-  lnddir?: string
-  configfile?: string
-  rpclisten?: string
-  tlscertpath?: string
-  tlskeypath?: string
-  tlsextradomain: string[]
-  tlsextraip: string[]
-  network?: SimulatedNetwork
-  rpchost?: string
-  rpcuser?: string
-  rpcpass?: string
-  walletUnlockPasswordFile?: string
-  walletUnlockAllowCreate?: boolean
-  alias?: string
-}
-
-/**
- * Reads lnd.conf (INI: `[Application Options]`, `[Bitcoin]`, `[Bitcoind]`; keys may repeat) and
- * command-line flags (`--lnddir=…`, `--configfile=…`, `--bitcoin.regtest`, …; flags win) for the
- * options the simulator honours.
- */
-export function parseLndConf(confText: string, argv: readonly string[] = []): LndConf {
-  const entries: [string, string][] = []
-  for (const raw of confText.split(/\r?\n/)) {
-    const line = raw.replace(/^\s*[;#].*$/, '').trim()
-    if (!line || line.startsWith('[')) continue
-    const eq = line.indexOf('=')
-    entries.push(eq < 0 ? [line, 'true'] : [line.slice(0, eq).trim(), line.slice(eq + 1).trim()])
-  }
-  for (const a of argv) {
-    if (!a.startsWith('--')) continue
-    const body = a.slice(2)
-    const eq = body.indexOf('=')
-    entries.push(eq < 0 ? [body, 'true'] : [body.slice(0, eq), body.slice(eq + 1)])
-  }
-  const truthy = (v: string) => v === 'true' || v === '1'
-  const out: LndConf = { tlsextradomain: [], tlsextraip: [] }
-  for (const [k, v] of entries) {
-    switch (k) {
-      case 'lnddir':
-      case 'configfile':
-      case 'rpclisten':
-      case 'tlscertpath':
-      case 'tlskeypath':
-      case 'alias':
-        out[k] = v
-        break
-      case 'tlsextradomain':
-      case 'tlsextraip':
-        out[k].push(v)
-        break
-      case 'bitcoin.mainnet':
-      case 'bitcoin.testnet4':
-      case 'bitcoin.signet':
-      case 'bitcoin.regtest':
-        if (truthy(v)) out.network = k.slice('bitcoin.'.length) as SimulatedNetwork
-        break
-      case 'bitcoind.rpchost':
-        out.rpchost = v
-        break
-      case 'bitcoind.rpcuser':
-        out.rpcuser = v
-        break
-      case 'bitcoind.rpcpass':
-        out.rpcpass = v
-        break
-      case 'wallet-unlock-password-file':
-        out.walletUnlockPasswordFile = v
-        break
-      case 'wallet-unlock-allow-create':
-        out.walletUnlockAllowCreate = truthy(v)
-        break
-    }
-  }
-  return out
-}
 
 /**
  * Runs the simulator as a process, configured like LND (`--lnddir=… --configfile=…/lnd.conf`,
