@@ -8,6 +8,7 @@ import { renderedHeader, serviceDir, type Machine, type RenderContext } from './
 import { probe } from './health'
 import { servicePorts } from './networks'
 import type { ContainerSpec } from './spec'
+import { bitcoindConfinement } from './confinement'
 
 const MiB = 1024 * 1024
 /** The image's HOME is /data, so this is bitcoind's default datadir. */
@@ -35,10 +36,19 @@ export function verificationThreads(machine: Machine): number {
 /** Docker's bridge networks come from these private ranges; bitcoind's RPC admits only them. */
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const
 
+function dbcacheMiB(ctx: RenderContext): number {
+  const { settings, machine } = ctx
+  return settings.dbcache === 'auto' ? autoDbcacheMiB(machine.memoryBytes) : settings.dbcache
+}
+
+/** -maxmempool in MiB: Bitcoin Core's 300 by default, 100 on machines under 4 GiB. */
+function maxMempoolMiB(ctx: RenderContext): number {
+  return ctx.machine.memoryBytes < 4 * 1024 * MiB ? 100 : 300
+}
+
 export function renderBitcoinConf(ctx: RenderContext): string {
   const { settings, net, secrets, machine } = ctx
-  const dbcache =
-    settings.dbcache === 'auto' ? autoDbcacheMiB(machine.memoryBytes) : settings.dbcache
+  const dbcache = dbcacheMiB(ctx)
   const top: ConfEntry[] = [
     ['chain', net.bitcoindChain],
     ['server', 1],
@@ -125,6 +135,7 @@ export function bitcoindSpec(ctx: RenderContext): ContainerSpec {
     // Flushing the UTXO cache (up to dbcache) to disk takes minutes on slow disks; a SIGKILL
     // before that means a long re-verification at the next start.
     stopGraceSeconds: 600,
+    confinement: bitcoindConfinement(dbcacheMiB(ctx), maxMempoolMiB(ctx)),
     user: ctx.user,
     hostname: 'bitcoind',
   }

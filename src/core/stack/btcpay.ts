@@ -8,6 +8,7 @@ import { servicePorts } from './networks'
 import { nbxplorerNetwork } from './nbxplorer'
 import { btcpayDatabase, nbxplorerDatabase, npgsql } from './postgres'
 import type { ContainerSpec, Dependency } from './spec'
+import { serviceConfinement } from './confinement'
 
 /** BTCPAY_BTCLIGHTNING for the box's LND (BTCPayServer.Lightning connection-string format). */
 export function btcpayLightningConnection(ctx: RenderContext): string {
@@ -94,6 +95,7 @@ export function btcpaySpec(ctx: RenderContext): ContainerSpec {
     }),
     dependsOn,
     stopGraceSeconds: 60,
+    confinement: serviceConfinement.btcpay,
     user: ctx.user,
     hostname: 'btcpay',
   }

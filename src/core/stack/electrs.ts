@@ -8,6 +8,7 @@ import { renderedHeader, serviceDir, type RenderContext } from './context'
 import { electrumPingProbe, probe } from './health'
 import { electrsMonitoringPort, servicePorts } from './networks'
 import type { ContainerSpec } from './spec'
+import { serviceConfinement } from './confinement'
 
 const ELECTRS_DIR = '/data'
 
@@ -80,6 +81,7 @@ export function electrsSpec(ctx: RenderContext): ContainerSpec {
     }),
     dependsOn: [{ id: 'bitcoind', condition: 'healthy' }],
     stopGraceSeconds: 120, // RocksDB flushes its memtables on SIGINT/SIGTERM
+    confinement: serviceConfinement.electrs,
     user: ctx.user,
     hostname: 'electrs',
   }

@@ -7,6 +7,7 @@ import { renderedHeader, serviceDir, type RenderContext } from './context'
 import { probe } from './health'
 import { servicePorts } from './networks'
 import type { ContainerSpec } from './spec'
+import { serviceConfinement } from './confinement'
 
 export const LND_DIR = '/data/.lnd'
 
@@ -119,6 +120,7 @@ export function lndSpec(ctx: RenderContext): ContainerSpec {
     // LND closes its channel database cleanly on SIGTERM; killing it mid-write risks the
     // channel state that holds the user's money.
     stopGraceSeconds: 300,
+    confinement: serviceConfinement.lnd,
     user: ctx.user,
     hostname: 'lnd',
   }

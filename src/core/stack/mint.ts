@@ -10,6 +10,7 @@ import { MACAROON_MOUNT, macaroonDir } from './macaroons'
 import { servicePorts } from './networks'
 import { stackPaths } from './paths'
 import type { ContainerSpec, Dependency, MountSpec, RenderedFile } from './spec'
+import { serviceConfinement } from './confinement'
 
 export type MintLightningBackend = 'lnd' | 'fake'
 
@@ -74,6 +75,7 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
     }),
     dependsOn,
     stopGraceSeconds: 30, // finish in-flight melts' bookkeeping before exit
+    confinement: serviceConfinement.mint,
     user: ctx.user,
     hostname: 'mint',
   }

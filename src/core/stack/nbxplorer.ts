@@ -5,6 +5,7 @@ import { httpProbe, probe } from './health'
 import { servicePorts } from './networks'
 import { nbxplorerDatabase, npgsql } from './postgres'
 import type { ContainerSpec } from './spec'
+import { serviceConfinement } from './confinement'
 
 export const NBXPLORER_DIR = '/data'
 
@@ -61,6 +62,7 @@ export function nbxplorerSpec(ctx: RenderContext): ContainerSpec {
       { id: 'postgres', condition: 'healthy' },
     ],
     stopGraceSeconds: 60,
+    confinement: serviceConfinement.nbxplorer,
     user: ctx.user,
     hostname: 'nbxplorer',
   }

@@ -6,6 +6,7 @@ import { serviceDir, type RenderContext } from './context'
 import { probe } from './health'
 import { servicePorts } from './networks'
 import type { ContainerSpec } from './spec'
+import { serviceConfinement } from './confinement'
 
 export function btcpayDatabase(ctx: RenderContext): string {
   return `btcpayserver${ctx.settings.network}`
@@ -101,6 +102,7 @@ export function postgresSpec(ctx: RenderContext): ContainerSpec {
     ),
     dependsOn: [],
     stopGraceSeconds: 60, // a fast shutdown checkpoints; give it time on slow disks
+    confinement: serviceConfinement.postgres,
     user: ctx.user,
     hostname: 'postgres',
   }

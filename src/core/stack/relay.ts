@@ -6,6 +6,7 @@ import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
 import { servicePorts } from './networks'
 import type { ContainerSpec } from './spec'
+import { serviceConfinement } from './confinement'
 
 export function relaySpec(ctx: RenderContext): ContainerSpec {
   return {
@@ -39,6 +40,7 @@ export function relaySpec(ctx: RenderContext): ContainerSpec {
     ),
     dependsOn: [],
     stopGraceSeconds: 30, // SQLite checkpoint and closing subscriptions
+    confinement: serviceConfinement.relay,
     user: ctx.user,
     hostname: 'relay',
   }

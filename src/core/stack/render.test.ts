@@ -434,3 +434,24 @@ describe('renderStack options and refusals', () => {
     ).toThrow(expect.objectContaining({ code: 'settings.btcpay_network_unsupported' }))
   })
 })
+
+describe('confinement', () => {
+  it('confines every service: all capabilities dropped, memory and PID limits, read-only root for our own images', () => {
+    for (const network of networks) {
+      const plan = render(fullSettings(network))
+      for (const s of plan.services) {
+        expect(s.confinement, s.id).toBeDefined()
+        expect(s.confinement!.capAdd, s.id).toEqual([])
+        expect(s.confinement!.memoryBytes, s.id).toBeGreaterThanOrEqual(256 * 1024 ** 2)
+        expect(s.confinement!.pidsLimit, s.id).toBeGreaterThan(0)
+        expect(s.confinement!.readOnlyRootfs, s.id).toBe(s.id === 'relay' || s.id === 'mint')
+      }
+      // bitcoind's limit leaves room for its UTXO cache (dbcache) and the mempool.
+      const b = svc(plan, 'bitcoind').confinement!
+      const dbcache = Number(
+        /^dbcache=(\d+)$/m.exec(file(svc(plan, 'bitcoind'), 'bitcoin.conf'))![1],
+      )
+      expect(b.memoryBytes).toBeGreaterThan((dbcache + 300) * 1024 ** 2)
+    }
+  })
+})

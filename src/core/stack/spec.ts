@@ -70,6 +70,22 @@ export interface Dependency {
   readonly condition: 'healthy' | 'started'
 }
 
+/**
+ * How tightly a container is confined: every capability dropped except `capAdd`,
+ * no-new-privileges, memory and process limits sized for the service, and a read-only root
+ * filesystem where the image allows it (scratch space as tmpfs).
+ */
+export interface ContainerConfinement {
+  /** Linux capabilities kept after dropping ALL (names as in capabilities(7), without CAP_). */
+  readonly capAdd: readonly string[]
+  /** Hard memory limit (swap included): the kernel's OOM killer stops the container above it. */
+  readonly memoryBytes: number
+  readonly pidsLimit: number
+  readonly readOnlyRootfs: boolean
+  /** Writable scratch directories (tmpfs) when the root filesystem is read-only. */
+  readonly tmpfs: readonly string[]
+}
+
 export interface ContainerSpec {
   readonly id: string
   readonly displayName: string
@@ -89,6 +105,8 @@ export interface ContainerSpec {
   /** Seconds between SIGTERM and SIGKILL. bitcoind and LND need minutes to flush. */
   readonly stopGraceSeconds: number
   readonly user?: string
+  /** Set for every production service (src/core/stack/confinement.ts); test stand-ins may omit it. */
+  readonly confinement?: ContainerConfinement
   /** Hostname on the private network, e.g. `bitcoind`. */
   readonly hostname: string
 }

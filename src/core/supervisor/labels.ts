@@ -39,6 +39,7 @@ export function specHash(spec: ContainerSpec, network: string): string {
     health: spec.health,
     stopGraceSeconds: spec.stopGraceSeconds,
     user: spec.user ?? null,
+    confinement: spec.confinement ?? null,
     hostname: spec.hostname,
     network,
   }

@@ -105,6 +105,25 @@ function healthFromStatus(status: string): Health {
 
 const ms = (n: number) => Math.round(n * 1_000_000) // Docker wants nanoseconds
 
+/** Docker's HostConfig for a spec's confinement: cap-drop ALL, no-new-privileges, limits. */
+export function confinementHostConfig(spec: ContainerSpec): Record<string, unknown> {
+  const c = spec.confinement
+  if (!c) return {}
+  return {
+    CapDrop: ['ALL'],
+    CapAdd: [...c.capAdd],
+    SecurityOpt: ['no-new-privileges:true'],
+    Memory: c.memoryBytes,
+    // Equal to Memory: no swap on top of the limit.
+    MemorySwap: c.memoryBytes,
+    PidsLimit: c.pidsLimit,
+    ReadonlyRootfs: c.readOnlyRootfs,
+    ...(c.tmpfs.length
+      ? { Tmpfs: Object.fromEntries(c.tmpfs.map((p) => [p, 'rw,nosuid,nodev,noexec,size=64m'])) }
+      : {}),
+  }
+}
+
 /** Services grouped so that every service comes after all its dependencies. */
 export function dependencyLevels(services: readonly ContainerSpec[]): ContainerSpec[][] {
   const byId = new Map(services.map((s) => [s.id, s]))
@@ -838,6 +857,7 @@ export class Supervisor {
           PortBindings: bindings,
           // The supervisor restarts crashed services itself (backoff, crash-loop detection).
           RestartPolicy: { Name: 'no' },
+          ...confinementHostConfig(spec),
           LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         },
         NetworkingConfig: {
