@@ -2,6 +2,7 @@
 import { Suspense, lazy, useEffect, useState, type ReactNode } from 'react'
 import { api, transport } from './api/client'
 import { auth, type AuthState } from './api/auth'
+import { firstAnswer } from './api/first-answers'
 import { useQuery } from './api/hooks'
 import type { HttpTransport } from './api/http-transport'
 import { toApiError, type ApiError, type ConnectionState } from './api/transport'
@@ -33,7 +34,7 @@ function AuthGate({ children }: { children: (logout: (() => void) | null) => Rea
 
   useEffect(() => {
     let alive = true
-    auth.state().then(
+    firstAnswer('auth.state', () => auth.state()).then(
       (s) => alive && (setState(s), setError(null)),
       (e: unknown) => alive && setError(toApiError(e)),
     )
@@ -74,7 +75,7 @@ function AuthGate({ children }: { children: (logout: (() => void) | null) => Rea
 }
 
 function SetupGate({ children, logout }: { children: ReactNode; logout: (() => void) | null }) {
-  const status = useQuery(() => api.stack.status({}), [])
+  const status = useQuery(() => firstAnswer('stack.status', () => api.stack.status({})), [])
   if (status.error)
     return (
       <CenteredCard title="Flash Box">

@@ -16,6 +16,6 @@ export interface PageDef {
   readonly nav: boolean
   /** The navigation entry to highlight when this page is not listed itself. */
   readonly parent?: string
-  /** Loaded when first visited, so the first screen stays small. */
-  readonly component: LazyExoticComponent<ComponentType<PageProps>>
+  /** Usually loaded when first visited (lazy), so the first screen stays small. */
+  readonly component: LazyExoticComponent<ComponentType<PageProps>> | ComponentType<PageProps>
 }

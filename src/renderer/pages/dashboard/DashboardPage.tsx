@@ -1,6 +1,7 @@
 // Everything at a glance: each service's state, the chain's sync, and what needs attention.
 import { useEffect } from 'react'
 import { api } from '../../api/client'
+import { firstAnswer } from '../../api/first-answers'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import type { Alert, ServiceStatus, StackStatus, SyncStatus } from '../../../shared/api/stack'
 import { formatDuration, formatNumber, formatPercent, stateInfo } from '../../format'
@@ -12,7 +13,8 @@ import { withAlert, withService } from './status-updates'
 const SYNC_POLL_MS = 15_000
 
 export default function DashboardPage(_props: PageProps) {
-  const status = useQuery(() => api.stack.status({}), [])
+  // The status the setup gate just loaded (one round trip, not two); refreshes ask again.
+  const status = useQuery(() => firstAnswer('stack.status', () => api.stack.status({})), [])
   const sync = useQuery(() => api.stack.sync({}), [])
   const refreshSync = sync.refresh
   useEffect(() => {
