@@ -141,7 +141,7 @@ try {
       fcp: number | null
     }
     times.push(r.now)
-    const apiEnd = Math.max(0, ...r.api.map((a) => a.end))
+    const apiEnd = Math.max(0, ...r.api.filter((a) => a.end <= r.now).map((a) => a.end))
     phases.push({
       'HTML received': r.html,
       'initial JS and CSS received': r.scripts,

@@ -8,10 +8,19 @@ import { applyTheme, loadTheme } from './shell/theme'
 import './styles.css'
 
 applyTheme(loadTheme())
-// Ask for the login state and the stack's status at once, in parallel, before React mounts:
-// the login gate takes the first, the setup gate and the dashboard share the second.
-askEarly('auth.state', () => auth.state())
-askEarly('stack.status', () => api.stack.status({}), 2)
+// Ask for the login state before React mounts, and the stack's status the moment the login
+// state says we may (asking without a session would only earn a 401): the login gate takes the
+// first answer, the setup gate and the dashboard share the second.
+const authState = auth.state()
+askEarly('auth.state', () => authState)
+askEarly(
+  'stack.status',
+  async () => {
+    if (!(await authState).authenticated) throw new Error('not logged in yet')
+    return api.stack.status({})
+  },
+  2,
+)
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <App />

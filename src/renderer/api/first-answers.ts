@@ -1,7 +1,7 @@
-// The first screen's data, asked for the moment the page's script runs and all at once: the
-// login state and the stack's status (which decides wizard or dashboard, and which the
-// dashboard shows). Without this, each answer waited for the component that needed it:
-// login state → setup gate's status → the dashboard's own status, three round trips in a row.
+// The first screen's data, asked for the moment the page's script runs: the login state and the
+// stack's status (which decides wizard or dashboard, and which the dashboard shows). Without
+// this, each answer waited for the component that needed it to render: login state → setup
+// gate's status → the dashboard's own status, three round trips with renders in between.
 // An early answer is handed out at most `uses` times and only while it is fresh (a few seconds,
 // the page's first render); after that, and on every refresh, the engine is asked again.
 const FRESH_MS = 3000
