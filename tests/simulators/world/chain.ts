@@ -177,13 +177,25 @@ export function subsidyAt(height: number): bigint {
 
 /** txid and wtxid hashes (internal byte order) of a transaction, hashed once with node's SHA-256. */
 function txHashes(tx: Transaction): { hash: Buffer; witnessHash: Buffer; txid: string } {
-  // bitcoinjs-lib's own serializer without witness data (its getHash(false) does the same, with a
-  // slower pure-JS SHA-256).
-  const legacy = (
-    tx as unknown as { __toBuffer(b?: Uint8Array, o?: number, w?: boolean): Uint8Array }
-  ).__toBuffer(undefined, undefined, false)
-  const hash = hash256(legacy)
-  const witnessHash = tx.hasWitnesses() ? hash256(tx.toBuffer()) : hash
+  const full = tx.toBuffer()
+  let hash: Buffer
+  let witnessHash: Buffer
+  if (tx.hasWitnesses()) {
+    // BIP144 layout: version | 00 01 | inputs and outputs | witnesses | locktime; the txid
+    // commits to the same bytes without the marker, flag and witnesses.
+    const body = tx.byteLength(false) - 8
+    hash = hash256(
+      Buffer.concat([
+        full.subarray(0, 4),
+        full.subarray(6, 6 + body),
+        full.subarray(full.length - 4),
+      ]),
+    )
+    witnessHash = hash256(full)
+  } else {
+    hash = hash256(full)
+    witnessHash = hash
+  }
   return { hash, witnessHash, txid: Buffer.from(hash).reverse().toString('hex') }
 }
 
