@@ -462,6 +462,11 @@ export function createLightningModule(
       return { uri: node.uri, ...(qr ? { qr } : {}) }
     },
     balances: async () => views.balances(requireApp()),
+    newAddress: async () => {
+      const { address } = await ln.createChainAddress({ lnd: requireApp(), format: 'p2wpkh' })
+      const qr = await qrDataUrl(`bitcoin:${address}`)
+      return { address, ...(qr ? { qr } : {}) }
+    },
     limits: async () => loadLimits(),
     setLimits: async (input) => {
       writeFileAtomicSync(limitsPath, JSON.stringify(input, null, 2) + '\n', 0o600)

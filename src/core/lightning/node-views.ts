@@ -193,7 +193,7 @@ export function checkPayable(
     throw new FlashError(
       'lightning.over_limit',
       `This payment (${amount} sat) is above your limit of ${limits.maxPaymentSat} sat per payment.`,
-      'Raise the limit on the Lightning page (Limits) if you mean to pay this much.',
+      'Raise the limit on the Lightning page (Node → Limits) if you mean to pay this much.',
     )
   }
   return amount
@@ -315,7 +315,7 @@ export async function openChannel(
       throw new FlashError(
         'lightning.not_enough_onchain',
         'Your Lightning node’s wallet does not have enough confirmed bitcoin for this channel and its fee.',
-        'Send bitcoin to the Lightning wallet first (Receive on chain), wait for a confirmation, or choose a smaller amount.',
+        'Send bitcoin to the node’s wallet first (Lightning page → Node → On-chain address), wait for a confirmation, or choose a smaller amount.',
         { cause: err },
       )
     }
@@ -323,7 +323,7 @@ export async function openChannel(
       throw new FlashError(
         'lightning.peer_not_connected',
         'That node is not connected.',
-        'Connect to it first (Peers → Connect), then open the channel.',
+        'Connect to it first (Lightning page → Channels → Peers), then open the channel.',
         { cause: err },
       )
     }

@@ -220,6 +220,8 @@ export const lightningApi = {
   /** The node's URI as text and QR (for peers and the owner's phone wallet). */
   nodeUri: query<{ uri: string; qr?: string }>()(z.object({})),
   balances: query<LightningBalances>()(z.object({})),
+  /** A new address of LND's own wallet, to fund channels from outside (text and QR). */
+  newAddress: mutation<{ address: string; qr?: string }>()(z.object({})),
   limits: query<LightningLimits>()(z.object({})),
   setLimits: mutation<LightningLimits>()(LightningLimitsSchema),
   createInvoice: mutation<CreatedInvoice>()(
