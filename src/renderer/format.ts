@@ -38,7 +38,7 @@ export type Tone = 'ok' | 'busy' | 'warn' | 'bad' | 'off'
 export const stateInfo: Record<ServiceState, { label: string; tone: Tone }> = {
   disabled: { label: 'Off', tone: 'off' },
   stopped: { label: 'Stopped', tone: 'off' },
-  waiting: { label: 'Waiting for others', tone: 'busy' },
+  waiting: { label: 'Waiting for the services it needs', tone: 'busy' },
   pulling: { label: 'Downloading', tone: 'busy' },
   starting: { label: 'Starting', tone: 'busy' },
   healthy: { label: 'Healthy', tone: 'ok' },
@@ -48,4 +48,20 @@ export const stateInfo: Record<ServiceState, { label: string; tone: Tone }> = {
   'crash-loop': { label: 'Keeps crashing', tone: 'bad' },
   failed: { label: 'Cannot start', tone: 'bad' },
   embedded: { label: 'Running', tone: 'ok' },
+}
+
+/** "Bitcoin Core", "Bitcoin Core and LND", "A, B and C". */
+export function listNames(names: readonly string[]): string {
+  if (names.length <= 1) return names[0] ?? ''
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
+}
+
+/** A service's state in words; "Waiting for Bitcoin Core" names what it waits for. */
+export function stateLabel(service: {
+  readonly state: ServiceState
+  readonly waitingFor?: readonly string[]
+}): string {
+  if (service.state === 'waiting' && service.waitingFor?.length)
+    return `Waiting for ${listNames(service.waitingFor)}`
+  return stateInfo[service.state].label
 }

@@ -16,6 +16,7 @@ import type {
 import { defaultSettings, SettingsSchema, type Settings } from '../../shared/settings'
 import { detectDocker } from '../docker/connect'
 import { FlashError } from '../errors'
+import type { UserError } from '../../shared/errors'
 import { writeFileAtomicSync } from '../atomic-file'
 import type { ContainerSpec, StackSecrets } from '../stack/spec'
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
@@ -141,6 +142,17 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
   const syncSource =
     opts.sync ?? (productionSync ? (s: Settings) => productionSync.sync(s) : undefined)
 
+  // The relay and the mint run outside the containers; their own modules know whether they run.
+  // The dashboard shows what those modules last said (their `status` events) — the same state the
+  // Relay, Mint and eCash pages read — never an assumption that they run because they are enabled.
+  const own = new Map<'relay' | 'mint', { running: boolean; problem?: UserError }>()
+  const ownStatus = (id: 'relay' | 'mint'): Pick<ServiceStatus, 'state' | 'problem'> => {
+    const o = own.get(id)
+    if (!o) return { state: 'starting' }
+    if (o.running) return { state: 'embedded' }
+    return o.problem ? { state: 'failed', problem: o.problem } : { state: 'stopped' }
+  }
+
   const embeddedStatuses = (): ServiceStatus[] => {
     if (!settings || settings.ownServices !== 'embedded') return []
     const out: ServiceStatus[] = []
@@ -151,7 +163,7 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
         id,
         displayName: info?.displayName ?? (id === 'relay' ? 'Nostr relay' : 'Cashu mint'),
         description: info?.description ?? '',
-        state: 'embedded',
+        ...ownStatus(id),
         enabled: true,
         restarts: 0,
         ports: [],
@@ -159,6 +171,22 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     }
     return out
   }
+
+  const stopFollowingOwn = ctx.events.subscribe(
+    (e) => {
+      if ((e.topic !== 'relay' && e.topic !== 'mint') || e.type !== 'status') return
+      const next = {
+        running: e.status.running,
+        ...(e.status.problem ? { problem: e.status.problem } : {}),
+      }
+      const before = JSON.stringify(own.get(e.topic))
+      own.set(e.topic, next)
+      if (before === JSON.stringify(next)) return
+      const service = embeddedStatuses().find((x) => x.id === e.topic)
+      if (service) publish({ topic: 'stack', type: 'service', service })
+    },
+    ['relay', 'mint'],
+  )
 
   const services = (): ServiceStatus[] => {
     const running = supervisor.serviceStatuses()
@@ -343,6 +371,7 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
       }
     },
     async stop() {
+      stopFollowingOwn()
       // Containers keep running: the next start of the engine adopts them.
       productionSync?.stop()
       await supervisor.close()

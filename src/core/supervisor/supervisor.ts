@@ -1193,13 +1193,22 @@ export class Supervisor {
     return 'starting'
   }
 
+  /** The services `spec` still waits for, by name (for "Waiting for Bitcoin Core"). */
+  private waitingFor(spec: ContainerSpec): string[] {
+    return spec.dependsOn
+      .filter((d) => !this.depsReady({ ...spec, dependsOn: [d] }))
+      .map((d) => this.plan?.services.find((s) => s.id === d.id)?.displayName ?? d.id)
+  }
+
   private statusOf(spec: ContainerSpec): ServiceStatus {
     const r = this.runtime(spec.id)
+    const state = this.stateOf(spec, r)
     return {
       id: spec.id,
       displayName: spec.displayName,
       description: spec.description,
-      state: this.stateOf(spec, r),
+      state,
+      ...(state === 'waiting' ? { waitingFor: this.waitingFor(spec) } : {}),
       enabled: true,
       image: `${spec.image.repository}:${spec.image.tag}`,
       ...(r.containerId ? { containerId: r.containerId } : {}),

@@ -1,7 +1,7 @@
 // Small building blocks shared by the pages.
 import type { ReactNode } from 'react'
 import type { UserError } from '../../shared/errors'
-import { stateInfo, type Tone } from '../format'
+import { stateInfo, stateLabel, type Tone } from '../format'
 import type { ServiceState } from '../../shared/api/stack'
 import { sectionSlug, settingsSections } from '../pages/settings/sections'
 
@@ -63,9 +63,17 @@ export function Badge({ tone, children }: { tone: Tone; children: ReactNode }) {
   return <span className={`badge tone-${tone}`}>{children}</span>
 }
 
-export function StateBadge({ state }: { state: ServiceState }) {
+export function StateBadge({
+  state,
+  waitingFor,
+}: {
+  state: ServiceState
+  waitingFor?: readonly string[]
+}) {
   const info = stateInfo[state]
-  return <Badge tone={info.tone}>{info.label}</Badge>
+  return (
+    <Badge tone={info.tone}>{stateLabel({ state, ...(waitingFor ? { waitingFor } : {}) })}</Badge>
+  )
 }
 
 /** A labelled progress bar (role=progressbar with its value for screen readers). */

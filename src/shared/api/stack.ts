@@ -38,6 +38,8 @@ export interface ServiceStatus {
   readonly displayName: string
   readonly description: string
   readonly state: ServiceState
+  /** When waiting: the services it waits for, by name. */
+  readonly waitingFor?: readonly string[]
   readonly enabled: boolean
   readonly image?: string
   readonly containerId?: string

@@ -116,4 +116,38 @@ describe('dashboard', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Stop everything' }))
     expect(fake.callsTo('stack.stop')).toEqual([{}])
   })
+
+  it('never says everything is stopped while the relay and the mint run inside the app', async () => {
+    setup({
+      'stack.status': () =>
+        stackStatus(
+          [
+            service('bitcoind', 'stopped'),
+            service('relay', 'embedded', { displayName: 'Nostr relay' }),
+            service('mint', 'embedded', { displayName: 'Cashu mint' }),
+          ],
+          { desired: 'stopped' },
+        ),
+    })
+    const summary = await screen.findByText(/containers are stopped/)
+    expect(summary.textContent).toBe(
+      'The containers are stopped; Nostr relay and Cashu mint run inside the app.',
+    )
+    expect(screen.queryByText(/stack is stopped|Everything is stopped/)).toBeNull()
+  })
+
+  it('names what a waiting service waits for', async () => {
+    setup({
+      'stack.status': () =>
+        stackStatus([
+          service('bitcoind', 'starting'),
+          service('lnd', 'waiting', { waitingFor: ['Bitcoin Core'] }),
+        ]),
+    })
+    expect(await screen.findByText('Waiting for Bitcoin Core')).toBeTruthy()
+    expect(screen.queryByText('Waiting for others')).toBeNull()
+    expect(
+      screen.getByRole('link', { name: 'Lightning (LND): Waiting for Bitcoin Core' }),
+    ).toBeTruthy()
+  })
 })

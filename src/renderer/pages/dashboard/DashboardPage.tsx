@@ -4,7 +4,14 @@ import { api } from '../../api/client'
 import { firstAnswer } from '../../api/first-answers'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import type { Alert, ServiceStatus, StackStatus, SyncStatus } from '../../../shared/api/stack'
-import { formatDuration, formatNumber, formatPercent, stateInfo } from '../../format'
+import {
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  listNames,
+  stateInfo,
+  stateLabel,
+} from '../../format'
 import { hrefFor } from '../../router'
 import { ErrorBox, Progress, Spinner, StateBadge } from '../../shell/common'
 import type { PageProps } from '../types'
@@ -103,7 +110,13 @@ export default function DashboardPage(_props: PageProps) {
 }
 
 function summaryText(s: StackStatus, healthy: number, total: number): string {
-  if (s.desired === 'stopped') return 'The stack is stopped.'
+  if (s.desired === 'stopped') {
+    // The relay and the mint may run inside the app while the containers are stopped.
+    const inApp = s.services.filter((x) => x.state === 'embedded').map((x) => x.displayName)
+    return inApp.length
+      ? `The containers are stopped; ${listNames(inApp)} ${inApp.length > 1 ? 'run' : 'runs'} inside the app.`
+      : 'Everything is stopped.'
+  }
   const critical = s.alerts.filter((a) => a.severity === 'critical').length
   if (critical)
     return `${critical} problem${critical > 1 ? 's' : ''} need${critical > 1 ? '' : 's'} your attention.`
@@ -159,13 +172,13 @@ function ServiceCard({ service }: { service: ServiceStatus }) {
     <a
       className={`card service-card tone-border-${stateInfo[service.state].tone}`}
       href={hrefFor(`/service/${service.id}`)}
-      aria-label={`${service.displayName}: ${stateInfo[service.state].label}`}
+      aria-label={`${service.displayName}: ${stateLabel(service)}`}
       data-service={service.id}
       data-state={service.state}
     >
       <div className="service-card-head">
         <span className="service-name">{service.displayName}</span>
-        <StateBadge state={service.state} />
+        <StateBadge state={service.state} waitingFor={service.waitingFor} />
       </div>
       <p className="service-desc">{service.description}</p>
       {service.restarts > 0 && (
@@ -193,7 +206,7 @@ export function SyncPanel({ sync, running }: { sync: SyncStatus; running: boolea
       <p className="muted">
         {running
           ? 'Waiting for the first sync report from the services…'
-          : 'Nothing is syncing: the stack is stopped.'}
+          : 'Nothing is syncing: Bitcoin Core is stopped.'}
       </p>
     )
   return (

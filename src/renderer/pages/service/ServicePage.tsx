@@ -52,7 +52,7 @@ export default function ServicePage({ params }: PageProps) {
         </nav>
         <div className="page-head">
           <h1>{service.displayName}</h1>
-          <StateBadge state={service.state} />
+          <StateBadge state={service.state} waitingFor={service.waitingFor} />
         </div>
         <p className="muted">{service.description}</p>
         <p>
@@ -89,7 +89,7 @@ export default function ServicePage({ params }: PageProps) {
           data-testid="service-state"
           data-state={service.state}
         >
-          <StateBadge state={service.state} />
+          <StateBadge state={service.state} waitingFor={service.waitingFor} />
         </span>
         <div className="actions">
           {running ? (
