@@ -16,7 +16,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'services/**/*.test.ts', 'tests/unit/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'services/**/*.test.ts',
+            'tests/unit/**/*.test.ts',
+            'tests/simulators/**/*.test.ts',
+          ],
           environment: 'node',
           testTimeout: 20_000,
           setupFiles: [noLeftovers],
