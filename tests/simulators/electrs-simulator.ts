@@ -1,5 +1,5 @@
 // SIMULATOR — test-only, never imported by production code. Behaves like electrs 0.10
-// (romanz/electrs v0.10.10: src/server.rs, src/daemon.rs, src/electrum.rs, src/index.rs):
+// (romanz/electrs v0.10.10: src/server.rs, src/daemon.rs, src/electrum.rs, src/status.rs):
 //  - the Prometheus endpoint (monitoring port, 4224 on mainnet) comes up first and exports
 //    `electrs_index_height{type="tip"}`, the indexed height;
 //  - the Electrum listener is bound at once, but nothing is answered while electrs waits for
@@ -7,36 +7,55 @@
 //  - while indexing, only server.version, blockchain.block.header(s) and
 //    blockchain.headers.subscribe are served; everything else answers
 //    {"code": -32603, "message": "unavailable index"};
-//  - once indexed, new blocks are followed and pushed to blockchain.headers.subscribe clients.
-// Headers come from bitcoind over JSON-RPC (batches of getblockhash + getblockheader), so they
-// are the same real 80-byte headers the bitcoind simulator serves. Script-hash histories are
-// simulated (`fund()` / the control endpoint) since the simulated chain has no transactions.
+//  - once indexed, it follows bitcoind's chain (reorganisations included) and mempool and pushes
+//    blockchain.headers.subscribe and blockchain.scripthash.subscribe notifications.
+// It follows bitcoind only over JSON-RPC — getblockhash, getblock <hash> 0 (real serialized
+// blocks), getrawmempool, getmempoolentry, getrawtransaction, sendrawtransaction,
+// estimatesmartfee, getnetworkinfo — so in-process and in containers it sees exactly the chain the
+// bitcoind simulator holds; coins reach a script hash only through transactions on that chain.
+// (Real electrs reads blocks over P2P and is woken by P2P block announcements; this one polls.)
 // Run alone: `npx tsx tests/simulators/electrs-simulator.ts` (see main()).
-import { createHash } from 'node:crypto'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { pathToFileURL } from 'node:url'
+import { Transaction } from 'bitcoinjs-lib'
 import { z } from 'zod'
+import { headerHash, merkleProof } from './electrum/merkle'
+import {
+  INVALID_REQUEST,
+  METHOD_NOT_FOUND,
+  PARSE_ERROR,
+  UNAVAILABLE_INDEX,
+  ElectrumError,
+  badRequest,
+  compareVersions,
+  daemonError,
+  debugVersionRequest,
+  oneOf,
+  parseVersion,
+  tuple,
+  versionParams,
+  type VersionRequest,
+} from './electrum/params'
+import { ScriptIndex, type MempoolTx } from './electrum/script-index'
 
 export interface ElectrsSimulatorOptions {
   readonly bitcoind: { readonly url: string; readonly user: string; readonly password: string }
-  /** Index speed in blocks per second. */
+  /** Index speed in blocks per second during the initial index. */
   readonly indexBlocksPerSecond?: number
   readonly host?: string
   readonly electrumPort?: number
   readonly monitoringPort?: number
-  /** How often bitcoind is polled for new blocks once indexed (electrs: --wait-duration-secs). */
+  /** How often bitcoind's tip and mempool are polled once indexed (electrs: --wait-duration-secs). */
   readonly pollMs?: number
   /** electrs' server_banner. */
   readonly banner?: string
+  /**
+   * Serve the Electrum protocol's optional `cp_height` argument of blockchain.block.header(s)
+   * (ElectrumX does; electrs 0.10 does not and answers -32602 invalid params). Default false.
+   */
+  readonly checkpoints?: boolean
   readonly log?: (line: string) => void
-}
-
-export interface SimulatedUtxo {
-  readonly txHash: string
-  readonly txPos: number
-  readonly height: number
-  readonly value: number
 }
 
 export interface ElectrsSimulator {
@@ -46,13 +65,14 @@ export interface ElectrsSimulator {
   readonly metricsUrl: string
   readonly host: string
   indexedHeight(): number
-  /** Adds a simulated funding output to a script hash (hex, Electrum byte order). */
-  fund(scripthash: string, utxo: SimulatedUtxo): void
+  /** Resolves after the next full sync round (tip, mempool, notifications). */
+  synced(): Promise<void>
   close(): Promise<void>
 }
 
 const ELECTRS_VERSION = '0.10.10'
 const PROTOCOL_VERSION = '1.4'
+const MAX_HEADERS = 2016
 const ALLOWED_WHILE_INDEXING = new Set([
   'server.version',
   'blockchain.block.header',
@@ -60,7 +80,8 @@ const ALLOWED_WHILE_INDEXING = new Set([
   'blockchain.headers.subscribe',
 ])
 
-class RpcError extends Error {
+/** An error answer of bitcoind's JSON-RPC. */
+class BitcoindError extends Error {
   constructor(
     readonly code: number,
     message: string,
@@ -69,8 +90,7 @@ class RpcError extends Error {
   }
 }
 
-const reverseHex = (hex: string) => Buffer.from(hex, 'hex').reverse().toString('hex')
-const isScriptHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)
+type Settled = { ok: true; result: unknown } | { ok: false; error: BitcoindError }
 
 export async function startElectrsSimulator(
   opts: ElectrsSimulatorOptions,
@@ -78,15 +98,18 @@ export async function startElectrsSimulator(
   const host = opts.host ?? '127.0.0.1'
   const log = opts.log ?? ((l: string) => process.stdout.write(`[electrs SIMULATOR] ${l}\n`))
   const rate = opts.indexBlocksPerSecond ?? 500
+  const pollMs = opts.pollMs ?? 1_000
   const auth =
     'Basic ' + Buffer.from(`${opts.bitcoind.user}:${opts.bitcoind.password}`).toString('base64')
 
-  const rpcBatch = async (calls: { method: string; params: unknown[] }[]): Promise<unknown[]> => {
+  // --- bitcoind JSON-RPC ----------------------------------------------------------------------
+  const rpcSettled = async (calls: { method: string; params: unknown[] }[]): Promise<Settled[]> => {
+    if (calls.length === 0) return []
     const res = await fetch(opts.bitcoind.url, {
       method: 'POST',
       headers: { authorization: auth, 'content-type': 'application/json' },
       body: JSON.stringify(calls.map((c, id) => ({ jsonrpc: '2.0', id, ...c }))),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     })
     if (res.status === 401) throw new Error('bitcoind RPC: 401 Unauthorized')
     const body = (await res.json()) as {
@@ -94,66 +117,38 @@ export async function startElectrsSimulator(
       result?: unknown
       error?: { code: number; message: string } | null
     }[]
-    return calls.map((_, i) => {
+    if (!Array.isArray(body)) throw new Error('bitcoind RPC: batch answered with a non-array')
+    return calls.map((_, i): Settled => {
       const r = body.find((b) => b.id === i)
       if (!r) throw new Error('bitcoind RPC: missing reply')
-      if (r.error) throw new RpcError(r.error.code, r.error.message)
-      return r.result
+      if (r.error) return { ok: false, error: new BitcoindError(r.error.code, r.error.message) }
+      return { ok: true, result: r.result }
     })
   }
+  const rpcBatch = async (calls: { method: string; params: unknown[] }[]): Promise<unknown[]> =>
+    (await rpcSettled(calls)).map((r) => {
+      if (!r.ok) throw r.error
+      return r.result
+    })
   const rpc = async (method: string, params: unknown[] = []) =>
     (await rpcBatch([{ method, params }]))[0]
 
   // --- state ---------------------------------------------------------------------------------
-  const headers: string[] = [] // raw header hex by height (the indexed chain)
+  const index = new ScriptIndex()
+  const mempool = new Map<string, MempoolTx>()
   let phase: 'waiting' | 'indexing' | 'ready' = 'waiting'
   let closed = false
-  const funded = new Map<string, SimulatedUtxo[]>()
-  const fund = (scripthash: string, utxo: SimulatedUtxo) => {
-    const list = funded.get(scripthash) ?? []
-    list.push(utxo)
-    funded.set(scripthash, list)
-    if (peersReady) notifyPeers()
-  }
-  let peersReady = false
-  const indexedHeight = () => headers.length - 1
+  const indexedHeight = () => index.tipHeight
 
   // --- Prometheus metrics (first, as electrs does) -------------------------------------------
-  const FundSchema = z.object({
-    scripthash: z.string().regex(/^[0-9a-f]{64}$/),
-    txHash: z.string().regex(/^[0-9a-f]{64}$/),
-    txPos: z.number().int().min(0),
-    height: z.number().int().min(-1),
-    value: z.number().int().min(0),
-  })
-  const metrics: HttpServer = createHttpServer((req, res) => {
-    // SIMULATOR-only control: POST /simulator/fund {scripthash, txHash, txPos, height, value}
-    // gives a script hash a (simulated) funding output, for tests that run this as a process.
-    if (req.method === 'POST' && req.url === '/simulator/fund') {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        let parsed: ReturnType<typeof FundSchema.safeParse>
-        try {
-          parsed = FundSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')))
-        } catch {
-          res.writeHead(400).end('not JSON')
-          return
-        }
-        if (!parsed.success) {
-          res.writeHead(400).end(parsed.error.message)
-          return
-        }
-        const { scripthash, ...utxo } = parsed.data
-        fund(scripthash, utxo)
-        res.writeHead(204).end()
-      })
-      return
-    }
+  const metrics: HttpServer = createHttpServer((_req, res) => {
     const body =
       '# HELP electrs_index_height Indexed block height\n' +
       '# TYPE electrs_index_height gauge\n' +
-      (headers.length > 0 ? `electrs_index_height{type="tip"} ${indexedHeight()}\n` : '') +
+      (index.tipHeight >= 0 ? `electrs_index_height{type="tip"} ${indexedHeight()}\n` : '') +
+      '# HELP electrs_mempool_count SIMULATOR: transactions in the followed mempool\n' +
+      '# TYPE electrs_mempool_count gauge\n' +
+      `electrs_mempool_count ${mempool.size}\n` +
       '# HELP electrs_simulator_phase SIMULATOR only: 0 waiting for bitcoind, 1 indexing, 2 ready\n' +
       '# TYPE electrs_simulator_phase gauge\n' +
       `electrs_simulator_phase ${phase === 'waiting' ? 0 : phase === 'indexing' ? 1 : 2}\n`
@@ -169,129 +164,251 @@ export async function startElectrsSimulator(
   // --- Electrum RPC --------------------------------------------------------------------------
   interface Peer {
     socket: Socket
-    headersSubscribed: boolean
+    /** The tip hash last sent to this client (set by blockchain.headers.subscribe). */
+    tip: string | null
     scripthashes: Map<string, string | null>
     pending: string[]
+    queue: Promise<void>
   }
   const peers = new Set<Peer>()
 
-  const statusOf = (scripthash: string): string | null => {
-    const history = funded.get(scripthash) ?? []
-    if (history.length === 0) return null
-    // Electrum protocol: sha256 of "tx_hash:height:" concatenated, hex.
-    const s = history.map((u) => `${u.txHash}:${u.height}:`).join('')
-    return createHash('sha256').update(s).digest('hex')
-  }
-  const tipNotification = () => ({ height: indexedHeight(), hex: headers[indexedHeight()]! })
+  const tipNotification = () => ({ height: indexedHeight(), hex: index.header(indexedHeight())! })
 
-  const methods: Record<string, (params: unknown[], peer: Peer) => unknown | Promise<unknown>> = {
-    'server.version': (params) => {
-      // electrs' check_between: min <= 1.4 <= max; a single version must be exactly 1.4.
-      const requested = params[1] ?? PROTOCOL_VERSION
-      const [min, max] = Array.isArray(requested)
-        ? [String(requested[0]), String(requested[1] ?? requested[0])]
-        : [String(requested), String(requested)]
-      if (compare(min, PROTOCOL_VERSION) > 0 || compare(max, PROTOCOL_VERSION) < 0)
-        throw new RpcError(
-          1,
-          `unsupported request ${JSON.stringify(requested)} by ${String(params[0])}`,
-        )
-      return [`electrs/${ELECTRS_VERSION}`, PROTOCOL_VERSION]
-    },
-    'server.banner': () =>
-      opts.banner ?? `Welcome to electrs ${ELECTRS_VERSION} (Electrum Rust Server) — SIMULATOR!`,
-    'server.ping': () => null,
-    'server.donation_address': () => null,
-    'server.peers.subscribe': () => [],
-    'server.features': () => ({
-      genesis_hash: reverseHex(
-        Buffer.from(
-          createHash('sha256')
-            .update(createHash('sha256').update(Buffer.from(headers[0]!, 'hex')).digest())
-            .digest(),
-        ).toString('hex'),
-      ),
-      hosts: { tcp_port: electrumPort },
-      protocol_max: PROTOCOL_VERSION,
-      protocol_min: PROTOCOL_VERSION,
-      pruning: null,
-      server_version: `electrs/${ELECTRS_VERSION}`,
-      hash_function: 'sha256',
-    }),
-    'blockchain.headers.subscribe': (_p, peer) => {
-      peer.headersSubscribed = true
-      return tipNotification()
-    },
-    'blockchain.block.header': ([height]) => {
-      if (typeof height !== 'number' || !Number.isInteger(height) || height < 0)
-        throw new RpcError(-32602, 'invalid params')
-      const h = headers[height]
-      if (!h) throw new RpcError(1, `missing header at ${height}`)
-      return h
-    },
-    'blockchain.block.headers': ([start, count]) => {
-      if (typeof start !== 'number' || typeof count !== 'number' || start < 0 || count < 0)
-        throw new RpcError(-32602, 'invalid params')
-      const slice = headers.slice(start, start + Math.min(count, 2016))
-      return { count: slice.length, hex: slice.join(''), max: 2016 }
-    },
-    'blockchain.estimatefee': async ([target]) => {
-      if (typeof target !== 'number') throw new RpcError(-32602, 'invalid params')
-      const r = (await rpc('estimatesmartfee', [target])) as { feerate?: number }
-      return r.feerate ?? -1
-    },
-    'blockchain.relayfee': async () =>
-      ((await rpc('getnetworkinfo')) as { relayfee: number }).relayfee,
-    'blockchain.scripthash.get_balance': ([sh]) => {
-      if (!isScriptHash(sh)) throw new RpcError(-32602, 'invalid params')
-      const utxos = funded.get(sh) ?? []
-      return {
-        confirmed: utxos.filter((u) => u.height > 0).reduce((a, u) => a + u.value, 0),
-        unconfirmed: utxos.filter((u) => u.height <= 0).reduce((a, u) => a + u.value, 0),
-      }
-    },
-    'blockchain.scripthash.get_history': ([sh]) => {
-      if (!isScriptHash(sh)) throw new RpcError(-32602, 'invalid params')
-      return (funded.get(sh) ?? []).map((u) => ({ tx_hash: u.txHash, height: u.height }))
-    },
-    'blockchain.scripthash.listunspent': ([sh]) => {
-      if (!isScriptHash(sh)) throw new RpcError(-32602, 'invalid params')
-      return (funded.get(sh) ?? []).map((u) => ({
-        tx_hash: u.txHash,
-        tx_pos: u.txPos,
-        height: u.height,
-        value: u.value,
-      }))
-    },
-    'blockchain.scripthash.subscribe': ([sh], peer) => {
-      if (!isScriptHash(sh)) throw new RpcError(-32602, 'invalid params')
-      const status = statusOf(sh)
-      peer.scripthashes.set(sh, status)
-      return status
-    },
-    'blockchain.scripthash.unsubscribe': ([sh], peer) => peer.scripthashes.delete(String(sh)),
+  /** Header-hash merkle proof for cp_height (Electrum protocol 1.4). */
+  const checkpoint = (height: number, cpHeight: number) => {
+    if (height > cpHeight || cpHeight > indexedHeight())
+      throw badRequest(
+        `header height ${height} must be <= cp_height ${cpHeight} which must be <= chain height ${indexedHeight()}`,
+      )
+    const hashes = Array.from({ length: cpHeight + 1 }, (_, h) => index.blockHash(h)!)
+    const proof = merkleProof(hashes, height)
+    return { branch: proof.branch, root: proof.root }
   }
+
+  const txFromHex = (hex: string): Transaction => {
+    if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw badRequest('non-hex transaction')
+    try {
+      const tx = Transaction.fromHex(hex)
+      if (tx.toHex() !== hex.toLowerCase()) throw new Error('trailing data')
+      return tx
+    } catch {
+      throw badRequest('invalid transaction')
+    }
+  }
+
+  /** bitcoind errors reach the client as electrs' DaemonError (code 2, bitcoind's message). */
+  const daemon = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof BitcoindError) throw daemonError(err.message)
+      throw err
+    }
+  }
+
+  /** A method: its parameter shape (checked first, as Params::parse does) and its handler. */
+  interface Method {
+    readonly params: (params: unknown) => unknown[]
+    readonly run: (args: unknown[], peer: Peer) => unknown
+  }
+  const none = () => []
+  const scripthash = (params: unknown) => tuple(params, ['hash'])
+  const methods: Record<string, Method> = {
+    'server.version': {
+      params: (p) => {
+        const v = versionParams(p)
+        return [v.client, v.request]
+      },
+      run: ([client, request]) => {
+        const r = request as VersionRequest
+        const ours = parseVersion(PROTOCOL_VERSION)!
+        const [min, max] = 'single' in r ? [r.single, r.single] : [r.min, r.max]
+        const lo = parseVersion(min)
+        const hi = parseVersion(max)
+        if (!lo || !hi || compareVersions(ours, lo) < 0 || compareVersions(ours, hi) > 0)
+          throw badRequest(`unsupported request ${debugVersionRequest(r)} by ${String(client)}`)
+        return [`electrs/${ELECTRS_VERSION}`, PROTOCOL_VERSION]
+      },
+    },
+    'server.banner': {
+      params: none,
+      run: () =>
+        opts.banner ?? `Welcome to electrs ${ELECTRS_VERSION} (Electrum Rust Server) — SIMULATOR!`,
+    },
+    'server.ping': { params: none, run: () => null },
+    'server.donation_address': { params: none, run: () => null },
+    'server.peers.subscribe': { params: none, run: () => [] },
+    'server.features': {
+      params: none,
+      run: () => ({
+        genesis_hash: index.blockHash(0),
+        hosts: { tcp_port: electrumPort },
+        protocol_max: PROTOCOL_VERSION,
+        protocol_min: PROTOCOL_VERSION,
+        pruning: null,
+        server_version: `electrs/${ELECTRS_VERSION}`,
+        hash_function: 'sha256',
+      }),
+    },
+    'blockchain.headers.subscribe': {
+      params: none,
+      run: (_a, peer) => {
+        peer.tip = index.blockHash(indexedHeight())!
+        return tipNotification()
+      },
+    },
+    'blockchain.block.header': {
+      params: (p) =>
+        opts.checkpoints ? oneOf(p, [['usize'], ['usize', 'usize']]) : tuple(p, ['usize']),
+      run: ([height, cpHeight]) => {
+        const h = height as number
+        const header = index.header(h)
+        if (!header) throw badRequest(`no header at ${h}`)
+        if (!cpHeight) return header
+        return { header, ...checkpoint(h, cpHeight as number) }
+      },
+    },
+    'blockchain.block.headers': {
+      params: (p) =>
+        opts.checkpoints
+          ? oneOf(p, [
+              ['usize', 'usize'],
+              ['usize', 'usize', 'usize'],
+            ])
+          : tuple(p, ['usize', 'usize']),
+      run: ([start, count, cpHeight]) => {
+        const s = start as number
+        const end = Math.min(indexedHeight() + 1, s + Math.min(count as number, MAX_HEADERS))
+        const hex = end > s ? index.headers(s, end - s) : []
+        const reply = { count: hex.length, hex: hex.join(''), max: MAX_HEADERS }
+        if (!cpHeight || hex.length === 0) return reply
+        return { ...reply, ...checkpoint(s + hex.length - 1, cpHeight as number) }
+      },
+    },
+    'blockchain.estimatefee': {
+      params: (p) => tuple(p, ['u16']),
+      run: async ([target]) => {
+        try {
+          const r = (await rpc('estimatesmartfee', [target])) as { feerate?: number }
+          return r.feerate ?? -1
+        } catch (err) {
+          // electrs: fee estimation disabled (-32603) means "unknown", not a failure.
+          if (err instanceof BitcoindError && err.code === -32603) return -1
+          if (err instanceof BitcoindError) throw daemonError(err.message)
+          throw err
+        }
+      },
+    },
+    'blockchain.relayfee': {
+      params: none,
+      run: async () =>
+        ((await daemon(() => rpc('getnetworkinfo'))) as { relayfee: number }).relayfee,
+    },
+    'blockchain.scripthash.get_balance': {
+      params: scripthash,
+      run: ([sh]) => index.balance(sh as string),
+    },
+    'blockchain.scripthash.get_history': {
+      params: scripthash,
+      run: ([sh]) => index.history(sh as string),
+    },
+    'blockchain.scripthash.listunspent': {
+      params: scripthash,
+      run: ([sh]) => index.unspent(sh as string),
+    },
+    'blockchain.scripthash.subscribe': {
+      params: scripthash,
+      run: ([sh], peer) => {
+        const status = index.status(sh as string)
+        peer.scripthashes.set(sh as string, status)
+        return status
+      },
+    },
+    'blockchain.scripthash.unsubscribe': {
+      params: scripthash,
+      run: ([sh], peer) => peer.scripthashes.delete(sh as string),
+    },
+    'blockchain.transaction.get': {
+      params: (p) => oneOf(p, [['hash'], ['hash', 'bool']]),
+      run: async ([id, verbose]) => {
+        const txid = id as string
+        if (verbose) {
+          const height = confirmedHeight(txid)
+          return daemon(() =>
+            rpc('getrawtransaction', [
+              txid,
+              true,
+              ...(height !== undefined ? [index.blockHash(height)] : []),
+            ]),
+          )
+        }
+        const confirmed = index.confirmedTx(txid)
+        if (confirmed) return confirmed
+        return daemon(() => rpc('getrawtransaction', [txid, false]))
+      },
+    },
+    'blockchain.transaction.get_merkle': {
+      params: (p) => tuple(p, ['hash', 'usize']),
+      run: ([id, height]) => {
+        const h = height as number
+        const txids = index.txids(h)
+        if (!txids) throw badRequest(`missing block at ${h}`)
+        const pos = txids.indexOf(id as string)
+        if (pos < 0) throw badRequest(`missing txid ${String(id)} in block ${index.blockHash(h)}`)
+        return { block_height: h, merkle: merkleProof(txids, pos).branch, pos }
+      },
+    },
+    'blockchain.transaction.id_from_pos': {
+      params: (p) =>
+        oneOf(p, [
+          ['usize', 'usize'],
+          ['usize', 'usize', 'bool'],
+        ]),
+      run: ([height, pos, merkle]) => {
+        const txids = index.txids(height as number)
+        if (!txids) throw badRequest(`missing block at ${String(height)}`)
+        const i = pos as number
+        if (i >= txids.length)
+          throw badRequest(`invalid tx_pos ${i} in block at height ${String(height)}`)
+        return merkle ? { tx_hash: txids[i], merkle: merkleProof(txids, i).branch } : txids[i]
+      },
+    },
+    'blockchain.transaction.broadcast': {
+      params: (p) => tuple(p, ['string']),
+      run: async ([hex]) => {
+        const tx = txFromHex(hex as string)
+        const txid = await daemon(() => rpc('sendrawtransaction', [tx.toHex()]))
+        wake()
+        return txid
+      },
+    },
+  }
+
+  const confirmedHeight = (txid: string): number | undefined => {
+    for (let h = indexedHeight(); h >= 0; h--) if (index.txids(h)!.includes(txid)) return h
+    return undefined
+  }
+
+  const reply = (id: unknown, body: { result: unknown } | { error: ElectrumError }) =>
+    'error' in body
+      ? { jsonrpc: '2.0', id, error: { code: body.error.code, message: body.error.message } }
+      : { jsonrpc: '2.0', id, result: body.result }
 
   const handleOne = async (req: unknown, peer: Peer): Promise<unknown> => {
     const r = req as { id?: unknown; method?: unknown; params?: unknown }
-    const id = r && typeof r === 'object' && 'id' in r ? r.id : null
-    const error = (code: number, message: string) => ({
-      jsonrpc: '2.0',
-      error: { code, message },
-      id,
-    })
-    if (!r || typeof r !== 'object' || typeof r.method !== 'string')
-      return error(-32600, 'invalid request')
-    const fn = methods[r.method]
-    if (!fn) return error(-32601, 'method not found')
-    if (phase !== 'ready' && !ALLOWED_WHILE_INDEXING.has(r.method))
-      return error(-32603, 'unavailable index')
+    // electrs' Request: `id` and `method` are required, `params` defaults to null.
+    if (!r || typeof r !== 'object' || !('id' in r) || typeof r.method !== 'string')
+      return reply(null, { error: INVALID_REQUEST })
+    const id = r.id
+    const method = methods[r.method]
+    if (!method) return reply(id, { error: METHOD_NOT_FOUND })
     try {
-      const params = Array.isArray(r.params) ? r.params : []
-      return { jsonrpc: '2.0', result: await fn(params, peer), id }
+      const args = method.params(r.params ?? null)
+      if (phase !== 'ready' && !ALLOWED_WHILE_INDEXING.has(r.method)) throw UNAVAILABLE_INDEX
+      return reply(id, { result: await method.run(args, peer) })
     } catch (err) {
-      if (err instanceof RpcError) return error(err.code, err.message)
-      return error(2, String((err as Error).message ?? err))
+      if (err instanceof ElectrumError) return reply(id, { error: err })
+      return reply(id, { error: badRequest(String((err as Error).message ?? err)) })
     }
   }
 
@@ -300,23 +417,30 @@ export async function startElectrsSimulator(
     try {
       msg = JSON.parse(line)
     } catch {
-      peer.socket.write(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          error: { code: -32700, message: 'parse error' },
-          id: null,
-        }) + '\n',
-      )
+      write(peer, reply(null, { error: PARSE_ERROR }))
       return
     }
-    const reply = Array.isArray(msg)
+    const answer = Array.isArray(msg)
       ? await Promise.all(msg.map((m) => handleOne(m, peer)))
       : await handleOne(msg, peer)
-    if (!peer.socket.destroyed) peer.socket.write(JSON.stringify(reply) + '\n')
+    write(peer, answer)
+  }
+  const write = (peer: Peer, message: unknown) => {
+    if (!peer.socket.destroyed) peer.socket.write(JSON.stringify(message) + '\n')
+  }
+  /** electrs answers one client's lines in order. */
+  const enqueue = (peer: Peer, line: string) => {
+    peer.queue = peer.queue.then(() => handleLine(line, peer)).catch(() => {})
   }
 
   const electrum: Server = createServer((socket) => {
-    const peer: Peer = { socket, headersSubscribed: false, scripthashes: new Map(), pending: [] }
+    const peer: Peer = {
+      socket,
+      tip: null,
+      scripthashes: new Map(),
+      pending: [],
+      queue: Promise.resolve(),
+    }
     peers.add(peer)
     let buffer = ''
     socket.setEncoding('utf8')
@@ -330,7 +454,7 @@ export async function startElectrsSimulator(
         if (!line) continue
         // electrs answers nothing until it has connected to a synced bitcoind.
         if (phase === 'waiting') peer.pending.push(line)
-        else void handleLine(line, peer)
+        else enqueue(peer, line)
       }
     })
     socket.on('close', () => peers.delete(peer))
@@ -343,37 +467,50 @@ export async function startElectrsSimulator(
   const electrumPort = (electrum.address() as AddressInfo).port
   log(`serving Electrum RPC on ${host}:${electrumPort}`)
 
+  /** electrs' Rpc::update_client: changed statuses, then the new tip if it moved. */
   const notifyPeers = () => {
+    const tipHash = index.blockHash(indexedHeight())
     for (const peer of peers) {
       if (peer.socket.destroyed) continue
-      if (peer.headersSubscribed)
-        peer.socket.write(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            method: 'blockchain.headers.subscribe',
-            params: [tipNotification()],
-          }) + '\n',
-        )
       for (const [sh, last] of peer.scripthashes) {
-        const now = statusOf(sh)
+        const now = index.status(sh)
         if (now !== last) {
           peer.scripthashes.set(sh, now)
-          peer.socket.write(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              method: 'blockchain.scripthash.subscribe',
-              params: [sh, now],
-            }) + '\n',
-          )
+          write(peer, {
+            jsonrpc: '2.0',
+            method: 'blockchain.scripthash.subscribe',
+            params: [sh, now],
+          })
         }
+      }
+      if (peer.tip !== null && tipHash && peer.tip !== tipHash) {
+        peer.tip = tipHash
+        write(peer, {
+          jsonrpc: '2.0',
+          method: 'blockchain.headers.subscribe',
+          params: [tipNotification()],
+        })
       }
     }
   }
 
-  peersReady = true
-
   // --- the daemon loop: wait for bitcoind, index, follow ----------------------------------------
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref())
+  let wakeUp: (() => void) | null = null
+  const wake = () => wakeUp?.()
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms)
+      t.unref()
+      function done() {
+        clearTimeout(t)
+        wakeUp = null
+        resolve()
+      }
+      wakeUp = done
+    })
+  const roundWaiters: (() => void)[] = []
+
   const waitForBitcoind = async () => {
     let lastLog = 0
     while (!closed) {
@@ -390,7 +527,7 @@ export async function startElectrsSimulator(
           lastLog = Date.now()
         }
       } catch (err) {
-        if (!(err instanceof RpcError && err.code === -28) && Date.now() - lastLog > 5_000) {
+        if (!(err instanceof BitcoindError && err.code === -28) && Date.now() - lastLog > 5_000) {
           log(`daemon not available: ${String((err as Error).message)}`)
           lastLog = Date.now()
         }
@@ -399,7 +536,7 @@ export async function startElectrsSimulator(
     }
   }
 
-  /** Fetches headers [from, to] in batches; paced to `rate` blocks per second. */
+  /** Indexes blocks [from, to] in batches (paced to `rate` blocks per second when `paced`). */
   const indexRange = async (from: number, to: number, paced: boolean) => {
     const chunk = paced ? Math.max(1, Math.min(200, Math.floor(rate / 4))) : 200
     for (let h = from; h <= to && !closed; h += chunk) {
@@ -409,47 +546,115 @@ export async function startElectrsSimulator(
         heights.map((x) => ({ method: 'getblockhash', params: [x] })),
       )) as string[]
       const raw = (await rpcBatch(
-        hashes.map((x) => ({ method: 'getblockheader', params: [x, false] })),
+        hashes.map((x) => ({ method: 'getblock', params: [x, 0] })),
       )) as string[]
-      headers.push(...raw)
+      for (const [i, hex] of raw.entries()) {
+        const got = headerHash(hex.slice(0, 160))
+        if (got !== hashes[i]) throw new Error(`bitcoind sent block ${got} for ${hashes[i]}`)
+        index.connect(hex)
+      }
       if (paced) {
         const wait = (heights.length / rate) * 1000 - (Date.now() - started)
         if (wait > 0) await sleep(wait)
+        if (
+          Math.floor(indexedHeight() / 1000) !==
+          Math.floor((indexedHeight() - heights.length) / 1000)
+        )
+          log(`indexed ${indexedHeight() + 1} blocks`)
       }
-      if (
-        paced &&
-        Math.floor(indexedHeight() / 1000) !== Math.floor((indexedHeight() - heights.length) / 1000)
-      )
-        log(`indexed ${indexedHeight() + 1} blocks`)
       if (phase !== 'ready') notifyPeers()
     }
   }
 
-  const daemon = (async () => {
+  /** Follows bitcoind's best chain: undoes blocks no longer on it, then indexes new ones. */
+  const syncChain = async (paced: boolean): Promise<boolean> => {
+    const [best, count] = (await rpcBatch([
+      { method: 'getbestblockhash', params: [] },
+      { method: 'getblockcount', params: [] },
+    ])) as [string, number]
+    if (best === index.blockHash(indexedHeight())) return false
+    let fork = Math.min(indexedHeight(), count)
+    while (fork >= 0 && (await rpc('getblockhash', [fork])) !== index.blockHash(fork)) fork--
+    if (fork < indexedHeight()) {
+      log(`chain reorganised: undoing ${indexedHeight() - fork} block(s) above height ${fork}`)
+      while (indexedHeight() > fork) index.disconnectTip()
+    }
+    await indexRange(fork + 1, count, paced)
+    return true
+  }
+
+  /** electrs' Mempool::sync: new txids are fetched (entry + transaction), gone ones dropped. */
+  const syncMempool = async (blocksChanged: boolean): Promise<boolean> => {
+    const txids = new Set((await rpc('getrawmempool')) as string[])
+    let changed = false
+    for (const txid of mempool.keys())
+      if (!txids.has(txid)) {
+        mempool.delete(txid)
+        changed = true
+      }
+    // Transactions whose parents may just have confirmed are asked about again, so their height
+    // turns from -1 to 0 (electrs 0.10 keeps the flag it first saw; the protocol asks for this).
+    const stale = blocksChanged
+      ? [...mempool].filter(([, e]) => e.hasUnconfirmedInputs).map(([t]) => t)
+      : []
+    const fetchList = [...[...txids].filter((t) => !mempool.has(t)), ...stale]
+    for (let i = 0; i < fetchList.length; i += 500) {
+      const chunk = fetchList.slice(i, i + 500)
+      const entries = await rpcSettled(
+        chunk.map((t) => ({ method: 'getmempoolentry', params: [t] })),
+      )
+      const raws = await rpcSettled(
+        chunk.map((t) => ({ method: 'getrawtransaction', params: [t, false] })),
+      )
+      for (const [j, txid] of chunk.entries()) {
+        const e = entries[j]!
+        const r = raws[j]!
+        if (!e.ok || !r.ok) {
+          // gone between the calls (mined or replaced): like electrs, skip it this round
+          mempool.delete(txid)
+          continue
+        }
+        const entry = e.result as { fees: { base: number }; depends: string[] }
+        const before = mempool.get(txid)
+        const hasUnconfirmedInputs = entry.depends.length > 0
+        if (before && before.hasUnconfirmedInputs === hasUnconfirmedInputs) continue
+        mempool.set(txid, {
+          hex: r.result as string,
+          fee: Math.round(entry.fees.base * 1e8),
+          hasUnconfirmedInputs,
+        })
+        changed = true
+      }
+    }
+    if (changed || blocksChanged) index.setMempool(mempool)
+    return changed
+  }
+
+  const loop = (async () => {
     await waitForBitcoind()
     if (closed) return
     phase = 'indexing'
     log('starting initial sync')
-    for (const peer of peers) for (const line of peer.pending.splice(0)) void handleLine(line, peer)
-    let tip = (await rpc('getblockcount')) as number
-    while (!closed && indexedHeight() < tip) {
-      await indexRange(indexedHeight() + 1, tip, true)
-      tip = (await rpc('getblockcount')) as number
+    for (const peer of peers) for (const line of peer.pending.splice(0)) enqueue(peer, line)
+    while (!closed && (await syncChain(true))) {
+      // until bitcoind's tip stops moving
     }
     if (closed) return
+    await syncMempool(true)
     phase = 'ready'
     log(`finished full compaction; index is ready at height ${indexedHeight()}`)
     while (!closed) {
-      await sleep(opts.pollMs ?? 1_000)
+      await nap(pollMs)
+      if (closed) break
       try {
-        const count = (await rpc('getblockcount')) as number
-        if (count > indexedHeight()) {
-          await indexRange(indexedHeight() + 1, count, false)
-          notifyPeers()
-        }
-      } catch {
-        // bitcoind restarting; try again next round
+        const blocks = await syncChain(false)
+        const txs = await syncMempool(blocks)
+        if (blocks || txs) notifyPeers()
+      } catch (err) {
+        // bitcoind restarting, or its tip moved mid-round: next round
+        log(`sync failed: ${String((err as Error).message ?? err)}`)
       }
+      for (const w of roundWaiters.splice(0)) w()
     }
   })().catch((err: unknown) => {
     if (!closed) log(`electrs failed: ${String((err as Error).message ?? err)}`)
@@ -461,9 +666,15 @@ export async function startElectrsSimulator(
     host: host === '0.0.0.0' ? '127.0.0.1' : host,
     metricsUrl: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${monitoringPort}/metrics`,
     indexedHeight,
-    fund,
+    synced: () =>
+      new Promise<void>((resolve) => {
+        roundWaiters.push(resolve)
+        wake()
+      }),
     close: async () => {
       closed = true
+      wake()
+      for (const w of roundWaiters.splice(0)) w()
       for (const p of peers) p.socket.destroy()
       await Promise.all([
         new Promise<void>((r) => electrum.close(() => r())),
@@ -472,19 +683,9 @@ export async function startElectrsSimulator(
           metrics.close(() => r())
         }),
       ])
-      await Promise.race([daemon, sleep(2_000)])
+      await Promise.race([loop, sleep(2_000)])
     },
   }
-}
-
-function compare(a: string, b: string): number {
-  const x = a.split('.').map(Number)
-  const y = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0)
-    if (d !== 0) return d
-  }
-  return 0
 }
 
 const EnvSchema = z.object({

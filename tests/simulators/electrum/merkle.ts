@@ -22,7 +22,7 @@ export interface MerkleProof {
 export function merkleProof(leaves: readonly string[], pos: number): MerkleProof {
   if (!Number.isInteger(pos) || pos < 0 || pos >= leaves.length)
     throw new RangeError(`no leaf ${pos} among ${leaves.length}`)
-  let level = leaves.map(fromDisplay)
+  let level: Buffer[] = leaves.map(fromDisplay)
   let index = pos
   const branch: string[] = []
   while (level.length > 1) {
