@@ -647,9 +647,15 @@ export async function startElectrsSimulator(
       await nap(pollMs)
       if (closed) break
       try {
-        const blocks = await syncChain(false)
-        const txs = await syncMempool(blocks)
-        if (blocks || txs) notifyPeers()
+        // The tip and the mempool are read with separate calls; a block found in between would
+        // pair the old chain with the new mempool, so the round is repeated until the tip held.
+        let changed = false
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const blocks = await syncChain(false)
+          changed = (await syncMempool(blocks)) || blocks || changed
+          if ((await rpc('getbestblockhash')) === index.blockHash(indexedHeight())) break
+        }
+        if (changed) notifyPeers()
       } catch (err) {
         // bitcoind restarting, or its tip moved mid-round: next round
         log(`sync failed: ${String((err as Error).message ?? err)}`)
