@@ -702,6 +702,8 @@ const EnvSchema = z.object({
   ELECTRS_SIM_ELECTRUM_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ELECTRS_SIM_MONITORING_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND: z.coerce.number().positive().default(500),
+  ELECTRS_SIM_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  ELECTRS_SIM_CP_HEIGHT: z.enum(['0', '1']).default('0'),
 })
 
 /** electrs' default ports by network (src/config.rs). */
@@ -743,7 +745,8 @@ const splitAddr = (addr: string): [string, number] => {
  * network, daemon_rpc_addr, auth, electrum_rpc_addr, monitoring_addr, server_banner) and/or env:
  * ELECTRS_SIM_BITCOIND_URL, ELECTRS_SIM_BITCOIND_USER, ELECTRS_SIM_BITCOIND_PASSWORD,
  * ELECTRS_SIM_HOST, ELECTRS_SIM_ELECTRUM_PORT, ELECTRS_SIM_MONITORING_PORT (defaults: electrs'
- * per network, e.g. regtest 60401 / 24224), ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND.
+ * per network, e.g. regtest 60401 / 24224), ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND, ELECTRS_SIM_POLL_MS,
+ * ELECTRS_SIM_CP_HEIGHT (1: serve cp_height).
  */
 export async function main(
   env: NodeJS.ProcessEnv = process.env,
@@ -784,6 +787,8 @@ export async function main(
     electrumPort: cfg.ELECTRS_SIM_ELECTRUM_PORT ?? electrumAddr?.[1] ?? net.electrum,
     monitoringPort: cfg.ELECTRS_SIM_MONITORING_PORT ?? monitoringAddr?.[1] ?? net.monitoring,
     indexBlocksPerSecond: cfg.ELECTRS_SIM_INDEX_BLOCKS_PER_SECOND,
+    pollMs: cfg.ELECTRS_SIM_POLL_MS,
+    checkpoints: cfg.ELECTRS_SIM_CP_HEIGHT === '1',
     ...(conf.server_banner ? { banner: conf.server_banner } : {}),
   })
   const stop = () => {
