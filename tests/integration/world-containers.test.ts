@@ -1,0 +1,112 @@
+// The simulated world as containers on the real Docker Engine, wired by the box's PRODUCTION
+// stack plan (rendered bitcoin.conf with one rpcauth per consumer, electrs config.toml with its
+// own credentials, the private network and hostnames, health-gated start) and read by the box's
+// own clients. bitcoind's container holds the one chain; electrs' container follows it over
+// bitcoind's JSON-RPC. Coins reach a script hash only by being mined to it.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
+import { fetchElectrsIndexHeight } from '../../src/core/clients/electrs-metrics'
+import { ElectrumClient } from '../../src/core/clients/electrum'
+import { FlashError } from '../../src/core/errors'
+import { loadOrCreateStackSecrets } from '../../src/core/secrets/stack-secrets'
+import { stackCatalog } from '../../src/core/stack/catalog'
+import { electrsMonitoringPort, networkParams, servicePorts } from '../../src/core/stack/networks'
+import type { StackPlan } from '../../src/core/stack/spec'
+import type { Supervisor } from '../../src/core/supervisor/supervisor'
+import { defaultSettings, type Settings } from '../../src/shared/settings'
+import { cleanupProject, makeSupervisor, tempDataDir } from '../images/harness'
+import { buildWorldImage, onSimulators, pinned, type PublishedPorts } from '../images/world-images'
+import { scriptHashOf } from '../simulators/electrum/script-index'
+import { TestKey } from '../simulators/world/test-keys'
+
+const project = `fbt-world-${process.pid}`
+const dataDir = tempDataDir('world')
+const settings: Settings = {
+  ...defaultSettings(dataDir),
+  services: { electrs: true, lnd: false, relay: false, mint: false, btcpay: false },
+}
+let sup: Supervisor | undefined
+let plan: StackPlan
+let ports: PublishedPorts
+const clients: ElectrumClient[] = []
+
+const allHealthy = (ids: readonly string[]) => (ss: { id: string; state: string }[]) =>
+  ids.every((id) => ss.find((s) => s.id === id)?.state === 'healthy')
+
+beforeAll(async () => {
+  const image = buildWorldImage(mkdtempSync(join(tmpdir(), 'flashbox-world-bundle-')))
+  const production = await stackCatalog({
+    project,
+    images: { bitcoind: pinned(image), electrs: pinned(image) },
+    machine: { memoryBytes: 8 * 2 ** 30, cpus: 2 },
+  }).render(settings)
+  ;({ plan, ports } = await onSimulators(production, {
+    bitcoind: { env: { BITCOIND_SIM_HEADERS: '0', BITCOIND_SIM_WARMUP_MS: '500' } },
+    electrs: { env: { ELECTRS_SIM_POLL_MS: '200' } },
+  }))
+  ;({ sup } = makeSupervisor(dataDir))
+  await sup.open()
+  sup.setPlan(plan)
+  await sup.startStack()
+  await sup.waitFor(allHealthy(['bitcoind', 'electrs']), 150_000)
+}, 300_000)
+
+afterAll(async () => {
+  for (const c of clients.splice(0)) c.close()
+  await sup?.close()
+  cleanupProject(project, dataDir)
+})
+
+describe('the world as containers on the production wiring', () => {
+  it('bitcoind mines to an address and electrs, following it, tells the subscribed wallet', async () => {
+    const secrets = await loadOrCreateStackSecrets(dataDir)
+    const rpcPort = ports.bitcoind![networkParams.regtest.rpcPort]!
+    const dashboard = secrets.bitcoindRpc.dashboard
+    const rpc = new BitcoindRpc({
+      url: `http://127.0.0.1:${rpcPort}`,
+      user: dashboard.user,
+      password: dashboard.password,
+    })
+    // rpcauth as rendered: the dashboard's password works, a wrong one is refused.
+    expect((await rpc.getBlockchainInfo()).chain).toBe('regtest')
+    const wrong = new BitcoindRpc({
+      url: `http://127.0.0.1:${rpcPort}`,
+      user: dashboard.user,
+      password: 'not-the-password',
+    })
+    const refused = await wrong.getBlockCount().catch((e: FlashError) => e)
+    expect(refused).toBeInstanceOf(FlashError)
+    expect((refused as FlashError).code).toBe('bitcoind.auth')
+
+    const electrum = await ElectrumClient.connect({
+      host: '127.0.0.1',
+      port: ports.electrs![servicePorts.electrum]!,
+    })
+    clients.push(electrum)
+    const metricsUrl = `http://127.0.0.1:${ports.electrs![electrsMonitoringPort.regtest]}/metrics`
+    const start = await rpc.getBlockCount()
+    expect(await fetchElectrsIndexHeight(metricsUrl)).toBe(start)
+
+    const wallet = TestKey.fromLabel('world-containers').p2wpkh()
+    const sh = scriptHashOf(wallet.output)
+    const statuses: (string | null)[] = []
+    const tips: number[] = []
+    expect(await electrum.subscribeScriptHash(sh, (s) => statuses.push(s))).toBeNull()
+    await electrum.subscribeHeaders((h) => tips.push(h.height))
+
+    const hashes = await rpc.call('generatetoaddress', [2, wallet.address], z.array(z.string()))
+    expect(hashes).toHaveLength(2)
+    await expect.poll(() => tips.at(-1), { timeout: 20_000 }).toBe(start + 2)
+    await expect.poll(() => statuses.length, { timeout: 20_000 }).toBeGreaterThan(0)
+    const history = await electrum.getHistory(sh)
+    expect(history.map((h) => h.height)).toEqual([start + 1, start + 2])
+    const balance = await electrum.getBalance(sh)
+    expect(balance.unconfirmed).toBe(0)
+    expect(balance.confirmed).toBeGreaterThan(0)
+    expect(await fetchElectrsIndexHeight(metricsUrl)).toBe(start + 2)
+  })
+})
