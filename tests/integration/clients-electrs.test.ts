@@ -2,6 +2,7 @@
 // which follows the bitcoind SIMULATOR (in-process, no Docker).
 import { createHash } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
 import {
   fetchElectrsIndexHeight,
@@ -14,7 +15,9 @@ import {
   startBitcoindSimulator,
   type BitcoindSimulator,
 } from '../simulators/bitcoind-simulator'
+import { scriptHashOf } from '../simulators/electrum/script-index'
 import { startElectrsSimulator, type ElectrsSimulator } from '../simulators/electrs-simulator'
+import { TestKey } from '../simulators/world/test-keys'
 
 const USER = 'electrs'
 const PASSWORD = 'electrs-password-123'
@@ -113,18 +116,28 @@ describe('Electrum client against the electrs SIMULATOR', () => {
     bitcoind.mine(2)
     await expect.poll(() => tips[tips.length - 1], { timeout: 20_000 }).toBe(402)
 
-    // Script hashes: status per the Electrum protocol, notification on change.
-    const sh = createHash('sha256').update('SIMULATOR script').digest('hex')
+    // Script hashes: status per the Electrum protocol, notified when a block pays the script.
+    const payee = TestKey.fromLabel('clients-electrs').p2wpkh()
+    const sh = scriptHashOf(payee.output)
     const statuses: (string | null)[] = []
     expect(await client.subscribeScriptHash(sh, (s) => statuses.push(s))).toBeNull()
-    const txHash = 'ab'.repeat(32)
-    electrs.fund(sh, { txHash, txPos: 1, height: 401, value: 50_000 })
-    const expected = createHash('sha256').update(`${txHash}:401:`).digest('hex')
+    const [hash] = await rpc.call('generatetoaddress', [1, payee.address], z.array(z.string()))
+    const block = await rpc.call(
+      'getblock',
+      [hash, 2],
+      z.object({
+        height: z.number(),
+        tx: z.array(z.object({ txid: z.string(), vout: z.array(z.object({ value: z.number() })) })),
+      }),
+    )
+    const coinbase = block.tx[0]!
+    const value = Math.round(coinbase.vout[0]!.value * 1e8)
+    const expected = createHash('sha256').update(`${coinbase.txid}:${block.height}:`).digest('hex')
     await expect.poll(() => statuses[0], { timeout: 10_000 }).toBe(expected)
-    expect(await client.getBalance(sh)).toEqual({ confirmed: 50_000, unconfirmed: 0 })
-    expect(await client.getHistory(sh)).toEqual([{ tx_hash: txHash, height: 401 }])
+    expect(await client.getBalance(sh)).toEqual({ confirmed: value, unconfirmed: 0 })
+    expect(await client.getHistory(sh)).toEqual([{ tx_hash: coinbase.txid, height: block.height }])
     expect(await client.listUnspent(sh)).toEqual([
-      { tx_hash: txHash, tx_pos: 1, height: 401, value: 50_000 },
+      { tx_hash: coinbase.txid, tx_pos: 0, height: block.height, value },
     ])
     // Regtest without confirmed transactions: bitcoind has no estimate, electrs answers -1; the
     // relay fee is v31's 0.1 sat/vB.
