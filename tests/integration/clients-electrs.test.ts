@@ -116,6 +116,35 @@ describe('Electrum client against the electrs SIMULATOR', () => {
     bitcoind.mine(2)
     await expect.poll(() => tips[tips.length - 1], { timeout: 20_000 }).toBe(402)
 
+    expect(await client.estimateFee(6)).toBeGreaterThan(0)
+    expect(await client.relayFee()).toBeCloseTo(0.00001)
+    const bad = await client.getBalance('not-a-script-hash').catch((e: FlashError) => e)
+    expect((bad as FlashError).code).toBe('electrs.bad-script-hash')
+  })
+
+  it('notifies a script hash when a block on the world chain pays it', async () => {
+    bitcoind = await startBitcoindSimulator({
+      rpcauth: [makeRpcauth(USER, PASSWORD, 'ffeeddccbbaa99887766554433221100')],
+      chain: true,
+      log: quiet,
+    })
+    const rpc = new BitcoindRpc({ url: bitcoind.url, user: USER, password: PASSWORD })
+    electrs = await startElectrsSimulator({
+      bitcoind: { url: bitcoind.url, user: USER, password: PASSWORD },
+      pollMs: 100,
+      log: quiet,
+    })
+    const client = await connect(electrs)
+    await expect
+      .poll(
+        async () =>
+          client.ping().then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 20_000 },
+      )
+      .toBe(true)
     // Script hashes: status per the Electrum protocol, notified when a block pays the script.
     const payee = TestKey.fromLabel('clients-electrs').p2wpkh()
     const sh = scriptHashOf(payee.output)
@@ -139,12 +168,6 @@ describe('Electrum client against the electrs SIMULATOR', () => {
     expect(await client.listUnspent(sh)).toEqual([
       { tx_hash: coinbase.txid, tx_pos: 0, height: block.height, value },
     ])
-    // Regtest without confirmed transactions: bitcoind has no estimate, electrs answers -1; the
-    // relay fee is v31's 0.1 sat/vB.
-    expect(await client.estimateFee(6)).toBe(-1)
-    expect(await client.relayFee()).toBeCloseTo(0.000001, 8)
-    const bad = await client.getBalance('not-a-script-hash').catch((e: FlashError) => e)
-    expect((bad as FlashError).code).toBe('electrs.bad-script-hash')
   })
 
   it('reports a closed port and a dropped connection as FlashErrors', async () => {

@@ -30,6 +30,7 @@ let electrum: ElectrumClient
 beforeAll(async () => {
   bitcoind = await startBitcoindSimulator({
     rpcauth: [makeRpcauth(USER, PASSWORD, '5ce0a41015ce0a41015ce0a41015ce0a')],
+    chain: true,
     log: quiet,
   })
   rpc = new BitcoindRpc({ url: bitcoind.url, user: USER, password: PASSWORD })

@@ -11,6 +11,7 @@
 // Blocks are real serialized blocks (bitcoinjs-lib); nothing enters the index any other way.
 import { createHash } from 'node:crypto'
 import { Block, Transaction } from 'bitcoinjs-lib'
+import { headerHash } from './merkle'
 
 /** Electrum script hash: sha256(scriptPubKey), byte-reversed, hex. */
 export function scriptHashOf(script: Uint8Array): string {
@@ -151,6 +152,21 @@ export class ScriptIndex {
       scripthashes,
       spent,
     })
+    return hash
+  }
+
+  /**
+   * Appends a block known by its header only (a bitcoind SIMULATOR in sync mode serves headers
+   * and no transactions): it extends the chain, and no script hash changes.
+   */
+  connectHeader(headerHex: string): string {
+    const height = this.blocks.length
+    const raw = Buffer.from(headerHex, 'hex')
+    const prev = Buffer.from(raw.subarray(4, 36)).reverse().toString('hex')
+    if (height > 0 && prev !== this.blocks[height - 1]!.hash)
+      throw new Error(`header at ${height} does not extend the indexed tip`)
+    const hash = headerHash(headerHex)
+    this.blocks.push({ hash, header: headerHex, txids: [], scripthashes: new Set(), spent: [] })
     return hash
   }
 
