@@ -15,7 +15,7 @@ import { FlashError } from '../../src/core/errors'
 import { loadOrCreateStackSecrets } from '../../src/core/secrets/stack-secrets'
 import { stackCatalog } from '../../src/core/stack/catalog'
 import { electrsMonitoringPort, networkParams, servicePorts } from '../../src/core/stack/networks'
-import type { StackPlan } from '../../src/core/stack/spec'
+import type { StackPlan, StackSecrets } from '../../src/core/stack/spec'
 import type { Supervisor } from '../../src/core/supervisor/supervisor'
 import { defaultSettings, type Settings } from '../../src/shared/settings'
 import { cleanupProject, makeSupervisor, tempDataDir } from '../images/harness'
@@ -32,6 +32,7 @@ const settings: Settings = {
 let sup: Supervisor | undefined
 let plan: StackPlan
 let ports: PublishedPorts
+let secrets: StackSecrets
 const clients: ElectrumClient[] = []
 
 const allHealthy = (ids: readonly string[]) => (ss: { id: string; state: string }[]) =>
@@ -45,15 +46,29 @@ beforeAll(async () => {
     machine: { memoryBytes: 8 * 2 ** 30, cpus: 2 },
   }).render(settings)
   ;({ plan, ports } = await onSimulators(production, {
-    bitcoind: { env: { BITCOIND_SIM_HEADERS: '0', BITCOIND_SIM_WARMUP_MS: '500' } },
+    bitcoind: { env: { BITCOIND_SIM_MODE: 'world', BITCOIND_SIM_WARMUP_MS: '500' } },
     electrs: { env: { ELECTRS_SIM_POLL_MS: '200' } },
   }))
+  secrets = await loadOrCreateStackSecrets(dataDir)
   ;({ sup } = makeSupervisor(dataDir))
   await sup.open()
   sup.setPlan(plan)
   await sup.startStack()
-  await sup.waitFor(allHealthy(['bitcoind', 'electrs']), 150_000)
+  await sup.waitFor(allHealthy(['bitcoind']), 120_000)
+  // A fresh regtest node stays in initial block download until it has a block, and electrs
+  // waits for that (as the real ones do): the box's client mines one.
+  await dashboardRpc().call('generatetoaddress', [1, MINER], z.array(z.string()))
+  await sup.waitFor(allHealthy(['bitcoind', 'electrs']), 120_000)
 }, 300_000)
+
+const MINER = TestKey.fromLabel('world-containers-miner').p2wpkh().address
+function dashboardRpc(password?: string): BitcoindRpc {
+  return new BitcoindRpc({
+    url: `http://127.0.0.1:${ports.bitcoind![networkParams.regtest.rpcPort]}`,
+    user: secrets.bitcoindRpc.dashboard.user,
+    password: password ?? secrets.bitcoindRpc.dashboard.password,
+  })
+}
 
 afterAll(async () => {
   for (const c of clients.splice(0)) c.close()
@@ -63,21 +78,10 @@ afterAll(async () => {
 
 describe('the world as containers on the production wiring', () => {
   it('bitcoind mines to an address and electrs, following it, tells the subscribed wallet', async () => {
-    const secrets = await loadOrCreateStackSecrets(dataDir)
-    const rpcPort = ports.bitcoind![networkParams.regtest.rpcPort]!
-    const dashboard = secrets.bitcoindRpc.dashboard
-    const rpc = new BitcoindRpc({
-      url: `http://127.0.0.1:${rpcPort}`,
-      user: dashboard.user,
-      password: dashboard.password,
-    })
+    const rpc = dashboardRpc()
     // rpcauth as rendered: the dashboard's password works, a wrong one is refused.
     expect((await rpc.getBlockchainInfo()).chain).toBe('regtest')
-    const wrong = new BitcoindRpc({
-      url: `http://127.0.0.1:${rpcPort}`,
-      user: dashboard.user,
-      password: 'not-the-password',
-    })
+    const wrong = dashboardRpc('not-the-password')
     const refused = await wrong.getBlockCount().catch((e: FlashError) => e)
     expect(refused).toBeInstanceOf(FlashError)
     expect((refused as FlashError).code).toBe('bitcoind.auth')

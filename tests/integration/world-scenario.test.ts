@@ -22,6 +22,11 @@ const USER = 'scenario'
 const PASSWORD = 'scenario-password-123'
 const quiet = () => {}
 
+const Hashes = z.array(z.string())
+const Merkle = z.object({ block_height: z.number(), merkle: z.array(z.string()), pos: z.number() })
+const BlockJson = z.object({ tx: z.array(z.string()), height: z.number(), merkleroot: z.string() })
+const burnAddress = TestKey.fromLabel('scenario-miner').p2wpkh().address
+
 let bitcoind: BitcoindSimulator
 let electrs: ElectrsSimulator
 let rpc: BitcoindRpc
@@ -34,6 +39,8 @@ beforeAll(async () => {
     log: quiet,
   })
   rpc = new BitcoindRpc({ url: bitcoind.url, user: USER, password: PASSWORD })
+  // A fresh regtest node is in initial block download until it has a block; electrs waits.
+  await rpc.call('generatetoaddress', [1, burnAddress], Hashes)
   electrs = await startElectrsSimulator({
     bitcoind: { url: bitcoind.url, user: USER, password: PASSWORD },
     pollMs: 100,
@@ -58,11 +65,6 @@ function fold(leaf: string, branch: string[], pos: number): string {
   }
   return h.reverse().toString('hex')
 }
-const Hashes = z.array(z.string())
-const Merkle = z.object({ block_height: z.number(), merkle: z.array(z.string()), pos: z.number() })
-const BlockJson = z.object({ tx: z.array(z.string()), height: z.number(), merkleroot: z.string() })
-const burnAddress = TestKey.fromLabel('scenario-miner').p2wpkh().address
-
 async function ready() {
   for (let i = 0; i < 200; i++) {
     if (
