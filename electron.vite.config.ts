@@ -47,7 +47,14 @@ export default defineConfig({
     define: { FLASHBOX_FAULT_INJECTION: 'false' },
     build: {
       outDir: resolve(root, 'out/main'),
-      rollupOptions: { input: { index: resolve(root, 'src/main/index.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve(root, 'src/main/index.ts'),
+          // The relay and the mint as their own utility processes (src/main/service-launcher.ts).
+          'relay-service': resolve(root, 'services/relay/src/child.ts'),
+          'mint-service': resolve(root, 'services/mint/src/child.ts'),
+        },
+      },
     },
   },
   preload: {

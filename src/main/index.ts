@@ -11,6 +11,7 @@ import {
   nativeImage,
   session,
   shell,
+  utilityProcess,
   type OpenDialogOptions,
 } from 'electron'
 import { contentSecurityPolicy } from '../core/api/csp'
@@ -22,6 +23,7 @@ import type { StackStatus } from '../shared/api/stack'
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../preload/bridge-types'
 import { createIpcDispatcher } from './ipc-dispatch'
 import { openPreferences, type Preferences } from './preferences'
+import { utilityProcessLauncher } from './service-launcher'
 import { decideQuit, quitDialog } from './quit'
 import { trayStatus } from './tray-status'
 import { isTrustedRendererUrl, rendererEntry, type RendererLocation } from './trusted-url'
@@ -113,7 +115,13 @@ async function main(): Promise<void> {
   session.defaultSession.setPermissionCheckHandler(() => false)
 
   const dataDir = process.env.FLASHBOX_DATA_DIR ?? join(app.getPath('userData'), 'data')
-  const eng: Engine = await createEngine({ dataDir, log, modules: defaultModules })
+  // The relay and the mint run as utility processes, never inside this process (it holds the keys).
+  const eng: Engine = await createEngine({
+    dataDir,
+    log,
+    modules: defaultModules,
+    serviceLauncher: utilityProcessLauncher(utilityProcess, import.meta.dirname),
+  })
 
   const dispatcher = createIpcDispatcher({
     engine: eng,

@@ -2,6 +2,7 @@
 // on a host/port with its data under dataDir. Used embedded by the engine
 // (src/core/mint/mint-module.ts), by the container entry (main.ts) and by tests.
 import { existsSync, mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { MintConfigSchema, type MintConfigInput } from './config'
@@ -119,3 +120,8 @@ export { MintConfigSchema } from './config'
 export type { MintQuote, MeltQuote } from './store/store'
 export type { LndBackendOptions } from './lightning/lnd'
 export { encodeBolt11 } from './nut23-bolt11'
+export { mintControl, followQuotes } from './control'
+export type { MintControl, MintInfo, MintLimitsData, MintQuoteEvent } from './control'
+
+/** The mint's child-process entry (child.ts), for the engine to start it as its own process. */
+export const mintChildEntry = fileURLToPath(new URL('./child.ts', import.meta.url))

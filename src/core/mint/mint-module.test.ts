@@ -36,7 +36,7 @@ async function start(
   engine = await createEngine({
     dataDir: dir,
     log: silentLogger,
-    modules: [mintModule({ port: 0, placement: () => placement })],
+    modules: [mintModule({ port: 0, placement: () => placement, restartBaseMs: 100 })],
   })
   return engine
 }
@@ -160,6 +160,30 @@ describe('mint engine module', () => {
     }
   })
 
+  it('runs the mint in its own process, and restarts it when it dies', async () => {
+    const e = await start()
+    const s = (await e.call('mint', 'status', {}, internal)) as MintStatus
+    expect(s.running).toBe(true)
+    const pid = s.process?.pid
+    // Not the engine: the mint that faces the internet is its own process.
+    expect(pid).toBeGreaterThan(0)
+    expect(pid).not.toBe(process.pid)
+    const keyset = s.keysets[0]!.id
+    process.kill(pid!, 'SIGKILL')
+    await expect
+      .poll(
+        async () => {
+          const now = (await e.call('mint', 'status', {}, internal)) as MintStatus
+          return now.running && now.process?.pid !== pid ? now.process : undefined
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toMatchObject({ running: true, restarts: 1, lastExit: { signal: 'SIGKILL' } })
+    // Same seed and data: the same keyset.
+    const after = (await e.call('mint', 'status', {}, internal)) as MintStatus
+    expect(after.keysets.map((k) => k.id)).toContain(keyset)
+  })
+
   it('follows the saved settings: off, on with the test wallet, on with LND (waiting for it)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))
     engine = await createEngine({
@@ -174,7 +198,8 @@ describe('mint engine module', () => {
     const nudge = () =>
       e.events.publish({ topic: 'stack', type: 'service', service: {} } as unknown as EngineEvent)
     const waitFor = async (ok: (s: MintStatus) => boolean) => {
-      const end = Date.now() + 10_000
+      // The mint's own process stops and starts in between: give it time.
+      const end = Date.now() + 30_000
       for (;;) {
         const s = await status()
         if (ok(s)) return s
@@ -187,7 +212,7 @@ describe('mint engine module', () => {
       JSON.stringify({ ...settings, services: { ...settings.services, mint: false } }),
     )
     nudge()
-    expect((await waitFor((s) => !s.running)).problem?.code).toBe('mint.disabled')
+    expect((await waitFor((s) => !s.running && !!s.problem)).problem?.code).toBe('mint.disabled')
     // On without LND: the test wallet on regtest.
     const noLnd = { ...settings, services: { ...settings.services, lnd: false } }
     writeFileSync(join(dir, 'settings.json'), JSON.stringify(noLnd))
@@ -196,6 +221,8 @@ describe('mint engine module', () => {
     // With the box's LND: the mint waits until LND has baked the mint's macaroon.
     writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings))
     nudge()
-    expect((await waitFor((s) => !s.running)).problem?.code).toBe('mint.waiting_for_lnd')
+    expect((await waitFor((s) => !s.running && !!s.problem)).problem?.code).toBe(
+      'mint.waiting_for_lnd',
+    )
   })
 })

@@ -1,5 +1,5 @@
-// The box's own Cashu mint as an engine module (API domain 'mint'): runs services/mint embedded
-// on 127.0.0.1 (port 3338 unless configured), with the fake Lightning backend on regtest by
+// The box's own Cashu mint as an engine module (API domain 'mint'): runs services/mint in its own
+// process (never inside the engine, which holds the keys; restarted if it dies) on 127.0.0.1 (port 3338 unless configured), with the fake Lightning backend on regtest by
 // default, data under <stack data folder>/mint — the folder the mint container uses too
 // (src/core/stack/paths.ts). The operator's choices (port, backend, limits, fees) live in
 // mint/config.json there (0600, written atomically).
@@ -15,11 +15,15 @@ import type {
 import type { HandlersOf } from '../../shared/api/procedure'
 import {
   MintConfigSchema,
-  startMint,
+  mintChildEntry,
   type MeltQuote,
+  type MintInfo,
+  type MintLimitsData,
   type MintQuote,
-  type RunningMint,
+  type MintQuoteEvent,
 } from '../../../services/mint/src/index'
+import type { ServiceError } from '../services/service-process'
+import { ServiceProcess } from '../services/service-process'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { FlashError } from '../errors'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
@@ -74,6 +78,8 @@ export interface MintModuleOptions {
   readonly placement?: () => MintPlacement
   /** Where the box's LND answers gRPC (default 127.0.0.1:10009; tests use a simulator's port). */
   readonly lndSocket?: string
+  /** First restart delay after the mint's process died (ms; doubles each time). Default 500. */
+  readonly restartBaseMs?: number
 }
 
 export type MintPlacement =
@@ -139,7 +145,10 @@ export function lndFromStack(
 }
 
 export type MintModule = EngineModule<typeof mintApi> & {
-  readonly running: () => RunningMint | undefined
+  /** `{ url }` while the mint runs (the eCash wallet finds the box's own mint here). */
+  readonly running: () => { readonly url: string } | undefined
+  /** The mint's own process. */
+  readonly process: ServiceProcess
 }
 
 export function mintModule(options: MintModuleOptions = {}): EngineModuleFactory {
@@ -170,9 +179,9 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   // Where the mint's data is follows the settings' data folder (resolved again on every start).
   let paths = stackPaths(stackDirOf(ctx.dataDir))
   let config: ModuleConfig = ModuleConfigSchema.parse({})
-  let running: RunningMint | undefined
   let problem: FlashError | undefined
-  let unsubscribe: (() => void) | undefined
+  /** What the next start of the mint's process gets (set by startNow). */
+  let startOptions: unknown
 
   /** Whether the operator chose a Lightning backend in config.json (else: LND when the box runs it). */
   let explicitBackend = false
@@ -193,8 +202,23 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   const saveConfig = () =>
     writeSecretFileAtomic(paths.mint.config, JSON.stringify(config, null, 2) + '\n')
 
-  const mint = () => {
-    if (running) return running.mint
+  const proc: ServiceProcess = new ServiceProcess({
+    launch: { name: 'mint', entry: mintChildEntry },
+    ...(ctx.serviceLauncher ? { launcher: ctx.serviceLauncher } : {}),
+    log,
+    startOptions: () => startOptions,
+    onEvent: (name, data) => {
+      if (name !== 'quote') return
+      const e = data as MintQuoteEvent
+      ctx.events.publish({ topic: 'mint', type: 'quote', quote: quoteView(e.quote, e.kind) })
+    },
+    onState: () => void publishStatus(),
+    ...(options.restartBaseMs !== undefined ? { restartBaseMs: options.restartBaseMs } : {}),
+  })
+
+  /** A call to the mint's process; when it is not running, the reason why. */
+  const call = async <T>(op: string, ...args: unknown[]): Promise<T> => {
+    if (proc.serviceUrl) return proc.call<T>(op, ...args)
     throw (
       problem ??
       new FlashError(
@@ -205,25 +229,11 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
     )
   }
 
-  const limitsOf = (m = mint()): MintLimits => {
-    const c = m.config
-    return {
-      mintMinAmount: c.mintMinAmount,
-      mintMaxAmount: c.mintMaxAmount,
-      meltMinAmount: c.meltMinAmount,
-      meltMaxAmount: c.meltMaxAmount,
-      mintingDisabled: c.mintingDisabled,
-      meltingDisabled: c.meltingDisabled,
-      maxInputs: c.maxInputs,
-      maxOutputs: c.maxOutputs,
-      rateLimitPerIp: c.rateLimit.perIp,
-      rateLimitWindowMs: c.rateLimit.windowMs,
-    }
-  }
+  const limitsView = (l: MintLimitsData): MintLimits => ({ ...l })
 
-  const keysetViews = async (m = mint()): Promise<MintKeysetView[]> => {
-    const liabilities = new Map((await m.store.liabilities()).map((l) => [l.keysetId, l]))
-    return [...m.keysets.values()].map((k) => {
+  const keysetViews = (info: MintInfo): MintKeysetView[] => {
+    const liabilities = new Map(info.liabilities.map((l) => [l.keysetId, l]))
+    return info.keysets.map((k) => {
       const l = liabilities.get(k.id)
       return {
         id: k.id,
@@ -240,51 +250,40 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   }
 
   const status = async (): Promise<MintStatus> => {
-    const r = running
-    try {
-      return await statusOf()
-    } catch (err) {
-      // Stopped or restarted while answering (settings changed): answer for the new state.
-      if (running !== r) return statusOf()
-      throw err
-    }
-  }
-
-  const statusOf = async (): Promise<MintStatus> => {
     const mintCfg = MintConfigSchema.parse(config.mint)
-    // The mint may stop or restart while this answer is put together: use one snapshot.
-    const r = running
-    if (!r)
-      return {
-        running: false,
-        name: mintCfg.name,
-        unit: mintCfg.unit,
-        network: mintCfg.network,
-        keysets: [],
-        outstandingTotal: 0,
-        pendingMelts: 0,
-        ...(problem ? { problem: problem.toJSON() } : {}),
-      }
-    const m = r.mint
-    const keysets = await keysetViews(m)
-    const backend = await m.backend.status().catch((err: unknown) => ({
-      ok: false,
-      name: m.backend.name,
-      detail: err instanceof Error ? err.message : 'The Lightning backend does not answer.',
-    }))
+    const stopped = (): MintStatus => ({
+      running: false,
+      name: mintCfg.name,
+      unit: mintCfg.unit,
+      network: mintCfg.network,
+      keysets: [],
+      outstandingTotal: 0,
+      pendingMelts: 0,
+      process: proc.state,
+      ...(problem ? { problem: problem.toJSON() } : {}),
+    })
+    if (!proc.serviceUrl) return stopped()
+    let info: MintInfo
+    try {
+      info = await proc.call<MintInfo>('info')
+    } catch {
+      return stopped() // stopped or died while asked; it restarts by itself
+    }
+    const keysets = keysetViews(info)
     return {
       running: true,
-      url: r.url,
-      name: m.config.name,
-      unit: m.config.unit,
-      network: m.config.network,
-      backend,
+      url: info.url,
+      name: info.name,
+      unit: info.unit,
+      network: info.network,
+      backend: info.backend,
       keysets,
       outstandingTotal: keysets
-        .filter((k) => k.unit === m.config.unit)
+        .filter((k) => k.unit === info.unit)
         .reduce((a, k) => a + k.outstanding, 0),
-      limits: limitsOf(m),
-      pendingMelts: (await m.store.meltSagas()).length,
+      limits: limitsView(info.limits),
+      pendingMelts: info.pendingMelts,
+      process: proc.state,
     }
   }
 
@@ -299,69 +298,61 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   const handlers: HandlersOf<typeof mintApi, RequestContext> = {
     status: async () => status(),
     quotes: async ({ kind, limit }) => {
-      const m = mint()
       const out: MintQuoteView[] = []
       if (kind !== 'melt')
-        for (const q of await m.store.listMintQuotes(limit)) out.push(quoteView(q, 'mint'))
+        for (const q of await call<MintQuote[]>('mintQuotes', limit)) out.push(quoteView(q, 'mint'))
       if (kind !== 'mint')
-        for (const q of await m.store.listMeltQuotes(limit)) out.push(quoteView(q, 'melt'))
+        for (const q of await call<MeltQuote[]>('meltQuotes', limit)) out.push(quoteView(q, 'melt'))
       return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit)
     },
     rotateKeyset: async ({ inputFeePpk }) => {
-      const m = mint()
-      const row = await m.rotateKeyset(m.config.unit, inputFeePpk)
+      const info = await call<MintInfo>('info')
+      const row = await call<{ id: string }>('rotateKeyset', info.unit, inputFeePpk)
       config = { ...config, mint: { ...config.mint, inputFeePpk } }
       saveConfig()
       void publishStatus()
-      const view = (await keysetViews()).find((k) => k.id === row.id)
+      const view = keysetViews(await call<MintInfo>('info')).find((k) => k.id === row.id)
       if (!view)
         throw new FlashError('mint.rotate_failed', 'The new keyset did not appear.', 'Try again.')
       return view
     },
     setLimits: async (input) => {
-      const m = mint()
-      const next = { ...limitsOf(), ...input }
+      const current = (await call<MintInfo>('info')).limits
+      const next = { ...current, ...input }
       if (next.mintMinAmount > next.mintMaxAmount || next.meltMinAmount > next.meltMaxAmount)
         throw new FlashError(
           'mint.bad_limits',
           'A minimum amount is larger than its maximum.',
           'Make each minimum smaller than or equal to its maximum.',
         )
-      // Applied in place: the running mint reads its config on every request.
-      const c = m.config
-      c.mintMinAmount = next.mintMinAmount
-      c.mintMaxAmount = next.mintMaxAmount
-      c.meltMinAmount = next.meltMinAmount
-      c.meltMaxAmount = next.meltMaxAmount
-      c.mintingDisabled = next.mintingDisabled
-      c.meltingDisabled = next.meltingDisabled
-      c.maxInputs = next.maxInputs
-      c.maxOutputs = next.maxOutputs
-      c.rateLimit.perIp = next.rateLimitPerIp
-      c.rateLimit.windowMs = next.rateLimitWindowMs
+      const applied = await call<MintLimitsData>('setLimits', next)
       config = {
         ...config,
         mint: {
           ...config.mint,
-          mintMinAmount: c.mintMinAmount,
-          mintMaxAmount: c.mintMaxAmount,
-          meltMinAmount: c.meltMinAmount,
-          meltMaxAmount: c.meltMaxAmount,
-          mintingDisabled: c.mintingDisabled,
-          meltingDisabled: c.meltingDisabled,
-          maxInputs: c.maxInputs,
-          maxOutputs: c.maxOutputs,
-          rateLimit: { ...c.rateLimit },
+          mintMinAmount: applied.mintMinAmount,
+          mintMaxAmount: applied.mintMaxAmount,
+          meltMinAmount: applied.meltMinAmount,
+          meltMaxAmount: applied.meltMaxAmount,
+          mintingDisabled: applied.mintingDisabled,
+          meltingDisabled: applied.meltingDisabled,
+          maxInputs: applied.maxInputs,
+          maxOutputs: applied.maxOutputs,
+          rateLimit: {
+            ...MintConfigSchema.parse(config.mint).rateLimit,
+            perIp: applied.rateLimitPerIp,
+            windowMs: applied.rateLimitWindowMs,
+          },
         },
       }
       saveConfig()
       void publishStatus()
-      return limitsOf()
+      return limitsView(applied)
     },
   }
 
   async function startNow(): Promise<void> {
-    if (running) return
+    if (proc.serviceUrl) return
     paths = stackPaths(stackDirOf(ctx.dataDir))
     config = loadConfig()
     problem = undefined
@@ -408,17 +399,18 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       })
       return
     }
+    startOptions = {
+      port: options.port ?? config.port,
+      host: config.host,
+      dataDir: paths.mint.dir,
+      backend,
+      config: { ...config.mint, network: placement.network },
+    }
     try {
-      running = await startMint({
-        port: options.port ?? config.port,
-        host: config.host,
-        dataDir: paths.mint.dir,
-        backend,
-        config: { ...config.mint, network: placement.network },
-        log,
-      })
+      const url = await proc.start()
+      log.info('mint listening', { url, pid: proc.state.pid })
     } catch (err) {
-      const e = err as NodeJS.ErrnoException
+      const e = err as ServiceError
       const seedProblem = /does not match the mint seed|could not be decrypted/.test(
         e.message ?? '',
       )
@@ -443,32 +435,11 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
             )
       throw problem
     }
-    unsubscribe = running.mint.subscribe((e) => {
-      if (e.kind === 'proof_state') return
-      void (async () => {
-        const m = running?.mint
-        if (!m) return
-        const q =
-          e.kind === 'bolt11_mint_quote'
-            ? await m.store.mintQuote(e.id)
-            : await m.store.meltQuote(e.id)
-        if (q)
-          ctx.events.publish({
-            topic: 'mint',
-            type: 'quote',
-            quote: quoteView(q, e.kind === 'bolt11_mint_quote' ? 'mint' : 'melt'),
-          })
-      })()
-    })
     await publishStatus()
   }
 
   async function stopNow(): Promise<void> {
-    unsubscribe?.()
-    unsubscribe = undefined
-    const r = running
-    running = undefined
-    await r?.close()
+    await proc.stop()
   }
 
   // Level-triggered: whenever the stack reports, compare the saved settings with what runs and
@@ -512,7 +483,8 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   return {
     name: 'mint',
     handlers,
-    running: () => running,
+    running: () => (proc.serviceUrl ? { url: proc.serviceUrl } : undefined),
+    process: proc,
     async start() {
       stopped = false
       await startNow().catch((err: unknown) => {
