@@ -303,3 +303,37 @@ describe('simulated chain: mempool policy and mining', () => {
     expect(chain.estimateFee(1)?.blocks).toBe(2)
   })
 })
+
+describe('simulated chain: events and the mining timer', () => {
+  it('emits tx, block and removed events, and mines on a timer until stopped', async () => {
+    const { chain, coins } = world()
+    const events: string[] = []
+    chain.on('tx', (tx: Transaction) => events.push(`tx ${tx.getId()}`))
+    chain.on('block', (_b: unknown, height: number) => events.push(`block ${height}`))
+    chain.on('removed', (txid: string, reason: string) => events.push(`removed ${txid} ${reason}`))
+    const pay = alice.spend(
+      [coins['p2wpkh']!],
+      [{ script: bob.p2wpkh().output, value: 1_000_000n }],
+      2,
+    )
+    chain.submit(pay)
+    const start = chain.tip().height
+    chain.startMining(20, BURN_SCRIPT)
+    try {
+      await expect
+        .poll(() => chain.tip().height, { timeout: 5_000, interval: 10 })
+        .toBeGreaterThanOrEqual(start + 2)
+    } finally {
+      chain.stopMining()
+    }
+    const stopped = chain.tip().height
+    await new Promise((r) => setTimeout(r, 80))
+    expect(chain.tip().height).toBe(stopped)
+    expect(events.slice(0, 3)).toEqual([
+      `tx ${pay.getId()}`,
+      `removed ${pay.getId()} block`,
+      `block ${start + 1}`,
+    ])
+    expect(chain.getTransaction(pay.getId())?.height).toBe(start + 1)
+  })
+})
