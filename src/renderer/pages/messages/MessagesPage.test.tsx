@@ -186,4 +186,47 @@ describe('messages page', () => {
     expect(within(rows[1]!).queryByText('not announced')).toBeNull()
     expect(screen.getByText(/left out of the inbox list other Nostr apps see/)).toBeTruthy()
   })
+
+  it('is laid out like the eCash page: real tabs, each field labelled on its own line, a box to write in', async () => {
+    setTransport(
+      new FakeTransportForTests({
+        'nostr.identity': () => unlocked,
+        'nostr.conversations': () => [conv],
+        'nostr.messages': () => msgs,
+        'nostr.markRead': () => undefined,
+        'nostr.relays': () => [],
+        'nostr.getProfile': () => ({ profile: {} }),
+      }),
+    )
+    render(<MessagesPage params={{}} />)
+    const tabs = await screen.findByRole('tablist', { name: 'Messages sections' })
+    const conversations = within(tabs).getByRole('tab', { name: 'Conversations' })
+    expect(conversations.getAttribute('aria-selected')).toBe('true')
+    const panel = screen.getByRole('tabpanel')
+    expect(panel.getAttribute('aria-labelledby')).toBe(conversations.id)
+    // Arrow keys move between tabs, as on the eCash page.
+    fireEvent.keyDown(conversations, { key: 'ArrowRight' })
+    expect(within(tabs).getByRole('tab', { name: 'Relays' }).getAttribute('aria-selected')).toBe(
+      'true',
+    )
+    fireEvent.keyDown(within(tabs).getByRole('tab', { name: 'Relays' }), { key: 'ArrowLeft' })
+
+    // Every text field has its label on its own line (a label above, not wrapped around it).
+    fireEvent.click(await screen.findByRole('button', { name: /Corner Bakery/ }))
+    await screen.findByText('Two loaves please')
+    const fields = [
+      ...document.querySelectorAll('input:not([type=radio]):not([type=checkbox]), textarea'),
+    ]
+    expect(fields.length).toBeGreaterThan(4)
+    for (const f of fields) {
+      const label = document.querySelector(`label[for="${f.id}"]`)
+      expect(label, `field ${f.id || f.outerHTML.slice(0, 60)} has a label`).not.toBeNull()
+      expect(label!.contains(f)).toBe(false)
+      expect(f.parentElement!.classList.contains('field')).toBe(true)
+    }
+    // The reply is a real box to write in.
+    const reply = within(screen.getByRole('form', { name: 'Reply' })).getByLabelText('Message')
+    expect(reply.tagName).toBe('TEXTAREA')
+    expect(Number(reply.getAttribute('rows'))).toBeGreaterThanOrEqual(4)
+  })
 })

@@ -92,15 +92,16 @@ function KeySetup({ identity, onDone }: { identity: Identity; onDone: (i: Identi
         <h2 id="nostr-unlock">Unlock your messages</h2>
         <p className="muted">Key {identity.npub}</p>
         <form onSubmit={submit}>
-          <label>
-            Passphrase
+          <div className="field">
+            <label htmlFor="msg-passphrase">Passphrase</label>
             <input
+              id="msg-passphrase"
               type="password"
               autoComplete="current-password"
               value={passphrase}
               onChange={(e) => setPassphrase(e.target.value)}
             />
-          </label>
+          </div>
           <button type="submit" disabled={unlock.pending || !passphrase}>
             Unlock
           </button>
@@ -151,25 +152,31 @@ function KeySetup({ identity, onDone }: { identity: Identity; onDone: (i: Identi
       </div>
       <form onSubmit={submit}>
         {mode === 'import' && (
-          <label>
-            Your key (nsec1…, ncryptsec1… or recovery words)
+          <div className="field">
+            <label htmlFor="msg-your-key-nsec1-ncryptsec1-or-recovery-wo">
+              Your key (nsec1…, ncryptsec1… or recovery words)
+            </label>
             <input
+              id="msg-your-key-nsec1-ncryptsec1-or-recovery-wo"
               type="password"
               autoComplete="off"
               value={secret}
               onChange={(e) => setSecret(e.target.value)}
             />
-          </label>
+          </div>
         )}
-        <label>
-          New passphrase (at least 8 characters) to protect the key on this box
+        <div className="field">
+          <label htmlFor="msg-new-passphrase-at-least-8-characters-to-">
+            New passphrase (at least 8 characters) to protect the key on this box
+          </label>
           <input
+            id="msg-new-passphrase-at-least-8-characters-to-"
             type="password"
             autoComplete="new-password"
             value={passphrase}
             onChange={(e) => setPassphrase(e.target.value)}
           />
-        </label>
+        </div>
         <button
           type="submit"
           disabled={
@@ -187,10 +194,17 @@ function KeySetup({ identity, onDone }: { identity: Identity; onDone: (i: Identi
   )
 }
 
+type MessagesTab = 'messages' | 'relays' | 'profile'
+const messageTabs: { id: MessagesTab; label: string }[] = [
+  { id: 'messages', label: 'Conversations' },
+  { id: 'relays', label: 'Relays' },
+  { id: 'profile', label: 'Profile and key' },
+]
+
 function Inbox({ identity, onLocked }: { identity: Identity; onLocked: (i: Identity) => void }) {
   const conversations = useQuery(() => api.nostr.conversations({}), [])
   const [selected, setSelected] = useState<string | undefined>()
-  const [tab, setTab] = useState<'messages' | 'relays' | 'profile'>('messages')
+  const [tab, setTab] = useState<MessagesTab>('messages')
   const lock = useMutation(() => api.nostr.lock({}))
   useEvent('nostr', (e) => {
     if (e.type === 'message' || e.type === 'conversations') conversations.refresh()
@@ -211,70 +225,87 @@ function Inbox({ identity, onLocked }: { identity: Identity; onLocked: (i: Ident
           Lock
         </button>
       </p>
-      <div role="tablist" aria-label="Messages sections">
-        {(['messages', 'relays', 'profile'] as const).map((t) => (
+      <div role="tablist" aria-label="Messages sections" className="tabs">
+        {messageTabs.map((t, i) => (
           <button
-            key={t}
+            key={t.id}
             type="button"
             role="tab"
-            aria-selected={tab === t}
-            onClick={() => setTab(t)}
+            id={`messages-tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls="messages-panel"
+            tabIndex={tab === t.id ? 0 : -1}
+            onClick={() => setTab(t.id)}
+            onKeyDown={(e) => {
+              const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
+              if (!step) return
+              const next = messageTabs[(i + step + messageTabs.length) % messageTabs.length]!
+              setTab(next.id)
+              document.getElementById(`messages-tab-${next.id}`)?.focus()
+            }}
           >
-            {t === 'messages' ? 'Conversations' : t === 'relays' ? 'Relays' : 'Profile and key'}
+            {t.label}
           </button>
         ))}
       </div>
-      {tab === 'messages' && (
-        <div className="split">
-          <section aria-labelledby="nostr-conversations">
-            <h2 id="nostr-conversations">Conversations</h2>
-            {conversations.error && <ErrorBox error={conversations.error} />}
-            {conversations.data && conversations.data.length === 0 && (
-              <p className="muted">No conversations yet.</p>
+      <div
+        role="tabpanel"
+        id="messages-panel"
+        aria-labelledby={`messages-tab-${tab}`}
+        className="tabpanel"
+      >
+        {tab === 'messages' && (
+          <div className="split">
+            <section aria-labelledby="nostr-conversations">
+              <h2 id="nostr-conversations">Conversations</h2>
+              {conversations.error && <ErrorBox error={conversations.error} />}
+              {conversations.data && conversations.data.length === 0 && (
+                <p className="muted">No conversations yet.</p>
+              )}
+              <ul aria-label="Conversations">
+                {conversations.data?.map((c) => (
+                  <li key={c.id}>
+                    <button
+                      type="button"
+                      aria-current={c.id === selected}
+                      onClick={() => setSelected(c.id)}
+                    >
+                      {c.kind === 'group' ? '# ' : ''}
+                      {c.title}
+                      {c.unread > 0 && (
+                        <>
+                          {' '}
+                          <Badge tone="warn">{`${c.unread} unread`}</Badge>
+                        </>
+                      )}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+              <NewConversation
+                onOpened={(id) => {
+                  conversations.refresh()
+                  setSelected(id)
+                }}
+              />
+            </section>
+            {current && (
+              <Thread
+                key={current.id}
+                conversation={current}
+                onRead={() => conversations.refresh()}
+              />
             )}
-            <ul aria-label="Conversations">
-              {conversations.data?.map((c) => (
-                <li key={c.id}>
-                  <button
-                    type="button"
-                    aria-current={c.id === selected}
-                    onClick={() => setSelected(c.id)}
-                  >
-                    {c.kind === 'group' ? '# ' : ''}
-                    {c.title}
-                    {c.unread > 0 && (
-                      <>
-                        {' '}
-                        <Badge tone="warn">{`${c.unread} unread`}</Badge>
-                      </>
-                    )}
-                  </button>
-                </li>
-              ))}
-            </ul>
-            <NewConversation
-              onOpened={(id) => {
-                conversations.refresh()
-                setSelected(id)
-              }}
-            />
-          </section>
-          {current && (
-            <Thread
-              key={current.id}
-              conversation={current}
-              onRead={() => conversations.refresh()}
-            />
-          )}
-        </div>
-      )}
-      {tab === 'relays' && <Relays />}
-      {tab === 'profile' && (
-        <>
-          <ProfileEditor />
-          <ExportKey />
-        </>
-      )}
+          </div>
+        )}
+        {tab === 'relays' && <Relays />}
+        {tab === 'profile' && (
+          <>
+            <ProfileEditor />
+            <ExportKey />
+          </>
+        )}
+      </div>
     </>
   )
 }
@@ -303,14 +334,26 @@ function NewConversation({ onOpened }: { onOpened: (id: string) => void }) {
         }}
       >
         <h3>New private message</h3>
-        <label>
-          To (npub, nprofile or name@domain)
-          <input value={to} onChange={(e) => setTo(e.target.value)} />
-        </label>
-        <label>
-          Message
-          <textarea value={text} onChange={(e) => setText(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor="msg-to-npub-nprofile-or-name-domain">
+            To (npub, nprofile or name@domain)
+          </label>
+          <input
+            id="msg-to-npub-nprofile-or-name-domain"
+            value={to}
+            onChange={(e) => setTo(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="msg-message">Message</label>
+          <textarea
+            rows={4}
+            placeholder="Write your message here"
+            id="msg-message"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </div>
         <button type="submit" disabled={send.pending || !to || !text.trim()}>
           Send
         </button>
@@ -328,10 +371,14 @@ function NewConversation({ onOpened }: { onOpened: (id: string) => void }) {
         }}
       >
         <h3>New staff group</h3>
-        <label>
-          Group name
-          <input value={groupName} onChange={(e) => setGroupName(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor="msg-group-name">Group name</label>
+          <input
+            id="msg-group-name"
+            value={groupName}
+            onChange={(e) => setGroupName(e.target.value)}
+          />
+        </div>
         <button type="submit" disabled={create.pending || !groupName.trim()}>
           Create group
         </button>
@@ -353,14 +400,24 @@ function NewConversation({ onOpened }: { onOpened: (id: string) => void }) {
         }}
       >
         <h3>Join a group</h3>
-        <label>
-          Group address (relay.example.com'group-id)
-          <input value={joinRef} onChange={(e) => setJoinRef(e.target.value)} />
-        </label>
-        <label>
-          Invite code
-          <input value={joinCode} onChange={(e) => setJoinCode(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor="msg-group-address-relay-example-com-group-id">
+            Group address (relay.example.com'group-id)
+          </label>
+          <input
+            id="msg-group-address-relay-example-com-group-id"
+            value={joinRef}
+            onChange={(e) => setJoinRef(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="msg-invite-code">Invite code</label>
+          <input
+            id="msg-invite-code"
+            value={joinCode}
+            onChange={(e) => setJoinCode(e.target.value)}
+          />
+        </div>
         <button type="submit" disabled={join.pending || !joinRef.trim()}>
           Join
         </button>
@@ -460,10 +517,16 @@ function Thread({
           }
         }}
       >
-        <label>
-          Message
-          <textarea value={text} onChange={(e) => setText(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor="msg-message-2">Message</label>
+          <textarea
+            rows={4}
+            placeholder="Write your message here"
+            id="msg-message-2"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </div>
         <button type="submit" disabled={send.pending || !text.trim()}>
           Send
         </button>
@@ -507,10 +570,10 @@ function GroupTools({
           Invite code: <code>{code}</code>
         </p>
       )}
-      <label>
-        Person (npub)
-        <input value={member} onChange={(e) => setMember(e.target.value)} />
-      </label>
+      <div className="field">
+        <label htmlFor="msg-person-npub">Person (npub)</label>
+        <input id="msg-person-npub" value={member} onChange={(e) => setMember(e.target.value)} />
+      </div>
       <button type="button" disabled={!member} onClick={() => void invite.run(member)}>
         Add to group
       </button>
@@ -600,10 +663,10 @@ function Relays() {
           }
         }}
       >
-        <label>
-          Relay address (wss://…)
-          <input value={url} onChange={(e) => setUrl(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor="msg-relay-address-wss">Relay address (wss://…)</label>
+          <input id="msg-relay-address-wss" value={url} onChange={(e) => setUrl(e.target.value)} />
+        </div>
         <button type="submit" disabled={add.pending || !url}>
           Add relay
         </button>
@@ -647,18 +710,23 @@ function ExportKey() {
             if (out) setNsec(out.nsec)
           }}
         >
-          <label>
-            Confirmation
-            <input value={confirm} onChange={(e) => setConfirm(e.target.value)} />
-          </label>
-          <label>
-            Passphrase
+          <div className="field">
+            <label htmlFor="msg-confirmation">Confirmation</label>
             <input
+              id="msg-confirmation"
+              value={confirm}
+              onChange={(e) => setConfirm(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="msg-passphrase-2">Passphrase</label>
+            <input
+              id="msg-passphrase-2"
               type="password"
               value={passphrase}
               onChange={(e) => setPassphrase(e.target.value)}
             />
-          </label>
+          </div>
           <button
             type="submit"
             disabled={exportKey.pending || confirm !== EXPORT_KEY_CONFIRMATION || !passphrase}
