@@ -32,7 +32,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import WebSocket from 'ws'
 import {
   parsePoint,
-  proofY,
+  secretPoint,
   signBlinded,
   pointHex,
   verifyProofSignature,
@@ -195,8 +195,9 @@ function ceiling(n: number): number {
   for (let i = 0; i < n; i++) {
     const ins = inputs.slice(2 * i, 2 * i + 2)
     for (const p of ins) {
-      proofY(p.secret)
-      if (!verifyProofSignature(p.secret, p.C, k)) throw new Error('ceiling: bad proof')
+      const Y = secretPoint(p.secret)
+      pointHex(Y)
+      if (!verifyProofSignature(p.secret, p.C, k, Y)) throw new Error('ceiling: bad proof')
     }
     verifySpendingConditions(ins, [])
     for (const b of outputs.slice(2 * i, 2 * i + 2)) {

@@ -2,7 +2,7 @@
 // live in http.ts / nut17-ws.ts; this file holds the rules that protect the money.
 import { randomBytes } from 'node:crypto'
 import { BAD_REQUEST, ErrorCode, MintError } from './errors'
-import { parsePoint, pointHex, proofY, signBlinded, verifyProofSignature } from './nut00-bdhke'
+import { parsePoint, pointHex, secretPoint, signBlinded, verifyProofSignature } from './nut00-bdhke'
 import type { BlindedMessage, BlindSignature, Proof } from './nut00-models'
 import { deriveKeysetKeys } from './nut01-keys'
 import { inputFees, keysetIdV2, type Keyset, type KeysetInfo } from './nut02-keysets'
@@ -246,10 +246,11 @@ export class Mint {
       const k = ks.keys.privateKeys.get(p.amount)
       if (!k)
         throw new MintError(ErrorCode.ProofVerificationFailed, `No key for amount ${p.amount}.`)
-      const y = proofY(p.secret)
+      const Y = secretPoint(p.secret) // once: the nullifier and the signature check both use it
+      const y = pointHex(Y)
       if (ys.has(y)) throw new MintError(ErrorCode.DuplicateInputs, 'Duplicate inputs provided.')
       ys.add(y)
-      if (!verifyProofSignature(p.secret, p.C, k))
+      if (!verifyProofSignature(p.secret, p.C, k, Y))
         throw new MintError(ErrorCode.ProofVerificationFailed, 'Could not verify proofs.')
       amount += p.amount
       stored.push({

@@ -6,6 +6,7 @@ import {
   hashToCurve,
   parsePoint,
   proofY,
+  secretPoint,
   signBlinded,
   pointHex,
   verifyProofSignature,
@@ -65,6 +66,8 @@ describe('mint verification of (secret, C)', () => {
     const C_ = pointFromHex(pointHex(signBlinded(parsePoint(B_.toHex(true)), k)))
     const C = C_.subtract(K.multiply(r)).toHex(true)
     expect(verifyProofSignature(secret, C, k)).toBe(true)
+    expect(verifyProofSignature(secret, C, k, secretPoint(secret))).toBe(true)
+    expect(verifyProofSignature(secret, C, k, secretPoint(secret + 'x'))).toBe(false)
     expect(verifyProofSignature(secret, C.toUpperCase(), k)).toBe(true)
     expect(verifyProofSignature(secret + 'x', C, k)).toBe(false)
     expect(verifyProofSignature(secret, C, secp256k1.utils.randomSecretKey())).toBe(false)

@@ -52,7 +52,12 @@ export function hashToCurve(message: Uint8Array): Point {
 
 /** Y = hash_to_curve(secret), the proof's nullifier, as compressed hex. */
 export function proofY(secret: string): string {
-  return pointHex(hashToCurve(encoder.encode(secret)))
+  return pointHex(secretPoint(secret))
+}
+
+/** Y = hash_to_curve(secret) as a point. */
+export function secretPoint(secret: string): Point {
+  return hashToCurve(encoder.encode(secret))
 }
 
 /** Parse a SEC1 point (compressed or not); throws on anything not on the curve (incl. infinity). */
@@ -76,14 +81,19 @@ export function signBlinded(B_: Point, k: Uint8Array): Point {
   return multiply(B_, k)
 }
 
-/** k · hash_to_curve(secret) == C */
-export function verifyProofSignature(secret: string, C: string, k: Uint8Array): boolean {
+/** k · hash_to_curve(secret) == C. Pass Y = hash_to_curve(secret) when already computed. */
+export function verifyProofSignature(
+  secret: string,
+  C: string,
+  k: Uint8Array,
+  Y: Point = hashToCurve(encoder.encode(secret)),
+): boolean {
   let c: Point
   try {
     c = parsePoint(C)
   } catch {
     return false
   }
-  const expected = multiply(hashToCurve(encoder.encode(secret)), k)
+  const expected = multiply(Y, k)
   return Buffer.compare(expected, c) === 0 // both uncompressed: equal bytes, equal points
 }
