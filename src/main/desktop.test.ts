@@ -164,6 +164,41 @@ describe('IPC dispatch', () => {
     expect(get).toMatchObject({ ok: true, value: { stopStackOnQuit: 'always' } })
   })
 
+  it('opens the system folder dialog for our window only, with validated options', async () => {
+    const asked: { title: string; defaultPath?: string }[] = []
+    const d = createIpcDispatcher({
+      engine,
+      isTrusted: (url) => isTrustedRendererUrl(url, { indexFile }),
+      app: {
+        getPreferences: () => prefs,
+        setPreferences: (p) => (prefs = { ...prefs, ...p }),
+        pickFolder: async (o) => {
+          asked.push(o)
+          return o.defaultPath ? `${o.defaultPath}/picked` : null
+        },
+      },
+    })
+    const picked = await d.dispatch(win(), 'app', 'pickFolder', {
+      title: 'Choose where Flash Box keeps its data',
+      defaultPath: '/srv',
+    })
+    expect(picked).toEqual({ ok: true, value: '/srv/picked' })
+    expect(await d.dispatch(win(), 'app', 'pickFolder', { title: 'x' })).toEqual({
+      ok: true,
+      value: null,
+    })
+    const bad = await d.dispatch(win(), 'app', 'pickFolder', { title: '' })
+    expect(bad).toMatchObject({ ok: false, error: { code: 'api.bad_input' } })
+    const foreign = await d.dispatch(
+      { id: 1, url: 'https://evil.example/', isMainFrame: true },
+      'app',
+      'pickFolder',
+      { title: 'x' },
+    )
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'ipc.untrusted' } })
+    expect(asked).toHaveLength(2)
+  })
+
   it('follows logs once for several windows and stops when the last one closes', async () => {
     follows.length = 0
     const d = make()

@@ -88,3 +88,49 @@ describe('ecash engine module', () => {
     ).toBe('ecash.bad_mnemonic')
   })
 })
+
+describe('the box mint on the eCash page', () => {
+  it('reads whether the box mint runs from the mint module, as the dashboard and Mint page do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecash-own-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    let publishMint: ((running: boolean) => void) | undefined
+    const e = await createEngine({
+      dataDir: dir,
+      log: createLogger('test', { sink: () => {} }),
+      modules: [
+        (c) => {
+          publishMint = (running) =>
+            c.events.publish({
+              topic: 'mint',
+              type: 'status',
+              status: {
+                running,
+                ...(running
+                  ? {}
+                  : {
+                      problem: { code: 'mint.crashed', message: 'It crashed.', hint: 'Start it.' },
+                    }),
+              } as never,
+            })
+          return { name: 'mint', handlers: {}, start: async () => {}, stop: async () => {} }
+        },
+        ecashModule({ backgroundIntervalMs: 0, ownMintUrl: () => 'http://127.0.0.1:9' }),
+      ],
+    })
+    cleanups.push(() => e.stop())
+    const own = async () =>
+      (
+        (await e.call('ecash', 'mints', {}, ctx)) as {
+          own: boolean
+          online: boolean
+          lastError?: string
+        }[]
+      ).find((m) => m.own)
+    publishMint!(false)
+    const stopped = await own()
+    expect(stopped).toMatchObject({
+      online: false,
+      lastError: 'The box’s mint is stopped: It crashed.',
+    })
+  })
+})

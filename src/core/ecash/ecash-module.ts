@@ -1,6 +1,7 @@
 // The eCash wallet as an engine module (API domain 'ecash'). The wallet lives under
 // <dataDir>/ecash; the box's own mint (module 'mint') is added first when it runs.
-import type { ecashApi } from '../../shared/api/ecash'
+import type { EcashMintView, ecashApi } from '../../shared/api/ecash'
+import type { UserError } from '../../shared/errors'
 import type { HandlersOf } from '../../shared/api/procedure'
 import { FlashError } from '../errors'
 import type {
@@ -70,9 +71,33 @@ export function createEcashModule(
     )
   }
 
+  // The box's own mint: whether it runs is what the mint module says (the state the dashboard and
+  // the Mint page read); the wallet's own requests only tell whether it answered.
+  let boxMint: { running: boolean; problem?: UserError } | undefined
+  const stopFollowingMint = ctx.events.subscribe(
+    (e) => {
+      if (e.topic === 'mint' && e.type === 'status')
+        boxMint = {
+          running: e.status.running,
+          ...(e.status.problem ? { problem: e.status.problem } : {}),
+        }
+    },
+    ['mint'],
+  )
+  const withBoxMintState = (m: EcashMintView): EcashMintView => {
+    if (!m.own || !boxMint || boxMint.running) return m
+    return {
+      ...m,
+      online: false,
+      lastError: boxMint.problem
+        ? `The box’s mint is stopped: ${boxMint.problem.message}`
+        : 'The box’s mint is stopped.',
+    }
+  }
+
   const handlers: HandlersOf<typeof ecashApi, RequestContext> = {
     status: async () => w().status(),
-    mints: async () => w().mints(),
+    mints: async () => (await w().mints()).map(withBoxMintState),
     addMint: async ({ url }) => w().addMint(url),
     removeMint: async ({ url }) => w().removeMint(url),
     mintQuote: async ({ amount, mintUrl }) => w().createMintQuote(amount, mintUrl),
@@ -124,6 +149,7 @@ export function createEcashModule(
       })
     },
     async stop() {
+      stopFollowingMint()
       const x = wallet
       wallet = undefined
       await x?.stop()
