@@ -1,13 +1,22 @@
-// One scenario through the simulated world's façades, read at every step by the box's own
-// clients (src/core/clients): bitcoind (JSON-RPC on the world chain) mines, electrs (following
-// bitcoind over JSON-RPC) tells a subscribed wallet, a payment is broadcast through electrs and
-// checked by the chain's policy, a confirmed deposit disappears with invalidateblock and comes
-// back. Merkle proofs served by electrs are folded here up to bitcoind's own merkle root.
+// One scenario through the simulated world's three façades on ONE chain, read at every step by
+// the box's own clients (src/core/clients: BitcoindRpc, ElectrumClient, LndClient with each node's
+// TLS certificate pinned and its readonly macaroon): bitcoind (JSON-RPC on the world chain) mines,
+// electrs (following bitcoind over JSON-RPC) tells a subscribed wallet; a payment broadcast through
+// electrs is checked by the chain's policy; a confirmed deposit disappears with invalidateblock and
+// comes back; LND A receives coins on chain from that wallet, funds a channel to B with them, and
+// pays C through B. Merkle proofs served by electrs are folded here up to bitcoind's merkle root.
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as bitcoin from 'bitcoinjs-lib'
+import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
 import { ElectrumClient } from '../../src/core/clients/electrum'
+import { LndClient } from '../../src/core/clients/lnd'
 import { FlashError } from '../../src/core/errors'
 import {
   makeRpcauth,
@@ -16,7 +25,10 @@ import {
 } from '../simulators/bitcoind-simulator'
 import { scriptHashOf } from '../simulators/electrum/script-index'
 import { startElectrsSimulator, type ElectrsSimulator } from '../simulators/electrs-simulator'
+import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { TestKey, type SpendableCoin } from '../simulators/world/test-keys'
+
+const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 
 const USER = 'scenario'
 const PASSWORD = 'scenario-password-123'
@@ -48,7 +60,13 @@ beforeAll(async () => {
   })
   electrum = await ElectrumClient.connect({ host: electrs.host, port: electrs.electrumPort })
 })
+let net: LightningNetwork | undefined
+let lnDir: string | undefined
+const lndClients: LndClient[] = []
 afterAll(async () => {
+  for (const c of lndClients) c.close()
+  await net?.close()
+  if (lnDir) rmSync(lnDir, { recursive: true, force: true })
   electrum?.close()
   await electrs?.close()
   await bitcoind?.close()
@@ -198,12 +216,125 @@ describe('world scenario: bitcoind and electrs on one chain, read by the box’s
       .poll(async () => (await history()).map((h) => h.height), { timeout: 10_000 })
       .toEqual([0, -1])
     expect((await electrum.subscribeHeaders()).height).toBe(height - 1)
+    // The notification follows the round that changed the index (queries may see it first).
+    await expect.poll(() => bobStatuses.at(-1), { timeout: 10_000 }).not.toBe(confirmed)
     const unconfirmed = bobStatuses.at(-1)
-    expect(unconfirmed).not.toBe(confirmed)
     // Mined again (a new block at the same height): the same history, so the same status.
     await rpc.call('generatetoaddress', [1, burnAddress], Hashes)
     await expect.poll(() => bobStatuses.at(-1), { timeout: 10_000 }).toBe(confirmed)
     expect((await history()).every((h) => h.height === height)).toBe(true)
     expect(bobStatuses.slice(-3)).toEqual([confirmed, unconfirmed, confirmed])
+  })
+
+  it('LND A funds a channel to B from coins it received on chain, then pays C through B', async () => {
+    // Three LND nodes on the SAME chain bitcoind serves and electrs follows. B's channel to C is
+    // opened by the fixture (from a mined coinbase); A starts with nothing.
+    lnDir = mkdtempSync(join(tmpdir(), 'flashbox-world-scenario-ln-'))
+    net = await startLightningNetwork({
+      chain: bitcoind.world!,
+      dir: lnDir,
+      nodes: ['A', 'B', 'C'],
+      channels: [['B', 'C', 1_000_000]],
+      log: quiet,
+    })
+    const lnd = (name: string) => ln.authenticatedLndGrpc(net!.nodes[name]!.lnServiceAuth()).lnd
+    // The box's own LND client, with each node's TLS certificate pinned and its readonly macaroon.
+    const box = (name: string) => {
+      const n = net!.nodes[name]!
+      const c = new LndClient({ socket: n.socket, cert: n.cert, macaroon: n.macaroons.readonly })
+      lndClients.push(c)
+      return c
+    }
+    const [boxA, boxB, boxC] = [box('A'), box('B'), box('C')]
+    const tip = await rpc.getBlockCount()
+    await expect.poll(async () => (await boxA.getInfo()).blockHeight, { timeout: 10_000 }).toBe(tip)
+    expect(await boxA.getBalances()).toEqual({ onchainSat: 0, channelsSat: 0 })
+
+    // Alice's wallet finds her confirmed coins through electrs and pays A's new address.
+    const { address } = await ln.createChainAddress({ lnd: lnd('A'), format: 'p2wpkh' })
+    const aScript = bitcoin.address.toOutputScript(address, bitcoin.networks.regtest)
+    const aSh = scriptHashOf(aScript)
+    const aStatuses: (string | null)[] = []
+    expect(await electrum.subscribeScriptHash(aSh, (st) => aStatuses.push(st))).toBeNull()
+    const coins = (await electrum.listUnspent(aliceSh)).filter((u) => u.height > 0)
+    expect(coins.length).toBeGreaterThan(0)
+    const deposit = alice.spend(
+      coins.map((u) => ({
+        txid: u.tx_hash,
+        vout: u.tx_pos,
+        value: BigInt(u.value),
+        script: alice.p2wpkh().output,
+      })),
+      [{ script: aScript, value: 3_000_000n }],
+      2,
+    )
+    await electrum.request('blockchain.transaction.broadcast', [deposit.toHex()], z.string())
+    await expect
+      .poll(() => aStatuses.at(-1), { timeout: 10_000 })
+      .toBe(sha256hex(`${deposit.getId()}:0:`))
+    const [depositBlock] = await rpc.call('generatetoaddress', [1, burnAddress], Hashes)
+    const depositHeight = (await rpc.call('getblock', [depositBlock, 1], BlockJson)).height
+    await expect
+      .poll(async () => (await boxA.getBalances()).onchainSat, { timeout: 10_000 })
+      .toBe(3_000_000)
+    await expect
+      .poll(() => aStatuses.at(-1), { timeout: 10_000 })
+      .toBe(sha256hex(`${deposit.getId()}:${depositHeight}:`))
+
+    // A opens a channel to B with those coins; the funding transaction spends A's deposit.
+    const b = net.nodes.B!
+    await ln.addPeer({ lnd: lnd('A'), public_key: b.pubkey, socket: b.node!.p2pAddress })
+    const funding = await ln.openChannel({
+      lnd: lnd('A'),
+      partner_public_key: b.pubkey,
+      local_tokens: 1_000_000,
+    })
+    await expect
+      .poll(async () => (await electrum.getHistory(aSh)).map((h) => h.tx_hash), { timeout: 10_000 })
+      .toEqual([deposit.getId(), funding.transaction_id])
+    const fundingTx = await electrum.request(
+      'blockchain.transaction.get',
+      [funding.transaction_id],
+      z.string(),
+    )
+    const spent = bitcoin.Transaction.fromHex(fundingTx).ins.map((i) =>
+      Buffer.from(i.hash).reverse().toString('hex'),
+    )
+    expect(spent).toContain(deposit.getId())
+    await rpc.call('generatetoaddress', [6, burnAddress], Hashes)
+    await expect
+      .poll(async () => (await boxA.getInfo()).activeChannels, { timeout: 10_000 })
+      .toBe(1)
+    const afterOpen = await boxA.getBalances()
+    expect(afterOpen.channelsSat).toBeGreaterThan(0)
+    expect(afterOpen.channelsSat).toBeLessThanOrEqual(1_000_000)
+    expect(afterOpen.onchainSat).toBeLessThan(2_000_000)
+    expect((await boxB.getInfo()).activeChannels).toBe(2)
+    const height = await rpc.getBlockCount()
+    for (const c of [boxA, boxB, boxC])
+      await expect
+        .poll(async () => (await c.getInfo()).blockHeight, { timeout: 10_000 })
+        .toBe(height)
+
+    // A pays C's invoice; the only route is through B, who keeps a forwarding fee.
+    const cBefore = (await boxC.getBalances()).channelsSat
+    const bBefore = (await boxB.getBalances()).channelsSat
+    const invoice = await ln.createInvoice({ lnd: lnd('C'), tokens: 50_000 })
+    const paid = await ln.pay({ lnd: lnd('A'), request: invoice.request })
+    expect(paid.is_confirmed).toBe(true)
+    expect(paid.hops).toHaveLength(2)
+    expect(paid.fee).toBeGreaterThanOrEqual(1)
+    // B forwarded: its side of the A channel grew by 50,000 + fee, of the C channel fell by 50,000.
+    // (Channel balances are whole satoshis of millisatoshi amounts: the fee is within 1 sat.)
+    await expect
+      .poll(async () => (await boxB.getBalances()).channelsSat - bBefore, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(paid.fee)
+    expect((await boxB.getBalances()).channelsSat - bBefore).toBeLessThanOrEqual(paid.fee + 1)
+    await expect
+      .poll(async () => (await boxC.getBalances()).channelsSat, { timeout: 10_000 })
+      .toBe(cBefore + 50_000)
+    const aDrop = afterOpen.channelsSat - (await boxA.getBalances()).channelsSat
+    expect(aDrop).toBeGreaterThanOrEqual(50_000 + paid.fee)
+    expect(aDrop).toBeLessThanOrEqual(50_000 + paid.fee + 1)
   })
 })
