@@ -140,7 +140,7 @@ describe('bitcoind simulator (world mode) answers as Bitcoin Core v31', () => {
     for (const c of state('after_101_blocks'))
       if (!/estimaterawfee/.test(c.name)) await expectSame(c)
     for (const c of errors.cases.slice(3)) {
-      if (NEEDS_WALLETS(c.name) || /getblockstats/.test(c.name)) continue // not modelled
+      if (NEEDS_WALLETS(c.name)) continue
       if (c.status === 401) {
         const t0 = Date.now()
         const got = await replay(c)
@@ -182,7 +182,6 @@ describe('bitcoind simulator (world mode) answers as Bitcoin Core v31', () => {
   it('after 250 blocks: block, header, UTXO queries and node state', async () => {
     for (let h = 116; h <= 250; h++) connectViaMempool(h)
     for (const c of headers.chain_queries) {
-      if (/getblockstats/.test(c.name)) continue // not modelled
       await expectSame(c)
     }
     for (const c of state('after_250_blocks')) {

@@ -5,12 +5,19 @@
 // (tests/fixtures/bitcoind-v31) are replayed against it in tests/unit/world-bitcoind-rpc.test.ts.
 //
 // Not modelled: wallets (wallet methods answer -18 "No wallet is loaded", as a node without a
-// wallet does), P2P, getblockstats, package validation in testmempoolaccept (each transaction is
+// wallet does), P2P, estimaterawfee, package validation in testmempoolaccept (each transaction is
 // tested alone), help texts other than the three recorded ones (others name the arguments only).
 import { address as baddress, Block, Transaction } from 'bitcoinjs-lib'
 import * as ecc from 'tiny-secp256k1'
 import { DescriptorsFactory } from '@bitcoinerlab/descriptors'
-import { type Chain, ChainPolicyError, type Coin, DEFAULT_MAX_FEE_PER_KVB, REGTEST } from './chain'
+import {
+  type Chain,
+  ChainPolicyError,
+  type Coin,
+  DEFAULT_MAX_FEE_PER_KVB,
+  REGTEST,
+  subsidyAt,
+} from './chain'
 import { Btc, scriptPubKeyJson, txToJson } from './bitcoind-json'
 import { RECORDED_HELP } from './bitcoind-help'
 
@@ -107,11 +114,12 @@ function bindArgs(method: string, m: RpcMethod, params: unknown): unknown[] {
     const spec = m.args[i]!
     const t = jsonType(v)
     const ok =
-      spec.type === 'any' || spec.type === 'numOrBool'
+      spec.type === 'any' ||
+      (spec.type === 'numOrBool'
         ? t === 'number' || t === 'bool'
         : spec.type === 'amount'
           ? t === 'number' || t === 'string'
-          : t === spec.type
+          : t === spec.type)
     if (!ok) {
       const expected =
         spec.type === 'numOrBool' ? 'number' : spec.type === 'amount' ? 'number' : spec.type
@@ -250,6 +258,137 @@ export function execBody(
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** Core's getblockstats over a connected block and its undo data (rpc/blockchain.cpp). */
+function blockStats(
+  b: NonNullable<ReturnType<Chain['knownBlock']>>,
+  undo: Coin[][],
+  mediantime: number,
+): Record<string, unknown> {
+  const PER_UTXO_OVERHEAD = 41 // sizeof(COutPoint) + sizeof(uint32_t) + sizeof(bool)
+  const outSize = (script: Uint8Array) => 8 + (script.length < 253 ? 1 : 3) + script.length
+  const txs = b.block.transactions!
+  let inputs = 0
+  let outputs = 0
+  let utxos = 0
+  let totalOut = 0n
+  let totalSize = 0
+  let totalWeight = 0
+  let swtxs = 0
+  let swSize = 0
+  let swWeight = 0
+  let utxoSizeInc = 0
+  let utxoSizeIncActual = 0
+  let totalFee = 0n
+  const fees: bigint[] = []
+  const sizes: number[] = []
+  const feerates: Array<[bigint, number]> = []
+  txs.forEach((tx, i) => {
+    outputs += tx.outs.length
+    let txOut = 0n
+    for (const o of tx.outs) {
+      txOut += o.value
+      const size = outSize(o.script) + PER_UTXO_OVERHEAD
+      utxoSizeInc += size
+      if (b.height === 0) continue
+      if (o.script[0] === 0x6a || o.script.length > 10_000) continue
+      utxos++
+      utxoSizeIncActual += size
+    }
+    if (i === 0) return
+    inputs += tx.ins.length
+    totalOut += txOut
+    const size = tx.byteLength()
+    sizes.push(size)
+    totalSize += size
+    const weight = tx.weight()
+    totalWeight += weight
+    if (tx.hasWitnesses()) {
+      swtxs++
+      swSize += size
+      swWeight += weight
+    }
+    let txIn = 0n
+    for (const c of undo[i] ?? []) {
+      txIn += c.value
+      const s = outSize(c.script) + PER_UTXO_OVERHEAD
+      utxoSizeInc -= s
+      utxoSizeIncActual -= s
+    }
+    const fee = txIn - txOut
+    fees.push(fee)
+    totalFee += fee
+    feerates.push([weight ? (fee * 4n) / BigInt(weight) : 0n, weight])
+  })
+  const n = txs.length - 1
+  const median = <T extends number | bigint>(xs: T[], half: (a: T, b: T) => T): T | 0 => {
+    if (xs.length === 0) return 0
+    const s = [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    return s.length % 2 ? s[(s.length - 1) / 2]! : half(s[s.length / 2 - 1]!, s[s.length / 2]!)
+  }
+  const percentiles = [0n, 0n, 0n, 0n, 0n]
+  if (feerates.length) {
+    const sorted = [...feerates].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]))
+    const marks = [
+      totalWeight / 10,
+      totalWeight / 4,
+      totalWeight / 2,
+      (totalWeight * 3) / 4,
+      (totalWeight * 9) / 10,
+    ]
+    let next = 0
+    let cumulative = 0
+    for (const [rate, w] of sorted) {
+      cumulative += w
+      while (next < 5 && cumulative >= marks[next]!) percentiles[next++] = rate
+    }
+    for (let i = next; i < 5; i++) percentiles[i] = sorted[sorted.length - 1]![0]
+  }
+  const min = <T extends number | bigint>(xs: T[]): T | 0 =>
+    xs.length ? xs.reduce((a, x) => (x < a ? x : a)) : 0
+  const max = <T extends number | bigint>(xs: T[]): T | 0 =>
+    xs.length ? xs.reduce((a, x) => (x > a ? x : a)) : 0
+  const rates = feerates.map((f) => f[0])
+  const subsidy = txs[0]!.outs.reduce((a, o) => a + o.value, 0n) - totalFee
+  return {
+    avgfee: n > 0 ? Number(totalFee / BigInt(n)) : 0,
+    avgfeerate: totalWeight ? Number((totalFee * 4n) / BigInt(totalWeight)) : 0,
+    avgtxsize: n > 0 ? Math.floor(totalSize / n) : 0,
+    blockhash: b.hash,
+    feerate_percentiles: percentiles.map(Number),
+    height: b.height,
+    ins: inputs,
+    maxfee: Number(max(fees)),
+    maxfeerate: Number(max(rates)),
+    maxtxsize: max(sizes),
+    medianfee: Number(median(fees, (a, c) => (a + c) / 2n)),
+    mediantime,
+    mediantxsize: median(sizes, (a, c) => Math.floor((a + c) / 2)),
+    minfee: Number(min(fees)),
+    minfeerate: Number(min(rates)),
+    mintxsize: min(sizes),
+    outs: outputs,
+    subsidy: Number(subsidyFromCoinbase(subsidy, b.height)),
+    swtotal_size: swSize,
+    swtotal_weight: swWeight,
+    swtxs,
+    time: b.block.timestamp,
+    total_out: Number(totalOut),
+    total_size: totalSize,
+    total_weight: totalWeight,
+    totalfee: Number(totalFee),
+    txs: txs.length,
+    utxo_increase: outputs - inputs,
+    utxo_size_inc: utxoSizeInc,
+    utxo_increase_actual: utxos - inputs,
+    utxo_size_inc_actual: utxoSizeIncActual,
+  }
+}
+
+/** Core reports the consensus subsidy, not what the coinbase claimed. */
+function subsidyFromCoinbase(_claimed: bigint, height: number): bigint {
+  return subsidyAt(height)
+}
 
 const HEX64 = /^[0-9a-fA-F]{64}$/
 function parseHash(v: unknown, name: string): string {
@@ -563,6 +702,45 @@ export function worldRpcTable(chain: Chain, opts: WorldRpcOptions = {}): RpcTabl
         const v = verbosityOf(verbosity, 1)
         if (v <= 0) return b.block.toHex()
         return blockJson(b, v)
+      },
+    },
+    getblockstats: {
+      args: [
+        { name: 'hash_or_height', type: 'any', required: true },
+        { name: 'stats', type: 'array' },
+      ],
+      run: ([which, stats]) => {
+        let b: NonNullable<ReturnType<Chain['knownBlock']>>
+        if (typeof which === 'number') {
+          const tip = chain.tip().height
+          if (which < 0)
+            throw new RpcError(
+              RPC_CODE.INVALID_PARAMETER,
+              `Target block height ${which} is negative`,
+            )
+          if (which > tip)
+            throw new RpcError(
+              RPC_CODE.INVALID_PARAMETER,
+              `Target block height ${which} after current tip ${tip}`,
+            )
+          b = chain.knownBlock(chain.blockAt(which)!.hash)!
+        } else b = blockOf(which, 'hash_or_height')
+        const all = blockStats(b, chain.blockUndo(b.hash) ?? [], chain.medianTimePast(b.height))
+        if (stats === null || stats === undefined) return all
+        const out: Record<string, unknown> = {}
+        for (const name of stats as unknown[]) {
+          if (typeof name !== 'string' || !(name in all))
+            throw new RpcError(
+              RPC_CODE.INVALID_PARAMETER,
+              `Invalid selected statistic '${String(name)}'`,
+            )
+          out[name] = all[name]
+        }
+        return Object.fromEntries(
+          Object.keys(all)
+            .filter((k) => k in out)
+            .map((k) => [k, out[k]]),
+        )
       },
     },
     getchaintips: {
