@@ -347,6 +347,38 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
     expect(psbtChan.partner_public_key).toBe(node('erin').pubkey)
   })
 
+  it('multi-path: an amount no single channel carries is split across routes (MPP)', async () => {
+    const toCarol = await ln.openChannel({
+      lnd: lnd('alice'),
+      local_tokens: 400_000,
+      partner_public_key: node('carol').pubkey,
+      partner_socket: socketOf('carol'),
+      chain_fee_tokens_per_vbyte: 2,
+    })
+    net.mine(6)
+    const mine = (await ln.getChannels({ lnd: lnd('alice') })).channels
+    expect(mine.map((c) => c.transaction_id)).toContain(toCarol.transaction_id)
+    const biggest = Math.max(...mine.map((c) => c.local_balance - c.local_reserve))
+    const inv = await ln.createInvoice({ lnd: lnd('carol'), tokens: 1_100_000 })
+    expect(1_100_000).toBeGreaterThan(biggest)
+    const single = await ln
+      .pay({ lnd: lnd('alice'), request: inv.request, max_paths: 1 })
+      .catch((e: unknown) => e)
+    expect(single).toEqual([503, 'PaymentPathfindingFailedToFindPossibleRoute'])
+    // ln-service's typings leave out `paths` (one entry per shard); the result has it.
+    const paid = (await ln.pay({
+      lnd: lnd('alice'),
+      request: inv.request,
+      max_paths: 4,
+    })) as unknown as { paths: { tokens: number; fee: number }[] }
+    expect(paid.paths.length).toBeGreaterThan(1)
+    expect(paid.paths.reduce((s, x) => s + x.tokens - x.fee, 0)).toBe(1_100_000)
+    const got = await ln.getInvoice({ lnd: lnd('carol'), id: inv.id })
+    expect(got.is_confirmed).toBe(true)
+    expect(got.payments.length).toBe(paid.paths.length)
+    expect(got.received).toBe(1_100_000)
+  })
+
   it('cooperative close puts both balances on chain', async () => {
     const aliceBefore = (await ln.getChainBalance({ lnd: lnd('alice') })).chain_balance
     const local = (await ln.getChannels({ lnd: lnd('alice') })).channels[0]!

@@ -235,6 +235,7 @@ export class LightningWorld {
     route: Route,
     hash: string,
     paymentAddr: string,
+    totalMsat?: bigint,
   ): Promise<DispatchResult> {
     const locked: { c: Channel; h: Htlc }[] = []
     const fail = (code: FailureCode, index: number): DispatchResult => {
@@ -274,7 +275,7 @@ export class LightningWorld {
     await new Promise((r) => setImmediate(r))
     if (!from.online) return fail('UNKNOWN_NEXT_PEER', route.hops.length - 1)
     const last = locked[locked.length - 1]!
-    const r = await from.receiveHtlc(last.c, last.h, paymentAddr)
+    const r = await from.receiveHtlc(last.c, last.h, paymentAddr, totalMsat ?? last.h.amountMsat)
     if (!r.ok) return fail('INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS', route.hops.length)
     for (const l of locked.reverse()) this.settleHtlc(l.c, l.h)
     return { ok: true, preimage: r.preimage }

@@ -881,11 +881,16 @@ export class LndNode extends EventEmitter {
     for (const w of inv.waiters.splice(0)) w({ ok: false })
   }
 
-  /** The final hop: an HTLC for one of our invoices arrives over `c`. */
+  /**
+   * The final hop: an HTLC for one of our invoices arrives over `c`. With multi-path payments
+   * (BOLT 4 `total_msat`), shards wait until the set adds up to `totalMsat`; then the invoice
+   * settles (or, for a hold invoice, is ACCEPTED) and every shard gets the preimage.
+   */
   receiveHtlc(
     c: Channel,
     htlc: Htlc,
     paymentAddr: string,
+    totalMsat: bigint = htlc.amountMsat,
   ): Promise<{ ok: true; preimage: Buffer } | { ok: false }> {
     const inv = this.invoices.get(htlc.hash)
     const expired = inv && Date.now() / 1000 > inv.creationDate + inv.expiry
@@ -893,7 +898,7 @@ export class LndNode extends EventEmitter {
       !inv ||
       inv.state !== 'OPEN' ||
       expired ||
-      htlc.amountMsat < inv.valueMsat ||
+      totalMsat < inv.valueMsat ||
       inv.paymentAddr.toString('hex') !== paymentAddr
     )
       return Promise.resolve({ ok: false })
@@ -907,17 +912,34 @@ export class LndNode extends EventEmitter {
       expiry_height: htlc.expiry,
       state: 'ACCEPTED',
       custom_records: {},
-      mpp_total_amt_msat: htlc.amountMsat.toString(),
+      mpp_total_amt_msat: totalMsat.toString(),
     })
-    inv.amtPaidMsat = htlc.amountMsat
+    inv.amtPaidMsat += htlc.amountMsat
+    const waiting = new Promise<{ ok: true; preimage: Buffer } | { ok: false }>((resolve) =>
+      inv.waiters.push(resolve),
+    )
+    if (inv.amtPaidMsat < totalMsat) return waiting // more shards to come
     if (!inv.isHold) {
       this.settleInvoice(inv)
-      return Promise.resolve({ ok: true, preimage: inv.preimage! })
+      return waiting
     }
     inv.state = 'ACCEPTED'
     this.say(`Hold invoice accepted: add_index=${inv.addIndex}`)
     this.emit('invoice', inv)
-    return new Promise((resolve) => inv.waiters.push(resolve))
+    return waiting
+  }
+
+  /** LND's MPP timeout: an incomplete set's shards are failed back and the invoice stays open. */
+  abandonPartialSet(hash: string): void {
+    const inv = this.invoices.get(hash)
+    if (!inv || inv.state !== 'OPEN' || inv.waiters.length === 0) return
+    for (const h of inv.htlcs)
+      if (h.state === 'ACCEPTED') {
+        h.state = 'CANCELED'
+        h.resolve_time = String(nowSec())
+      }
+    inv.amtPaidMsat = 0n
+    for (const w of inv.waiters.splice(0)) w({ ok: false })
   }
 
   // --- payments ---------------------------------------------------------------------------------
@@ -958,6 +980,8 @@ export class LndNode extends EventEmitter {
     amtMsat: bigint
     feeLimitMsat: bigint | null
     maxAttempts?: number
+    /** SendPaymentV2 max_parts (LND default 16); 1 = one path only. */
+    maxParts?: number
   }): Payment {
     const { inv, valueMsat } = this.decodeForPayment(req.request, req.amtMsat)
     const existing = this.payments.get(inv.paymentHash)
@@ -979,7 +1003,7 @@ export class LndNode extends EventEmitter {
     this.say(`Payment initiated: index=${p.index} value_msat=${valueMsat}`)
     setImmediate(() => {
       this.emit('payment', p)
-      void this.runPayment(p, inv, req.feeLimitMsat, req.maxAttempts ?? 10)
+      void this.runPayment(p, inv, req.feeLimitMsat, req.maxAttempts ?? 10, req.maxParts ?? 16)
     })
     return p
   }
@@ -997,28 +1021,36 @@ export class LndNode extends EventEmitter {
     this.emit('payment', p)
   }
 
+  /**
+   * LND's payment loop: a route for what is left, dispatched; a failed shard's edge is left out
+   * and its amount tried again. With `maxParts` > 1 an amount no single route carries is split
+   * in halves (down to LND's 10,000 sat minimum shard) and the shards travel at once (MPP).
+   */
   private async runPayment(
     p: Payment,
     inv: Bolt11Invoice,
     feeLimitMsat: bigint | null,
     maxAttempts: number,
+    maxParts: number,
   ): Promise<void> {
     const total = [...this.localBandwidth().values()].reduce((s, b) => s + b, 0n)
     if (total < p.valueMsat) return this.finish(p, 'FAILURE_REASON_INSUFFICIENT_BALANCE')
     const excludedEdges = new Set<string>()
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const route = this.world.graph.findRoute({
-        source: this.pubkey,
-        target: inv.payee,
-        amountMsat: p.valueMsat,
-        finalCltvDelta: inv.minFinalCltvExpiry,
-        height: this.height(),
-        localBandwidth: this.localBandwidth(),
-        excludedEdges,
-        extraEdges: this.world.privateEdgesOf(this),
-        ...(feeLimitMsat !== null ? { feeLimitMsat } : {}),
-      })
-      if (!route) return this.finish(p, 'FAILURE_REASON_NO_ROUTE')
+    const reserved = new Map<bigint, bigint>() // first-hop channel → msat of shards in flight
+    const bandwidth = () => {
+      const m = this.localBandwidth()
+      for (const [k, v] of reserved) m.set(k, (m.get(k) ?? 0n) - v)
+      return m
+    }
+    const MIN_SHARD_MSAT = 10_000_000n
+    let remaining = p.valueMsat
+    let inFlight = 0
+    let attempts = 0
+    let preimage: Buffer | null = null
+    let finalFailure: FailureReason | null = null
+    let feesMsat = 0n
+    let wake: () => void = () => undefined
+    const shard = (route: Route, amount: bigint) => {
       const a: PaymentAttempt = {
         attemptId: ++this.attemptIndex,
         status: 'IN_FLIGHT',
@@ -1029,26 +1061,73 @@ export class LndNode extends EventEmitter {
         preimage: null,
       }
       p.attempts.push(a)
-      p.feeMsat = route.totalFeesMsat
+      const first = route.hops[0]!.channelId
+      reserved.set(first, (reserved.get(first) ?? 0n) + route.totalAmtMsat)
+      remaining -= amount
+      inFlight++
       this.emit('payment', p)
-      const r = await this.world.dispatch(this, route, p.hash, inv.paymentSecret)
-      a.resolveTimeNs = nowNs()
-      if (r.ok) {
-        a.status = 'SUCCEEDED'
-        a.preimage = r.preimage
-        return this.finish(p, 'FAILURE_REASON_NONE', r.preimage)
-      }
-      a.status = 'FAILED'
-      a.failure = { code: r.code, failureSourceIndex: r.index, height: this.height() }
-      if (r.code === 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS')
-        return this.finish(p, 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS')
-      // Mission control: leave out the failing node's outgoing channel and try again.
-      const hop = route.hops[r.index]
-      const fromNode = r.index === 0 ? this.pubkey : route.hops[r.index - 1]!.pubkey
-      if (hop) excludedEdges.add(`${hop.channelId}:${fromNode}`)
-      this.emit('payment', p)
+      void this.world.dispatch(this, route, p.hash, inv.paymentSecret, p.valueMsat).then((r) => {
+        inFlight--
+        reserved.set(first, reserved.get(first)! - route.totalAmtMsat)
+        a.resolveTimeNs = nowNs()
+        if (r.ok) {
+          a.status = 'SUCCEEDED'
+          a.preimage = r.preimage
+          preimage = r.preimage
+          feesMsat += route.totalFeesMsat
+        } else {
+          a.status = 'FAILED'
+          a.failure = { code: r.code, failureSourceIndex: r.index, height: this.height() }
+          remaining += amount
+          if (r.code === 'INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS')
+            finalFailure ??= 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS'
+          // Mission control: leave out the failing node's outgoing channel.
+          const hop = route.hops[r.index]
+          const fromNode = r.index === 0 ? this.pubkey : route.hops[r.index - 1]!.pubkey
+          if (hop) excludedEdges.add(`${hop.channelId}:${fromNode}`)
+        }
+        this.emit('payment', p)
+        wake()
+      })
     }
-    this.finish(p, 'FAILURE_REASON_NO_ROUTE')
+    for (;;) {
+      if (preimage && inFlight === 0) {
+        p.feeMsat = feesMsat
+        return this.finish(p, 'FAILURE_REASON_NONE', preimage)
+      }
+      if (!preimage && finalFailure && inFlight === 0) return this.finish(p, finalFailure)
+      if (!preimage && !finalFailure && remaining > 0n) {
+        const parts = p.attempts.filter((a) => a.status !== 'FAILED').length
+        let amount = remaining
+        let route: Route | null
+        for (;;) {
+          route = this.world.graph.findRoute({
+            source: this.pubkey,
+            target: inv.payee,
+            amountMsat: amount,
+            finalCltvDelta: inv.minFinalCltvExpiry,
+            height: this.height(),
+            localBandwidth: bandwidth(),
+            excludedEdges,
+            extraEdges: this.world.privateEdgesOf(this),
+            ...(feeLimitMsat !== null ? { feeLimitMsat: feeLimitMsat - feesMsat } : {}),
+          })
+          const canSplit = parts + 1 < maxParts && amount / 2n >= MIN_SHARD_MSAT
+          if (route || !canSplit) break
+          amount /= 2n
+        }
+        if (route && attempts < maxAttempts) {
+          attempts++
+          shard(route, amount)
+          continue
+        }
+        if (inFlight === 0) return this.finish(p, 'FAILURE_REASON_NO_ROUTE')
+        // No way to deliver the rest: the payee fails the partial set back (MPP timeout).
+        finalFailure = 'FAILURE_REASON_NO_ROUTE'
+        this.world.nodes.get(inv.payee)?.abandonPartialSet(p.hash)
+      }
+      await new Promise<void>((r) => (wake = r))
+    }
   }
 
   /** Single Chan Backups (SCB) of open channels, encrypted with a key from the seed as LND does. */

@@ -1641,7 +1641,12 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         let p: Payment
         try {
           const { valueMsat } = me.decodeForPayment(request, amt)
-          p = me.sendPayment({ request, amtMsat: amt, feeLimitMsat: feeLimitMsatOf(r, valueMsat) })
+          p = me.sendPayment({
+            request,
+            amtMsat: amt,
+            feeLimitMsat: feeLimitMsatOf(r, valueMsat),
+            maxParts: 1, // the legacy SendPaymentSync takes one path
+          })
         } catch (err) {
           return reject(toGrpc(err))
         }
@@ -1799,7 +1804,8 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         request,
         amtMsat: amt,
         feeLimitMsat: feeLimitMsatOf(r, valueMsat),
-        ...(r.max_parts ? {} : {}),
+        // routerrpc's DefaultMaxParts is 16.
+        maxParts: Number(r.max_parts || 0) || 16,
       })
       watchPayment(p, call, !r.no_inflight_updates)
     },
