@@ -528,6 +528,28 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
     await frank.close()
   })
 
+  it('on-chain: fee estimates, a send, and SubscribeTransactions on the receiving node', async () => {
+    const { address } = await ln.createChainAddress({ lnd: lnd('erin') })
+    const estimate = await ln.getChainFeeEstimate({
+      lnd: lnd('alice'),
+      send_to: [{ address, tokens: 40_000 }],
+    })
+    expect(estimate.fee).toBeGreaterThan(0)
+    expect((await ln.getChainFeeRate({ lnd: lnd('alice') })).tokens_per_vbyte).toBeGreaterThan(0)
+    const seen: string[] = []
+    const sub = ln.subscribeToTransactions({ lnd: lnd('erin') })
+    sub.on('chain_transaction', (t: { id: string }) => seen.push(t.id))
+    await new Promise((r) => setTimeout(r, 100))
+    const sent = await ln.sendToChainAddress({ lnd: lnd('alice'), address, tokens: 40_000 })
+    net.mine(1)
+    await waitFor(() => (seen.includes(sent.id) ? true : undefined), 'chain_transaction')
+    const tx = (await ln.getChainTransactions({ lnd: lnd('erin') })).transactions.find(
+      (t) => t.id === sent.id,
+    )
+    expect(tx).toMatchObject({ tokens: 40_000, is_confirmed: true })
+    sub.removeAllListeners()
+  })
+
   it('REST gateway: getinfo and invoices as LND writes them (base64 bytes, string int64)', async () => {
     const alice = net.nodes.alice!
     const rest = (method: string, path: string, body?: unknown) =>
