@@ -37,7 +37,7 @@ describe('app shell', () => {
   it('opens the setup wizard until setup is complete', async () => {
     fake(false)
     render(<App />)
-    await screen.findByRole('heading', { name: 'Step 1 of 6: Docker' })
+    await screen.findByRole('heading', { name: 'Step 1 of 6: Docker' }, { timeout: 5000 })
     expect(screen.queryByRole('button', { name: 'Log out' })).toBeNull() // desktop: no login
   })
 
