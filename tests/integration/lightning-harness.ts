@@ -26,6 +26,8 @@ export interface LightningBox {
   readonly logLines: string[]
   readonly events: EngineEvent[]
   sim: LndSimulator
+  /** The box's LND (the simulator, or the world node from `startLnd`). */
+  lnd: BoxLnd
   engine: Engine
   call<T>(procedure: string, input?: unknown): Promise<T>
   until(ok: (s: LightningStatus) => boolean, what: string): Promise<LightningStatus>
@@ -34,8 +36,19 @@ export interface LightningBox {
   close(): Promise<void>
 }
 
+/** Any LND the box can talk to: the single-node simulator or a node of the world network. */
+export interface BoxLnd {
+  readonly socket: string
+  close(): Promise<void>
+}
+
 export async function lightningBox(
-  opts: { extraModules?: EngineModuleFactory[]; ownerFirst?: boolean } = {},
+  opts: {
+    extraModules?: EngineModuleFactory[]
+    ownerFirst?: boolean
+    /** Starts the box's LND in LND's folder (default: the single-node LND simulator). */
+    startLnd?: (p: ReturnType<typeof lightningPaths>, passwordFile?: string) => Promise<BoxLnd>
+  } = {},
 ): Promise<LightningBox> {
   const engineDir = mkdtempSync(join(tmpdir(), 'flashbox-ln-engine-'))
   const stackDir = mkdtempSync(join(tmpdir(), 'flashbox-ln-stack-'))
@@ -62,6 +75,7 @@ export async function lightningBox(
     logLines,
     events,
     sim: undefined as unknown as LndSimulator,
+    lnd: undefined as unknown as BoxLnd,
     engine: undefined as unknown as Engine,
     call: <T>(procedure: string, input: unknown = {}) =>
       box.engine.call('lightning', procedure, input, CTX) as Promise<T>,
@@ -78,6 +92,13 @@ export async function lightningBox(
       }
     },
     async startSim() {
+      if (opts.startLnd) {
+        box.lnd = await opts.startLnd(
+          paths,
+          existsSync(paths.passwordFile) ? paths.passwordFile : undefined,
+        )
+        return box.sim
+      }
       box.sim = await startLndSimulator({
         dir: paths.lndDir,
         // No password file: LND waits for UnlockWallet.
@@ -88,6 +109,7 @@ export async function lightningBox(
         grpcPort: box.sim?.grpcPort ?? 0,
         log: () => {},
       })
+      box.lnd = box.sim
       return box.sim
     },
     async startEngine(extra = opts.extraModules ?? []) {
@@ -96,7 +118,7 @@ export async function lightningBox(
         log,
         modules: [
           lightningModule({
-            endpoint: () => ({ socket: box.sim.socket, cert: secrets.lndTls.certPem }),
+            endpoint: () => ({ socket: box.lnd.socket, cert: secrets.lndTls.certPem }),
             pollMs: 100,
             readyPollMs: 500,
           }),
@@ -108,7 +130,7 @@ export async function lightningBox(
     },
     async close() {
       await box.engine?.stop()
-      await box.sim?.close()
+      await box.lnd?.close()
       rmSync(engineDir, { recursive: true, force: true })
       rmSync(stackDir, { recursive: true, force: true })
     },

@@ -36,6 +36,7 @@ import {
   storeOnce,
 } from './seed-vault'
 import { walletStep, type WalletUnlocker } from './wallet-lifecycle'
+import { followChannelBackups, readBackupInfo } from './channel-backup'
 import * as views from './node-views'
 import { alreadyPaid, PaymentSaga, PaymentStore, paymentView } from './payment-saga'
 import { qrDataUrl } from '../ecash/qr'
@@ -70,6 +71,8 @@ export function lightningPaths(settings: Settings) {
     sealedSeed: join(stack.secretsDir, 'lnd-seed.json'),
     pendingSeed: join(stack.secretsDir, 'lnd-seed.pending.json'),
     seedConfirmed: join(stack.secretsDir, 'lnd-seed-confirmed.json'),
+    /** The static channel backup, sealed to the owner's vault (part of the box's backup). */
+    channelBackup: join(stack.secretsDir, 'lnd-channel-backup.json'),
   }
 }
 
@@ -119,6 +122,7 @@ export function createLightningModule(
   let lastPublished = ''
   let check: { positions: number[]; hashes: string[]; until: number } | undefined
   let invoiceSub: { removeAllListeners(): void } | undefined
+  let stopBackups: (() => void) | undefined
   const store = new PaymentStore(join(ctx.dataDir, 'lightning', 'payments.db'))
   const limitsPath = join(ctx.dataDir, 'lightning', 'limits.json')
   const defaultLimits: LightningLimits = {
@@ -150,6 +154,7 @@ export function createLightningModule(
 
   const status = (): LightningStatus => {
     const p = paths()
+    const backup = p ? readBackupInfo(p.channelBackup) : undefined
     let seedStored: boolean
     try {
       seedStored = p ? readSealedSeed(p.sealedSeed) !== null : false
@@ -166,6 +171,7 @@ export function createLightningModule(
         permissions: macaroonFor(consumer).permissions,
       })),
       ...(node ? { node } : {}),
+      ...(backup ? { channelBackup: backup } : {}),
       ...(problem ? { problem: toUserError(problem) } : {}),
     }
   }
@@ -189,6 +195,8 @@ export function createLightningModule(
   const closeClients = () => {
     invoiceSub?.removeAllListeners()
     invoiceSub = undefined
+    stopBackups?.()
+    stopBackups = undefined
     unlocker?.close()
     unlocker = undefined
     unlockerKey = ''
@@ -255,10 +263,10 @@ export function createLightningModule(
     sub.on('error', (err: unknown) => {
       sub.removeAllListeners()
       if (invoiceSub === sub) invoiceSub = undefined
+      // The next pass of the loop subscribes again.
       log.warn('invoice updates from LND stopped; reconnecting', {
         error: lndError('subscribeToInvoices', err).message,
       })
-      void reconcile()
     })
   }
 
@@ -350,6 +358,20 @@ export function createLightningModule(
       try {
         node = await nodeView(client, settings)
         followInvoices(client)
+        if (!stopBackups) {
+          stopBackups = followChannelBackups({
+            lnd: client.lnd,
+            path: p.channelBackup,
+            vault: () => readSeedVault(vaultPath),
+            log,
+            onWritten: () => publish(),
+            // The next pass of the loop subscribes again (not at once: an LND that refuses the
+            // stream must not be asked in a tight loop).
+            onError: () => {
+              stopBackups = undefined
+            },
+          })
+        }
         await saga.reconcile()
       } catch (err) {
         if (err instanceof FlashError && err.code === 'lnd.auth') {

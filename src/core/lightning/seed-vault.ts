@@ -129,25 +129,49 @@ export async function createSeedVault(password: string): Promise<SeedVaultFile> 
   }
 }
 
-function seedKey(shared: Buffer, ephemeralPub: Buffer, vaultPub: Buffer): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', shared, Buffer.concat([ephemeralPub, vaultPub]), SEED_INFO, 32),
-  )
+function seedKey(shared: Buffer, ephemeralPub: Buffer, vaultPub: Buffer, info: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', shared, Buffer.concat([ephemeralPub, vaultPub]), info, 32))
 }
 
-/** Seals the recovery words to the vault's public key; needs no password. */
-export function sealSeed(vault: SeedVaultFile, words: readonly string[]): SealedSeed {
+/** Seals bytes to the vault's public key (needs no password); `info` binds them to a purpose. */
+export function sealToVault(vault: SeedVaultFile, data: Buffer, info: Buffer): SealedSeed {
   const vaultPub = Buffer.from(vault.publicKey, 'base64')
   const eph = generateKeyPairSync('x25519')
   const ephPub = rawPublic(eph.publicKey)
   const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: publicFromRaw(vaultPub) })
-  const key = seedKey(shared, ephPub, vaultPub)
+  const key = seedKey(shared, ephPub, vaultPub, info)
   return {
     v: 1,
     to: vault.publicKey,
     ephemeralPublicKey: ephPub.toString('base64'),
-    box: seal(key, Buffer.from(words.join(' '), 'utf8'), SEED_INFO),
+    box: seal(key, data, info),
   }
+}
+
+/** Opens what sealToVault sealed, with the owner's password; null when the data is damaged. */
+export async function openFromVault(
+  vault: SeedVaultFile,
+  sealed: SealedSeed,
+  password: string,
+  info: Buffer,
+): Promise<Buffer | null> {
+  if (sealed.to !== vault.publicKey) {
+    throw new FlashError(
+      'lightning.seed_vault_mismatch',
+      'The saved recovery data was locked with a different owner password vault than the one on this box.',
+      'Restore the file secrets/seed-vault.json that belongs to it from your backup.',
+    )
+  }
+  const privateKey = await openSeedVault(vault, password)
+  const ephPub = Buffer.from(sealed.ephemeralPublicKey, 'base64')
+  const shared = diffieHellman({ privateKey, publicKey: publicFromRaw(ephPub) })
+  const key = seedKey(shared, ephPub, Buffer.from(vault.publicKey, 'base64'), info)
+  return open(key, sealed.box, info)
+}
+
+/** Seals the recovery words to the vault's public key; needs no password. */
+export function sealSeed(vault: SeedVaultFile, words: readonly string[]): SealedSeed {
+  return sealToVault(vault, Buffer.from(words.join(' '), 'utf8'), SEED_INFO)
 }
 
 function wrongPassword(): FlashError {
@@ -172,18 +196,7 @@ export async function openSeed(
   sealed: SealedSeed,
   password: string,
 ): Promise<string[]> {
-  if (sealed.to !== vault.publicKey) {
-    throw new FlashError(
-      'lightning.seed_vault_mismatch',
-      'The saved recovery words were locked with a different owner password vault than the one on this box.',
-      'Restore the file secrets/seed-vault.json that belongs to these words from your backup.',
-    )
-  }
-  const privateKey = await openSeedVault(vault, password)
-  const ephPub = Buffer.from(sealed.ephemeralPublicKey, 'base64')
-  const shared = diffieHellman({ privateKey, publicKey: publicFromRaw(ephPub) })
-  const key = seedKey(shared, ephPub, Buffer.from(vault.publicKey, 'base64'))
-  const plain = open(key, sealed.box, SEED_INFO)
+  const plain = await openFromVault(vault, sealed, password, SEED_INFO)
   if (!plain) {
     throw new FlashError(
       'lightning.seed_damaged',

@@ -51,6 +51,8 @@ export interface LightningStatus {
   }
   readonly macaroons: readonly LightningMacaroonView[]
   readonly node?: LightningNodeView
+  /** The last static channel backup written (encrypted), when there is one. */
+  readonly channelBackup?: { readonly at: string; readonly channels: number }
   /** What is wrong, in plain words, when something is. */
   readonly problem?: UserError
 }

@@ -69,6 +69,13 @@ export default function LightningPage(_props: PageProps) {
               {s.node.activeChannels} active channels · {s.node.peers} peers
             </p>
           )}
+          {s.wallet === 'ready' && (
+            <p className="muted" data-testid="ln-channel-backup">
+              {s.channelBackup
+                ? `Channel backup: ${s.channelBackup.channels} channels, saved encrypted ${new Date(s.channelBackup.at).toLocaleString()}.`
+                : 'Channel backup: none yet (it is saved, encrypted, whenever a channel opens or closes).'}
+            </p>
+          )}
           {balances.data && (
             <dl className="facts" aria-label="Balances">
               <dt>In channels: you can send</dt>
