@@ -26,6 +26,12 @@ export function pinned(image: BuiltImage): PinnedImage {
 }
 
 const node = '/usr/local/bin/node'
+/** The bundle standing in for each daemon (LND: the world LND, which follows bitcoind's RPC). */
+const SIMULATOR_OF: Partial<Record<ServiceId, string>> = {
+  bitcoind: 'bitcoind-simulator',
+  electrs: 'electrs-simulator',
+  lnd: 'lnd-world-simulator',
+}
 const health = `${SIMULATOR_IMAGE_DIR}/healthcheck.mjs`
 
 /** A free TCP port on 127.0.0.1 (the kernel's pick; free again once this returns). */
@@ -69,7 +75,7 @@ export async function onSimulators(
     ports[id] = published
     services.push({
       ...spec,
-      entrypoint: [node, `${SIMULATOR_IMAGE_DIR}/${spec.id}-simulator.mjs`],
+      entrypoint: [node, `${SIMULATOR_IMAGE_DIR}/${SIMULATOR_OF[id]}.mjs`],
       env: { ...spec.env, ...tuning[id]?.env },
       ports: movedPorts,
       health: {
@@ -96,6 +102,11 @@ function probeFor(spec: ContainerSpec): string[] | undefined {
     case 'electrs': {
       const electrum = spec.ports.find((p) => /Electrum/i.test(p.purpose))!.container
       return ['electrum', '127.0.0.1', String(electrum)]
+    }
+    case 'lnd': {
+      // `lncli state` is SERVER_ACTIVE: the REST gateway's /v1/state, over the box's TLS cert.
+      const rest = spec.ports.find((p) => /REST/.test(p.purpose))!.container
+      return ['lnd-rest', `https://127.0.0.1:${rest}`, `${arg('--lnddir=')}/tls.cert`]
     }
     default:
       return undefined

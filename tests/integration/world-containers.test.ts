@@ -2,15 +2,23 @@
 // stack plan (rendered bitcoin.conf with one rpcauth per consumer, electrs config.toml with its
 // own credentials, the private network and hostnames, health-gated start) and read by the box's
 // own clients. bitcoind's container holds the one chain; electrs' container follows it over
-// bitcoind's JSON-RPC. Coins reach a script hash only by being mined to it.
-import { mkdtempSync } from 'node:fs'
+// bitcoind's JSON-RPC, and so does LND's (the world LND), whose wallet the box creates over its
+// pinned TLS certificate before baking the dashboard's macaroon. Coins reach a script hash only by
+// being mined to it.
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
 import { fetchElectrsIndexHeight } from '../../src/core/clients/electrs-metrics'
 import { ElectrumClient } from '../../src/core/clients/electrum'
+import { LndClient } from '../../src/core/clients/lnd'
+import { bakeMissingMacaroons } from '../../src/core/lightning/macaroon-baking'
+import { silentLogger } from '../../src/core/log'
+import { stackPaths } from '../../src/core/stack/paths'
 import { FlashError } from '../../src/core/errors'
 import { loadOrCreateStackSecrets } from '../../src/core/secrets/stack-secrets'
 import { stackCatalog } from '../../src/core/stack/catalog'
@@ -23,11 +31,12 @@ import { buildWorldImage, onSimulators, pinned, type PublishedPorts } from '../i
 import { scriptHashOf } from '../simulators/electrum/script-index'
 import { TestKey } from '../simulators/world/test-keys'
 
+const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const project = `fbt-world-${process.pid}`
 const dataDir = tempDataDir('world')
 const settings: Settings = {
   ...defaultSettings(dataDir),
-  services: { electrs: true, lnd: false, relay: false, mint: false, btcpay: false },
+  services: { electrs: true, lnd: true, relay: false, mint: false, btcpay: false },
 }
 let sup: Supervisor | undefined
 let plan: StackPlan
@@ -42,12 +51,13 @@ beforeAll(async () => {
   const image = buildWorldImage(mkdtempSync(join(tmpdir(), 'flashbox-world-bundle-')))
   const production = await stackCatalog({
     project,
-    images: { bitcoind: pinned(image), electrs: pinned(image) },
+    images: { bitcoind: pinned(image), electrs: pinned(image), lnd: pinned(image) },
     machine: { memoryBytes: 8 * 2 ** 30, cpus: 2 },
   }).render(settings)
   ;({ plan, ports } = await onSimulators(production, {
     bitcoind: { env: { BITCOIND_SIM_MODE: 'world', BITCOIND_SIM_WARMUP_MS: '500' } },
     electrs: { env: { ELECTRS_SIM_POLL_MS: '200' } },
+    lnd: { env: { LND_WORLD_POLL_MS: '200' } },
   }))
   secrets = await loadOrCreateStackSecrets(dataDir)
   ;({ sup } = makeSupervisor(dataDir))
@@ -113,4 +123,63 @@ describe('the world as containers on the production wiring', () => {
     expect(balance.confirmed).toBeGreaterThan(0)
     expect(await fetchElectrsIndexHeight(metricsUrl)).toBe(start + 2)
   })
+
+  it('LND follows the same chain; the box creates its wallet, bakes a macaroon and reads it over pinned TLS', async () => {
+    const grpc = `127.0.0.1:${ports.lnd![servicePorts.lndGrpc]}`
+    // ln-service checks the server against the certificate it is given: the box's own (pinned).
+    const cert = Buffer.from(secrets.lndTls.certPem).toString('base64')
+    const unauthenticated = () => ln.unauthenticatedLndGrpc({ cert, socket: grpc }).lnd
+    const seed = await waitFor(
+      () =>
+        ln.createSeed({ lnd: unauthenticated() }).then(
+          (s) => s.seed,
+          () => undefined,
+        ),
+      'LND waiting for a wallet',
+      60_000,
+    )
+    await ln.createWallet({ lnd: unauthenticated(), seed, password: secrets.lndWalletPassword })
+    await sup!.waitFor(allHealthy(['lnd']), 60_000)
+
+    const admin = readFileSync(
+      join(dataDir, 'lnd', 'data', 'chain', 'bitcoin', 'regtest', 'admin.macaroon'),
+    )
+    const adminLnd = ln.authenticatedLndGrpc({
+      cert,
+      macaroon: admin.toString('hex'),
+      socket: grpc,
+    }).lnd
+    expect(await bakeMissingMacaroons(adminLnd, dataDir, silentLogger)).toContain('dashboard')
+    const dashboard = readFileSync(stackPaths(dataDir).macaroon('dashboard'))
+    const lnd = new LndClient({ socket: grpc, cert: secrets.lndTls.certPem, macaroon: dashboard })
+    try {
+      const height = await dashboardRpc().getBlockCount()
+      await expect
+        .poll(async () => (await lnd.getInfo()).blockHeight, { timeout: 20_000 })
+        .toBe(height)
+      await dashboardRpc().call('generatetoaddress', [1, MINER], z.array(z.string()))
+      await expect
+        .poll(async () => (await lnd.getInfo()).blockHeight, { timeout: 20_000 })
+        .toBe(height + 1)
+      expect(await lnd.getBalances()).toEqual({ onchainSat: 0, channelsSat: 0 })
+      // The dashboard's macaroon is LND's readonly set: it cannot make an address.
+      const denied = await ln.createChainAddress({ lnd: lnd.lnd, format: 'p2wpkh' }).then(
+        () => 'allowed',
+        () => 'denied',
+      )
+      expect(denied).toBe('denied')
+    } finally {
+      lnd.close()
+    }
+  })
 })
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms: number): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out: ${what}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
