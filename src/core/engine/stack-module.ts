@@ -5,6 +5,7 @@ import { loadOrCreateStackSecrets } from '../secrets'
 import type { EngineEvent } from '../../shared/api/events'
 import { createStackSync, productionSyncEndpoints } from '../sync/stack-sync'
 import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type {
   RenderedConfig,
   ServiceStatus,
@@ -18,13 +19,18 @@ import { detectDocker } from '../docker/connect'
 import { FlashError } from '../errors'
 import type { UserError } from '../../shared/errors'
 import { writeFileAtomicSync } from '../atomic-file'
-import type { ContainerSpec, StackSecrets } from '../stack/spec'
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
 import { stackCatalog, type StackCatalog } from '../stack/catalog'
+import { catalogImages, pinBuiltImage } from '../stack/images'
+import type { ContainerSpec, PinnedImage, ServiceId, StackSecrets } from '../stack/spec'
+import { buildServiceImage } from '../supervisor/service-image-build'
 import { enginePaths } from '../stack/paths'
 
 export const MASK = '••••••'
+
+/** The checkout the engine runs from (services/ and docker/ for building the own images). */
+const repoRoot = resolve(import.meta.dirname, '../../..')
 
 export interface StackModuleOptions {
   /** Settings → plan. Default: the production catalog (src/core/stack). */
@@ -230,8 +236,35 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     ],
   })
 
+  // The box's own relay and mint as containers: their images are built here, once, through
+  // Docker (progress as `image-progress` events), instead of refusing to start.
+  const ownImages = async (next: Settings): Promise<Partial<Record<ServiceId, PinnedImage>>> => {
+    const docker = supervisor.dockerClient()
+    if (next.ownServices !== 'container' || !docker || opts.catalog) return {}
+    const out: Partial<Record<ServiceId, PinnedImage>> = {}
+    for (const id of ['relay', 'mint'] as const) {
+      if (!next.services[id]) continue
+      const image = catalogImages[id]
+      if (image.kind !== 'local-build') continue
+      const existing = await docker
+        .getImage(`${image.repository}:${image.tag}`)
+        .inspect()
+        .catch(() => undefined)
+      out[id] = existing
+        ? pinBuiltImage(image, existing.Id)
+        : await buildServiceImage({
+            docker,
+            id,
+            repoRoot,
+            cacheDir: join(ctx.dataDir, 'cache'),
+            publish,
+          })
+    }
+    return out
+  }
+
   const applySettings = async (next: Settings) => {
-    const plan = await catalog.render(next)
+    const plan = await catalog.render(next, await ownImages(next))
     supervisor.setPlan(plan)
   }
 

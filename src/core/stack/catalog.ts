@@ -15,7 +15,7 @@ import { probeDataDir } from './disk'
 import { estimateDiskBytes } from './disk-estimates'
 import { renderStack, type RenderOptions } from './render'
 import { serviceInfoList } from './service-info'
-import type { StackPlan } from './spec'
+import type { PinnedImage, ServiceId, StackPlan } from './spec'
 import { checkSettings } from './validate'
 
 export interface StackCatalog {
@@ -23,8 +23,11 @@ export interface StackCatalog {
   info(settings: Settings | null): readonly ServiceInfo[]
   /** Problems that keep these settings from working (disk, data folder, combinations). */
   check(settings: Settings): Promise<SettingsCheck>
-  /** The containers to run for these settings (secrets loaded or created under the data dir). */
-  render(settings: Settings): Promise<StackPlan>
+  /**
+   * The containers to run for these settings (secrets loaded or created under the data dir);
+   * `built`: the images built on this computer (relay, mint) to run.
+   */
+  render(settings: Settings, built?: Partial<Record<ServiceId, PinnedImage>>): Promise<StackPlan>
 }
 
 export interface StackCatalogOptions extends RenderOptions {
@@ -53,9 +56,12 @@ export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
         },
       }
     },
-    render: async (settings) => {
+    render: async (settings, built) => {
       const secrets = await loadOrCreateStackSecrets(settings.dataDir)
-      return renderStack(settings, machine, secrets, opts)
+      return renderStack(settings, machine, secrets, {
+        ...opts,
+        images: { ...built, ...opts.images },
+      })
     },
   }
 }
