@@ -111,6 +111,11 @@ describe('the box’s LND life cycle (simulator)', () => {
     expect(s.problem?.code).toBe('lightning.needs_owner')
     expect(s.vault).toBe(false)
     expect((await sim!.control.state()).walletState).toBe('NON_EXISTING')
+    // Desktop (no login password yet): the owner chooses one, and a short one is refused.
+    await expect(call('protectSeed', { password: 'short' })).rejects.toMatchObject({
+      code: 'lightning.password_too_short',
+    })
+    expect((await sim!.control.state()).walletState).toBe('NON_EXISTING')
   })
 
   it('the owner’s password → wallet created with the stack password, macaroons baked 0600', async () => {
