@@ -32,6 +32,7 @@ import {
   type CrashRecord,
 } from './crash-policy'
 import { loadDesiredState, saveDesiredState, type DesiredState } from './desired-state'
+import { dependencyLevels, planReconcile, type ReconcileStep } from './reconcile-plan'
 import { ensureImage } from './images'
 import {
   containerName,
@@ -124,37 +125,7 @@ export function confinementHostConfig(spec: ContainerSpec): Record<string, unkno
   }
 }
 
-/** Services grouped so that every service comes after all its dependencies. */
-export function dependencyLevels(services: readonly ContainerSpec[]): ContainerSpec[][] {
-  const byId = new Map(services.map((s) => [s.id, s]))
-  const level = new Map<string, number>()
-  const visit = (s: ContainerSpec, seen: Set<string>): number => {
-    const known = level.get(s.id)
-    if (known !== undefined) return known
-    if (seen.has(s.id)) {
-      throw new FlashError(
-        'stack.dependency_cycle',
-        `The services depend on each other in a circle (${[...seen, s.id].join(' → ')}).`,
-        'This is a bug in the service catalog; please report it.',
-      )
-    }
-    seen.add(s.id)
-    let l = 0
-    for (const d of s.dependsOn) {
-      const dep = byId.get(d.id)
-      if (dep) l = Math.max(l, visit(dep, seen) + 1)
-    }
-    seen.delete(s.id)
-    level.set(s.id, l)
-    return l
-  }
-  const out: ContainerSpec[][] = []
-  for (const s of services) {
-    const l = visit(s, new Set())
-    ;(out[l] ??= []).push(s)
-  }
-  return out.filter(Boolean)
-}
+export { dependencyLevels } from './reconcile-plan'
 
 export class Supervisor {
   private readonly opts: SupervisorOptions
@@ -177,6 +148,8 @@ export class Supervisor {
   private resyncTimer: NodeJS.Timeout | undefined
   /** Services the user asked to retry after a problem (port taken, image missing …). */
   private readonly retry = new Set<string>()
+  /** Graceful stops in flight, by service: they never block a reconcile pass. */
+  private readonly stops = new Map<string, Promise<void>>()
   /** Where the offline image bundle's manifest is (Settings → Images can change it). */
   private bundleDir: string | undefined
 
@@ -255,6 +228,7 @@ export class Supervisor {
   async stopStack(): Promise<void> {
     this.setDesired({ ...this.desired, desired: 'stopped' })
     await this.reconcileNow()
+    await this.stopsSettled()
   }
 
   async startService(id: string): Promise<void> {
@@ -275,6 +249,7 @@ export class Supervisor {
       this.setDesired({ ...this.desired, stoppedServices: [...this.desired.stoppedServices, id] })
     }
     await this.reconcileNow()
+    await this.stopsSettled(new Set([id]))
   }
 
   async restartService(id: string): Promise<void> {
@@ -413,51 +388,152 @@ export class Supervisor {
     }
   }
 
+  /** One pass: look, plan (reconcile-plan.ts, pure), apply. Stops run in the background. */
   private async reconcile(): Promise<void> {
     const docker = this.docker
     const plan = this.plan
     if (!docker || !plan) return
     const observed = await this.observe(docker, plan)
-
-    // Containers of services that left the plan: stop and remove the container, keep the data.
     const planned = new Set(plan.services.map((s) => s.id))
-    for (const [id, cs] of observed) {
-      if (planned.has(id)) continue
-      for (const c of cs) {
-        await docker
-          .getContainer(c.id)
-          .remove({ force: true, v: false })
-          .catch(() => {})
-      }
-      this.rt.delete(id)
-    }
-
-    if (this.desired.desired === 'stopped') {
-      for (const level of dependencyLevels(plan.services).reverse()) {
-        await Promise.all(level.map((s) => this.ensureStopped(s, observed.get(s.id) ?? [])))
-      }
-      this.publishStatus()
-      return
-    }
-
-    await this.ensureNetwork(docker, plan)
-    // Stop first what the user stopped (dependents before their dependencies) …
-    for (const level of dependencyLevels(plan.services).reverse()) {
-      await Promise.all(
-        level
-          .filter((s) => this.desired.stoppedServices.includes(s.id))
-          .map((s) => this.ensureStopped(s, observed.get(s.id) ?? [])),
-      )
-    }
-    // … then bring up the rest, a level at a time, each gated on its dependencies' health.
-    for (const level of dependencyLevels(plan.services)) {
-      await Promise.all(
-        level
-          .filter((s) => !this.desired.stoppedServices.includes(s.id))
-          .map((s) => this.ensureRunning(docker, plan, s, observed.get(s.id) ?? [])),
-      )
-    }
+    const steps = planReconcile({
+      desired: this.desired,
+      services: plan.services.map((spec) => {
+        const r = this.runtime(spec.id)
+        return {
+          spec,
+          hash: specHash(spec, plan.dockerNetwork),
+          containers: observed.get(spec.id) ?? [],
+          health: r.health,
+          stopping: this.stops.has(spec.id),
+          crashLoop: r.crash.crashLoop,
+          problem: r.problem !== undefined,
+          retry: this.retry.has(spec.id),
+          ...(r.crash.nextRestartAt !== undefined ? { nextRestartAt: r.crash.nextRestartAt } : {}),
+        }
+      }),
+      orphans: [...observed]
+        .filter(([id]) => !planned.has(id))
+        .map(([serviceId, cs]) => ({ serviceId, containerIds: cs.map((c) => c.id) })),
+      now: Date.now(),
+    })
+    await this.apply(docker, plan, steps)
     this.publishStatus()
+  }
+
+  /** Carries out a pass's steps: removals first, stops launched, then starts level by level. */
+  private async apply(docker: Docker, plan: StackPlan, steps: readonly ReconcileStep[]) {
+    const specOf = (id: string) => plan.services.find((s) => s.id === id)!
+    const remove = (ids: readonly string[]) =>
+      Promise.all(
+        ids.map((id) =>
+          docker
+            .getContainer(id)
+            .remove({ force: true, v: false })
+            .catch(() => {}),
+        ),
+      )
+    const starts: Extract<ReconcileStep, { kind: 'start' }>[] = []
+    for (const step of steps) {
+      switch (step.kind) {
+        case 'remove-orphans':
+          // The service left the plan: its container goes, its data stays.
+          await remove(step.containerIds)
+          this.rt.delete(step.serviceId)
+          break
+        case 'ensure-network':
+          await this.ensureNetwork(docker, plan)
+          break
+        case 'remove-duplicates':
+          this.log.warn('removing duplicate containers', {
+            service: step.serviceId,
+            containers: step.containerIds.length,
+          })
+          await remove(step.containerIds)
+          break
+        case 'remove-stale':
+          this.log.info(`${step.serviceId}: configuration changed, recreating its container`)
+          await remove([step.containerId])
+          this.runtime(step.serviceId).containerId = undefined
+          break
+        case 'stop':
+          for (const id of step.containerIds) this.stopInBackground(specOf(step.serviceId), id)
+          break
+        case 'recreate':
+          this.log.info(`${step.serviceId}: configuration changed, recreating its container`)
+          this.stopInBackground(specOf(step.serviceId), step.containerId, async () => {
+            await remove([step.containerId])
+            this.runtime(step.serviceId).containerId = undefined
+          })
+          break
+        case 'stopped': {
+          const r = this.runtime(step.serviceId)
+          r.crash = { ...r.crash, nextRestartAt: undefined }
+          this.publishService(specOf(step.serviceId))
+          break
+        }
+        case 'keep': {
+          // Adopted (or already ours). Forgive old crashes once it has been up long enough.
+          const r = this.runtime(step.serviceId)
+          if (r.startedAt)
+            r.crash = settle(r.crash, Date.parse(r.startedAt), Date.now(), this.policy)
+          this.publishService(specOf(step.serviceId))
+          break
+        }
+        case 'await-backoff':
+          this.after(step.at - Date.now(), () => this.kick())
+          this.publishService(specOf(step.serviceId))
+          break
+        case 'start':
+          starts.push(step)
+          break
+        default:
+          this.publishService(specOf(step.serviceId))
+      }
+    }
+    // Each level after the one before: a dependency's container exists before its dependents'.
+    const levels = [...new Set(starts.map((s) => s.level))].sort((a, b) => a - b)
+    for (const level of levels) {
+      await Promise.all(
+        starts
+          .filter((s) => s.level === level)
+          .map((s) => this.start(docker, plan, specOf(s.serviceId), s)),
+      )
+    }
+  }
+
+  /**
+   * Stops a container without holding up the reconcile loop (LND may need minutes): the
+   * service shows "stopping", other services keep being reconciled, and the end of the stop
+   * triggers another pass (which may stop the next dependency, or start it again).
+   */
+  private stopInBackground(
+    spec: ContainerSpec,
+    containerId: string,
+    then?: () => Promise<void>,
+  ): void {
+    if (this.stops.has(spec.id)) return
+    const done = (async () => {
+      try {
+        await this.stopContainer(spec, containerId)
+        await then?.()
+      } catch (err) {
+        if (this.isDisconnect(err)) this.onDisconnect(err)
+        else this.log.error(`${spec.id} did not stop cleanly`, { error: (err as Error).message })
+      } finally {
+        this.stops.delete(spec.id)
+        this.kick()
+      }
+    })()
+    this.stops.set(spec.id, done)
+  }
+
+  /** Waits until no stop of these services (default: all) is in flight and the loop is idle. */
+  private async stopsSettled(ids?: ReadonlySet<string>): Promise<void> {
+    for (;;) {
+      const pending = [...this.stops].filter(([id]) => !ids || ids.has(id)).map(([, p]) => p)
+      if (!pending.length && !this.running) return
+      await Promise.allSettled([...pending, ...(this.running ? [this.running] : [])])
+    }
   }
 
   private async observe(docker: Docker, plan: StackPlan): Promise<Map<string, Observed[]>> {
@@ -508,24 +584,6 @@ export class Supervisor {
     }
   }
 
-  /** Keeps exactly one container per service: the running one with the right hash, else newest. */
-  private async dedupe(spec: ContainerSpec, cs: readonly Observed[], hash: string) {
-    if (cs.length <= 1) return cs[0]
-    const ranked = [...cs].sort(
-      (a, b) =>
-        Number(b.hash === hash) - Number(a.hash === hash) ||
-        Number(b.state === 'running') - Number(a.state === 'running') ||
-        b.created - a.created,
-    )
-    for (const extra of ranked.slice(1)) {
-      this.log.warn('removing a duplicate container', { service: spec.id, container: extra.id })
-      await this.docker!.getContainer(extra.id)
-        .remove({ force: true, v: false })
-        .catch(() => {})
-    }
-    return ranked[0]
-  }
-
   private depsReady(spec: ContainerSpec): boolean {
     return spec.dependsOn.every((d) => {
       const r = this.rt.get(d.id)
@@ -538,17 +596,6 @@ export class Supervisor {
 
   private hasProbe(id: string): boolean {
     return !!this.plan?.services.find((s) => s.id === id)?.health.test.length
-  }
-
-  private async ensureStopped(spec: ContainerSpec, cs: readonly Observed[]): Promise<void> {
-    for (const c of cs) {
-      if (c.state === 'running' || c.state === 'restarting' || c.state === 'paused') {
-        await this.stopContainer(spec, c.id)
-      }
-    }
-    const r = this.runtime(spec.id)
-    r.crash = { ...r.crash, nextRestartAt: undefined }
-    this.publishService(spec)
   }
 
   private async stopContainer(spec: ContainerSpec, containerId: string): Promise<void> {
@@ -574,46 +621,18 @@ export class Supervisor {
     }
   }
 
-  private async ensureRunning(
+  /** Starts a service's container (the existing one, or a new one) as planned. */
+  private async start(
     docker: Docker,
     plan: StackPlan,
     spec: ContainerSpec,
-    cs: readonly Observed[],
+    step: Extract<ReconcileStep, { kind: 'start' }>,
   ): Promise<void> {
     const r = this.runtime(spec.id)
     const hash = specHash(spec, plan.dockerNetwork)
-    let current = await this.dedupe(spec, cs, hash)
-
-    if (r.crash.crashLoop && !this.retry.has(spec.id)) return this.publishService(spec)
-    if (r.problem && !this.retry.has(spec.id)) return this.publishService(spec)
-
-    if (current && current.hash !== hash) {
-      this.log.info(`${spec.id}: configuration changed, recreating its container`)
-      if (current.state === 'running') await this.stopContainer(spec, current.id)
-      await docker
-        .getContainer(current.id)
-        .remove({ force: true, v: false })
-        .catch(() => {})
-      r.containerId = undefined
-      current = undefined
-    }
-
-    if (current?.state === 'running') {
-      // Adopted (or already ours). Forgive old crashes once it has been up long enough.
-      if (r.startedAt) {
-        r.crash = settle(r.crash, Date.parse(r.startedAt), Date.now(), this.policy)
-      }
-      return this.publishService(spec)
-    }
-
-    if (!this.depsReady(spec)) return this.publishService(spec)
-
-    const due = r.crash.nextRestartAt
-    if (due !== undefined && due > Date.now()) {
-      this.after(due - Date.now(), () => this.kick())
-      return this.publishService(spec)
-    }
-
+    let current: Observed | undefined = step.containerId
+      ? { id: step.containerId, state: 'created', created: 0, hash }
+      : undefined
     try {
       this.writeFiles(plan, spec)
       if (current) {
@@ -626,7 +645,7 @@ export class Supervisor {
         current = { id: created, state: 'created', created: Date.now() / 1000, hash }
         await docker.getContainer(created).start()
       }
-      if (due !== undefined) r.crash = recordRestart({ ...r.crash, nextRestartAt: undefined })
+      if (step.afterCrash) r.crash = recordRestart({ ...r.crash, nextRestartAt: undefined })
       r.containerId = current.id
       r.running = true
       r.health = spec.health.test.length ? 'starting' : 'none'
