@@ -18,6 +18,7 @@ import type {
 } from '../../shared/api/stack'
 import type { UserError } from '../../shared/errors'
 import { detectDockerEngine, type DetectedDocker } from '../docker/connect'
+import { acceptsNewConnections } from '../docker/accepts-new-connections'
 import { FlashError, toUserError } from '../errors'
 import type { Logger } from '../log'
 import type { ContainerSpec, StackPlan } from '../stack/spec'
@@ -490,6 +491,12 @@ export class Supervisor {
           this.publishService(specOf(step.serviceId))
       }
     }
+    // A daemon that is shutting down first stops listening, then stops every container: their
+    // `die` looks like a crash. A start sent to it then (over a kept-alive connection, which it
+    // still serves) leaves a containerd task behind that the restarted daemon can neither use nor
+    // clean up ("task already exists"), and its shim outlives everything. So nothing is started
+    // unless the daemon still takes new connections; if not, this is a disconnect.
+    if (starts.length) await acceptsNewConnections(docker)
     // Each level after the one before: a dependency's container exists before its dependents'.
     const levels = [...new Set(starts.map((s) => s.level))].sort((a, b) => a - b)
     for (const level of levels) {
