@@ -88,6 +88,8 @@ interface Runtime {
   statsStop?: () => void
   diskBytes: number
   diskCheckedAt: number
+  /** Count of start/die/destroy events seen: a listing taken before the latest one is stale. */
+  events: number
 }
 
 interface Observed {
@@ -544,6 +546,11 @@ export class Supervisor {
   }
 
   private async observe(docker: Docker, plan: StackPlan): Promise<Map<string, Observed[]>> {
+    // An event that arrives while Docker lists the containers (a `die` just after the listing
+    // saw it running) is newer than the listing: the runtime keeps what the event said, and
+    // another pass looks again.
+    const eventsBefore = new Map([...this.rt].map(([id, r]) => [id, r.events]))
+    const fresh = (id: string) => (eventsBefore.get(id) ?? 0) === this.runtime(id).events
     const list = await docker.listContainers({
       all: true,
       filters: { label: [`${LABEL_PROJECT}=${plan.project}`] },
@@ -558,6 +565,10 @@ export class Supervisor {
       arr.push({ id: c.Id, state: c.State, created: c.Created, hash: c.Labels[LABEL_SPEC_HASH] })
       out.set(id, arr)
       const r = this.runtime(id)
+      if (!fresh(id)) {
+        this.dirty = true
+        continue
+      }
       if (c.State === 'running') {
         if (r.containerId !== c.Id || !r.running) {
           this.startStats(id, c.Id)
@@ -573,7 +584,7 @@ export class Supervisor {
       }
     }
     for (const [id, r] of this.rt) {
-      if (!seen.has(id)) {
+      if (!seen.has(id) && fresh(id)) {
         r.containerId = undefined
         r.running = false
         r.health = 'none'
@@ -982,6 +993,7 @@ export class Supervisor {
     if (!spec || !ev.Action) return
     const r = this.runtime(spec.id)
     const containerId = ev.Actor?.ID ?? ev.id
+    if (ev.Action === 'start' || ev.Action === 'die' || ev.Action === 'destroy') r.events++
     if (ev.Action.startsWith('health_status')) {
       r.health = ev.Action.includes('unhealthy') ? 'unhealthy' : 'healthy'
       if (r.health === 'unhealthy') {
@@ -1195,6 +1207,7 @@ export class Supervisor {
         stats: new RingBuffer<StatsSample>(300),
         diskBytes: 0,
         diskCheckedAt: 0,
+        events: 0,
       }
       this.rt.set(id, r)
     }
