@@ -479,6 +479,9 @@ export class SqliteMintStore implements MintStore {
   }
 
   async cachedResponse(key: string, now: number) {
+    // Expired entries are purged now and then on the caller's clock (the one `expiresAt` was set
+    // on), never the wall clock: a test clock or a skewed one must not purge live entries.
+    if (Math.random() < 0.01) this.run('DELETE FROM response_cache WHERE expires_at <= ?', now)
     const r = this.get(
       'SELECT body FROM response_cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
       key,
@@ -494,8 +497,6 @@ export class SqliteMintStore implements MintStore {
       body,
       expiresAt,
     )
-    if (Math.random() < 0.01)
-      this.run('DELETE FROM response_cache WHERE expires_at <= ?', Date.now())
   }
 
   async liabilities(): Promise<Liability[]> {
