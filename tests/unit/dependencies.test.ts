@@ -12,15 +12,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 }
 
 /** In `dependencies` for work under way, not imported yet. */
-const awaitingUse: Record<string, string> = {
-  'bitcoinjs-lib': 'on-chain wallet and simulators',
-  ecpair: 'on-chain wallet',
-  bip32: 'on-chain wallet',
-  '@bitcoinerlab/descriptors': 'on-chain wallet',
-  '@bitcoinerlab/secp256k1': 'on-chain wallet',
-  coinselect: 'on-chain wallet',
-  '@mempool/electrum-client': 'on-chain wallet (electrs)',
-}
+const awaitingUse: Record<string, string> = {}
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
