@@ -602,6 +602,22 @@ export function worldRpcTable(chain: Chain, opts: WorldRpcOptions = {}): RpcTabl
     return chain.mine(count, script)
   }
 
+  // getmempoolancestors / getmempooldescendants: one shape, the relation differs.
+  const mempoolRelatives = (relation: 'ancestors' | 'descendants'): RpcTable[string] => ({
+    args: [
+      { name: 'txid', type: 'string', required: true },
+      { name: 'verbose', type: 'bool' },
+    ],
+    run: ([txidArg, verbose]) => {
+      const txid = parseHash(txidArg, 'parameter 1')
+      if (!chain.mempoolEntry(txid))
+        throw new RpcError(RPC_CODE.INVALID_ADDRESS_OR_KEY, 'Transaction not in mempool')
+      const set = chain[relation](txid)
+      const order = mempoolOrder().filter((t) => set.has(t))
+      return verbose === true ? Object.fromEntries(order.map((t) => [t, entryJson(t)])) : order
+    },
+  })
+
   const table: RpcTable = {
     getblockchaininfo: {
       args: [],
@@ -930,34 +946,8 @@ export function worldRpcTable(chain: Chain, opts: WorldRpcOptions = {}): RpcTabl
       args: [{ name: 'txid', type: 'string', required: true }],
       run: ([txid]) => entryJson(parseHash(txid, 'parameter 1')),
     },
-    getmempoolancestors: {
-      args: [
-        { name: 'txid', type: 'string', required: true },
-        { name: 'verbose', type: 'bool' },
-      ],
-      run: ([txidArg, verbose]) => {
-        const txid = parseHash(txidArg, 'parameter 1')
-        if (!chain.mempoolEntry(txid))
-          throw new RpcError(RPC_CODE.INVALID_ADDRESS_OR_KEY, 'Transaction not in mempool')
-        const set = chain.ancestors(txid)
-        const order = mempoolOrder().filter((t) => set.has(t))
-        return verbose === true ? Object.fromEntries(order.map((t) => [t, entryJson(t)])) : order
-      },
-    },
-    getmempooldescendants: {
-      args: [
-        { name: 'txid', type: 'string', required: true },
-        { name: 'verbose', type: 'bool' },
-      ],
-      run: ([txidArg, verbose]) => {
-        const txid = parseHash(txidArg, 'parameter 1')
-        if (!chain.mempoolEntry(txid))
-          throw new RpcError(RPC_CODE.INVALID_ADDRESS_OR_KEY, 'Transaction not in mempool')
-        const set = chain.descendants(txid)
-        const order = mempoolOrder().filter((t) => set.has(t))
-        return verbose === true ? Object.fromEntries(order.map((t) => [t, entryJson(t)])) : order
-      },
-    },
+    getmempoolancestors: mempoolRelatives('ancestors'),
+    getmempooldescendants: mempoolRelatives('descendants'),
     getmempoolcluster: {
       args: [{ name: 'txid', type: 'string', required: true }],
       run: ([txidArg]) => {
