@@ -1,5 +1,8 @@
 // The wallet seed: a BIP-39 mnemonic, generated once, kept in dataDir/ecash/seed.json (0600,
-// written atomically: temp file, fsync, rename, fsync dir). Every value derived from it is
+// written atomically: temp file, fsync, rename, fsync dir), sealed under the box key
+// (src/core/secrets/box-key.ts) once the owner has set a password. A file written before that is
+// plain JSON and is sealed in place (one atomic rename) the first time the box is unlocked.
+// Every value derived from it is
 // registered with redact() so it can never reach a log line. From it come the NUT-13
 // deterministic secrets (wallet restore) and the wallet's P2PK key (NUT-11).
 import { existsSync, readFileSync } from 'node:fs'
@@ -12,7 +15,11 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { z } from 'zod'
 import { FlashError } from '../errors'
 import { redact } from '../log'
+import type { BoxKey } from '../secrets/box-key'
+import { isSealedFile, readSealedFile, writeSealedFile } from '../secrets/box-key-file'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
+
+const SEAL_PURPOSE = 'ecash.seed'
 
 /**
  * Where the wallet's P2PK key lives under the seed. Not a NUT (none defines one yet); fixed
@@ -59,8 +66,23 @@ export function deriveWalletSeed(mnemonic: string, backedUp = false): WalletSeed
 export class SeedFileStore {
   readonly path: string
 
-  constructor(dir: string) {
+  constructor(
+    dir: string,
+    private readonly box?: BoxKey,
+  ) {
     this.path = join(dir, 'seed.json')
+  }
+
+  /** True when the file on disk is still plain JSON (written before the box had a key). */
+  isPlain(): boolean {
+    return this.exists() && !isSealedFile(this.path)
+  }
+
+  /** Seals a plain seed file in place (one atomic rename: the old file or the new, never none). */
+  migrate(): boolean {
+    if (!this.box?.unlocked || !this.isPlain()) return false
+    this.write(this.read())
+    return true
   }
 
   exists(): boolean {
@@ -82,8 +104,15 @@ export class SeedFileStore {
   read(): SeedFile {
     let raw: string
     try {
-      raw = readFileSync(this.path, 'utf8')
+      if (isSealedFile(this.path)) {
+        if (!this.box) throw new Error('sealed seed file and no box key')
+        this.box.requireUnlocked()
+        raw = readSealedFile(this.box, this.path, SEAL_PURPOSE)!.toString('utf8')
+      } else {
+        raw = readFileSync(this.path, 'utf8')
+      }
     } catch (err) {
+      if (err instanceof FlashError) throw err
       throw new FlashError(
         'ecash.seed_unreadable',
         'The eCash wallet’s recovery words could not be read.',
@@ -121,7 +150,14 @@ export class SeedFileStore {
   }
 
   private write(file: SeedFile): void {
-    writeSecretFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n')
+    const text = JSON.stringify(file, null, 2) + '\n'
+    if (this.box && this.box.state !== 'none') {
+      // Once the owner has a password, a seed is never written in clear again.
+      this.box.requireUnlocked()
+      writeSealedFile(this.box, this.path, SEAL_PURPOSE, text)
+      return
+    }
+    writeSecretFileAtomic(this.path, text)
   }
 }
 

@@ -10,6 +10,8 @@ import type {
   EngineModuleFactory,
   RequestContext,
 } from '../engine/module'
+import { boxKeyFor } from '../secrets/box-key'
+import { SeedFileStore } from './bip39-seed'
 import { EcashWallet } from './wallet'
 
 export interface EcashModuleOptions {
@@ -58,6 +60,9 @@ export function createEcashModule(
   const log = ctx.log.child('ecash')
   let wallet: EcashWallet | undefined
   let problem: FlashError | undefined
+  const box = boxKeyFor(ctx.dataDir)
+  let stopWatchingUnlock = () => {}
+  let stopped = false
 
   const w = (): EcashWallet => {
     if (wallet) return wallet
@@ -119,16 +124,27 @@ export function createEcashModule(
     handlers,
     wallet: () => wallet,
     async start() {
-      try {
+      const open = () => {
         wallet = new EcashWallet({
           dir: EcashWallet.dirFor(ctx.dataDir),
           log,
+          box,
           publish: (e) => ctx.events.publish(e),
           ownMintUrl: options.ownMintUrl ?? (() => ownMintUrlFrom(ctx)),
           ...(options.backgroundIntervalMs !== undefined
             ? { backgroundIntervalMs: options.backgroundIntervalMs }
             : {}),
         })
+        problem = undefined
+        // Reconciling needs the mints; it must not hold up the engine when one is slow or down.
+        void wallet.start().catch((err) => {
+          log.warn('eCash wallet start incomplete', {
+            error: err instanceof Error ? err.message : String(err),
+          })
+        })
+      }
+      try {
+        open()
       } catch (err) {
         problem =
           err instanceof FlashError
@@ -139,16 +155,25 @@ export function createEcashModule(
                 'Check that the data folder is writable, then restart Flash Box.',
                 { cause: err },
               )
-        throw problem
+        // Locked after a restart: the wallet opens as soon as the owner unlocks the box.
+        if (problem.code !== 'box.locked') throw problem
+        log.info('eCash wallet waits for the box to be unlocked')
       }
-      // Reconciling needs the mints; it must not hold up the engine when one is slow or down.
-      void wallet.start().catch((err) => {
-        log.warn('eCash wallet start incomplete', {
-          error: err instanceof Error ? err.message : String(err),
-        })
+      stopWatchingUnlock = box.onUnlock(() => {
+        try {
+          if (new SeedFileStore(EcashWallet.dirFor(ctx.dataDir), box).migrate())
+            log.info('eCash recovery words sealed under the box key')
+          if (!wallet && !stopped) open()
+        } catch (err) {
+          log.warn('eCash wallet could not be opened after unlock', {
+            error: err instanceof Error ? err.message : String(err),
+          })
+        }
       })
     },
     async stop() {
+      stopped = true
+      stopWatchingUnlock()
       stopFollowingMint()
       const x = wallet
       wallet = undefined

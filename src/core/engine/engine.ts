@@ -5,6 +5,8 @@ import { inputProblem, type InputIssue } from '../../shared/api/input-problems'
 import { FlashError } from '../errors'
 import { EventBus } from '../events'
 import { createLogger, type Logger } from '../log'
+import { applyPendingRestore } from '../backup/restore'
+import { boxKeyFor, forgetBoxKey, type BoxKeychain } from '../secrets/box-key'
 import type { ServiceLauncher } from '../services/service-process'
 import type { EngineContext, EngineModule, EngineModuleFactory, RequestContext } from './module'
 
@@ -26,6 +28,8 @@ export interface EngineOptions {
   readonly modules: readonly EngineModuleFactory[]
   /** See EngineContext.serviceLauncher. */
   readonly serviceLauncher?: ServiceLauncher
+  /** The OS keychain that may hold the box key (desktop only; src/main implements it). */
+  readonly keychain?: BoxKeychain
 }
 
 type AnyContract = Record<
@@ -57,6 +61,13 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     ...(opts.serviceLauncher ? { serviceLauncher: opts.serviceLauncher } : {}),
   }
   const started: EngineModule[] = []
+
+  // A restore that was prepared (decrypted and checked) is moved into place before anything
+  // opens the data folder; one interrupted by a crash is finished here.
+  applyPendingRestore(opts.dataDir, log)
+  const box = boxKeyFor(opts.dataDir)
+  box.useKeychain(opts.keychain ?? null)
+  if (await box.unlockFromKeychain().catch(() => false)) log.info('box unlocked from the keychain')
 
   for (const factory of opts.modules) {
     const m = await factory(ctx)
@@ -126,6 +137,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
           })
         }
       }
+      forgetBoxKey(opts.dataDir)
     },
   }
 }

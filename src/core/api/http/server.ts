@@ -28,6 +28,7 @@ import { EventsSocket } from './events-socket'
 import { clientAddress, normalizeAddress, parseTrustedProxies } from './client-address'
 import { LoginThrottle } from './login-throttle'
 import { hostAllowed, isLoopbackHost, sameOrigin, type OriginPolicy } from './origin'
+import { boxKeyFor } from '../../secrets/box-key'
 import { OwnerPassword, PASSWORD_MAX, PasswordSchema } from './owner-password'
 import { Sessions } from './sessions'
 import type { Nip05HttpResponse } from '../../nostr/nip05'
@@ -119,8 +120,17 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
   const staticDir = opts.staticDir ?? defaultStaticDir()
   const password = new OwnerPassword(opts.dataDir)
   // Keys derived from the owner's password (the Lightning seed vault) are made when it is typed.
-  const ownerPasswordEntered = (pw: string) =>
-    engine.module('lightning')?.ownerPasswordEntered?.(pw) ?? Promise.resolve()
+  // The box key (src/core/secrets/box-key.ts) is made or unwrapped from it at the same moment.
+  const ownerPasswordEntered = async (pw: string) => {
+    await boxKeyFor(opts.dataDir)
+      .enterPassword(pw)
+      .catch((err: unknown) =>
+        log.warn('the owner password did not open the box key', {
+          code: err instanceof FlashError ? err.code : 'internal',
+        }),
+      )
+    await (engine.module('lightning')?.ownerPasswordEntered?.(pw) ?? Promise.resolve())
+  }
   const sessions = new Sessions({
     idleMs: opts.sessionIdleMs ?? 12 * 3600_000,
     maxAgeMs: opts.sessionMaxAgeMs ?? 7 * 24 * 3600_000,

@@ -6,6 +6,7 @@ import type { GetInfoResponse, KeyChainCache } from '@cashu/cashu-ts'
 import type { EcashEvent, MintBalance } from '../../../shared/api/ecash'
 import { FlashError } from '../../errors'
 import type { Logger } from '../../log'
+import type { BoxKey } from '../../secrets/box-key'
 import { SeedFileStore, deriveWalletSeed, type WalletSeed } from '../bip39-seed'
 import { isUnreachable, mintHost, toMintFlashError, unreachable } from '../mint-errors'
 import { EcashStore } from '../store'
@@ -22,6 +23,8 @@ export interface EcashWalletOptions {
   readonly backgroundIntervalMs?: number
   /** Per-request timeout towards mints. Default 15 s. */
   readonly requestTimeoutMs?: number
+  /** The box key that seals the seed file (src/core/secrets/box-key.ts). */
+  readonly box?: BoxKey
 }
 
 interface LoadedWallet {
@@ -48,7 +51,7 @@ export class WalletContext {
     // cashu-ts has no per-Mint timeout; without one a hung mint would hold a payment forever.
     setGlobalRequestOptions({ requestTimeout: opts.requestTimeoutMs ?? 15_000 })
     this.store = new EcashStore(opts.dir)
-    this.seedFile = new SeedFileStore(opts.dir)
+    this.seedFile = new SeedFileStore(opts.dir, opts.box)
     const s = this.seedFile.loadOrCreate()
     if (s.created) this.log.info('created a new eCash wallet seed')
     this.seed = deriveWalletSeed(s.mnemonic, s.backedUp)
