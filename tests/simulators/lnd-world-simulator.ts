@@ -3,6 +3,9 @@
 // same process, all following a bitcoind over JSON-RPC (the world's bitcoind simulator in the
 // test images). gRPC on LND's real protos, REST gateway, TLS and macaroons as in
 // tests/simulators/world/lnd-rpc.ts. Channels exist only between nodes of one process.
+// Every node keeps channel.db under its lnddir (world/lnd-channel-db.ts): a process killed with
+// SIGKILL and started again with the same folders comes back with its channels, in-flight HTLCs,
+// invoices and payments (all of its nodes die and come back together).
 //
 //   node lnd-world-simulator.mjs --lnddir=/data/.lnd --configfile=/data/.lnd/lnd.conf
 //
@@ -21,7 +24,7 @@
 //   LND_WORLD_PEERS                "bob:10010:8081,carol:10011:8082": simulated peer nodes in this
 //                                  process (gRPC:REST ports; lnddir <lnddir>/world-peers/<name>,
 //                                  wallets made at start, admin.macaroon where LND writes it)
-//   LND_WORLD_CHANNELS             "bob-carol-1000000,lnd-bob-500000[-push]": opened at start (regtest:
+//   LND_WORLD_CHANNELS             "bob-carol-1000000,lnd-bob-500000[-push]": opened at first start (regtest:
 //                                  each opener gets a coinbase by generatetoaddress, 100 blocks
 //                                  mature it, 6 bury the funding); "lnd" = this node (needs an
 //                                  unlocked wallet at start)
@@ -36,6 +39,7 @@ import * as bitcoin from 'bitcoinjs-lib'
 import { z } from 'zod'
 import { parseLndConf } from './lnd-common'
 import { bitcoindChainBackend } from './world/lnd-bitcoind-backend'
+import { channelDbPath } from './world/lnd-channel-db'
 import { ANNOUNCEMENT_CONFS, LightningWorld } from './world/lightning-world'
 import { startWorldLnd, type WorldLnd } from './world/lnd-rpc'
 
@@ -109,6 +113,11 @@ export async function main(
   })
   const world = new LightningWorld(backend)
   const nodeOpts = { fundingConfs: cfg.LND_WORLD_FUNDING_CONFS, csvDelay: cfg.LND_WORLD_CSV_DELAY }
+  const peerSpecs = cfg.LND_WORLD_PEERS.split(',').filter(Boolean)
+  // A restarted process finds its nodes' channel.db files: LND_WORLD_CHANNELS were opened before.
+  const restarted = [dir, ...peerSpecs.map((p) => join(dir, 'world-peers', p.split(':')[0]!))].some(
+    (d) => existsSync(channelDbPath(d, network)),
+  )
   const alias = cfg.LND_WORLD_ALIAS ?? conf.alias ?? 'lnd'
   const nodes: Record<string, WorldLnd> = {}
   nodes[alias] = await startWorldLnd({
@@ -128,9 +137,10 @@ export async function main(
       ...(conf.walletUnlockPasswordFile ? { passwordFile: conf.walletUnlockPasswordFile } : {}),
     },
     node: nodeOpts,
+    persist: true,
     log,
   })
-  for (const spec of cfg.LND_WORLD_PEERS.split(',').filter(Boolean)) {
+  for (const spec of peerSpecs) {
     const [name, grpcPort, restPort] = spec.split(':') as [string, string, string]
     const peerDir = join(dir, 'world-peers', name)
     mkdirSync(peerDir, { recursive: true })
@@ -145,10 +155,11 @@ export async function main(
       tlsExtraDomains: conf.tlsextradomain,
       tlsExtraIps: conf.tlsextraip,
       node: nodeOpts,
+      persist: true,
       log: (l) => log(`[${name}] ${l}`),
     })
   }
-  const channels = cfg.LND_WORLD_CHANNELS.split(',').filter(Boolean)
+  const channels = restarted ? [] : cfg.LND_WORLD_CHANNELS.split(',').filter(Boolean)
   if (channels.length) {
     if (network !== 'regtest') throw new Error('LND_WORLD_CHANNELS needs regtest (coins are mined)')
     const burn = bitcoin.payments.p2wpkh({

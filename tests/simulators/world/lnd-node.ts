@@ -204,6 +204,14 @@ export interface Payment {
   attempts: PaymentAttempt[]
 }
 
+export interface NodeCounters {
+  addIndex: number
+  settleIndex: number
+  paymentIndex: number
+  attemptIndex: number
+  keyIndex: number
+}
+
 export interface NodeOptions {
   readonly alias: string
   readonly seed: Uint8Array
@@ -288,6 +296,25 @@ export class LndNode extends EventEmitter {
 
   say(line: string): void {
     this.log(line)
+  }
+
+  /** The indices LND keeps in channel.db beside its records (lnd-channel-db.ts persists them). */
+  counters(): NodeCounters {
+    return {
+      addIndex: this.addIndex,
+      settleIndex: this.settleIndex,
+      paymentIndex: this.paymentIndex,
+      attemptIndex: this.attemptIndex,
+      keyIndex: this.keyIndex,
+    }
+  }
+
+  restoreCounters(c: NodeCounters): void {
+    this.addIndex = c.addIndex
+    this.settleIndex = c.settleIndex
+    this.paymentIndex = c.paymentIndex
+    this.attemptIndex = c.attemptIndex
+    this.keyIndex = c.keyIndex
   }
 
   height(): number {

@@ -35,6 +35,7 @@ import {
   type NodeOptions,
   type Payment,
 } from './lnd-node'
+import { channelDbPath, openChannelDb } from './lnd-channel-db'
 import { nodePubkeyOf, WalletError, type Utxo, type WalletTx } from './lnd-wallet'
 
 const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest()
@@ -138,6 +139,12 @@ export interface WorldLndOptions {
     readonly mnemonic?: readonly string[]
   }
   readonly node?: Partial<Omit<NodeOptions, 'alias' | 'seed' | 'network'>>
+  /**
+   * Keep channels, invoices and payments in `<dir>/data/graph/<network>/channel.db` and restore
+   * them when the node starts again in a new process (lnd-channel-db.ts). Off for nodes that live
+   * in the test's own process, where the world object itself outlives a node's restart.
+   */
+  readonly persist?: boolean
   readonly log?: (line: string) => void
 }
 
@@ -314,6 +321,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     // A restarted process finds its node (channels, invoices) still in the world.
     const existingNode = world.nodes.get(nodePubkeyOf(seed, btcNetwork))
     node = existingNode ?? world.addNode({ ...opts.node, alias: opts.alias, seed, network, log })
+    if (!existingNode && opts.persist) openChannelDb(world, node, channelDbPath(opts.dir, network))
     if (existingNode && !existingNode.online) existingNode.goOnline()
     walletState = 'UNLOCKED'
     log(`Wallet unlocked; node ${node.pubkey}`)

@@ -71,13 +71,14 @@ export class LndWallet {
   private readonly locked = new Map<string, { id: string; expires: number }>()
   private processed: string[] = [] // block hash by height, as far as scanned
   private readonly listeners = new Set<(tx: WalletTx) => void>()
+  private readonly stateListeners = new Set<() => void>()
   /** Scripts the node watches beside its own addresses (channel outputs), with a callback. */
   private readonly lookahead = 20
 
   constructor(
     seed: Uint8Array,
     readonly backend: LndChainBackend,
-    private readonly birthHeight: number,
+    private birthHeight: number,
   ) {
     this.root = bip32.fromSeed(seed, backend.network)
     this.coin = backend.network.bech32 === 'bc' ? 0 : 1
@@ -115,7 +116,31 @@ export class LndWallet {
     const i = this.nextIndex[slot]!
     this.nextIndex[slot] = i + 1
     this.key(kind, change ? 1 : 0, i + this.lookahead)
+    for (const l of this.stateListeners) l()
     return this.key(kind, change ? 1 : 0, i)
+  }
+
+  /** What btcwallet keeps in wallet.db beside the seed: its birthday and address indices. */
+  persistentState(): { birthHeight: number; nextIndex: Record<string, number> } {
+    return { birthHeight: this.birthHeight, nextIndex: { ...this.nextIndex } }
+  }
+
+  /** A restarted node: derive the saved address ranges and scan again from the birthday. */
+  restoreState(s: { birthHeight: number; nextIndex: Record<string, number> }): void {
+    this.birthHeight = s.birthHeight
+    for (const [slot, next] of Object.entries(s.nextIndex)) {
+      const [kind, branch] = slot.split('/') as [AddressKind, string]
+      this.nextIndex[slot] = next
+      for (let i = 0; i < next + this.lookahead; i++) this.key(kind, Number(branch), i)
+    }
+    this.processed = []
+    this.txs.clear()
+    this.sync()
+  }
+
+  onStateChange(cb: () => void): () => void {
+    this.stateListeners.add(cb)
+    return () => this.stateListeners.delete(cb)
   }
 
   /** LND key families (keychain/derivation.go): 0 multisig, 1 revocation, 3 payment, 4 delay, 6 node. */
