@@ -1,0 +1,177 @@
+// The hardware domain (issue 15): USB signing devices found on this computer, the HSM key held
+// over PKCS#11, and k-of-n multisig vaults built from those keys. PSBTs cross this boundary as
+// base64 strings (BIP174), descriptors as strings (BIP380/383/389).
+import { z } from 'zod'
+import { mutation, query } from './procedure'
+
+export const vaultNetworks = ['mainnet', 'testnet', 'signet', 'regtest'] as const
+export const VaultNetworkSchema = z.enum(vaultNetworks)
+export type VaultNetwork = z.infer<typeof VaultNetworkSchema>
+
+const Fingerprint = z
+  .string()
+  .regex(/^[0-9a-f]{8}$/, 'a master fingerprint is 8 hex characters, like d34db33f')
+const CosignerName = z.string().trim().min(1).max(40)
+
+/**
+ * One key of a vault:
+ * - xpub: an extended public key at a BIP48 path, from a hardware wallet, an air-gapped signer
+ *   (its exported file) or a backup seed; the vault ranges over its /0/* and /1/* children;
+ * - fixed: one public key with no BIP32 tree, what an HSM gives (PKCS#11 has no BIP32); its
+ *   fingerprint is HASH160(key)[0:4]. It is the same in every address of the vault.
+ */
+export const CosignerSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('xpub'),
+    name: CosignerName,
+    fingerprint: Fingerprint,
+    path: z
+      .string()
+      .regex(
+        /^m(\/\d+['h]?)*$/,
+        "a derivation path looks like m/48h/1h/0h/2h (h or ' for hardened)",
+      ),
+    xpub: z.string().regex(/^[xt]pub[1-9A-HJ-NP-Za-km-z]{100,112}$/, 'an xpub or tpub'),
+  }),
+  z.object({
+    kind: z.literal('fixed'),
+    name: CosignerName,
+    fingerprint: Fingerprint,
+    publicKey: z
+      .string()
+      .regex(/^0[23][0-9a-f]{64}$/, 'a compressed public key, 66 hex characters'),
+  }),
+])
+export type Cosigner = z.infer<typeof CosignerSchema>
+
+export const VaultInputSchema = z.object({
+  name: z.string().trim().min(1).max(40),
+  threshold: z.number().int().min(1).max(15),
+  cosigners: z.array(CosignerSchema).min(2).max(15),
+})
+
+export type DeviceModel = 'ledger' | 'trezor' | 'coldcard' | 'bitbox02' | 'jade' | 'unknown-serial'
+
+/**
+ * What stands between a found device and signing, in the order a user fixes them:
+ * - permission: the OS does not let Flash Box open it (Linux: udev rules missing);
+ * - busy: another program holds it (Ledger Live, Trezor Suite, another wallet);
+ * - locked: it needs its PIN on the device;
+ * - wrong-app: a Ledger not in its Bitcoin app;
+ * - needs-bridge: its library talks to it through a helper program that is not running;
+ * - unsupported: it is found, but Flash Box has no driver for it yet;
+ * - ready.
+ */
+export type DeviceState =
+  'ready' | 'permission' | 'busy' | 'locked' | 'wrong-app' | 'needs-bridge' | 'unsupported'
+
+export interface DeviceView {
+  /** Stable within a session: bus and port path. */
+  readonly id: string
+  readonly model: DeviceModel
+  /** As people call it: "Ledger Nano S Plus", "Blockstream Jade (CP210x serial)". */
+  readonly modelName: string
+  readonly vendorId: number
+  readonly productId: number
+  readonly state: DeviceState
+  /** Plain sentence for the state, naming the usual culprit when busy. */
+  readonly stateText: string
+  /** What Flash Box can do with it today, in plain words. */
+  readonly support: string
+}
+
+export interface DevicesOverview {
+  /** False where the computer has no USB subsystem visible to Flash Box (no /sys/bus/usb). */
+  readonly usbAvailable: boolean
+  readonly devices: readonly DeviceView[]
+  /** Linux: the one command that installs the udev rules shipped with Flash Box. */
+  readonly udevCommand?: string
+  readonly note?: string
+}
+
+export type PinState = 'ok' | 'count-low' | 'final-try' | 'locked' | 'not-initialised'
+
+export interface HsmToken {
+  readonly slotId: string
+  readonly label: string
+  readonly serial: string
+  readonly model: string
+  readonly manufacturer: string
+  readonly pin: PinState
+}
+
+export interface HsmStatus {
+  readonly configured: boolean
+  readonly modulePath?: string
+  readonly tokenSerial?: string
+  readonly keyLabel?: string
+  /** The PIN is kept in a 0600 file so the HSM unlocks when the box starts. */
+  readonly pinRemembered: boolean
+  readonly unlocked: boolean
+  /** The cosigner key, once made or found on the token. */
+  readonly key?: { readonly publicKey: string; readonly fingerprint: string }
+  /** Wrong PINs typed in a row since the last right one (the token's own count may differ). */
+  readonly wrongPins: number
+  readonly pinState?: PinState
+}
+
+export const HsmSetupSchema = z.object({
+  modulePath: z.string().min(1).max(4096),
+  tokenSerial: z.string().min(1).max(64),
+  keyLabel: z
+    .string()
+    .trim()
+    .min(1)
+    .max(32)
+    .regex(/^[A-Za-z0-9 ._-]+$/, 'letters, digits, spaces, dot, dash or underscore'),
+  pin: z.string().min(4).max(255),
+  rememberPin: z.boolean(),
+})
+
+export interface VaultView {
+  readonly name: string
+  readonly threshold: number
+  readonly cosigners: readonly Cosigner[]
+  readonly network: VaultNetwork
+  /** BIP389 multipath descriptor with checksum, one line for receive and change. */
+  readonly descriptor: string
+  readonly receiveDescriptor: string
+  readonly changeDescriptor: string
+  readonly firstAddresses: readonly string[]
+  /** BIP388 wallet policy (for Ledger registration); absent when a cosigner is a fixed key. */
+  readonly walletPolicy?: { readonly template: string; readonly keys: readonly string[] }
+  /** Why there is no BIP388 policy / BIP129 record / Coldcard file, in plain words. */
+  readonly exportLimits: readonly string[]
+  /** BIP129 (BSMS 1.0) descriptor record; absent when a cosigner is a fixed key. */
+  readonly bsms?: string
+  /** Coldcard's multisig setup file; absent when a cosigner is a fixed key. */
+  readonly coldcardFile?: string
+}
+
+export interface SignResult {
+  readonly psbt: string
+  /** Inputs this signer added a signature to. */
+  readonly signedInputs: readonly number[]
+  /** Signatures whose S the HSM returned high and Flash Box replaced by n − S. */
+  readonly normalisedHighS: number
+}
+
+export const PsbtBase64 = z
+  .string()
+  .min(10)
+  .max(20_000_000)
+  .regex(/^cHNidP8[A-Za-z0-9+/=]+$/, 'a PSBT in base64 (it starts with cHNidP8)')
+
+export const hardwareApi = {
+  devices: query<DevicesOverview>()(z.object({})),
+  hsmTokens: query<readonly HsmToken[]>()(z.object({ modulePath: z.string().min(1).max(4096) })),
+  hsmStatus: query<HsmStatus>()(z.object({})),
+  hsmSetup: mutation<HsmStatus>()(HsmSetupSchema),
+  hsmUnlock: mutation<HsmStatus>()(z.object({ pin: z.string().min(4).max(255) })),
+  hsmLock: mutation<HsmStatus>()(z.object({})),
+  hsmForget: mutation<HsmStatus>()(z.object({})),
+  vaultPreview: query<VaultView>()(VaultInputSchema),
+  hsmSignPsbt: mutation<SignResult>()(z.object({ psbt: PsbtBase64 })),
+}
+
+export type HardwareEvent = { topic: 'hardware'; type: 'devices'; overview: DevicesOverview }
