@@ -7,12 +7,14 @@ import { ecashModule } from '../ecash/ecash-module'
 import { mintModule } from '../mint/mint-module'
 import { systemModule } from '../system/system-module'
 import { lightningModule } from '../lightning/lightning-module'
+import { walletServiceModule } from '../lightning/wallet-service-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
   lightningModule(),
   relayModule(),
   nostrModule,
+  walletServiceModule(),
   mintModule(),
   ecashModule(),
   systemModule(),

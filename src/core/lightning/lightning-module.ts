@@ -92,6 +92,28 @@ export interface LightningModule extends EngineModule<typeof lightningApi> {
   reconcile(): Promise<LightningStatus>
   /** The app's own authenticated LND, once the wallet is ready. */
   appLnd(): Lightning.AuthenticatedLnd | undefined
+  /** Decodes and checks an invoice as `pay` does (network, expiry, amount, limit); sends nothing. */
+  preparePayment(request: string, amountSat?: number): Promise<PreparedPayment>
+  /**
+   * Sends a prepared payment through the payment saga (never twice for one payment hash) and
+   * resolves with its final (or, after `waitMs`, still pending) state. The preimage is read back
+   * from LND once it succeeded and handed to the caller only.
+   */
+  sendPayment(p: PreparedPayment, waitMs?: number): Promise<PaymentView & { preimage?: string }>
+  /** What the payment saga recorded for a payment hash (undefined: never recorded). */
+  paymentState(hash: string): PaymentView | undefined
+  /** The network the box's LND runs on. */
+  network(): Settings['network']
+}
+
+export interface PreparedPayment {
+  readonly request: string
+  readonly hash: string
+  readonly amountSat: number
+  readonly amountless: boolean
+  readonly feeLimitSat: number
+  readonly destination: string
+  readonly description: string
 }
 
 export function lightningModule(options: LightningModuleOptions = {}): EngineModuleFactory {
@@ -642,6 +664,51 @@ export function createLightningModule(
     handlers,
     reconcile,
     appLnd: () => app?.lnd,
+    network,
+    async preparePayment(request, amountSat) {
+      const lnd = requireApp()
+      const limits = loadLimits()
+      const plain = request
+        .trim()
+        .replace(/^lightning:/i, '')
+        .toLowerCase()
+      const decoded = await views.decodeInvoice(lnd, plain, network(), limits)
+      if (saga.alreadyPaid(decoded.id)) throw alreadyPaid()
+      const amount = views.checkPayable(decoded, amountSat, limits)
+      return {
+        request: plain,
+        hash: decoded.id,
+        amountSat: amount,
+        amountless: decoded.amountSat === null,
+        feeLimitSat: views.suggestedFeeLimit(amount, limits),
+        destination: decoded.payee,
+        description: decoded.description,
+      }
+    },
+    async sendPayment(p, waitMs) {
+      const lnd = requireApp()
+      const view = await saga.pay(
+        {
+          request: p.request,
+          hash: p.hash,
+          amountSat: p.amountSat,
+          ...(p.amountless ? { amountForAmountless: p.amountSat } : {}),
+          feeLimitSat: p.feeLimitSat,
+          destination: p.destination,
+          description: p.description,
+        },
+        waitMs,
+      )
+      if (view.state !== 'succeeded') return views.withFailureText(view)
+      const paid = await ln.getPayment({ lnd, id: p.hash }).catch(() => undefined)
+      const preimage = paid?.payment?.secret
+      if (preimage) redact(preimage)
+      return { ...view, ...(preimage ? { preimage } : {}) }
+    },
+    paymentState(hash) {
+      const row = store.get(hash)
+      return row ? views.withFailureText(paymentView(row)) : undefined
+    },
     async ownerPasswordEntered(password) {
       try {
         if (readSeedVault(vaultPath)) return

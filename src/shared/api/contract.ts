@@ -6,6 +6,7 @@ import { ecashApi } from './ecash'
 import { mintApi } from './mint'
 import { systemApi } from './system'
 import { lightningApi } from './lightning'
+import { walletServiceApi } from './wallet-service'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -16,6 +17,7 @@ export const contract = {
   mint: mintApi,
   system: systemApi,
   lightning: lightningApi,
+  walletService: walletServiceApi,
 }
 
 export type AppContract = typeof contract

@@ -7,7 +7,15 @@ import type { EcashEvent } from './ecash'
 import type { MintEvent } from './mint'
 import type { SystemEvent } from './system'
 import type { LightningEvent } from './lightning'
+import type { WalletServiceEvent } from './wallet-service'
 
 export type EngineEvent =
-  StackEvent | NostrEvent | RelayEvent | EcashEvent | MintEvent | SystemEvent | LightningEvent
+  | StackEvent
+  | NostrEvent
+  | RelayEvent
+  | EcashEvent
+  | MintEvent
+  | SystemEvent
+  | LightningEvent
+  | WalletServiceEvent
 export type EventTopic = EngineEvent['topic']

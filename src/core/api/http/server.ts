@@ -37,6 +37,17 @@ import { serveStatic } from './static-files'
 /** NIP-05 identities are served at this well-known path of the box's own web server. */
 const NIP05_PATH = '/.well-known/nostr.json'
 
+/** LUD-16 Lightning address and its LUD-06 callback (src/core/lightning/wallet-service-module.ts). */
+const LNURLP_PATH = /^\/\.well-known\/lnurlp\/([A-Za-z0-9._-]{1,64})$/
+const LNURLP_CALLBACK = /^\/lnurlp\/([A-Za-z0-9._-]{1,64})\/callback$/
+
+/** What the wallet-service module offers the web server. */
+interface LnurlProvider {
+  servedAt(url: string): void
+  lnurlpResponse(name: string): Promise<Nip05HttpResponse>
+  lnurlCallback(name: string, query: URLSearchParams): Promise<Nip05HttpResponse>
+}
+
 /** What the nostr module offers the web server (src/core/nostr/nostr-module.ts). */
 interface Nip05Provider {
   nip05Response(name: string | null): Nip05HttpResponse
@@ -413,6 +424,25 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           res.end(req.method === 'HEAD' ? undefined : r.body)
           return
         }
+        // The Lightning address (LUD-16/06, NIP-57): public by design, like NIP-05.
+        const lnurlp = LNURLP_PATH.exec(path) ?? LNURLP_CALLBACK.exec(path)
+        if (lnurlp && req.method === 'GET') {
+          const wallet = engine.module('walletService') as Partial<LnurlProvider> | undefined
+          if (typeof wallet?.lnurlpResponse !== 'function' || !wallet.lnurlCallback) {
+            throw new HttpError(404, {
+              code: 'walletService.off',
+              message: 'This box does not serve a Lightning address.',
+              hint: 'Turn on the Lightning address on the Lightning page.',
+            })
+          }
+          const query = new URL(req.url ?? '/', 'http://x').searchParams
+          const r = path.startsWith('/.well-known/')
+            ? await wallet.lnurlpResponse(lnurlp[1]!)
+            : await wallet.lnurlCallback(lnurlp[1]!, query)
+          res.writeHead(r.status, { ...headers, ...r.headers })
+          res.end(r.body)
+          return
+        }
         if (req.method !== 'GET' && req.method !== 'HEAD')
           throw new HttpError(
             405,
@@ -477,6 +507,8 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`
   log.info(`Flash Box is listening on ${url}`, { host, port: addr.port })
+  // Until the box has an address of its own, the Lightning address lives at this server's URL.
+  ;(engine.module('walletService') as Partial<LnurlProvider> | undefined)?.servedAt?.(url)
   if (exposed) log.warn('The API is reachable from other machines; use a TLS proxy in front of it.')
   if (!existsSync(resolve(staticDir, 'index.html')))
     log.warn('The user interface is not built; run "npm run build".', { staticDir })

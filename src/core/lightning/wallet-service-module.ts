@@ -1,0 +1,581 @@
+// The 'walletService' engine module (src/shared/api/wallet-service.ts): the box's LND served to
+// the owner's apps over Nostr Wallet Connect, and to the public as a Lightning address with zaps.
+//   - keys: one wallet-service key per connection and the zapper key, in one secret file (0600,
+//     written atomically); an app's own secret is never stored — it is in the connection string
+//     shown once;
+//   - the NWC loop listens on the box's relay and each connection's relays for requests to any
+//     connection's key, publishes each connection's info event, and settles budget reservations;
+//   - the Lightning address answers through the headless server's public routes (server.ts);
+//   - zap receipts are published when LND reports the invoice paid (the Lightning module's
+//     invoice stream), and on the next pass for any settled while the box was down.
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import type * as Lightning from 'lightning'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { finalizeEvent, generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
+import { z } from 'zod'
+import type {
+  LightningAddressView,
+  NwcConnectionView,
+  walletServiceApi,
+} from '../../shared/api/wallet-service'
+import { writeFileAtomicSync } from '../atomic-file'
+import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
+import { FlashError, toUserError } from '../errors'
+import { redact } from '../log'
+import { qrDataUrl } from '../ecash/qr'
+import { relayUrlOf } from '../nostr/nostr-module'
+import { RelayPool } from '../nostr/relay-pool'
+import { writeSecretFileAtomic } from '../secrets/secret-file'
+import { boxPublicBaseUrl, boxPublicRelayUrl, lightningAddressOf } from './box-url'
+import type { LightningModule } from './lightning-module'
+import {
+  LightningAddressStore,
+  LnurlError,
+  lnurlErrorResponse,
+  lnurlJson,
+  metadataOf,
+  parseCallback,
+  payRequest,
+  sha256Hex,
+  COMMENT_ALLOWED,
+  type LnurlHttpResponse,
+} from './lud06-lnurl-pay'
+import {
+  acceptableRequest,
+  connectionUri,
+  decryptRequest,
+  infoEvent,
+  isNwcMethod,
+  NwcError,
+  REQUEST_KIND,
+  requestEncryption,
+  responseEvent,
+  type NwcResponse,
+} from './nip47-wallet-service'
+import { validateZapRequest, zapReceipt } from './nip57-zaps'
+import { NwcConnectionStore, type Connection } from './nwc-connections'
+import { NwcWallet } from './nwc-wallet'
+
+const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
+
+export interface WalletServiceOptions {
+  /** Loop period (ms): info events, reservations, zap receipts. Default 10 s. */
+  readonly loopMs?: number
+  /** Requests per minute one connection may send (token bucket; burst = this / 4, at least 5). */
+  readonly requestsPerMinute?: number
+  /** How long pay_invoice waits for the outcome before answering “in flight” (ms). */
+  readonly payWaitMs?: number
+  /** Relay pool timings (tests). */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number }
+}
+
+export interface WalletServiceModule extends EngineModule<typeof walletServiceApi> {
+  /** The headless server tells where it listens (the Lightning address's domain until reach). */
+  servedAt(url: string): void
+  /** GET /.well-known/lnurlp/<name> (LUD-16). */
+  lnurlpResponse(name: string): Promise<LnurlHttpResponse>
+  /** GET /lnurlp/<name>/callback?amount=…[&comment=…][&nostr=…] (LUD-06). */
+  lnurlCallback(name: string, query: URLSearchParams): Promise<LnurlHttpResponse>
+  /** One pass of the loop now (tests). */
+  tick(): Promise<void>
+}
+
+const KeysSchema = z.object({
+  version: z.literal(1),
+  zapper: z.string().regex(/^[0-9a-f]{64}$/),
+  connections: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+})
+type Keys = z.infer<typeof KeysSchema>
+
+const AddressSchema = z.object({
+  enabled: z.boolean(),
+  name: z.string(),
+  minSendableSat: z.number().int(),
+  maxSendableSat: z.number().int(),
+})
+type AddressConfig = z.infer<typeof AddressSchema>
+const DEFAULT_ADDRESS: AddressConfig = {
+  enabled: false,
+  name: 'pay',
+  minSendableSat: 1,
+  maxSendableSat: 1_000_000,
+}
+
+/** Zap invoices older than this no longer get receipts looked for (they expired long ago). */
+const ZAP_LOOKBACK_MS = 2 * 86_400_000
+const ZAP_INVOICE_EXPIRY_S = 600
+const MAX_RECEIPT_ATTEMPTS = 20
+
+export function walletServiceModule(options: WalletServiceOptions = {}): EngineModuleFactory {
+  return (ctx) => createWalletServiceModule(ctx, options)
+}
+
+export function createWalletServiceModule(
+  ctx: EngineContext,
+  options: WalletServiceOptions = {},
+): WalletServiceModule {
+  const log = ctx.log.child('wallet-service')
+  const dir = join(ctx.dataDir, 'lightning')
+  const keysPath = join(ctx.dataDir, 'secrets', 'wallet-service-keys.json')
+  const addressPath = join(dir, 'lightning-address.json')
+  const store = new NwcConnectionStore(join(dir, 'nwc.db'))
+  const addresses = new LightningAddressStore(join(dir, 'lightning-address.db'))
+  let servedUrl: string | undefined
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  let unsubscribe: (() => void) | undefined
+  const infoDelivered = new Set<string>()
+  const buckets = new Map<string, { tokens: number; at: number }>()
+  const perMinute = options.requestsPerMinute ?? 60
+  const burst = Math.max(5, Math.floor(perMinute / 4))
+
+  // --- keys --------------------------------------------------------------------------------
+  const loadKeys = (): Keys => {
+    if (existsSync(keysPath)) {
+      const keys = KeysSchema.parse(JSON.parse(readFileSync(keysPath, 'utf8')))
+      redact(keys.zapper)
+      for (const k of Object.values(keys.connections)) redact(k)
+      return keys
+    }
+    const keys: Keys = { version: 1, zapper: bytesToHex(generateSecretKey()), connections: {} }
+    redact(keys.zapper)
+    writeSecretFileAtomic(keysPath, JSON.stringify(keys) + '\n')
+    return keys
+  }
+  let keys = loadKeys()
+  const saveKeys = (next: Keys) => {
+    writeSecretFileAtomic(keysPath, JSON.stringify(next) + '\n')
+    keys = next
+  }
+  const zapperSk = () => hexToBytes(keys.zapper)
+  const zapperPubkey = getPublicKey(zapperSk())
+  const serviceSk = (c: Connection): Uint8Array | undefined => {
+    const hex = keys.connections[c.id]
+    return hex ? hexToBytes(hex) : undefined
+  }
+
+  // --- relays ------------------------------------------------------------------------------
+  const pool = new RelayPool({
+    log,
+    // NIP-42 sign-in (a relay that asks before it passes requests on) with the zapper key.
+    authSigner: () => async (t) => finalizeEvent(t, zapperSk()),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+  })
+  const localRelay = () => relayUrlOf(ctx.modules.get('relay'))
+  const wantedRelays = (): string[] => {
+    const urls = new Set<string>()
+    const box = localRelay()
+    if (box) urls.add(box)
+    for (const c of store.list()) for (const r of c.relays) urls.add(r)
+    return [...urls]
+  }
+
+  const publishChanged = () => ctx.events.publish({ topic: 'walletService', type: 'changed' })
+
+  const lightning = () => ctx.modules.get('lightning') as LightningModule | undefined
+  const wallet = new NwcWallet({
+    lightning,
+    store,
+    log,
+    onChange: publishChanged,
+    ...(options.payWaitMs ? { payWaitMs: options.payWaitMs } : {}),
+  })
+
+  const allowed = (connectionId: string): boolean => {
+    const now = Date.now()
+    const b = buckets.get(connectionId) ?? { tokens: burst, at: now }
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 60_000) * perMinute)
+    b.at = now
+    buckets.set(connectionId, b)
+    if (b.tokens < 1) return false
+    b.tokens -= 1
+    return true
+  }
+
+  const respond = async (
+    c: Connection,
+    sk: Uint8Array,
+    ev: Event,
+    encryption: 'nip44_v2' | 'nip04',
+    response: NwcResponse,
+  ) => {
+    const out = responseEvent(sk, ev, encryption, response)
+    const delivered = await pool.publish(out, c.relays)
+    if (!delivered.some((d) => d.status === 'ok')) {
+      log.warn('an NWC response reached no relay', {
+        connection: c.id,
+        relays: delivered.map((d) => `${d.relay}: ${d.status}`).join(', '),
+      })
+    }
+  }
+
+  const onRequest = async (ev: Event) => {
+    if (!acceptableRequest(ev)) return
+    const servicePubkey = ev.tags.find((t) => t[0] === 'p')?.[1]
+    if (!servicePubkey) return
+    const c = store.byServicePubkey(servicePubkey)
+    if (!c) return
+    const sk = serviceSk(c)
+    if (!sk) return
+    // Requests from before the connection existed, or taken already, are not run (again).
+    if (ev.created_at * 1000 < c.createdAt - 60_000) return
+    if (!store.takeRequest(ev.id)) return
+    const encryption = requestEncryption(ev)
+    const error = (code: NwcError['code'], message: string, method = 'unknown') =>
+      respond(c, sk, ev, encryption ?? 'nip44_v2', {
+        result_type: method,
+        error: { code, message },
+        result: null,
+      })
+    if (!encryption) {
+      return error('UNSUPPORTED_ENCRYPTION', 'The box speaks nip44_v2 (and nip04 for older apps).')
+    }
+    if (ev.pubkey !== c.clientPubkey) {
+      return error('UNAUTHORIZED', 'This key is not connected to the wallet.')
+    }
+    let method = 'unknown'
+    try {
+      const req = decryptRequest(ev, sk, encryption)
+      method = req.method
+      if (c.revokedAt !== null) {
+        throw new NwcError('UNAUTHORIZED', 'The owner revoked this connection.')
+      }
+      if (!allowed(c.id)) {
+        throw new NwcError('RATE_LIMITED', 'Too many requests; try again in a few seconds.')
+      }
+      if (!isNwcMethod(req.method)) {
+        throw new NwcError('NOT_IMPLEMENTED', `The box does not serve "${req.method}".`)
+      }
+      if (!c.methods.includes(req.method)) {
+        throw new NwcError('RESTRICTED', `This connection may not use "${req.method}".`)
+      }
+      store.touch(c.id)
+      const result = await wallet.call(c, req)
+      await respond(c, sk, ev, encryption, { result_type: method, error: null, result })
+    } catch (err) {
+      const e =
+        err instanceof NwcError ? err : new NwcError('INTERNAL', 'The wallet service failed.')
+      if (!(err instanceof NwcError)) {
+        log.error('NWC request failed', { method, error: (err as Error).message })
+      }
+      await error(e.code, e.message, method)
+    }
+  }
+
+  const listen = () => {
+    const pubkeys = store.list().map((c) => c.servicePubkey)
+    if (pubkeys.length === 0) {
+      pool.unsubscribe('nwc-requests')
+      return
+    }
+    // Requests are ephemeral: only those arriving from now on (a minute of clock skew allowed).
+    pool.subscribe(
+      'nwc-requests',
+      [{ kinds: [REQUEST_KIND], '#p': pubkeys, since: Math.floor(Date.now() / 1000) - 60 }],
+      (ev) => {
+        void onRequest(ev).catch((err: unknown) =>
+          log.warn('NWC request dropped', { error: (err as Error).message }),
+        )
+      },
+    )
+  }
+
+  const publishInfo = async () => {
+    for (const c of store.list()) {
+      if (c.revokedAt !== null) continue
+      const sk = serviceSk(c)
+      if (!sk) continue
+      const todo = c.relays.filter((r) => !infoDelivered.has(`${c.id}|${RelayPool.normalize(r)}`))
+      if (todo.length === 0) continue
+      const delivered = await pool.publish(infoEvent(sk, c.methods), todo)
+      for (const d of delivered) if (d.status === 'ok') infoDelivered.add(`${c.id}|${d.relay}`)
+    }
+  }
+
+  // --- Lightning address and zaps ------------------------------------------------------------
+  const loadAddress = (): AddressConfig => {
+    try {
+      return AddressSchema.parse(JSON.parse(readFileSync(addressPath, 'utf8')))
+    } catch {
+      return DEFAULT_ADDRESS
+    }
+  }
+  const baseUrl = () => boxPublicBaseUrl(servedUrl)
+
+  const addressView = async (): Promise<LightningAddressView> => {
+    const a = loadAddress()
+    const base = baseUrl()
+    const common = {
+      enabled: a.enabled,
+      name: a.name,
+      minSendableSat: a.minSendableSat,
+      maxSendableSat: a.maxSendableSat,
+      commentAllowed: COMMENT_ALLOWED,
+      zapperPubkey,
+    }
+    if (!base) {
+      return {
+        ...common,
+        problem: toUserError(
+          new FlashError(
+            'walletService.no_public_address',
+            'The Lightning address is served by the headless server, and this box has none running: there is no web address to put after the “@”.',
+            'Run Flash Box headless (npm run serve) to serve it; a public address of its own comes with the reachability settings.',
+          ),
+        ),
+      }
+    }
+    const address = lightningAddressOf(a.name, base)
+    const qr = a.enabled ? await qrDataUrl(`lightning:${address}`) : undefined
+    return {
+      ...common,
+      address,
+      url: `${base}/.well-known/lnurlp/${a.name}`,
+      ...(qr ? { qr } : {}),
+    }
+  }
+
+  const activeAddress = (name: string): AddressConfig => {
+    const a = loadAddress()
+    if (!a.enabled || a.name !== name.toLowerCase()) {
+      throw new LnurlError(404, 'There is no Lightning address by that name here.')
+    }
+    return a
+  }
+
+  const appLnd = () => {
+    const lnd = lightning()?.appLnd()
+    if (!lnd) throw new LnurlError(503, 'The Lightning node is not ready; try again later.')
+    return lnd
+  }
+
+  const publishReceipt = async (hash: string): Promise<boolean> => {
+    const row = addresses.get(hash)
+    if (!row?.zap_request || row.receipt_at !== null) return false
+    const lnd = lightning()?.appLnd()
+    if (!lnd) return false
+    const inv = await ln.getInvoice({ lnd, id: hash }).catch(() => undefined)
+    if (!inv?.is_confirmed || !inv.request) return false
+    const zap = JSON.parse(row.zap_request) as Event
+    const relays = (zap.tags.find((t) => t[0] === 'relays') ?? []).slice(1)
+    const receipt = zapReceipt(zapperSk(), {
+      zapRequestJson: row.zap_request,
+      bolt11: inv.request,
+      paidAt: Math.floor(Date.parse(inv.confirmed_at ?? new Date().toISOString()) / 1000),
+      preimage: inv.secret,
+    })
+    const targets = [...new Set([localRelay(), ...relays].filter((r): r is string => !!r))].slice(
+      0,
+      11,
+    )
+    addresses.attempted(hash)
+    const delivered = await pool.publish(receipt, targets)
+    if (delivered.some((d) => d.status === 'ok')) {
+      addresses.receiptPublished(hash)
+      log.info('zap receipt published', {
+        hash,
+        relays: delivered.filter((d) => d.status === 'ok').length,
+      })
+      return true
+    }
+    log.warn('zap receipt reached no relay; trying again later', { hash })
+    return false
+  }
+
+  const lnurlpResponse = async (name: string): Promise<LnurlHttpResponse> => {
+    try {
+      const a = activeAddress(name)
+      const base = baseUrl()
+      if (!base) throw new LnurlError(503, 'The box does not know its public address yet.')
+      return lnurlJson(
+        payRequest({
+          callback: `${base}/lnurlp/${a.name}/callback`,
+          address: lightningAddressOf(a.name, base),
+          minSendableSat: a.minSendableSat,
+          maxSendableSat: a.maxSendableSat,
+          zapperPubkey,
+        }),
+      )
+    } catch (err) {
+      if (err instanceof LnurlError) return lnurlErrorResponse(err)
+      throw err
+    }
+  }
+
+  const lnurlCallback = async (name: string, q: URLSearchParams): Promise<LnurlHttpResponse> => {
+    try {
+      const a = activeAddress(name)
+      const base = baseUrl()
+      if (!base) throw new LnurlError(503, 'The box does not know its public address yet.')
+      const p = parseCallback(q, a)
+      const zap = p.nostr !== undefined ? validateZapRequest(p.nostr, p.amountMsat) : undefined
+      const committed = zap ? p.nostr! : metadataOf(lightningAddressOf(a.name, base))
+      const lnd = appLnd()
+      let created: Lightning.CreateInvoiceResult
+      try {
+        created = await ln.createInvoice({
+          lnd,
+          mtokens: String(p.amountMsat),
+          description_hash: sha256Hex(committed),
+          expires_at: new Date(Date.now() + ZAP_INVOICE_EXPIRY_S * 1000).toISOString(),
+        })
+      } catch (err) {
+        log.warn('Lightning address: LND made no invoice', { error: JSON.stringify(err) })
+        throw new LnurlError(503, 'The Lightning node could not make an invoice; try again later.')
+      }
+      addresses.add({
+        hash: created.id,
+        amountMsat: p.amountMsat,
+        ...(p.comment ? { comment: p.comment } : {}),
+        ...(zap ? { zapRequest: p.nostr! } : {}),
+      })
+      return lnurlJson({ pr: created.request, routes: [] })
+    } catch (err) {
+      if (err instanceof LnurlError) return lnurlErrorResponse(err)
+      throw err
+    }
+  }
+
+  // --- loop --------------------------------------------------------------------------------
+  const tick = async () => {
+    pool.setRelays(wantedRelays())
+    if (!pool.hasSubscription('nwc-requests')) listen()
+    wallet.reconcile()
+    await publishInfo()
+    for (const z of addresses.pendingZaps(Date.now() - ZAP_LOOKBACK_MS)) {
+      if (z.attempts >= MAX_RECEIPT_ATTEMPTS) continue
+      await publishReceipt(z.hash).catch(() => false)
+    }
+  }
+
+  const schedule = () => {
+    if (stopped) return
+    timer = setTimeout(() => {
+      void tick()
+        .catch((err: unknown) => log.warn('wallet service pass failed', { error: String(err) }))
+        .finally(schedule)
+    }, options.loopMs ?? 10_000)
+    timer.unref?.()
+  }
+
+  const view = (c: Connection): NwcConnectionView => ({
+    id: c.id,
+    name: c.name,
+    methods: c.methods,
+    budgetSat: c.budgetSat,
+    budgetPeriod: c.budgetPeriod,
+    ...wallet.usage(c),
+    relays: c.relays,
+    servicePubkey: c.servicePubkey,
+    createdAt: new Date(c.createdAt).toISOString(),
+    ...(c.lastUsedAt ? { lastUsedAt: new Date(c.lastUsedAt).toISOString() } : {}),
+    ...(c.revokedAt ? { revokedAt: new Date(c.revokedAt).toISOString() } : {}),
+  })
+
+  return {
+    name: 'walletService',
+    servedAt(url) {
+      servedUrl = url
+    },
+    lnurlpResponse,
+    lnurlCallback,
+    tick,
+    async start() {
+      unsubscribe = ctx.events.subscribe(
+        (e) => {
+          if (e.topic === 'lightning' && e.type === 'invoice' && e.invoice.state === 'paid') {
+            void publishReceipt(e.invoice.id).catch(() => false)
+          }
+        },
+        ['lightning'],
+      )
+      await tick().catch((err: unknown) =>
+        log.warn('wallet service first pass failed', { error: String(err) }),
+      )
+      schedule()
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      unsubscribe?.()
+      pool.close()
+      store.close()
+      addresses.close()
+    },
+    handlers: {
+      status: async () => ({
+        relays: pool.health().map((h) => ({ url: h.url, connected: h.connected })),
+        connections: store.list().filter((c) => c.revokedAt === null).length,
+      }),
+      connections: async () => store.list().map(view),
+      createConnection: async (input) => {
+        const box = boxPublicRelayUrl(localRelay())
+        const relays = [...new Set([...(box ? [box] : []), ...input.relays])]
+        if (relays.length === 0) {
+          throw new FlashError(
+            'walletService.no_relay',
+            'The box’s relay is not running, so an app would have no relay to reach the wallet through.',
+            'Turn on the relay in Settings, or add a public relay for this connection.',
+          )
+        }
+        const id = randomBytes(8).toString('hex')
+        const serviceKey = generateSecretKey()
+        const clientKey = generateSecretKey()
+        const serviceHex = bytesToHex(serviceKey)
+        const clientHex = bytesToHex(clientKey)
+        redact(serviceHex)
+        redact(clientHex)
+        // The service key is on disk before the connection exists: a crash in between leaves
+        // only an unused key.
+        saveKeys({ ...keys, connections: { ...keys.connections, [id]: serviceHex } })
+        const c = store.create({
+          id,
+          name: input.name,
+          servicePubkey: getPublicKey(serviceKey),
+          clientPubkey: getPublicKey(clientKey),
+          methods: input.methods,
+          budgetSat: input.budgetSat,
+          budgetPeriod: input.budgetPeriod,
+          relays,
+          createdAt: Date.now(),
+        })
+        log.info('NWC connection made', { connection: id, name: input.name })
+        pool.setRelays(wantedRelays())
+        listen()
+        void publishInfo().catch(() => undefined)
+        const a = loadAddress()
+        const base = baseUrl()
+        const uri = connectionUri({
+          servicePubkey: c.servicePubkey,
+          relays,
+          clientSecretHex: clientHex,
+          ...(a.enabled && base ? { lud16: lightningAddressOf(a.name, base) } : {}),
+        })
+        const qr = await qrDataUrl(uri)
+        publishChanged()
+        return { connection: view(c), uri, ...(qr ? { qr } : {}) }
+      },
+      revokeConnection: async ({ id }) => {
+        if (!store.get(id)) {
+          throw new FlashError(
+            'walletService.unknown_connection',
+            'There is no such connection.',
+            'Reload the Lightning page; it may have been removed.',
+          )
+        }
+        if (store.revoke(id)) log.info('NWC connection revoked', { connection: id })
+        publishChanged()
+        return store.list().map(view)
+      },
+      lightningAddress: async () => addressView(),
+      setLightningAddress: async (input) => {
+        writeFileAtomicSync(addressPath, JSON.stringify(input, null, 2) + '\n', 0o600)
+        publishChanged()
+        return addressView()
+      },
+    },
+  }
+}
