@@ -46,4 +46,16 @@ describe('mint seed at rest', () => {
     expect(() => statSync(join(dir, 'seed.key'))).toThrow()
     expect(a).toHaveLength(64)
   })
+
+  it('a seed sealed with a key file is re-sealed under a passphrase given later; the key file goes', () => {
+    dir = mkdtempSync(join(tmpdir(), 'mint-seed-'))
+    const a = loadOrCreateSeed(dir)
+    const key = readFileSync(join(dir, 'seed.key'), 'utf8').trim()
+    expect(hex(loadOrCreateSeed(dir, 'key from the engine box key', false))).toBe(hex(a))
+    expect(JSON.parse(readFileSync(join(dir, 'seed.enc'), 'utf8')).kdf).toBe('scrypt')
+    expect(() => statSync(join(dir, 'seed.key'))).toThrow()
+    expect(readFileSync(join(dir, 'seed.enc'), 'utf8')).not.toContain(key)
+    expect(hex(loadOrCreateSeed(dir, 'key from the engine box key', false))).toBe(hex(a))
+    expect(() => loadOrCreateSeed(dir, undefined, false)).toThrow(/passphrase/)
+  })
 })

@@ -2,8 +2,10 @@
 // At rest it is encrypted (AES-256-GCM) in <dir>/seed.enc. The encryption key is either
 //   - derived with scrypt from an operator passphrase (MINT_SEED_PASSPHRASE), when given, or
 //   - a random 32-byte key in <dir>/seed.key, mode 0600.
-// The key file keeps the seed out of database dumps and backups of the data directory that
-// skip secrets/; the passphrase mode protects it even from someone holding the whole disk.
+// The key file keeps the seed out of database dumps; the passphrase mode protects it even from
+// someone holding the whole disk. Flash Box's engine passes a passphrase derived from its box key
+// (src/core/secrets/box-key.ts) once the owner has set a password; a seed sealed with a key file
+// is then re-sealed under it and the key file removed.
 // Secret files are written atomically (temp, fsync, rename, fsync dir) and never logged.
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto'
 import {
@@ -14,6 +16,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -92,6 +95,15 @@ export function loadOrCreateSeed(dir: string, passphrase?: string, mayCreate = t
       throw new Error('The mint seed could not be decrypted: wrong passphrase or damaged key file.')
     }
     redact(seed.toString('hex'))
+    if (sealed.kdf === 'keyfile' && passphrase) {
+      // The engine now gives a key (derived from its box key): seal the seed under it and drop
+      // the key file that sat beside it. The new seed.enc replaces the old one in one rename; a
+      // crash before the key file is removed leaves a stale key that opens nothing.
+      writeSealedSeed(path, seed, passphrase)
+      rmSync(join(dir, 'seed.key'), { force: true })
+    } else if (sealed.kdf === 'scrypt') {
+      rmSync(join(dir, 'seed.key'), { force: true })
+    }
     return new Uint8Array(seed)
   }
   if (!mayCreate)
@@ -100,10 +112,15 @@ export function loadOrCreateSeed(dir: string, passphrase?: string, mayCreate = t
     )
   const seed = randomBytes(64)
   redact(seed.toString('hex'))
+  writeSealedSeed(path, seed, passphrase)
+  return new Uint8Array(seed)
+}
+
+function writeSealedSeed(path: string, seed: Buffer, passphrase: string | undefined): void {
   const sealedBase: Pick<SealedSeed, 'kdf' | 'salt'> = passphrase
     ? { kdf: 'scrypt', salt: randomBytes(16).toString('hex') }
     : { kdf: 'keyfile' }
-  const key = keyFor(dir, sealedBase, passphrase, true)
+  const key = keyFor(dirname(path), sealedBase, passphrase, true)
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   const data = Buffer.concat([cipher.update(seed), cipher.final()])
@@ -115,5 +132,4 @@ export function loadOrCreateSeed(dir: string, passphrase?: string, mayCreate = t
     data: data.toString('hex'),
   } as SealedSeed
   writeSecretFileAtomic(path, JSON.stringify(sealed))
-  return new Uint8Array(seed)
 }

@@ -4,6 +4,7 @@
 // (src/core/stack/paths.ts). The operator's choices (port, backend, limits, fees) live in
 // mint/config.json there (0600, written atomically).
 import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { z } from 'zod'
 import type {
   MintKeysetView,
@@ -25,6 +26,7 @@ import {
 import type { ServiceError } from '../services/service-process'
 import { ServiceProcess } from '../services/service-process'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
+import { boxKeyFor } from '../secrets/box-key'
 import { FlashError } from '../errors'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
 import { servicePorts } from '../stack/networks'
@@ -399,7 +401,20 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       })
       return
     }
+    // The seed is sealed under a key derived from the box key once the owner has a password; after
+    // a restart the mint waits until the box is unlocked (or the keychain unlocked it).
+    const box = boxKeyFor(ctx.dataDir)
+    if (box.state === 'locked') {
+      problem = new FlashError(
+        'mint.locked',
+        'The mint is waiting for the box to be unlocked: its seed stays encrypted until the owner password is entered after a restart.',
+        'Enter the owner password in Settings → Backup (or log in again); the mint then starts by itself.',
+      )
+      log.info('mint waits for the box to be unlocked')
+      return
+    }
     startOptions = {
+      ...(box.unlocked ? { seedPassphrase: box.subkey('mint.seed').toString('hex') } : {}),
       port: options.port ?? config.port,
       host: config.host,
       dataDir: paths.mint.dir,
@@ -447,6 +462,7 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
   let stopped = false
   let followSettings: (() => void) | undefined
   let transition: Promise<void> = Promise.resolve()
+  let stopWatchingUnlock = (): unknown => undefined
   // LND baking the mint's macaroon, and the data folder, are part of the observed state too.
   const placementKey = () => {
     const stackDir = stackDirOf(ctx.dataDir)
@@ -455,6 +471,24 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       stackDir,
       existsSync(stackPaths(stackDir).macaroon('mint')),
     ])
+  }
+  // Locked after a restart: start as soon as the owner unlocks the box.
+  function watchUnlock() {
+    stopWatchingUnlock()
+    stopWatchingUnlock = boxKeyFor(ctx.dataDir).onUnlock(() => {
+      // Running with a seed still sealed by the key file beside it: restart once to re-seal it.
+      const keyFileSeed = existsSync(join(paths.mint.dir, 'secrets', 'seed.key'))
+      if (stopped || (proc.serviceUrl ? !keyFileSeed : problem?.code !== 'mint.locked')) return
+      transition = transition
+        .then(async () => {
+          await stopNow()
+          await startNow()
+          await publishStatus()
+        })
+        .catch((err: unknown) =>
+          log.error('mint could not start after unlock', { error: (err as Error).message }),
+        )
+    })
   }
   function follow() {
     if (followSettings) return
@@ -489,12 +523,15 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       stopped = false
       await startNow().catch((err: unknown) => {
         if (!options.placement) follow()
+        watchUnlock()
         throw err
       })
       if (!options.placement) follow()
+      watchUnlock()
     },
     async stop() {
       stopped = true
+      stopWatchingUnlock()
       followSettings?.()
       followSettings = undefined
       await transition
