@@ -48,6 +48,8 @@ export async function lightningBox(
     ownerFirst?: boolean
     /** Starts the box's LND in LND's folder (default: the single-node LND simulator). */
     startLnd?: (p: ReturnType<typeof lightningPaths>, passwordFile?: string) => Promise<BoxLnd>
+    /** The lightning module's clock for its liquidity schedule. */
+    now?: () => number
   } = {},
 ): Promise<LightningBox> {
   const engineDir = mkdtempSync(join(tmpdir(), 'flashbox-ln-engine-'))
@@ -121,6 +123,7 @@ export async function lightningBox(
             endpoint: () => ({ socket: box.lnd.socket, cert: secrets.lndTls.certPem }),
             pollMs: 100,
             readyPollMs: 500,
+            ...(opts.now ? { now: opts.now } : {}),
           }),
           ...extra,
         ],

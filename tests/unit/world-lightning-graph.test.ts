@@ -110,4 +110,41 @@ describe('GossipGraph.findRoute (world LND SIMULATOR)', () => {
     g.closeChannel(4n)
     expect(g.findRoute({ ...q, target: 'd' })).toBeNull()
   })
+
+  it('finds a circular route back to the source, out and in by the channels asked for (rebalancing)', () => {
+    // a's two channels: 1 (a–b) and 3 (a–c); b and c meet at d. Out by 1, back from c.
+    const r = diamond().findRoute({
+      source: 'a',
+      target: 'a',
+      amountMsat: 1_000_000n,
+      finalCltvDelta: 40,
+      height: 100,
+      localBandwidth: bandwidth,
+      outgoingChannelIds: new Set([1n]),
+      lastHop: 'c',
+    })!
+    expect(r.hops.map((h) => [h.channelId, h.pubkey])).toEqual([
+      [1n, 'b'],
+      [2n, 'd'],
+      [4n, 'c'],
+      [3n, 'a'],
+    ])
+    // b, d and c each charge their outgoing policy; the source keeps nothing.
+    expect(r.hops.at(-1)).toMatchObject({ amtToForwardMsat: 1_000_000n, feeMsat: 0n })
+    expect(r.hops[2]!.feeMsat).toBe(5000n) // c's policy on channel 3: 0 msat + 5000 ppm
+    expect(r.totalFeesMsat).toBe(r.hops.reduce((n, h) => n + h.feeMsat, 0n))
+    // Without bandwidth on the channel asked for, there is no route.
+    expect(
+      diamond().findRoute({
+        source: 'a',
+        target: 'a',
+        amountMsat: 1_000_000n,
+        finalCltvDelta: 40,
+        height: 100,
+        localBandwidth: new Map([[3n, 500_000_000n]]),
+        outgoingChannelIds: new Set([1n]),
+        lastHop: 'c',
+      }),
+    ).toBeNull()
+  })
 })

@@ -47,6 +47,7 @@ import {
   type PaymentView,
 } from '../../shared/api/lightning'
 import { lndWalletUnlocker, type LndEndpoint } from './wallet-unlocker'
+import { Liquidity } from './liquidity'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 
@@ -56,6 +57,8 @@ export interface LightningModuleOptions {
   /** Loop period while LND is not ready yet, and once it is. */
   readonly pollMs?: number
   readonly readyPollMs?: number
+  /** The liquidity loop's clock (tests move it to check the schedule). */
+  readonly now?: () => number
 }
 
 /** Files of the box's LND under the stack's data folder. */
@@ -308,6 +311,15 @@ export function createLightningModule(
     )
   }
 
+  const liquidity = new Liquidity({
+    dir: join(ctx.dataDir, 'lightning'),
+    lnd: requireApp,
+    log: log.child('liquidity'),
+    publish: (view) =>
+      ctx.events.publish({ topic: 'lightning', type: 'liquidity', liquidity: view }),
+    ...(options.now ? { now: options.now } : {}),
+  })
+
   const saga = new PaymentSaga({
     store,
     lnd: requireApp,
@@ -395,6 +407,12 @@ export function createLightningModule(
           })
         }
         await saga.reconcile()
+        try {
+          await liquidity.pass()
+        } catch (err) {
+          // The liquidity loop never stops the node's own loop; the next pass looks again.
+          log.warn('liquidity pass failed', { error: (err as Error).message })
+        }
       } catch (err) {
         if (err instanceof FlashError && err.code === 'lnd.auth') {
           // The app's key no longer matches this wallet: bake it again next step.
@@ -571,6 +589,23 @@ export function createLightningModule(
       ctx.events.publish({ topic: 'lightning', type: 'channels' })
       return views.channels(lnd)
     },
+    liquidity: async () => {
+      requireApp()
+      return liquidity.view()
+    },
+    setLiquiditySettings: async (input) => {
+      requireApp()
+      return liquidity.setSettings(input)
+    },
+    previewRebalance: async (input) => {
+      requireApp()
+      return liquidity.preview(input)
+    },
+    rebalance: async ({ outChannel, inChannel, amountSat, maxFeeSat }) => {
+      requireApp()
+      return liquidity.rebalance({ outChannel, inChannel, amountSat, maxFeeSat })
+    },
+    rebalanceLog: async () => liquidity.attempts(),
     protectSeed: async ({ password }) => {
       await checkOwnerPassword(password)
       await ensureVault(password)
@@ -736,6 +771,7 @@ export function createLightningModule(
       await running
       closeClients()
       store.close()
+      liquidity.close()
     },
   }
 }

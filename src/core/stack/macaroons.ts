@@ -144,8 +144,12 @@ const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
       '/routerrpc.Router/SendPaymentV2',
       '/routerrpc.Router/TrackPaymentV2',
       '/routerrpc.Router/EstimateRouteFee',
+      // Circular rebalancing: a route back to the node itself, paid to its own invoice.
+      '/lnrpc.Lightning/QueryRoutes',
+      '/routerrpc.Router/SendToRouteV2',
     ],
-    reason: 'the owner’s Lightning page: receive, pay, peers, channels and channel backups',
+    reason:
+      'the owner’s Lightning page: receive, pay, peers, channels, channel backups and rebalancing',
   },
 }
 

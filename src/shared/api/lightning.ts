@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { mutation, query } from './procedure'
 import type { UserError } from '../errors'
+import { liquidityProcedures, type LiquidityView } from './liquidity'
 
 /**
  * - disabled: LND is not part of the stack (Settings).
@@ -193,6 +194,8 @@ export type LightningEvent =
   | { topic: 'lightning'; type: 'invoice'; invoice: InvoiceView }
   | { topic: 'lightning'; type: 'payment'; payment: PaymentView }
   | { topic: 'lightning'; type: 'channels' }
+  /** Channel liquidity changed (a channel left or entered its band, a rebalance finished). */
+  | { topic: 'lightning'; type: 'liquidity'; liquidity: LiquidityView }
 
 export const lightningApi = {
   status: query<LightningStatus>()(z.object({})),
@@ -274,4 +277,5 @@ export const lightningApi = {
       confirmed: z.literal(true),
     }),
   ),
+  ...liquidityProcedures,
 }

@@ -143,7 +143,17 @@ export class GossipGraph {
     excludedNodes?: ReadonlySet<string>
     extraEdges?: readonly GraphEdge[]
     feeLimitMsat?: bigint
+    /** LND's outgoing_chan_ids: the first hop must leave over one of these channels. */
+    outgoingChannelIds?: ReadonlySet<bigint>
+    /** LND's last_hop_pubkey: the route must reach the target from this node. */
+    lastHop?: string
   }): Route | null {
+    // A circular route (source = target, a self-payment as rebalancers send it): the search
+    // starts at the target under its own key, so the source is a different node of the search
+    // and the route leaves and comes back over two different channels.
+    const circular = q.source === q.target
+    const TARGET = circular ? `target:${q.target}` : q.target
+    const real = (k: string) => (k === TARGET ? q.target : k)
     const adjacency = new Map<string, { edge: GraphEdge; from: string }[]>()
     const add = (edge: GraphEdge) => {
       for (const [from, to] of [
@@ -167,7 +177,7 @@ export class GossipGraph {
       hops: number
     }
     const best = new Map<string, Label>()
-    best.set(q.target, {
+    best.set(TARGET, {
       amt: q.amountMsat,
       cltv: q.finalCltvDelta,
       next: null,
@@ -184,8 +194,15 @@ export class GossipGraph {
       if (cur === q.source) break
       const label = best.get(cur)!
       if (label.hops >= 20) continue
-      for (const { edge, from } of adjacency.get(cur) ?? []) {
+      for (const { edge, from } of adjacency.get(real(cur)) ?? []) {
         if (done.has(from) || q.excludedNodes?.has(from)) continue
+        if (cur === TARGET && q.lastHop !== undefined && from !== q.lastHop) continue
+        if (
+          from === q.source &&
+          q.outgoingChannelIds?.size &&
+          !q.outgoingChannelIds.has(edge.channelId)
+        )
+          continue
         if (q.excludedEdges?.has(`${edge.channelId}:${from}`)) continue
         const policy = this.policyFrom(edge, from)
         if (policy.disabled && from !== q.source) continue
@@ -222,7 +239,7 @@ export class GossipGraph {
       hops.push({
         channelId: path[k - 1]!.label.edge!.channelId,
         capacitySat: path[k - 1]!.label.edge!.capacitySat,
-        pubkey: path[k]!.node,
+        pubkey: real(path[k]!.node),
         amtToForwardMsat: forward,
         feeMsat: incoming.amt - forward,
         expiry: q.height + (after ? after.cltv : q.finalCltvDelta),

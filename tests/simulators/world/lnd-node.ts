@@ -1035,6 +1035,71 @@ export class LndNode extends EventEmitter {
     return p
   }
 
+  /**
+   * routerrpc SendToRouteV2: one HTLC along a route the caller built (rebalancers build circular
+   * routes to their own invoices this way). As LND's control tower: a paid hash is refused, an
+   * in-flight one too; a failed payment may be tried again. The payment is recorded like any
+   * other (ListPayments, TrackPaymentV2), its fee is the route's fee, and any failure — at a hop
+   * or at the final node — fails the payment (LND's default, skip_temp_err false).
+   */
+  async sendToRoute(
+    hash: string,
+    route: Route,
+    mpp: { paymentAddr: string; totalMsat: bigint } | null,
+  ): Promise<PaymentAttempt> {
+    if (route.hops.length === 0) throw new LndError('route has no hops')
+    const existing = this.payments.get(hash)
+    if (existing?.status === 'SUCCEEDED') throw new LndError('invoice is already paid', 6)
+    if (existing?.status === 'IN_FLIGHT') throw new LndError('payment is in transition', 6)
+    const last = route.hops[route.hops.length - 1]!
+    const p: Payment = {
+      hash,
+      preimage: null,
+      valueMsat: last.amtToForwardMsat,
+      feeMsat: 0n,
+      status: 'IN_FLIGHT',
+      failureReason: 'FAILURE_REASON_NONE',
+      creationTimeNs: nowNs(),
+      paymentRequest: '',
+      index: ++this.paymentIndex,
+      attempts: [],
+    }
+    this.payments.set(hash, p)
+    const a: PaymentAttempt = {
+      attemptId: ++this.attemptIndex,
+      status: 'IN_FLIGHT',
+      route,
+      attemptTimeNs: nowNs(),
+      resolveTimeNs: 0n,
+      failure: null,
+      preimage: null,
+    }
+    p.attempts.push(a)
+    this.say(
+      `SendToRoute: index=${p.index} hops=${route.hops.length} fee_msat=${route.totalFeesMsat}`,
+    )
+    this.emit('payment', p)
+    // Without an MPP record the final node has no payment secret to check, and refuses.
+    const r = await this.world.dispatch(this, route, hash, mpp?.paymentAddr ?? '', mpp?.totalMsat)
+    a.resolveTimeNs = nowNs()
+    if (r.ok) {
+      a.status = 'SUCCEEDED'
+      a.preimage = r.preimage
+      p.feeMsat = route.totalFeesMsat
+      this.finish(p, 'FAILURE_REASON_NONE', r.preimage)
+    } else {
+      a.status = 'FAILED'
+      a.failure = { code: r.code, failureSourceIndex: r.index, height: this.height() }
+      this.finish(
+        p,
+        r.index === route.hops.length
+          ? 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS'
+          : 'FAILURE_REASON_ERROR',
+      )
+    }
+    return a
+  }
+
   private finish(p: Payment, reason: FailureReason, preimage?: Buffer): void {
     if (preimage) {
       p.status = 'SUCCEEDED'

@@ -88,6 +88,7 @@ export const METHOD_PERMISSIONS: Record<string, Permission[] | null> = {
   // routerrpc.Router (lnrpc/routerrpc/router_server.go)
   'routerrpc.Router/SendPaymentV2': [P('offchain', 'write')],
   'routerrpc.Router/TrackPaymentV2': [P('offchain', 'read')],
+  'routerrpc.Router/SendToRouteV2': [P('offchain', 'write')],
   'routerrpc.Router/EstimateRouteFee': [P('offchain', 'read')],
   // invoicesrpc.Invoices (lnrpc/invoicesrpc/invoices_server.go)
   'invoicesrpc.Invoices/SubscribeSingleInvoice': [P('invoices', 'read')],
@@ -1256,6 +1257,17 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         ((r.ignored_nodes ?? []) as Buffer[]).map((b) => b.toString('hex')),
       )
       const feeLimit = feeLimitMsatOf(r, amt)
+      // outgoing_chan_id (deprecated) or outgoing_chan_ids, and last_hop_pubkey: the restrictions
+      // rebalancers use to ask for a circular route to themselves.
+      const outgoing = new Set<bigint>(
+        [
+          ...((r.outgoing_chan_ids ?? []) as string[]),
+          ...(bigOf(r.outgoing_chan_id) ? [r.outgoing_chan_id as string] : []),
+        ].map((id) => BigInt(id)),
+      )
+      const lastHop = (r.last_hop_pubkey as Buffer | undefined)?.length
+        ? (r.last_hop_pubkey as Buffer).toString('hex')
+        : undefined
       const route = world.graph.findRoute({
         source,
         target,
@@ -1271,6 +1283,8 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         excludedNodes: ignoredNodes,
         extraEdges: source === me.pubkey ? world.privateEdgesOf(me) : [],
         ...(feeLimit !== null ? { feeLimitMsat: feeLimit } : {}),
+        ...(outgoing.size ? { outgoingChannelIds: outgoing } : {}),
+        ...(lastHop ? { lastHop } : {}),
       })
       if (!route) throw new GrpcError(grpc.status.UNKNOWN, 'unable to find a path to destination')
       return { routes: [routeRpc(route)], success_prob: 1 }
@@ -1633,7 +1647,71 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     })
   }
 
+  // An rpc Route (lnrpc.Route) as the caller sent it: the simulator forwards exactly these
+  // amounts and fees, and each hop checks them as a forwarding node would.
+  const routeFromRpc = (r: Req | undefined): Route => {
+    const hops = ((r?.hops ?? []) as Req[]).map((h) => {
+      const amt = bigOf(h.amt_to_forward_msat) || bigOf(h.amt_to_forward) * 1000n
+      const fee = bigOf(h.fee_msat) || bigOf(h.fee) * 1000n
+      const pub = h.pub_key as string | Buffer | undefined
+      return {
+        channelId: bigOf(h.chan_id),
+        capacitySat: bigOf(h.chan_capacity),
+        pubkey: Buffer.isBuffer(pub) ? pub.toString('hex') : String(pub ?? ''),
+        amtToForwardMsat: amt,
+        feeMsat: fee,
+        expiry: Number(h.expiry ?? 0),
+      }
+    })
+    const totalFeesMsat = hops.reduce((s, h) => s + h.feeMsat, 0n)
+    const last = hops[hops.length - 1]
+    return {
+      hops,
+      totalFeesMsat,
+      totalAmtMsat: bigOf(r?.total_amt_msat) || (last ? last.amtToForwardMsat + totalFeesMsat : 0n),
+      totalTimeLock: Number(r?.total_time_lock ?? 0),
+    }
+  }
+
   const asyncUnary: Record<string, (r: Req) => Promise<unknown>> = {
+    'routerrpc.Router/SendToRouteV2': async (r) => {
+      const hash = (r.payment_hash as Buffer | undefined) ?? Buffer.alloc(0)
+      if (hash.length !== 32)
+        throw new GrpcError(grpc.status.UNKNOWN, 'payment hash must be 32 bytes')
+      const route = routeFromRpc(r.route as Req | undefined)
+      if (route.hops.length === 0) throw new GrpcError(grpc.status.UNKNOWN, 'route has no hops')
+      const final = ((r.route as Req).hops as Req[])[route.hops.length - 1]!
+      const mpp = final.mpp_record as Req | undefined
+      const addr = mpp?.payment_addr as Buffer | undefined
+      const a = await n().sendToRoute(
+        hash.toString('hex'),
+        route,
+        addr?.length
+          ? {
+              paymentAddr: addr.toString('hex'),
+              totalMsat:
+                bigOf(mpp!.total_amt_msat) || route.hops[route.hops.length - 1]!.amtToForwardMsat,
+            }
+          : null,
+      )
+      return {
+        attempt_id: String(a.attemptId),
+        status: a.status,
+        route: routeRpc(a.route, addr?.length ? addr : undefined),
+        attempt_time_ns: a.attemptTimeNs.toString(),
+        resolve_time_ns: a.resolveTimeNs.toString(),
+        ...(a.failure
+          ? {
+              failure: {
+                code: a.failure.code,
+                failure_source_index: a.failure.failureSourceIndex,
+                height: a.failure.height,
+              },
+            }
+          : {}),
+        preimage: a.preimage ?? Buffer.alloc(0),
+      }
+    },
     'lnrpc.Lightning/SendPaymentSync': (r) =>
       new Promise((resolve, reject) => {
         const me = n()
