@@ -5,47 +5,21 @@
 // refused once revoked, and round-trips get_balance / make_invoice / lookup_invoice.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { relayModule } from '../../src/core/relay/relay-module'
+import type { WalletServiceModule } from '../../src/core/lightning/wallet-service-module'
+import type { CreatedNwcConnection, NwcConnectionView } from '../../src/shared/api/wallet-service'
 import {
-  walletServiceModule,
-  type WalletServiceModule,
-} from '../../src/core/lightning/wallet-service-module'
-import type {
-  CreatedNwcConnection,
-  NwcConnectionView,
-  WalletServiceStatus,
-} from '../../src/shared/api/wallet-service'
-import { Chain } from '../simulators/world/chain'
-import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
-import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
-import { CTX, lightningBox, type LightningBox } from './lightning-harness'
+  eventually,
+  ln,
+  walletServiceWorld,
+  type WalletServiceWorld,
+} from './wallet-service-harness'
 
-const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
-let dir: string
-let chain: Chain
-let net: LightningNetwork
-let box: LightningBox
-let boxLnd: WorldLnd
-const lndOf = (name: string) => ln.authenticatedLndGrpc(net.nodes[name]!.lnServiceAuth()).lnd
-const ws = <T>(procedure: string, input: unknown = {}) =>
-  box.engine.call('walletService', procedure, input, CTX) as Promise<T>
-
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  const end = Date.now() + 20_000
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+let w: WalletServiceWorld
+const ws = <T>(procedure: string, input: unknown = {}) => w.call<T>(procedure, input)
 
 interface NwcAnswer {
   result_type: string
@@ -111,59 +85,12 @@ const connect = async (input: Record<string, unknown>) => {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flashbox-nwc-'))
-  chain = new Chain()
-  net = await startLightningNetwork({
-    chain,
-    dir,
-    nodes: ['bob', 'carol'],
-    channels: [['bob', 'carol', 1_000_000, { pushSat: 200_000 }]],
-    rest: false,
-    log: () => {},
-  })
-  box = await lightningBox({
-    extraModules: [
-      relayModule({ port: 0, shouldRun: () => 'run' }),
-      walletServiceModule({ loopMs: 300, backoff: { initialMs: 100, maxMs: 1000 } }),
-    ],
-    startLnd: async (p, passwordFile) => {
-      boxLnd = await startWorldLnd({
-        world: net.world,
-        alias: 'box',
-        dir: p.lndDir,
-        network: 'regtest',
-        restPort: null,
-        wallet: { mode: 'rpc', ...(passwordFile ? { passwordFile } : {}) },
-        log: () => {},
-      })
-      return { socket: boxLnd.socket, close: () => boxLnd.close() }
-    },
-  })
-  // bob opens a channel to the box and pushes it 300k: the box can pay and be paid.
-  const bob = net.nodes.bob!.node!
-  const me = boxLnd.node!
-  bob.connect(me.pubkey, me.p2pAddress)
-  bob.openChannel({ peer: me.pubkey, localSat: 1_000_000n, pushSat: 300_000n, minConfs: 0 })
-  net.mine(6)
-  await eventually(async () => {
-    const lnd = box.engine.module('lightning') as unknown as {
-      appLnd(): Lightning.AuthenticatedLnd | undefined
-    }
-    const { channels } = await ln.getChannels({ lnd: lnd.appLnd()! })
-    return channels.some((c) => c.is_active) ? true : undefined
-  }, 'box channel active')
-  // The wallet service is connected to the box's relay (a child process).
-  await eventually(async () => {
-    const s = await ws<WalletServiceStatus>('status')
-    return s.relays.some((r) => r.connected) ? s : undefined
-  }, 'wallet service on the box relay')
+  w = await walletServiceWorld()
 }, 60_000)
 
 afterAll(async () => {
   for (const a of apps) await a.close()
-  await box?.close()
-  await net?.close()
-  rmSync(dir, { recursive: true, force: true })
+  await w?.close()
 })
 
 describe('Nostr Wallet Connect through the box’s relay, from a separate app process', () => {
@@ -183,12 +110,12 @@ describe('Nostr Wallet Connect through the box’s relay, from a separate app pr
       'secret',
     )!
     expect(secret).toMatch(/^[0-9a-f]{64}$/)
-    const keysFile = join(box.engineDir, 'secrets', 'wallet-service-keys.json')
+    const keysFile = join(w.box.engineDir, 'secrets', 'wallet-service-keys.json')
     expect(statSync(keysFile).mode & 0o777).toBe(0o600)
     expect(readFileSync(keysFile, 'utf8')).not.toContain(secret)
     const listed = await ws<NwcConnectionView[]>('connections')
     expect(JSON.stringify(listed)).not.toContain(secret)
-    expect(box.logLines.join('\n')).not.toContain(secret)
+    expect(w.box.logLines.join('\n')).not.toContain(secret)
     expect(listed[0]).toMatchObject({ name: 'Damus', budgetSat: 30_000, spentSat: 0 })
   })
 
@@ -211,14 +138,14 @@ describe('Nostr Wallet Connect through the box’s relay, from a separate app pr
     expect(bal.result!.balance).toBeGreaterThan(290_000_000)
     const info = await spender.app.call('get_info')
     expect(info.result).toMatchObject({
-      pubkey: boxLnd.pubkey,
+      pubkey: w.boxLnd.pubkey,
       network: 'regtest',
       methods: expect.arrayContaining(['pay_invoice']),
     })
   })
 
   it('pays within its budget (preimage back), and is refused over it with QUOTA_EXCEEDED', async () => {
-    const carol = lndOf('carol')
+    const carol = w.lndOf('carol')
     const first = await ln.createInvoice({ lnd: carol, tokens: 10_000, description: 'coffee' })
     const paid = await spender.app.call('pay_invoice', { invoice: first.request })
     expect(paid.error).toBeNull()
@@ -275,7 +202,7 @@ describe('Nostr Wallet Connect through the box’s relay, from a separate app pr
     const inv = made.result as { invoice: string; payment_hash: string; amount: number }
     expect(inv.amount).toBe(21_000_000)
     expect(inv.invoice).toMatch(/^lnbcrt210u1/)
-    await ln.pay({ lnd: lndOf('carol'), request: inv.invoice })
+    await ln.pay({ lnd: w.lndOf('carol'), request: inv.invoice })
     const found = await eventually(async () => {
       const r = await app.call('lookup_invoice', { payment_hash: inv.payment_hash })
       return r.result?.settled_at ? r : undefined
@@ -312,7 +239,7 @@ describe('Nostr Wallet Connect through the box’s relay, from a separate app pr
   })
 
   it('the module is the one the headless server asks for the Lightning address', () => {
-    const m = box.engine.module('walletService') as unknown as WalletServiceModule
+    const m = w.box.engine.module('walletService') as unknown as WalletServiceModule
     expect(typeof m.lnurlpResponse).toBe('function')
   })
 })

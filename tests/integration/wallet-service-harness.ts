@@ -1,0 +1,111 @@
+// The box as a wallet service, for the NWC and Lightning-address tests: the box's LND is a node of
+// the world network with a channel from bob (who pushed it 300k sat), bob ↔ carol, the box's
+// relay runs as its own child process, and the wallet-service module listens on it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type * as Lightning from 'lightning'
+import { relayModule } from '../../src/core/relay/relay-module'
+import { walletServiceModule } from '../../src/core/lightning/wallet-service-module'
+import type { WalletServiceStatus } from '../../src/shared/api/wallet-service'
+import { Chain } from '../simulators/world/chain'
+import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
+import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
+import { CTX, lightningBox, type LightningBox } from './lightning-harness'
+
+export const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
+
+export async function eventually<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
+  const end = Date.now() + 20_000
+  for (;;) {
+    const v = await fn().catch(() => undefined)
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out: ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+export interface WalletServiceWorld {
+  readonly net: LightningNetwork
+  readonly box: LightningBox
+  readonly boxLnd: WorldLnd
+  /** ln-service for a world node (bob, carol). */
+  lndOf(name: string): Lightning.AuthenticatedLnd
+  /** The box's own LND, as the app uses it. */
+  appLnd(): Lightning.AuthenticatedLnd
+  call<T>(procedure: string, input?: unknown): Promise<T>
+  close(): Promise<void>
+}
+
+export async function walletServiceWorld(): Promise<WalletServiceWorld> {
+  const dir = mkdtempSync(join(tmpdir(), 'flashbox-wallet-service-'))
+  const chain = new Chain()
+  const net = await startLightningNetwork({
+    chain,
+    dir,
+    nodes: ['bob', 'carol'],
+    channels: [['bob', 'carol', 1_000_000, { pushSat: 200_000 }]],
+    rest: false,
+    log: () => {},
+  })
+  let boxLnd: WorldLnd | undefined
+  const box = await lightningBox({
+    extraModules: [
+      relayModule({ port: 0, shouldRun: () => 'run' }),
+      walletServiceModule({ loopMs: 300, backoff: { initialMs: 100, maxMs: 1000 } }),
+    ],
+    startLnd: async (p, passwordFile) => {
+      const lnd = await startWorldLnd({
+        world: net.world,
+        alias: 'box',
+        dir: p.lndDir,
+        network: 'regtest',
+        restPort: null,
+        wallet: { mode: 'rpc', ...(passwordFile ? { passwordFile } : {}) },
+        log: () => {},
+      })
+      boxLnd = lnd
+      return { socket: lnd.socket, close: () => lnd.close() }
+    },
+  })
+  const appLnd = () =>
+    (
+      box.engine.module('lightning') as unknown as {
+        appLnd(): Lightning.AuthenticatedLnd | undefined
+      }
+    ).appLnd()!
+  const world: WalletServiceWorld = {
+    net,
+    box,
+    boxLnd: boxLnd!,
+    lndOf: (name) => ln.authenticatedLndGrpc(net.nodes[name]!.lnServiceAuth()).lnd,
+    appLnd,
+    call: <T>(procedure: string, input: unknown = {}) =>
+      box.engine.call('walletService', procedure, input, CTX) as Promise<T>,
+    async close() {
+      await box.close()
+      await net.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  try {
+    const bob = net.nodes.bob!.node!
+    const me = boxLnd!.node!
+    bob.connect(me.pubkey, me.p2pAddress)
+    bob.openChannel({ peer: me.pubkey, localSat: 1_000_000n, pushSat: 300_000n, minConfs: 0 })
+    net.mine(6)
+    await eventually(async () => {
+      const { channels } = await ln.getChannels({ lnd: appLnd() })
+      return channels.some((c) => c.is_active) ? true : undefined
+    }, 'box channel active')
+    await eventually(async () => {
+      const s = await world.call<WalletServiceStatus>('status')
+      return s.relays.some((r) => r.connected) ? s : undefined
+    }, 'wallet service on the box relay')
+  } catch (err) {
+    await world.close()
+    throw err
+  }
+  return world
+}
