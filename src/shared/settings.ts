@@ -2,6 +2,7 @@
 // Validated at every edge with this schema; cross-field rules (pruning vs electrs, …) live in
 // src/core/stack/validate.ts and come back as UserErrors before anything starts.
 import { z } from 'zod'
+import { ReachSettingsSchema } from './reach'
 
 export const bitcoinNetworks = ['mainnet', 'testnet4', 'signet', 'regtest'] as const
 export const BitcoinNetworkSchema = z.enum(bitcoinNetworks)
@@ -40,6 +41,8 @@ export const SettingsSchema = z.object({
   nbxplorerStartHeight: z.number().int().min(0).optional(),
   /** Where the relay and the mint run: inside the engine (default) or as containers. */
   ownServices: z.enum(['embedded', 'container']),
+  /** How phones reach the box: public address, LAN front door, Tor (absent: loopback only). */
+  reach: ReachSettingsSchema.optional(),
 })
 export type Settings = z.infer<typeof SettingsSchema>
 

@@ -35,6 +35,14 @@ export const MintConfigSchema = z.object({
   /** How often in-flight melts are re-checked with the Lightning backend, ms. */
   pendingCheckIntervalMs: z.number().int().positive().default(5000),
   maxBodyBytes: z.number().int().positive().default(1_048_576),
+  /**
+   * Addresses of reverse proxies (the box's front door) whose X-Forwarded-For names the client
+   * for the per-IP limits; from anyone else the header is ignored.
+   */
+  trustedProxies: z
+    .array(z.union([z.ipv4(), z.ipv6()]))
+    .max(16)
+    .default([]),
   rateLimit: RateLimitSchema.default({ windowMs: 10_000, perIp: 2_000, perOperation: {} }),
 })
 export type MintConfig = z.infer<typeof MintConfigSchema>

@@ -16,6 +16,7 @@ import {
 } from './nut23-bolt11'
 import { RateLimiter } from './ratelimit'
 import type { Logger } from './log'
+import { clientAddress, trustedProxySet } from './client-address'
 
 const SwapSchema = z.object({
   inputs: z.array(ProofSchema).max(10_000),
@@ -91,6 +92,7 @@ export interface MintHttp {
 
 export function createMintHttp(mint: Mint, log: Logger): MintHttp {
   const limiter = new RateLimiter(mint.config.rateLimit)
+  const trusted = trustedProxySet(mint.config.trustedProxies)
   const routes: Route[] = [
     {
       method: 'GET',
@@ -221,7 +223,7 @@ export function createMintHttp(mint: Mint, log: Logger): MintHttp {
         JSON.stringify({ detail: known ? 'Method not allowed.' : 'Not found.', code: BAD_REQUEST }),
       )
     }
-    const ip = req.socket.remoteAddress ?? 'unknown'
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)
     const wait = limiter.allow(ip, route.operation)
     if (wait > 0)
       throw new HttpError(

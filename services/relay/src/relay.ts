@@ -15,6 +15,7 @@ import {
   type NostrEvent,
 } from './nip01'
 import { applyDeletion, DELETION_KIND } from './nip09'
+import { clientAddress, trustedProxySet } from './client-address'
 import { relayInformation, wantsRelayInfo } from './nip11'
 import { isExpired } from './nip40'
 import { AUTH_KIND, authProblem, newChallenge, normaliseRelayUrl } from './nip42'
@@ -52,6 +53,11 @@ export interface RelayOptions {
   readonly adminPubkeys?: readonly string[]
   /** URLs clients reach this relay at (AUTH `relay` tag, NIP-62, NIP-98 `u`); loopback always counts. */
   readonly publicUrls?: readonly string[]
+  /**
+   * Addresses of reverse proxies (the box's front door) whose X-Forwarded-For names the client
+   * for the per-IP limits; from anyone else the header is ignored.
+   */
+  readonly trustedProxies?: readonly string[]
   readonly name?: string
   readonly description?: string
   readonly log?: RelayLog
@@ -261,8 +267,9 @@ export class Relay {
       maxPayload: this.policy.limits.maxMessageBytes,
       perMessageDeflate: false,
     })
+    const trusted = trustedProxySet(this.opts.trustedProxies)
     server.on('upgrade', (req, socket, head) => {
-      const ip = req.socket.remoteAddress ?? 'unknown'
+      const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)
       const blocked = firstReason(this.policies.connect, ip, this.perIp.get(ip) ?? 0)
       if (blocked) {
         this.recordRejection({ what: 'connection', reason: blocked, ip })

@@ -13,12 +13,15 @@ import type {
 import { boxKeyFor } from '../secrets/box-key'
 import { SeedFileStore } from './bip39-seed'
 import { EcashWallet } from './wallet'
+import { publishedUrls } from '../reach/public-address'
 
 export interface EcashModuleOptions {
   /** Background pass interval (claim stored tokens, settle pending operations). Default 30 s. */
   readonly backgroundIntervalMs?: number
   /** The box's own mint URL; by default asked of the 'mint' module. */
   readonly ownMintUrl?: () => string | undefined
+  /** The own mint's URL as tokens carry it; by default the box's published mint URL. */
+  readonly publishedOwnMintUrl?: () => string | undefined
 }
 
 /** The URL the 'mint' module serves on, whichever shape it exposes it in. */
@@ -131,6 +134,8 @@ export function createEcashModule(
           box,
           publish: (e) => ctx.events.publish(e),
           ownMintUrl: options.ownMintUrl ?? (() => ownMintUrlFrom(ctx)),
+          publishedOwnMintUrl:
+            options.publishedOwnMintUrl ?? (() => publishedUrls(ctx.dataDir).mint),
           ...(options.backgroundIntervalMs !== undefined
             ? { backgroundIntervalMs: options.backgroundIntervalMs }
             : {}),

@@ -28,6 +28,7 @@ import { ServiceProcess } from '../services/service-process'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { boxKeyFor } from '../secrets/box-key'
 import { FlashError } from '../errors'
+import { frontDoorProxyAddresses } from '../reach/public-address'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
 import { servicePorts } from '../stack/networks'
 import { stackDataDir, stackPaths } from '../stack/paths'
@@ -419,7 +420,11 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       host: config.host,
       dataDir: paths.mint.dir,
       backend,
-      config: { ...config.mint, network: placement.network },
+      config: {
+        ...config.mint,
+        network: placement.network,
+        trustedProxies: frontDoorProxyAddresses(ctx.dataDir),
+      },
     }
     try {
       const url = await proc.start()

@@ -70,6 +70,11 @@ export interface NostrClientOptions {
   readonly events: EventBus
   /** The box's own relay (ws://…), when it runs; read each time (it may start later). */
   readonly boxRelayUrl: () => string | undefined
+  /**
+   * The box relay's address as others reach it (the public or LAN address, src/core/reach):
+   * announced in kind 10050 in place of the loopback URL the box itself connects to.
+   */
+  readonly publishedBoxRelayUrl?: () => string | undefined
   readonly pool?: Partial<Omit<RelayPoolOptions, 'log' | 'authSigner' | 'onHealth'>>
   /** NIP-49 scrypt cost (≥ 16). */
   readonly logN?: number
@@ -345,14 +350,22 @@ export class NostrClient {
    */
   private async publishInboxRelays(): Promise<RelayDelivery[]> {
     const relays = this.inboxRelays()
-    const reachable = relays.filter(isPubliclyReachableRelay)
-    const local = relays.filter((r) => !isPubliclyReachableRelay(r))
+    // The box's own relay is announced by its published address (the box still delivers to it
+    // over loopback); without one it stays a local relay.
+    const box = this.boxRelay()
+    const publishedBox = this.opts.publishedBoxRelayUrl?.()
+    const advertised = (r: string) =>
+      publishedBox && r === box ? RelayPool.normalize(publishedBox) : r
+    const listed = relays.map(advertised)
+    const reachable = listed.filter(isPubliclyReachableRelay)
+    const toReachable = relays.filter((r) => isPubliclyReachableRelay(advertised(r)))
+    const local = relays.filter((r) => !isPubliclyReachableRelay(advertised(r)))
     const [toOthers, toLocal] = await Promise.all([
       reachable.length
-        ? this.pool.publish(this.sign(inboxRelayList(reachable)), reachable)
+        ? this.pool.publish(this.sign(inboxRelayList(reachable)), toReachable)
         : Promise.resolve([]),
       local.length
-        ? this.pool.publish(this.sign(inboxRelayList(relays)), local)
+        ? this.pool.publish(this.sign(inboxRelayList(listed)), local)
         : Promise.resolve([]),
     ])
     return [...toOthers, ...toLocal]

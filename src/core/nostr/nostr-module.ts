@@ -12,6 +12,7 @@ import type {
 import type { nostrApi } from '../../shared/api/nostr'
 import { NostrClient, type NostrClientOptions } from './nostr-client'
 import type { Nip05HttpResponse } from './nip05'
+import { publishedUrls } from '../reach/public-address'
 
 export interface NostrModule extends EngineModule<typeof nostrApi> {
   readonly client: NostrClient
@@ -22,6 +23,8 @@ export interface NostrModule extends EngineModule<typeof nostrApi> {
 export interface NostrModuleOptions {
   /** Overrides the box relay URL (tests, or a relay running elsewhere). */
   readonly boxRelayUrl?: string | (() => string | undefined)
+  /** The box relay's published address (default: from Settings → Reachability). */
+  readonly publishedBoxRelayUrl?: () => string | undefined
   readonly pool?: NostrClientOptions['pool']
   readonly logN?: number
   readonly fetch?: NostrClientOptions['fetch']
@@ -79,6 +82,7 @@ export function createNostrModule(
     log: ctx.log.child('nostr'),
     events: ctx.events,
     boxRelayUrl,
+    publishedBoxRelayUrl: options.publishedBoxRelayUrl ?? (() => publishedUrls(ctx.dataDir).relay),
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.logN ? { logN: options.logN } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),

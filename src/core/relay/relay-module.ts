@@ -23,6 +23,7 @@ import {
   type RelayListName,
 } from '../../../services/relay/src/index'
 import { writeFileAtomicSync } from '../atomic-file'
+import { frontDoorProxyAddresses, publishedUrls } from '../reach/public-address'
 import { ServiceError, ServiceProcess } from '../services/service-process'
 import { FlashError } from '../errors'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
@@ -90,6 +91,16 @@ export type RelayModule = EngineModule<typeof relayApi> & {
   readonly process: ServiceProcess
 }
 
+/** The relay's published URL and the front door as its trusted proxy (src/core/reach). */
+function relayReach(engineDir: string): { publicUrls?: string[]; trustedProxies?: string[] } {
+  const url = publishedUrls(engineDir).relay
+  const proxies = frontDoorProxyAddresses(engineDir)
+  return {
+    ...(url ? { publicUrls: [url] } : {}),
+    ...(proxies.length ? { trustedProxies: proxies } : {}),
+  }
+}
+
 export function relayModule(options: RelayModuleOptions = {}): EngineModuleFactory {
   return (ctx) => createRelayModule(ctx, options)
 }
@@ -135,6 +146,7 @@ export function createRelayModule(
       keyPath: paths.key,
       policies: config.policies,
       adminPubkeys: config.adminPubkeys,
+      ...relayReach(ctx.dataDir),
     }),
     onEvent: (name, data) => {
       if (name !== 'rejection') return

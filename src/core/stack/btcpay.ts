@@ -1,6 +1,8 @@
 // BTCPay Server: the shop's payment processor. Settings by environment (BTCPAY_ + the option names
 // of BTCPay's Configuration/DefaultConfiguration.cs). Lightning goes to LND's REST API over TLS
 // pinned by certificate thumbprint, with a macaroon that can only receive — never allowinsecure.
+import { publishedUrlsFor } from '../reach/published-urls'
+import { BTCPAY_ROOT } from '../reach/public-routes'
 import { serviceDir, type RenderContext } from './context'
 import { httpProbe, probe } from './health'
 import { MACAROON_MOUNT, macaroonDir } from './macaroons'
@@ -41,6 +43,12 @@ export function btcpaySpec(ctx: RenderContext): ContainerSpec {
     ),
     BTCPAY_BTCEXPLORERURL: `http://nbxplorer:${servicePorts.nbxplorer}/`,
   }
+  // Behind the front door BTCPay lives under /btcpay (its --rootpath), and knows the address
+  // customers use (--externalurl) for the links in invoices and PoS receipts.
+  const published = publishedUrlsFor(settings.reach)
+  const rootPath = settings.reach ? BTCPAY_ROOT : ''
+  if (rootPath) env.BTCPAY_ROOTPATH = rootPath
+  if (published) env.BTCPAY_EXTERNALURL = published.btcpay
   const secretEnv = ['BTCPAY_POSTGRES', 'BTCPAY_EXPLORERPOSTGRES']
   const dependsOn: Dependency[] = [
     { id: 'postgres', condition: 'healthy' },
@@ -90,7 +98,7 @@ export function btcpaySpec(ctx: RenderContext): ContainerSpec {
     ],
     mounts,
     files: [],
-    health: probe(httpProbe(servicePorts.btcpay, '/api/v1/health', '2xx'), {
+    health: probe(httpProbe(servicePorts.btcpay, `${rootPath}/api/v1/health`, '2xx'), {
       startPeriodMs: 10 * 60_000, // database migrations on first start and after upgrades
     }),
     dependsOn,

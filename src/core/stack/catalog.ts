@@ -5,11 +5,13 @@
 // same shape (local images, same wiring) and reuse `basicChecks`.
 import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs'
 import { availableParallelism, totalmem } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { ServiceInfo, SettingsCheck } from '../../shared/api/stack'
 import type { UserError } from '../../shared/errors'
 import type { Settings } from '../../shared/settings'
+import { loadOrCreateOnionKeys, torDir, writeHiddenServiceDirs } from '../reach/onion-store'
 import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
+import { torServicesFor } from './tor'
 import type { Machine } from './context'
 import { probeDataDir } from './disk'
 import { estimateDiskBytes } from './disk-estimates'
@@ -58,10 +60,17 @@ export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
     },
     render: async (settings, built) => {
       const secrets = await loadOrCreateStackSecrets(settings.dataDir)
-      return renderStack(settings, machine, secrets, {
+      const plan = renderStack(settings, machine, secrets, {
         ...opts,
         images: { ...built, ...opts.images },
       })
+      // Tor's onion keys are the box's own: made once, written where tor reads them.
+      if (plan.services.some((s) => s.id === 'tor')) {
+        const names = torServicesFor({ settings }).map((s) => s.name)
+        const keys = loadOrCreateOnionKeys(settings.dataDir, names)
+        writeHiddenServiceDirs(join(torDir(settings.dataDir), 'hs'), keys)
+      }
+      return plan
     },
   }
 }

@@ -42,4 +42,6 @@ export const serviceConfinement: Record<Exclude<ServiceId, 'bitcoind'>, Containe
   btcpay: writableRoot(1536, 512), // .NET thread pool, plugins
   relay: readOnlyRoot(512, 128), // Node: event loop + signature workers
   mint: readOnlyRoot(512, 128), // Node: event loop + libuv pool
+  caddy: writableRoot(256, 256), // Go runtime threads; config and storage under /data
+  tor: writableRoot(256, 64), // one process, a few worker threads
 }

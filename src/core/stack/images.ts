@@ -87,6 +87,25 @@ export const catalogImages: Readonly<Record<ServiceId, CatalogImage>> = {
     digest: 'sha256:66a7e88964d44302a0312bf601c9ef0e4c3af71696e2e4edac6daa2742854e79',
     source: `${UMBREL}:btcpay-server/docker-compose.yml`,
   },
+  // Front door and Tor. Digests as pinned in public manifests (no registry is reachable here to
+  // check them again; the supervisor refuses a pulled image whose digest differs):
+  //   docker.io/library/caddy:2.11.4 — the official image, pinned in a public Dockerfile
+  //     (`FROM docker.io/library/caddy:2.11.4@sha256:597f…d0b9`)
+  //   getumbrel/tor:0.4.7.8 — Umbrel's Tor image, pinned by getumbrel/umbrel's compose files
+  caddy: {
+    kind: 'registry',
+    repository: 'docker.io/library/caddy',
+    tag: '2.11.4',
+    digest: 'sha256:597f813aa60873d4c8148c816fbc4507d496ab160d620460279557f58ee3d0b9',
+    source: 'public Dockerfile: FROM docker.io/library/caddy:2.11.4@sha256:…',
+  },
+  tor: {
+    kind: 'registry',
+    repository: 'getumbrel/tor',
+    tag: '0.4.7.8',
+    digest: 'sha256:2ace83f22501f58857fa9b403009f595137fa2e7986c4fda79d82a8119072b6a',
+    source: 'getumbrel/umbrel docker-compose.yml (tor_server)',
+  },
   relay: {
     kind: 'local-build',
     repository: 'flashbox/relay',

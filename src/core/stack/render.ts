@@ -3,6 +3,8 @@
 import { SettingsSchema, type Settings } from '../../shared/settings'
 import { FlashError } from '../errors'
 import { bitcoindSpec } from './bitcoind'
+import { caddySpec } from './caddy'
+import { torSpec } from './tor'
 import { btcpaySpec } from './btcpay'
 import type { Machine, RenderContext } from './context'
 import { electrsSpec } from './electrs'
@@ -46,6 +48,10 @@ export function enabledServices(settings: Settings): ServiceId[] {
     if (s.relay) ids.push('relay')
     if (s.mint) ids.push('mint')
   }
+  // The front door and Tor only when the owner chose a way in (Settings → Reachability).
+  const reach = settings.reach
+  if (reach && (reach.publicAddress || reach.lan || reach.tor)) ids.push('caddy')
+  if (reach?.tor) ids.push('tor')
   return ids
 }
 
@@ -107,6 +113,8 @@ export function renderStack(
     btcpay: btcpaySpec,
     relay: relaySpec,
     mint: mintSpec,
+    caddy: caddySpec,
+    tor: torSpec,
   }
   return {
     project,

@@ -67,8 +67,23 @@ const entries: Readonly<Record<ServiceId, Entry>> = {
     optional: true,
     requires: ['bitcoind', 'postgres', 'nbxplorer'],
   },
+  caddy: {
+    displayName: 'Front door (Caddy)',
+    description:
+      'Lets customers’ phones reach your mint, relay, checkout and Lightning address — and nothing else.',
+    optional: true,
+    requires: [],
+  },
+  tor: {
+    displayName: 'Tor',
+    description:
+      'Onion addresses for your mint, relay and checkout, reachable without opening your router.',
+    optional: true,
+    requires: [],
+  },
 }
 
+/** What the setup wizard offers; the front door and Tor are chosen under Settings → Reachability. */
 const order: readonly ServiceId[] = [
   'bitcoind',
   'electrs',

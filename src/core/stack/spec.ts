@@ -4,7 +4,16 @@
 
 /** Service ids of the production stack. Test catalogs may use the same ids with local images. */
 export type ServiceId =
-  'bitcoind' | 'electrs' | 'lnd' | 'relay' | 'mint' | 'postgres' | 'nbxplorer' | 'btcpay'
+  | 'bitcoind'
+  | 'electrs'
+  | 'lnd'
+  | 'relay'
+  | 'mint'
+  | 'postgres'
+  | 'nbxplorer'
+  | 'btcpay'
+  | 'caddy'
+  | 'tor'
 
 export type BitcoinNetwork = 'mainnet' | 'testnet4' | 'signet' | 'regtest'
 
@@ -109,6 +118,12 @@ export interface ContainerSpec {
   readonly confinement?: ContainerConfinement
   /** Hostname on the private network, e.g. `bitcoind`. */
   readonly hostname: string
+  /**
+   * 'host': the container shares the host's network (no private network, no port mapping) — the
+   * front door and Tor, which reach the services the engine runs on 127.0.0.1 and bind the LAN
+   * interface the owner picked. Default: the stack's private network.
+   */
+  readonly networkMode?: 'stack' | 'host'
 }
 
 export interface StackPlan {

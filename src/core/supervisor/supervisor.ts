@@ -858,7 +858,7 @@ export class Supervisor {
         Cmd: [...spec.command],
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         ...(spec.user ? { User: spec.user } : {}),
-        Hostname: spec.hostname,
+        ...(spec.networkMode === 'host' ? {} : { Hostname: spec.hostname }),
         Labels: { ...this.labels(plan, spec.id), [LABEL_SPEC_HASH]: hash },
         ExposedPorts: exposed,
         StopSignal: 'SIGTERM',
@@ -875,7 +875,7 @@ export class Supervisor {
             }
           : {}),
         HostConfig: {
-          NetworkMode: plan.dockerNetwork,
+          NetworkMode: spec.networkMode === 'host' ? 'host' : plan.dockerNetwork,
           Mounts: spec.mounts.map((m) =>
             m.kind === 'bind'
               ? {
@@ -897,9 +897,13 @@ export class Supervisor {
           ...confinementHostConfig(spec),
           LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         },
-        NetworkingConfig: {
-          EndpointsConfig: { [plan.dockerNetwork]: { Aliases: [spec.hostname, spec.id] } },
-        },
+        ...(spec.networkMode === 'host'
+          ? {}
+          : {
+              NetworkingConfig: {
+                EndpointsConfig: { [plan.dockerNetwork]: { Aliases: [spec.hostname, spec.id] } },
+              },
+            }),
       })
     try {
       return (await create()).id

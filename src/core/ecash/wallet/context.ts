@@ -19,6 +19,11 @@ export interface EcashWalletOptions {
   readonly publish?: (event: EcashEvent) => void
   /** URL of the box's own mint, when it runs (added first, marked as ours). */
   readonly ownMintUrl?: () => string | undefined
+  /**
+   * The box's own mint as the world reaches it (the public address, src/core/reach): tokens of
+   * the own mint carry this URL, and tokens naming it are redeemed at the own mint.
+   */
+  readonly publishedOwnMintUrl?: () => string | undefined
   /** Background pass (claim stored tokens, watch quotes and sent tokens). Default 30 s; 0 = off. */
   readonly backgroundIntervalMs?: number
   /** Per-request timeout towards mints. Default 15 s. */
@@ -62,6 +67,24 @@ export class WalletContext {
     const own = this.opts.ownMintUrl?.()
     if (own && !this.store.getMint(normalizeUrl(own))?.own)
       this.store.addMint(normalizeUrl(own), true)
+  }
+
+  /** The mint URL a token of `mintUrl` carries: the published one for the box's own mint. */
+  tokenMintUrl(mintUrl: string): string {
+    const own = this.opts.ownMintUrl?.()
+    const published = this.opts.publishedOwnMintUrl?.()
+    return own && published && normalizeUrl(own) === normalizeUrl(mintUrl)
+      ? normalizeUrl(published)
+      : mintUrl
+  }
+
+  /** The mint a token naming `mintUrl` is redeemed at: the own mint for its published URL. */
+  localMintUrl(mintUrl: string): string {
+    const own = this.opts.ownMintUrl?.()
+    const published = this.opts.publishedOwnMintUrl?.()
+    return own && published && normalizeUrl(published) === normalizeUrl(mintUrl)
+      ? normalizeUrl(own)
+      : normalizeUrl(mintUrl)
   }
 
   /** Runs `fn` after every earlier operation on the same mint (proof selection never races). */

@@ -21,13 +21,13 @@ import type { PendingTokenView, ReceiveResult, RedeemResult } from '../../../sha
 import { FlashError } from '../../errors'
 import { isUnreachable, mintHost } from '../mint-errors'
 import { proofAmount, toProof, type Operation } from '../store'
-import { errText, normalizeUrl, type WalletContext } from './context'
+import { errText, type WalletContext } from './context'
 import { publicReason } from './history'
 import { checkStates, outputsOf, restoreOutputs, serializeOutputs } from './outputs'
 
 export async function receive(ctx: WalletContext, rawToken: string): Promise<ReceiveResult> {
   const meta = readTokenMeta(rawToken)
-  const url = normalizeUrl(meta.mint)
+  const url = ctx.localMintUrl(meta.mint)
   if (!ctx.store.getMint(url)) {
     throw new FlashError(
       'ecash.unknown_mint',

@@ -47,7 +47,7 @@ export async function send(
         exact = []
       }
       if (exact.length) {
-        const token = encodeToken(url, exact, input.memo)
+        const token = encodeToken(ctx.tokenMintUrl(url), exact, input.memo)
         const op = ctx.store.transaction(() => {
           const o = ctx.store.createOperation({
             kind: 'send',
@@ -122,7 +122,7 @@ export async function send(
       await settleSend(ctx, op.id).catch(() => {})
       throw ctx.mintFailed(url, err)
     }
-    const token = encodeToken(url, res.send, input.memo)
+    const token = encodeToken(ctx.tokenMintUrl(url), res.send, input.memo)
     ctx.store.transaction(() => {
       ctx.store.moveProofs(inputs, 'pending-send', 'spent', op.id)
       ctx.store.insertProofs(url, res.keep, 'unspent', op.id)
