@@ -22,10 +22,16 @@ export interface Box {
 }
 
 export async function startBox(
-  opts: { stack?: StackModuleOptions; modules?: EngineModuleFactory[] } = {},
+  opts: {
+    stack?: StackModuleOptions
+    modules?: EngineModuleFactory[]
+    /** Runs on the engine's data folder before the engine starts (e.g. saved settings). */
+    prepare?: (dataDir: string) => void | Promise<void>
+  } = {},
 ): Promise<Box> {
   const staticDir = await buildRenderer()
   const dataDir = mkdtempSync(join(tmpdir(), 'flashbox-e2e-'))
+  await opts.prepare?.(dataDir)
   const log = process.env.FLASHBOX_TEST_LOG ? createLogger('e2e') : silentLogger
   const engine = await createEngine({
     dataDir,

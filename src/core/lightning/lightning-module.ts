@@ -37,6 +37,7 @@ import {
 } from './seed-vault'
 import { walletStep, type WalletUnlocker } from './wallet-lifecycle'
 import { followChannelBackups, readBackupInfo } from './channel-backup'
+import { followChannelEvents } from './channel-events'
 import * as views from './node-views'
 import { alreadyPaid, PaymentSaga, PaymentStore, paymentView } from './payment-saga'
 import { qrDataUrl } from '../ecash/qr'
@@ -148,6 +149,7 @@ export function createLightningModule(
   let check: { positions: number[]; hashes: string[]; until: number } | undefined
   let invoiceSub: { removeAllListeners(): void } | undefined
   let stopBackups: (() => void) | undefined
+  let stopChannelEvents: (() => void) | undefined
   const store = new PaymentStore(join(ctx.dataDir, 'lightning', 'payments.db'))
   const limitsPath = join(ctx.dataDir, 'lightning', 'limits.json')
   const defaultLimits: LightningLimits = {
@@ -168,6 +170,7 @@ export function createLightningModule(
       type: 'payment',
       payment: views.withFailureText(payment),
     })
+  const publishChannels = () => ctx.events.publish({ topic: 'lightning', type: 'channels' })
   const publishInvoice = (invoice: InvoiceView) =>
     ctx.events.publish({ topic: 'lightning', type: 'invoice', invoice })
   let unsubscribe: (() => void) | undefined
@@ -222,6 +225,8 @@ export function createLightningModule(
     invoiceSub = undefined
     stopBackups?.()
     stopBackups = undefined
+    stopChannelEvents?.()
+    stopChannelEvents = undefined
     unlocker?.close()
     unlocker = undefined
     unlockerKey = ''
@@ -390,8 +395,19 @@ export function createLightningModule(
     const client = connectApp(endpoint, p.stackDir)
     if (client) {
       try {
+        const height = node?.blockHeight
         node = await nodeView(client, settings)
+        // A new block changes pending channels' confirmations: the page asks for them again.
+        if (height !== undefined && height !== node?.blockHeight) publishChannels()
         followInvoices(client)
+        stopChannelEvents ??= followChannelEvents({
+          lnd: client.lnd,
+          log,
+          onChange: publishChannels,
+          onError: () => {
+            stopChannelEvents = undefined
+          },
+        })
         if (!stopBackups) {
           stopBackups = followChannelBackups({
             lnd: client.lnd,
