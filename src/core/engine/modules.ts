@@ -8,6 +8,7 @@ import { mintModule } from '../mint/mint-module'
 import { systemModule } from '../system/system-module'
 import { lightningModule } from '../lightning/lightning-module'
 import { walletServiceModule } from '../lightning/wallet-service-module'
+import { backupModule } from '../backup/backup-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -18,4 +19,5 @@ export const defaultModules: EngineModuleFactory[] = [
   mintModule(),
   ecashModule(),
   systemModule(),
+  backupModule(),
 ]

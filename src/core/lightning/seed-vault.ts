@@ -190,6 +190,26 @@ export async function openSeedVault(vault: SeedVaultFile, password: string): Pro
   return privateFromRaw(raw)
 }
 
+/**
+ * The same vault (same key pair, so every sealed seed and backup still opens) with its private
+ * key re-sealed under a new owner password. Throws lightning.wrong_password on a wrong old one.
+ */
+export async function rewrapSeedVault(
+  vault: SeedVaultFile,
+  oldPassword: string,
+  newPassword: string,
+): Promise<SeedVaultFile> {
+  const privateKey = await openSeedVault(vault, oldPassword)
+  const salt = randomBytes(16)
+  const key = await passwordKey(newPassword, salt, SCRYPT)
+  return {
+    ...vault,
+    ...SCRYPT,
+    salt: salt.toString('base64'),
+    privateKey: seal(key, rawPrivate(privateKey), VAULT_AAD),
+  }
+}
+
 /** The recovery words, with the vault opened by the owner's password. */
 export async function openSeed(
   vault: SeedVaultFile,

@@ -47,7 +47,7 @@ export function readSealedFile(box: BoxKey, path: string, purpose: string): Buff
     throw new FlashError(
       'box.sealed_damaged',
       `A secret file of this box (${path}) is damaged or is not what it should be.`,
-      'Restore the box from a backup (Settings → Backup → Restore).',
+      'Restore the box from a backup in Settings → Backup.',
     )
   }
   return box.open(purpose, r.data.sealed)

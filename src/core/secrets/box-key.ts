@@ -204,7 +204,7 @@ export class BoxKey {
       throw new FlashError(
         'box.key_file_damaged',
         'The file that holds the box key (secrets/box-key.json) is damaged.',
-        'Restore the box from a backup (Settings → Backup → Restore). Do not delete the file.',
+        'Restore the box from a backup in Settings → Backup. Do not delete the file.',
       )
     }
     return r.data
@@ -344,7 +344,7 @@ export class BoxKey {
       throw new FlashError(
         'box.sealed_damaged',
         'A secret stored on this box cannot be decrypted: it was damaged or sealed under another box key.',
-        'Restore the box from a backup (Settings → Backup → Restore).',
+        'Restore the box from a backup in Settings → Backup.',
       )
     }
     return plain

@@ -6,6 +6,7 @@ import { ecashApi } from './ecash'
 import { mintApi } from './mint'
 import { systemApi } from './system'
 import { lightningApi } from './lightning'
+import { backupApi } from './backup'
 import { walletServiceApi } from './wallet-service'
 import type { ClientOf } from './procedure'
 
@@ -17,6 +18,7 @@ export const contract = {
   mint: mintApi,
   system: systemApi,
   lightning: lightningApi,
+  backup: backupApi,
   walletService: walletServiceApi,
 }
 

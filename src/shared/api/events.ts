@@ -7,6 +7,7 @@ import type { EcashEvent } from './ecash'
 import type { MintEvent } from './mint'
 import type { SystemEvent } from './system'
 import type { LightningEvent } from './lightning'
+import type { BackupEvent } from './backup'
 import type { WalletServiceEvent } from './wallet-service'
 
 export type EngineEvent =
@@ -17,5 +18,6 @@ export type EngineEvent =
   | MintEvent
   | SystemEvent
   | LightningEvent
+  | BackupEvent
   | WalletServiceEvent
 export type EventTopic = EngineEvent['topic']

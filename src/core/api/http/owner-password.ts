@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { FlashError } from '../../errors'
-import { createSecretFileExclusive } from '../../secrets/secret-file'
+import { createSecretFileExclusive, writeSecretFileAtomic } from '../../secrets/secret-file'
 
 export const PASSWORD_MIN = 10
 export const PASSWORD_MAX = 1024
@@ -106,6 +106,25 @@ export class OwnerPassword {
     this.cached = stored
   }
 
+  /** Replaces the password (the old one must match). */
+  async change(oldPassword: string, newPassword: string): Promise<void> {
+    PasswordSchema.parse(newPassword)
+    if (!(await this.verify(oldPassword))) throw wrongOwnerPassword()
+    const salt = randomBytes(16)
+    const hash = await derive(newPassword, salt, DEFAULT_PARAMS, DEFAULT_PARAMS.keylen)
+    const stored: Stored = {
+      v: 1,
+      kdf: 'scrypt',
+      N: DEFAULT_PARAMS.N,
+      r: DEFAULT_PARAMS.r,
+      p: DEFAULT_PARAMS.p,
+      salt: salt.toString('base64'),
+      hash: hash.toString('base64'),
+    }
+    writeSecretFileAtomic(this.path, JSON.stringify(stored) + '\n')
+    this.cached = stored
+  }
+
   async verify(password: string): Promise<boolean> {
     const s = await this.load()
     if (!s || password.length > PASSWORD_MAX) return false
@@ -120,5 +139,13 @@ function alreadySet() {
     'auth.already_set',
     'The owner password is already set.',
     'Log in with it. If it is lost, stop Flash Box and delete secrets/owner-password.json under the data folder.',
+  )
+}
+
+function wrongOwnerPassword() {
+  return new FlashError(
+    'auth.wrong_password',
+    'That is not the owner password.',
+    'Type the password you use now. Check Caps Lock.',
   )
 }
