@@ -73,6 +73,54 @@ export const SmartFeeSchema = z.object({
 })
 export type SmartFee = z.infer<typeof SmartFeeSchema>
 
+/** bitcoind's getmempoolentry (fees in BTC). */
+export const MempoolEntrySchema = z.object({
+  vsize: z.number().int().min(1),
+  weight: z.number().int().min(1).optional(),
+  time: z.number().int().optional(),
+  height: z.number().int().optional(),
+  descendantcount: z.number().int(),
+  descendantsize: z.number().int(),
+  ancestorcount: z.number().int(),
+  ancestorsize: z.number().int(),
+  fees: z.object({
+    base: z.number(),
+    modified: z.number().optional(),
+    ancestor: z.number(),
+    descendant: z.number(),
+  }),
+  depends: z.array(z.string()),
+  spentby: z.array(z.string()),
+  'bip125-replaceable': z.boolean().optional(),
+})
+export type MempoolEntry = z.infer<typeof MempoolEntrySchema>
+
+/** bitcoind v31's getmempoolcluster: the cluster's chunks in mining order (fees in BTC). */
+export const MempoolClusterSchema = z.object({
+  clusterweight: z.number().int(),
+  txcount: z.number().int(),
+  chunks: z.array(
+    z.object({ chunkfee: z.number(), chunkweight: z.number().int(), txs: z.array(z.string()) }),
+  ),
+})
+export type MempoolCluster = z.infer<typeof MempoolClusterSchema>
+
+/** A JSON-RPC error answer of bitcoind, with the node's own code and words kept for mapping. */
+export class BitcoindRpcError extends FlashError {
+  constructor(
+    code: string,
+    message: string,
+    hint: string,
+    readonly rpcCode: number,
+    readonly rpcMessage: string,
+  ) {
+    super(code, message, hint)
+  }
+}
+
+/** RPC_INVALID_ADDRESS_OR_KEY: e.g. "Transaction not in mempool". */
+export const RPC_INVALID_ADDRESS_OR_KEY = -5
+
 const ReplySchema = z.object({
   result: z.unknown().optional(),
   error: z.object({ code: z.number(), message: z.string() }).nullable().optional(),
@@ -189,6 +237,30 @@ export class BitcoindRpc {
   estimateSmartFee(confTarget: number): Promise<SmartFee> {
     return this.call('estimatesmartfee', [confTarget], SmartFeeSchema)
   }
+  /** Relays a signed transaction; the node's refusal is a BitcoindRpcError with its reason. */
+  sendRawTransaction(hex: string): Promise<string> {
+    return this.call('sendrawtransaction', [hex], z.string().regex(/^[0-9a-f]{64}$/))
+  }
+  /** The mempool entry of `txid`, or undefined when it is not in the mempool. */
+  async getMempoolEntry(txid: string): Promise<MempoolEntry | undefined> {
+    try {
+      return await this.call('getmempoolentry', [txid], MempoolEntrySchema)
+    } catch (e) {
+      if (e instanceof BitcoindRpcError && e.rpcCode === RPC_INVALID_ADDRESS_OR_KEY)
+        return undefined
+      throw e
+    }
+  }
+  /** v31's cluster of `txid` with its chunks, or undefined when it is not in the mempool. */
+  async getMempoolCluster(txid: string): Promise<MempoolCluster | undefined> {
+    try {
+      return await this.call('getmempoolcluster', [txid], MempoolClusterSchema)
+    } catch (e) {
+      if (e instanceof BitcoindRpcError && e.rpcCode === RPC_INVALID_ADDRESS_OR_KEY)
+        return undefined
+      throw e
+    }
+  }
 }
 
 function transportError(err: unknown, timeoutMs: number): FlashError {
@@ -241,10 +313,12 @@ function rpcError(method: string, code: number, message: string): FlashError {
       'The node version may be too old or too new for this Flash Box. Update Flash Box.',
     )
   }
-  return new FlashError(
+  return new BitcoindRpcError(
     'bitcoind.rpc-error',
     `The Bitcoin node answered "${method}" with an error: ${message} (code ${code}).`,
     'If this keeps happening, open the Bitcoin node logs or contact support.',
+    code,
+    message,
   )
 }
 
