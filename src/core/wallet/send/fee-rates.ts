@@ -80,3 +80,17 @@ export function etaForRate(satPerKvb: number, rates: FeeRates): string {
   if (estimated.length === 0) return 'unknown: your node has no fee estimates yet'
   return 'more than a day, perhaps never if fees stay high'
 }
+
+/**
+ * The same estimates read from bitcoind directly (estimatesmartfee, getnetworkinfo's relayfee),
+ * for when electrs is not running: electrs answers blockchain.estimatefee from exactly this call.
+ */
+export function nodeFeeEstimator(node: {
+  estimateSmartFee(blocks: number): Promise<{ feerate?: number }>
+  getNetworkInfo(): Promise<{ relayfee: number }>
+}): FeeEstimator {
+  return {
+    estimateFee: async (blocks) => (await node.estimateSmartFee(blocks)).feerate ?? -1,
+    relayFee: async () => (await node.getNetworkInfo()).relayfee,
+  }
+}

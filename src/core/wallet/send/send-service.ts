@@ -9,12 +9,7 @@ import type { MempoolCluster, MempoolEntry } from '../../clients/bitcoind-rpc'
 import type { FeeRatesView, SendKind, SendReview } from '../../../shared/api/wallet-send'
 import type { WalletAccount, WalletCoin, WalletForSend } from '../types'
 import { broadcast, type BroadcastNode } from './broadcast'
-import {
-  etaForRate,
-  feeRates,
-  type FeeEstimator,
-  type FeeRates,
-} from './fee-rates'
+import { etaForRate, feeRates, type FeeEstimator, type FeeRates } from './fee-rates'
 import { cpfpChildFee, rateOf, replacementMinimumFee, type ReplacedTx } from './fee-bump'
 import {
   buildPsbt,
