@@ -103,6 +103,8 @@ export class ElectrumClient {
   roundTrips = 0
   /** JSON-RPC requests sent, batched or not. */
   requests = 0
+  /** Requests sent per method. */
+  readonly methodCounts = new Map<string, number>()
 
   private constructor(
     private readonly socket: Socket,
@@ -154,6 +156,7 @@ export class ElectrumClient {
       this.pending.set(id, { resolve, reject, timer, method })
       this.roundTrips++
       this.requests++
+      this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + 1)
       this.socket.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n')
     }).then((raw) => parseAnswer(method, raw, schema))
   }
@@ -190,6 +193,7 @@ export class ElectrumClient {
     }, timeoutMs)
     this.roundTrips++
     this.requests += paramsList.length
+    this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + paramsList.length)
     this.socket.write(
       JSON.stringify(
         paramsList.map((params, i) => ({ jsonrpc: '2.0', id: ids[i], method, params })),
@@ -240,6 +244,10 @@ export class ElectrumClient {
 
   get closed(): boolean {
     return this.closedError !== null
+  }
+  /** Why the connection closed, once it has. */
+  get closedReason(): FlashError | null {
+    return this.closedError
   }
 
   /** Listens for server notifications of one subscription method. Returns the unsubscribe. */

@@ -226,8 +226,8 @@ export interface ReceiveAddress {
   readonly index: number
   /** bitcoin:ADDRESS?amount=…&label=… (BIP21). */
   readonly uri: string
-  /** The URI as a QR code (SVG markup, upper-case bech32 for a denser code). */
-  readonly qrSvg: string
+  /** The URI as a QR code: an SVG data URL (the address in upper case, for a denser code). */
+  readonly qr: string
   readonly label?: string
 }
 

@@ -1,0 +1,269 @@
+// A long-lived connection to the box's electrs for the wallet: it connects, says which protocol
+// it speaks, follows the tip (blockchain.headers.subscribe), and keeps every script hash the
+// wallet watches subscribed. When the connection drops it reconnects with backoff and subscribes
+// everything again in one batch, then hands the wallet the statuses so it can compare them with
+// the ones it stored (only changed script hashes are fetched again). While electrs is still
+// building its index the session says so (state `indexing`, a FlashError in plain words) and tries
+// again later instead of failing the wallet.
+import { z } from 'zod'
+import { ElectrumClient, type HeaderNotification } from '../clients/electrum'
+import { FlashError } from '../errors'
+import type { Logger } from '../log'
+
+export interface ElectrumEndpoint {
+  readonly host: string
+  readonly port: number
+}
+
+export type SessionState = 'disabled' | 'connecting' | 'indexing' | 'ready' | 'offline'
+
+export interface ElectrumSessionOptions {
+  /** Where electrs listens now; null when it is not part of the stack. Asked before each connect. */
+  readonly endpoint: () => ElectrumEndpoint | null | Promise<ElectrumEndpoint | null>
+  readonly timeoutMs?: number
+  /** Backoff between reconnects: starts at `min`, doubles up to `max`. */
+  readonly retryMs?: { readonly min: number; readonly max: number }
+  readonly log?: Logger
+  /** Script hashes per subscription batch (one line each). */
+  readonly batchSize?: number
+}
+
+/** A script hash whose status electrs announced, with that status (null: no history). */
+export type StatusMap = Map<string, string | null>
+
+export interface SessionHandlers {
+  /** After every (re)connect: the tip and the statuses of every watched script hash. */
+  onReady?(tip: HeaderNotification, statuses: StatusMap): void
+  /** A watched script hash changed (electrs pushed a new status). */
+  onStatus?(scriptHash: string, status: string | null): void
+  /** A new tip. */
+  onHeader?(tip: HeaderNotification): void
+  onState?(state: SessionState, problem?: FlashError): void
+}
+
+// A script hash that cannot exist (sha256 of nothing is not zero): asks for the index, not a wallet.
+const PROBE_SCRIPT_HASH = '0'.repeat(64)
+
+export class ElectrumSession {
+  private current: ElectrumClient | null = null
+  private readonly watched = new Set<string>()
+  private stopped = true
+  private timer: NodeJS.Timeout | null = null
+  private retry: number
+  private _state: SessionState = 'connecting'
+  private _problem: FlashError | undefined
+  private _tip: HeaderNotification | undefined
+  /** Round trips and requests of every client this session made (for the benchmark). */
+  private pastRoundTrips = 0
+  private pastRequests = 0
+  private readonly pastMethods = new Map<string, number>()
+  private readonly batchSize: number
+
+  constructor(
+    private readonly opts: ElectrumSessionOptions,
+    private readonly handlers: SessionHandlers = {},
+  ) {
+    this.retry = opts.retryMs?.min ?? 500
+    this.batchSize = opts.batchSize ?? 5000
+  }
+
+  get state(): SessionState {
+    return this._state
+  }
+  get problem(): FlashError | undefined {
+    return this._problem
+  }
+  get tip(): HeaderNotification | undefined {
+    return this._tip
+  }
+  get roundTrips(): number {
+    return this.pastRoundTrips + (this.current?.roundTrips ?? 0)
+  }
+  get requests(): number {
+    return this.pastRequests + (this.current?.requests ?? 0)
+  }
+  /** Requests sent per method, over every connection of this session. */
+  methodCounts(): Map<string, number> {
+    const out = new Map(this.pastMethods)
+    for (const [m, n] of this.current?.methodCounts ?? []) out.set(m, (out.get(m) ?? 0) + n)
+    return out
+  }
+
+  /** Connects (and keeps reconnecting) until stop(). Resolves after the first attempt. */
+  async start(): Promise<void> {
+    if (!this.stopped) return
+    this.stopped = false
+    await this.connectOnce()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.dropClient()
+  }
+
+  /** The connected client; throws a plain-words FlashError when there is none. */
+  client(): ElectrumClient {
+    if (this.current && !this.current.closed && this._state === 'ready') return this.current
+    throw (
+      this._problem ??
+      new FlashError(
+        'electrs.disconnected',
+        'The wallet is not connected to the Electrum server (electrs) right now.',
+        'Flash Box reconnects on its own. Check on the dashboard that electrs is running.',
+      )
+    )
+  }
+
+  /** Watches script hashes (kept across reconnects) and returns their current statuses. */
+  async subscribe(scriptHashes: readonly string[]): Promise<StatusMap> {
+    const fresh = scriptHashes.filter((s) => !this.watched.has(s))
+    for (const s of fresh) this.watched.add(s)
+    return this.subscribeOn(this.client(), fresh)
+  }
+
+  /** Script hashes to subscribe at the next connect (the wallet's stored addresses at start). */
+  remember(scriptHashes: Iterable<string>): void {
+    for (const s of scriptHashes) this.watched.add(s)
+  }
+
+  /** Forget script hashes (e.g. a removed account); electrs keeps them until the next connect. */
+  unwatch(scriptHashes: readonly string[]): void {
+    for (const s of scriptHashes) this.watched.delete(s)
+  }
+
+  private async subscribeOn(client: ElectrumClient, list: readonly string[]): Promise<StatusMap> {
+    const out: StatusMap = new Map()
+    for (let i = 0; i < list.length; i += this.batchSize) {
+      const chunk = list.slice(i, i + this.batchSize)
+      const statuses = await client.batch(
+        'blockchain.scripthash.subscribe',
+        chunk.map((s) => [s]),
+        StatusSchema,
+      )
+      chunk.forEach((s, j) => out.set(s, statuses[j]!))
+    }
+    return out
+  }
+
+  private setState(state: SessionState, problem?: FlashError): void {
+    const changed = state !== this._state || problem?.code !== this._problem?.code
+    this._state = state
+    this._problem = problem
+    if (changed) this.handlers.onState?.(state, problem)
+  }
+
+  private dropClient(): void {
+    const c = this.current
+    this.current = null
+    if (c) {
+      this.pastRoundTrips += c.roundTrips
+      this.pastRequests += c.requests
+      for (const [m, n] of c.methodCounts)
+        this.pastMethods.set(m, (this.pastMethods.get(m) ?? 0) + n)
+      c.close()
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return
+    const wait = this.retry
+    this.retry = Math.min(this.retry * 2, this.opts.retryMs?.max ?? 15_000)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.connectOnce()
+    }, wait)
+    this.timer.unref?.()
+  }
+
+  private async connectOnce(): Promise<void> {
+    if (this.stopped) return
+    let endpoint: ElectrumEndpoint | null
+    try {
+      endpoint = await this.opts.endpoint()
+    } catch (err) {
+      this.setState('offline', asFlash(err))
+      this.schedule()
+      return
+    }
+    if (!endpoint) {
+      this.setState(
+        'disabled',
+        new FlashError(
+          'wallet.electrs_disabled',
+          'The wallet needs the Electrum server (electrs), which is not part of this box’s stack.',
+          'Turn electrs on in Settings.',
+        ),
+      )
+      this.schedule()
+      return
+    }
+    if (this._state !== 'indexing') this.setState('connecting', this._problem)
+    let client: ElectrumClient
+    try {
+      client = await ElectrumClient.connect({ ...endpoint, timeoutMs: this.opts.timeoutMs })
+    } catch (err) {
+      this.setState('offline', asFlash(err))
+      this.schedule()
+      return
+    }
+    if (this.stopped) {
+      client.close()
+      return
+    }
+    this.dropClient()
+    this.current = client
+    client.on('blockchain.scripthash.subscribe', (params) => {
+      const [sh, status] = params
+      if (
+        typeof sh === 'string' &&
+        (typeof status === 'string' || status === null) &&
+        this.watched.has(sh)
+      )
+        this.handlers.onStatus?.(sh, status)
+    })
+    try {
+      await client.serverVersion('flashbox-wallet', '1.4')
+      const tip = await client.subscribeHeaders((h) => {
+        this._tip = h
+        this.handlers.onHeader?.(h)
+      })
+      // Headers are served while electrs indexes; script hashes are not. Ask once to know.
+      await client.getHistory(PROBE_SCRIPT_HASH)
+      const statuses = await this.subscribeOn(client, [...this.watched])
+      if (client.closed) throw client.closedReason ?? new Error('closed')
+      this._tip = tip
+      this.retry = this.opts.retryMs?.min ?? 500
+      client.onClose((err) => {
+        if (this.current !== client) return
+        this.opts.log?.warn('electrum connection lost; reconnecting', { code: err.code })
+        this.dropClient()
+        this.setState('connecting', err)
+        this.schedule()
+      })
+      this.setState('ready')
+      this.handlers.onReady?.(tip, statuses)
+    } catch (err) {
+      const e = asFlash(err)
+      this.dropClient()
+      this.setState(e.code === 'electrs.indexing' ? 'indexing' : 'offline', e)
+      this.schedule()
+    }
+  }
+}
+
+const StatusSchema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .nullable()
+
+function asFlash(err: unknown): FlashError {
+  if (err instanceof FlashError) return err
+  return new FlashError(
+    'electrs.unreachable',
+    'The Electrum server (electrs) could not be reached.',
+    'Check on the dashboard that electrs is running.',
+    { cause: err },
+  )
+}

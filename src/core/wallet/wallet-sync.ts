@@ -1,0 +1,664 @@
+// The wallet's view of the chain, kept in step with electrs by subscriptions, never by polling.
+//
+// - Every watched address is subscribed (blockchain.scripthash.subscribe, in batches). The wallet
+//   stores each address's history and the Electrum status hash it computes from that history
+//   (electrum-status.ts). A status from electrs that differs from the stored one — pushed, or
+//   answered after a reconnect/restart — is the only thing that makes the wallet fetch a history.
+// - Every step is batched: all changed histories in one round trip, all new transactions in one,
+//   all Merkle proofs in one, all missing block headers in one.
+// - A transaction in a block counts as confirmed only once its Merkle proof folds to the merkle root
+//   of the block header at that height (merkle-proof.ts); until then it is "confirming".
+// - Reorgs: a new tip whose parent is not the header the wallet checked against, or a history that
+//   moves a confirmed transaction back to the mempool, takes the confirmation away (and tells the
+//   owner); a transaction that leaves every history is "replaced" (double-spent or evicted).
+// - Gap limit: each chain is watched up to `gapLimit` addresses past its last used one; the
+//   look-ahead doubles while every new address turns out used, so discovering a long-used account
+//   takes a few rounds, not one round per 20 addresses.
+// Work is serialised on one queue: a notification that arrives during a round waits for it.
+import * as bitcoin from 'bitcoinjs-lib'
+import { HistorySchema, MerkleSchema, HeaderHexSchema, TxHexSchema } from '../clients/electrum'
+import type { HeaderNotification } from '../clients/electrum'
+import { FlashError } from '../errors'
+import { silentLogger, type Logger } from '../log'
+import { AccountKeys } from './account'
+import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electrum-session'
+import { electrumStatus, type HistoryItem } from './electrum-status'
+import { parseHeader, verifyMerkleProof } from './merkle-proof'
+import type { StoredAddress, StoredTx, WalletStore } from './wallet-store'
+import type { WalletAccount, WalletChain } from './types'
+
+/** How far back (blocks) headers are re-checked when the tip does not follow the stored chain. */
+const REORG_WINDOW = 144
+
+export interface WalletSyncEvents {
+  /** A transaction appeared or changed (confirmed, verified, replaced). */
+  transaction?(accountId: string, txid: string): void
+  /** A confirmed transaction lost its confirmation (outcome unconfirmed) or vanished (replaced). */
+  reorg?(
+    accountId: string,
+    txid: string,
+    outcome: 'unconfirmed' | 'replaced',
+    message: string,
+  ): void
+  /** A Merkle proof did not check out: the transaction stays unconfirmed. */
+  badProof?(accountId: string, txid: string, error: FlashError): void
+  /** Connection state or tip changed. */
+  status?(): void
+}
+
+export class AccountState {
+  readonly keys: AccountKeys
+  readonly chains: [StoredAddress[], StoredAddress[]] = [[], []]
+  readonly byScriptHash = new Map<string, StoredAddress>()
+  readonly byScript = new Map<string, StoredAddress>()
+  readonly txs = new Map<string, StoredTx>()
+  private readonly parsed = new Map<string, bitcoin.Transaction>()
+  handed: [number, number]
+  /** Broadcast by this box and not yet seen in a history: not "replaced" for a while. */
+  readonly broadcastAt = new Map<string, number>()
+
+  constructor(
+    public account: WalletAccount,
+    store: WalletStore,
+  ) {
+    this.keys = new AccountKeys(account)
+    for (const a of store.addresses(account.id)) this.addAddress(a)
+    for (const t of store.txs(account.id)) this.txs.set(t.txid, t)
+    this.handed = store.cursors(account.id)
+  }
+
+  addAddress(a: StoredAddress): void {
+    const { chain, index } = a.derived.derivation
+    this.chains[chain][index] = a
+    this.byScriptHash.set(a.derived.scriptHash, a)
+    this.byScript.set(a.derived.scriptPubKey, a)
+  }
+
+  tx(txid: string): bitcoin.Transaction | undefined {
+    let t = this.parsed.get(txid)
+    if (!t) {
+      const s = this.txs.get(txid)
+      if (!s) return undefined
+      t = bitcoin.Transaction.fromHex(s.hex)
+      this.parsed.set(txid, t)
+    }
+    return t
+  }
+
+  lastUsed(chain: WalletChain): number {
+    const list = this.chains[chain]
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]?.history.length) return i
+    return -1
+  }
+}
+
+export interface WalletSyncOptions {
+  readonly store: WalletStore
+  readonly endpoint: () => ElectrumEndpoint | null | Promise<ElectrumEndpoint | null>
+  readonly events?: WalletSyncEvents
+  readonly log?: Logger
+  readonly timeoutMs?: number
+  readonly retryMs?: { readonly min: number; readonly max: number }
+  readonly now?: () => Date
+}
+
+export class WalletSync {
+  readonly session: ElectrumSession
+  readonly accounts = new Map<string, AccountState>()
+  private readonly headers: Map<number, string>
+  private queue: Promise<unknown> = Promise.resolve()
+  private pending: StatusMap = new Map()
+  private flushTimer: NodeJS.Timeout | null = null
+  private readonly store: WalletStore
+  private readonly events: WalletSyncEvents
+  private readonly log: Logger
+  private readonly now: () => Date
+  tipHeight: number | undefined
+  syncedAt: Date | undefined
+  private syncedWaiters: (() => void)[] = []
+  /** Resolves when the queue is idle (tests and the benchmark wait on it). */
+  private idleWaiters: (() => void)[] = []
+  private busy = 0
+
+  constructor(opts: WalletSyncOptions) {
+    this.store = opts.store
+    this.events = opts.events ?? {}
+    this.log = opts.log ?? silentLogger
+    this.now = opts.now ?? (() => new Date())
+    this.headers = this.store.headers()
+    for (const a of this.store.accounts()) this.accounts.set(a.id, new AccountState(a, this.store))
+    this.session = new ElectrumSession(
+      {
+        endpoint: opts.endpoint,
+        timeoutMs: opts.timeoutMs,
+        retryMs: opts.retryMs,
+        log: this.log,
+      },
+      {
+        onReady: (tip, statuses) => this.enqueue(() => this.onReady(tip, statuses)),
+        onStatus: (sh, status) => this.noteStatus(sh, status),
+        onHeader: (tip) => this.enqueue(() => this.onHeader(tip)),
+        onState: () => this.events.status?.(),
+      },
+    )
+    for (const state of this.accounts.values()) this.session.remember(state.byScriptHash.keys())
+  }
+
+  start(): Promise<void> {
+    return this.session.start()
+  }
+
+  stop(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = null
+    this.session.stop()
+  }
+
+  /** Resolves once no sync work is queued or running. */
+  idle(): Promise<void> {
+    if (this.busy === 0 && this.pending.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Resolves after the first complete sync round since start (connected, everything checked). */
+  synced(): Promise<void> {
+    if (this.syncedAt && this.session.state === 'ready') return this.idle()
+    return new Promise<void>((resolve) => this.syncedWaiters.push(resolve)).then(() => this.idle())
+  }
+
+  /** Adds an account and discovers its used addresses (when connected). */
+  addAccount(account: WalletAccount): Promise<AccountState> {
+    return this.enqueue(async () => {
+      if (this.accounts.has(account.id)) return this.accounts.get(account.id)!
+      this.store.putAccount(account)
+      const state = new AccountState(account, this.store)
+      this.accounts.set(account.id, state)
+      this.session.remember(state.byScriptHash.keys())
+      if (this.session.state === 'ready') await this.discover([state])
+      return state
+    })
+  }
+
+  /** Changes an account's gap limit and watches the addresses it now covers. */
+  updateAccount(account: WalletAccount): Promise<void> {
+    return this.enqueue(async () => {
+      const state = this.accounts.get(account.id)
+      if (!state) return
+      state.account = account
+      this.store.putAccount(account)
+      if (this.session.state === 'ready') await this.discover([state])
+    })
+  }
+
+  /**
+   * The next address to hand out on a chain: past every used and handed-out one, within the gap
+   * limit (when the gap is exhausted, the first unused address after the last used one again).
+   */
+  nextAddress(accountId: string, chain: WalletChain): Promise<StoredAddress> {
+    return this.enqueue(async () => {
+      const state = this.account(accountId)
+      const lastUsed = state.lastUsed(chain)
+      let index = Math.max(lastUsed, state.handed[chain]) + 1
+      if (index > lastUsed + state.account.gapLimit) index = lastUsed + 1
+      const list = state.chains[chain]
+      const fresh: StoredAddress[] = []
+      for (let i = list.length; i <= index; i++) fresh.push(this.derive(state, chain, i))
+      if (fresh.length) await this.watch(fresh)
+      state.handed[chain] = Math.max(state.handed[chain], index)
+      this.store.setCursor(accountId, chain, state.handed[chain])
+      return list[index]!
+    })
+  }
+
+  /** A transaction this box just broadcast: shown at once, before electrs reports it. */
+  noteBroadcast(accountId: string, txHex: string): Promise<void> {
+    return this.enqueue(async () => {
+      const state = this.account(accountId)
+      const tx = bitcoin.Transaction.fromHex(txHex)
+      const txid = tx.getId()
+      if (!state.txs.has(txid)) {
+        const stored: StoredTx = {
+          account: accountId,
+          txid,
+          hex: txHex,
+          height: 0,
+          blockHash: null,
+          blockTime: null,
+          verified: false,
+          firstSeen: this.now().toISOString(),
+          state: 'live',
+          everConfirmed: false,
+        }
+        state.txs.set(txid, stored)
+        this.store.putTx(stored)
+      }
+      state.broadcastAt.set(txid, this.now().getTime())
+      this.events.transaction?.(accountId, txid)
+    })
+  }
+
+  account(accountId: string): AccountState {
+    const s = this.accounts.get(accountId)
+    if (!s) {
+      throw new FlashError(
+        'wallet.no_account',
+        'There is no wallet account with that name on this box.',
+        'Open the Wallet page and pick one of the accounts listed there.',
+      )
+    }
+    return s
+  }
+
+  // --- the queue ------------------------------------------------------------------------------
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    this.busy++
+    const run = this.queue.then(fn)
+    this.queue = run
+      .catch((err: unknown) => {
+        this.log.warn('wallet sync step failed', {
+          code: err instanceof FlashError ? err.code : 'internal',
+          message: (err as Error).message,
+        })
+      })
+      .finally(() => {
+        this.busy--
+        if (this.busy === 0 && this.pending.size === 0) {
+          const waiters = this.idleWaiters
+          this.idleWaiters = []
+          for (const w of waiters) w()
+        }
+      })
+    return run
+  }
+
+  /** Pushed statuses are gathered for a moment so a block's worth becomes one batch. */
+  private noteStatus(sh: string, status: string | null): void {
+    this.pending.set(sh, status)
+    if (this.flushTimer) return
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null
+      const work = this.pending
+      this.pending = new Map()
+      void this.enqueue(() => this.syncChanged(work))
+    }, 25)
+    this.flushTimer.unref?.()
+  }
+
+  // --- sync rounds ----------------------------------------------------------------------------
+
+  private async onReady(tip: HeaderNotification, statuses: StatusMap): Promise<void> {
+    this.tipHeight = tip.height
+    await this.checkHeaders(tip)
+    const changed: StatusMap = new Map()
+    for (const [sh, status] of statuses) {
+      const a = this.findAddress(sh)
+      if (a && a.status !== status) changed.set(sh, status)
+    }
+    await this.syncChanged(changed)
+    await this.discover([...this.accounts.values()])
+    await this.reverifyUnverified()
+    this.syncedAt = this.now()
+    this.events.status?.()
+    const waiters = this.syncedWaiters
+    this.syncedWaiters = []
+    for (const w of waiters) w()
+  }
+
+  private async onHeader(tip: HeaderNotification): Promise<void> {
+    this.tipHeight = tip.height
+    await this.checkHeaders(tip)
+    this.events.status?.()
+  }
+
+  private findAddress(sh: string): StoredAddress | undefined {
+    for (const s of this.accounts.values()) {
+      const a = s.byScriptHash.get(sh)
+      if (a) return a
+    }
+    return undefined
+  }
+
+  private derive(state: AccountState, chain: WalletChain, index: number): StoredAddress {
+    const a: StoredAddress = {
+      account: state.account.id,
+      derived: state.keys.derive(chain, index),
+      status: null,
+      history: [],
+    }
+    state.addAddress(a)
+    this.store.putAddress(a)
+    return a
+  }
+
+  /** Subscribes new addresses; those that already have history are synced. */
+  private async watch(fresh: readonly StoredAddress[]): Promise<void> {
+    if (this.session.state !== 'ready') return
+    const statuses = await this.session.subscribe(fresh.map((a) => a.derived.scriptHash))
+    const changed: StatusMap = new Map()
+    for (const a of fresh) {
+      const s = statuses.get(a.derived.scriptHash) ?? null
+      if (s !== a.status) changed.set(a.derived.scriptHash, s)
+    }
+    await this.syncChanged(changed, false)
+  }
+
+  /** Extends every chain of the given accounts to the gap limit past its last used address. */
+  private async discover(states: readonly AccountState[]): Promise<void> {
+    const grow = new Map<string, number>() // account:chain → addresses derived last round
+    for (let round = 0; round < 10_000; round++) {
+      const fresh: StoredAddress[] = []
+      for (const state of states) {
+        for (const chain of [0, 1] as const) {
+          const list = state.chains[chain]
+          const target =
+            Math.max(state.lastUsed(chain), state.handed[chain]) + 1 + state.account.gapLimit
+          if (list.length >= target) continue
+          const key = `${state.account.id}:${chain}`
+          // While every address of the last round was used, look twice as far ahead.
+          const last = grow.get(key) ?? 0
+          const count = Math.max(target - list.length, last * 2)
+          grow.set(key, count)
+          const start = list.length
+          for (let i = start; i < start + count; i++) fresh.push(this.derive(state, chain, i))
+        }
+      }
+      if (fresh.length === 0) return
+      await this.watch(fresh)
+    }
+  }
+
+  /** Fetches the histories whose status changed, then what they point at. */
+  private async syncChanged(changed: StatusMap, discoverAfter = true): Promise<void> {
+    if (changed.size === 0 || this.session.state !== 'ready') return
+    const client = this.session.client()
+    const shs = [...changed.keys()].filter((sh) => this.findAddress(sh))
+    if (shs.length === 0) return
+    const histories = await client.batch(
+      'blockchain.scripthash.get_history',
+      shs.map((s) => [s]),
+      HistorySchema,
+    )
+    const touched = new Set<AccountState>()
+    shs.forEach((sh, i) => {
+      const a = this.findAddress(sh)!
+      const history: HistoryItem[] = histories[i]!.map((h) => ({
+        tx_hash: h.tx_hash,
+        height: h.height,
+      }))
+      const computed = electrumStatus(history)
+      const announced = changed.get(sh)
+      if (announced !== undefined && announced !== computed) {
+        // The history moved on between the status and our request: what we store is consistent
+        // with its own hash, and the newer status electrs pushes will be fetched in turn.
+        this.log.debug('electrum status changed while fetching the history', { scriptHash: sh })
+      }
+      a.history = history
+      a.status = computed
+      touched.add(this.accounts.get(a.account)!)
+    })
+    await this.fetchTransactions([...touched])
+    const toVerify: { state: AccountState; tx: StoredTx }[] = []
+    for (const state of touched) toVerify.push(...this.reconcile(state))
+    await this.verify(toVerify)
+    this.store.transaction(() => {
+      for (const sh of shs) this.store.putAddress(this.findAddress(sh)!)
+      for (const state of touched) for (const t of state.txs.values()) this.store.putTx(t)
+    })
+    if (discoverAfter) await this.discover([...touched])
+  }
+
+  /** Downloads every transaction the touched histories name that the wallet does not have. */
+  private async fetchTransactions(states: readonly AccountState[]): Promise<void> {
+    const want = new Map<string, { state: AccountState; height: number }[]>()
+    for (const state of states) {
+      for (const list of state.chains) {
+        for (const a of list) {
+          for (const h of a?.history ?? []) {
+            if (state.txs.has(h.tx_hash)) continue
+            const l = want.get(h.tx_hash) ?? []
+            if (!l.some((x) => x.state === state)) l.push({ state, height: h.height })
+            want.set(h.tx_hash, l)
+          }
+        }
+      }
+    }
+    if (want.size === 0) return
+    const txids = [...want.keys()]
+    const hexes = await this.session.client().batch(
+      'blockchain.transaction.get',
+      txids.map((t) => [t]),
+      TxHexSchema,
+    )
+    const firstSeen = this.now().toISOString()
+    txids.forEach((txid, i) => {
+      const hex = hexes[i]!
+      if (bitcoin.Transaction.fromHex(hex).getId() !== txid) {
+        throw new FlashError(
+          'wallet.bad_transaction',
+          'The Electrum server sent a transaction that does not match its id.',
+          'The Electrum server (electrs) or its data may be damaged: open the electrs logs.',
+        )
+      }
+      for (const { state } of want.get(txid)!) {
+        state.txs.set(txid, {
+          account: state.account.id,
+          txid,
+          hex,
+          height: 0,
+          blockHash: null,
+          blockTime: null,
+          verified: false,
+          firstSeen,
+          state: 'live',
+          everConfirmed: false,
+        })
+        this.events.transaction?.(state.account.id, txid)
+      }
+    })
+  }
+
+  /** Brings each stored transaction in line with the account's histories; returns what to verify. */
+  private reconcile(state: AccountState): { state: AccountState; tx: StoredTx }[] {
+    const live = new Map<string, number>()
+    for (const list of state.chains)
+      for (const a of list)
+        for (const h of a?.history ?? [])
+          live.set(h.tx_hash, Math.max(live.get(h.tx_hash) ?? 0, Math.max(h.height, 0)))
+    const out: { state: AccountState; tx: StoredTx }[] = []
+    const id = state.account.id
+    const nowMs = this.now().getTime()
+    for (const tx of state.txs.values()) {
+      const height = live.get(tx.txid)
+      if (height === undefined) {
+        if (tx.state === 'gone') continue
+        const sent = state.broadcastAt.get(tx.txid)
+        if (sent !== undefined && nowMs - sent < 120_000) continue
+        const wasConfirmed = tx.height > 0 || tx.everConfirmed
+        tx.state = 'gone'
+        tx.verified = false
+        tx.height = 0
+        tx.blockHash = null
+        if (wasConfirmed) {
+          this.events.reorg?.(
+            id,
+            tx.txid,
+            'replaced',
+            `Transaction ${tx.txid.slice(0, 12)}… was in a block that is no longer part of the chain, and another transaction spent the same coins. It no longer counts.`,
+          )
+        }
+        this.events.transaction?.(id, tx.txid)
+        continue
+      }
+      state.broadcastAt.delete(tx.txid)
+      if (tx.state === 'gone') {
+        tx.state = 'live'
+        this.events.transaction?.(id, tx.txid)
+      }
+      if (height === 0) {
+        if (tx.height > 0) {
+          // (checkHeaders may have told the owner already; it clears blockHash when it does.)
+          if (tx.verified || tx.blockHash !== null) {
+            this.events.reorg?.(
+              id,
+              tx.txid,
+              'unconfirmed',
+              `Transaction ${tx.txid.slice(0, 12)}… lost its confirmation: its block is no longer part of the chain. It is waiting to be confirmed again.`,
+            )
+          }
+          tx.height = 0
+          tx.verified = false
+          tx.blockHash = null
+          tx.blockTime = null
+          this.events.transaction?.(id, tx.txid)
+        }
+      } else if (height !== tx.height || !tx.verified) {
+        if (height !== tx.height) {
+          tx.height = height
+          tx.verified = false
+          tx.blockHash = null
+          this.events.transaction?.(id, tx.txid)
+        }
+        out.push({ state, tx })
+      }
+    }
+    return out
+  }
+
+  /** Checks the Merkle proofs of confirmed transactions against their block headers (batched). */
+  private async verify(list: readonly { state: AccountState; tx: StoredTx }[]): Promise<void> {
+    if (list.length === 0) return
+    const client = this.session.client()
+    const proofs = await client.batchSettled(
+      'blockchain.transaction.get_merkle',
+      list.map(({ tx }) => [tx.txid, tx.height]),
+      MerkleSchema,
+    )
+    const missing = [...new Set(list.map(({ tx }) => tx.height))].filter(
+      (h) => !this.headers.has(h),
+    )
+    const headerHexes = await client.batch(
+      'blockchain.block.header',
+      missing.map((h) => [h]),
+      HeaderHexSchema,
+    )
+    missing.forEach((h, i) => {
+      this.headers.set(h, headerHexes[i]!)
+      this.store.putHeader(h, headerHexes[i]!)
+    })
+    list.forEach(({ state, tx }, i) => {
+      const proof = proofs[i]!
+      if (!proof.ok) {
+        // Typically a reorg racing the request; the next status change brings the new height.
+        this.log.debug('no merkle proof yet', { txid: tx.txid, code: proof.error.code })
+        return
+      }
+      try {
+        if (proof.value.block_height !== tx.height)
+          throw new FlashError(
+            'wallet.bad_merkle_proof',
+            'The Electrum server’s proof names another block than the transaction’s history.',
+            'If this keeps happening, open the electrs logs.',
+          )
+        const header = verifyMerkleProof({
+          txid: tx.txid,
+          txSize: tx.hex.length / 2,
+          branch: proof.value.merkle,
+          pos: proof.value.pos,
+          headerHex: this.headers.get(tx.height)!,
+        })
+        tx.verified = true
+        tx.everConfirmed = true
+        tx.blockHash = header.hash
+        tx.blockTime = header.time
+        this.events.transaction?.(state.account.id, tx.txid)
+      } catch (err) {
+        tx.verified = false
+        const e =
+          err instanceof FlashError
+            ? err
+            : new FlashError('wallet.bad_merkle_proof', String(err), 'Open the electrs logs.')
+        this.log.warn('merkle proof refused', { txid: tx.txid, code: e.code })
+        this.events.badProof?.(state.account.id, tx.txid, e)
+      }
+    })
+  }
+
+  /** After a reconnect: every confirmed transaction that is not verified yet gets another try. */
+  private async reverifyUnverified(): Promise<void> {
+    const list: { state: AccountState; tx: StoredTx }[] = []
+    for (const state of this.accounts.values())
+      for (const tx of state.txs.values())
+        if (tx.state === 'live' && tx.height > 0 && !tx.verified) list.push({ state, tx })
+    await this.verify(list)
+    this.store.transaction(() => {
+      for (const { tx } of list) this.store.putTx(tx)
+    })
+  }
+
+  /**
+   * Compares the headers the wallet verified against with the chain electrs follows now. A
+   * header that changed (or a height past the tip) means a reorg: the transactions verified
+   * against it lose their confirmation until their proofs check out against the new block.
+   */
+  private async checkHeaders(tip: HeaderNotification): Promise<void> {
+    const heights = [...this.headers.keys()].filter((h) => h > tip.height - REORG_WINDOW)
+    if (heights.length === 0) return
+    const parent = this.headers.get(tip.height - 1)
+    const atTip = this.headers.get(tip.height)
+    const suspicious =
+      heights.some((h) => h > tip.height) ||
+      (atTip !== undefined && atTip !== tip.hex) ||
+      (parent !== undefined && parseHeader(parent).hash !== parseHeader(tip.hex).prevHash) ||
+      this.syncedAt === undefined // first round after a (re)start: check once
+    if (!suspicious) return
+    const client = this.session.client()
+    const current = heights.filter((h) => h <= tip.height)
+    const now = await client.batchSettled(
+      'blockchain.block.header',
+      current.map((h) => [h]),
+      HeaderHexSchema,
+    )
+    const stale = new Set(heights.filter((h) => h > tip.height))
+    current.forEach((h, i) => {
+      const r = now[i]!
+      if (!r.ok || r.value !== this.headers.get(h)) stale.add(h)
+    })
+    if (stale.size === 0) return
+    const reverify: { state: AccountState; tx: StoredTx }[] = []
+    const affected: { state: AccountState; tx: StoredTx }[] = []
+    this.store.transaction(() => {
+      for (const h of stale) {
+        this.headers.delete(h)
+        this.store.deleteHeader(h)
+      }
+      for (const state of this.accounts.values()) {
+        for (const tx of state.txs.values()) {
+          if (!stale.has(tx.height) || !tx.verified) continue
+          tx.verified = false
+          tx.blockHash = null
+          this.store.putTx(tx)
+          this.events.transaction?.(state.account.id, tx.txid)
+          affected.push({ state, tx })
+          if (tx.height <= tip.height) reverify.push({ state, tx })
+        }
+      }
+    })
+    this.log.info('reorg: block headers changed', { heights: [...stale].sort((a, b) => a - b) })
+    // Same height in the new chain: check the proof against the new block (the status hash,
+    // which only holds heights, does not change in that case).
+    await this.verify(reverify)
+    this.store.transaction(() => {
+      for (const { tx } of reverify) this.store.putTx(tx)
+    })
+    for (const { state, tx } of affected) {
+      if (!tx.verified)
+        this.events.reorg?.(
+          state.account.id,
+          tx.txid,
+          'unconfirmed',
+          `Transaction ${tx.txid.slice(0, 12)}… lost its confirmation: its block is no longer part of the chain.`,
+        )
+    }
+  }
+}
