@@ -10,18 +10,22 @@ import { CopyButton } from '../ecash/CopyButton'
 import { sats } from '../ecash/sats'
 import type { Tone } from '../../format'
 import type { PageProps } from '../types'
+import { AddressPanel } from './AddressPanel'
 import { ChannelsPanel } from './ChannelsPanel'
+import { ConnectionsPanel } from './ConnectionsPanel'
 import { HistoryPanel } from './HistoryPanel'
 import { PayPanel } from './PayPanel'
 import { ReceivePanel } from './ReceivePanel'
 import { WalletSetup } from './WalletPanel'
 
-type Tab = 'receive' | 'pay' | 'history' | 'channels' | 'node'
+type Tab = 'receive' | 'pay' | 'history' | 'channels' | 'connections' | 'address' | 'node'
 const tabs: { id: Tab; label: string }[] = [
   { id: 'receive', label: 'Receive' },
   { id: 'pay', label: 'Pay' },
   { id: 'history', label: 'History' },
   { id: 'channels', label: 'Channels' },
+  { id: 'connections', label: 'Connections' },
+  { id: 'address', label: 'Lightning address' },
   { id: 'node', label: 'Node' },
 ]
 
@@ -132,6 +136,8 @@ export default function LightningPage(_props: PageProps) {
             {tab === 'pay' && <PayPanel />}
             {tab === 'history' && <HistoryPanel />}
             {tab === 'channels' && <ChannelsPanel />}
+            {tab === 'connections' && <ConnectionsPanel />}
+            {tab === 'address' && <AddressPanel />}
             {tab === 'node' && <NodePanel />}
           </div>
         </>
