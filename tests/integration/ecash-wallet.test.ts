@@ -22,13 +22,17 @@ let port: number
 let mintUp = false
 const wallets: EcashWallet[] = []
 
-async function openWallet(name: string, opts: { background?: number } = {}) {
+async function openWallet(
+  name: string,
+  opts: { background?: number; publishedOwnMintUrl?: string } = {},
+) {
   const events: EcashEvent[] = []
   const w = new EcashWallet({
     dir: join(root, name),
     log: silentLogger,
     publish: (e) => events.push(e),
     ownMintUrl: () => mint.url,
+    ...(opts.publishedOwnMintUrl ? { publishedOwnMintUrl: () => opts.publishedOwnMintUrl } : {}),
     backgroundIntervalMs: opts.background ?? 0,
     requestTimeoutMs: 5_000,
   })
@@ -122,6 +126,21 @@ afterAll(async () => {
 })
 
 describe('eCash wallet against the box mint', () => {
+  it('tokens of the own mint carry its published URL, and redeem at the own mint', async () => {
+    const published = 'https://shop.example.com'
+    const { w: alice } = await openWallet('alice-public', { publishedOwnMintUrl: published })
+    const { w: bob } = await openWallet('bob-public', { publishedOwnMintUrl: published })
+    await fund(alice, 16)
+    const sent = await alice.send({ amount: 5 })
+    expect(
+      getDecodedToken(
+        sent.token,
+        alice.mints()[0]!.keysets.map((k) => k.id),
+      ).mint,
+    ).toBe(published)
+    expect(await bob.receive(sent.token)).toMatchObject({ status: 'claimed', amount: 5 })
+  })
+
   it('mints from Lightning: quote → invoice + QR → paid (WebSocket) → proofs', async () => {
     const { w, events } = await openWallet('alice')
     const q = await w.createMintQuote(100)

@@ -76,3 +76,21 @@ describe('kind 10050 inbox relay list', () => {
     }
   })
 })
+
+describe('kind 10050 with the box’s public address (Settings → Reachability)', () => {
+  it('announces the box relay by its published address, and still delivers to it over loopback', async () => {
+    const PUBLISHED = 'wss://shop.example.com/'
+    client = new NostrClient({
+      dir,
+      log: silentLogger,
+      events: new EventBus(),
+      boxRelayUrl: () => BOX,
+      publishedBoxRelayUrl: () => 'wss://shop.example.com',
+      logN: 16,
+    })
+    client.start()
+    await client.createKey({ passphrase: 'a long passphrase', recoveryWords: false })
+    await vi.waitFor(() => expect(inboxLists().length).toBeGreaterThan(0))
+    expect(inboxLists()).toEqual([{ to: [BOX], lists: [PUBLISHED] }])
+  })
+})

@@ -342,9 +342,13 @@ async function settleClaim(ctx: WalletContext, op: Operation): Promise<void> {
   }
 }
 
+/**
+ * The token, as a token of `w`'s mint: callers pick `w` for the token's mint, so a token naming
+ * the own mint by its published URL (src/core/reach) is redeemed at the own mint on this computer.
+ */
 function decodeToken(w: Wallet, raw: string): Token {
   try {
-    return w.decodeToken(raw)
+    return { ...w.decodeToken(raw), mint: w.mint.mintUrl }
   } catch (err) {
     throw new FlashError(
       'ecash.bad_token',
