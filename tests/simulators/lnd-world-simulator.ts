@@ -29,7 +29,8 @@
 //                                  mature it, 6 bury the funding); "lnd" = this node (needs an
 //                                  unlocked wallet at start)
 //   LND_WORLD_FUNDING_CONFS (3), LND_WORLD_CSV_DELAY (144), LND_WORLD_POLL_MS (500),
-//   LND_WORLD_FROM_HEIGHT (0: read every block), LND_SIM_PROTOS_DIR
+//   LND_WORLD_FROM_HEIGHT (0: read every block), LND_WORLD_PERSIST (1: channel.db on disk; 0: in
+//   memory only, for benchmarks that measure what calls LND, not its disk), LND_SIM_PROTOS_DIR
 // Health: `node healthcheck.mjs lnd-rest https://127.0.0.1:8080 /data/.lnd/tls.cert`
 // (GET /v1/state answers SERVER_ACTIVE, as `lncli state`).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -65,6 +66,7 @@ const EnvSchema = z.object({
   LND_WORLD_CSV_DELAY: z.coerce.number().int().min(1).max(2016).default(144),
   LND_WORLD_POLL_MS: z.coerce.number().int().min(50).default(500),
   LND_WORLD_FROM_HEIGHT: z.coerce.number().int().min(0).default(0),
+  LND_WORLD_PERSIST: z.enum(['0', '1']).default('1'),
 })
 
 const NETWORKS = {
@@ -137,7 +139,7 @@ export async function main(
       ...(conf.walletUnlockPasswordFile ? { passwordFile: conf.walletUnlockPasswordFile } : {}),
     },
     node: nodeOpts,
-    persist: true,
+    persist: cfg.LND_WORLD_PERSIST === '1',
     log,
   })
   for (const spec of peerSpecs) {
@@ -155,7 +157,7 @@ export async function main(
       tlsExtraDomains: conf.tlsextradomain,
       tlsExtraIps: conf.tlsextraip,
       node: nodeOpts,
-      persist: true,
+      persist: cfg.LND_WORLD_PERSIST === '1',
       log: (l) => log(`[${name}] ${l}`),
     })
   }
