@@ -9,6 +9,7 @@ import { systemModule } from '../system/system-module'
 import { lightningModule } from '../lightning/lightning-module'
 import { walletServiceModule } from '../lightning/wallet-service-module'
 import { backupModule } from '../backup/backup-module'
+import { hardwareModule } from '../hardware/hardware-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -20,4 +21,5 @@ export const defaultModules: EngineModuleFactory[] = [
   ecashModule(),
   systemModule(),
   backupModule(),
+  hardwareModule(),
 ]

@@ -8,6 +8,7 @@ import { systemApi } from './system'
 import { lightningApi } from './lightning'
 import { backupApi } from './backup'
 import { walletServiceApi } from './wallet-service'
+import { hardwareApi } from './hardware'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -20,6 +21,7 @@ export const contract = {
   lightning: lightningApi,
   backup: backupApi,
   walletService: walletServiceApi,
+  hardware: hardwareApi,
 }
 
 export type AppContract = typeof contract

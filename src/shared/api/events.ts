@@ -9,6 +9,7 @@ import type { SystemEvent } from './system'
 import type { LightningEvent } from './lightning'
 import type { BackupEvent } from './backup'
 import type { WalletServiceEvent } from './wallet-service'
+import type { HardwareEvent } from './hardware'
 
 export type EngineEvent =
   | StackEvent
@@ -20,4 +21,5 @@ export type EngineEvent =
   | LightningEvent
   | BackupEvent
   | WalletServiceEvent
+  | HardwareEvent
 export type EventTopic = EngineEvent['topic']

@@ -171,7 +171,7 @@ export const hardwareApi = {
   hsmLock: mutation<HsmStatus>()(z.object({})),
   hsmForget: mutation<HsmStatus>()(z.object({})),
   vaultPreview: query<VaultView>()(VaultInputSchema),
-  hsmSignPsbt: mutation<SignResult>()(z.object({ psbt: PsbtBase64 })),
+  hsmSignPsbt: mutation<SignResult>()(z.object({ psbt: PsbtBase64, vault: VaultInputSchema })),
 }
 
 export type HardwareEvent = { topic: 'hardware'; type: 'devices'; overview: DevicesOverview }

@@ -93,3 +93,28 @@ describe('2-of-3 vault descriptor', () => {
     ).toThrow(expect.objectContaining({ code: 'vault.bad_key' }))
   })
 })
+
+describe('vault exports', () => {
+  it('all extended keys: BIP388 policy, BSMS record and Coldcard file; a fixed key: none, and says why', async () => {
+    const { vaultView } = await import('./vault-exports')
+    const v = await vault()
+    const c = SeedSigner.fromSeed(new Uint8Array(32).fill(3))
+    const allXpub: Vault = {
+      ...v,
+      cosigners: [v.cosigners[0]!, v.cosigners[2]!, await c.cosigner('regtest', 'C')],
+    }
+    const view = vaultView(allXpub)
+    expect(view.walletPolicy?.template).toBe('wsh(sortedmulti(2,@0/**,@1/**,@2/**))')
+    expect(view.walletPolicy?.keys[0]).toMatch(/^\[[0-9a-f]{8}\/48'\/1'\/0'\/2'\]tpub/)
+    const bsms = view.bsms!.split('\n')
+    expect(bsms[0]).toBe('BSMS 1.0')
+    expect(bsms[2]).toBe('/0/*,/1/*')
+    expect(bsms[3]).toBe(view.firstAddresses[0])
+    expect(view.coldcardFile).toMatch(/Policy: 2 of 3\nFormat: P2WSH/)
+    expect(view.coldcardFile).toContain(`${allXpub.cosigners[0]!.fingerprint.toUpperCase()}: tpub`)
+    const withHsm = vaultView(v)
+    expect(withHsm.walletPolicy).toBeUndefined()
+    expect(withHsm.bsms).toBeUndefined()
+    expect(withHsm.exportLimits).toHaveLength(2)
+  })
+})

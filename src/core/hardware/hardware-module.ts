@@ -1,0 +1,209 @@
+// The hardware domain of the engine (src/shared/api/hardware.ts): signing devices on USB (with
+// hot-plug events), the HSM cosigner key over PKCS#11, and vault previews with their exports.
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import type { HandlersOf } from '../../shared/api/procedure'
+import type { hardwareApi, HsmStatus, VaultNetwork } from '../../shared/api/hardware'
+import { FlashError } from '../errors'
+import { loadSettings } from '../engine/stack-module'
+import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
+import { HsmSigner } from './hsm-signer'
+import { HsmStore } from './hsm-store'
+import { keyFingerprint, type Vault } from './multisig/vault'
+import { vaultView } from './multisig/vault-exports'
+import { listTokens, TokenSession, type PinState } from './pkcs11/pkcs11-token'
+import { findSecp256k1Key, generateSecp256k1Key, type HsmKey } from './pkcs11/secp256k1-key'
+import { DeviceDiscovery, UDEV_RULES_FILE } from './usb/discovery'
+import { linuxAccessProbe, usbBackend } from './usb/usb-backend'
+
+/** The udev rules shipped with the app: Electron's resources folder, or the source checkout. */
+function udevRulesPath(): string | undefined {
+  const candidates: string[] = []
+  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath
+  if (resourcesPath) candidates.push(join(resourcesPath, 'udev', UDEV_RULES_FILE))
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6; i++) {
+    candidates.push(join(dir, 'resources', 'udev', UDEV_RULES_FILE))
+    dir = dirname(dir)
+  }
+  return candidates.map((c) => resolve(c)).find((c) => existsSync(c))
+}
+
+export function hardwareModule(): EngineModuleFactory {
+  return (ctx) => createHardwareModule(ctx)
+}
+
+export function createHardwareModule(
+  ctx: EngineContext,
+  opts: { discovery?: DeviceDiscovery } = {},
+): EngineModule<typeof hardwareApi> {
+  const log = ctx.log.child('hardware')
+  const store = new HsmStore(ctx.dataDir)
+  const rules = process.platform === 'linux' ? udevRulesPath() : undefined
+  const discovery =
+    opts.discovery ??
+    new DeviceDiscovery(
+      usbBackend(),
+      process.platform === 'linux'
+        ? linuxAccessProbe()
+        : async () => ({ permitted: true, holders: [] }),
+      rules ? { udevRulesPath: rules } : {},
+    )
+  let session: TokenSession | undefined
+  let key: HsmKey | undefined
+  let wrongPins = 0
+  let lastPinState: PinState | undefined
+
+  const network = (): VaultNetwork => {
+    const n = loadSettings(ctx.dataDir)?.network ?? 'regtest'
+    return n === 'testnet4' ? 'testnet' : n
+  }
+
+  const status = (): HsmStatus => {
+    const config = store.config()
+    return {
+      configured: !!config,
+      ...(config ?? {}),
+      pinRemembered: store.rememberedPin() !== undefined,
+      unlocked: !!session,
+      ...(key
+        ? {
+            key: {
+              publicKey: bytesToHex(key.publicKey),
+              fingerprint: keyFingerprint(key.publicKey),
+            },
+          }
+        : {}),
+      wrongPins,
+      ...(lastPinState ? { pinState: lastPinState } : {}),
+    }
+  }
+
+  const lock = () => {
+    session?.close()
+    session = undefined
+    key = undefined
+  }
+
+  /** Opens the token with `pin` and finds (or, when `create`, makes) the cosigner key. */
+  const unlock = (pin: string, create: boolean) => {
+    const config = store.config()
+    if (!config)
+      throw new FlashError(
+        'hsm.not_configured',
+        'No HSM is set up yet.',
+        'Choose the HSM module, token and PIN in Devices → HSM.',
+      )
+    lock()
+    let s: TokenSession
+    try {
+      s = TokenSession.open({ ...config, pin })
+    } catch (err) {
+      if (err instanceof FlashError && err.code === 'hsm.pin_incorrect') wrongPins++
+      try {
+        lastPinState = listTokens(config.modulePath).find(
+          (t) => t.serial === config.tokenSerial,
+        )?.pin
+      } catch {
+        // The token is gone: the error below already says so.
+      }
+      throw err
+    }
+    wrongPins = 0
+    try {
+      const found = findSecp256k1Key(s, config.keyLabel)
+      const k = found ?? (create ? generateSecp256k1Key(s, config.keyLabel) : undefined)
+      if (!k)
+        throw new FlashError(
+          'hsm.key_missing',
+          `The HSM has no key named “${config.keyLabel}”.`,
+          'Set the HSM up again in Devices → HSM to make the key, or check that this is the right token.',
+        )
+      if (!found)
+        log.info('made a new secp256k1 cosigner key on the HSM', { label: config.keyLabel })
+      session = s
+      key = k
+      lastPinState = s.pinState()
+    } catch (err) {
+      s.close()
+      throw err
+    }
+  }
+
+  const signer = (): HsmSigner => {
+    if (!session || !key)
+      throw new FlashError(
+        'hsm.locked',
+        'The HSM is locked.',
+        'Unlock it with its PIN in Devices → HSM.',
+      )
+    return new HsmSigner(session, key)
+  }
+
+  const handlers: HandlersOf<typeof hardwareApi, unknown> = {
+    devices: async () => discovery.overview(),
+    hsmTokens: async ({ modulePath }) => listTokens(modulePath),
+    hsmStatus: async () => status(),
+    hsmSetup: async ({ modulePath, tokenSerial, keyLabel, pin, rememberPin }) => {
+      const before = store.config()
+      store.saveConfig({ modulePath, tokenSerial, keyLabel })
+      try {
+        unlock(pin, true)
+      } catch (err) {
+        if (before) store.saveConfig(before)
+        else store.forgetAll()
+        throw err
+      }
+      if (rememberPin) store.rememberPin(pin)
+      else store.forgetPin()
+      return status()
+    },
+    hsmUnlock: async ({ pin }) => {
+      unlock(pin, false)
+      return status()
+    },
+    hsmLock: async () => {
+      lock()
+      return status()
+    },
+    hsmForget: async () => {
+      lock()
+      store.forgetAll()
+      wrongPins = 0
+      lastPinState = undefined
+      return status()
+    },
+    vaultPreview: async (input) => vaultView({ ...input, network: network() }),
+    hsmSignPsbt: async ({ psbt, vault }) => {
+      const v: Vault = { ...vault, network: network() }
+      return signer().signPsbt(psbt, v)
+    },
+  }
+
+  return {
+    name: 'hardware',
+    handlers: handlers as EngineModule<typeof hardwareApi>['handlers'],
+    async start() {
+      discovery.watch(
+        (overview) => ctx.events.publish({ topic: 'hardware', type: 'devices', overview }),
+        (err) => log.warn('device list after a plug/unplug failed', { error: String(err) }),
+      )
+      const pin = store.config() ? store.rememberedPin() : undefined
+      if (pin) {
+        try {
+          unlock(pin, false)
+        } catch (err) {
+          log.warn('the HSM did not unlock with the remembered PIN', {
+            code: err instanceof FlashError ? err.code : 'internal',
+          })
+        }
+      }
+    },
+    async stop() {
+      discovery.stop()
+      lock()
+    },
+  }
+}

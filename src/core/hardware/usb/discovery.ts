@@ -1,0 +1,124 @@
+// Signing devices on this computer's USB, and what stands between each one and signing.
+// The USB listing and the access checks are behind two small interfaces so the rules here are
+// tested with injected descriptors (this machine's kernel has no USB; see usb-backend.ts).
+import type { DeviceState, DevicesOverview, DeviceView } from '../../../shared/api/hardware'
+import { identify, type KnownDevice } from './known-devices'
+
+export interface UsbDeviceInfo {
+  /** Port path as Linux names it in sysfs: "1-1", "2-3.4". */
+  portPath: string
+  busNumber: number
+  address: number
+  vendorId: number
+  productId: number
+  productName?: string
+  manufacturerName?: string
+  serialNumber?: string
+}
+
+export interface UsbBackend {
+  /** False when the computer shows no USB subsystem (no /sys/bus/usb on Linux). */
+  available(): boolean
+  list(): Promise<UsbDeviceInfo[]>
+  /** Calls `onChange` on plug and unplug; returns the function that stops watching. */
+  watch(onChange: () => void): () => void
+}
+
+export interface DeviceAccess {
+  /** The OS lets this user open the device's node(s). */
+  permitted: boolean
+  /** Names of the other programs that hold the device open right now. */
+  holders: string[]
+}
+
+export type AccessProbe = (device: UsbDeviceInfo, known: KnownDevice) => Promise<DeviceAccess>
+
+/** What Flash Box can do with each model today, in plain words (no more than the code does). */
+const SUPPORT: Record<KnownDevice['model'], string> = {
+  coldcard:
+    'Sign by PSBT files on its microSD card (no USB needed): export the PSBT in Vault, sign on the Coldcard, load the signed file. Signing over USB is not built yet.',
+  ledger:
+    'Found. Signing with a Ledger over USB (its Bitcoin app, BIP388 wallet policies) is not built yet, so Flash Box cannot tell whether it is unlocked or in the Bitcoin app.',
+  trezor:
+    'Found. Signing with a Trezor is not built yet. Its library (Trezor Connect) reaches the device through Trezor Bridge or its own USB transport; neither is wired in Flash Box yet.',
+  bitbox02:
+    'Found. Signing with a BitBox02 (bitbox-api) is not built yet, so Flash Box cannot tell whether it is unlocked.',
+  jade: 'Found a USB-serial chip that a Blockstream Jade uses. Signing with a Jade is not built yet; it would also need its PIN server, reached over the network.',
+  'unknown-serial': 'Not a signing device Flash Box knows.',
+}
+
+function view(dev: UsbDeviceInfo, known: KnownDevice, access: DeviceAccess): DeviceView {
+  let state: DeviceState
+  let stateText: string
+  if (!access.permitted) {
+    state = 'permission'
+    stateText =
+      'Flash Box is not allowed to open it. Install the device rules with the command below, then unplug it and plug it in again.'
+  } else if (access.holders.length > 0) {
+    state = 'busy'
+    stateText = `In use by ${access.holders.join(', ')}. Close it (usually ${known.usualCulprit}) and try again.`
+  } else {
+    state = 'unsupported'
+    stateText = `Connected and reachable. Only one program can use it at a time: keep ${known.usualCulprit} closed while Flash Box uses it.`
+  }
+  return {
+    id: dev.portPath,
+    model: known.model,
+    modelName:
+      dev.productName && known.model !== 'jade'
+        ? `${known.modelName} (${dev.productName})`
+        : known.modelName,
+    vendorId: dev.vendorId,
+    productId: dev.productId,
+    state,
+    stateText,
+    support: SUPPORT[known.model],
+  }
+}
+
+export const UDEV_RULES_FILE = '51-flash-box-signers.rules'
+
+export function udevCommand(rulesPath: string): string {
+  return `sudo install -m 0644 '${rulesPath}' /etc/udev/rules.d/${UDEV_RULES_FILE} && sudo udevadm control --reload-rules && sudo udevadm trigger`
+}
+
+export class DeviceDiscovery {
+  private stopWatching: (() => void) | undefined
+
+  constructor(
+    private readonly backend: UsbBackend,
+    private readonly probe: AccessProbe,
+    private readonly opts: { udevRulesPath?: string } = {},
+  ) {}
+
+  async overview(): Promise<DevicesOverview> {
+    const udev = this.opts.udevRulesPath ? udevCommand(this.opts.udevRulesPath) : undefined
+    if (!this.backend.available())
+      return {
+        usbAvailable: false,
+        devices: [],
+        ...(udev ? { udevCommand: udev } : {}),
+        note: 'This computer shows Flash Box no USB devices (no USB subsystem), so no devices are listed. An HSM and PSBT files on an SD card still work.',
+      }
+    const devices: DeviceView[] = []
+    for (const dev of await this.backend.list()) {
+      const known = identify(dev.vendorId, dev.productId)
+      if (!known) continue
+      devices.push(view(dev, known, await this.probe(dev, known)))
+    }
+    return { usbAvailable: true, devices, ...(udev ? { udevCommand: udev } : {}) }
+  }
+
+  /** Hot-plug: `onChange` gets a fresh overview after each plug or unplug. */
+  watch(onChange: (overview: DevicesOverview) => void, onError: (err: unknown) => void): void {
+    if (this.stopWatching || !this.backend.available()) return
+    this.stopWatching = this.backend.watch(() => {
+      this.overview().then(onChange, onError)
+    })
+  }
+
+  stop(): void {
+    this.stopWatching?.()
+    this.stopWatching = undefined
+  }
+}
