@@ -14,16 +14,19 @@ import { AddressPanel } from './AddressPanel'
 import { ChannelsPanel } from './ChannelsPanel'
 import { ConnectionsPanel } from './ConnectionsPanel'
 import { HistoryPanel } from './HistoryPanel'
+import { LiquidityPanel } from './LiquidityPanel'
 import { PayPanel } from './PayPanel'
 import { ReceivePanel } from './ReceivePanel'
 import { WalletSetup } from './WalletPanel'
 
-type Tab = 'receive' | 'pay' | 'history' | 'channels' | 'connections' | 'address' | 'node'
+type Tab =
+  'receive' | 'pay' | 'history' | 'channels' | 'liquidity' | 'connections' | 'address' | 'node'
 const tabs: { id: Tab; label: string }[] = [
   { id: 'receive', label: 'Receive' },
   { id: 'pay', label: 'Pay' },
   { id: 'history', label: 'History' },
   { id: 'channels', label: 'Channels' },
+  { id: 'liquidity', label: 'Liquidity' },
   { id: 'connections', label: 'Connections' },
   { id: 'address', label: 'Lightning address' },
   { id: 'node', label: 'Node' },
@@ -136,6 +139,7 @@ export default function LightningPage(_props: PageProps) {
             {tab === 'pay' && <PayPanel />}
             {tab === 'history' && <HistoryPanel />}
             {tab === 'channels' && <ChannelsPanel />}
+            {tab === 'liquidity' && <LiquidityPanel />}
             {tab === 'connections' && <ConnectionsPanel />}
             {tab === 'address' && <AddressPanel />}
             {tab === 'node' && <NodePanel />}
