@@ -18,6 +18,7 @@ import { contentSecurityPolicy } from '../core/api/csp'
 import { createEngine, type Engine } from '../core/engine/engine'
 import { toUserError } from '../core/errors'
 import { defaultModules } from '../core/engine/modules'
+import { safeStorageKeychain } from './safe-storage-keychain'
 import { createLogger } from '../core/log'
 import type { StackStatus } from '../shared/api/stack'
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../preload/bridge-types'
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
     log,
     modules: defaultModules,
     serviceLauncher: utilityProcessLauncher(utilityProcess, import.meta.dirname),
+    // The owner may keep the box key in the OS keychain (Settings → Backup) to start unattended.
+    keychain: safeStorageKeychain(app.getPath('userData')),
   })
 
   const dispatcher = createIpcDispatcher({

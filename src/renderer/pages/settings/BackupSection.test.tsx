@@ -1,0 +1,102 @@
+// Settings → Backup: unlock after a restart, change the password, the keychain's trade-off (or
+// that it is unavailable), back up now with progress, and a restore that says to restart.
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { BackupStatus } from '../../../shared/api/backup'
+import { setTransport } from '../../api/client'
+import { FakeTransportForTests } from '../../test/fake-transport'
+import { BackupSection } from './BackupSection'
+
+afterEach(cleanup)
+
+const base: BackupStatus = {
+  box: 'locked',
+  keychain: { available: false, enabled: false },
+  target: '/media/owner/BACKUP',
+  schedule: 'daily',
+  keep: 7,
+  running: false,
+  archives: [],
+}
+
+const type = (label: string, value: string) =>
+  fireEvent.change(screen.getByLabelText(label), { target: { value } })
+
+describe('backup section', () => {
+  it('unlocks a locked box and says the keychain is unavailable headless', async () => {
+    const fake = new FakeTransportForTests({
+      'backup.status': () => base,
+      'backup.targets': () => [],
+      'backup.unlock': () => ({ ...base, box: 'unlocked' }),
+    })
+    setTransport(fake)
+    render(<BackupSection />)
+    await screen.findByText(/The box is locked/)
+    expect(screen.getByText(/Not available here/)).toBeTruthy()
+    expect(
+      (screen.getByRole('button', { name: 'Back up now' }) as HTMLButtonElement).disabled,
+    ).toBe(true)
+    type('Owner password', 'the password')
+    fireEvent.click(screen.getByRole('button', { name: 'Unlock' }))
+    await screen.findByText(/^Unlocked\./)
+    expect(fake.callsTo('backup.unlock')).toEqual([{ password: 'the password' }])
+  })
+
+  it('explains the keychain trade-off, backs up with progress, and prepares a restore', async () => {
+    const unlocked: BackupStatus = {
+      ...base,
+      box: 'unlocked',
+      keychain: { available: true, enabled: false },
+    }
+    const fake = new FakeTransportForTests({
+      'backup.status': () => unlocked,
+      'backup.targets': () => [
+        { path: '/media/owner/STICK', label: 'STICK', removable: true, freeBytes: 8e9 },
+      ],
+      'backup.backupNow': () => ({
+        file: '/media/owner/BACKUP/flashbox-1.fbbackup',
+        bytes: 1000,
+        createdAt: new Date().toISOString(),
+      }),
+      'backup.restore': () => ({
+        createdAt: new Date().toISOString(),
+        appVersion: '0.1.0',
+        files: 12,
+        skipped: [],
+      }),
+      'backup.changePassword': () => unlocked,
+    })
+    setTransport(fake)
+    render(<BackupSection />)
+    await screen.findByText(/anyone who can log in to this computer’s user account/)
+    fireEvent.click(await screen.findByRole('button', { name: 'STICK' }))
+    expect((screen.getByLabelText('Backup folder') as HTMLInputElement).value).toBe(
+      '/media/owner/STICK',
+    )
+
+    fireEvent.click(screen.getByRole('button', { name: 'Back up now' }))
+    act(() =>
+      fake.emit({
+        topic: 'backup',
+        type: 'progress',
+        progress: { phase: 'copying', doneBytes: 500, totalBytes: 1000 },
+      }),
+    )
+    await screen.findByText(/Backing up: /)
+    expect(fake.callsTo('backup.backupNow')).toHaveLength(1)
+
+    type('Current password', 'old password 1')
+    type('New password', 'new password 22')
+    fireEvent.click(screen.getByRole('button', { name: 'Change password' }))
+    await act(async () => {})
+    expect(fake.callsTo('backup.changePassword')).toEqual([
+      { oldPassword: 'old password 1', newPassword: 'new password 22' },
+    ])
+
+    type('Backup file', '/media/owner/BACKUP/flashbox-1.fbbackup')
+    type('Password of the backup', 'backup password')
+    fireEvent.click(screen.getByRole('button', { name: 'Restore' }))
+    await screen.findByText(/Quit and start Flash Box again to finish the restore/)
+    expect(screen.getByText(/channels are then closed by their peers/)).toBeTruthy()
+  })
+})
