@@ -1,0 +1,277 @@
+// Send: one or more recipients (batch), each an address and an amount, or "the rest" (send max);
+// a fee preset from the node's estimates or a custom rate; optionally the exact coins to spend
+// (coin control: each coin's label and age; frozen coins cannot be picked). "Review" builds the
+// transaction and shows everything before anything is signed.
+import { useState } from 'react'
+import type { WalletCoin } from '../../../shared/api/wallet'
+import type { SendReview } from '../../../shared/api/wallet-send'
+import { useMutation, useQuery } from '../../api/hooks'
+import { ErrorBox } from '../../shell/common'
+import { sats } from '../ecash/sats'
+import { ReviewCard, SendResult } from './ReviewCard'
+import { coinAge, shortId, type WalletSendClient } from './send-client'
+
+interface Row {
+  address: string
+  amount: string
+  max: boolean
+}
+
+export function SendPanel({
+  client,
+  accountId,
+  coins,
+  onSent,
+}: {
+  client: WalletSendClient
+  accountId: string
+  coins: readonly WalletCoin[]
+  onSent?: (r: SendReview) => void
+}) {
+  const [rows, setRows] = useState<Row[]>([{ address: '', amount: '', max: false }])
+  const [preset, setPreset] = useState<string>('normal')
+  const [custom, setCustom] = useState('')
+  const [picking, setPicking] = useState(false)
+  const [picked, setPicked] = useState<string[]>([])
+  const [review, setReview] = useState<SendReview>()
+  const [result, setResult] = useState<SendReview>()
+  const rates = useQuery(() => client.feeRates({}), [client])
+  const prepare = useMutation((input: Parameters<WalletSendClient['prepareSend']>[0]) =>
+    client.prepareSend(input),
+  )
+
+  const presetRate = rates.data?.presets.find((p) => p.id === preset)?.satPerVb
+  const feeRate = preset === 'custom' ? Number(custom) : presetRate
+  const update = (i: number, patch: Partial<Row>) =>
+    setRows((rs) =>
+      rs.map((r, j) => (j === i ? { ...r, ...patch } : patch.max ? { ...r, max: false } : r)),
+    )
+  const ready =
+    rows.every((r) => r.address.trim() && (r.max || Number(r.amount) > 0)) &&
+    feeRate !== undefined &&
+    feeRate > 0
+  const reset = () => {
+    setReview(undefined)
+    setResult(undefined)
+  }
+
+  if (result)
+    return (
+      <SendResult
+        review={result}
+        onAgain={() => {
+          reset()
+          setRows([{ address: '', amount: '', max: false }])
+          setPicked([])
+        }}
+      />
+    )
+  if (review)
+    return (
+      <ReviewCard
+        client={client}
+        review={review}
+        onDone={(r) => {
+          setResult(r)
+          onSent?.(r)
+        }}
+        onCancel={reset}
+      />
+    )
+
+  return (
+    <section aria-labelledby="wallet-send">
+      <h2 id="wallet-send">Send bitcoin</h2>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault()
+          if (!ready) return
+          const r = await prepare.run({
+            accountId,
+            recipients: rows.map((row) =>
+              row.max
+                ? { address: row.address.trim(), max: true }
+                : { address: row.address.trim(), amountSat: Number(row.amount) },
+            ),
+            feeRateSatPerVb: feeRate!,
+            ...(picked.length ? { coins: picked } : {}),
+          })
+          if (r) setReview(r)
+        }}
+      >
+        {rows.map((row, i) => (
+          <fieldset key={i} className="card" aria-label={`Recipient ${i + 1}`}>
+            <div className="field">
+              <label htmlFor={`send-address-${i}`}>
+                Address{rows.length > 1 ? ` ${i + 1}` : ''}
+              </label>
+              <input
+                id={`send-address-${i}`}
+                spellCheck={false}
+                autoComplete="off"
+                value={row.address}
+                onChange={(e) => update(i, { address: e.target.value })}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor={`send-amount-${i}`}>
+                Amount (sat){rows.length > 1 ? ` ${i + 1}` : ''}
+              </label>
+              <input
+                id={`send-amount-${i}`}
+                inputMode="numeric"
+                disabled={row.max}
+                value={row.max ? '' : row.amount}
+                placeholder={row.max ? 'everything left after the fee' : ''}
+                onChange={(e) => update(i, { amount: e.target.value.replace(/[^0-9]/g, '') })}
+              />
+            </div>
+            <div className="field checkbox">
+              <input
+                id={`send-max-${i}`}
+                type="checkbox"
+                checked={row.max}
+                onChange={(e) => update(i, { max: e.target.checked })}
+              />
+              <label htmlFor={`send-max-${i}`}>Send max (everything left after the fee)</label>
+            </div>
+            {rows.length > 1 && (
+              <button type="button" onClick={() => setRows((rs) => rs.filter((_, j) => j !== i))}>
+                Remove recipient {i + 1}
+              </button>
+            )}
+          </fieldset>
+        ))}
+        <button
+          type="button"
+          onClick={() => setRows((rs) => [...rs, { address: '', amount: '', max: false }])}
+        >
+          Add another recipient
+        </button>
+
+        <fieldset className="card">
+          <legend>Fee</legend>
+          {rates.error && <ErrorBox error={rates.error} />}
+          {rates.data?.note && <p className="muted">{rates.data.note}</p>}
+          {rates.data?.presets.map((p) => (
+            <div className="field checkbox" key={p.id}>
+              <input
+                id={`fee-${p.id}`}
+                type="radio"
+                name="fee"
+                checked={preset === p.id}
+                onChange={() => setPreset(p.id)}
+              />
+              <label htmlFor={`fee-${p.id}`}>
+                {p.label}: {p.satPerVb} sat/vB, {p.eta}
+                {!p.estimated && ' (no estimate yet)'}
+              </label>
+            </div>
+          ))}
+          <div className="field checkbox">
+            <input
+              id="fee-custom"
+              type="radio"
+              name="fee"
+              checked={preset === 'custom'}
+              onChange={() => setPreset('custom')}
+            />
+            <label htmlFor="fee-custom">Custom</label>
+          </div>
+          {preset === 'custom' && (
+            <div className="field">
+              <label htmlFor="fee-custom-rate">Fee rate (sat/vB)</label>
+              <input
+                id="fee-custom-rate"
+                inputMode="decimal"
+                value={custom}
+                onChange={(e) => setCustom(e.target.value.replace(/[^0-9.]/g, ''))}
+              />
+              {rates.data && (
+                <p className="field-help">
+                  At least {rates.data.minRelaySatPerVb} sat/vB (your node’s minimum). Above{' '}
+                  {rates.data.confirmAboveSatPerVb} sat/vB you will be asked to confirm.
+                </p>
+              )}
+            </div>
+          )}
+        </fieldset>
+
+        <fieldset className="card">
+          <legend>Coins</legend>
+          <div className="field checkbox">
+            <input
+              id="coin-control"
+              type="checkbox"
+              checked={picking}
+              onChange={(e) => {
+                setPicking(e.target.checked)
+                if (!e.target.checked) setPicked([])
+              }}
+            />
+            <label htmlFor="coin-control">Choose the coins to spend (coin control)</label>
+          </div>
+          {!picking && (
+            <p className="muted">Flash Box picks coins so that no change is needed when it can.</p>
+          )}
+          {picking && (
+            <table className="table" aria-label="Coins to spend">
+              <thead>
+                <tr>
+                  <th>Spend</th>
+                  <th>Amount</th>
+                  <th>Label</th>
+                  <th>Age</th>
+                  <th>Coin</th>
+                </tr>
+              </thead>
+              <tbody>
+                {coins.map((c) => (
+                  <tr key={c.outpoint}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Spend ${sats(c.valueSat)} ${c.label ?? shortId(c.outpoint)}`}
+                        disabled={c.frozen}
+                        checked={picked.includes(c.outpoint)}
+                        onChange={(e) =>
+                          setPicked((p) =>
+                            e.target.checked
+                              ? [...p, c.outpoint]
+                              : p.filter((x) => x !== c.outpoint),
+                          )
+                        }
+                      />
+                      {c.frozen && <span className="muted"> frozen</span>}
+                    </td>
+                    <td>{sats(c.valueSat)}</td>
+                    <td>{c.label ?? <span className="muted">—</span>}</td>
+                    <td>{coinAge(c.confirmations)}</td>
+                    <td>
+                      <code>{shortId(c.outpoint, 8, 4)}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {picking && picked.length > 0 && (
+            <p>
+              {picked.length} coin{picked.length === 1 ? '' : 's'},{' '}
+              {sats(
+                coins
+                  .filter((c) => picked.includes(c.outpoint))
+                  .reduce((s, c) => s + c.valueSat, 0),
+              )}
+            </p>
+          )}
+        </fieldset>
+
+        <button type="submit" className="primary" disabled={!ready || prepare.pending}>
+          {prepare.pending ? 'Building…' : 'Review'}
+        </button>
+        {prepare.error && <ErrorBox error={prepare.error} />}
+      </form>
+    </section>
+  )
+}
