@@ -48,7 +48,8 @@ async function request(id, method, params, encryption) {
       kind: 23194,
       created_at: Math.floor(Date.now() / 1000),
       content,
-      tags: [['p', wallet], ...(encryption === 'nip04' ? [] : [['encryption', 'nip44_v2']])],
+      // `encryption` names the scheme in the tag; anything but nip04 is encrypted with NIP-44.
+      tags: [['p', wallet], ...(encryption === 'nip04' ? [] : [['encryption', encryption]])],
     },
     secret,
   )

@@ -55,7 +55,7 @@ class NwcApp {
   async call(
     method: string,
     params: Record<string, unknown> = {},
-    encryption: 'nip44_v2' | 'nip04' = 'nip44_v2',
+    encryption: 'nip44_v2' | 'nip04' | 'nip99' = 'nip44_v2',
   ): Promise<NwcAnswer> {
     const r = await this.send({ method, params, encryption })
     if (r.error) throw new Error(String(r.error))
@@ -221,6 +221,19 @@ describe('Nostr Wallet Connect through the box’s relay, from a separate app pr
     // Another app's invoice is not this app's to look up.
     const other = await spender.app.call('lookup_invoice', { payment_hash: inv.payment_hash })
     expect(other.error?.code).toBe('NOT_FOUND')
+  })
+
+  it('an unknown encryption is UNSUPPORTED_ENCRYPTION; a burst of requests is RATE_LIMITED', async () => {
+    const odd = await spender.app.call('get_balance', {}, 'nip99')
+    expect(odd.error?.code).toBe('UNSUPPORTED_ENCRYPTION')
+    // 60 a minute with a burst of 15 (the module's default): 24 at once cannot all pass.
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, () => spender.app.call('get_info')),
+    )
+    const codes = answers.map((a) => a.error?.code ?? 'ok')
+    expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThan(0)
+    expect(codes.filter((c) => c === 'ok').length).toBeGreaterThan(0)
+    expect(new Set(codes)).toEqual(new Set(['ok', 'RATE_LIMITED']))
   })
 
   it('a revoked connection is refused with UNAUTHORIZED', async () => {

@@ -198,6 +198,11 @@ export class NwcConnectionStore {
     return Number(r.changes) === 1
   }
 
+  /** Forgets request ids older than `before` (a relay does not hold ephemeral requests that long). */
+  pruneRequests(before: number): void {
+    this.db.prepare('DELETE FROM requests WHERE received_at < ?').run(before)
+  }
+
   /** Reserved plus settled in the connection's current window. */
   usedSat(c: Connection, now = Date.now()): number {
     const since = budgetWindowStart(c.budgetPeriod, now)

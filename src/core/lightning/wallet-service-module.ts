@@ -68,6 +68,8 @@ export interface WalletServiceOptions {
   readonly requestsPerMinute?: number
   /** How long pay_invoice waits for the outcome before answering “in flight” (ms). */
   readonly payWaitMs?: number
+  /** Invoices the Lightning address makes per minute, for everyone together (default 120). */
+  readonly addressInvoicesPerMinute?: number
   /** Relay pool timings (tests). */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number }
 }
@@ -184,16 +186,22 @@ export function createWalletServiceModule(
     ...(options.payWaitMs ? { payWaitMs: options.payWaitMs } : {}),
   })
 
-  const allowed = (connectionId: string): boolean => {
+  /** Token buckets: `perMinute` refill, `size` at most. */
+  const take = (key: string, rate: number, size: number): boolean => {
     const now = Date.now()
-    const b = buckets.get(connectionId) ?? { tokens: burst, at: now }
-    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 60_000) * perMinute)
+    const b = buckets.get(key) ?? { tokens: size, at: now }
+    b.tokens = Math.min(size, b.tokens + ((now - b.at) / 60_000) * rate)
     b.at = now
-    buckets.set(connectionId, b)
+    buckets.set(key, b)
     if (b.tokens < 1) return false
     b.tokens -= 1
     return true
   }
+  const allowed = (connectionId: string) => take(`nwc:${connectionId}`, perMinute, burst)
+  // The callback is public: without a limit, anyone could make the node create invoices nonstop.
+  const invoiceRate = options.addressInvoicesPerMinute ?? 120
+  const addressInvoiceAllowed = () =>
+    take('lnurl', invoiceRate, Math.max(5, Math.floor(invoiceRate / 4)))
 
   const respond = async (
     c: Connection,
@@ -412,6 +420,9 @@ export function createWalletServiceModule(
       if (!base) throw new LnurlError(503, 'The box does not know its public address yet.')
       const p = parseCallback(q, a)
       const zap = p.nostr !== undefined ? validateZapRequest(p.nostr, p.amountMsat) : undefined
+      if (!addressInvoiceAllowed()) {
+        throw new LnurlError(429, 'Too many payment requests right now; try again in a minute.')
+      }
       const committed = zap ? p.nostr! : metadataOf(lightningAddressOf(a.name, base))
       const lnd = appLnd()
       let created: Lightning.CreateInvoiceResult
@@ -444,6 +455,7 @@ export function createWalletServiceModule(
     pool.setRelays(wantedRelays())
     if (!pool.hasSubscription('nwc-requests')) listen()
     wallet.reconcile()
+    store.pruneRequests(Date.now() - 86_400_000)
     await publishInfo()
     for (const z of addresses.pendingZaps(Date.now() - ZAP_LOOKBACK_MS)) {
       if (z.attempts >= MAX_RECEIPT_ATTEMPTS) continue
