@@ -1,10 +1,12 @@
 // The box as a wallet service, for the NWC and Lightning-address tests: the box's LND is a node of
 // the world network with a channel from bob (who pushed it 300k sat), bob ↔ carol, the box's
 // relay runs as its own child process, and the wallet-service module listens on it.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import type * as Lightning from 'lightning'
 import { relayModule } from '../../src/core/relay/relay-module'
 import { walletServiceModule } from '../../src/core/lightning/wallet-service-module'
@@ -108,4 +110,59 @@ export async function walletServiceWorld(): Promise<WalletServiceWorld> {
     throw err
   }
   return world
+}
+
+export interface NwcAnswer {
+  result_type: string
+  error: { code: string; message: string } | null
+  result: Record<string, unknown> | null
+}
+
+/** The app: a separate node process speaking NIP-47 with nostr-tools. */
+export class NwcApp {
+  private readonly child: ChildProcessWithoutNullStreams
+  private readonly waiting = new Map<number, (line: Record<string, unknown>) => void>()
+  private next = 1
+  constructor(uri: string) {
+    this.child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, 'nwc-client-process.mjs'), uri],
+      { stdio: 'pipe' },
+    )
+    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[nwc app] ${d}`))
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const msg = JSON.parse(line) as { id: number }
+      this.waiting.get(msg.id)?.(msg)
+      this.waiting.delete(msg.id)
+    })
+  }
+  private send(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.next++
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve)
+      this.child.stdin.write(JSON.stringify({ id, ...cmd }) + '\n')
+    })
+  }
+  async call(
+    method: string,
+    params: Record<string, unknown> = {},
+    encryption: 'nip44_v2' | 'nip04' | 'nip99' = 'nip44_v2',
+  ): Promise<NwcAnswer> {
+    const r = await this.send({ method, params, encryption })
+    if (r.error) throw new Error(String(r.error))
+    return r.response as NwcAnswer
+  }
+  async info(): Promise<{ content: string; tags: string[][]; kind: number }> {
+    const r = await this.send({ op: 'info' })
+    if (r.error) throw new Error(String(r.error))
+    return r.event as { content: string; tags: string[][]; kind: number }
+  }
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve()
+      this.child.once('exit', () => resolve())
+      this.child.stdin.end()
+      setTimeout(() => this.child.kill('SIGKILL'), 3000).unref()
+    })
+  }
 }

@@ -3,78 +3,22 @@
 // separate process built on nostr-tools (nwc-client-process.mjs) that only has the connection
 // string. It pays within its budget and is refused over it, calls only its allowed methods, is
 // refused once revoked, and round-trips get_balance / make_invoice / lookup_invoice.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WalletServiceModule } from '../../src/core/lightning/wallet-service-module'
 import type { CreatedNwcConnection, NwcConnectionView } from '../../src/shared/api/wallet-service'
 import {
   eventually,
   ln,
+  NwcApp,
   walletServiceWorld,
   type WalletServiceWorld,
 } from './wallet-service-harness'
 
 let w: WalletServiceWorld
 const ws = <T>(procedure: string, input: unknown = {}) => w.call<T>(procedure, input)
-
-interface NwcAnswer {
-  result_type: string
-  error: { code: string; message: string } | null
-  result: Record<string, unknown> | null
-}
-
-/** The app: a separate node process speaking NIP-47 with nostr-tools. */
-class NwcApp {
-  private readonly child: ChildProcessWithoutNullStreams
-  private readonly waiting = new Map<number, (line: Record<string, unknown>) => void>()
-  private next = 1
-  constructor(uri: string) {
-    this.child = spawn(
-      process.execPath,
-      [join(import.meta.dirname, 'nwc-client-process.mjs'), uri],
-      { stdio: 'pipe' },
-    )
-    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[nwc app] ${d}`))
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id: number }
-      this.waiting.get(msg.id)?.(msg)
-      this.waiting.delete(msg.id)
-    })
-  }
-  private send(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = this.next++
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve)
-      this.child.stdin.write(JSON.stringify({ id, ...cmd }) + '\n')
-    })
-  }
-  async call(
-    method: string,
-    params: Record<string, unknown> = {},
-    encryption: 'nip44_v2' | 'nip04' | 'nip99' = 'nip44_v2',
-  ): Promise<NwcAnswer> {
-    const r = await this.send({ method, params, encryption })
-    if (r.error) throw new Error(String(r.error))
-    return r.response as NwcAnswer
-  }
-  async info(): Promise<{ content: string; tags: string[][]; kind: number }> {
-    const r = await this.send({ op: 'info' })
-    if (r.error) throw new Error(String(r.error))
-    return r.event as { content: string; tags: string[][]; kind: number }
-  }
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) return resolve()
-      this.child.once('exit', () => resolve())
-      this.child.stdin.end()
-      setTimeout(() => this.child.kill('SIGKILL'), 3000).unref()
-    })
-  }
-}
 
 const apps: NwcApp[] = []
 const connect = async (input: Record<string, unknown>) => {

@@ -62,6 +62,9 @@ export function nwcErrorOf(err: unknown): NwcError {
   return new NwcError('INTERNAL', 'The box’s Lightning node could not answer.')
 }
 
+const stopping = () =>
+  new NwcError('INTERNAL', 'The box is stopping; look the payment up once it is back.')
+
 function periodWords(c: Connection): string {
   return c.budgetPeriod === 'total'
     ? 'in total'
@@ -71,8 +74,17 @@ function periodWords(c: Connection): string {
 export class NwcWallet {
   /** `connection:hash` of payments this process is sending (reconcile leaves them alone). */
   private readonly active = new Set<string>()
+  private closed = false
 
   constructor(private readonly deps: NwcWalletDeps) {}
+
+  /**
+   * The engine stops: payments still waiting leave their reservation as it is (reconcile settles
+   * or releases it on the next start, from the payment saga's record).
+   */
+  close(): void {
+    this.closed = true
+  }
 
   private lightning(): WalletLightning {
     const l = this.deps.lightning()
@@ -142,6 +154,7 @@ export class NwcWallet {
     try {
       view = await L.sendPayment(prepared, this.deps.payWaitMs ?? 60_000)
     } catch (err) {
+      if (this.closed) throw stopping()
       // Refused before anything was sent (the saga records before it sends).
       if (!L.paymentState(prepared.hash) || L.paymentState(prepared.hash)?.state === 'failed')
         this.deps.store.release(c.id, prepared.hash)
@@ -150,6 +163,7 @@ export class NwcWallet {
     } finally {
       this.active.delete(key)
     }
+    if (this.closed) throw stopping()
     if (view.state === 'succeeded') {
       this.deps.store.settle(c.id, prepared.hash, view.amountSat + (view.feeSat ?? 0))
       this.deps.onChange()
@@ -173,7 +187,7 @@ export class NwcWallet {
   /** Settles or releases reservations a crash (or a payment still in flight) left behind. */
   reconcile(): void {
     const L = this.deps.lightning()
-    if (!L) return
+    if (!L || this.closed) return
     let changed = false
     for (const r of this.deps.store.unsettled()) {
       if (this.active.has(`${r.connection_id}:${r.hash}`)) continue

@@ -221,7 +221,7 @@ export function createWalletServiceModule(
   }
 
   const onRequest = async (ev: Event) => {
-    if (!acceptableRequest(ev)) return
+    if (stopped || !acceptableRequest(ev)) return
     const servicePubkey = ev.tags.find((t) => t[0] === 'p')?.[1]
     if (!servicePubkey) return
     const c = store.byServicePubkey(servicePubkey)
@@ -262,8 +262,10 @@ export function createWalletServiceModule(
       }
       store.touch(c.id)
       const result = await wallet.call(c, req)
+      if (stopped) return
       await respond(c, sk, ev, encryption, { result_type: method, error: null, result })
     } catch (err) {
+      if (stopped) return
       const e =
         err instanceof NwcError ? err : new NwcError('INTERNAL', 'The wallet service failed.')
       if (!(err instanceof NwcError)) {
@@ -457,7 +459,9 @@ export function createWalletServiceModule(
     wallet.reconcile()
     store.pruneRequests(Date.now() - 86_400_000)
     await publishInfo()
+    if (stopped) return
     for (const z of addresses.pendingZaps(Date.now() - ZAP_LOOKBACK_MS)) {
+      if (stopped) return
       if (z.attempts >= MAX_RECEIPT_ATTEMPTS) continue
       await publishReceipt(z.hash).catch(() => false)
     }
@@ -513,6 +517,7 @@ export function createWalletServiceModule(
       stopped = true
       clearTimeout(timer)
       unsubscribe?.()
+      wallet.close()
       pool.close()
       store.close()
       addresses.close()
