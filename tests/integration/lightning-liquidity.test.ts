@@ -4,6 +4,8 @@
 // over bob and carol, within its fee limit. A dry run moves nothing, a fee limit below the
 // route's cost is refused, and the schedule stays inside its daily budget on a moved clock.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { DatabaseSync } from 'node:sqlite'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -253,5 +255,38 @@ describe('liquidity of the box’s channels', () => {
     const later = await scheduled()
     expect(later.length).toBe(list.length + 1)
     expect(later[0]!.result).toBe('succeeded')
+  })
+
+  it('after a restart, attempts left `sending` are settled from LND’s own record', async () => {
+    const db = new DatabaseSync(join(box.engineDir, 'lightning', 'rebalances.db'))
+    try {
+      const paid = db
+        .prepare(
+          "SELECT hash, fee_sat FROM rebalance_attempts WHERE result = 'succeeded' AND trigger = 'owner'",
+        )
+        .get() as { hash: string; fee_sat: number }
+      const insert = db.prepare(
+        `INSERT INTO rebalance_attempts (at, trigger, reason, out_channel, in_channel, amount_sat,
+           max_fee_sat, fee_sat, hops, hash, result, detail)
+         VALUES (?, 'owner', 'crash test', ?, ?, 200000, 10, NULL, '[]', ?, 'sending', NULL)`,
+      )
+      // The box died after sending (LND paid it) and after recording but before sending.
+      const sent = Number(insert.run(Date.now(), outId, inId, paid.hash).lastInsertRowid)
+      const never = Number(
+        insert.run(Date.now(), outId, inId, randomBytes(32).toString('hex')).lastInsertRowid,
+      )
+      await reconcile()
+      const log = await box.call<RebalanceAttemptView[]>('rebalanceLog')
+      expect(log.find((a) => a.id === sent)).toMatchObject({
+        result: 'succeeded',
+        feeSat: paid.fee_sat,
+      })
+      expect(log.find((a) => a.id === never)).toMatchObject({
+        result: 'failed',
+        detail: 'Never sent: the node has no record of it.',
+      })
+    } finally {
+      db.close()
+    }
   })
 })

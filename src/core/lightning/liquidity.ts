@@ -316,7 +316,8 @@ export class Liquidity {
         fee_sat: null,
       }
       const settings = this.settings()
-      // The daily budget binds the owner's runs too, when the schedule has one running.
+      // The schedule never spends past the daily budget. The owner's confirmed runs count
+      // against it (they spent the fees) but are not stopped by it: the owner set their limit.
       const left = settings.schedule.dailyFeeBudgetSat - feesLast24h(this.attempts(), this.now())
       if (a.trigger === 'schedule' && a.maxFeeSat > left) {
         return this.store.add({
