@@ -27,11 +27,19 @@ export function readTorBootstrap(log: string): TorBootstrap {
   return state
 }
 
-/** A plain error when Tor could not reach the Tor network; undefined when it did (or may yet). */
-export function torBootstrapProblem(log: string, runningForMs: number): FlashError | undefined {
+/**
+ * A plain error when Tor could not reach the Tor network; undefined when it did (or may yet).
+ * Tor reports some failures ("Problem bootstrapping"); with no network at all it just stays at 0%
+ * (tor 0.4.9 on a machine with only loopback), so no progress after `patienceMs` counts too.
+ */
+export function torBootstrapProblem(
+  log: string,
+  runningForMs: number,
+  patienceMs = 120_000,
+): FlashError | undefined {
   const b = readTorBootstrap(log)
   if (b.percent >= 100) return undefined
-  if (!b.problem && runningForMs < 120_000) return undefined
+  if (!b.problem && runningForMs < patienceMs) return undefined
   return new FlashError(
     'tor.offline',
     `Tor cannot reach the Tor network (stuck at ${b.percent}%${b.problem ? `: ${b.problem}` : ''}), so your onion addresses do not work yet.`,
