@@ -49,7 +49,7 @@ async function runTor(
   ])
   if (r.status !== 0) throw new Error(r.stderr)
   const until = Date.now() + seconds * 1000
-  let log = ''
+  let log: string
   for (;;) {
     const l = docker(['logs', name])
     log = l.stdout + l.stderr
