@@ -25,6 +25,7 @@ import { stackCatalog, type StackCatalog } from '../stack/catalog'
 import { catalogImages, pinBuiltImage } from '../stack/images'
 import type { ContainerSpec, PinnedImage, ServiceId, StackSecrets } from '../stack/spec'
 import { buildServiceImage } from '../supervisor/service-image-build'
+import { readBundleManifest } from '../supervisor/images'
 import { enginePaths } from '../stack/paths'
 
 export const MASK = '••••••'
@@ -258,6 +259,7 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
             repoRoot,
             cacheDir: join(ctx.dataDir, 'cache'),
             publish,
+            bundle: readBundleManifest(supervisor.getBundleDir()),
           })
     }
     return out

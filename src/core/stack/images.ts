@@ -122,6 +122,22 @@ export const catalogImages: Readonly<Record<ServiceId, CatalogImage>> = {
   },
 }
 
+/**
+ * The glibc base of the relay and mint images where this computer cannot supply Linux's C library
+ * for the Docker engine (Docker Desktop's Linux VM on macOS and Windows, or another architecture):
+ * Debian 12 slim, pinned by the digest of its multi-architecture index, so Docker picks the
+ * engine's platform. Digest as pinned (by Renovate) in thepwagner-org/debian-bullseye's
+ * Dockerfile; no registry is reachable here to check it again, and Docker refuses a download whose
+ * digest differs.
+ */
+export const glibcBaseImage: RegistryImage = {
+  kind: 'registry',
+  repository: 'docker.io/library/debian',
+  tag: 'bookworm-slim',
+  digest: 'sha256:b55e2651b71408015f8068dd74e1d04404a8fa607dd2cfe284b4824c11f4d9bd',
+  source: 'thepwagner-org/debian-bullseye:Dockerfile (FROM debian:bookworm-slim@sha256:…)',
+}
+
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/
 
 /** The PinnedImage of a registry image. */

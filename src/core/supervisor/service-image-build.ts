@@ -1,13 +1,16 @@
 // Builds the box's own service images (flashbox/relay, flashbox/mint) through the engine's Docker
 // API, with progress, from this checkout's sources — what docker/<name>/build.sh does by hand:
 // esbuild bundles the service into one module, the root filesystem gets the Linux Node build for
-// the Docker daemon's architecture (src/core/stack/linux-node.ts, from the npm registry, checked
-// against its integrity) and the shared libraries that binary links, and docker/<name>/Dockerfile
-// copies that into an empty image (FROM scratch).
-// Shared libraries: taken from this computer only when it is Linux on the daemon's architecture
-// (then they are the very glibc libraries `ldd` names for the downloaded binary). Where Docker
-// runs a Linux VM of another kind (macOS, Windows) there is no such source here yet: the build
-// says so plainly instead of producing an image that cannot start.
+// the Docker engine's architecture (asked of Docker, not this process: src/core/stack/linux-node.ts,
+// from the npm registry, checked against its integrity), and docker/<name>/Dockerfile puts it
+// into an image.
+// Linux's C library, which that Node binary links:
+// - this computer is Linux on the engine's architecture: the very glibc files `ldd` names for the
+//   downloaded binary, copied into an empty image (FROM scratch);
+// - otherwise (Docker Desktop's Linux VM on macOS or Windows, or another architecture): the image
+//   starts FROM Debian's slim image pinned by digest in the catalog (glibcBaseImage), for the
+//   engine's platform. Offline, that base comes from Docker's own store or an offline image bundle
+//   (Settings → Images); when it is in neither, the build says so plainly.
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
@@ -27,9 +30,10 @@ import type Docker from 'dockerode'
 import { pack } from 'tar-stream'
 import type { LayerProgress, StackEvent } from '../../shared/api/stack'
 import { FlashError } from '../errors'
-import { catalogImages, pinBuiltImage } from '../stack/images'
+import { catalogImages, glibcBaseImage, pinBuiltImage } from '../stack/images'
 import { linuxNode, linuxNodeArch, type LinuxNodeArch } from '../stack/linux-node'
 import type { PinnedImage } from '../stack/spec'
+import type { BundleManifest } from './images'
 
 export type OwnServiceId = 'relay' | 'mint'
 
@@ -45,6 +49,31 @@ export interface BuildServiceImageOptions {
   readonly tag?: string
   readonly labels?: Readonly<Record<string, string>>
   readonly registry?: string
+  /** The computer this runs on (default this process's); decides where glibc comes from. */
+  readonly host?: { readonly platform: NodeJS.Platform; readonly arch: string }
+  /** The glibc base image reference (default the catalog's, by digest). */
+  readonly baseImage?: string
+  /** The loaded offline bundle's manifest: a base image it holds is used by its image ID. */
+  readonly bundle?: BundleManifest
+}
+
+/** Where the image's C library comes from (see the top of this file). */
+export type GlibcSource = 'host-libraries' | 'base-image'
+
+export function glibcSource(
+  host: { readonly platform: NodeJS.Platform; readonly arch: string },
+  engineArch: LinuxNodeArch,
+): GlibcSource {
+  return host.platform === 'linux' && host.arch === engineArch ? 'host-libraries' : 'base-image'
+}
+
+export const defaultBaseImage = `${glibcBaseImage.repository}@${glibcBaseImage.digest}`
+
+/** docker/<name>/Dockerfile with its `FROM scratch` replaced by the base image, when there is one. */
+export function renderDockerfile(source: string, base: string | null): string {
+  if (base === null) return source
+  if (!/^FROM scratch$/m.test(source)) throw new Error('Dockerfile does not start FROM scratch')
+  return source.replace(/^FROM scratch$/m, `FROM ${base}`)
 }
 
 const BANNER =
@@ -93,15 +122,6 @@ function sharedLibraries(binary: string): string[] {
   return [...libs]
 }
 
-function librariesFor(node: string, arch: LinuxNodeArch): string[] {
-  if (process.platform === 'linux' && process.arch === arch) return sharedLibraries(node)
-  throw new FlashError(
-    'stack.image_build_unsupported_here',
-    `Docker runs Linux on ${arch} here, and Flash Box cannot yet gather the Linux libraries the relay and mint images need on this computer (${process.platform} ${process.arch}).`,
-    'Run the relay and the mint inside the app (Settings → Services), or load the offline image bundle (Settings → Images).',
-  )
-}
-
 /** Every file under `dir`, relative to it, directories first, with its permission bits. */
 function walk(dir: string, base = dir, out: { path: string; dir: boolean; mode: number }[] = []) {
   for (const name of readdirSync(dir).sort()) {
@@ -142,6 +162,7 @@ export async function buildServiceImage(opts: BuildServiceImageOptions): Promise
   report('asking Docker for its architecture')
   const info = (await opts.docker.info()) as { Architecture: string }
   const arch = linuxNodeArch(info.Architecture)
+  const glibc = glibcSource(opts.host ?? { platform: process.platform, arch: process.arch }, arch)
   report(`Linux ${arch}`)
   step++
   report('downloading')
@@ -177,31 +198,45 @@ export async function buildServiceImage(opts: BuildServiceImageOptions): Promise
       cpSync(join(opts.repoRoot, c.from), join(ctx, c.to), { recursive: true })
     }
     for (const d of recipe.dirs) mkdirSync(join(ctx, d), { recursive: true })
-    copyFileSync(join(opts.repoRoot, 'docker', opts.id, 'Dockerfile'), join(ctx, 'Dockerfile'))
 
     step++
-    report('gathering shared libraries')
     const rootfs = join(ctx, 'rootfs')
     mkdirSync(join(rootfs, 'usr/local/bin'), { recursive: true })
-    mkdirSync(join(rootfs, 'tmp'), { recursive: true })
     mkdirSync(join(rootfs, 'data'), { recursive: true })
-    mkdirSync(join(rootfs, 'etc'), { recursive: true })
     copyFileSync(node, join(rootfs, 'usr/local/bin/node'))
-    for (const lib of librariesFor(node, arch)) {
-      mkdirSync(join(rootfs, dirname(lib)), { recursive: true })
-      // Modes kept: the dynamic loader must stay executable.
-      copyFileSync(lib, join(rootfs, lib))
+    let base: string | null = null
+    if (glibc === 'host-libraries') {
+      report('gathering shared libraries')
+      mkdirSync(join(rootfs, 'tmp'), { recursive: true })
+      mkdirSync(join(rootfs, 'etc'), { recursive: true })
+      for (const lib of sharedLibraries(node)) {
+        mkdirSync(join(rootfs, dirname(lib)), { recursive: true })
+        // Modes kept: the dynamic loader must stay executable.
+        copyFileSync(lib, join(rootfs, lib))
+      }
+      writeFileSync(
+        join(rootfs, 'etc/passwd'),
+        `root:x:0:0:root:/:/usr/sbin/nologin\n${opts.id}:x:1000:1000:${opts.id}:/data:/usr/sbin/nologin\n`,
+      )
+      writeFileSync(join(rootfs, 'etc/group'), `root:x:0:\n${opts.id}:x:1000:\n`)
+    } else {
+      report('finding the glibc base image')
+      base = await resolveBase(opts, arch)
+      report(`base image ${base.slice(0, 80)}`)
     }
     writeFileSync(
-      join(rootfs, 'etc/passwd'),
-      `root:x:0:0:root:/:/usr/sbin/nologin\n${opts.id}:x:1000:1000:${opts.id}:/data:/usr/sbin/nologin\n`,
+      join(ctx, 'Dockerfile'),
+      renderDockerfile(
+        readFileSync(join(opts.repoRoot, 'docker', opts.id, 'Dockerfile'), 'utf8'),
+        base,
+      ),
     )
-    writeFileSync(join(rootfs, 'etc/group'), `root:x:0:\n${opts.id}:x:1000:\n`)
 
     step++
     report('docker build')
     const tar = pack()
     const modes: Record<string, number> = {
+      // A base image brings its own /tmp (1777); only the empty image needs one from here.
       'rootfs/tmp': 0o1777,
       'rootfs/data': 0o777,
       'rootfs/usr/local/bin/node': 0o755,
@@ -225,6 +260,8 @@ export async function buildServiceImage(opts: BuildServiceImageOptions): Promise
       },
       rm: true,
       forcerm: true,
+      // The base image's platform must be the engine's (an index digest names several).
+      platform: `linux/${arch === 'x64' ? 'amd64' : 'arm64'}`,
     })
     let lines = 0
     await new Promise<void>((resolve, reject) =>
@@ -232,7 +269,9 @@ export async function buildServiceImage(opts: BuildServiceImageOptions): Promise
         stream,
         (err: Error | null, out: { error?: string }[]) => {
           const failed = err?.message ?? out.find((o) => o.error)?.error
-          if (failed)
+          if (failed && base !== null && base === (opts.baseImage ?? defaultBaseImage))
+            reject(baseUnavailable(base, failed))
+          else if (failed)
             reject(
               new FlashError(
                 'stack.image_build_failed',
@@ -257,4 +296,34 @@ export async function buildServiceImage(opts: BuildServiceImageOptions): Promise
   } finally {
     rmSync(ctx, { recursive: true, force: true })
   }
+}
+
+/**
+ * The base image to build FROM, without the network when possible: the pinned reference when
+ * Docker already has it, else the image an offline bundle loaded for that reference (by its
+ * image ID, checked when the bundle was loaded), else the pinned reference for Docker to
+ * download (its digest checked by Docker).
+ */
+async function resolveBase(opts: BuildServiceImageOptions, arch: LinuxNodeArch): Promise<string> {
+  const ref = opts.baseImage ?? defaultBaseImage
+  const have = async (r: string) => {
+    const img = (await opts.docker
+      .getImage(r)
+      .inspect()
+      .catch(() => undefined)) as { Id: string; Architecture?: string } | undefined
+    const want = arch === 'x64' ? 'amd64' : 'arm64'
+    return img && (!img.Architecture || img.Architecture === want) ? img.Id : undefined
+  }
+  if (await have(ref)) return ref
+  const bundled = opts.bundle?.find((b) => b.ref === ref)
+  if (bundled && (await have(bundled.imageId))) return bundled.imageId
+  return ref
+}
+
+function baseUnavailable(base: string, detail: string): FlashError {
+  return new FlashError(
+    'stack.base_image_unavailable',
+    `This computer cannot give Docker's Linux the C library the relay and mint need, so their images start from Debian's small base image (${base.split('@')[0]}), and Docker could not get it: it is not on this computer and could not be downloaded (${detail.slice(0, 160)}).`,
+    'Connect this computer to the internet once so Docker can download it, or load an offline image bundle that contains it (Settings → Images); or run the relay and the mint inside the app (Settings → Services).',
+  )
 }
