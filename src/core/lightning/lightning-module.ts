@@ -49,6 +49,7 @@ import {
 } from '../../shared/api/lightning'
 import { lndWalletUnlocker, type LndEndpoint } from './wallet-unlocker'
 import { Liquidity } from './liquidity'
+import type { LiquidityView } from '../../shared/api/liquidity'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 
@@ -96,6 +97,8 @@ export interface LightningModule extends EngineModule<typeof lightningApi> {
   reconcile(): Promise<LightningStatus>
   /** The app's own authenticated LND, once the wallet is ready. */
   appLnd(): Lightning.AuthenticatedLnd | undefined
+  /** One pass of the liquidity loop now (the loop runs it after every ready step). */
+  liquidityPass(): Promise<LiquidityView>
   /** Decodes and checks an invoice as `pay` does (network, expiry, amount, limit); sends nothing. */
   preparePayment(request: string, amountSat?: number): Promise<PreparedPayment>
   /**
@@ -715,6 +718,10 @@ export function createLightningModule(
     handlers,
     reconcile,
     appLnd: () => app?.lnd,
+    liquidityPass: () => {
+      requireApp()
+      return liquidity.pass()
+    },
     network,
     async preparePayment(request, amountSat) {
       const lnd = requireApp()
