@@ -13,6 +13,8 @@ import { HsmSigner } from './hsm-signer'
 import { HsmStore } from './hsm-store'
 import { keyFingerprint, type Vault } from './multisig/vault'
 import { vaultView } from './multisig/vault-exports'
+import { combinePsbts, finalizeVaultPsbt } from './multisig/vault-psbt'
+import { acceptSignedPsbt, readSignedFromCard, writePsbtToCard } from './coldcard-sd'
 import { listTokens, TokenSession, type PinState } from './pkcs11/pkcs11-token'
 import { findSecp256k1Key, generateSecp256k1Key, type HsmKey } from './pkcs11/secp256k1-key'
 import { DeviceDiscovery, UDEV_RULES_FILE } from './usb/discovery'
@@ -179,6 +181,29 @@ export function createHardwareModule(
     hsmSignPsbt: async ({ psbt, vault }) => {
       const v: Vault = { ...vault, network: network() }
       return signer().signPsbt(psbt, v)
+    },
+    cardWritePsbt: async ({ folder, name, psbt }) => ({
+      path: writePsbtToCard(folder, name, psbt),
+    }),
+    cardReadSigned: async ({ folder, name, sentPsbt, vault, fingerprint }) => {
+      const v: Vault = { ...vault, network: network() }
+      const answer = readSignedFromCard(folder, name)
+      if (!answer) return { state: 'waiting' }
+      if (answer.kind === 'final')
+        throw new FlashError(
+          'sd.finalized_on_card',
+          'The Coldcard finalized the transaction itself (a -final.txn file), so its signatures cannot be checked against the vault here.',
+          'On the Coldcard, sign without finalizing (it writes a -part.psbt for a multisig it cannot finish alone), then load that file.',
+        )
+      return {
+        state: 'signed',
+        file: answer.file,
+        result: acceptSignedPsbt(v, sentPsbt, answer.psbt, fingerprint),
+      }
+    },
+    vaultFinalize: async ({ vault, psbts }) => {
+      const v: Vault = { ...vault, network: network() }
+      return finalizeVaultPsbt(v, combinePsbts(v, psbts))
     },
   }
 

@@ -162,6 +162,23 @@ export const PsbtBase64 = z
   .max(20_000_000)
   .regex(/^cHNidP8[A-Za-z0-9+/=]+$/, 'a PSBT in base64 (it starts with cHNidP8)')
 
+export interface CardAnswer {
+  /** 'waiting' until the Coldcard has written its file next to the exported one. */
+  readonly state: 'waiting' | 'signed'
+  readonly file?: string
+  readonly result?: SignResult
+}
+
+export interface FinalTransaction {
+  readonly txid: string
+  readonly hex: string
+}
+
+const CardFolder = z.string().min(1).max(4096)
+const CardFileName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, dash or underscore, at most 32')
+
 export const hardwareApi = {
   devices: query<DevicesOverview>()(z.object({})),
   hsmTokens: query<readonly HsmToken[]>()(z.object({ modulePath: z.string().min(1).max(4096) })),
@@ -172,6 +189,24 @@ export const hardwareApi = {
   hsmForget: mutation<HsmStatus>()(z.object({})),
   vaultPreview: query<VaultView>()(VaultInputSchema),
   hsmSignPsbt: mutation<SignResult>()(z.object({ psbt: PsbtBase64, vault: VaultInputSchema })),
+  /** Coldcard by microSD: write NAME.psbt to the card's folder. */
+  cardWritePsbt: mutation<{ readonly path: string }>()(
+    z.object({ folder: CardFolder, name: CardFileName, psbt: PsbtBase64 }),
+  ),
+  /** Coldcard by microSD: read NAME-part.psbt / NAME-signed.psbt back and check it. */
+  cardReadSigned: mutation<CardAnswer>()(
+    z.object({
+      folder: CardFolder,
+      name: CardFileName,
+      sentPsbt: PsbtBase64,
+      vault: VaultInputSchema,
+      fingerprint: Fingerprint,
+    }),
+  ),
+  /** Joins signed copies, checks every signature and the threshold, finalizes (not broadcast). */
+  vaultFinalize: mutation<FinalTransaction>()(
+    z.object({ vault: VaultInputSchema, psbts: z.array(PsbtBase64).min(1).max(15) }),
+  ),
 }
 
 export type HardwareEvent = { topic: 'hardware'; type: 'devices'; overview: DevicesOverview }
