@@ -17,6 +17,7 @@ export const pages: PageDef[] = [
   { id: 'messages', title: 'Messages', path: '/messages', nav: true, component: lazy(() => import('./messages/MessagesPage')) },
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
   { id: 'mint-admin', title: 'Mint', path: '/mint', nav: true, component: lazy(() => import('./mint-admin/MintAdminPage')) },
+  { id: 'devices', title: 'Devices', path: '/devices', nav: true, component: lazy(() => import('./devices/DevicesPage')) },
   { id: 'settings', title: 'Settings', path: '/settings', nav: true, component: lazy(() => import('./settings/SettingsPage')) },
   { id: 'settings-section', title: 'Settings', path: '/settings/:section', nav: false, parent: 'settings', component: lazy(() => import('./settings/SettingsPage')) },
 ]
