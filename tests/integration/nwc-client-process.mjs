@@ -1,6 +1,6 @@
 // An app using Nostr Wallet Connect, in its own process, built only on nostr-tools: it is given a
 // nostr+walletconnect:// string and talks to the wallet service through the relay(s) it names.
-//   node nwc-client-process.mjs '<connection string>'
+//   node nwc-client-process.mjs '<connection string>' [relay]   (default: the string's first relay)
 // stdin, one JSON per line: {"id":1,"method":"get_balance","params":{},"encryption":"nip44_v2"|"nip04"}
 //                        or {"id":2,"op":"info"} (the wallet's 13194 info event)
 // stdout, one JSON per line: {"id":1,"response":{…}} | {"id":1,"event":{…}} | {"id":1,"error":"…"}
@@ -17,7 +17,9 @@ useWebSocketImplementation(WebSocket)
 
 const uri = new URL(process.argv[2].replace('nostr+walletconnect://', 'http://'))
 const wallet = uri.hostname
-const relayUrl = uri.searchParams.get('relay')
+const relays = uri.searchParams.getAll('relay')
+const relayUrl = process.argv[3] ?? relays[0]
+if (!relays.includes(relayUrl)) throw new Error(`${relayUrl} is not in the connection string`)
 const secret = hexToBytes(uri.searchParams.get('secret'))
 const me = getPublicKey(secret)
 const relay = await Relay.connect(relayUrl)

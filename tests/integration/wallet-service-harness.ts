@@ -123,10 +123,11 @@ export class NwcApp {
   private readonly child: ChildProcessWithoutNullStreams
   private readonly waiting = new Map<number, (line: Record<string, unknown>) => void>()
   private next = 1
-  constructor(uri: string) {
+  /** `relay`: which of the string's relays the app uses (default: the first). */
+  constructor(uri: string, relay?: string) {
     this.child = spawn(
       process.execPath,
-      [join(import.meta.dirname, 'nwc-client-process.mjs'), uri],
+      [join(import.meta.dirname, 'nwc-client-process.mjs'), uri, ...(relay ? [relay] : [])],
       { stdio: 'pipe' },
     )
     this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[nwc app] ${d}`))

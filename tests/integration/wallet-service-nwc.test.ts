@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tempRelay } from './relay-harness'
 import type { WalletServiceModule } from '../../src/core/lightning/wallet-service-module'
 import type { CreatedNwcConnection, NwcConnectionView } from '../../src/shared/api/wallet-service'
 import {
@@ -178,6 +179,32 @@ describe('Nostr Wallet Connect through the box’s relay, from a separate app pr
     expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThan(0)
     expect(codes.filter((c) => c === 'ok').length).toBeGreaterThan(0)
     expect(new Set(codes)).toEqual(new Set(['ok', 'RATE_LIMITED']))
+  })
+
+  it('works through another relay the connection names, not only the box’s', async () => {
+    const other = await tempRelay()
+    try {
+      const made = await ws<CreatedNwcConnection>('createConnection', {
+        name: 'Phone',
+        methods: ['get_balance'],
+        budgetSat: null,
+        budgetPeriod: 'total',
+        relays: [other.url],
+      })
+      expect(
+        new URL(made.uri.replace('nostr+walletconnect://', 'http://')).searchParams.getAll('relay'),
+      ).toHaveLength(2)
+      const app = new NwcApp(made.uri, other.url)
+      apps.push(app)
+      const info = await eventually(() => app.info(), 'info event on the other relay')
+      expect(info.content).toBe('get_balance')
+      const bal = await app.call('get_balance')
+      expect(bal.error).toBeNull()
+      expect(bal.result!.balance).toBeGreaterThan(0)
+      await app.close()
+    } finally {
+      await other.stop()
+    }
   })
 
   it('a revoked connection is refused with UNAUTHORIZED', async () => {
