@@ -14,7 +14,8 @@ import { mutation, query } from './procedure'
 export type SendState =
   'draft' | 'reviewed' | 'signed' | 'broadcast' | 'seen' | 'failed' | 'discarded' | 'expired'
 
-export type SendKind = 'send' | 'bump' | 'cpfp' | 'import'
+/** channel: funds a Lightning channel through LND's PSBT flow (LND checks it before it is sent). */
+export type SendKind = 'send' | 'bump' | 'cpfp' | 'import' | 'channel'
 
 export interface SendReviewInput {
   readonly outpoint: string
@@ -92,7 +93,6 @@ export interface FeeRatesView {
 const AccountId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'an account id')
 const Txid = z.string().regex(/^[0-9a-f]{64}$/, 'a transaction id (64 hex characters)')
 const ReviewId = z.string().regex(/^[0-9a-f]{32}$/, 'a review id')
-const Sat = z.number().int().min(1).max(2_100_000_000_000_000)
 /** sat/vB, up to 3 decimals (0.1 sat/vB is v31's minimum relay rate). */
 const FeeRate = z.number().positive().max(100_000)
 const Password = z.string().min(1).max(1024)
@@ -148,7 +148,41 @@ export const walletSendApi = {
   ),
   /** Sends the owner has not finished or that are still unconfirmed, newest first. */
   sends: query<readonly SendReview[]>()(z.object({ accountId: AccountId })),
+  /** Moves coins to LND's on-chain wallet: a review of a payment to a fresh LND address. */
+  prepareToLightning: mutation<SendReview>()(
+    z.object({
+      accountId: AccountId,
+      amountSat: z.number().int().min(1).max(2_100_000_000_000_000).optional(),
+      max: z.boolean().optional(),
+      feeRateSatPerVb: FeeRate,
+    }),
+  ),
+  /** Moves coins from LND's on-chain wallet to this wallet (LND signs and sends). */
+  fromLightning: mutation<{ readonly txid: string; readonly address: string }>()(
+    z.object({
+      accountId: AccountId,
+      amountSat: z.number().int().min(1).max(2_100_000_000_000_000).optional(),
+      all: z.boolean().optional(),
+      feeRateSatPerVb: FeeRate,
+    }),
+  ),
+  /** Opens a channel funded from this wallet (LND's PSBT flow): the review of the funding payment. */
+  prepareChannelFunding: mutation<SendReview>()(
+    z.object({
+      accountId: AccountId,
+      /** The peer's node URI (pubkey@host:port) or public key when already connected. */
+      peer: z.string().trim().min(66).max(300),
+      capacitySat: z.number().int().min(20_000).max(2_100_000_000_000_000),
+      feeRateSatPerVb: FeeRate,
+    }),
+  ),
+  /** Signs the funding, lets LND check it and take the peer's signatures, then broadcasts it. */
+  confirmChannelFunding: mutation<SendReview>()(
+    z.object({
+      reviewId: ReviewId,
+      password: Password.optional(),
+      confirmHighFee: z.boolean().optional(),
+    }),
+  ),
   send: query<SendReview>()(z.object({ reviewId: ReviewId })),
 }
-
-export const SendSatSchema = Sat

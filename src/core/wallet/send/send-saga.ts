@@ -46,7 +46,7 @@ export class SendStore {
     this.db.exec(`CREATE TABLE IF NOT EXISTS sends (
       id TEXT PRIMARY KEY,
       account_id TEXT NOT NULL,
-      kind TEXT NOT NULL CHECK (kind IN ('send','bump','cpfp','import')),
+      kind TEXT NOT NULL CHECK (kind IN ('send','bump','cpfp','import','channel')),
       state TEXT NOT NULL CHECK (state IN ('draft','reviewed','signed','broadcast','seen','failed','discarded','expired')),
       review_json TEXT NOT NULL,
       psbt TEXT NOT NULL,

@@ -121,12 +121,15 @@ export class SendService {
     })
   }
 
-  async prepareSend(input: {
-    accountId: string
-    recipients: readonly { address: string; amountSat?: number; max?: boolean }[]
-    feeRateSatPerVb: number
-    coins?: readonly string[]
-  }): Promise<SendReview> {
+  async prepareSend(
+    input: {
+      accountId: string
+      recipients: readonly { address: string; amountSat?: number; max?: boolean }[]
+      feeRateSatPerVb: number
+      coins?: readonly string[]
+    },
+    kind: 'send' | 'channel' = 'send',
+  ): Promise<SendReview> {
     const account = this.wallet.account(input.accountId)
     const chain = chainOf(account)
     const rates = await this.rates()
@@ -182,7 +185,7 @@ export class SendService {
     })
     return this.review(
       {
-        kind: 'send',
+        kind,
         accountId: input.accountId,
         inputs: p.inputs.map((c) => ({
           coin: c,
@@ -590,11 +593,20 @@ export class SendService {
    * the seed when the box holds keys (and the PSBT still needs signatures), finalizes, persists
    * the signed transaction, then broadcasts it.
    */
-  async confirm(input: {
-    reviewId: string
-    password?: string
-    confirmHighFee?: boolean
-  }): Promise<SendReview> {
+  async confirm(
+    input: {
+      reviewId: string
+      password?: string
+      confirmHighFee?: boolean
+    },
+    opts: {
+      /**
+       * Runs on the signed, finalized PSBT before it is persisted and broadcast; if it throws,
+       * nothing is kept and nothing is sent (LND's PSBT channel funding checks it here).
+       */
+      beforeSigned?: (psbt: Psbt) => Promise<void>
+    } = {},
+  ): Promise<SendReview> {
     const row = this.store.get(input.reviewId)
     if (!row || row.state === 'draft') {
       throw new FlashError(
@@ -617,6 +629,13 @@ export class SendService {
         'wallet.review-expired',
         'This review is more than 30 minutes old; fees and coins may have changed since.',
         'Prepare the send again and review it once more.',
+      )
+    }
+    if (row.kind === 'channel' && !opts.beforeSigned) {
+      throw new FlashError(
+        'wallet.channel-funding-elsewhere',
+        'This send funds a Lightning channel; it must be confirmed from the channel form so your Lightning node checks it before it is sent.',
+        'Confirm it with “Open the channel” on the review, or cancel it.',
       )
     }
     const review = JSON.parse(row.review_json) as SendReview
@@ -658,6 +677,14 @@ export class SendService {
     }
     const tx = finalizeAndExtract(psbt)
     const txid = tx.getId()
+    if (opts.beforeSigned) {
+      try {
+        await opts.beforeSigned(psbt)
+      } catch (e) {
+        this.store.discard(row.id)
+        throw e
+      }
+    }
     // Durable before anything leaves the box.
     if (!this.store.signed(row.id, encodePsbt(psbt), tx.toHex(), txid)) {
       throw new FlashError(

@@ -14,6 +14,7 @@ const kindTitle: Record<SendReview['kind'], string> = {
   bump: 'Review the fee bump (RBF)',
   cpfp: 'Review the speed-up (CPFP)',
   import: 'Review the imported PSBT',
+  channel: 'Review the channel funding',
 }
 
 export function ReviewCard({
