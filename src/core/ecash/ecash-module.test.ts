@@ -133,4 +133,50 @@ describe('the box mint on the eCash page', () => {
       lastError: 'The box’s mint is stopped: It crashed.',
     })
   })
+
+  it('the box’s own mint is as the mint module says now, even when it reported before eCash listened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecash-mod-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    let running = false
+    const state = () =>
+      ({
+        running,
+        ...(running
+          ? {}
+          : { problem: { code: 'mint.crashed', message: 'It crashed.', hint: 'Start it.' } }),
+      }) as never
+    const e = await createEngine({
+      dataDir: dir,
+      log: createLogger('test', { sink: () => {} }),
+      modules: [
+        // The mint module starts first and reports at once, before the eCash module exists.
+        (c) => ({
+          name: 'mint',
+          handlers: { status: async () => state() },
+          start: async () => c.events.publish({ topic: 'mint', type: 'status', status: state() }),
+          stop: async () => {},
+        }),
+        ecashModule({ backgroundIntervalMs: 0, ownMintUrl: () => 'http://127.0.0.1:9' }),
+      ],
+    })
+    cleanups.push(() => e.stop())
+    const own = async () =>
+      (
+        (await e.call('ecash', 'mints', {}, ctx)) as {
+          own: boolean
+          online: boolean
+          lastError?: string
+        }[]
+      ).find((m) => m.own)
+    expect(await own()).toMatchObject({
+      online: false,
+      lastError: 'The box’s mint is stopped: It crashed.',
+    })
+    // Running (no event this time): the page says so, and keeps the wallet's own failure as a
+    // detail instead of contradicting the dashboard.
+    running = true
+    const up = await own()
+    expect(up?.online).toBe(true)
+    if (up?.lastError) expect(up.lastError).toMatch(/^The box’s mint is running, but/)
+  })
 })

@@ -1,6 +1,7 @@
 // The eCash wallet as an engine module (API domain 'ecash'). The wallet lives under
 // <dataDir>/ecash; the box's own mint (module 'mint') is added first when it runs.
 import type { EcashMintView, ecashApi } from '../../shared/api/ecash'
+import type { MintStatus } from '../../shared/api/mint'
 import type { UserError } from '../../shared/errors'
 import type { HandlersOf } from '../../shared/api/procedure'
 import { FlashError } from '../errors'
@@ -80,7 +81,9 @@ export function createEcashModule(
   }
 
   // The box's own mint: whether it runs is what the mint module says (the state the dashboard and
-  // the Mint page read); the wallet's own requests only tell whether it answered.
+  // the Mint page read); the wallet's own requests only tell whether its last request got an
+  // answer. The mint module starts before this one and may have published its state before this
+  // module listened, so it is asked at the moment of the question; its events are the fallback.
   let boxMint: { running: boolean; problem?: UserError } | undefined
   const stopFollowingMint = ctx.events.subscribe(
     (e) => {
@@ -92,20 +95,50 @@ export function createEcashModule(
     },
     ['mint'],
   )
-  const withBoxMintState = (m: EcashMintView): EcashMintView => {
-    if (!m.own || !boxMint || boxMint.running) return m
+  const boxMintNow = async (): Promise<typeof boxMint> => {
+    const status = (
+      ctx.modules.get('mint')?.handlers as
+        { status?: (i: unknown, c: RequestContext) => Promise<MintStatus> } | undefined
+    )?.status
+    if (!status) return boxMint
+    try {
+      const s = await status({}, { transport: 'internal' })
+      return { running: s.running, ...(s.problem ? { problem: s.problem } : {}) }
+    } catch {
+      return boxMint
+    }
+  }
+  const withBoxMintState = (
+    m: EcashMintView,
+    state: Awaited<ReturnType<typeof boxMintNow>>,
+  ): EcashMintView => {
+    if (!m.own || !state) return m
+    if (state.running)
+      return {
+        ...m,
+        online: true,
+        ...(m.online || !m.lastError
+          ? {}
+          : {
+              lastError: `The box’s mint is running, but the wallet’s last request to it failed: ${m.lastError}`,
+            }),
+      }
     return {
       ...m,
       online: false,
-      lastError: boxMint.problem
-        ? `The box’s mint is stopped: ${boxMint.problem.message}`
+      lastError: state.problem
+        ? `The box’s mint is stopped: ${state.problem.message}`
         : 'The box’s mint is stopped.',
     }
   }
 
   const handlers: HandlersOf<typeof ecashApi, RequestContext> = {
     status: async () => w().status(),
-    mints: async () => (await w().mints()).map(withBoxMintState),
+    mints: async () => {
+      const list = await w().mints()
+      const state = list.some((m) => m.own) ? await boxMintNow() : undefined
+      return list.map((m) => withBoxMintState(m, state))
+    },
     addMint: async ({ url }) => w().addMint(url),
     removeMint: async ({ url }) => w().removeMint(url),
     mintQuote: async ({ amount, mintUrl }) => w().createMintQuote(amount, mintUrl),
