@@ -759,8 +759,8 @@ export function createLightningModule(
       )
       if (view.state !== 'succeeded') return views.withFailureText(view)
       const paid = await ln.getPayment({ lnd, id: p.hash }).catch(() => undefined)
+      // Handed to the caller only (an NWC app's pay_invoice answer); never logged or stored here.
       const preimage = paid?.payment?.secret
-      if (preimage) redact(preimage)
       return { ...view, ...(preimage ? { preimage } : {}) }
     },
     paymentState(hash) {
