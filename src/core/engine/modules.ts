@@ -10,6 +10,7 @@ import { lightningModule } from '../lightning/lightning-module'
 import { walletServiceModule } from '../lightning/wallet-service-module'
 import { backupModule } from '../backup/backup-module'
 import { hardwareModule } from '../hardware/hardware-module'
+import { walletModule } from '../wallet/wallet-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -17,6 +18,7 @@ export const defaultModules: EngineModuleFactory[] = [
   relayModule(),
   nostrModule,
   walletServiceModule(),
+  walletModule(),
   mintModule(),
   ecashModule(),
   systemModule(),

@@ -47,6 +47,8 @@ const PROBE_SCRIPT_HASH = '0'.repeat(64)
 export class ElectrumSession {
   private current: ElectrumClient | null = null
   private readonly watched = new Set<string>()
+  /** The last status electrs gave for each subscribed script hash on this connection. */
+  private readonly known = new Map<string, string | null>()
   private stopped = true
   private timer: NodeJS.Timeout | null = null
   private retry: number
@@ -118,9 +120,12 @@ export class ElectrumSession {
 
   /** Watches script hashes (kept across reconnects) and returns their current statuses. */
   async subscribe(scriptHashes: readonly string[]): Promise<StatusMap> {
-    const fresh = scriptHashes.filter((s) => !this.watched.has(s))
+    const fresh = scriptHashes.filter((s) => !this.watched.has(s) || !this.known.has(s))
     for (const s of fresh) this.watched.add(s)
-    return this.subscribeOn(this.client(), fresh)
+    const out = await this.subscribeOn(this.client(), fresh)
+    // Already subscribed (e.g. a watch-only copy of an account): the last status electrs gave.
+    for (const s of scriptHashes) if (!out.has(s)) out.set(s, this.known.get(s) ?? null)
+    return out
   }
 
   /** Script hashes to subscribe at the next connect (the wallet's stored addresses at start). */
@@ -142,7 +147,10 @@ export class ElectrumSession {
         chunk.map((s) => [s]),
         StatusSchema,
       )
-      chunk.forEach((s, j) => out.set(s, statuses[j]!))
+      chunk.forEach((s, j) => {
+        out.set(s, statuses[j]!)
+        this.known.set(s, statuses[j]!)
+      })
     }
     return out
   }
@@ -213,6 +221,7 @@ export class ElectrumSession {
       return
     }
     this.dropClient()
+    this.known.clear()
     this.current = client
     client.on('blockchain.scripthash.subscribe', (params) => {
       const [sh, status] = params

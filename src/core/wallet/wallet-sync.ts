@@ -292,8 +292,7 @@ export class WalletSync {
     await this.checkHeaders(tip)
     const changed: StatusMap = new Map()
     for (const [sh, status] of statuses) {
-      const a = this.findAddress(sh)
-      if (a && a.status !== status) changed.set(sh, status)
+      if (this.findAddresses(sh).some((a) => a.status !== status)) changed.set(sh, status)
     }
     await this.syncChanged(changed)
     await this.discover([...this.accounts.values()])
@@ -311,12 +310,14 @@ export class WalletSync {
     this.events.status?.()
   }
 
-  private findAddress(sh: string): StoredAddress | undefined {
+  /** The addresses with this script hash: one per account that has it (a watch-only copy shares them). */
+  private findAddresses(sh: string): StoredAddress[] {
+    const out: StoredAddress[] = []
     for (const s of this.accounts.values()) {
       const a = s.byScriptHash.get(sh)
-      if (a) return a
+      if (a) out.push(a)
     }
-    return undefined
+    return out
   }
 
   private derive(state: AccountState, chain: WalletChain, index: number): StoredAddress {
@@ -372,7 +373,7 @@ export class WalletSync {
   private async syncChanged(changed: StatusMap, discoverAfter = true): Promise<void> {
     if (changed.size === 0 || this.session.state !== 'ready') return
     const client = this.session.client()
-    const shs = [...changed.keys()].filter((sh) => this.findAddress(sh))
+    const shs = [...changed.keys()].filter((sh) => this.findAddresses(sh).length > 0)
     if (shs.length === 0) return
     const histories = await client.batch(
       'blockchain.scripthash.get_history',
@@ -381,7 +382,6 @@ export class WalletSync {
     )
     const touched = new Set<AccountState>()
     shs.forEach((sh, i) => {
-      const a = this.findAddress(sh)!
       const history: HistoryItem[] = histories[i]!.map((h) => ({
         tx_hash: h.tx_hash,
         height: h.height,
@@ -393,16 +393,18 @@ export class WalletSync {
         // with its own hash, and the newer status electrs pushes will be fetched in turn.
         this.log.debug('electrum status changed while fetching the history', { scriptHash: sh })
       }
-      a.history = history
-      a.status = computed
-      touched.add(this.accounts.get(a.account)!)
+      for (const a of this.findAddresses(sh)) {
+        a.history = history
+        a.status = computed
+        touched.add(this.accounts.get(a.account)!)
+      }
     })
     await this.fetchTransactions([...touched])
     const toVerify: { state: AccountState; tx: StoredTx }[] = []
     for (const state of touched) toVerify.push(...this.reconcile(state))
     await this.verify(toVerify)
     this.store.transaction(() => {
-      for (const sh of shs) this.store.putAddress(this.findAddress(sh)!)
+      for (const sh of shs) for (const a of this.findAddresses(sh)) this.store.putAddress(a)
       for (const state of touched) for (const t of state.txs.values()) this.store.putTx(t)
     })
     if (discoverAfter) await this.discover([...touched])

@@ -9,6 +9,7 @@ import { lightningApi } from './lightning'
 import { backupApi } from './backup'
 import { walletServiceApi } from './wallet-service'
 import { hardwareApi } from './hardware'
+import { walletApi } from './wallet'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -22,6 +23,7 @@ export const contract = {
   backup: backupApi,
   walletService: walletServiceApi,
   hardware: hardwareApi,
+  wallet: walletApi,
 }
 
 export type AppContract = typeof contract

@@ -10,6 +10,7 @@ import type { LightningEvent } from './lightning'
 import type { BackupEvent } from './backup'
 import type { WalletServiceEvent } from './wallet-service'
 import type { HardwareEvent } from './hardware'
+import type { WalletEvent } from './wallet'
 
 export type EngineEvent =
   | StackEvent
@@ -22,4 +23,5 @@ export type EngineEvent =
   | BackupEvent
   | WalletServiceEvent
   | HardwareEvent
+  | WalletEvent
 export type EventTopic = EngineEvent['topic']

@@ -9,6 +9,7 @@
 import { z } from 'zod'
 import { mutation, query } from './procedure'
 import type { UserError } from '../errors'
+import { walletSendApi } from './wallet-send'
 
 /** The Bitcoin network of an account; an account never mixes networks. */
 export type WalletNetwork = 'mainnet' | 'testnet' | 'signet' | 'regtest'
@@ -215,6 +216,16 @@ export interface WalletStatus {
   /** The last complete sync, ISO 8601. */
   readonly syncedAt?: string
   readonly problem?: UserError
+  /** What the owner must know about (reorgs, refused proofs), newest first, at most 20. */
+  readonly notices: readonly WalletNotice[]
+}
+
+export interface WalletNotice {
+  readonly at: string
+  readonly accountId: string
+  readonly txid: string
+  readonly kind: 'unconfirmed' | 'replaced' | 'bad_proof'
+  readonly message: string
 }
 
 export interface WalletAccountView extends WalletAccount {
@@ -297,7 +308,11 @@ export const walletApi = {
   revealSeed: mutation<WalletSeedReveal>()(z.object({ password: Password })),
   /** A further account from the seed (the next BIP44 account number for that kind). */
   addAccount: mutation<WalletAccountView>()(
-    z.object({ kind: z.enum(['wpkh', 'tr']), name: z.string().trim().min(1).max(64).optional() }),
+    z.object({
+      password: Password,
+      kind: z.enum(['wpkh', 'tr']),
+      name: z.string().trim().min(1).max(64).optional(),
+    }),
   ),
   /** A watch-only account from an xpub/tpub/zpub/vpub or a descriptor. */
   importWatchOnly: mutation<WalletAccountView>()(
@@ -345,6 +360,7 @@ export const walletApi = {
   importLabels: mutation<{ readonly imported: number; readonly skipped: number }>()(
     z.object({ accountId: AccountId, jsonl: z.string().max(10_000_000) }),
   ),
+  ...walletSendApi,
 }
 
 export const WalletTxidSchema = Txid
