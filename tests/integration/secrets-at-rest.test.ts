@@ -1,0 +1,174 @@
+// Secrets at rest: a box set up the way an owner does it (mint and eCash wallet running before
+// the password, then the password set, then a Nostr key), and then the whole data folder scanned
+// for every seed, key and mnemonic the box holds, in plain text, hex and base64. None may appear.
+// The scanner is shown to find each kind when one is planted, so the test can fail.
+import { createDecipheriv, scryptSync } from 'node:crypto'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import * as nip19 from 'nostr-tools/nip19'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { BackupStatus } from '../../src/shared/api/backup'
+import type { MintStatus } from '../../src/shared/api/mint'
+import { backupModule } from '../../src/core/backup/backup-module'
+import { SeedFileStore, deriveWalletSeed } from '../../src/core/ecash/bip39-seed'
+import { ecashModule } from '../../src/core/ecash/ecash-module'
+import { createEngine, type Engine } from '../../src/core/engine/engine'
+import { silentLogger } from '../../src/core/log'
+import { mintModule } from '../../src/core/mint/mint-module'
+import { Nip49KeyStore } from '../../src/core/nostr/nip49-keystore'
+import { boxKeyFor } from '../../src/core/secrets/box-key'
+
+const ctx = { transport: 'internal' } as const
+const dir = mkdtempSync(join(tmpdir(), 'secrets-at-rest-'))
+let engine: Engine | undefined
+afterAll(async () => {
+  await engine?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function allFiles(root: string): string[] {
+  const out: string[] = []
+  for (const name of readdirSync(root)) {
+    const p = join(root, name)
+    if (statSync(p).isDirectory()) out.push(...allFiles(p))
+    else out.push(p)
+  }
+  return out
+}
+
+/** Every file under `root` that holds one of the secrets, in any of its usual encodings. */
+function findInClear(root: string, secrets: Record<string, Uint8Array | string>): string[] {
+  const needles: [string, Buffer][] = []
+  for (const [name, v] of Object.entries(secrets)) {
+    if (typeof v === 'string') {
+      needles.push([name, Buffer.from(v)])
+      continue
+    }
+    const b = Buffer.from(v)
+    needles.push([`${name} (hex)`, Buffer.from(b.toString('hex'))])
+    needles.push([`${name} (HEX)`, Buffer.from(b.toString('hex').toUpperCase())])
+    needles.push([`${name} (base64)`, Buffer.from(b.toString('base64').slice(0, 40))])
+    needles.push([`${name} (raw)`, b])
+  }
+  const hits: string[] = []
+  for (const f of allFiles(root)) {
+    const content = readFileSync(f)
+    for (const [name, n] of needles) if (content.includes(n)) hits.push(`${name} in ${f}`)
+  }
+  return hits
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000) {
+  const end = Date.now() + ms
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe('secrets at rest', () => {
+  it('after setup, no seed, key or mnemonic of the box is on disk in clear', async () => {
+    const mintDir = join(dir, 'stack', 'mint')
+    mkdirSync(mintDir, { recursive: true })
+    writeFileSync(
+      join(mintDir, 'config.json'),
+      JSON.stringify({ backend: { kind: 'fake', incomingPayDelayMs: 0, outgoingDelayMs: 0 } }),
+    )
+    engine = await createEngine({
+      dataDir: dir,
+      log: silentLogger,
+      modules: [
+        mintModule({ port: 0, placement: () => ({ mode: 'run', network: 'regtest' }) }),
+        ecashModule({ backgroundIntervalMs: 0 }),
+        backupModule(),
+      ],
+    })
+    const e = engine
+    // Before a password: the mint's seed key sits beside it, the eCash words are plain.
+    expect(((await e.call('mint', 'status', {}, ctx)) as MintStatus).running).toBe(true)
+    await e.call('ecash', 'status', {}, ctx)
+    const seedKeyFile = join(mintDir, 'secrets', 'seed.key')
+    const oldMintKey = readFileSync(seedKeyFile, 'utf8').trim()
+    const mnemonic = new SeedFileStore(join(dir, 'ecash')).read().mnemonic
+
+    const s = (await e.call(
+      'backup',
+      'setPassword',
+      { password: 'owner password 1' },
+      ctx,
+    )) as BackupStatus
+    expect(s.box).toBe('unlocked')
+    await until('the mint to re-seal its seed', () => !existsSync(seedKeyFile))
+    await until(
+      'the mint to run again',
+      async () => ((await e.call('mint', 'status', {}, ctx)) as MintStatus).running,
+    )
+    const nostr = new Nip49KeyStore(join(dir, 'nostr'))
+    nostr.create('nostr passphrase', { recoveryWords: false, replace: false })
+
+    // Every secret, read back through the box key.
+    const box = boxKeyFor(dir)
+    const sealedMint = JSON.parse(readFileSync(join(mintDir, 'secrets', 'seed.enc'), 'utf8')) as {
+      kdf: string
+      salt: string
+      iv: string
+      tag: string
+      data: string
+    }
+    expect(sealedMint.kdf).toBe('scrypt')
+    const mintKey = scryptSync(
+      box.subkey('mint.seed').toString('hex'),
+      Buffer.from(sealedMint.salt, 'hex'),
+      32,
+      { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 },
+    )
+    const d = createDecipheriv('aes-256-gcm', mintKey, Buffer.from(sealedMint.iv, 'hex'))
+    d.setAuthTag(Buffer.from(sealedMint.tag, 'hex'))
+    const mintSeed = Buffer.concat([d.update(Buffer.from(sealedMint.data, 'hex')), d.final()])
+    expect(new SeedFileStore(join(dir, 'ecash'), box).read().mnemonic).toBe(mnemonic)
+    const wallet = deriveWalletSeed(mnemonic)
+    const nostrKey = nostr.secretKey()
+    const secrets = {
+      'eCash mnemonic': mnemonic,
+      'eCash BIP-39 seed': wallet.seed,
+      'eCash P2PK key': Buffer.from(wallet.p2pkPrivkey, 'hex'),
+      'mint seed': mintSeed,
+      'mint seed key (old key file)': Buffer.from(oldMintKey, 'hex'),
+      'box key': box.exportKey(),
+      'Nostr key': nostrKey,
+      'Nostr nsec': nip19.nsecEncode(nostrKey),
+    }
+    await e.stop()
+    engine = undefined
+
+    expect(findInClear(dir, secrets)).toEqual([])
+    // Files 0600 in 0700 folders.
+    for (const f of ['secrets/box-key.json', 'ecash/seed.json', 'stack/mint/secrets/seed.enc'])
+      expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600)
+    for (const f of ['secrets', 'ecash', 'stack/mint/secrets'])
+      expect(statSync(join(dir, f)).mode & 0o777).toBe(0o700)
+
+    // The scan finds each kind when one is planted (in a text file, a database page, hex or not).
+    const plant = join(dir, 'planted')
+    mkdirSync(plant)
+    writeFileSync(join(plant, 'notes.txt'), `words: ${mnemonic}\n`)
+    writeFileSync(join(plant, 'page.bin'), Buffer.concat([Buffer.alloc(100), mintSeed]))
+    writeFileSync(join(plant, 'key.json'), JSON.stringify({ k: bytesToHex(nostrKey) }))
+    expect(
+      findInClear(dir, secrets)
+        .map((h) => h.split(' in ')[0])
+        .sort(),
+    ).toEqual(['eCash mnemonic', 'mint seed (raw)', 'Nostr key (hex)'].sort())
+  }, 60_000)
+})
