@@ -27,6 +27,8 @@ import type { ElectrumEndpoint } from './electrum-session'
 import { openWalletSeed, sealWalletSeed, walletSeedInfo } from './seed-sealing'
 import { SendService, type SendNode } from './send/send-service'
 import { SendStore } from './send/send-saga'
+import { LightningMoves } from './send/lightning-moves'
+import type { LightningModule } from '../lightning/lightning-module'
 import type { FeeEstimator } from './send/fee-rates'
 import type { WalletAccount, WalletForSend, WalletNetwork, WalletScriptKind } from './types'
 import { WalletStore } from './wallet-store'
@@ -277,6 +279,11 @@ export function createWalletModule(
     getMempoolCluster: async (txid) => (await node()).getMempoolCluster?.(txid),
   }
   const send = new SendService({ wallet: forSend, node: lazyNode, fees, store: sendStore, log })
+  const moves = new LightningMoves({
+    send,
+    wallet: forSend,
+    lnd: () => (ctx.modules.get('lightning') as LightningModule | undefined)?.appLnd(),
+  })
 
   const accountState = (id: string) => sync.account(id)
 
@@ -414,7 +421,14 @@ export function createWalletModule(
     prepareCpfp: async (input) => send.prepareCpfp(input),
     confirmSend: async (input) => send.confirm(input),
     broadcastSigned: async (input) => send.broadcastSigned(input),
-    discardSend: async (input) => send.discard(input),
+    discardSend: async (input) => {
+      await moves.cancelChannelFunding(input.reviewId)
+      return send.discard(input)
+    },
+    prepareToLightning: async (input) => moves.prepareToLightning(input),
+    fromLightning: async (input) => moves.fromLightning(input),
+    prepareChannelFunding: async (input) => moves.prepareChannelFunding(input),
+    confirmChannelFunding: async (input) => moves.confirmChannelFunding(input),
     importPsbt: async (input) => send.importPsbt(input),
     sends: async ({ accountId }) => send.list(accountId),
     send: async ({ reviewId }) => send.get(reviewId),
