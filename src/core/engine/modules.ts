@@ -11,6 +11,7 @@ import { walletServiceModule } from '../lightning/wallet-service-module'
 import { backupModule } from '../backup/backup-module'
 import { hardwareModule } from '../hardware/hardware-module'
 import { walletModule } from '../wallet/wallet-module'
+import { reachModule } from '../reach/reach-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -24,4 +25,5 @@ export const defaultModules: EngineModuleFactory[] = [
   systemModule(),
   backupModule(),
   hardwareModule(),
+  reachModule(),
 ]

@@ -17,7 +17,7 @@ function savedReach(engineDataDir: string): ReachSettings | undefined {
 
 /**
  * The box's public base URL (`https://shop.example.com`, no trailing slash), or undefined when the
- * owner set neither a public address nor LAN mode. `engineDataDir` is EngineContext.dataDir.
+ * owner set no public address. `engineDataDir` is EngineContext.dataDir.
  */
 export function publicBaseUrl(engineDataDir: string): string | undefined {
   return baseUrlFor(savedReach(engineDataDir))?.base
@@ -35,5 +35,5 @@ export function publishedUrls(engineDataDir: string): Partial<PublishedUrls> {
  */
 export function frontDoorProxyAddresses(engineDataDir: string): string[] {
   const r = savedReach(engineDataDir)
-  return r && (r.publicAddress || r.lan || r.tor) ? ['127.0.0.1', '::1'] : []
+  return r && (r.publicAddress || r.tor) ? ['127.0.0.1', '::1'] : []
 }

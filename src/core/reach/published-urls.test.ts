@@ -20,9 +20,9 @@ describe('published URLs follow the one setting', () => {
     })
   })
 
-  it('from the LAN name, and none without either', () => {
+  it('none without a public address (LAN mode is not served yet, so not published)', () => {
     const lan = ReachSettingsSchema.parse({ lan: { interface: 'eth0', name: 'shop', port: 8443 } })
-    expect(publishedUrlsFor(lan)?.relay).toBe('wss://shop.local:8443')
+    expect(publishedUrlsFor(lan)).toBeUndefined()
     expect(publishedUrlsFor(ReachSettingsSchema.parse({}))).toBeUndefined()
     expect(publishedUrlsFor(undefined)).toBeUndefined()
   })

@@ -50,7 +50,7 @@ export function enabledServices(settings: Settings): ServiceId[] {
   }
   // The front door and Tor only when the owner chose a way in (Settings → Reachability).
   const reach = settings.reach
-  if (reach && (reach.publicAddress || reach.lan || reach.tor)) ids.push('caddy')
+  if (reach && (reach.publicAddress || reach.tor)) ids.push('caddy')
   if (reach?.tor) ids.push('tor')
   return ids
 }

@@ -10,6 +10,7 @@ import { backupApi } from './backup'
 import { walletServiceApi } from './wallet-service'
 import { hardwareApi } from './hardware'
 import { walletApi } from './wallet'
+import { reachApi } from './reach'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -24,6 +25,7 @@ export const contract = {
   walletService: walletServiceApi,
   hardware: hardwareApi,
   wallet: walletApi,
+  reach: reachApi,
 }
 
 export type AppContract = typeof contract

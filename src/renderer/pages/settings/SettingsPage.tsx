@@ -11,6 +11,7 @@ import { BackupSection } from './BackupSection'
 import { DesktopPreferences } from './DesktopPreferences'
 import { DiagnosticsSection } from './DiagnosticsSection'
 import { ImagesSection } from './ImagesSection'
+import { ReachSection } from './ReachSection'
 import { sectionHeadingId, settingsSections } from './sections'
 import { StackSettingsForm } from './StackSettingsForm'
 
@@ -73,6 +74,7 @@ export default function SettingsPage({ params }: PageProps) {
           onSaved={(s) => settings.setData(s)}
         />
       )}
+      <ReachSection />
       <ImagesSection />
       <BackupSection />
       <DiagnosticsSection />

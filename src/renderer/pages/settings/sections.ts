@@ -3,6 +3,7 @@
 export const settingsSections = [
   { slug: 'stack', title: 'Your stack' },
   { slug: 'services', title: 'Services' },
+  { slug: 'reachability', title: 'Reachability' },
   { slug: 'images', title: 'Images' },
   { slug: 'backup', title: 'Backup' },
   { slug: 'diagnostics', title: 'Diagnostics' },
