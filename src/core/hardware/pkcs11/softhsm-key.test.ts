@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { createSoftHsmToken, type SoftHsmToken } from '../../../../tests/setup/softhsm'
 import { FlashError } from '../../errors'
 import { derFromCompact } from '../ecdsa-encoding'
+import { ensureWrappingKey, unwrapSecret, wrapSecret } from './aes-key-wrap'
 import { listTokens, TokenSession } from './pkcs11-token'
 import { findSecp256k1Key, generateSecp256k1Key, keyProtection, signDigest } from './secp256k1-key'
 
@@ -124,5 +125,39 @@ describe('HSM secp256k1 key over PKCS#11 (SoftHSM2)', () => {
     expect(() =>
       TokenSession.open({ modulePath: token.modulePath, tokenSerial: 'ffffffff', pin: '1234' }),
     ).toThrow(expect.objectContaining({ code: 'hsm.token_missing' }))
+  })
+
+  it('wraps a secret (the box key) with CKM_AES_KEY_WRAP_PAD under a non-extractable AES key, and only that key opens it', () => {
+    const s = open()
+    try {
+      const wrapping = ensureWrappingKey(s, 'box key wrap')
+      // Found again, not made twice: what one handle wraps, the other opens.
+      const again = ensureWrappingKey(s, 'box key wrap')
+      const [extractable, sensitive] = s.lib.C_GetAttributeValue(s.session, wrapping, [
+        { type: pkcs11js.CKA_EXTRACTABLE },
+        { type: pkcs11js.CKA_SENSITIVE },
+      ])
+      expect((extractable!.value as Buffer)[0]).toBe(0)
+      expect((sensitive!.value as Buffer)[0]).toBe(1)
+      expect(() => wrapSecret(s, wrapping, randomBytes(21))).toThrow(/multiple of 8/)
+      for (const secret of [randomBytes(32), randomBytes(64)]) {
+        const wrapped = wrapSecret(s, wrapping, secret)
+        // RFC 5649: the secret plus the 8-byte integrity block.
+        expect(wrapped.length).toBe(secret.length + 8)
+        expect(wrapped.includes(secret)).toBe(false)
+        expect(unwrapSecret(s, again, wrapped).equals(secret)).toBe(true)
+        const other = ensureWrappingKey(s, 'another key')
+        expect(() => unwrapSecret(s, other, wrapped)).toThrow(
+          expect.objectContaining({ code: 'hsm.unwrap_failed' }),
+        )
+        const damaged = Buffer.from(wrapped)
+        damaged[3] = damaged[3]! ^ 1
+        expect(() => unwrapSecret(s, wrapping, damaged)).toThrow(
+          expect.objectContaining({ code: 'hsm.unwrap_failed' }),
+        )
+      }
+    } finally {
+      s.close()
+    }
   })
 })
