@@ -11,7 +11,7 @@ import type {
   EngineModuleFactory,
   RequestContext,
 } from '../engine/module'
-import { boxKeyFor } from '../secrets/box-key'
+import { boxKeyFor, wrongPasswordError } from '../secrets/box-key'
 import { SeedFileStore } from './bip39-seed'
 import { EcashWallet } from './wallet'
 import { publishedUrls } from '../reach/public-address'
@@ -151,7 +151,19 @@ export function createEcashModule(
     meltQuote: async ({ invoice, mintUrl }) => w().createMeltQuote(invoice, mintUrl),
     melt: async ({ quoteId }) => w().melt(quoteId),
     history: async ({ mintUrl, limit }) => w().history({ mintUrl, limit }),
-    backupSeed: async () => w().backupSeed(),
+    backupSeed: async ({ password }) => {
+      // Showing the words needs the owner password again (once the box has one).
+      if (box.state !== 'none' && !(password && (await box.checkPassword(password)))) {
+        throw password
+          ? wrongPasswordError()
+          : new FlashError(
+              'ecash.password_needed',
+              'Type the owner password to see the recovery words.',
+              'Enter the password you use to log in to Flash Box, then show the words again.',
+            )
+      }
+      return w().backupSeed()
+    },
     restore: async ({ mnemonic, mintUrls }) => w().restore(mnemonic, mintUrls),
   }
 

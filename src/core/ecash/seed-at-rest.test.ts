@@ -44,6 +44,25 @@ describe('eCash seed at rest', () => {
     await boxKeyFor(dir).enterPassword('the owner password')
     const after = (await e.call('ecash', 'status', {}, ctx)) as { receivePubkey: string }
     expect(after.receivePubkey).toBe(receivePubkey)
+    // Showing the words needs the password again.
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'shown',
+        (x: { code: string }) => x.code,
+      )
+    expect(await code(e.call('ecash', 'backupSeed', { confirm: true }, ctx))).toBe(
+      'ecash.password_needed',
+    )
+    expect(
+      await code(e.call('ecash', 'backupSeed', { confirm: true, password: 'not it at all' }, ctx)),
+    ).toBe('box.wrong_password')
+    const shown = (await e.call(
+      'ecash',
+      'backupSeed',
+      { confirm: true, password: 'the owner password' },
+      ctx,
+    )) as { words: string[] }
+    expect(shown.words.join(' ')).toBe(mnemonic)
     await e.stop()
   })
 })

@@ -289,7 +289,10 @@ export const ecashApi = {
     }),
   ),
   /** Shows the recovery words. `confirm` is the user ticking "I understand anyone with these words can take the money". */
-  backupSeed: mutation<SeedBackup>()(z.object({ confirm: z.literal(true) })),
+  /** Once the box has an owner password, showing the words needs it typed again. */
+  backupSeed: mutation<SeedBackup>()(
+    z.object({ confirm: z.literal(true), password: z.string().max(1024).optional() }),
+  ),
   /** Replaces an empty wallet's seed with `mnemonic` and recovers its ecash from the mints (NUT-09/13). */
   restore: mutation<RestoreResult>()(
     z.object({

@@ -10,7 +10,10 @@ import { sats, shortUrl } from './sats'
 export function BackupPanel({ backedUp }: { backedUp: boolean }) {
   const [understood, setUnderstood] = useState(false)
   const [words, setWords] = useState<readonly string[]>()
-  const reveal = useMutation(() => api.ecash.backupSeed({ confirm: true }))
+  const [password, setPassword] = useState('')
+  const reveal = useMutation(() =>
+    api.ecash.backupSeed(password ? { confirm: true, password } : { confirm: true }),
+  )
   return (
     <div>
       <section aria-labelledby="ecash-backup">
@@ -35,12 +38,23 @@ export function BackupPanel({ backedUp }: { backedUp: boolean }) {
               />
               <span>I understand; nobody else is looking at this screen.</span>
             </label>
+            <div className="field">
+              <label htmlFor="ecash-words-password">Owner password (once you have set one)</label>
+              <input
+                id="ecash-words-password"
+                type="password"
+                autoComplete="current-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+            </div>
             <button
               type="button"
               className="primary"
               disabled={!understood || reveal.pending}
               onClick={async () => {
                 const r = await reveal.run(undefined)
+                setPassword('')
                 if (r) setWords(r.words)
               }}
             >
