@@ -115,8 +115,20 @@ export interface HsmStatus {
   readonly pinState?: PinState
 }
 
+/**
+ * A PKCS#11 module is a shared library the engine loads into itself, so only an absolute path to
+ * a library file is taken (…/libsofthsm2.so, …/opensc-pkcs11.dylib, C:\…\vendor.dll).
+ */
+export const ModulePath = z
+  .string()
+  .max(4096)
+  .regex(
+    /^(\/[^\0]*\.(so(\.\d+)*|dylib)|[A-Za-z]:\\[^\0]*\.dll)$/,
+    'the full path of the HSM’s PKCS#11 library, like /usr/lib/softhsm/libsofthsm2.so',
+  )
+
 export const HsmSetupSchema = z.object({
-  modulePath: z.string().min(1).max(4096),
+  modulePath: ModulePath,
   tokenSerial: z.string().min(1).max(64),
   keyLabel: z
     .string()
@@ -181,7 +193,7 @@ const CardFileName = z
 
 export const hardwareApi = {
   devices: query<DevicesOverview>()(z.object({})),
-  hsmTokens: query<readonly HsmToken[]>()(z.object({ modulePath: z.string().min(1).max(4096) })),
+  hsmTokens: query<readonly HsmToken[]>()(z.object({ modulePath: ModulePath })),
   hsmStatus: query<HsmStatus>()(z.object({})),
   hsmSetup: mutation<HsmStatus>()(HsmSetupSchema),
   hsmUnlock: mutation<HsmStatus>()(z.object({ pin: z.string().min(4).max(255) })),
