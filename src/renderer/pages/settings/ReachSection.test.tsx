@@ -1,0 +1,87 @@
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ReachStatus } from '../../../shared/api/reach'
+import { setTransport } from '../../api/client'
+import { FakeTransportForTests } from '../../test/fake-transport'
+import { ReachSection } from './ReachSection'
+
+afterEach(cleanup)
+
+const none: ReachStatus = {
+  settings: { frontDoorPort: 8480, enginePort: 8347 },
+  interfaces: [{ name: 'eth0', addresses: ['192.168.1.20'] }],
+  onions: [],
+  pairing: [
+    {
+      id: 'mint',
+      title: 'Cashu mint',
+      apps: 'cashu.me, Minibits',
+      path: 'This computer only',
+      sameWifi: false,
+      unavailable: 'Choose a public address, LAN mode or Tor above, then start the stack again.',
+    },
+  ],
+}
+const published: ReachStatus = {
+  ...none,
+  settings: {
+    ...none.settings!,
+    publicAddress: { baseUrl: 'https://shop.example.com', tlsBeforeBox: false, proxyAddresses: [] },
+  },
+  published: {
+    base: 'https://shop.example.com',
+    source: 'public',
+    mint: 'https://shop.example.com',
+    relay: 'wss://shop.example.com',
+    nip05Domain: 'shop.example.com',
+    btcpay: 'https://shop.example.com/btcpay',
+  },
+  pairing: [
+    {
+      id: 'mint',
+      title: 'Cashu mint',
+      apps: 'cashu.me, Minibits',
+      text: 'https://shop.example.com',
+      qr: 'data:image/svg+xml;base64,PHN2Zy8+',
+      path: 'Internet (your public address)',
+      sameWifi: false,
+    },
+  ],
+}
+
+describe('Settings → Reachability', () => {
+  it('saves a public address, then shows the pairing code with its path and checks the address', async () => {
+    const fake = new FakeTransportForTests({
+      'reach.status': () => none,
+      'reach.save': () => published,
+      'reach.checkAddress': () => ({
+        ok: false,
+        problem: {
+          code: 'reach.address_not_this_box',
+          message: 'https://shop.example.com answers, but it is not this Flash Box.',
+          hint: 'Point the domain at this computer, then check again.',
+        },
+      }),
+    })
+    setTransport(fake)
+    render(<ReachSection />)
+    await screen.findByText('Right now only this computer reaches the box’s services.')
+    fireEvent.change(screen.getByLabelText('Public address'), {
+      target: { value: 'https://shop.example.com' },
+    })
+    fireEvent.click(screen.getByRole('button', { name: 'Save reachability' }))
+    await screen.findByText('Saved.')
+    expect(fake.callsTo('reach.save')[0]).toMatchObject({
+      publicAddress: { baseUrl: 'https://shop.example.com', tlsBeforeBox: false },
+    })
+    const card = screen.getByRole('listitem', { name: 'Cashu mint' })
+    expect(within(card).getByText('Network path: Internet (your public address)')).toBeTruthy()
+    expect(
+      within(card).getByText('The phone does not need to be on the shop’s Wi-Fi.'),
+    ).toBeTruthy()
+    expect(within(card).getByRole('img', { name: 'QR code: Cashu mint' })).toBeTruthy()
+
+    fireEvent.click(screen.getByRole('button', { name: 'Check that the address leads here' }))
+    await screen.findByText('https://shop.example.com answers, but it is not this Flash Box.')
+  })
+})
