@@ -334,7 +334,7 @@ export function createWalletModule(
     },
     receive: async ({ accountId, amountSat, label }) => {
       const a = await sync.nextAddress(accountId, 0)
-      if (label) store.setLabel(accountId, 'addr', a.derived.address, label)
+      if (label) store.durable(() => store.setLabel(accountId, 'addr', a.derived.address, label))
       const p = {
         address: a.derived.address,
         ...(amountSat ? { amountSat } : {}),
@@ -378,13 +378,13 @@ export function createWalletModule(
           'Open the Coins tab again to see the current coins.',
         )
       }
-      store.setFrozen(accountId, outpoint, frozen)
+      store.durable(() => store.setFrozen(accountId, outpoint, frozen))
       ctx.events.publish({ topic: 'wallet', type: 'coins', accountId })
       return { ...coin, frozen }
     },
     setLabel: async ({ accountId, type, ref, label }) => {
       accountState(accountId)
-      store.setLabel(accountId, type, ref, label.trim())
+      store.durable(() => store.setLabel(accountId, type, ref, label.trim()))
       ctx.events.publish({ topic: 'wallet', type: 'coins', accountId })
       return null
     },
@@ -399,7 +399,7 @@ export function createWalletModule(
       const { records, invalid } = parseBip329(jsonl)
       let imported = 0
       let skipped = invalid
-      store.transaction(() => {
+      store.durable(() => {
         for (const r of records) {
           if (r.type !== 'tx' && r.type !== 'addr' && r.type !== 'output') {
             skipped++

@@ -43,7 +43,11 @@ export class WalletStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
     this.db = new DatabaseSync(path)
     this.db.exec('PRAGMA journal_mode = WAL')
-    this.db.exec('PRAGMA synchronous = FULL')
+    // Sync rounds (a cache electrs can give again) commit with NORMAL: atomic, and a power cut
+    // can only lose the last rounds, which the next start fetches again because the stored
+    // statuses are older. What the owner typed (labels, frozen coins, accounts, handed-out
+    // addresses) is written with FULL (`durable`), fsync'd before the call returns.
+    this.db.exec('PRAGMA synchronous = NORMAL')
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, pos INTEGER NOT NULL, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS addresses (
@@ -68,6 +72,16 @@ export class WalletStore {
 
   close(): void {
     this.db.close()
+  }
+
+  /** Runs `fn` fsync'd before returning (the owner's own edits). */
+  durable<T>(fn: () => T): T {
+    this.db.exec('PRAGMA synchronous = FULL')
+    try {
+      return this.transaction(fn)
+    } finally {
+      this.db.exec('PRAGMA synchronous = NORMAL')
+    }
   }
 
   /** Runs `fn` in one SQL transaction (all of it is written, or none). */

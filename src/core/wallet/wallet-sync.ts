@@ -170,7 +170,7 @@ export class WalletSync {
   addAccount(account: WalletAccount): Promise<AccountState> {
     return this.enqueue(async () => {
       if (this.accounts.has(account.id)) return this.accounts.get(account.id)!
-      this.store.putAccount(account)
+      this.store.durable(() => this.store.putAccount(account))
       const state = new AccountState(account, this.store)
       this.accounts.set(account.id, state)
       this.session.remember(state.byScriptHash.keys())
@@ -185,7 +185,7 @@ export class WalletSync {
       const state = this.accounts.get(account.id)
       if (!state) return
       state.account = account
-      this.store.putAccount(account)
+      this.store.durable(() => this.store.putAccount(account))
       if (this.session.state === 'ready') await this.discover([state])
     })
   }
@@ -205,7 +205,7 @@ export class WalletSync {
       for (let i = list.length; i <= index; i++) fresh.push(this.derive(state, chain, i))
       if (fresh.length) await this.watch(fresh)
       state.handed[chain] = Math.max(state.handed[chain], index)
-      this.store.setCursor(accountId, chain, state.handed[chain])
+      this.store.durable(() => this.store.setCursor(accountId, chain, state.handed[chain]))
       return list[index]!
     })
   }
@@ -328,12 +328,20 @@ export class WalletSync {
       history: [],
     }
     state.addAddress(a)
-    this.store.putAddress(a)
     return a
+  }
+
+  /** Stores new addresses in one SQL transaction (one fsync, not one per address). */
+  private persistAddresses(list: readonly StoredAddress[]): void {
+    if (list.length === 0) return
+    this.store.transaction(() => {
+      for (const a of list) this.store.putAddress(a)
+    })
   }
 
   /** Subscribes new addresses; those that already have history are synced. */
   private async watch(fresh: readonly StoredAddress[]): Promise<void> {
+    this.persistAddresses(fresh)
     if (this.session.state !== 'ready') return
     const statuses = await this.session.subscribe(fresh.map((a) => a.derived.scriptHash))
     const changed: StatusMap = new Map()

@@ -18,23 +18,43 @@ export interface MerkleProof {
   readonly root: string
 }
 
-/** The branch for leaf `pos` among `leaves` (display hex, e.g. txids or block hashes). */
-export function merkleProof(leaves: readonly string[], pos: number): MerkleProof {
-  if (!Number.isInteger(pos) || pos < 0 || pos >= leaves.length)
-    throw new RangeError(`no leaf ${pos} among ${leaves.length}`)
+/**
+ * Every level of the tree over `leaves` (odd levels padded), kept per leaves array: a block's
+ * txid list is one array for as long as the block is indexed, so a wallet asking for the proofs
+ * of many transactions of one block does not make the simulator rebuild the tree each time
+ * (electrs computes each proof in Rust in microseconds; this keeps the simulator's cost near that).
+ */
+const trees = new WeakMap<readonly string[], Buffer[][]>()
+function levels(leaves: readonly string[]): Buffer[][] {
+  let out = trees.get(leaves)
+  if (out) return out
+  out = []
   let level: Buffer[] = leaves.map(fromDisplay)
-  let index = pos
-  const branch: string[] = []
   while (level.length > 1) {
-    if (level.length % 2 === 1) level.push(level[level.length - 1]!)
-    branch.push(toDisplay(level[index ^ 1]!))
+    if (level.length % 2 === 1) level = [...level, level[level.length - 1]!]
+    out.push(level)
     const next: Buffer[] = []
     for (let i = 0; i < level.length; i += 2)
       next.push(dsha(Buffer.concat([level[i]!, level[i + 1]!])))
     level = next
+  }
+  out.push(level)
+  trees.set(leaves, out)
+  return out
+}
+
+/** The branch for leaf `pos` among `leaves` (display hex, e.g. txids or block hashes). */
+export function merkleProof(leaves: readonly string[], pos: number): MerkleProof {
+  if (!Number.isInteger(pos) || pos < 0 || pos >= leaves.length)
+    throw new RangeError(`no leaf ${pos} among ${leaves.length}`)
+  const all = levels(leaves)
+  let index = pos
+  const branch: string[] = []
+  for (let l = 0; l < all.length - 1; l++) {
+    branch.push(toDisplay(all[l]![index ^ 1]!))
     index >>= 1
   }
-  return { branch, root: toDisplay(level[0]!) }
+  return { branch, root: toDisplay(all[all.length - 1]![0]!) }
 }
 
 /** Block hash (display hex) of a raw 80-byte header. */

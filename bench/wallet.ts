@@ -1,0 +1,205 @@
+// bench:wallet — a full sync of a wallet with N used addresses (2 transactions each, default
+// N = 1,000 → 2,000 transactions) against the Electrum façade (electrs simulator following the
+// bitcoind simulator's world chain, real signatures), two ways:
+//  - the box's client (src/core/wallet/wallet-sync.ts): batched subscriptions, histories,
+//    transactions, Merkle proofs and headers, one round trip per step;
+//  - a naive client asking one address at a time: get_history, then each new transaction, its
+//    Merkle proof and its block header (cached), one request per round trip.
+// Both do the same work (discover to the gap limit, fetch every transaction, verify every proof).
+// Then a restart of the box's wallet on the same store: what an unchanged wallet costs.
+// Usage: npm run bench:wallet [-- --addresses 100]
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { mnemonicToSeedSync } from '@scure/bip39'
+import * as bitcoin from 'bitcoinjs-lib'
+import { ElectrumClient } from '../src/core/clients/electrum'
+import { AccountKeys, seedAccount } from '../src/core/wallet/account'
+import { verifyMerkleProof } from '../src/core/wallet/merkle-proof'
+import { WalletStore } from '../src/core/wallet/wallet-store'
+import { WalletSync } from '../src/core/wallet/wallet-sync'
+import { makeRpcauth, startBitcoindSimulator } from '../tests/simulators/bitcoind-simulator'
+import { startElectrsSimulator } from '../tests/simulators/electrs-simulator'
+import { BURN_SCRIPT, TestKey, type SpendableCoin } from '../tests/simulators/world/test-keys'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback
+}
+const N = arg('addresses', 1000)
+const TXS_PER_BLOCK = 250
+const quiet = () => {}
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`
+
+const seed = mnemonicToSeedSync(
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about',
+)
+const account = seedAccount({
+  seed,
+  network: 'regtest',
+  kind: 'wpkh',
+  account: 0,
+  id: 'bench',
+  name: 'Bench',
+})
+const keys = new AccountKeys(account)
+
+const bitcoind = await startBitcoindSimulator({
+  rpcauth: [makeRpcauth('bench', 'bench-password-1', 'bec4bec4bec4bec4bec4bec4bec4bec4')],
+  chain: true,
+  log: quiet,
+})
+const chain = bitcoind.world!
+const payer = TestKey.fromLabel('bench-payer')
+const payerScript = payer.p2wpkh().output
+
+// Funding: coinbases split into one small coin per payment, then 2 payments per address.
+console.log(`funding ${N} addresses with ${2 * N} transactions…`)
+const t0 = performance.now()
+const coinbases: SpendableCoin[] = []
+const splitsNeeded = Math.ceil((2 * N) / 1000)
+for (const hash of chain.mine(splitsNeeded, payerScript)) {
+  const cb = chain.blockAt(hash)!.block.transactions![0]!
+  coinbases.push({ txid: cb.getId(), vout: 0, value: cb.outs[0]!.value, script: payerScript })
+}
+chain.mine(100, BURN_SCRIPT)
+const coins: SpendableCoin[] = []
+for (const cb of coinbases) {
+  const outs = Array.from({ length: 1000 }, () => ({ script: payerScript, value: 100_000n }))
+  const split = payer.spend([cb], outs, 1)
+  chain.submit(split)
+  for (let v = 0; v < 1000; v++)
+    coins.push({ txid: split.getId(), vout: v, value: 100_000n, script: payerScript })
+}
+chain.mine(1, BURN_SCRIPT)
+for (let i = 0; i < 2 * N; i++) {
+  const addr = keys.derive(0, i % N)
+  const tx = payer.spend(
+    [coins[i]!],
+    [{ script: Buffer.from(addr.scriptPubKey, 'hex'), value: 50_000n + BigInt(i) }],
+    1,
+  )
+  chain.submit(tx)
+  if ((i + 1) % TXS_PER_BLOCK === 0) chain.mine(1, BURN_SCRIPT)
+}
+chain.mine(1, BURN_SCRIPT)
+console.log(
+  `funded in ${((performance.now() - t0) / 1000).toFixed(1)} s; tip ${chain.tip().height}`,
+)
+
+const electrs = await startElectrsSimulator({
+  bitcoind: { url: bitcoind.url, user: 'bench', password: 'bench-password-1' },
+  pollMs: 50,
+  indexBlocksPerSecond: 100_000,
+  log: quiet,
+})
+// Wait until electrs has indexed the tip.
+for (let i = 0; i < 600 && electrs.indexedHeight() < chain.tip().height; i++)
+  await new Promise((r) => setTimeout(r, 100))
+await electrs.synced()
+const endpoint = { host: '127.0.0.1', port: electrs.electrumPort }
+
+// --- the box's client -------------------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), 'flashbox-bench-wallet-'))
+global.gc?.()
+const heapBefore = process.memoryUsage().heapUsed
+let t = performance.now()
+const store = new WalletStore(join(dir, 'wallet.sqlite'))
+const sync = new WalletSync({ store, endpoint: () => endpoint, timeoutMs: 120_000 })
+await sync.start()
+await sync.addAccount(account)
+await sync.synced()
+const batchedMs = performance.now() - t
+const state = sync.account('bench')
+const txCount = state.txs.size
+const verified = [...state.txs.values()].filter((x) => x.verified).length
+const batchedTrips = sync.session.roundTrips
+const batchedRequests = sync.session.requests
+const heapBatched = process.memoryUsage().heapUsed - heapBefore
+sync.stop()
+store.close()
+if (txCount !== 2 * N || verified !== 2 * N) {
+  throw new Error(
+    `the box's client found ${txCount} transactions, ${verified} verified; expected ${2 * N}`,
+  )
+}
+
+// --- restart: an unchanged wallet ----------------------------------------------------------------
+t = performance.now()
+const store2 = new WalletStore(join(dir, 'wallet.sqlite'))
+const sync2 = new WalletSync({ store: store2, endpoint: () => endpoint, timeoutMs: 120_000 })
+await sync2.start()
+await sync2.synced()
+const restartMs = performance.now() - t
+const restartTrips = sync2.session.roundTrips
+const restartMethods = Object.fromEntries(sync2.session.methodCounts())
+sync2.stop()
+store2.close()
+rmSync(dir, { recursive: true, force: true })
+
+// --- the naive client: one call per round trip -------------------------------------------------
+global.gc?.()
+const heapBefore2 = process.memoryUsage().heapUsed
+t = performance.now()
+const client = await ElectrumClient.connect({ ...endpoint, timeoutMs: 120_000 })
+const gap = account.gapLimit
+const seen = new Map<string, string>()
+const headers = new Map<number, string>()
+let naiveVerified = 0
+for (const chainNo of [0, 1] as const) {
+  let lastUsed = -1
+  for (let i = 0; i <= lastUsed + gap; i++) {
+    const a = keys.derive(chainNo, i)
+    const history = await client.getHistory(a.scriptHash)
+    if (history.length) lastUsed = i
+    for (const h of history) {
+      if (seen.has(h.tx_hash)) continue
+      const hex = await client.transactionGet(h.tx_hash)
+      if (bitcoin.Transaction.fromHex(hex).getId() !== h.tx_hash) throw new Error('bad tx')
+      seen.set(h.tx_hash, hex)
+      if (h.height > 0) {
+        const proof = await client.getMerkle(h.tx_hash, h.height)
+        let header = headers.get(h.height)
+        if (!header) {
+          header = await client.blockHeader(h.height)
+          headers.set(h.height, header)
+        }
+        verifyMerkleProof({
+          txid: h.tx_hash,
+          txSize: hex.length / 2,
+          branch: proof.merkle,
+          pos: proof.pos,
+          headerHex: header,
+        })
+        naiveVerified++
+      }
+    }
+  }
+}
+const naiveMs = performance.now() - t
+const naiveTrips = client.roundTrips
+const heapNaive = process.memoryUsage().heapUsed - heapBefore2
+client.close()
+if (seen.size !== 2 * N || naiveVerified !== 2 * N)
+  throw new Error(`naive client found ${seen.size}`)
+
+await electrs.close()
+await bitcoind.close()
+
+console.log(`addresses used: ${N}, transactions: ${txCount} (all Merkle-verified by both clients)`)
+console.log(
+  `box client (batched, subscribed): ${(batchedMs / 1000).toFixed(2)} s, ${batchedTrips} round trips, ${batchedRequests} requests, heap +${mb(heapBatched)}`,
+)
+console.log(
+  `naive (one call per address):     ${(naiveMs / 1000).toFixed(2)} s, ${naiveTrips} round trips, heap +${mb(heapNaive)}`,
+)
+console.log(
+  `restart of the unchanged wallet:  ${(restartMs / 1000).toFixed(2)} s, ${restartTrips} round trips (${Object.entries(
+    restartMethods,
+  )
+    .map(([m, n]) => `${m} ×${n}`)
+    .join(', ')})`,
+)
+console.log(`rss at the end: ${mb(process.memoryUsage().rss)}`)
+console.log(`wallet sync: ${(naiveMs / batchedMs).toFixed(1)}x faster than one call per address`)
