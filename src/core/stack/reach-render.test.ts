@@ -1,0 +1,76 @@
+// The front door and Tor in the rendered stack: only when the owner chose a way in; on the host
+// network; Caddy's config carries only the public routes; Tor's keys are written where it reads
+// them (0700/0600), the same on every render.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { defaultSettings, type Settings } from '../../shared/settings'
+import { stackCatalog } from './catalog'
+
+let dir = ''
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'reach-render-'))
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const machine = { memoryBytes: 8 * 2 ** 30, cpus: 4 }
+const withReach = (reach: Settings['reach']): Settings => ({
+  ...defaultSettings(dir),
+  services: { electrs: false, lnd: true, relay: true, mint: true, btcpay: true },
+  ...(reach ? { reach } : {}),
+})
+
+describe('front door and Tor in the stack', () => {
+  it('are not rendered until the owner chooses a way in', async () => {
+    const plan = await stackCatalog({ machine }).render(withReach(undefined))
+    expect(plan.services.map((s) => s.id)).not.toContain('caddy')
+    expect(plan.services.map((s) => s.id)).not.toContain('tor')
+  })
+
+  it('renders Caddy with the public routes only, and BTCPay under /btcpay with its external URL', async () => {
+    const plan = await stackCatalog({ machine }).render(
+      withReach({
+        frontDoorPort: 8480,
+        enginePort: 8347,
+        publicAddress: {
+          baseUrl: 'https://shop.example.com',
+          tlsBeforeBox: true,
+          proxyAddresses: ['192.168.1.2'],
+        },
+      }),
+    )
+    const caddy = plan.services.find((s) => s.id === 'caddy')!
+    expect(caddy.networkMode).toBe('host')
+    expect(caddy.image.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+    const config = caddy.files[0]!.contents
+    expect(config).toContain('127.0.0.1:3338')
+    expect(config).toContain('127.0.0.1:7777')
+    expect(config).toContain('192.168.1.2')
+    expect(config).not.toMatch(/10009|:8080"|18443|8332/)
+    const btcpay = plan.services.find((s) => s.id === 'btcpay')!
+    expect(btcpay.env.BTCPAY_ROOTPATH).toBe('/btcpay')
+    expect(btcpay.env.BTCPAY_EXTERNALURL).toBe('https://shop.example.com/btcpay')
+  })
+
+  it('renders Tor and writes the box’s onion keys, the same on every render', async () => {
+    const settings = withReach({
+      frontDoorPort: 8480,
+      enginePort: 8347,
+      tor: { lndP2p: true, lndRest: false },
+    })
+    const plan = await stackCatalog({ machine }).render(settings)
+    const tor = plan.services.find((s) => s.id === 'tor')!
+    expect(tor.networkMode).toBe('host')
+    const torrc = tor.files[0]!.contents
+    for (const name of ['mint', 'relay', 'frontdoor', 'lnd-p2p'])
+      expect(torrc).toContain(`HiddenServiceDir /data/hs/${name}`)
+    expect(torrc).not.toContain('lnd-rest')
+    const key = join(dir, 'tor', 'hs', 'mint', 'hs_ed25519_secret_key')
+    expect(statSync(key).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dir, 'tor', 'hs', 'mint')).mode & 0o777).toBe(0o700)
+    const first = readFileSync(join(dir, 'tor', 'hs', 'mint', 'hostname'), 'utf8')
+    await stackCatalog({ machine }).render(settings)
+    expect(readFileSync(join(dir, 'tor', 'hs', 'mint', 'hostname'), 'utf8')).toBe(first)
+  })
+})
