@@ -7,6 +7,7 @@ import { PendingSends } from './PendingSends'
 import { PsbtImport } from './PsbtPanel'
 import { SendPanel } from './SendPanel'
 import { SpeedUp } from './SpeedUp'
+import { LightningMovesPanel } from './LightningMovesPanel'
 import type { WalletSendClient } from './send-client'
 
 afterEach(cleanup)
@@ -252,5 +253,59 @@ describe('Speed up and PSBTs', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Broadcast' }))
     await screen.findAllByText(/signed, not sent yet/)
     expect(calls.filter((c) => c.name === 'broadcastSigned')).toHaveLength(1)
+  })
+})
+
+describe('Wallet and Lightning', () => {
+  it('funds a channel: review, then "Open the channel" with the password', async () => {
+    const { client, calls } = fakeClient({
+      prepareChannelFunding: () => review({ kind: 'channel', amountSat: 500_000 }),
+      confirmChannelFunding: () =>
+        review({ kind: 'channel', state: 'broadcast', amountSat: 500_000, txid: 'cd'.repeat(32) }),
+    })
+    render(<LightningMovesPanel client={client} accountId="main" />)
+    fireEvent.change(screen.getByLabelText('Peer (node URI: public key@host:port)'), {
+      target: { value: `02${'ab'.repeat(32)}@127.0.0.1:9735` },
+    })
+    fireEvent.change(screen.getByLabelText('Channel size (sat)'), { target: { value: '500000' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Review the channel funding' }))
+    await screen.findByRole('heading', { name: 'Review the channel funding' })
+    fireEvent.change(screen.getByLabelText('Your password'), { target: { value: 'pw' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Open the channel' }))
+    await screen.findByText(/Sent 500,000 sat/)
+    expect(calls.find((c) => c.name === 'prepareChannelFunding')!.input).toEqual({
+      accountId: 'main',
+      peer: `02${'ab'.repeat(32)}@127.0.0.1:9735`,
+      capacitySat: 500_000,
+      feeRateSatPerVb: 2,
+    })
+    expect(calls.find((c) => c.name === 'confirmChannelFunding')!.input).toEqual({
+      reviewId: 'ab'.repeat(16),
+      password: 'pw',
+    })
+  })
+
+  it('moving coins from LND needs the owner to tick what will happen', async () => {
+    const { client, calls } = fakeClient({
+      fromLightning: () => ({ txid: 'ef'.repeat(32), address: 'bcrt1qmine' }),
+    })
+    render(<LightningMovesPanel client={client} accountId="main" />)
+    fireEvent.change(screen.getByLabelText('Amount (sat)', { selector: '#from-ln-amount' }), {
+      target: { value: '400000' },
+    })
+    const move = screen.getByRole('button', { name: 'Move from Lightning' }) as HTMLButtonElement
+    expect(move.disabled).toBe(true)
+    fireEvent.click(
+      screen.getByLabelText(
+        /Your Lightning node sends 400,000 sat to a new address of this wallet/,
+      ),
+    )
+    fireEvent.click(move)
+    await screen.findByText(/Sent by your Lightning node/)
+    expect(calls.find((c) => c.name === 'fromLightning')!.input).toEqual({
+      accountId: 'main',
+      amountSat: 400_000,
+      feeRateSatPerVb: 2,
+    })
   })
 })
