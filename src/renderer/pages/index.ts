@@ -13,6 +13,7 @@ export const pages: PageDef[] = [
   { id: 'dashboard', title: 'Dashboard', path: '/', nav: true, component: DashboardPage },
   { id: 'service', title: 'Service', path: '/service/:id', nav: false, parent: 'dashboard', component: lazy(() => import('./service/ServicePage')) },
   { id: 'lightning', title: 'Lightning', path: '/lightning', nav: true, component: lazy(() => import('./lightning/LightningPage')) },
+  { id: 'wallet', title: 'Wallet', path: '/wallet', nav: true, component: lazy(() => import('./wallet/WalletPage')) },
   { id: 'ecash', title: 'eCash', path: '/ecash', nav: true, component: lazy(() => import('./ecash/EcashPage')) },
   { id: 'messages', title: 'Messages', path: '/messages', nav: true, component: lazy(() => import('./messages/MessagesPage')) },
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
