@@ -13,6 +13,7 @@ import { CoinsPanel, HistoryPanel, ReceivePanel } from './WalletPanels'
 import { SendPanel } from './SendPanel'
 import { PendingSends } from './PendingSends'
 import { PsbtImport } from './PsbtPanel'
+import { LightningMovesPanel } from './LightningMovesPanel'
 
 const connectionWords: Record<WalletStatus['connection'], string> = {
   disabled: 'Electrum server not in the stack',
@@ -23,7 +24,7 @@ const connectionWords: Record<WalletStatus['connection'], string> = {
   offline: 'Electrum server unreachable',
 }
 
-type Tab = 'receive' | 'history' | 'coins' | 'send'
+type Tab = 'receive' | 'history' | 'coins' | 'send' | 'lightning'
 
 export default function WalletPage(_props: PageProps) {
   const status = useQuery(() => api.wallet.status({}), [])
@@ -81,7 +82,7 @@ export default function WalletPage(_props: PageProps) {
             {account.balance.frozenSat > 0 && ` · ${sats(account.balance.frozenSat)} frozen`}
           </p>
           <div role="tablist" aria-label="Wallet">
-            {(['receive', 'history', 'coins', 'send'] as const).map((t) => (
+            {(['receive', 'history', 'coins', 'send', 'lightning'] as const).map((t) => (
               <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
                 {t[0]!.toUpperCase() + t.slice(1)}
               </button>
@@ -92,6 +93,9 @@ export default function WalletPage(_props: PageProps) {
             {tab === 'history' && <HistoryPanel accountId={account.id} />}
             {tab === 'coins' && <CoinsPanel accountId={account.id} />}
             {tab === 'send' && <SendTab accountId={account.id} />}
+            {tab === 'lightning' && (
+              <LightningMovesPanel client={api.wallet} accountId={account.id} />
+            )}
           </div>
         </>
       )}

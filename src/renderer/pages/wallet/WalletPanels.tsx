@@ -1,6 +1,6 @@
 // The wallet core's panels: receive (BIP21 + QR, live "received" from the mempool), history
 // (search, CSV, confirmations, fees, labels), coins (freeze/unfreeze, labels).
-import { useState } from 'react'
+import { lazy, Suspense, useState } from 'react'
 import type { ReceiveAddress, WalletTransaction } from '../../../shared/api/wallet'
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
@@ -8,6 +8,9 @@ import { ErrorBox } from '../../shell/common'
 import { CopyButton } from '../ecash/CopyButton'
 import { sats } from '../ecash/sats'
 import { SpeedUp } from './SpeedUp'
+
+// uPlot loads only when the owner asks for the chart.
+const BalanceChart = lazy(() => import('./BalanceChart'))
 
 const statusWords: Record<WalletTransaction['status'], string> = {
   unconfirmed: 'waiting for confirmation',
@@ -99,9 +102,18 @@ export function HistoryPanel({ accountId }: { accountId: string }) {
     if (e.type === 'transaction' || e.type === 'reorg' || e.type === 'status') history.refresh()
   })
   const csv = useMutation(() => api.wallet.historyCsv({ accountId }))
+  const [chart, setChart] = useState(false)
   return (
     <section aria-labelledby="wallet-history">
       <h2 id="wallet-history">History</h2>
+      <button aria-expanded={chart} onClick={() => setChart(!chart)}>
+        {chart ? 'Hide the balance chart' : 'Show the balance chart'}
+      </button>
+      {chart && (
+        <Suspense fallback={<p className="muted">Loading the chart…</p>}>
+          <BalanceChart accountId={accountId} />
+        </Suspense>
+      )}
       <div className="field">
         <label htmlFor="wallet-history-search">Search (txid, label, address, amount)</label>
         <input
