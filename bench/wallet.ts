@@ -7,6 +7,9 @@
 //    Merkle proof and its block header (cached), one request per round trip.
 // Both do the same work (discover to the gap limit, fetch every transaction, verify every proof).
 // Then a restart of the box's wallet on the same store: what an unchanged wallet costs.
+// Both clients and both simulators run in this one process over loopback, so a round trip costs
+// almost nothing here; the numbers to read are the round trips (each one a network wait on a real
+// box) as much as the wall time.
 // Usage: npm run bench:wallet [-- --addresses 100]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

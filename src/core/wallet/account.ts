@@ -230,14 +230,22 @@ export class AccountKeys {
     const child = this.chains[chain].derive(index)
     const pubkey = child.publicKey
     const { kind, origin, xpub } = this.account
-    const payment =
-      kind === 'wpkh'
-        ? bitcoin.payments.p2wpkh({ pubkey, network: this.net })
-        : bitcoin.payments.p2tr({ internalPubkey: pubkey.subarray(1, 33), network: this.net })
-    const script = payment.output!
+    let script: Uint8Array
+    let address: string
+    if (kind === 'wpkh') {
+      // BIP141 P2WPKH built directly (payments.p2wpkh validates every field and costs more than
+      // the key derivation itself when a sync derives thousands of addresses).
+      const hash = bitcoin.crypto.hash160(pubkey)
+      script = Uint8Array.from([0x00, 0x14, ...hash])
+      address = bitcoin.address.toBech32(hash, 0, this.net.bech32)
+    } else {
+      const p = bitcoin.payments.p2tr({ internalPubkey: pubkey.subarray(1, 33), network: this.net })
+      script = p.output!
+      address = p.address!
+    }
     const path = `${origin.path}/${chain}/${index}`
     return {
-      address: payment.address!,
+      address,
       scriptPubKey: hex(script),
       scriptHash: electrumScriptHash(script),
       derivation: {
