@@ -12,8 +12,10 @@ import { startElectrsSimulator, type ElectrsSimulator } from '../simulators/elec
 import type { Chain } from '../simulators/world/chain'
 import { BURN_SCRIPT, TestKey, type SpendableCoin } from '../simulators/world/test-keys'
 
-const USER = 'wallet'
-const PASSWORD = 'wallet-test-password-1'
+export const WALLET_RPC_USER = 'wallet'
+const USER = WALLET_RPC_USER
+export const WALLET_RPC_PASSWORD = 'wallet-test-password-1'
+const PASSWORD = WALLET_RPC_PASSWORD
 const quiet = () => {}
 
 export interface WalletWorld {

@@ -39,7 +39,8 @@ export function SpeedUp({
       const r = await client.feeRates({}).catch(() => undefined)
       const fastest = r?.presets[0]?.satPerVb
       const now = tx.feeRate ?? 0
-      setRate(String(Math.max(fastest ?? 1, Math.ceil(now * 2))))
+      // A suggestion only: a rate the owner typed while it was fetched stays.
+      setRate((typed) => typed || String(Math.max(fastest ?? 1, Math.ceil(now * 2))))
     }
   }
   if (!canBump(tx) && !canCpfp(tx)) return null
