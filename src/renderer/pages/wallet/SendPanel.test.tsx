@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen, within } from '@testing-library/react'
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { WalletCoin, WalletTransaction } from '../../../shared/api/wallet'
 import type { FeeRatesView, SendReview } from '../../../shared/api/wallet-send'
@@ -223,6 +223,25 @@ describe('Speed up and PSBTs', () => {
       accountId: 'main',
       txid: 'ef'.repeat(32),
       feeRateSatPerVb: 12,
+    })
+  })
+
+  it('bump: a rate typed while the suggestion is still on its way is kept', async () => {
+    let answer!: (r: FeeRatesView) => void
+    const { client, calls } = fakeClient({
+      feeRates: () => new Promise<FeeRatesView>((resolve) => (answer = resolve)),
+      prepareBump: () => review({ kind: 'bump', replaces: 'ef'.repeat(32), feeRateSatPerVb: 6 }),
+    })
+    render(<SpeedUp client={client} tx={tx} />)
+    fireEvent.click(screen.getByRole('button', { name: 'Bump fee (RBF)' }))
+    const rate = (await screen.findByLabelText('New fee rate (sat/vB), now 1')) as HTMLInputElement
+    fireEvent.change(rate, { target: { value: '6' } })
+    await act(async () => answer(rates))
+    expect(rate.value).toBe('6')
+    fireEvent.click(screen.getByRole('button', { name: 'Review the fee bump' }))
+    await screen.findByRole('heading', { name: 'Review the fee bump (RBF)' })
+    expect(calls.find((c) => c.name === 'prepareBump')!.input).toMatchObject({
+      feeRateSatPerVb: 6,
     })
   })
 
