@@ -7,10 +7,12 @@
 //    Merkle proof and its block header (cached), one request per round trip.
 // Both do the same work (discover to the gap limit, fetch every transaction, verify every proof).
 // Then a restart of the box's wallet on the same store: what an unchanged wallet costs.
-// Both clients and both simulators run in this one process over loopback, so a round trip costs
-// almost nothing here; the numbers to read are the round trips (each one a network wait on a real
-// box) as much as the wall time.
+// Both derive addresses with the same AccountKeys inside their timing, so the difference is
+// the protocol. The façade (bitcoind simulator + electrs simulator) runs in its own process, as
+// electrs does on a box, so each round trip is a real socket and another event loop; it is still
+// loopback on one machine, so a round trip is far cheaper here than on a LAN or over Tor.
 // Usage: npm run bench:wallet [-- --addresses 100]
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,17 +24,12 @@ import { AccountKeys, seedAccount } from '../src/core/wallet/account'
 import { verifyMerkleProof } from '../src/core/wallet/merkle-proof'
 import { WalletStore } from '../src/core/wallet/wallet-store'
 import { WalletSync } from '../src/core/wallet/wallet-sync'
-import { makeRpcauth, startBitcoindSimulator } from '../tests/simulators/bitcoind-simulator'
-import { startElectrsSimulator } from '../tests/simulators/electrs-simulator'
-import { BURN_SCRIPT, TestKey, type SpendableCoin } from '../tests/simulators/world/test-keys'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 ? Number(process.argv[i + 1]) : fallback
 }
 const N = arg('addresses', 1000)
-const TXS_PER_BLOCK = 250
-const quiet = () => {}
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`
 
 const seed = mnemonicToSeedSync(
@@ -46,62 +43,35 @@ const account = seedAccount({
   id: 'bench',
   name: 'Bench',
 })
-const keys = new AccountKeys(account)
 
-const bitcoind = await startBitcoindSimulator({
-  rpcauth: [makeRpcauth('bench', 'bench-password-1', 'bec4bec4bec4bec4bec4bec4bec4bec4')],
-  chain: true,
-  log: quiet,
-})
-const chain = bitcoind.world!
-const payer = TestKey.fromLabel('bench-payer')
-const payerScript = payer.p2wpkh().output
-
-// Funding: coinbases split into one small coin per payment, then 2 payments per address.
-console.log(`funding ${N} addresses with ${2 * N} transactions…`)
-const t0 = performance.now()
-const coinbases: SpendableCoin[] = []
-const splitsNeeded = Math.ceil((2 * N) / 1000)
-for (const hash of chain.mine(splitsNeeded, payerScript)) {
-  const cb = chain.blockAt(hash)!.block.transactions![0]!
-  coinbases.push({ txid: cb.getId(), vout: 0, value: cb.outs[0]!.value, script: payerScript })
-}
-chain.mine(100, BURN_SCRIPT)
-const coins: SpendableCoin[] = []
-for (const cb of coinbases) {
-  const outs = Array.from({ length: 1000 }, () => ({ script: payerScript, value: 100_000n }))
-  const split = payer.spend([cb], outs, 1)
-  chain.submit(split)
-  for (let v = 0; v < 1000; v++)
-    coins.push({ txid: split.getId(), vout: v, value: 100_000n, script: payerScript })
-}
-chain.mine(1, BURN_SCRIPT)
-for (let i = 0; i < 2 * N; i++) {
-  const addr = keys.derive(0, i % N)
-  const tx = payer.spend(
-    [coins[i]!],
-    [{ script: Buffer.from(addr.scriptPubKey, 'hex'), value: 50_000n + BigInt(i) }],
-    1,
-  )
-  chain.submit(tx)
-  if ((i + 1) % TXS_PER_BLOCK === 0) chain.mine(1, BURN_SCRIPT)
-}
-chain.mine(1, BURN_SCRIPT)
-console.log(
-  `funded in ${((performance.now() - t0) / 1000).toFixed(1)} s; tip ${chain.tip().height}`,
+// The façade runs in its own process (electrs is a separate program on a real box), so every
+// round trip costs a real socket and another event loop, not a function call in this one.
+console.log(`funding ${N} addresses with ${2 * N} transactions in the façade process…`)
+const facade = spawn(
+  process.execPath,
+  [
+    ...process.execArgv.filter((a) => a !== '--expose-gc'),
+    join(import.meta.dirname, 'wallet-facade.ts'),
+    '--addresses',
+    String(N),
+    '--account',
+    JSON.stringify(account),
+  ],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
 )
-
-const electrs = await startElectrsSimulator({
-  bitcoind: { url: bitcoind.url, user: 'bench', password: 'bench-password-1' },
-  pollMs: 50,
-  indexBlocksPerSecond: 100_000,
-  log: quiet,
-})
-// Wait until electrs has indexed the tip.
-for (let i = 0; i < 600 && electrs.indexedHeight() < chain.tip().height; i++)
-  await new Promise((r) => setTimeout(r, 100))
-await electrs.synced()
-const endpoint = { host: '127.0.0.1', port: electrs.electrumPort }
+const ready = await new Promise<{ port: number; tip: number; fundedMs: number }>(
+  (resolve, reject) => {
+    let buf = ''
+    facade.stdout.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const nl = buf.indexOf('\n')
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)))
+    })
+    facade.once('exit', (code) => reject(new Error(`the façade process exited (${code})`)))
+  },
+)
+console.log(`funded in ${(ready.fundedMs / 1000).toFixed(1)} s; tip ${ready.tip}`)
+const endpoint = { host: '127.0.0.1', port: ready.port }
 
 // --- the box's client -------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'flashbox-bench-wallet-'))
@@ -146,6 +116,8 @@ global.gc?.()
 const heapBefore2 = process.memoryUsage().heapUsed
 t = performance.now()
 const client = await ElectrumClient.connect({ ...endpoint, timeoutMs: 120_000 })
+// The same derivation as the box's sync (AccountKeys, built inside the timing as WalletSync does).
+const keys = new AccountKeys(account)
 const gap = account.gapLimit
 const seen = new Map<string, string>()
 const headers = new Map<number, string>()
@@ -187,8 +159,8 @@ client.close()
 if (seen.size !== 2 * N || naiveVerified !== 2 * N)
   throw new Error(`naive client found ${seen.size}`)
 
-await electrs.close()
-await bitcoind.close()
+facade.stdin.end()
+await new Promise((r) => facade.once('exit', r))
 
 console.log(`addresses used: ${N}, transactions: ${txCount} (all Merkle-verified by both clients)`)
 console.log(

@@ -1,0 +1,85 @@
+// The Electrum façade for bench:wallet, run as its own process (as electrs is its own program on a
+// box): the bitcoind simulator's world chain funded with N used addresses (2 transactions each),
+// and the electrs simulator following it. Prints one JSON line {"port": …, "tip": …} on stdout once
+// electrs has indexed the tip, then serves until its stdin closes (the parent exited) or SIGTERM.
+// Usage: tsx bench/wallet-facade.ts --addresses N --xpub XPUB
+import { performance } from 'node:perf_hooks'
+import { AccountKeys } from '../src/core/wallet/account'
+import type { WalletAccount } from '../src/core/wallet/types'
+import { makeRpcauth, startBitcoindSimulator } from '../tests/simulators/bitcoind-simulator'
+import { startElectrsSimulator } from '../tests/simulators/electrs-simulator'
+import { BURN_SCRIPT, TestKey, type SpendableCoin } from '../tests/simulators/world/test-keys'
+
+const argv = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1] : undefined
+}
+const N = Number(argv('addresses') ?? 1000)
+const account = JSON.parse(argv('account') ?? '') as WalletAccount
+const TXS_PER_BLOCK = 250
+const quiet = () => {}
+const keys = new AccountKeys(account)
+
+const bitcoind = await startBitcoindSimulator({
+  rpcauth: [makeRpcauth('bench', 'bench-password-1', 'bec4bec4bec4bec4bec4bec4bec4bec4')],
+  chain: true,
+  log: quiet,
+})
+const chain = bitcoind.world!
+const payer = TestKey.fromLabel('bench-payer')
+const payerScript = payer.p2wpkh().output
+
+// Funding: coinbases split into one small coin per payment, then 2 payments per address.
+const t0 = performance.now()
+const coinbases: SpendableCoin[] = []
+const splitsNeeded = Math.ceil((2 * N) / 1000)
+for (const hash of chain.mine(splitsNeeded, payerScript)) {
+  const cb = chain.blockAt(hash)!.block.transactions![0]!
+  coinbases.push({ txid: cb.getId(), vout: 0, value: cb.outs[0]!.value, script: payerScript })
+}
+chain.mine(100, BURN_SCRIPT)
+const coins: SpendableCoin[] = []
+for (const cb of coinbases) {
+  const outs = Array.from({ length: 1000 }, () => ({ script: payerScript, value: 100_000n }))
+  const split = payer.spend([cb], outs, 1)
+  chain.submit(split)
+  for (let v = 0; v < 1000; v++)
+    coins.push({ txid: split.getId(), vout: v, value: 100_000n, script: payerScript })
+}
+chain.mine(1, BURN_SCRIPT)
+const scripts = Array.from({ length: N }, (_, i) =>
+  Buffer.from(keys.derive(0, i).scriptPubKey, 'hex'),
+)
+for (let i = 0; i < 2 * N; i++) {
+  const tx = payer.spend([coins[i]!], [{ script: scripts[i % N]!, value: 50_000n + BigInt(i) }], 1)
+  chain.submit(tx)
+  if ((i + 1) % TXS_PER_BLOCK === 0) chain.mine(1, BURN_SCRIPT)
+}
+chain.mine(1, BURN_SCRIPT)
+const fundedMs = performance.now() - t0
+
+const electrs = await startElectrsSimulator({
+  bitcoind: { url: bitcoind.url, user: 'bench', password: 'bench-password-1' },
+  pollMs: 50,
+  indexBlocksPerSecond: 100_000,
+  log: quiet,
+})
+for (let i = 0; i < 600 && electrs.indexedHeight() < chain.tip().height; i++)
+  await new Promise((r) => setTimeout(r, 100))
+await electrs.synced()
+
+let closing = false
+const close = async () => {
+  if (closing) return
+  closing = true
+  await electrs.close()
+  await bitcoind.close()
+  process.exit(0)
+}
+process.stdin.on('end', () => void close())
+process.stdin.on('close', () => void close())
+process.stdin.resume()
+process.on('SIGTERM', () => void close())
+process.stdout.write(
+  `${JSON.stringify({ port: electrs.electrumPort, tip: chain.tip().height, fundedMs, pid: process.pid })}\n`,
+)
