@@ -11,6 +11,8 @@
 // the protocol. The façade (bitcoind simulator + electrs simulator) runs in its own process, as
 // electrs does on a box, so each round trip is a real socket and another event loop; it is still
 // loopback on one machine, so a round trip is far cheaper here than on a LAN or over Tor.
+// Each client runs in a fresh process of its own, so neither profits from code the other warmed
+// up (JIT, the secp256k1 WebAssembly) and each one's memory is its own.
 // Usage: npm run bench:wallet [-- --addresses 100]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -25,11 +27,11 @@ import { verifyMerkleProof } from '../src/core/wallet/merkle-proof'
 import { WalletStore } from '../src/core/wallet/wallet-store'
 import { WalletSync } from '../src/core/wallet/wallet-sync'
 
-const arg = (name: string, fallback: number) => {
+const argv = (name: string) => {
   const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback
+  return i >= 0 ? process.argv[i + 1] : undefined
 }
-const N = arg('addresses', 1000)
+const N = Number(argv('addresses') ?? 1000)
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`
 
 const seed = mnemonicToSeedSync(
@@ -44,137 +46,183 @@ const account = seedAccount({
   name: 'Bench',
 })
 
-// The façade runs in its own process (electrs is a separate program on a real box), so every
-// round trip costs a real socket and another event loop, not a function call in this one.
-console.log(`funding ${N} addresses with ${2 * N} transactions in the façade process…`)
-const facade = spawn(
-  process.execPath,
-  [
-    ...process.execArgv.filter((a) => a !== '--expose-gc'),
+interface Result {
+  ms: number
+  trips: number
+  requests?: number
+  heap: number
+  rss: number
+  methods?: Record<string, number>
+}
+
+/** Runs this file again with the given arguments; resolves with the JSON line it prints. */
+function child<T>(
+  args: string[],
+  onStart?: (p: ReturnType<typeof spawn>) => void,
+): { done: Promise<T>; proc: ReturnType<typeof spawn> } {
+  const proc = spawn(process.execPath, [...process.execArgv, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  onStart?.(proc)
+  const done = new Promise<T>((resolve, reject) => {
+    let buf = ''
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const nl = buf.indexOf('\n')
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as T)
+    })
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)))
+  })
+  return { done, proc }
+}
+
+const mode = argv('client')
+if (mode === undefined) {
+  // The façade runs in its own process (electrs is a separate program on a real box), so every
+  // round trip costs a real socket and another event loop, not a function call in this one.
+  console.log(`funding ${N} addresses with ${2 * N} transactions in the façade process…`)
+  const facade = child<{ port: number; tip: number; fundedMs: number }>([
     join(import.meta.dirname, 'wallet-facade.ts'),
     '--addresses',
     String(N),
     '--account',
     JSON.stringify(account),
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-)
-const ready = await new Promise<{ port: number; tip: number; fundedMs: number }>(
-  (resolve, reject) => {
-    let buf = ''
-    facade.stdout.on('data', (d: Buffer) => {
-      buf += d.toString()
-      const nl = buf.indexOf('\n')
-      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)))
-    })
-    facade.once('exit', (code) => reject(new Error(`the façade process exited (${code})`)))
-  },
-)
-console.log(`funded in ${(ready.fundedMs / 1000).toFixed(1)} s; tip ${ready.tip}`)
-const endpoint = { host: '127.0.0.1', port: ready.port }
+  ])
+  const ready = await facade.done
+  console.log(`funded in ${(ready.fundedMs / 1000).toFixed(1)} s; tip ${ready.tip}`)
+  const dir = mkdtempSync(join(tmpdir(), 'flashbox-bench-wallet-'))
+  const self = join(import.meta.dirname, 'wallet.ts')
+  const common = ['--addresses', String(N), '--port', String(ready.port), '--dir', dir]
+  const run = async (client: string) => {
+    const c = child<Result>([self, ...common, '--client', client])
+    const r = await c.done
+    c.proc.kill()
+    return r
+  }
+  const box = await run('box')
+  const restart = await run('restart')
+  const naive = await run('naive')
+  rmSync(dir, { recursive: true, force: true })
+  facade.proc.stdin!.end()
+  await new Promise((r) => facade.proc.once('exit', r))
 
-// --- the box's client -------------------------------------------------------------------------
-const dir = mkdtempSync(join(tmpdir(), 'flashbox-bench-wallet-'))
-global.gc?.()
-const heapBefore = process.memoryUsage().heapUsed
-let t = performance.now()
-const store = new WalletStore(join(dir, 'wallet.sqlite'))
-const sync = new WalletSync({ store, endpoint: () => endpoint, timeoutMs: 120_000 })
-await sync.start()
-await sync.addAccount(account)
-await sync.synced()
-const batchedMs = performance.now() - t
-const state = sync.account('bench')
-const txCount = state.txs.size
-const verified = [...state.txs.values()].filter((x) => x.verified).length
-const batchedTrips = sync.session.roundTrips
-const batchedRequests = sync.session.requests
-const heapBatched = process.memoryUsage().heapUsed - heapBefore
-sync.stop()
-store.close()
-if (txCount !== 2 * N || verified !== 2 * N) {
-  throw new Error(
-    `the box's client found ${txCount} transactions, ${verified} verified; expected ${2 * N}`,
+  console.log(`addresses used: ${N}, transactions: ${2 * N} (all Merkle-verified by both clients)`)
+  console.log(
+    `box client (batched, subscribed): ${(box.ms / 1000).toFixed(2)} s, ${box.trips} round trips, ${box.requests} requests, heap +${mb(box.heap)}, rss ${mb(box.rss)}`,
   )
+  console.log(
+    `naive (one call per address):     ${(naive.ms / 1000).toFixed(2)} s, ${naive.trips} round trips, heap +${mb(naive.heap)}, rss ${mb(naive.rss)}`,
+  )
+  console.log(
+    `restart of the unchanged wallet:  ${(restart.ms / 1000).toFixed(2)} s, ${restart.trips} round trips (${Object.entries(
+      restart.methods ?? {},
+    )
+      .map(([m, n]) => `${m} ×${n}`)
+      .join(', ')})`,
+  )
+  console.log(`wallet sync: ${(naive.ms / box.ms).toFixed(1)}x faster than one call per address`)
+  process.exit(0)
 }
 
-// --- restart: an unchanged wallet ----------------------------------------------------------------
-t = performance.now()
-const store2 = new WalletStore(join(dir, 'wallet.sqlite'))
-const sync2 = new WalletSync({ store: store2, endpoint: () => endpoint, timeoutMs: 120_000 })
-await sync2.start()
-await sync2.synced()
-const restartMs = performance.now() - t
-const restartTrips = sync2.session.roundTrips
-const restartMethods = Object.fromEntries(sync2.session.methodCounts())
-sync2.stop()
-store2.close()
-rmSync(dir, { recursive: true, force: true })
+const endpoint = { host: '127.0.0.1', port: Number(argv('port')) }
+const dir = argv('dir')!
+const report = (r: Result) => process.stdout.write(`${JSON.stringify(r)}\n`)
 
-// --- the naive client: one call per round trip -------------------------------------------------
-global.gc?.()
-const heapBefore2 = process.memoryUsage().heapUsed
-t = performance.now()
-const client = await ElectrumClient.connect({ ...endpoint, timeoutMs: 120_000 })
-// The same derivation as the box's sync (AccountKeys, built inside the timing as WalletSync does).
-const keys = new AccountKeys(account)
-const gap = account.gapLimit
-const seen = new Map<string, string>()
-const headers = new Map<number, string>()
-let naiveVerified = 0
-for (const chainNo of [0, 1] as const) {
-  let lastUsed = -1
-  for (let i = 0; i <= lastUsed + gap; i++) {
-    const a = keys.derive(chainNo, i)
-    const history = await client.getHistory(a.scriptHash)
-    if (history.length) lastUsed = i
-    for (const h of history) {
-      if (seen.has(h.tx_hash)) continue
-      const hex = await client.transactionGet(h.tx_hash)
-      if (bitcoin.Transaction.fromHex(hex).getId() !== h.tx_hash) throw new Error('bad tx')
-      seen.set(h.tx_hash, hex)
-      if (h.height > 0) {
-        const proof = await client.getMerkle(h.tx_hash, h.height)
-        let header = headers.get(h.height)
-        if (!header) {
-          header = await client.blockHeader(h.height)
-          headers.set(h.height, header)
+if (mode === 'box') {
+  // --- the box's client -------------------------------------------------------------------------
+  global.gc?.()
+  const heapBefore = process.memoryUsage().heapUsed
+  const t = performance.now()
+  const store = new WalletStore(join(dir, 'wallet.sqlite'))
+  const sync = new WalletSync({ store, endpoint: () => endpoint, timeoutMs: 120_000 })
+  await sync.start()
+  await sync.addAccount(account)
+  await sync.synced()
+  const batchedMs = performance.now() - t
+  const state = sync.account('bench')
+  const txCount = state.txs.size
+  const verified = [...state.txs.values()].filter((x) => x.verified).length
+  const batchedTrips = sync.session.roundTrips
+  const batchedRequests = sync.session.requests
+  const heapBatched = process.memoryUsage().heapUsed - heapBefore
+  const rss = process.memoryUsage().rss
+  sync.stop()
+  store.close()
+  if (txCount !== 2 * N || verified !== 2 * N) {
+    throw new Error(
+      `the box's client found ${txCount} transactions, ${verified} verified; expected ${2 * N}`,
+    )
+  }
+
+  report({ ms: batchedMs, trips: batchedTrips, requests: batchedRequests, heap: heapBatched, rss })
+}
+
+if (mode === 'restart') {
+  // --- restart: an unchanged wallet ----------------------------------------------------------------
+  const t = performance.now()
+  const store2 = new WalletStore(join(dir, 'wallet.sqlite'))
+  const sync2 = new WalletSync({ store: store2, endpoint: () => endpoint, timeoutMs: 120_000 })
+  await sync2.start()
+  await sync2.synced()
+  const restartMs = performance.now() - t
+  const rss = process.memoryUsage().rss
+  const restartTrips = sync2.session.roundTrips
+  const restartMethods = Object.fromEntries(sync2.session.methodCounts())
+  sync2.stop()
+  store2.close()
+
+  report({ ms: restartMs, trips: restartTrips, heap: 0, rss, methods: restartMethods })
+}
+
+if (mode === 'naive') {
+  // --- the naive client: one call per round trip -------------------------------------------------
+  global.gc?.()
+  const heapBefore2 = process.memoryUsage().heapUsed
+  const t = performance.now()
+  const client = await ElectrumClient.connect({ ...endpoint, timeoutMs: 120_000 })
+  // The same derivation as the box's sync (AccountKeys, built inside the timing as WalletSync does).
+  const keys = new AccountKeys(account)
+  const gap = account.gapLimit
+  const seen = new Map<string, string>()
+  const headers = new Map<number, string>()
+  let naiveVerified = 0
+  for (const chainNo of [0, 1] as const) {
+    let lastUsed = -1
+    for (let i = 0; i <= lastUsed + gap; i++) {
+      const a = keys.derive(chainNo, i)
+      const history = await client.getHistory(a.scriptHash)
+      if (history.length) lastUsed = i
+      for (const h of history) {
+        if (seen.has(h.tx_hash)) continue
+        const hex = await client.transactionGet(h.tx_hash)
+        if (bitcoin.Transaction.fromHex(hex).getId() !== h.tx_hash) throw new Error('bad tx')
+        seen.set(h.tx_hash, hex)
+        if (h.height > 0) {
+          const proof = await client.getMerkle(h.tx_hash, h.height)
+          let header = headers.get(h.height)
+          if (!header) {
+            header = await client.blockHeader(h.height)
+            headers.set(h.height, header)
+          }
+          verifyMerkleProof({
+            txid: h.tx_hash,
+            txSize: hex.length / 2,
+            branch: proof.merkle,
+            pos: proof.pos,
+            headerHex: header,
+          })
+          naiveVerified++
         }
-        verifyMerkleProof({
-          txid: h.tx_hash,
-          txSize: hex.length / 2,
-          branch: proof.merkle,
-          pos: proof.pos,
-          headerHex: header,
-        })
-        naiveVerified++
       }
     }
   }
+  const naiveMs = performance.now() - t
+  const naiveTrips = client.roundTrips
+  const heapNaive = process.memoryUsage().heapUsed - heapBefore2
+  const rss = process.memoryUsage().rss
+  client.close()
+  if (seen.size !== 2 * N || naiveVerified !== 2 * N)
+    throw new Error(`naive client found ${seen.size}`)
+
+  report({ ms: naiveMs, trips: naiveTrips, heap: heapNaive, rss })
 }
-const naiveMs = performance.now() - t
-const naiveTrips = client.roundTrips
-const heapNaive = process.memoryUsage().heapUsed - heapBefore2
-client.close()
-if (seen.size !== 2 * N || naiveVerified !== 2 * N)
-  throw new Error(`naive client found ${seen.size}`)
-
-facade.stdin.end()
-await new Promise((r) => facade.once('exit', r))
-
-console.log(`addresses used: ${N}, transactions: ${txCount} (all Merkle-verified by both clients)`)
-console.log(
-  `box client (batched, subscribed): ${(batchedMs / 1000).toFixed(2)} s, ${batchedTrips} round trips, ${batchedRequests} requests, heap +${mb(heapBatched)}`,
-)
-console.log(
-  `naive (one call per address):     ${(naiveMs / 1000).toFixed(2)} s, ${naiveTrips} round trips, heap +${mb(heapNaive)}`,
-)
-console.log(
-  `restart of the unchanged wallet:  ${(restartMs / 1000).toFixed(2)} s, ${restartTrips} round trips (${Object.entries(
-    restartMethods,
-  )
-    .map(([m, n]) => `${m} ×${n}`)
-    .join(', ')})`,
-)
-console.log(`rss at the end: ${mb(process.memoryUsage().rss)}`)
-console.log(`wallet sync: ${(naiveMs / batchedMs).toFixed(1)}x faster than one call per address`)

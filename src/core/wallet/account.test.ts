@@ -34,6 +34,28 @@ describe('accounts from descriptors', () => {
     )
   })
 
+  it("child keys match bip32's own derive() on both chains, to the last index", () => {
+    const account = seedAccount({
+      seed,
+      network: 'mainnet',
+      kind: 'wpkh',
+      account: 0,
+      id: 'a',
+      name: 'A',
+    })
+    const keys = new AccountKeys(account)
+    const node = bip32.fromBase58(account.xpub, NETWORKS.mainnet)
+    for (const chain of [0, 1] as const) {
+      for (const index of [0, 1, 2, 19, 20, 255, 256, 999, 65_536, 0x7fffffff]) {
+        expect(keys.derive(chain, index).derivation.pubkey).toBe(
+          Buffer.from(node.derive(chain).derive(index).publicKey).toString('hex'),
+        )
+      }
+    }
+    expect(() => keys.derive(0, 0x80000000)).toThrow(RangeError)
+    expect(() => keys.derive(0, -1)).toThrow(RangeError)
+  })
+
   it('BIP86: the first taproot addresses of the test vector', () => {
     const account = seedAccount({
       seed,

@@ -5,7 +5,7 @@
 // straight from the account key (the chain node is derived once), which is what makes deriving a
 // few thousand addresses for a sync cheap. The first addresses of each chain are compared with what
 // the descriptor library derives, so the two can never silently disagree.
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { DescriptorsFactory, checksum } from '@bitcoinerlab/descriptors'
 import { BIP32Factory, type BIP32Interface } from 'bip32'
 import * as bitcoin from 'bitcoinjs-lib'
@@ -226,16 +226,38 @@ export class AccountKeys {
     this.chains = [node.derive(0), node.derive(1)]
   }
 
+  /**
+   * BIP32 CKDpub of a chain node: HMAC-SHA512(chain code, K ‖ ser32(i)), child = K + IL·G. Done
+   * here with Node's native HMAC and tiny-secp256k1 instead of bip32's derive(), which also builds
+   * a node object, re-validates the point and hashes the parent's fingerprint for every child — a
+   * sync derives thousands of addresses. In the (2^-127) case BIP32 calls invalid, bip32's own
+   * derive() decides, so the result is always bip32's.
+   */
+  private childPubkey(chain: WalletChain, index: number): Uint8Array {
+    const parent = this.chains[chain]
+    const data = Buffer.allocUnsafe(37)
+    data.set(parent.publicKey, 0)
+    data.writeUInt32BE(index, 33)
+    const I = createHmac('sha512', parent.chainCode).update(data).digest()
+    const IL = I.subarray(0, 32)
+    const child = ecc.isPrivate(IL) ? ecc.pointAddScalar(parent.publicKey, IL, true) : null
+    return child ?? parent.derive(index).publicKey
+  }
+
   derive(chain: WalletChain, index: number): DerivedAddress {
-    const child = this.chains[chain].derive(index)
-    const pubkey = child.publicKey
+    if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) {
+      throw new RangeError(`address index out of range: ${index}`)
+    }
+    const pubkey = this.childPubkey(chain, index)
     const { kind, origin, xpub } = this.account
     let script: Uint8Array
     let address: string
     if (kind === 'wpkh') {
       // BIP141 P2WPKH built directly (payments.p2wpkh validates every field and costs more than
       // the key derivation itself when a sync derives thousands of addresses).
-      const hash = bitcoin.crypto.hash160(pubkey)
+      const hash = createHash('ripemd160')
+        .update(createHash('sha256').update(pubkey).digest())
+        .digest()
       script = Uint8Array.from([0x00, 0x14, ...hash])
       address = bitcoin.address.toBech32(hash, 0, this.net.bech32)
     } else {

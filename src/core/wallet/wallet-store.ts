@@ -7,7 +7,7 @@
 // (the seed is sealed in its own file, see seed-sealing.ts).
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { DerivedAddress } from './account'
 import type { HistoryItem } from './electrum-status'
 import type { WalletAccount, WalletChain } from './types'
@@ -38,6 +38,17 @@ export interface StoredTx {
 
 export class WalletStore {
   private readonly db: DatabaseSync
+  /** Prepared once, run many times: a sync writes thousands of rows, and parsing SQL cost more than the writes. */
+  private readonly statements = new Map<string, StatementSync>()
+
+  private prepare(sql: string): StatementSync {
+    let st = this.statements.get(sql)
+    if (!st) {
+      st = this.db.prepare(sql)
+      this.statements.set(sql, st)
+    }
+    return st
+  }
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
@@ -99,26 +110,22 @@ export class WalletStore {
 
   // --- accounts -------------------------------------------------------------------------------
   accounts(): WalletAccount[] {
-    return this.db
-      .prepare('SELECT json FROM accounts ORDER BY pos')
+    return this.prepare('SELECT json FROM accounts ORDER BY pos')
       .all()
       .map((r) => JSON.parse(r.json as string) as WalletAccount)
   }
   putAccount(a: WalletAccount): void {
-    const pos = (this.db.prepare('SELECT COUNT(*) AS n FROM accounts').get()!.n as number) ?? 0
-    this.db
-      .prepare(
-        'INSERT INTO accounts (id, pos, json) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json',
-      )
-      .run(a.id, pos, JSON.stringify(a))
+    const pos = (this.prepare('SELECT COUNT(*) AS n FROM accounts').get()!.n as number) ?? 0
+    this.prepare(
+      'INSERT INTO accounts (id, pos, json) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json',
+    ).run(a.id, pos, JSON.stringify(a))
   }
 
   // --- addresses ------------------------------------------------------------------------------
   addresses(account: string): StoredAddress[] {
-    return this.db
-      .prepare(
-        'SELECT derived, status, history FROM addresses WHERE account = ? ORDER BY chain, idx',
-      )
+    return this.prepare(
+      'SELECT derived, status, history FROM addresses WHERE account = ? ORDER BY chain, idx',
+    )
       .all(account)
       .map((r) => ({
         account,
@@ -128,25 +135,22 @@ export class WalletStore {
       }))
   }
   putAddress(a: StoredAddress): void {
-    this.db
-      .prepare(
-        `INSERT INTO addresses (account, chain, idx, derived, status, history) VALUES (?, ?, ?, ?, ?, ?)
+    this.prepare(
+      `INSERT INTO addresses (account, chain, idx, derived, status, history) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(account, chain, idx) DO UPDATE SET status = excluded.status, history = excluded.history`,
-      )
-      .run(
-        a.account,
-        a.derived.derivation.chain,
-        a.derived.derivation.index,
-        JSON.stringify(a.derived),
-        a.status,
-        JSON.stringify(a.history),
-      )
+    ).run(
+      a.account,
+      a.derived.derivation.chain,
+      a.derived.derivation.index,
+      JSON.stringify(a.derived),
+      a.status,
+      JSON.stringify(a.history),
+    )
   }
 
   // --- transactions ---------------------------------------------------------------------------
   txs(account: string): StoredTx[] {
-    return this.db
-      .prepare('SELECT * FROM txs WHERE account = ?')
+    return this.prepare('SELECT * FROM txs WHERE account = ?')
       .all(account)
       .map((r) => ({
         account,
@@ -162,100 +166,90 @@ export class WalletStore {
       }))
   }
   putTx(t: StoredTx): void {
-    this.db
-      .prepare(
-        `INSERT INTO txs (account, txid, hex, height, block_hash, block_time, verified, first_seen, state, ever_confirmed)
+    this.prepare(
+      `INSERT INTO txs (account, txid, hex, height, block_hash, block_time, verified, first_seen, state, ever_confirmed)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(account, txid) DO UPDATE SET height = excluded.height, block_hash = excluded.block_hash,
            block_time = excluded.block_time, verified = excluded.verified, state = excluded.state,
            ever_confirmed = excluded.ever_confirmed`,
-      )
-      .run(
-        t.account,
-        t.txid,
-        t.hex,
-        t.height,
-        t.blockHash,
-        t.blockTime,
-        t.verified ? 1 : 0,
-        t.firstSeen,
-        t.state,
-        t.everConfirmed ? 1 : 0,
-      )
+    ).run(
+      t.account,
+      t.txid,
+      t.hex,
+      t.height,
+      t.blockHash,
+      t.blockTime,
+      t.verified ? 1 : 0,
+      t.firstSeen,
+      t.state,
+      t.everConfirmed ? 1 : 0,
+    )
   }
 
   // --- headers --------------------------------------------------------------------------------
   headers(): Map<number, string> {
     return new Map(
-      this.db
-        .prepare('SELECT height, hex FROM headers')
+      this.prepare('SELECT height, hex FROM headers')
         .all()
         .map((r) => [r.height as number, r.hex as string]),
     )
   }
   putHeader(height: number, hex: string): void {
-    this.db
-      .prepare(
-        'INSERT INTO headers (height, hex) VALUES (?, ?) ON CONFLICT(height) DO UPDATE SET hex = excluded.hex',
-      )
-      .run(height, hex)
+    this.prepare(
+      'INSERT INTO headers (height, hex) VALUES (?, ?) ON CONFLICT(height) DO UPDATE SET hex = excluded.hex',
+    ).run(height, hex)
   }
   deleteHeader(height: number): void {
-    this.db.prepare('DELETE FROM headers WHERE height = ?').run(height)
+    this.prepare('DELETE FROM headers WHERE height = ?').run(height)
   }
 
   // --- labels, frozen, cursors ----------------------------------------------------------------
   labels(account: string): Map<string, string> {
     return new Map(
-      this.db
-        .prepare('SELECT type, ref, label FROM labels WHERE account = ?')
+      this.prepare('SELECT type, ref, label FROM labels WHERE account = ?')
         .all(account)
         .map((r) => [`${r.type as string}:${r.ref as string}`, r.label as string]),
     )
   }
   setLabel(account: string, type: string, ref: string, label: string): void {
     if (label === '')
-      this.db
-        .prepare('DELETE FROM labels WHERE account = ? AND type = ? AND ref = ?')
-        .run(account, type, ref)
+      this.prepare('DELETE FROM labels WHERE account = ? AND type = ? AND ref = ?').run(
+        account,
+        type,
+        ref,
+      )
     else
-      this.db
-        .prepare(
-          'INSERT INTO labels (account, type, ref, label) VALUES (?, ?, ?, ?) ON CONFLICT(account, type, ref) DO UPDATE SET label = excluded.label',
-        )
-        .run(account, type, ref, label)
+      this.prepare(
+        'INSERT INTO labels (account, type, ref, label) VALUES (?, ?, ?, ?) ON CONFLICT(account, type, ref) DO UPDATE SET label = excluded.label',
+      ).run(account, type, ref, label)
   }
   frozen(account: string): Set<string> {
     return new Set(
-      this.db
-        .prepare('SELECT outpoint FROM frozen WHERE account = ?')
+      this.prepare('SELECT outpoint FROM frozen WHERE account = ?')
         .all(account)
         .map((r) => r.outpoint as string),
     )
   }
   setFrozen(account: string, outpoint: string, frozen: boolean): void {
     if (frozen)
-      this.db
-        .prepare('INSERT OR IGNORE INTO frozen (account, outpoint) VALUES (?, ?)')
-        .run(account, outpoint)
+      this.prepare('INSERT OR IGNORE INTO frozen (account, outpoint) VALUES (?, ?)').run(
+        account,
+        outpoint,
+      )
     else
-      this.db
-        .prepare('DELETE FROM frozen WHERE account = ? AND outpoint = ?')
-        .run(account, outpoint)
+      this.prepare('DELETE FROM frozen WHERE account = ? AND outpoint = ?').run(account, outpoint)
   }
   cursors(account: string): [number, number] {
     const out: [number, number] = [-1, -1]
-    for (const r of this.db
-      .prepare('SELECT chain, handed FROM cursors WHERE account = ?')
-      .all(account))
+    for (const r of this.prepare('SELECT chain, handed FROM cursors WHERE account = ?').all(
+      account,
+    ))
       out[r.chain as WalletChain] = r.handed as number
     return out
   }
   setCursor(account: string, chain: WalletChain, handed: number): void {
-    this.db
-      .prepare(
-        'INSERT INTO cursors (account, chain, handed) VALUES (?, ?, ?) ON CONFLICT(account, chain) DO UPDATE SET handed = excluded.handed',
-      )
-      .run(account, chain, handed)
+    this.prepare(
+      'INSERT INTO cursors (account, chain, handed) VALUES (?, ?, ?) ON CONFLICT(account, chain) DO UPDATE SET handed = excluded.handed',
+    ).run(account, chain, handed)
   }
 }

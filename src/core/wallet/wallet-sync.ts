@@ -110,6 +110,8 @@ export class WalletSync {
   private pending: StatusMap = new Map()
   private flushTimer: NodeJS.Timeout | null = null
   private readonly store: WalletStore
+  /** What each transaction row last written holds, so a sync round rewrites only what changed. */
+  private readonly written = new WeakMap<StoredTx, string>()
   private readonly events: WalletSyncEvents
   private readonly log: Logger
   private readonly now: () => Date
@@ -230,7 +232,7 @@ export class WalletSync {
           everConfirmed: false,
         }
         state.txs.set(txid, stored)
-        this.store.putTx(stored)
+        this.putTx(stored)
       }
       state.broadcastAt.set(txid, this.now().getTime())
       this.events.transaction?.(accountId, txid)
@@ -331,6 +333,21 @@ export class WalletSync {
     return a
   }
 
+  /** Writes a transaction row; with onlyIfChanged, skips it when the last write holds the same. */
+  private putTx(tx: StoredTx, onlyIfChanged = false): void {
+    const row = JSON.stringify([
+      tx.height,
+      tx.blockHash,
+      tx.blockTime,
+      tx.verified,
+      tx.state,
+      tx.everConfirmed,
+    ])
+    if (onlyIfChanged && this.written.get(tx) === row) return
+    this.store.putTx(tx)
+    this.written.set(tx, row)
+  }
+
   /** Stores new addresses in one SQL transaction (one fsync, not one per address). */
   private persistAddresses(list: readonly StoredAddress[]): void {
     if (list.length === 0) return
@@ -413,7 +430,7 @@ export class WalletSync {
     await this.verify(toVerify)
     this.store.transaction(() => {
       for (const sh of shs) for (const a of this.findAddresses(sh)) this.store.putAddress(a)
-      for (const state of touched) for (const t of state.txs.values()) this.store.putTx(t)
+      for (const state of touched) for (const t of state.txs.values()) this.putTx(t, true)
     })
     if (discoverAfter) await this.discover([...touched])
   }
@@ -602,7 +619,7 @@ export class WalletSync {
         if (tx.state === 'live' && tx.height > 0 && !tx.verified) list.push({ state, tx })
     await this.verify(list)
     this.store.transaction(() => {
-      for (const { tx } of list) this.store.putTx(tx)
+      for (const { tx } of list) this.putTx(tx)
     })
   }
 
@@ -647,7 +664,7 @@ export class WalletSync {
           if (!stale.has(tx.height) || !tx.verified) continue
           tx.verified = false
           tx.blockHash = null
-          this.store.putTx(tx)
+          this.putTx(tx)
           this.events.transaction?.(state.account.id, tx.txid)
           affected.push({ state, tx })
           if (tx.height <= tip.height) reverify.push({ state, tx })
@@ -659,7 +676,7 @@ export class WalletSync {
     // which only holds heights, does not change in that case).
     await this.verify(reverify)
     this.store.transaction(() => {
-      for (const { tx } of reverify) this.store.putTx(tx)
+      for (const { tx } of reverify) this.putTx(tx)
     })
     for (const { state, tx } of affected) {
       if (!tx.verified)
