@@ -45,7 +45,7 @@ describe('box key', () => {
     expect(() => again.open('nostr.identity', sealed)).toThrow(/cannot be decrypted/)
     // Flip one bit of the decoded bytes (a changed base64 letter may only touch padding bits).
     const raw = Buffer.from(sealed.slice('fbx1.'.length), 'base64')
-    raw[raw.length - 5] ^= 0x01
+    raw.writeUInt8(raw.readUInt8(raw.length - 5) ^ 0x01, raw.length - 5)
     const flipped = 'fbx1.' + raw.toString('base64')
     expect(() => again.open('ecash.seed', flipped)).toThrow(/cannot be decrypted/)
   })
