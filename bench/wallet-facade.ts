@@ -3,6 +3,7 @@
 // and the electrs simulator following it. Prints one JSON line {"port": …, "tip": …} on stdout once
 // electrs has indexed the tip, then serves until its stdin closes (the parent exited) or SIGTERM.
 // Usage: tsx bench/wallet-facade.ts --addresses N --xpub XPUB
+import { createServer, connect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { AccountKeys } from '../src/core/wallet/account'
 import type { WalletAccount } from '../src/core/wallet/types'
@@ -15,6 +16,7 @@ const argv = (name: string) => {
   return i >= 0 ? process.argv[i + 1] : undefined
 }
 const N = Number(argv('addresses') ?? 1000)
+const latencyMs = Number(argv('latency-ms') ?? 0)
 const account = JSON.parse(argv('account') ?? '') as WalletAccount
 const TXS_PER_BLOCK = 250
 const quiet = () => {}
@@ -68,10 +70,33 @@ for (let i = 0; i < 600 && electrs.indexedHeight() < chain.tip().height; i++)
   await new Promise((r) => setTimeout(r, 100))
 await electrs.synced()
 
+// A second port with a simulated network in front of electrs: a proxy (one more hop) that
+// holds every chunk electrs answers for latencyMs (Node timers: at least that, in order). Only for the separate, labelled
+// "with N ms network latency" figure; the headline uses electrs' own port.
+const forward = (from: Socket, to: Socket, delayMs: number) =>
+  from.on('data', (d: Buffer) => {
+    if (delayMs === 0) to.write(d)
+    else setTimeout(() => to.writable && to.write(d), delayMs)
+  })
+const proxy = createServer((inbound) => {
+  const outbound = connect(electrs.electrumPort, '127.0.0.1')
+  forward(inbound, outbound, 0)
+  forward(outbound, inbound, latencyMs)
+  const end = () => {
+    inbound.destroy()
+    outbound.destroy()
+  }
+  inbound.on('close', end).on('error', end)
+  outbound.on('close', end).on('error', end)
+})
+await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+const proxyPort = (proxy.address() as { port: number }).port
+
 let closing = false
 const close = async () => {
   if (closing) return
   closing = true
+  proxy.close()
   await electrs.close()
   await bitcoind.close()
   process.exit(0)
@@ -81,5 +106,5 @@ process.stdin.on('close', () => void close())
 process.stdin.resume()
 process.on('SIGTERM', () => void close())
 process.stdout.write(
-  `${JSON.stringify({ port: electrs.electrumPort, tip: chain.tip().height, fundedMs, pid: process.pid })}\n`,
+  `${JSON.stringify({ port: electrs.electrumPort, proxyPort, tip: chain.tip().height, fundedMs, pid: process.pid })}\n`,
 )
