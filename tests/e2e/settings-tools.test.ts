@@ -11,6 +11,8 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stackModule } from '../../src/core/engine/stack-module'
 import { systemModule } from '../../src/core/system/system-module'
+import { backupModule } from '../../src/core/backup/backup-module'
+import { reachModule } from '../../src/core/reach/reach-module'
 import { cleanupProject } from '../images/harness'
 import { buildLifecycleImage, testLabels } from '../images/test-catalog'
 import { e2eCatalog } from './e2e-catalog'
@@ -48,6 +50,9 @@ describe('settings tools and the folder step', () => {
           supervisor: { extraLabels: testLabels },
         }),
         systemModule(),
+        // Settings also shows Backup and Reachability: their modules answer as in the app.
+        backupModule(),
+        reachModule(),
       ],
     })
     browser = await launchBrowser()
