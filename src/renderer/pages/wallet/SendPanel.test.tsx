@@ -245,6 +245,19 @@ describe('Speed up and PSBTs', () => {
     })
   })
 
+  it('bump: the review stays when the history already marks the transaction replaced', async () => {
+    const { client } = fakeClient({
+      prepareBump: () => review({ kind: 'bump', replaces: 'ef'.repeat(32), feeRateSatPerVb: 12 }),
+    })
+    const view = render(<SpeedUp client={client} tx={tx} />)
+    fireEvent.click(screen.getByRole('button', { name: 'Bump fee (RBF)' }))
+    await screen.findByDisplayValue('12')
+    fireEvent.click(screen.getByRole('button', { name: 'Review the fee bump' }))
+    await screen.findByRole('heading', { name: 'Review the fee bump (RBF)' })
+    view.rerender(<SpeedUp client={client} tx={{ ...tx, status: 'replaced' }} />)
+    expect(screen.getByRole('heading', { name: 'Review the fee bump (RBF)' })).toBeTruthy()
+  })
+
   it('imports a pasted PSBT into a review; a watch-only review cannot be sent unsigned', async () => {
     const { client } = fakeClient({
       importPsbt: () =>

@@ -43,7 +43,8 @@ export function SpeedUp({
       setRate((typed) => typed || String(Math.max(fastest ?? 1, Math.ceil(now * 2))))
     }
   }
-  if (!canBump(tx) && !canCpfp(tx)) return null
+  // An open review and a result stay when the history moves on: the sent bump marks this
+  // transaction "replaced" (often before the result arrives), and the owner must still see it.
   if (result) return <SendResult review={result} onAgain={() => setResult(undefined)} />
   if (review)
     return (
@@ -58,6 +59,7 @@ export function SpeedUp({
         onCancel={() => setReview(undefined)}
       />
     )
+  if (!canBump(tx) && !canCpfp(tx)) return null
   return (
     <div className="row">
       {canBump(tx) && (
