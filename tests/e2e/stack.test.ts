@@ -187,6 +187,9 @@ describe('stack on the real Docker Engine', () => {
     // Resource charts (uplot, loaded only here) from the stats samples.
     await page.getByRole('tab', { name: 'Resources' }).click()
     await page.getByText(/Now: CPU/).waitFor({ timeout: 60_000 })
+    for (const name of [/^CPU \(%\) over time; latest \d+ %$/, /^Memory over time; latest /]) {
+      expect(await page.getByRole('img', { name }).locator('canvas').count()).toBe(1)
+    }
     await shot(page, 'stack-7-resources')
     await page.getByRole('tab', { name: 'Configuration' }).click()
     await page.getByText('Environment').waitFor()

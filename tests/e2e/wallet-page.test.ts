@@ -130,6 +130,12 @@ describe('the Wallet page in Chromium (regtest world: chain, bitcoind and electr
     await historyRow(depositTxid.slice(0, 12))
       .filter({ hasText: /confirmed \(1 conf\.\)/ })
       .waitFor()
+    // The balance chart (uPlot, loaded on demand) draws the deposit.
+    await page.getByRole('button', { name: 'Show the balance chart' }).click()
+    const chart = page.getByRole('img', { name: /^Balance over time; latest 300,000 sat/ })
+    await chart.waitFor({ timeout: 10_000 })
+    expect(await chart.locator('canvas').count()).toBe(1)
+    await page.getByRole('button', { name: 'Hide the balance chart' }).click()
     expect(pageErrors(page)).toEqual([])
   })
 
