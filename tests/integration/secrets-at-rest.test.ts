@@ -8,7 +8,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -28,6 +27,7 @@ import { silentLogger } from '../../src/core/log'
 import { mintModule } from '../../src/core/mint/mint-module'
 import { Nip49KeyStore } from '../../src/core/nostr/nip49-keystore'
 import { boxKeyFor } from '../../src/core/secrets/box-key'
+import { findInClear } from './secrets-scan'
 
 const ctx = { transport: 'internal' } as const
 const dir = mkdtempSync(join(tmpdir(), 'secrets-at-rest-'))
@@ -36,38 +36,6 @@ afterAll(async () => {
   await engine?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
-
-function allFiles(root: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(root)) {
-    const p = join(root, name)
-    if (statSync(p).isDirectory()) out.push(...allFiles(p))
-    else out.push(p)
-  }
-  return out
-}
-
-/** Every file under `root` that holds one of the secrets, in any of its usual encodings. */
-function findInClear(root: string, secrets: Record<string, Uint8Array | string>): string[] {
-  const needles: [string, Buffer][] = []
-  for (const [name, v] of Object.entries(secrets)) {
-    if (typeof v === 'string') {
-      needles.push([name, Buffer.from(v)])
-      continue
-    }
-    const b = Buffer.from(v)
-    needles.push([`${name} (hex)`, Buffer.from(b.toString('hex'))])
-    needles.push([`${name} (HEX)`, Buffer.from(b.toString('hex').toUpperCase())])
-    needles.push([`${name} (base64)`, Buffer.from(b.toString('base64').slice(0, 40))])
-    needles.push([`${name} (raw)`, b])
-  }
-  const hits: string[] = []
-  for (const f of allFiles(root)) {
-    const content = readFileSync(f)
-    for (const [name, n] of needles) if (content.includes(n)) hits.push(`${name} in ${f}`)
-  }
-  return hits
-}
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000) {
   const end = Date.now() + ms

@@ -7,9 +7,14 @@
 //   MINT_BACKEND=fake|lnd, MINT_FAKE_INCOMING_DELAY_MS, MINT_FAKE_OUTGOING_DELAY_MS,
 //   MINT_FAKE_FEE_MSAT, MINT_LND_SOCKET, MINT_LND_CERT_PATH, MINT_LND_MACAROON_PATH,
 //   MINT_SEED_PASSPHRASE (scrypt-protected seed; removed from the environment after start).
+//   FLASHBOX_MINT_SEED_KEY_FILE: the container's way to get that passphrase. Flash Box writes it
+//   into a tmpfs right after the container starts (never an environment variable, which
+//   `docker inspect` shows); the mint waits for the file, reads it and removes it. An empty file
+//   means the box has no owner password yet (the seed then keeps its own key file).
 // Prints `MINT_READY <url>` on stdout once listening.
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { startMint, type BackendSpec } from './index'
-import { createLogger } from './log'
+import { createLogger, redact } from './log'
 
 const env = process.env
 const log = createLogger('mint')
@@ -22,6 +27,24 @@ function listen(): { host: string; port: number } {
     return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(l.slice(i + 1)) }
   }
   return { host: env.MINT_HOST ?? '127.0.0.1', port: num(env.MINT_PORT, 3338) }
+}
+
+/** Waits for the seed key file (bounded), reads it and removes it. */
+async function seedKeyFromFile(path: string): Promise<string | undefined> {
+  const waitMs = num(env.FLASHBOX_MINT_SEED_KEY_WAIT_MS, 120_000)
+  const end = Date.now() + waitMs
+  let said = false
+  while (!existsSync(path)) {
+    if (Date.now() > end)
+      throw new Error(`the seed key did not arrive within ${Math.round(waitMs / 1000)} s`)
+    if (!said) log.info('waiting for the seed key from Flash Box')
+    said = true
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const key = readFileSync(path, 'utf8').trim()
+  rmSync(path, { force: true })
+  if (key) redact(key)
+  return key || undefined
 }
 
 async function main() {
@@ -50,7 +73,9 @@ async function main() {
     dataDir: env.FLASHBOX_MINT_DATA_DIR ?? env.MINT_DATA_DIR ?? '/data',
     backend,
     config,
-    seedPassphrase: env.MINT_SEED_PASSPHRASE || undefined,
+    seedPassphrase: env.FLASHBOX_MINT_SEED_KEY_FILE
+      ? await seedKeyFromFile(env.FLASHBOX_MINT_SEED_KEY_FILE)
+      : env.MINT_SEED_PASSPHRASE || undefined,
     log,
   })
   delete env.MINT_SEED_PASSPHRASE

@@ -20,6 +20,7 @@ import { FlashError } from '../errors'
 import type { UserError } from '../../shared/errors'
 import { writeFileAtomicSync } from '../atomic-file'
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
+import { boxKeyFor } from '../secrets/box-key'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
 import { stackCatalog, type StackCatalog } from '../stack/catalog'
 import { catalogImages, pinBuiltImage } from '../stack/images'
@@ -118,6 +119,8 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     dataDir: ctx.dataDir,
     log: log.child('supervisor'),
     publish,
+    // The mint container's seed key comes from the box key (stack/mint.ts unlockKeys).
+    keyring: boxKeyFor(ctx.dataDir),
     ...opts.supervisor,
   })
   let settings: Settings | null = null

@@ -3,19 +3,32 @@
 // LND only the fake Lightning backend is possible, and checkSettings allows that on regtest only
 // (the fake backend is a first-class regtest feature, never a way to take real money).
 // Environment as read by the mint's entry point (services/mint/src/main.ts): MINT_PORT, MINT_HOST,
-// MINT_DATA_DIR, MINT_CONFIG_JSON, MINT_BACKEND, MINT_LND_*. Health: NUT-06 GET /v1/info.
+// MINT_DATA_DIR, MINT_CONFIG_JSON, MINT_BACKEND, MINT_LND_*, FLASHBOX_MINT_SEED_KEY_FILE.
+// Health: NUT-06 GET /v1/info.
+// The mint's seed is sealed under a key derived from the box key (purpose 'mint.seed', the same
+// key the engine gives the mint when it runs inside the app), so the same seed opens in either
+// place. The supervisor writes that key into a tmpfs in the container at each start and holds the
+// mint in "Waiting for unlock" while the box is locked (src/core/supervisor/unlock-keys.ts).
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
 import { MACAROON_MOUNT, macaroonDir } from './macaroons'
 import { servicePorts } from './networks'
 import { stackPaths } from './paths'
-import type { ContainerSpec, Dependency, MountSpec, RenderedFile } from './spec'
+import type { ContainerSpec, Dependency, MountSpec, RenderedFile, UnlockKeys } from './spec'
 import { serviceConfinement } from './confinement'
 
 export type MintLightningBackend = 'lnd' | 'fake'
 
 export function mintLightningBackend(ctx: Pick<RenderContext, 'settings'>): MintLightningBackend {
   return ctx.settings.services.lnd ? 'lnd' : 'fake'
+}
+
+/** Where the mint container finds its seed key (tmpfs; the mint removes the file once read). */
+export const MINT_KEYS_DIR = '/run/flashbox-keys'
+export const mintUnlockKeys: UnlockKeys = {
+  dir: MINT_KEYS_DIR,
+  files: [{ name: 'mint.seed', purpose: 'mint.seed' }],
+  node: '/usr/local/bin/node',
 }
 
 export function mintSpec(ctx: RenderContext): ContainerSpec {
@@ -27,6 +40,7 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
     MINT_DATA_DIR: '/data',
     MINT_CONFIG_JSON: JSON.stringify({ network: ctx.settings.network }),
     MINT_BACKEND: backend,
+    FLASHBOX_MINT_SEED_KEY_FILE: `${MINT_KEYS_DIR}/mint.seed`,
   }
   const mounts: MountSpec[] = [{ kind: 'bind', source: dir, target: '/data' }]
   const files: RenderedFile[] = []
@@ -78,5 +92,6 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
     confinement: serviceConfinement.mint,
     user: ctx.user,
     hostname: 'mint',
+    unlockKeys: mintUnlockKeys,
   }
 }

@@ -95,6 +95,23 @@ export interface ContainerConfinement {
   readonly tmpfs: readonly string[]
 }
 
+/**
+ * Keys the engine hands a container at every start, each derived from the box key for one purpose
+ * (HKDF, src/core/secrets/box-key.ts), so a service can open what is sealed under the box key
+ * without the key ever lying on disk in clear: `dir` is a tmpfs (RAM only, 0700, owned by the
+ * container's user); right after the container starts the supervisor writes each file there through
+ * `docker exec` with the key on stdin (so it is in no command line, environment or `docker
+ * inspect`), and the service reads and removes it. While the box is locked the service is not
+ * started ("Waiting for unlock"). With no owner password yet each file is delivered empty.
+ */
+export interface UnlockKeys {
+  /** Absolute path inside the container, mounted as tmpfs. */
+  readonly dir: string
+  readonly files: readonly { readonly name: string; readonly purpose: string }[]
+  /** The image's interpreter to run the small writer with (e.g. ['/usr/local/bin/node']). */
+  readonly node: string
+}
+
 export interface ContainerSpec {
   readonly id: string
   readonly displayName: string
@@ -124,6 +141,8 @@ export interface ContainerSpec {
    * interface the owner picked. Default: the stack's private network.
    */
   readonly networkMode?: 'stack' | 'host'
+  /** Keys derived from the box key, delivered at each start (see UnlockKeys). */
+  readonly unlockKeys?: UnlockKeys
 }
 
 export interface StackPlan {

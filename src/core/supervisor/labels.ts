@@ -42,6 +42,8 @@ export function specHash(spec: ContainerSpec, network: string): string {
     confinement: spec.confinement ?? null,
     hostname: spec.hostname,
     network,
+    // Only when declared, so the other services' hashes (and containers) stay as they were.
+    ...(spec.unlockKeys ? { unlockKeys: spec.unlockKeys } : {}),
   }
   return createHash('sha256')
     .update(JSON.stringify(canonical(shape)))

@@ -186,3 +186,24 @@ describe('planReconcile', () => {
     ])
   })
 })
+
+describe('services that need the box key', () => {
+  it('waits for unlock instead of starting while the box is locked, and keeps a running one', () => {
+    const steps = planReconcile({
+      desired: want('running'),
+      services: [svc(relay), svc(spec('mint'), { locked: true })],
+      orphans: [],
+      now: 0,
+    })
+    expect(kinds(steps)).toContain('await-unlock:mint')
+    expect(kinds(steps)).not.toContain('start:mint')
+    expect(kinds(steps)).toContain('start:relay')
+    const kept = planReconcile({
+      desired: want('running'),
+      services: [svc(relay, { containers: [running('relay')], locked: true })],
+      orphans: [],
+      now: 0,
+    })
+    expect(kinds(kept)).toEqual(['ensure-network', 'keep:relay'])
+  })
+})

@@ -39,6 +39,8 @@ export interface ServiceObservation {
   readonly retry: boolean
   /** Crash backoff: not before this time (ms). */
   readonly nextRestartAt?: number
+  /** The service needs keys from the box key (spec.unlockKeys) and the box is locked. */
+  readonly locked?: boolean
 }
 
 export interface ReconcileInput {
@@ -93,6 +95,8 @@ export type ReconcileStep =
       readonly waitingFor: readonly string[]
     }
   | { readonly kind: 'await-backoff'; readonly serviceId: string; readonly at: number }
+  /** Its keys are sealed under the box key and the box is locked: start once it is unlocked. */
+  | { readonly kind: 'await-unlock'; readonly serviceId: string }
   /** Start it: the existing container when given, else a new one. `level`: dependency depth. */
   | {
       readonly kind: 'start'
@@ -236,6 +240,11 @@ export function planReconcile(input: ReconcileInput): ReconcileStep[] {
       .map((d) => d.id)
     if (waitingFor.length) {
       steps.push({ kind: 'await-dependencies', serviceId: spec.id, waitingFor })
+      continue
+    }
+    // Started without its keys it could only crash-loop: wait for the owner's password instead.
+    if (s.locked) {
+      steps.push({ kind: 'await-unlock', serviceId: spec.id })
       continue
     }
     const due = s.nextRestartAt

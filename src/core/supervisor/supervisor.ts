@@ -47,6 +47,7 @@ import {
 import { followLogs, tailLogs } from './logs'
 import { assertPortsFree } from './ports'
 import { dirSize, RingBuffer, toSample, type DockerStats } from './stats'
+import { deliverUnlockKeys, keyDeliveryError, unlockKeysTmpfs, type Keyring } from './unlock-keys'
 
 export interface SupervisorOptions {
   readonly dataDir: string
@@ -68,6 +69,11 @@ export interface SupervisorOptions {
   /** Reconnect backoff when Docker goes away. */
   readonly reconnectBaseMs?: number
   readonly reconnectMaxMs?: number
+  /**
+   * The box key, for services that need keys derived from it (spec.unlockKeys): they wait while it
+   * is locked and get their keys at every start. Without one they get empty key files.
+   */
+  readonly keyring?: Keyring
 }
 
 type Health = 'none' | 'starting' | 'healthy' | 'unhealthy'
@@ -90,6 +96,8 @@ interface Runtime {
   diskCheckedAt: number
   /** Count of start/die/destroy events seen: a listing taken before the latest one is stale. */
   events: number
+  /** Started with empty key files (no owner password then): restart once the box is unlocked. */
+  keyless?: boolean
 }
 
 interface Observed {
@@ -112,7 +120,12 @@ const ms = (n: number) => Math.round(n * 1_000_000) // Docker wants nanoseconds
 /** Docker's HostConfig for a spec's confinement: cap-drop ALL, no-new-privileges, limits. */
 export function confinementHostConfig(spec: ContainerSpec): Record<string, unknown> {
   const c = spec.confinement
-  if (!c) return {}
+  const keysTmpfs = unlockKeysTmpfs(spec)
+  if (!c) return Object.keys(keysTmpfs).length ? { Tmpfs: keysTmpfs } : {}
+  const tmpfs = {
+    ...Object.fromEntries(c.tmpfs.map((p) => [p, 'rw,nosuid,nodev,noexec,size=64m'])),
+    ...keysTmpfs,
+  }
   return {
     CapDrop: ['ALL'],
     CapAdd: [...c.capAdd],
@@ -122,9 +135,7 @@ export function confinementHostConfig(spec: ContainerSpec): Record<string, unkno
     MemorySwap: c.memoryBytes,
     PidsLimit: c.pidsLimit,
     ReadonlyRootfs: c.readOnlyRootfs,
-    ...(c.tmpfs.length
-      ? { Tmpfs: Object.fromEntries(c.tmpfs.map((p) => [p, 'rw,nosuid,nodev,noexec,size=64m'])) }
-      : {}),
+    ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}),
   }
 }
 
@@ -155,6 +166,7 @@ export class Supervisor {
   private readonly stops = new Map<string, Promise<void>>()
   /** Where the offline image bundle's manifest is (Settings → Images can change it). */
   private bundleDir: string | undefined
+  private readonly stopWatchingUnlock: () => void
 
   constructor(opts: SupervisorOptions) {
     this.opts = opts
@@ -162,6 +174,8 @@ export class Supervisor {
     this.policy = opts.crashPolicy ?? defaultCrashPolicy
     this.log = opts.log
     this.desired = loadDesiredState(opts.dataDir)
+    const unwatch = opts.keyring?.onUnlock(() => this.onUnlock())
+    this.stopWatchingUnlock = () => void unwatch?.()
   }
 
   // ── lifecycle ────────────────────────────────────────────────────────────────────────────
@@ -179,6 +193,7 @@ export class Supervisor {
   /** Stops watching; containers keep running (the next start adopts them). */
   async close(): Promise<void> {
     this.closed = true
+    this.stopWatchingUnlock()
     if (this.resyncTimer) clearInterval(this.resyncTimer)
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
@@ -411,6 +426,7 @@ export class Supervisor {
           crashLoop: r.crash.crashLoop,
           problem: r.problem !== undefined,
           retry: this.retry.has(spec.id),
+          locked: this.lockedOut(spec),
           ...(r.crash.nextRestartAt !== undefined ? { nextRestartAt: r.crash.nextRestartAt } : {}),
         }
       }),
@@ -662,6 +678,21 @@ export class Supervisor {
         const created = await this.createContainer(docker, plan, spec, image, hash)
         current = { id: created, state: 'created', created: Date.now() / 1000, hash }
         await docker.getContainer(created).start()
+      }
+      if (spec.unlockKeys) {
+        try {
+          r.keyless = this.opts.keyring?.state !== 'unlocked'
+          await deliverUnlockKeys(docker, current.id, spec, this.opts.keyring)
+        } catch (err) {
+          if (this.isDisconnect(err)) throw err
+          // Without its key the service only waits: stop it rather than leave it hanging.
+          await docker
+            .getContainer(current.id)
+            .kill()
+            .catch(() => {})
+          r.expectingStop = true
+          throw keyDeliveryError(spec, err)
+        }
       }
       if (step.afterCrash) r.crash = recordRestart({ ...r.crash, nextRestartAt: undefined })
       r.containerId = current.id
@@ -1232,15 +1263,39 @@ export class Supervisor {
     if (r.crash.crashLoop) return 'crash-loop'
     if (r.problem) return 'failed'
     if (r.crash.nextRestartAt !== undefined) return 'restarting'
-    if (!this.depsReady(spec)) return 'waiting'
+    if (!this.depsReady(spec) || this.lockedOut(spec)) return 'waiting'
     return 'starting'
   }
 
   /** The services `spec` still waits for, by name (for "Waiting for Bitcoin Core"). */
   private waitingFor(spec: ContainerSpec): string[] {
-    return spec.dependsOn
-      .filter((d) => !this.depsReady({ ...spec, dependsOn: [d] }))
-      .map((d) => this.plan?.services.find((s) => s.id === d.id)?.displayName ?? d.id)
+    return [
+      ...spec.dependsOn
+        .filter((d) => !this.depsReady({ ...spec, dependsOn: [d] }))
+        .map((d) => this.plan?.services.find((s) => s.id === d.id)?.displayName ?? d.id),
+      // Shown as "Waiting for unlock": the owner password opens the box (Settings → Backup).
+      ...(this.lockedOut(spec) ? ['unlock'] : []),
+    ]
+  }
+
+  /** The service needs keys from the box key, and the box is locked. */
+  private lockedOut(spec: ContainerSpec): boolean {
+    return !!spec.unlockKeys && this.opts.keyring?.state === 'locked'
+  }
+
+  /**
+   * The box was unlocked: services waiting for it start, and one started before the owner had a
+   * password (its key files were empty) is restarted once so it seals its secrets under the key.
+   */
+  private onUnlock(): void {
+    for (const spec of this.plan?.services ?? []) {
+      const r = this.rt.get(spec.id)
+      if (!spec.unlockKeys || !r?.keyless || !r.running || !r.containerId) continue
+      r.keyless = false
+      this.log.info(`${spec.id}: the box was unlocked; restarting it with its key`)
+      this.stopInBackground(spec, r.containerId)
+    }
+    this.kick()
   }
 
   private statusOf(spec: ContainerSpec): ServiceStatus {
