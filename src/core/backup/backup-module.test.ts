@@ -11,7 +11,10 @@ import { createEngine, type Engine } from '../engine/engine'
 import { silentLogger } from '../log'
 import { createSeedVault, openSeedVault, readSeedVault, storeOnce } from '../lightning/seed-vault'
 import { seedVaultPath } from '../lightning/lightning-module'
+import { openChannelBackup, readBackupInfo, writeChannelBackup } from '../lightning/channel-backup'
+import { stackDataDir } from '../stack/paths'
 import { backupModule } from './backup-module'
+import { CHANNEL_BACKUP_COPY } from './channel-backup-copy'
 
 const dirs: string[] = []
 const engines: Engine[] = []
@@ -132,5 +135,42 @@ describe('backup module', () => {
     expect(
       ((await g.call('backup', 'unlock', { password: 'owner password' }, ctx)) as BackupStatus).box,
     ).toBe('unlocked')
+  })
+
+  it('copies LND’s channel backup into the backup folder on every change; a restore takes the newer copy', async () => {
+    const dir = tmp('scb')
+    const target = tmp('scb-target')
+    const e = await start(dir)
+    await e.call('backup', 'setPassword', { password: 'owner password' }, ctx)
+    await e.call('backup', 'configure', { target }, ctx)
+    const vault = await createSeedVault('owner password')
+    storeOnce(seedVaultPath(dir), vault)
+    const sealed = join(stackDataDir(dir, null), 'secrets', 'lnd-channel-backup.json')
+    const copy = join(target, CHANNEL_BACKUP_COPY)
+    const change = (hex: string, chans: string[], at: Date) => {
+      const info = writeChannelBackup(sealed, vault, hex, chans, at)
+      e.events.publish({ topic: 'lightning', type: 'channel-backup', ...info })
+    }
+    change('aa01', ['a'.repeat(64) + ':0'], new Date('2026-01-01T00:00:00Z'))
+    expect(readFileSync(copy, 'utf8')).toBe(readFileSync(sealed, 'utf8'))
+    const made = (await e.call('backup', 'backupNow', {}, ctx)) as { file: string }
+    // A channel opened after the archive: only the copy beside it knows it.
+    change('bb02', ['a'.repeat(64) + ':0', 'b'.repeat(64) + ':1'], new Date('2026-01-02T00:00:00Z'))
+    expect(readFileSync(copy, 'utf8')).toBe(readFileSync(sealed, 'utf8'))
+    expect(((await e.call('backup', 'status', {}, ctx)) as BackupStatus).channelBackupCopy).toEqual(
+      { at: '2026-01-02T00:00:00.000Z', channels: 2 },
+    )
+
+    const fresh = tmp('scb-fresh')
+    const f = await start(fresh)
+    await f.call('backup', 'restore', { file: made.file, password: 'owner password' }, ctx)
+    await f.stop()
+    engines.splice(engines.indexOf(f), 1)
+    await start(fresh)
+    const restored = join(stackDataDir(fresh, null), 'secrets', 'lnd-channel-backup.json')
+    expect(readBackupInfo(restored)?.channels).toBe(2)
+    expect((await openChannelBackup(restored, vault, 'owner password'))?.toString('hex')).toBe(
+      'bb02',
+    )
   })
 })

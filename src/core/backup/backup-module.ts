@@ -29,6 +29,7 @@ import type { Supervisor } from '../supervisor/supervisor'
 import { flashBoxVersion } from '../system/system-module'
 import { createBackup, listArchives } from './backup'
 import { dumpBtcpayDatabase } from './btcpay-dump'
+import { copyChannelBackupTo } from './channel-backup-copy'
 import { freeBytes, removableDrives } from './removable-drives'
 import { pendingRestore, prepareRestore, verifyArchive } from './restore'
 
@@ -40,6 +41,7 @@ const ConfigSchema = z.object({
   schedule: z.enum(['off', 'daily']).default('daily'),
   keep: z.number().int().min(1).max(365).default(7),
   lastBackup: ArchiveView.optional(),
+  channelBackupCopy: z.object({ at: z.string(), channels: z.number() }).optional(),
   lastCheck: z
     .object({
       file: z.string(),
@@ -75,6 +77,7 @@ export function createBackupModule(
   let running = false
   let lastProblem: FlashError | undefined
   let timer: NodeJS.Timeout | undefined
+  let unsubscribe: (() => void) | undefined
 
   const loadConfig = (): Config => {
     try {
@@ -111,6 +114,7 @@ export function createBackupModule(
           }))
         : [],
       ...(c.lastBackup ? { lastBackup: c.lastBackup } : {}),
+      ...(c.channelBackupCopy ? { channelBackupCopy: c.channelBackupCopy } : {}),
       ...(c.lastCheck ? { lastCheck: c.lastCheck } : {}),
       ...(lastProblem ? { lastProblem: toUserError(lastProblem) } : {}),
       ...(pending
@@ -132,6 +136,31 @@ export function createBackupModule(
     (
       ctx.modules.get('stack') as unknown as { supervisor?: Supervisor } | undefined
     )?.supervisor?.dockerClient()
+
+  /** Copies LND's sealed channel backup into the backup folder (on every channel change). */
+  const copyChannelBackup = (): void => {
+    const c = loadConfig()
+    if (!c.target) return
+    try {
+      ensureSecretDir(c.target)
+      const copied = copyChannelBackupTo(stackDir(), c.target)
+      if (!copied) return
+      const at = { at: copied.at, channels: copied.channels }
+      if (JSON.stringify(c.channelBackupCopy) === JSON.stringify(at)) return
+      saveConfig({ ...loadConfig(), channelBackupCopy: at })
+      log.info('channel backup copied to the backup folder', { channels: copied.channels })
+      publishStatus()
+    } catch (err) {
+      lastProblem = new FlashError(
+        'backup.channel_backup_not_copied',
+        `The Lightning channel backup could not be copied to ${c.target}.`,
+        'Check that the drive is plugged in and writable, or pick another folder in Settings → Backup.',
+        { cause: err },
+      )
+      log.warn('channel backup not copied to the backup folder')
+      publishStatus()
+    }
+  }
 
   async function backupNow(): Promise<BackupArchiveView> {
     if (running) {
@@ -168,6 +197,7 @@ export function createBackupModule(
       const view = { file: r.file, bytes: r.bytes, createdAt: r.manifest.createdAt }
       saveConfig({ ...loadConfig(), lastBackup: view })
       lastProblem = undefined
+      copyChannelBackup()
       return view
     } catch (err) {
       lastProblem =
@@ -389,10 +419,20 @@ export function createBackupModule(
       }
       timer = setInterval(tick, every)
       timer.unref?.()
+      // LND sends a new static channel backup on every channel change: copy it at once.
+      unsubscribe = ctx.events.subscribe(
+        (e) => {
+          if (e.topic === 'lightning' && e.type === 'channel-backup') copyChannelBackup()
+        },
+        ['lightning'],
+      )
+      copyChannelBackup()
     },
     async stop() {
       if (timer) clearInterval(timer)
       timer = undefined
+      unsubscribe?.()
+      unsubscribe = undefined
     },
   }
 }

@@ -34,6 +34,7 @@ import type { Logger } from '../log'
 import { ensureSecretDir } from '../secrets/secret-file'
 import { stackDataDir } from '../stack/paths'
 import { openHeader, parseHeader } from './archive-header'
+import { takeNewerChannelBackup } from './channel-backup-copy'
 import type { Manifest } from './backup'
 import { archiveDamaged, decryptStream } from './stream-aead'
 
@@ -257,6 +258,21 @@ export async function prepareRestore(opts: {
         opts.log?.warn('the backed-up stack folder cannot be made here; using the suggested one')
       }
     }
+    // LND's channel backup: the copy kept beside the archives may be newer than the archive's.
+    const files = manifest.entries.map((e) => ({ path: e.path, kind: e.kind }))
+    const scbPath = 'stack/secrets/lnd-channel-backup.json'
+    const stagedScb = join(staging, ...scbPath.split('/'))
+    ensureSecretDir(dirname(stagedScb))
+    if (
+      takeNewerChannelBackup({
+        archive: opts.archive,
+        staged: stagedScb,
+        vaultPublicKey: stagedVaultKey(join(staging, 'engine', 'secrets', 'seed-vault.json')),
+      })
+    ) {
+      opts.log?.info('the channel backup kept beside the archive is newer; it is restored')
+      if (!files.some((f) => f.path === scbPath)) files.push({ path: scbPath, kind: 'file' })
+    }
     for (const f of ['.', 'staging']) fsyncPath(join(dir, f))
     const plan: Plan = {
       v: 1,
@@ -264,7 +280,7 @@ export async function prepareRestore(opts: {
       createdAt: manifest.createdAt,
       appVersion: manifest.app.version,
       stackDir,
-      files: manifest.entries.map((e) => ({ path: e.path, kind: e.kind })),
+      files,
     }
     writeFileAtomicSync(join(dir, 'plan.json'), JSON.stringify(plan) + '\n', 0o600)
     opts.log?.info('restore prepared; it is applied when Flash Box starts', {
@@ -274,6 +290,15 @@ export async function prepareRestore(opts: {
   } catch (err) {
     rmSync(dir, { recursive: true, force: true })
     throw err
+  }
+}
+
+function stagedVaultKey(path: string): string | undefined {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { publicKey?: unknown }
+    return typeof v.publicKey === 'string' ? v.publicKey : undefined
+  } catch {
+    return undefined
   }
 }
 

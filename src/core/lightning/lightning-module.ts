@@ -5,6 +5,7 @@
 import { createHash, randomInt } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { z } from 'zod'
 import { createRequire } from 'node:module'
 import type * as Lightning from 'lightning'
 import type {
@@ -35,8 +36,8 @@ import {
   readSeedVault,
   storeOnce,
 } from './seed-vault'
-import { walletStep, type WalletUnlocker } from './wallet-lifecycle'
-import { followChannelBackups, readBackupInfo } from './channel-backup'
+import { walletStep, type WalletRestore, type WalletUnlocker } from './wallet-lifecycle'
+import { followChannelBackups, openChannelBackup, readBackupInfo } from './channel-backup'
 import { followChannelEvents } from './channel-events'
 import * as views from './node-views'
 import { alreadyPaid, PaymentSaga, PaymentStore, paymentView } from './payment-saga'
@@ -78,6 +79,19 @@ export function lightningPaths(settings: Settings) {
     seedConfirmed: join(stack.secretsDir, 'lnd-seed-confirmed.json'),
     /** The static channel backup, sealed to the owner's vault (part of the box's backup). */
     channelBackup: join(stack.secretsDir, 'lnd-channel-backup.json'),
+    /** Written when LND was restored from the backed-up words and channel backup. */
+    restored: join(stack.secretsDir, 'lnd-restored.json'),
+  }
+}
+
+const RestoredSchema = z.object({ restoredAt: z.string(), channels: z.number().int().min(0) })
+
+function restoredInfo(path: string | undefined): z.infer<typeof RestoredSchema> | undefined {
+  if (!path || !existsSync(path)) return undefined
+  try {
+    return RestoredSchema.parse(JSON.parse(readFileSync(path, 'utf8')))
+  } catch {
+    return undefined
   }
 }
 
@@ -140,6 +154,10 @@ export function createLightningModule(
   let settings: Settings | null = null
   let wallet: LightningWalletState = 'disabled'
   let problem: FlashError | undefined
+  /** LND has no wallet but the box holds backed-up words: waiting for the owner's password. */
+  let restoring = false
+  /** The backed-up words and channel backup, opened with the owner's password, until used. */
+  let restoreMaterial: { value: WalletRestore; until: number } | undefined
   let node: LightningStatus['node']
   let unlocker: (WalletUnlocker & { close(): void }) | undefined
   let unlockerKey = ''
@@ -203,6 +221,9 @@ export function createLightningModule(
       })),
       ...(node ? { node } : {}),
       ...(backup ? { channelBackup: backup } : {}),
+      ...(restoring || restoredInfo(p?.restored)
+        ? { restore: { needsPassword: restoring, ...(restoring ? {} : restoredInfo(p?.restored)) } }
+        : {}),
       ...(problem ? { problem: toUserError(problem) } : {}),
     }
   }
@@ -360,14 +381,25 @@ export function createLightningModule(
       unlockerKey = key
     }
     const secrets = await loadOrCreateStackSecrets(settings.dataDir)
+    if (restoreMaterial && restoreMaterial.until < Date.now()) restoreMaterial = undefined
     const result = await walletStep({
       lnd: unlocker!,
       files: p,
       vault: readSeedVault(vaultPath),
       walletPassword: secrets.lndWalletPassword,
       log,
+      ...(restoreMaterial ? { restore: restoreMaterial.value } : {}),
     })
-    if (result.action === 'created') {
+    restoring = !!result.restoring
+    if (result.action === 'restored') {
+      const channels = readBackupInfo(p.channelBackup)?.channels ?? 0
+      restoreMaterial = undefined
+      writeSecretFileAtomic(
+        p.restored,
+        JSON.stringify({ restoredAt: new Date().toISOString(), channels }) + '\n',
+      )
+    }
+    if (result.action === 'created' || result.action === 'restored') {
       // A new wallet has a new macaroon root key: keys baked for an older one are worthless.
       removeMacaroons(p.stackDir)
       app?.close()
@@ -381,13 +413,19 @@ export function createLightningModule(
             'The Lightning wallet is locked: its password file is missing, so it could not unlock itself after the restart.',
             'Press “Unlock” on the Lightning page; Flash Box unlocks it with the password it keeps for it.',
           )
-        : wallet === 'waiting_for_owner'
+        : wallet === 'waiting_for_owner' && restoring
           ? new FlashError(
-              'lightning.needs_owner',
-              'The Lightning wallet is not created yet: Flash Box needs your password once to keep its recovery words encrypted.',
-              'Open the Lightning page and enter your password.',
+              'lightning.restore_needs_owner',
+              'The Lightning wallet is waiting to be restored from your backup: Flash Box needs your password to open its recovery words and channel backup.',
+              'Open the Lightning page and enter your password. The channels in the backup are then closed by their peers, and the funds come back to the Lightning wallet on chain.',
             )
-          : undefined
+          : wallet === 'waiting_for_owner'
+            ? new FlashError(
+                'lightning.needs_owner',
+                'The Lightning wallet is not created yet: Flash Box needs your password once to keep its recovery words encrypted.',
+                'Open the Lightning page and enter your password.',
+              )
+            : undefined
     if (wallet !== 'ready') {
       node = undefined
       return
@@ -417,7 +455,10 @@ export function createLightningModule(
             path: p.channelBackup,
             vault: () => readSeedVault(vaultPath),
             log,
-            onWritten: () => publish(),
+            onWritten: (info) => {
+              ctx.events.publish({ topic: 'lightning', type: 'channel-backup', ...info })
+              publish()
+            },
             // The next pass of the loop subscribes again (not at once: an LND that refuses the
             // stream must not be asked in a tight loop).
             onError: () => {
@@ -492,6 +533,24 @@ export function createLightningModule(
     }
     storeOnce(vaultPath, await createSeedVault(password))
     log.info('seed vault made from the owner password')
+  }
+
+  /** A restored box: opens the backed-up words and channel backup for the next step. */
+  const openRestoreMaterial = async (password: string): Promise<boolean> => {
+    const p = paths()
+    const vault = readSeedVault(vaultPath)
+    const sealed = p ? readSealedSeed(p.sealedSeed) : null
+    if (!p || !restoring || !vault || !sealed) return false
+    const words = await openSeed(vault, sealed, password)
+    redact(words.join(' '))
+    const scb = existsSync(p.channelBackup)
+      ? await openChannelBackup(p.channelBackup, vault, password)
+      : null
+    restoreMaterial = {
+      value: { words, ...(scb ? { channelBackup: scb } : {}) },
+      until: Date.now() + 10 * 60_000,
+    }
+    return true
   }
 
   const checkOwnerPassword = async (password: string): Promise<void> => {
@@ -628,6 +687,7 @@ export function createLightningModule(
     protectSeed: async ({ password }) => {
       await checkOwnerPassword(password)
       await ensureVault(password)
+      await openRestoreMaterial(password)
       return reconcile()
     },
     revealSeed: async ({ password }) => {
@@ -769,7 +829,10 @@ export function createLightningModule(
     },
     async ownerPasswordEntered(password) {
       try {
-        if (readSeedVault(vaultPath)) return
+        if (readSeedVault(vaultPath)) {
+          if (await openRestoreMaterial(password)) void reconcile()
+          return
+        }
         await ensureVault(password)
         void reconcile()
       } catch (err) {

@@ -5,8 +5,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../log'
-import { createSeedVault, openSeed, readSealedSeed, type SeedVaultFile } from './seed-vault'
-import { walletStep, type WalletFiles, type WalletUnlocker } from './wallet-lifecycle'
+import {
+  createSeedVault,
+  openSeed,
+  readSealedSeed,
+  sealSeed,
+  type SeedVaultFile,
+} from './seed-vault'
+import {
+  RECOVERY_WINDOW,
+  walletStep,
+  type WalletFiles,
+  type WalletRestore,
+  type WalletUnlocker,
+} from './wallet-lifecycle'
 
 const log = createLogger('test', { sink: () => {} })
 const PASSWORD = 'owner password here'
@@ -45,8 +57,14 @@ class FakeLnd implements WalletUnlocker {
     this.seeds++
     return Array.from({ length: 24 }, (_, i) => `word${this.seeds}x${i}`)
   }
-  async initWallet(password: string, words: readonly string[]) {
+  restoreArgs: unknown[] = []
+  async initWallet(
+    password: string,
+    words: readonly string[],
+    restore?: { recoveryWindow: number; channelBackup?: Buffer },
+  ) {
     this.calls.push('initWallet')
+    if (restore) this.restoreArgs.push(restore)
     if (this.failInit === 'before') throw new Error('connection reset')
     this.wallet = { password, words: [...words] }
     this.unlocked = true
@@ -59,8 +77,15 @@ class FakeLnd implements WalletUnlocker {
   }
 }
 
-const step = (lnd: FakeLnd, v: SeedVaultFile | null = vault) =>
-  walletStep({ lnd, files, vault: v, walletPassword: 'stack-wallet-password', log })
+const step = (lnd: FakeLnd, v: SeedVaultFile | null = vault, restore?: WalletRestore) =>
+  walletStep({
+    lnd,
+    files,
+    vault: v,
+    walletPassword: 'stack-wallet-password',
+    log,
+    ...(restore ? { restore } : {}),
+  })
 
 describe('walletStep', () => {
   it('waits for the owner when there is no vault to seal the words to', async () => {
@@ -126,5 +151,29 @@ describe('walletStep', () => {
     const lnd = new FakeLnd()
     lnd.reachable = false
     expect(await step(lnd)).toEqual({ state: 'unreachable', action: 'none' })
+  })
+
+  it('a restored box (LND has no wallet, the box has sealed words) never makes a new wallet', async () => {
+    setup()
+    const backedUp = Array.from({ length: 24 }, (_, i) => `backed${i}`)
+    mkdirSync(join(dir, 'secrets'), { recursive: true })
+    writeFileSync(files.sealedSeed, JSON.stringify(sealSeed(vault, backedUp)))
+    writeFileSync(files.pendingSeed, '{"stale":true}')
+    const lnd = new FakeLnd()
+    // Without the words opened by the owner's password it waits, and touches nothing in LND.
+    expect(await step(lnd)).toEqual({ state: 'waiting_for_owner', action: 'none', restoring: true })
+    expect(lnd.calls).toEqual([])
+    expect(existsSync(files.pendingSeed)).toBe(false)
+
+    const scb = Buffer.from('multi channel backup bytes')
+    expect(await step(lnd, vault, { words: backedUp, channelBackup: scb })).toEqual({
+      state: 'starting',
+      action: 'restored',
+    })
+    expect(lnd.calls).toEqual(['initWallet'])
+    expect(lnd.wallet).toEqual({ password: 'stack-wallet-password', words: backedUp })
+    expect(lnd.restoreArgs).toEqual([{ recoveryWindow: RECOVERY_WINDOW, channelBackup: scb }])
+    // The stored words are still the backed-up ones.
+    expect(await openSeed(vault, readSealedSeed(files.sealedSeed)!, PASSWORD)).toEqual(backedUp)
   })
 })

@@ -16,11 +16,28 @@ import type { Logger } from '../log'
 import { redact } from '../log'
 import { sealSeed, storeOnce, type SeedVaultFile } from './seed-vault'
 
+/**
+ * What a restore hands LND's InitWallet: the backed-up words, how far to look for used addresses
+ * (recovery_window), and the static channel backup LND uses to have the channel peers close.
+ */
+export interface WalletRestore {
+  readonly words: readonly string[]
+  readonly channelBackup?: Buffer
+}
+
+/** LND's address look-ahead when it rescans a restored wallet (lncli create's default). */
+export const RECOVERY_WINDOW = 2500
+
 /** LND's WalletUnlocker and State services (ln-service's unauthenticated calls, or a fake). */
 export interface WalletUnlocker {
   state(): Promise<'absent' | 'locked' | 'starting' | 'active' | 'ready'>
   genSeed(): Promise<string[]>
-  initWallet(password: string, words: readonly string[]): Promise<void>
+  /** `restore`: InitWallet with recovery_window and channel_backups (restoring a backup). */
+  initWallet(
+    password: string,
+    words: readonly string[],
+    restore?: { readonly recoveryWindow: number; readonly channelBackup?: Buffer },
+  ): Promise<void>
   unlock(password: string): Promise<void>
 }
 
@@ -40,12 +57,19 @@ export interface WalletStepInput {
   /** The generated wallet password from the stack secrets. */
   readonly walletPassword: string
   readonly log: Logger
+  /**
+   * The backed-up words (and channel backup), opened with the owner's password, when LND has no
+   * wallet but the box holds sealed words: a restored box.
+   */
+  readonly restore?: WalletRestore
 }
 
 export interface WalletStepResult {
   readonly state: LightningWalletState
   /** What the step did, for the log and the tests. */
-  readonly action: 'none' | 'created' | 'unlocked' | 'promoted-seed'
+  readonly action: 'none' | 'created' | 'restored' | 'unlocked' | 'promoted-seed'
+  /** LND has no wallet but the box holds words from a backup: the wallet is to be restored. */
+  readonly restoring?: boolean
 }
 
 function promotePending(files: WalletFiles): boolean {
@@ -68,6 +92,23 @@ export async function walletStep(input: WalletStepInput): Promise<WalletStepResu
     state = await lnd.state()
   } catch {
     return { state: 'unreachable', action: 'none' }
+  }
+
+  if (state === 'absent' && existsSync(files.sealedSeed)) {
+    // LND's folder is new but the box holds sealed words (a restored backup, or LND's data was
+    // lost): never make a new wallet here — the funds and channels belong to those words.
+    rmSync(files.pendingSeed, { force: true })
+    if (!input.restore) return { state: 'waiting_for_owner', action: 'none', restoring: true }
+    await lnd.initWallet(input.walletPassword, input.restore.words, {
+      recoveryWindow: RECOVERY_WINDOW,
+      ...(input.restore.channelBackup ? { channelBackup: input.restore.channelBackup } : {}),
+    })
+    log.info(
+      input.restore.channelBackup
+        ? 'Lightning wallet restored from its recovery words and static channel backup; its channels are closed by their peers so the funds come back on chain'
+        : 'Lightning wallet restored from its recovery words (no channel backup was found)',
+    )
+    return { state: 'starting', action: 'restored' }
   }
 
   if (state === 'absent') {

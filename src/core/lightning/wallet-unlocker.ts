@@ -16,6 +16,10 @@ export interface LndEndpoint {
   readonly cert: string
 }
 
+interface RawUnlocker {
+  initWallet(req: Record<string, unknown>, cb: (err: unknown) => void): void
+}
+
 export function lndWalletUnlocker(endpoint: LndEndpoint): WalletUnlocker & { close(): void } {
   const { lnd } = ln.unauthenticatedLndGrpc({
     cert: Buffer.from(endpoint.cert).toString('base64'),
@@ -41,8 +45,34 @@ export function lndWalletUnlocker(endpoint: LndEndpoint): WalletUnlocker & { clo
       const { seed } = await guard('createSeed', ln.createSeed({ lnd }))
       return seed.split(' ')
     },
-    async initWallet(password, words) {
-      await guard('createWallet', ln.createWallet({ lnd, password, seed: words.join(' ') }))
+    async initWallet(password, words, restore) {
+      if (!restore) {
+        await guard('createWallet', ln.createWallet({ lnd, password, seed: words.join(' ') }))
+        return
+      }
+      // ln-service's createWallet sends neither recovery_window nor channel_backups: LND's
+      // InitWallet is called directly for a restore (lnrpc.InitWalletRequest).
+      const unlocker = (lnd as unknown as { unlocker: RawUnlocker }).unlocker
+      await guard(
+        'initWallet',
+        new Promise<void>((resolve, reject) =>
+          unlocker.initWallet(
+            {
+              wallet_password: Buffer.from(password, 'utf8'),
+              cipher_seed_mnemonic: [...words],
+              recovery_window: restore.recoveryWindow,
+              ...(restore.channelBackup
+                ? {
+                    channel_backups: {
+                      multi_chan_backup: { multi_chan_backup: restore.channelBackup },
+                    },
+                  }
+                : {}),
+            },
+            (err) => (err ? reject([503, 'UnexpectedInitWalletError', { err }]) : resolve()),
+          ),
+        ),
+      )
     },
     async unlock(password) {
       try {

@@ -39,6 +39,11 @@ export interface BackupStatus {
   readonly lastBackup?: BackupArchiveView
   readonly lastCheck?: BackupCheck
   readonly lastProblem?: UserError
+  /**
+   * LND's static channel backup (sealed) copied into the backup folder: written again on every
+   * channel change, so a restore has channels opened after the last archive.
+   */
+  readonly channelBackupCopy?: { readonly at: string; readonly channels: number }
   /** A restore that was prepared and is applied when Flash Box starts next. */
   readonly pendingRestore?: { readonly archive: string; readonly createdAt: string }
 }

@@ -54,6 +54,16 @@ export interface LightningStatus {
   readonly node?: LightningNodeView
   /** The last static channel backup written (encrypted), when there is one. */
   readonly channelBackup?: { readonly at: string; readonly channels: number }
+  /**
+   * A restored box: LND comes back from the backed-up recovery words plus the static channel
+   * backup. `needsPassword` until the owner's password opens them; then when it was done and how
+   * many channels the backup named (their peers close them; the funds come back on chain).
+   */
+  readonly restore?: {
+    readonly needsPassword: boolean
+    readonly restoredAt?: string
+    readonly channels?: number
+  }
   /** What is wrong, in plain words, when something is. */
   readonly problem?: UserError
 }
@@ -194,6 +204,8 @@ export type LightningEvent =
   | { topic: 'lightning'; type: 'invoice'; invoice: InvoiceView }
   | { topic: 'lightning'; type: 'payment'; payment: PaymentView }
   | { topic: 'lightning'; type: 'channels' }
+  /** LND sent a new static channel backup (a channel opened or closed); it is stored sealed. */
+  | { topic: 'lightning'; type: 'channel-backup'; at: string; channels: number }
   /** Channel liquidity changed (a channel left or entered its band, a rebalance finished). */
   | { topic: 'lightning'; type: 'liquidity'; liquidity: LiquidityView }
 

@@ -5,7 +5,7 @@
 // over the shared gossip graph with each hop's fee and time lock, failing as LND fails them.
 // The gRPC/REST façade is lnd-rpc.ts; the world (chain index, graph, node registry) is
 // lightning-network.ts.
-import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import * as bitcoin from 'bitcoinjs-lib'
 import type { BIP32Interface } from 'bip32'
@@ -223,6 +223,8 @@ export interface NodeOptions {
   readonly csvDelay?: number
   readonly policy?: Partial<Pick<RoutingPolicy, 'feeBaseMsat' | 'feeRatePpm' | 'timeLockDelta'>>
   readonly log?: (line: string) => void
+  /** Height the wallet scans from (LND's recovery: the seed's birthday). Default: the tip. */
+  readonly birthHeight?: number
 }
 
 export type ChannelEvent =
@@ -279,7 +281,7 @@ export class LndNode extends EventEmitter {
       timeLockDelta: opts.policy?.timeLockDelta ?? DEFAULT_POLICY.timeLockDelta,
     }
     this.log = opts.log ?? ((l) => process.stdout.write(`[lnd ${opts.alias} SIMULATOR] ${l}\n`))
-    this.wallet = new LndWallet(opts.seed, world.chain, world.chain.tipHeight())
+    this.wallet = new LndWallet(opts.seed, world.chain, opts.birthHeight ?? world.chain.tipHeight())
     this.nodeKey = this.wallet.familyKey(6, 0)
     this.pubkey = Buffer.from(this.nodeKey.publicKey).toString('hex')
     this.p2pAddress = `127.0.0.1:${p2pPort}`
@@ -1240,6 +1242,56 @@ export class LndNode extends EventEmitter {
     const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 })
     const enc = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()])
     return Buffer.concat([nonce, enc])
+  }
+
+  /**
+   * LND's channel recovery from a multi-channel backup (chanbackup.UnpackAndRecoverMulti): the
+   * backup is opened with the key from this seed; each channel still open at its peer is taken
+   * over as a restored shell, the node connects to the peer, and the peer, seeing that this side
+   * lost its state (BOLT 2 option_data_loss_protect), force-closes with its latest commitment.
+   * to_remote pays this seed's wallet key (option_static_remotekey), so the funds come back to
+   * the restored wallet. Returns the channels restored; throws on a backup of another seed.
+   */
+  restoreFromChannelBackup(multi: Uint8Array): number {
+    const key = sha256(this.wallet.familyKey(7, 0).publicKey)
+    const buf = Buffer.from(multi)
+    if (buf.length < 12 + 16) throw new LndError('unable to unpack chan backups: too short')
+    let plain: { channels: { chanPoint: string; remote: string }[] }
+    try {
+      const d = createDecipheriv('chacha20-poly1305', key, buf.subarray(0, 12), {
+        authTagLength: 16,
+      })
+      d.setAuthTag(buf.subarray(buf.length - 16))
+      plain = JSON.parse(
+        Buffer.concat([d.update(buf.subarray(12, buf.length - 16)), d.final()]).toString(),
+      ) as typeof plain
+    } catch {
+      throw new LndError(
+        'unable to unpack chan backups: chacha20poly1305: message authentication failed',
+      )
+    }
+    let restored = 0
+    for (const entry of plain.channels) {
+      const peer = this.world.nodes.get(entry.remote)
+      const c = peer?.channels.find((x) => peer.chanPoint(x) === entry.chanPoint)
+      if (!peer || !c || c.state !== 'open') continue
+      const side: Side = c.nodes.opener.pubkey === this.pubkey ? 'opener' : 'accepter'
+      const before = c.nodes[side]
+      if (before !== this) {
+        const i = before.channels.indexOf(c)
+        if (i >= 0) before.channels.splice(i, 1)
+        c.nodes[side] = this
+      }
+      if (!this.channels.includes(c)) this.channels.push(c)
+      restored++
+      this.say(`Restored channel ${entry.chanPoint} from the static channel backup`)
+      if (peer.online) {
+        if (!this.peers.has(peer.pubkey)) this.connect(peer.pubkey, peer.p2pAddress)
+        peer.say(`Peer ${this.pubkey.slice(0, 16)}… lost its channel state: force closing`)
+        peer.closeForce(c)
+      }
+    }
+    return restored
   }
 
   fee(c: Channel, amt: bigint): bigint {

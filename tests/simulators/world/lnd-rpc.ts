@@ -70,6 +70,7 @@ export const METHOD_PERMISSIONS: Record<string, Permission[] | null> = {
   'lnrpc.Lightning/SubscribeChannelBackups': [P('offchain', 'read')],
   'lnrpc.Lightning/ExportAllChannelBackups': [P('offchain', 'read')],
   'lnrpc.Lightning/ExportChannelBackup': [P('offchain', 'read')],
+  'lnrpc.Lightning/RestoreChannelBackups': [P('offchain', 'write')],
   'lnrpc.Lightning/AddInvoice': [P('invoices', 'write')],
   'lnrpc.Lightning/LookupInvoice': [P('invoices', 'read')],
   'lnrpc.Lightning/ListInvoices': [P('invoices', 'read')],
@@ -288,7 +289,12 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     walletState = 'LOCKED'
     log('Wallet created (SIMULATOR)')
   }
-  const unlock = (password: Buffer, statelessInit = false) => {
+  /**
+   * `init`: the wallet was just made by InitWallet in an empty lnddir. A node with the same seed
+   * still in the world is what a dead disk left behind: its channel.db is gone, so this node
+   * starts without its channels (they come back only through a static channel backup).
+   */
+  const unlock = (password: Buffer, statelessInit = false, init?: { recoveryWindow: number }) => {
     const w = JSON.parse(readFileSync(walletFile, 'utf8')) as WalletFile
     const sealed = Buffer.from(w.sealed, 'hex')
     let words: string
@@ -320,8 +326,24 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     }
     const seed = mnemonicToSeedSync(words)
     // A restarted process finds its node (channels, invoices) still in the world.
-    const existingNode = world.nodes.get(nodePubkeyOf(seed, btcNetwork))
-    node = existingNode ?? world.addNode({ ...opts.node, alias: opts.alias, seed, network, log })
+    let existingNode = world.nodes.get(nodePubkeyOf(seed, btcNetwork))
+    if (existingNode && init) {
+      log('A node with this seed was in the world; its channel state is lost (new lnddir)')
+      world.removeNode(existingNode)
+      existingNode = undefined
+    }
+    node =
+      existingNode ??
+      world.addNode({
+        ...opts.node,
+        alias: opts.alias,
+        seed,
+        network,
+        log,
+        // LND's recovery_window: rescan from the seed's birthday (SIMULATOR: BIP 39 words carry
+        // none, so from the start of the chain).
+        ...(init && init.recoveryWindow > 0 ? { birthHeight: 0 } : {}),
+      })
     if (!existingNode && opts.persist) openChannelDb(world, node, channelDbPath(opts.dir, network))
     if (existingNode && !existingNode.online) existingNode.goOnline()
     walletState = 'UNLOCKED'
@@ -1105,6 +1127,17 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       }
     },
     'lnrpc.Lightning/ExportAllChannelBackups': () => backupSnapshot(),
+    'lnrpc.Lightning/RestoreChannelBackups': (r) => {
+      const multi = r.multi_chan_backup as Buffer | undefined
+      if (!multi?.length)
+        throw new GrpcError(grpc.status.UNKNOWN, 'SIMULATOR: only multi_chan_backup is modelled')
+      try {
+        n().restoreFromChannelBackup(multi)
+      } catch (err) {
+        throw new GrpcError(grpc.status.UNKNOWN, (err as Error).message)
+      }
+      return {}
+    },
     'lnrpc.Lightning/ExportChannelBackup': (r) => {
       const c = chanFromPoint(r.chan_point as Req)
       return { chan_point: chanPointRpc(c), chan_backup: n().channelBackup([c]) }
@@ -1602,7 +1635,18 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
           'invalid cipher seed mnemonic (SIMULATOR: BIP 39 checksum)',
         )
       createWallet(password, words, r.macaroon_root_key as Buffer | undefined)
-      unlock(password, !!r.stateless_init)
+      unlock(password, !!r.stateless_init, { recoveryWindow: Number(r.recovery_window ?? 0) })
+      // LND restores the channels of channel_backups once the wallet is unlocked; a backup it
+      // cannot read is logged, not returned (lnd.go: "unable to recover multichannel backup").
+      const multi = ((r.channel_backups as Req | undefined)?.multi_chan_backup as Req | undefined)
+        ?.multi_chan_backup as Buffer | undefined
+      if (multi?.length) {
+        try {
+          node!.restoreFromChannelBackup(multi)
+        } catch (err) {
+          log(`unable to recover multichannel backup: ${(err as Error).message}`)
+        }
+      }
       return { admin_macaroon: macaroons.admin }
     },
     'lnrpc.WalletUnlocker/UnlockWallet': (r) => {
