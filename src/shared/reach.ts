@@ -50,6 +50,8 @@ export const LanSchema = z.object({
   port: z.number().int().min(1).max(65535).default(443),
   /** HTTPS port of the owner's UI on the LAN (password + one-time pairing code). */
   ownerPort: z.number().int().min(1).max(65535).default(8443),
+  /** Plain-HTTP port of the page that serves only the box CA's certificate (install QR). */
+  caPort: z.number().int().min(1).max(65535).default(8090),
 })
 export type Lan = z.infer<typeof LanSchema>
 

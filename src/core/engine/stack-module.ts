@@ -23,6 +23,8 @@ import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor'
 import { boxKeyFor } from '../secrets/box-key'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
 import { stackCatalog, type StackCatalog } from '../stack/catalog'
+import { ensureLanCertificate } from '../reach/box-ca'
+import { boxKeyFor } from '../secrets/box-key'
 import { catalogImages, pinBuiltImage } from '../stack/images'
 import type { ContainerSpec, PinnedImage, ServiceId, StackSecrets } from '../stack/spec'
 import { buildServiceImage } from '../supervisor/service-image-build'
@@ -113,7 +115,17 @@ export function stackModule(opts: StackModuleOptions = {}): EngineModuleFactory 
 
 export function createStackModule(ctx: EngineContext, opts: StackModuleOptions = {}): StackModule {
   const log = ctx.log.child('stack')
-  const catalog = opts.catalog ?? stackCatalog()
+  const catalog =
+    opts.catalog ??
+    stackCatalog({
+      // LAN mode's certificate: the box CA's key is sealed under the box key (the owner logged in).
+      lanCertificate: async (s, address) => {
+        await ensureLanCertificate(boxKeyFor(ctx.dataDir), ctx.dataDir, s.dataDir, {
+          name: s.reach!.lan!.name,
+          address,
+        })
+      },
+    })
   const publish = (e: StackEvent) => ctx.events.publish(e)
   const supervisor = new Supervisor({
     dataDir: ctx.dataDir,

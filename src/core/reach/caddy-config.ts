@@ -37,6 +37,8 @@ export interface FrontDoorConfigInput {
   readonly upstreams: Partial<Record<PublicUpstream, string>>
   /** The owner's UI on the LAN (all of the engine's HTTP server, which asks for password and pairing). */
   readonly owner?: FrontDoorSite & { readonly engine: string }
+  /** LAN mode's certificate install page: plain HTTP, serving only the box CA's certificate. */
+  readonly caPage?: CaInstallPage
   /** Caddy's storage (certificates it obtains, locks). */
   readonly storageDir: string
   /** Concurrent connections Caddy opens to one upstream. Default 64. */
@@ -48,11 +50,31 @@ export interface FrontDoorConfigInput {
   readonly trustedProxiesAt?: 'server' | 'handler'
 }
 
+export interface CaInstallPage {
+  readonly name: string
+  readonly address: string
+  readonly port: number
+  /** The CA certificate (PEM): public, and the only thing this page serves. */
+  readonly caCertPem: string
+  /** SHA-256 fingerprint, shown so the owner can compare it with the one in the app. */
+  readonly fingerprint: string
+  /** `<name>.local` and the front door's HTTPS URL, for the page's words. */
+  readonly host: string
+  readonly httpsUrl: string
+}
+
 type Json = Record<string, unknown>
+
+/**
+ * Which door a request to the engine came through (the engine's server reads it from loopback
+ * only): 'owner-lan' asks for password and device pairing. Always set by Caddy, so a client
+ * cannot send its own.
+ */
+export const DOOR_HEADER = 'X-Flashbox-Door'
 
 const TLS_TAG = 'flashbox-box-ca'
 
-function listenAddress(site: FrontDoorSite): string {
+function listenAddress(site: Pick<FrontDoorSite, 'address' | 'port'>): string {
   const host = site.address.includes(':') ? `[${site.address}]` : site.address
   return `${host}:${site.port}`
 }
@@ -71,7 +93,7 @@ function matcher(route: PublicRoute): Json[] {
 function reverseProxy(
   dial: string,
   maxConns: number,
-  rewriteHost: boolean,
+  door: 'public' | 'owner-lan' | undefined,
   trusted: readonly string[],
 ): Json {
   return {
@@ -80,9 +102,19 @@ function reverseProxy(
     ...(trusted.length ? { trusted_proxies: [...trusted] } : {}),
     transport: { protocol: 'http', dial_timeout: '5s', max_conns_per_host: maxConns },
     // The engine's server answers only to the host names it knows: it is reached as loopback and
-    // reads the public host from X-Forwarded-Host.
-    ...(rewriteHost
-      ? { headers: { request: { set: { Host: ['{http.reverse_proxy.upstream.hostport}'] } } } }
+    // reads the public host from X-Forwarded-Host, and the door from DOOR_HEADER.
+    ...(door
+      ? {
+          headers: {
+            request: {
+              set: {
+                Host: ['{http.reverse_proxy.upstream.hostport}'],
+                'X-Forwarded-Host': ['{http.request.hostport}'],
+                [DOOR_HEADER]: [door],
+              },
+            },
+          },
+        }
       : {}),
   }
 }
@@ -119,6 +151,54 @@ function server(site: FrontDoorSite, routes: Json[], trustedOnServer: boolean): 
   }
 }
 
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/** The CA certificate install page: `/` explains, `/flashbox-ca.crt` is the certificate. */
+function caPageServer(page: CaInstallPage): Json {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Install the ${escapeHtml(page.host)} certificate</title></head><body style="font-family:system-ui,sans-serif;max-width:36em;margin:2em auto;padding:0 1em;line-height:1.5">
+<h1>Trust ${escapeHtml(page.host)} on this device</h1>
+<p>Flash Box serves the shop over HTTPS with a certificate from its own authority. Install that authority once and this device will open <b>${escapeHtml(page.httpsUrl)}</b> without warnings.</p>
+<p><a href="/flashbox-ca.crt" style="font-size:1.2em">Download the certificate</a></p>
+<p>Before trusting it, check that its SHA-256 fingerprint is the one shown in Flash Box under Settings → Reachability:</p>
+<p><code style="word-break:break-all">${escapeHtml(page.fingerprint)}</code></p>
+<ul><li>iPhone, iPad: open the download, then Settings → General → VPN &amp; Device Management to install it, and Settings → General → About → Certificate Trust Settings to turn it on.</li>
+<li>Android: Settings → Security → Encryption &amp; credentials → Install a certificate → CA certificate.</li>
+<li>Windows, macOS: open the file and add it to the trusted root authorities (keychain: “Always Trust”).</li></ul>
+<p>This page is plain HTTP on purpose: the device cannot check HTTPS before the certificate is installed. It serves nothing but this certificate.</p>
+</body></html>
+`
+  const respond = (type: string, body: string, extra: Record<string, string[]> = {}): Json[] => [
+    {
+      handler: 'static_response',
+      status_code: 200,
+      headers: { 'Content-Type': [type], 'Cache-Control': ['no-store'], ...extra },
+      body,
+    },
+  ]
+  return {
+    listen: [listenAddress(page)],
+    read_header_timeout: '10s',
+    idle_timeout: '30s',
+    max_header_bytes: 8 * 1024,
+    automatic_https: { disable: true },
+    routes: [
+      {
+        match: [{ path: ['/flashbox-ca.crt'], method: ['GET', 'HEAD'] }],
+        handle: respond('application/x-x509-ca-cert', page.caCertPem, {
+          'Content-Disposition': ['attachment; filename="flashbox-ca.crt"'],
+        }),
+        terminal: true,
+      },
+      {
+        match: [{ path: ['/'], method: ['GET', 'HEAD'] }],
+        handle: respond('text/html; charset=utf-8', html),
+        terminal: true,
+      },
+      notFound,
+    ],
+  }
+}
+
 /** Caddy's JSON config for the front door (and the owner's LAN door, when given). */
 export function frontDoorConfig(input: FrontDoorConfigInput): Json {
   const maxConns = input.maxConnsPerUpstream ?? 64
@@ -135,7 +215,7 @@ export function frontDoorConfig(input: FrontDoorConfigInput): Json {
           ...(route.maxBodyBytes > 0
             ? [{ handler: 'request_body', max_size: route.maxBodyBytes }]
             : []),
-          reverseProxy(dial, maxConns, route.upstream === 'engine', trusted),
+          reverseProxy(dial, maxConns, route.upstream === 'engine' ? 'public' : undefined, trusted),
         ],
         terminal: true,
       })
@@ -154,13 +234,15 @@ export function frontDoorConfig(input: FrontDoorConfigInput): Json {
         {
           handle: [
             { handler: 'request_body', max_size: 1024 * 1024 },
-            reverseProxy(input.owner.engine, 32, true, trusted),
+            reverseProxy(input.owner.engine, 32, 'owner-lan', trusted),
           ],
         },
       ],
       onServer,
     )
   }
+
+  if (input.caPage) servers[input.caPage.name] = caPageServer(input.caPage)
 
   const files = [...input.sites, ...(input.owner ? [input.owner] : [])].flatMap((s) =>
     s.tls.kind === 'files' ? [s.tls] : [],

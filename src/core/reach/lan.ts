@@ -46,6 +46,9 @@ export async function checkLanPortFree(address: string, port: number): Promise<v
             'Stop the other program, or choose another port under Settings → Reachability.',
           ),
         )
+      // Below 1024 the front door gets the right to bind (CAP_NET_BIND_SERVICE), which this
+      // process may lack: only a port in use can be told from here.
+      else if (err.code === 'EACCES' && port < 1024) resolve()
       else if (err.code === 'EACCES')
         reject(
           new FlashError(

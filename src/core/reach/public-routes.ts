@@ -56,6 +56,8 @@ export const publicRoutes: readonly PublicRoute[] = [
       paths: [
         '/.well-known/nostr.json',
         '/.well-known/lnurlp/*',
+        // The Lightning address's LUD-06 callback (src/core/lightning/wallet-service-module.ts).
+        '/lnurlp/*',
         `${LNURL_CALLBACK_ROOT}/*`,
         `${BOLTCARD_ROOT}/*`,
       ],

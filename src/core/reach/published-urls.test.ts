@@ -20,9 +20,26 @@ describe('published URLs follow the one setting', () => {
     })
   })
 
-  it('none without a public address (LAN mode is not served yet, so not published)', () => {
+  it('from the LAN name in LAN mode; the public address wins when both are set', () => {
     const lan = ReachSettingsSchema.parse({ lan: { interface: 'eth0', name: 'shop', port: 8443 } })
-    expect(publishedUrlsFor(lan)).toBeUndefined()
+    expect(publishedUrlsFor(lan)).toMatchObject({
+      base: 'https://shop.local:8443',
+      source: 'lan',
+      mint: 'https://shop.local:8443',
+      relay: 'wss://shop.local:8443',
+      nip05Domain: 'shop.local:8443',
+      lightningAddressDomain: 'shop.local:8443',
+    })
+    const on443 = ReachSettingsSchema.parse({ lan: { interface: 'eth0', name: 'shop' } })
+    expect(publishedUrlsFor(on443)?.relay).toBe('wss://shop.local')
+    const both = ReachSettingsSchema.parse({
+      lan: { interface: 'eth0', name: 'shop' },
+      publicAddress: { baseUrl: 'https://shop.example.com', tlsBeforeBox: true },
+    })
+    expect(publishedUrlsFor(both)?.source).toBe('public')
+  })
+
+  it('none without a public address or LAN mode', () => {
     expect(publishedUrlsFor(ReachSettingsSchema.parse({}))).toBeUndefined()
     expect(publishedUrlsFor(undefined)).toBeUndefined()
   })

@@ -1,6 +1,6 @@
 // Every URL the box publishes follows from one setting (Settings.reach): the public base URL the
-// owner set, else none (the services are only on this computer, and what the box publishes stays
-// loopback). The LAN name will join it once LAN mode is served. NIP-11/AUTH relay URL, the kind 10050
+// owner set, else the LAN name (LAN mode), else none (the services are only on this computer, and
+// what the box publishes stays loopback). NIP-11/AUTH relay URL, the kind 10050
 // inbox list, NIP-05, the mint URL inside tokens, the Lightning address domain, BTCPay's external
 // URL and the Boltcard LNURL base all come from `publishedUrls`.
 import type { ReachSettings } from '../../shared/reach'
@@ -33,7 +33,11 @@ export function baseUrlFor(
     const u = new URL(reach.publicAddress.baseUrl)
     return { base: u.origin, source: 'public' }
   }
-  // LAN mode (`https://<name>.local`, the box's own CA) is not served yet, so it is not published.
+  // LAN mode: `https://<name>.local`, served with the box's own CA.
+  if (reach?.lan) {
+    const port = reach.lan.port === 443 ? '' : `:${reach.lan.port}`
+    return { base: `https://${reach.lan.name}.local${port}`, source: 'lan' }
+  }
   return undefined
 }
 

@@ -79,7 +79,7 @@ describe('reach module', () => {
         {
           frontDoorPort: 8480,
           enginePort: 8347,
-          lan: { interface: 'no-such-if0', name: 'shop', port: 443, ownerPort: 8443 },
+          lan: { interface: 'no-such-if0', name: 'shop', port: 443, ownerPort: 8443, caPort: 8090 },
         },
         CTX,
       ),

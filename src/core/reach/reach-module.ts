@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type {
   AddressCheckResult,
+  LanView,
   PairingTarget,
   ReachStatus,
   reachApi,
@@ -26,14 +27,18 @@ import { stackPaths } from '../stack/paths'
 import { servicePorts } from '../stack/networks'
 import { torServicesFor } from '../stack/tor'
 import { checkPublicAddress } from './address-check'
+import { toUserError } from '../errors'
+import { caFileFingerprint, lanCertificateFiles } from './box-ca'
+import { devicePairingFor } from './device-pairing'
 import { checkLanPortFree, lanAddress, lanInterfaces } from './lan'
+import { announceLanName, type MdnsAnnouncer } from './mdns'
 import { onionKeyFromSeed } from './onion-keys'
 import { onionKeysPath } from './onion-store'
 import { publishedUrlsFor, type PublishedUrls } from './published-urls'
 import { hexToBytes } from '@noble/hashes/utils.js'
 
-export function reachModule(): EngineModuleFactory {
-  return (ctx) => createReachModule(ctx)
+export function reachModule(opts: ReachModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => createReachModule(ctx, opts)
 }
 
 function onionHostnames(settings: Settings): Map<string, { hostname: string; purpose: string }> {
@@ -144,7 +149,17 @@ async function pairingTargets(settings: Settings | null): Promise<PairingTarget[
   return out
 }
 
-export function createReachModule(ctx: EngineContext): EngineModule<typeof reachApi> {
+export interface ReachModuleOptions {
+  /** mDNS UDP port (5353; tests use another). */
+  readonly mdnsPort?: number
+}
+
+export function createReachModule(
+  ctx: EngineContext,
+  opts: ReachModuleOptions = {},
+): EngineModule<typeof reachApi> {
+  const log = ctx.log.child('reach')
+  const pairing = devicePairingFor(ctx.dataDir)
   const settings = (): Settings | null => {
     try {
       return loadSettings(ctx.dataDir)
@@ -153,10 +168,91 @@ export function createReachModule(ctx: EngineContext): EngineModule<typeof reach
     }
   }
 
+  // `<name>.local` over mDNS while LAN mode is on, on the picked interface's address.
+  let announcer: { key: string; mdns: MdnsAnnouncer } | null = null
+  let announceProblem: FlashError | undefined
+  const announce = async (s: Settings | null): Promise<void> => {
+    const lan = s?.reach?.lan
+    let address: string | undefined
+    announceProblem = undefined
+    if (lan) {
+      try {
+        address = lanAddress(lan.interface)
+      } catch (err) {
+        announceProblem = err instanceof FlashError ? err : undefined
+      }
+    }
+    const key = lan && address ? `${lan.name}\0${address}` : ''
+    if (announcer?.key === key) return
+    await announcer?.mdns.close()
+    announcer = null
+    if (!lan || !address) return
+    try {
+      announcer = {
+        key,
+        mdns: await announceLanName({
+          name: lan.name,
+          address,
+          ...(opts.mdnsPort ? { port: opts.mdnsPort } : {}),
+          log,
+        }),
+      }
+    } catch (err) {
+      announceProblem = new FlashError(
+        'reach.mdns_failed',
+        `Flash Box could not announce ${lan.name}.local on the shop’s network (${err instanceof Error ? err.message : String(err)}).`,
+        'Phones can still use the address shown under Settings → Reachability. Check that no firewall blocks UDP port 5353.',
+      )
+    }
+  }
+
+  const lanView = async (s: Settings | null): Promise<LanView | undefined> => {
+    const lan = s?.reach?.lan
+    if (!s || !lan) return undefined
+    const host = `${lan.name}.local`
+    const port = (p: number) => (p === 443 ? '' : `:${p}`)
+    let address: string | undefined
+    let problem = announceProblem
+    try {
+      address = lanAddress(lan.interface)
+    } catch (err) {
+      problem = err instanceof FlashError ? err : problem
+    }
+    const caFingerprint = caFileFingerprint(lanCertificateFiles(s.dataDir))
+    const caPageUrl = address
+      ? `http://${address.includes(':') ? `[${address}]` : address}:${lan.caPort}/`
+      : undefined
+    const caPageQr = caPageUrl && caFingerprint ? await qrDataUrl(caPageUrl) : undefined
+    return {
+      host,
+      ...(address ? { address } : {}),
+      url: `https://${host}${port(lan.port)}`,
+      ownerUrl: `https://${host}${port(lan.ownerPort)}`,
+      ...(caPageUrl && caFingerprint ? { caPageUrl } : {}),
+      ...(caPageQr ? { caPageQr } : {}),
+      ...(caFingerprint ? { caFingerprint } : {}),
+      announced: announcer !== null,
+      pairedDevices: pairing.count(),
+      ...(problem
+        ? { problem: toUserError(problem) }
+        : !caFingerprint
+          ? {
+              problem: {
+                code: 'reach.lan_not_ready',
+                message: 'The shop network’s certificate is made when the stack starts.',
+                hint: 'Start the stack (Dashboard) while logged in with the owner password.',
+              },
+            }
+          : {}),
+    }
+  }
+
   const status = async (): Promise<ReachStatus> => {
     const s = settings()
     const p = publishedUrlsFor(s?.reach)
     const onions = s ? onionHostnames(s) : new Map()
+    const lan = await lanView(s)
+    const code = pairing.pending()
     return {
       settings: s?.reach ?? null,
       ...(p
@@ -174,6 +270,8 @@ export function createReachModule(ctx: EngineContext): EngineModule<typeof reach
       interfaces: lanInterfaces(),
       onions: [...onions].map(([name, o]) => ({ name, hostname: o.hostname, purpose: o.purpose })),
       pairing: await pairingTargets(s),
+      ...(lan ? { lan } : {}),
+      ...(code ? { pairingCode: code } : {}),
     }
   }
 
@@ -192,11 +290,32 @@ export function createReachModule(ctx: EngineContext): EngineModule<typeof reach
         const same = s.reach?.lan && JSON.stringify(s.reach.lan) === JSON.stringify(reach.lan)
         // The running front door holds its own ports; check only ports it does not hold yet.
         if (!same) {
-          await checkLanPortFree(address, reach.lan.port)
-          await checkLanPortFree(address, reach.lan.ownerPort)
+          const ports = [reach.lan.port, reach.lan.ownerPort, reach.lan.caPort]
+          if (new Set(ports).size !== ports.length)
+            throw new FlashError(
+              'reach.lan_ports_clash',
+              'The shop page, the owner’s page and the certificate page need three different ports.',
+              'Choose three different ports under Settings → Reachability.',
+            )
+          for (const port of ports) await checkLanPortFree(address, port)
         }
       }
       saveSettingsFile(ctx.dataDir, { ...s, reach })
+      await announce(settings())
+      return status()
+    },
+    newPairingCode: async () => {
+      if (!settings()?.reach?.lan)
+        throw new FlashError(
+          'reach.lan_off',
+          'Pairing codes are for the owner’s page on the shop’s network, and LAN mode is off.',
+          'Turn on LAN mode under Settings → Reachability first.',
+        )
+      return pairing.issue()
+    },
+    forgetDevices: async () => {
+      pairing.forgetAll()
+      log.info('every paired device was forgotten')
       return status()
     },
     checkAddress: async (): Promise<AddressCheckResult> => {
@@ -249,8 +368,13 @@ export function createReachModule(ctx: EngineContext): EngineModule<typeof reach
 
   return {
     name: 'reach',
-    start: async () => {},
-    stop: async () => {},
+    start: async () => {
+      await announce(settings())
+    },
+    stop: async () => {
+      await announcer?.mdns.close()
+      announcer = null
+    },
     handlers,
   }
 }

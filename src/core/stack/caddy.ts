@@ -4,9 +4,12 @@
 // app or as containers) and binds the addresses the owner chose. Always on 127.0.0.1:<frontDoorPort>
 // (Tor's onion services and the box's own address check go through it); with a public address
 // whose TLS ends before the box, on every interface at that port; with TLS at the box, on 443
-// (and 80 for ACME) with a Let's Encrypt certificate.
+// (and 80 for ACME) with a Let's Encrypt certificate. In LAN mode, also on the picked interface's
+// address: the public routes (HTTPS, box CA), the owner's UI (HTTPS, password + device pairing)
+// and the plain-HTTP page that serves only the CA certificate.
 import type { ReachSettings } from '../../shared/reach'
 import { frontDoorConfig, type FrontDoorSite } from '../reach/caddy-config'
+import { FlashError } from '../errors'
 import { serviceDir, type RenderContext } from './context'
 import { probe } from './health'
 import { servicePorts } from './networks'
@@ -15,8 +18,17 @@ import { serviceConfinement } from './confinement'
 
 export const CADDY_CONFIG = '/data/caddy.json'
 
-export function frontDoorSites(reach: ReachSettings): FrontDoorSite[] {
+/** Inside the container: <stack data>/caddy/lan (src/core/reach/box-ca.ts lanCertificateFiles). */
+const LAN_TLS = {
+  kind: 'files',
+  certFile: '/data/lan/cert.pem',
+  keyFile: '/data/lan/key.pem',
+} as const
+
+export function frontDoorSites(reach: ReachSettings, lanAddress?: string): FrontDoorSite[] {
   const sites: FrontDoorSite[] = []
+  if (reach.lan && lanAddress)
+    sites.push({ name: 'lan', address: lanAddress, port: reach.lan.port, tls: LAN_TLS })
   const pub = reach.publicAddress
   if (pub?.tlsBeforeBox) {
     sites.push({
@@ -49,13 +61,42 @@ export function frontDoorSites(reach: ReachSettings): FrontDoorSite[] {
 export function caddySpec(ctx: RenderContext): ContainerSpec {
   const reach = ctx.settings.reach!
   const s = ctx.settings.services
+  const lan = reach.lan
+  if (lan && !ctx.lan)
+    throw new FlashError(
+      'reach.lan_not_ready',
+      'The shop network’s certificate is not made yet, so LAN mode cannot start.',
+      'Log in with the owner password (the certificate authority’s key is kept under it), then start the stack again.',
+    )
+  const engine = `127.0.0.1:${reach.enginePort}`
+  const host = lan ? `${lan.name}.local` : ''
   const config = frontDoorConfig({
-    sites: frontDoorSites(reach),
+    sites: frontDoorSites(reach, ctx.lan?.address),
+    ...(lan && ctx.lan
+      ? {
+          owner: {
+            name: 'owner-lan',
+            address: ctx.lan.address,
+            port: lan.ownerPort,
+            tls: LAN_TLS,
+            engine,
+          },
+          caPage: {
+            name: 'lan-ca',
+            address: ctx.lan.address,
+            port: lan.caPort,
+            caCertPem: ctx.lan.caCertPem,
+            fingerprint: ctx.lan.caFingerprint,
+            host,
+            httpsUrl: `https://${host}${lan.port === 443 ? '' : `:${lan.port}`}`,
+          },
+        }
+      : {}),
     upstreams: {
       ...(s.relay ? { relay: `127.0.0.1:${servicePorts.relay}` } : {}),
       ...(s.mint ? { mint: `127.0.0.1:${servicePorts.mint}` } : {}),
       ...(s.btcpay ? { btcpay: `127.0.0.1:${servicePorts.btcpay}` } : {}),
-      engine: `127.0.0.1:${reach.enginePort}`,
+      engine,
     },
     storageDir: '/data/storage',
   })
@@ -90,9 +131,20 @@ export function caddySpec(ctx: RenderContext): ContainerSpec {
     ),
     dependsOn: [],
     stopGraceSeconds: 10,
-    confinement: serviceConfinement.caddy,
+    // The official image gives the caddy binary cap_net_bind_service; the container keeps it only
+    // when a port below 1024 is asked for (443 on the LAN or for a public certificate).
+    confinement: lowPorts(reach)
+      ? { ...serviceConfinement.caddy, capAdd: ['NET_BIND_SERVICE'] }
+      : serviceConfinement.caddy,
     user: ctx.user,
     hostname: 'caddy',
     networkMode: 'host',
   }
+}
+
+function lowPorts(reach: ReachSettings): boolean {
+  const ports = [reach.frontDoorPort]
+  if (reach.lan) ports.push(reach.lan.port, reach.lan.ownerPort, reach.lan.caPort)
+  if (reach.publicAddress && !reach.publicAddress.tlsBeforeBox) ports.push(443)
+  return ports.some((p) => p < 1024)
 }

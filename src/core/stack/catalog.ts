@@ -3,19 +3,21 @@
 // (its memory and cores, the data folder probed for real, the box's secrets loaded — or created
 // once — under the settings' data folder before rendering). Tests bring their own catalog with the
 // same shape (local images, same wiring) and reuse `basicChecks`.
-import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, readFileSync, statfsSync } from 'node:fs'
 import { availableParallelism, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { ServiceInfo, SettingsCheck } from '../../shared/api/stack'
 import type { UserError } from '../../shared/errors'
 import type { Settings } from '../../shared/settings'
+import { certificateFingerprint, lanCertificateCurrent, lanCertificateFiles } from '../reach/box-ca'
+import { lanAddress } from '../reach/lan'
 import { loadOrCreateOnionKeys, torDir, writeHiddenServiceDirs } from '../reach/onion-store'
 import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
 import { torServicesFor } from './tor'
 import type { Machine } from './context'
 import { probeDataDir } from './disk'
 import { estimateDiskBytes } from './disk-estimates'
-import { renderStack, type RenderOptions } from './render'
+import { renderStack, type LanRender, type RenderOptions } from './render'
 import { serviceInfoList } from './service-info'
 import type { PinnedImage, ServiceId, StackPlan } from './spec'
 import { checkSettings } from './validate'
@@ -35,6 +37,14 @@ export interface StackCatalog {
 export interface StackCatalogOptions extends RenderOptions {
   /** Defaults to this machine (os.totalmem, os.availableParallelism). */
   readonly machine?: Machine
+  /**
+   * LAN mode: makes or renews the front door's certificate for the picked interface's address
+   * (the engine passes one that opens the box CA under the box key; src/core/reach/box-ca.ts).
+   * Without it, the certificate files must already be there.
+   */
+  readonly lanCertificate?: (settings: Settings, address: string) => Promise<void>
+  /** The address of a LAN interface; default os.networkInterfaces (src/core/reach/lan.ts). */
+  readonly lanAddressOf?: (iface: string) => string
 }
 
 export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
@@ -60,9 +70,11 @@ export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
     },
     render: async (settings, built) => {
       const secrets = await loadOrCreateStackSecrets(settings.dataDir)
+      const lan = settings.reach?.lan ? await lanRender(settings, opts) : undefined
       const plan = renderStack(settings, machine, secrets, {
         ...opts,
         images: { ...built, ...opts.images },
+        ...(lan ? { lan } : {}),
       })
       // Tor's onion keys are the box's own: made once, written where tor reads them.
       if (plan.services.some((s) => s.id === 'tor')) {
@@ -73,6 +85,20 @@ export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
       return plan
     },
   }
+}
+
+/** LAN mode's address (a plain error when the interface is gone) and the box CA, for Caddy. */
+async function lanRender(
+  settings: Settings,
+  opts: StackCatalogOptions,
+): Promise<LanRender | undefined> {
+  const lan = settings.reach!.lan!
+  const address = (opts.lanAddressOf ?? lanAddress)(lan.interface)
+  await opts.lanCertificate?.(settings, address)
+  const files = lanCertificateFiles(settings.dataDir)
+  if (!lanCertificateCurrent(files, { name: lan.name, address })) return undefined
+  const caCertPem = readFileSync(files.caCert, 'utf8')
+  return { address, caCertPem, caFingerprint: certificateFingerprint(caCertPem) }
 }
 
 /** Nearest existing ancestor (a data folder that does not exist yet is checked where it would go). */

@@ -18,6 +18,12 @@ export interface RenderContext {
   /** `uid:gid` every container runs as, so files under the data directory stay the owner's. */
   readonly user: string
   readonly image: (id: ServiceId) => PinnedImage
+  /** LAN mode: the picked interface's address and the box CA (see RenderOptions.lan). */
+  readonly lan?: {
+    readonly address: string
+    readonly caCertPem: string
+    readonly caFingerprint: string
+  }
 }
 
 /** Host directory of one service: <dataDir>/<service>. */

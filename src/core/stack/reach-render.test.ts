@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { defaultSettings, type Settings } from '../../shared/settings'
+import { ensureLanCertificate, lanCertificateFiles } from '../reach/box-ca'
+import { BoxKey } from '../secrets/box-key'
 import { stackCatalog } from './catalog'
 
 let dir = ''
@@ -72,5 +74,59 @@ describe('front door and Tor in the stack', () => {
     const first = readFileSync(join(dir, 'tor', 'hs', 'mint', 'hostname'), 'utf8')
     await stackCatalog({ machine }).render(settings)
     expect(readFileSync(join(dir, 'tor', 'hs', 'mint', 'hostname'), 'utf8')).toBe(first)
+  })
+
+  it('LAN mode: Caddy on the picked address with the box CA’s certificate, the owner’s door and the CA page', async () => {
+    const engineDir = mkdtempSync(join(tmpdir(), 'reach-render-engine-'))
+    try {
+      const box = new BoxKey(engineDir)
+      await box.enterPassword('correct horse battery')
+      const settings = withReach({
+        frontDoorPort: 8480,
+        enginePort: 8347,
+        lan: { interface: 'eth7', name: 'shop', port: 443, ownerPort: 8443, caPort: 8090 },
+      })
+      const lanAddressOf = (iface: string) => {
+        if (iface !== 'eth7') throw new Error('unexpected interface')
+        return '192.0.2.10'
+      }
+      // Without the certificate (the box key was locked): a plain error, nothing half-started.
+      await expect(stackCatalog({ machine, lanAddressOf }).render(settings)).rejects.toMatchObject({
+        code: 'reach.lan_not_ready',
+      })
+      // A gone interface is named.
+      await expect(
+        stackCatalog({ machine }).render({
+          ...settings,
+          reach: { ...settings.reach!, lan: { ...settings.reach!.lan!, interface: 'gone9' } },
+        }),
+      ).rejects.toMatchObject({ code: 'reach.interface_gone' })
+
+      const plan = await stackCatalog({
+        machine,
+        lanAddressOf,
+        lanCertificate: async (s, address) => {
+          await ensureLanCertificate(box, engineDir, s.dataDir, { name: 'shop', address })
+        },
+      }).render(settings)
+      const caddy = plan.services.find((s) => s.id === 'caddy')!
+      const config = JSON.parse(caddy.files[0]!.contents) as {
+        apps: { http: { servers: Record<string, { listen: string[]; routes: unknown[] }> } }
+      }
+      const servers = config.apps.http.servers
+      expect(servers.lan!.listen).toEqual(['192.0.2.10:443'])
+      expect(servers['owner-lan']!.listen).toEqual(['192.0.2.10:8443'])
+      expect(servers['lan-ca']!.listen).toEqual(['192.0.2.10:8090'])
+      expect(servers.loopback!.listen).toEqual(['127.0.0.1:8480'])
+      const text = caddy.files[0]!.contents
+      expect(text).toContain('/data/lan/cert.pem')
+      expect(text).toContain('owner-lan') // the door header the engine's server checks
+      expect(text).toContain(readFileSync(lanCertificateFiles(dir).caCert, 'utf8').split('\n')[1])
+      expect(text).not.toMatch(/10009|18443|8332/)
+      // Port 443 needs the one capability the front door may keep.
+      expect(caddy.confinement!.capAdd).toEqual(['NET_BIND_SERVICE'])
+    } finally {
+      rmSync(engineDir, { recursive: true, force: true })
+    }
   })
 })

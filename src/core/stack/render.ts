@@ -32,6 +32,17 @@ export interface RenderOptions {
    * engine's own uid:gid; 1000:1000 where the OS has none (Windows, Docker Desktop's VM).
    */
   readonly runAs?: { readonly uid: number; readonly gid: number }
+  /**
+   * LAN mode (Settings.reach.lan): the address of the interface the owner picked and the box CA's
+   * certificate, found by the catalog (src/core/stack/catalog.ts) before rendering.
+   */
+  readonly lan?: LanRender
+}
+
+export interface LanRender {
+  readonly address: string
+  readonly caCertPem: string
+  readonly caFingerprint: string
 }
 
 const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/
@@ -50,7 +61,7 @@ export function enabledServices(settings: Settings): ServiceId[] {
   }
   // The front door and Tor only when the owner chose a way in (Settings → Reachability).
   const reach = settings.reach
-  if (reach && (reach.publicAddress || reach.tor)) ids.push('caddy')
+  if (reach && (reach.publicAddress || reach.lan || reach.tor)) ids.push('caddy')
   if (reach?.tor) ids.push('tor')
   return ids
 }
@@ -103,6 +114,7 @@ export function renderStack(
     machine,
     user: `${runAs.uid}:${runAs.gid}`,
     image: imageResolver(opts),
+    ...(opts.lan ? { lan: opts.lan } : {}),
   }
   const render: Record<ServiceId, (c: RenderContext) => ContainerSpec> = {
     bitcoind: bitcoindSpec,

@@ -43,6 +43,33 @@ export interface PublishedUrlsView {
   readonly btcpay: string
 }
 
+/** LAN mode as it stands (Settings → Reachability). */
+export interface LanView {
+  /** `<name>.local`. */
+  readonly host: string
+  /** The picked interface's address now; absent when the interface is gone (see `problem`). */
+  readonly address?: string
+  /** Where customers' phones go: https://<name>.local[:port]. */
+  readonly url: string
+  /** The owner's UI on the LAN (password + pairing code on a new device). */
+  readonly ownerUrl: string
+  /** The plain-HTTP page that serves only the CA certificate, and its QR code. */
+  readonly caPageUrl?: string
+  readonly caPageQr?: string
+  /** SHA-256 of the box CA's certificate (compare it on the device); absent until it is made. */
+  readonly caFingerprint?: string
+  /** Whether `<name>.local` is being announced over mDNS right now. */
+  readonly announced: boolean
+  readonly pairedDevices: number
+  readonly problem?: UserError
+}
+
+export interface PairingCodeView {
+  /** e.g. `7KQ2-M9XD`: works once, until `expiresAt` (ms since the epoch). */
+  readonly code: string
+  readonly expiresAt: number
+}
+
 export interface ReachStatus {
   /** Null before setup. */
   readonly settings: ReachSettings | null
@@ -50,6 +77,9 @@ export interface ReachStatus {
   readonly interfaces: readonly NetworkInterfaceView[]
   readonly onions: readonly OnionView[]
   readonly pairing: readonly PairingTarget[]
+  readonly lan?: LanView
+  /** The pairing code waiting to be used, if any. */
+  readonly pairingCode?: PairingCodeView
 }
 
 export type AddressCheckResult =
@@ -64,4 +94,8 @@ export const reachApi = {
   checkAddress: mutation<AddressCheckResult>()(z.object({})),
   /** The lndconnect QR for Zeus (LND REST over Tor, the app macaroon): shown on request only. */
   lndconnect: mutation<PairingTarget>()(z.object({})),
+  /** A new one-time code for pairing another device with the owner's UI on the LAN. */
+  newPairingCode: mutation<PairingCodeView>()(z.object({})),
+  /** Every paired device must pair again (a lost phone). */
+  forgetDevices: mutation<ReachStatus>()(z.object({})),
 }

@@ -31,6 +31,7 @@ import { hostAllowed, isLoopbackHost, sameOrigin, type OriginPolicy } from './or
 import { boxKeyFor } from '../../secrets/box-key'
 import { OwnerPassword, PASSWORD_MAX, PasswordSchema } from './owner-password'
 import { Sessions } from './sessions'
+import { devicePairingFor } from '../../reach/device-pairing'
 import type { Nip05HttpResponse } from '../../nostr/nip05'
 import { serveStatic } from './static-files'
 
@@ -88,7 +89,14 @@ const SECURE_COOKIE = '__Host-flashbox_session'
 const MiB = 1024 * 1024
 const CTX: RequestContext = { transport: 'http' }
 
-const PasswordBody = z.object({ password: z.string().max(PASSWORD_MAX) })
+const PasswordBody = z.object({
+  password: z.string().max(PASSWORD_MAX),
+  /** First use of a device through the LAN door (src/core/reach/device-pairing.ts). */
+  pairingCode: z.string().max(32).optional(),
+})
+const DEVICE_COOKIE = '__Host-flashbox_device'
+/** Set by the front door's owner site only (src/core/reach/caddy-config.ts DOOR_HEADER). */
+const DOOR_HEADER = 'x-flashbox-door'
 const SetupBody = z.object({
   password: z.string().max(PASSWORD_MAX),
   setupCode: z.string().max(64).optional(),
@@ -173,8 +181,25 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
       normalizeAddress,
     ),
   )
+  const loopbackPeer = (req: IncomingMessage) =>
+    isLoopbackHost(normalizeAddress(req.socket.remoteAddress ?? ''))
+  // The owner's UI on the LAN comes through the front door (Caddy on this computer), which marks
+  // it: such a request needs the owner password and a paired device. Only believed from
+  // loopback — the engine listens there, and Caddy overwrites the header, so a LAN client cannot
+  // set it, and a local program that sets it only makes things stricter for itself.
+  const viaOwnerDoor = (req: IncomingMessage) =>
+    loopbackPeer(req) && req.headers[DOOR_HEADER] === 'owner-lan'
+  const doorProxies = new Set([...trustedProxies, '127.0.0.1', '::1'])
   const clientIp = (req: IncomingMessage) =>
-    clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies)
+    clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      // Caddy replaces X-Forwarded-For with the peer it saw: the LAN device.
+      viaOwnerDoor(req) ? doorProxies : trustedProxies,
+    )
+  const pairing = devicePairingFor(opts.dataDir)
+  const devicePaired = (req: IncomingMessage) =>
+    pairing.known(parseCookies(req.headers.cookie).get(DEVICE_COOKIE))
 
   // Beyond loopback, whoever reaches the page first could claim the box: the first setup then
   // needs a code only the person who started the server can read (its log). A reverse proxy in
@@ -190,6 +215,7 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
   const secureCookies = opts.secureCookies ?? process.env.FLASHBOX_SECURE_COOKIES === '1'
   const isSecure = (req: IncomingMessage) =>
     secureCookies ||
+    viaOwnerDoor(req) ||
     (isLoopbackHost(req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '') &&
       req.headers['x-forwarded-proto'] === 'https')
 
@@ -232,8 +258,15 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     ].join('; ')
   }
 
+  /** The host the browser asked for: through the LAN door, the one Caddy forwards. */
+  const browserHost = (req: IncomingMessage): string | undefined => {
+    if (!viaOwnerDoor(req)) return req.headers.host
+    const h = req.headers['x-forwarded-host']
+    return Array.isArray(h) ? h[0] : h
+  }
+
   const requireSameOrigin = (req: IncomingMessage) => {
-    if (!sameOrigin(req.headers.origin, req.headers.host)) {
+    if (!sameOrigin(req.headers.origin, browserHost(req))) {
       throw new HttpError(403, {
         code: 'http.bad_origin',
         message: 'This request did not come from the Flash Box page.',
@@ -242,7 +275,15 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     }
   }
 
+  const notPaired = () =>
+    new HttpError(403, {
+      code: 'auth.device_not_paired',
+      message: 'This device is not paired with Flash Box yet.',
+      hint: 'Log in again and type the pairing code shown on the Flash Box computer under Settings → Reachability.',
+    })
+
   const requireSession = (req: IncomingMessage): string => {
+    if (viaOwnerDoor(req) && !devicePaired(req)) throw notPaired()
     const id = sessions.check(sessionToken(req))
     if (!id)
       throw new HttpError(401, {
@@ -284,8 +325,10 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     if (path === '/api/auth/state' && req.method === 'GET') {
       return sendJson(res, 200, {
         passwordSet: await password.isSet(),
-        authenticated: sessions.check(sessionToken(req)) !== null,
+        authenticated:
+          sessions.check(sessionToken(req)) !== null && (!viaOwnerDoor(req) || devicePaired(req)),
         setupCodeRequired: setupCode !== null,
+        pairingRequired: viaOwnerDoor(req) && !devicePaired(req),
       })
     }
 
@@ -303,6 +346,13 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
 
     if (path === '/api/auth/setup') {
       requireSameOrigin(req)
+      if (viaOwnerDoor(req))
+        throw new HttpError(403, {
+          code: 'auth.setup_on_this_computer',
+          message:
+            'The owner password is chosen on the Flash Box computer itself, not over the shop’s network.',
+          hint: 'Open Flash Box on its own computer to finish the setup, then pair this device.',
+        })
       throttled(req)
       const body = parse(SetupBody, await readJsonBody(req, limit))
       if (await password.isSet())
@@ -358,10 +408,40 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           hint: 'Check Caps Lock and try again.',
         })
       }
+      // A device's first use through the LAN door also spends the one-time pairing code (only
+      // checked once the password is right, so the code cannot be guessed without it).
+      const cookies: string[] = []
+      if (viaOwnerDoor(req) && !devicePaired(req)) {
+        const code = body.pairingCode?.trim() ?? ''
+        if (!code)
+          throw new HttpError(403, {
+            code: 'auth.pairing_code_required',
+            message:
+              'This device is new to Flash Box: it needs a pairing code as well as the password.',
+            hint: 'On the Flash Box computer open Settings → Reachability, press “New pairing code” and type it here.',
+          })
+        const r = pairing.redeem(code)
+        if (!r.ok) {
+          log.warn('pairing code refused', { ip: clientIp(req), reason: r.reason })
+          throw new HttpError(403, {
+            code: r.reason === 'wrong' ? 'auth.wrong_pairing_code' : 'auth.pairing_code_expired',
+            message:
+              r.reason === 'wrong'
+                ? 'That pairing code is not right.'
+                : 'There is no pairing code waiting, or it has expired or was used.',
+            hint: 'Make a new code on the Flash Box computer under Settings → Reachability (each code works once, for 10 minutes).',
+          })
+        }
+        cookies.push(
+          `${DEVICE_COOKIE}=${r.deviceToken}; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=${365 * 86400}`,
+        )
+        log.info('a device was paired over the LAN', { ip: clientIp(req) })
+      }
       throttle.succeed(clientIp(req))
       await ownerPasswordEntered(body.password)
       const { token } = sessions.create()
-      return sendJson(res, 200, { ok: true }, { 'set-cookie': setSessionCookie(req, token) })
+      cookies.push(setSessionCookie(req, token))
+      return sendJson(res, 200, { ok: true }, { 'set-cookie': cookies })
     }
 
     if (path === '/api/auth/logout') {
@@ -485,7 +565,8 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     const path = new URL(req.url ?? '/', 'http://x').pathname
     if (path !== '/api/events') return refuse(404, 'Not Found')
     if (!hostAllowed(req.headers.host, policy.current)) return refuse(421, 'Misdirected Request')
-    if (!sameOrigin(req.headers.origin, req.headers.host)) return refuse(403, 'Forbidden')
+    if (!sameOrigin(req.headers.origin, browserHost(req))) return refuse(403, 'Forbidden')
+    if (viaOwnerDoor(req) && !devicePaired(req)) return refuse(403, 'Forbidden')
     const id = sessions.check(sessionToken(req))
     if (!id) return refuse(401, 'Unauthorized')
     events.accept(req, socket, head, id)
