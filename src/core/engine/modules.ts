@@ -12,6 +12,7 @@ import { backupModule } from '../backup/backup-module'
 import { hardwareModule } from '../hardware/hardware-module'
 import { walletModule } from '../wallet/wallet-module'
 import { reachModule } from '../reach/reach-module'
+import { merchantModule } from '../merchant/merchant-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -26,4 +27,5 @@ export const defaultModules: EngineModuleFactory[] = [
   backupModule(),
   hardwareModule(),
   reachModule(),
+  merchantModule(),
 ]

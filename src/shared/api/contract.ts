@@ -11,6 +11,7 @@ import { walletServiceApi } from './wallet-service'
 import { hardwareApi } from './hardware'
 import { walletApi } from './wallet'
 import { reachApi } from './reach'
+import { merchantApi } from './merchant'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -26,6 +27,7 @@ export const contract = {
   hardware: hardwareApi,
   wallet: walletApi,
   reach: reachApi,
+  merchant: merchantApi,
 }
 
 export type AppContract = typeof contract

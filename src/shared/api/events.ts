@@ -11,6 +11,7 @@ import type { BackupEvent } from './backup'
 import type { WalletServiceEvent } from './wallet-service'
 import type { HardwareEvent } from './hardware'
 import type { WalletEvent } from './wallet'
+import type { MerchantEvent } from './merchant'
 
 export type EngineEvent =
   | StackEvent
@@ -24,4 +25,5 @@ export type EngineEvent =
   | WalletServiceEvent
   | HardwareEvent
   | WalletEvent
+  | MerchantEvent
 export type EventTopic = EngineEvent['topic']

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
+import { isIP } from 'node:net'
 import { connect, type PeerCertificate } from 'node:tls'
 
 export interface LndRestConnection {
@@ -93,8 +94,7 @@ export class LndRestClient {
         host: this.conn.server.hostname,
         port: Number(this.conn.server.port || 443),
         rejectUnauthorized: false,
-        servername:
-          this.conn.server.hostname === '127.0.0.1' ? undefined : this.conn.server.hostname,
+        servername: isIP(this.conn.server.hostname) ? '' : this.conn.server.hostname,
       })
       s.once('secureConnect', () => {
         const cert = s.getPeerCertificate(false)
@@ -135,7 +135,11 @@ export class LndRestClient {
             ...(payload ? { 'content-type': 'application/json' } : {}),
           },
           ...(ca
-            ? { ca, checkServerIdentity: () => undefined }
+            ? {
+                ca,
+                servername: isIP(this.conn.server.hostname) ? '' : this.conn.server.hostname,
+                checkServerIdentity: () => undefined,
+              }
             : { rejectUnauthorized: !this.conn.allowInsecure && !!this.conn.certThumbprint }),
           timeout: 10_000,
         },
@@ -174,7 +178,11 @@ export class LndRestClient {
                 method: 'GET',
                 headers: { 'Grpc-Metadata-macaroon': this.conn.macaroonHex },
                 ...(ca
-                  ? { ca, checkServerIdentity: () => undefined }
+                  ? {
+                      ca,
+                      servername: isIP(this.conn.server.hostname) ? '' : this.conn.server.hostname,
+                      checkServerIdentity: () => undefined,
+                    }
                   : { rejectUnauthorized: false }),
               },
               (res) => {

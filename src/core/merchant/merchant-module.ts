@@ -1,0 +1,723 @@
+// The merchant module: BTCPay set up by the box (btcpay-setup-saga.ts), its webhooks received and
+// checked (btcpay-webhook.ts), the shop's invoices and sales kept in SQLite (merchant-store.ts),
+// refunds and payouts through BTCPay's pull payments, rewards (rewards.ts) and a sale paid with
+// the box's eCash (the eCash wallet's melt, behind a review step).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type {
+  BtcpayLogin,
+  EcashPayResult,
+  EcashPayReview,
+  MerchantInvoice,
+  MerchantPayout,
+  MerchantPullPayment,
+  MerchantSetupStep,
+  MerchantStatus,
+  merchantApi,
+  RewardRule,
+} from '../../shared/api/merchant'
+import type { MeltQuoteView, MeltResult } from '../../shared/api/ecash'
+import type { ReceiveAddress, WalletStatus } from '../../shared/api/wallet'
+import { writeFileAtomicSync } from '../atomic-file'
+import { loadSettings } from '../engine/stack-module'
+import type { EngineModule, EngineModuleFactory, RequestContext } from '../engine/module'
+import { FlashError, toUserError } from '../errors'
+import { qrDataUrl } from '../ecash/qr'
+import { OwnerPassword } from '../api/http/owner-password'
+import { boxKeyFor } from '../secrets/box-key'
+import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
+import { macaroonPath } from '../stack/macaroons'
+import { servicePorts } from '../stack/networks'
+import type { HandlersOf } from '../../shared/api/procedure'
+import {
+  BtcpaySetup,
+  readCredentials,
+  readSetupRecord,
+  SETUP_STEPS,
+  STEP_TITLES,
+  type LightningConnection,
+  type SetupRecord,
+  type SetupStep,
+} from './btcpay-setup-saga'
+import { startWebhookReceiver, type BtcpayEvent } from './btcpay-webhook'
+import { GreenfieldClient } from './greenfield-client'
+import { MerchantStore, type InvoiceRow } from './merchant-store'
+import { applyReward, entryOf, ledgerCsv, readRewardRule, writeRewardRule } from './rewards'
+import { salesOf } from './sales'
+
+export interface MerchantModuleOptions {
+  /** BTCPay's address as the box reaches it (default http://127.0.0.1:23000). */
+  readonly btcpayUrl?: string
+  /** BTCPay's address as the owner's browser opens it (default: btcpayUrl). */
+  readonly btcpayPublicUrl?: string
+  readonly lightning?: () => Promise<LightningConnection>
+  readonly derivationScheme?: () => Promise<string>
+  /** Where the webhook receiver listens (default 127.0.0.1, port 23010). */
+  readonly webhookHost?: string
+  readonly webhookPort?: number
+  /** The URL BTCPay posts to, from the receiver's own URL (default: that URL unchanged). */
+  readonly webhookUrl?: (receiverUrl: string) => string
+}
+
+export interface MerchantModule extends EngineModule<typeof merchantApi> {
+  /** Test/bench hook: the receiver's URL. */
+  readonly webhookUrl: () => string
+}
+
+function invoiceRowOf(i: {
+  id: string
+  status: string
+  additionalStatus?: string
+  amount: string
+  currency: string
+  createdTime: number
+  checkoutLink: string
+  metadata?: Record<string, unknown>
+}): InvoiceRow {
+  const md = i.metadata ?? {}
+  return {
+    id: i.id,
+    status: i.status,
+    additional_status: i.additionalStatus ?? 'None',
+    amount: i.amount,
+    currency: i.currency,
+    created_at: i.createdTime * 1000,
+    settled_at: i.status === 'Settled' ? Date.now() : null,
+    order_id: typeof md.orderId === 'string' ? md.orderId : null,
+    description: typeof md.itemDesc === 'string' ? md.itemDesc : null,
+    checkout_link: i.checkoutLink,
+  }
+}
+
+export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => {
+    const log = ctx.log.child('merchant')
+    const dir = join(ctx.dataDir, 'merchant')
+    const box = boxKeyFor(ctx.dataDir)
+    const owner = new OwnerPassword(ctx.dataDir)
+    const btcpayUrl = o.btcpayUrl ?? `http://127.0.0.1:${servicePorts.btcpay}`
+    const publicUrl = o.btcpayPublicUrl ?? btcpayUrl
+    let store: MerchantStore
+    let receiver: { url: string; close(): Promise<void> } | null = null
+    let running: Promise<SetupRecord> | null = null
+    let runningStep: SetupStep | null = null
+    let failedStep: SetupStep | null = null
+    let problem: FlashError | undefined
+    const rewardInFlight = new Map<string, Promise<void>>()
+
+    const lightning =
+      o.lightning ??
+      (async (): Promise<LightningConnection> => {
+        const settings = loadSettings(ctx.dataDir)
+        if (!settings?.services.lnd)
+          throw new FlashError(
+            'merchant.no_lightning',
+            'Lightning is turned off, so BTCPay cannot take Lightning payments.',
+            'Turn on Lightning on the Services page, then run the set-up again.',
+          )
+        const secrets = await loadOrCreateStackSecrets(settings.dataDir)
+        let macaroon: Buffer
+        try {
+          macaroon = readFileSync(macaroonPath(settings.dataDir, 'btcpay'))
+        } catch {
+          throw new FlashError(
+            'merchant.lightning_no_macaroon',
+            'The box has no Lightning key (macaroon) for BTCPay yet.',
+            'Start Lightning on the Lightning page and wait until it is ready, then run the set-up again.',
+          )
+        }
+        return {
+          server: `https://lnd:${servicePorts.lndRest}/`,
+          macaroonHex: macaroon.toString('hex'),
+          certThumbprint: secrets.lndTls.sha256Thumbprint,
+        }
+      })
+
+    const derivationScheme =
+      o.derivationScheme ??
+      (async () => {
+        const wallet = ctx.modules.get('wallet')?.handlers as
+          { status(i: object, c: RequestContext): Promise<WalletStatus> } | undefined
+        const account = wallet
+          ? (await wallet.status({}, { transport: 'internal' })).accounts[0]
+          : undefined
+        if (!account)
+          throw new FlashError(
+            'merchant.no_wallet',
+            'The box has no on-chain wallet yet, so BTCPay has nowhere to send on-chain payments.',
+            'Make the wallet on the Wallet page, then run the set-up again.',
+          )
+        return account.kind === 'tr' ? `${account.xpub}-[taproot]` : account.xpub
+      })
+
+    const record = () => readSetupRecord(dir)
+    const creds = () => (box.unlocked ? readCredentials(box, dir) : null)
+    const client = () => {
+      const c = creds()
+      if (!c?.apiKey)
+        throw new FlashError(
+          'merchant.not_set_up',
+          'BTCPay is not set up yet.',
+          'Press "Set up BTCPay" on the Merchant page.',
+        )
+      return new GreenfieldClient(btcpayUrl, { kind: 'token', apiKey: c.apiKey })
+    }
+    const storeId = () => {
+      const id = record()?.storeId
+      if (!id)
+        throw new FlashError(
+          'merchant.not_set_up',
+          'BTCPay is not set up yet.',
+          'Press "Set up BTCPay" on the Merchant page.',
+        )
+      return id
+    }
+
+    const steps = (): MerchantSetupStep[] => {
+      const done = new Set(record()?.done ?? [])
+      return SETUP_STEPS.map((id) => ({
+        id,
+        title: STEP_TITLES[id],
+        state: done.has(id)
+          ? 'done'
+          : runningStep === id
+            ? 'running'
+            : failedStep === id
+              ? 'failed'
+              : 'todo',
+      }))
+    }
+    const publishSteps = () =>
+      ctx.events.publish({ topic: 'merchant', type: 'setup', steps: steps() })
+
+    const rulePath = join(dir, 'rewards.json')
+
+    const invoiceView = async (r: InvoiceRow, withQr = false): Promise<MerchantInvoice> => {
+      const rw = store.reward(r.id)
+      return {
+        id: r.id,
+        status: r.status as MerchantInvoice['status'],
+        additionalStatus: r.additional_status,
+        amount: r.amount,
+        currency: r.currency,
+        createdAt: new Date(r.created_at).toISOString(),
+        ...(r.settled_at ? { settledAt: new Date(r.settled_at).toISOString() } : {}),
+        ...(r.order_id ? { orderId: r.order_id } : {}),
+        ...(r.description ? { description: r.description } : {}),
+        checkoutLink: r.checkout_link,
+        ...(rw
+          ? {
+              reward: {
+                amount: rw.reward_amount,
+                currency: rw.currency,
+                state: rw.state,
+                ...(rw.claim_link ? { claimLink: rw.claim_link } : {}),
+                ...(withQr && rw.claim_link ? { qr: await qrDataUrl(rw.claim_link) } : {}),
+              },
+            }
+          : {}),
+      }
+    }
+
+    const publishInvoice = async (id: string) => {
+      const r = store.invoice(id)
+      if (r)
+        ctx.events.publish({ topic: 'merchant', type: 'invoice', invoice: await invoiceView(r) })
+    }
+
+    const pullPaymentView = async (p: {
+      id: string
+      name: string
+      amount: string
+      currency: string
+      viewLink: string
+      archived: boolean
+    }): Promise<MerchantPullPayment> => ({
+      id: p.id,
+      name: p.name,
+      amount: p.amount,
+      currency: p.currency,
+      link: p.viewLink,
+      qr: await qrDataUrl(p.viewLink),
+      archived: p.archived,
+    })
+
+    const payoutView = (p: {
+      id: string
+      pullPaymentId: string | null
+      originalAmount: string
+      originalCurrency: string
+      destination: string
+      payoutMethodId: string
+      state: MerchantPayout['state']
+      revision: number
+    }): MerchantPayout => ({
+      id: p.id,
+      pullPaymentId: p.pullPaymentId,
+      amount: p.originalAmount,
+      currency: p.originalCurrency,
+      destination: p.destination,
+      method: p.payoutMethodId,
+      state: p.state,
+      revision: p.revision,
+    })
+
+    const reward = (invoiceId: string): Promise<void> => {
+      const existing = rewardInFlight.get(invoiceId)
+      if (existing) return existing
+      const p = applyReward({
+        store,
+        rule: readRewardRule(rulePath),
+        invoice: store.invoice(invoiceId)!,
+        client: client(),
+        storeId: storeId(),
+        log,
+      })
+        .then(async (entry) => {
+          if (entry) ctx.events.publish({ topic: 'merchant', type: 'reward', entry })
+          await publishInvoice(invoiceId)
+        })
+        .finally(() => rewardInFlight.delete(invoiceId))
+      rewardInFlight.set(invoiceId, p)
+      return p
+    }
+
+    /** A verified webhook: record it once; settled invoices may earn a reward. */
+    const onEvent = async (e: BtcpayEvent) => {
+      const original = e.originalDeliveryId ?? e.deliveryId
+      const invoiceId = typeof e.invoiceId === 'string' ? e.invoiceId : null
+      if (!invoiceId) {
+        store.firstDelivery(original, e.type, null)
+        return
+      }
+      let row = store.invoice(invoiceId)
+      if (!row) {
+        // A sale made elsewhere (BTCPay's own PoS): ask BTCPay for it.
+        const inv = await client().call<Parameters<typeof invoiceRowOf>[0]>(
+          'GET',
+          `/api/v1/stores/${storeId()}/invoices/${invoiceId}`,
+          undefined,
+          'reading a sale',
+        )
+        store.upsertInvoice(invoiceRowOf(inv))
+        row = store.invoice(invoiceId)!
+      }
+      const status =
+        e.type === 'InvoiceSettled'
+          ? 'Settled'
+          : e.type === 'InvoiceExpired'
+            ? 'Expired'
+            : e.type === 'InvoiceInvalid'
+              ? 'Invalid'
+              : e.type === 'InvoiceProcessing'
+                ? 'Processing'
+                : null
+      if (status && row.status !== status) {
+        store.upsertInvoice({
+          ...row,
+          status,
+          additional_status:
+            e.manuallyMarked === true
+              ? 'Marked'
+              : e.type === 'InvoiceSettled' && e.overPaid === true
+                ? 'PaidOver'
+                : row.additional_status,
+          settled_at: status === 'Settled' ? Date.now() : row.settled_at,
+        })
+      }
+      // Record the delivery after its effect: a crash in between makes the redelivery redo an
+      // idempotent update rather than lose it.
+      store.firstDelivery(original, e.type, invoiceId)
+      await publishInvoice(invoiceId)
+      if (status === 'Settled')
+        void reward(invoiceId).catch((err: unknown) =>
+          log.warn('reward not issued yet', { invoiceId, error: String(err) }),
+        )
+    }
+
+    const runSetup = (input: { shopName: string; currency: string }) => {
+      if (running) return running
+      failedStep = null
+      problem = undefined
+      const saga = new BtcpaySetup({
+        dir,
+        box,
+        btcpayUrl,
+        lightning,
+        derivationScheme,
+        webhookUrl: (o.webhookUrl ?? ((u) => u))(receiver!.url),
+        onStep: (step, state) => {
+          runningStep = state === 'running' ? step : null
+          publishSteps()
+        },
+      })
+      running = saga
+        .run(input)
+        .catch((err: unknown) => {
+          failedStep = runningStep
+          runningStep = null
+          problem =
+            err instanceof FlashError
+              ? err
+              : new FlashError(
+                  'merchant.setup_failed',
+                  'The BTCPay set-up stopped.',
+                  'Run it again; it continues where it stopped.',
+                  { cause: err },
+                )
+          log.warn('BTCPay set-up stopped', { step: failedStep, code: problem.code })
+          publishSteps()
+          throw problem
+        })
+        .finally(() => {
+          running = null
+        })
+      return running
+    }
+
+    const status = async (): Promise<MerchantStatus> => {
+      const rec = record()
+      const ready = SETUP_STEPS.every((s) => rec?.done.includes(s))
+      const posUrl = rec?.posAppId
+        ? `${publicUrl.replace(/\/$/, '')}/apps/${rec.posAppId}/pos`
+        : undefined
+      return {
+        steps: steps(),
+        running: running !== null,
+        ready,
+        btcpayUrl: publicUrl,
+        ...(rec?.storeName
+          ? { shop: { name: rec.storeName, currency: rec.currency ?? 'EUR' } }
+          : {}),
+        ...(posUrl ? { pos: { url: posUrl, qr: await qrDataUrl(posUrl) } } : {}),
+        rewards: readRewardRule(rulePath),
+        webhooks: { received: store.deliveryCount(), refused: store.refusedCount() },
+        ...(problem ? { problem: toUserError(problem) } : {}),
+      }
+    }
+
+    const refreshInvoices = async () => {
+      const list = await client().call<Parameters<typeof invoiceRowOf>[0][]>(
+        'GET',
+        `/api/v1/stores/${storeId()}/invoices?take=500`,
+        undefined,
+        'reading the sales',
+      )
+      for (const i of list) store.upsertInvoice(invoiceRowOf(i))
+    }
+
+    const handlers: HandlersOf<typeof merchantApi, RequestContext> = {
+      status,
+      setup: async (input) => {
+        box.requireUnlocked()
+        await runSetup(input)
+        return status()
+      },
+      invoices: async ({ search, status: st }) => {
+        if (record()?.apiKeyLabel && box.unlocked)
+          await refreshInvoices().catch((err: unknown) =>
+            log.debug('invoice refresh failed', { error: String(err) }),
+          )
+        return Promise.all(store.invoices(search, st).map((r) => invoiceView(r)))
+      },
+      sales: async () => {
+        const rec = record()
+        return salesOf(store, rec?.currency ?? 'EUR', new Date())
+      },
+      createInvoice: async ({ amount, currency, description }) => {
+        const rec = record()
+        const inv = await client().call<Parameters<typeof invoiceRowOf>[0]>(
+          'POST',
+          `/api/v1/stores/${storeId()}/invoices`,
+          {
+            amount,
+            currency: currency ?? rec?.currency ?? 'EUR',
+            metadata: {
+              orderId: `box-${Date.now().toString(36)}`,
+              ...(description ? { itemDesc: description } : {}),
+            },
+            checkout: { paymentMethods: ['BTC-LN'] },
+          },
+          'making a sale',
+        )
+        store.upsertInvoice(invoiceRowOf(inv))
+        const pms = await client().call<{ paymentMethodId: string; destination: string }[]>(
+          'GET',
+          `/api/v1/invoices/${inv.id}/payment-methods`,
+          undefined,
+          'reading the sale’s invoice',
+        )
+        const bolt11 = pms.find((p) => p.paymentMethodId === 'BTC-LN')?.destination
+        const view = await invoiceView(store.invoice(inv.id)!)
+        return {
+          ...view,
+          ...(bolt11 ? { bolt11, qr: await qrDataUrl(bolt11, { uppercase: true }) } : {}),
+        }
+      },
+      refund: async ({ invoiceId, variant }) => {
+        const pp = await client().call<Parameters<typeof pullPaymentView>[0]>(
+          'POST',
+          `/api/v1/invoices/${invoiceId}/refund`,
+          { refundVariant: variant, payoutMethodId: 'BTC-LN', name: `Refund of sale ${invoiceId}` },
+          'making the refund',
+        )
+        return pullPaymentView(pp)
+      },
+      pullPayments: async () => {
+        const list = await client().call<Parameters<typeof pullPaymentView>[0][]>(
+          'GET',
+          `/api/v1/stores/${storeId()}/pull-payments`,
+          undefined,
+          'reading refunds and rewards',
+        )
+        return Promise.all(list.map(pullPaymentView))
+      },
+      payouts: async () => {
+        const list = await client().call<Parameters<typeof payoutView>[0][]>(
+          'GET',
+          `/api/v1/stores/${storeId()}/payouts`,
+          undefined,
+          'reading payouts',
+        )
+        return list.map(payoutView)
+      },
+      approvePayout: async ({ payoutId, revision }) =>
+        payoutView(
+          await client().call(
+            'POST',
+            `/api/v1/stores/${storeId()}/payouts/${payoutId}`,
+            { revision },
+            'approving the payout',
+          ),
+        ),
+      markPayoutPaid: async ({ payoutId }) => {
+        await client().call(
+          'POST',
+          `/api/v1/stores/${storeId()}/payouts/${payoutId}/mark-paid`,
+          undefined,
+          'marking the payout paid',
+        )
+        return payoutView(
+          await client().call(
+            'GET',
+            `/api/v1/stores/${storeId()}/payouts/${payoutId}`,
+            undefined,
+            'reading the payout',
+          ),
+        )
+      },
+      payoutToWallet: async ({ amountSat }) => {
+        const wallet = ctx.modules.get('wallet')?.handlers as
+          | {
+              status(i: object, c: RequestContext): Promise<WalletStatus>
+              receive(
+                i: { accountId: string; label?: string },
+                c: RequestContext,
+              ): Promise<ReceiveAddress>
+            }
+          | undefined
+        const account = wallet
+          ? (await wallet.status({}, { transport: 'internal' })).accounts[0]
+          : undefined
+        if (!wallet || !account)
+          throw new FlashError(
+            'merchant.no_wallet',
+            'The box has no on-chain wallet to pay out to.',
+            'Make the wallet on the Wallet page first.',
+          )
+        const addr = await wallet.receive(
+          { accountId: account.id, label: 'BTCPay payout' },
+          { transport: 'internal' },
+        )
+        return payoutView(
+          await client().call(
+            'POST',
+            `/api/v1/stores/${storeId()}/payouts`,
+            {
+              destination: addr.address,
+              amount: (amountSat / 1e8).toFixed(8),
+              payoutMethodId: 'BTC-CHAIN',
+              approved: true,
+            },
+            'making the payout to your wallet',
+          ),
+        )
+      },
+      setRewardRule: async (rule) => {
+        writeRewardRule(rulePath, rule as RewardRule)
+        return readRewardRule(rulePath)
+      },
+      rewardLedger: async () => store.rewards().map(entryOf),
+      rewardLedgerCsv: async () => ledgerCsv(store.rewards()),
+      btcpayLogin: async ({ password }) => {
+        if (!(await owner.verify(password)))
+          throw new FlashError(
+            'merchant.wrong_password',
+            'That is not the owner password.',
+            'Type the password you use to open Flash Box.',
+          )
+        const c = creds()
+        if (!c)
+          throw new FlashError(
+            'merchant.not_set_up',
+            'BTCPay is not set up yet.',
+            'Press "Set up BTCPay" on the Merchant page.',
+          )
+        const result: BtcpayLogin = {
+          url: `${publicUrl.replace(/\/$/, '')}/login`,
+          email: c.adminEmail,
+          password: c.adminPassword,
+          note: 'BTCPay’s API has no way to open its pages already logged in (its one-time login codes are made only inside BTCPay’s own account page), so log in with these.',
+        }
+        return result
+      },
+      ecashPayReview: async ({ invoiceId }) => {
+        const ecash = ctx.modules.get('ecash')?.handlers as
+          | { meltQuote(i: { invoice: string }, c: RequestContext): Promise<MeltQuoteView> }
+          | undefined
+        if (!ecash)
+          throw new FlashError(
+            'merchant.no_ecash',
+            'eCash is turned off, so a sale cannot be paid with it.',
+            'Turn on the mint and the eCash wallet on the Services page.',
+          )
+        const inv = await client().call<{ status: string }>(
+          'GET',
+          `/api/v1/invoices/${invoiceId}`,
+          undefined,
+          'reading the sale',
+        )
+        if (inv.status !== 'New')
+          throw new FlashError(
+            'merchant.invoice_not_open',
+            'This sale is not waiting for payment any more.',
+            'Make a new sale.',
+          )
+        const pms = await client().call<{ paymentMethodId: string; destination: string }[]>(
+          'GET',
+          `/api/v1/invoices/${invoiceId}/payment-methods`,
+          undefined,
+          'reading the sale’s invoice',
+        )
+        const bolt11 = pms.find((p) => p.paymentMethodId === 'BTC-LN')?.destination
+        if (!bolt11)
+          throw new FlashError(
+            'merchant.no_lightning_invoice',
+            'This sale has no Lightning invoice, so eCash cannot pay it.',
+            'Connect Lightning with "Set up BTCPay" on the Merchant page.',
+          )
+        const q = await ecash.meltQuote({ invoice: bolt11 }, { transport: 'internal' })
+        store.beginEcashPay({
+          review_id: q.quoteId,
+          invoice_id: invoiceId,
+          amount_sat: q.amount,
+          fee_reserve_sat: q.feeReserve,
+        })
+        const review: EcashPayReview = {
+          reviewId: q.quoteId,
+          invoiceId,
+          amountSat: q.amount,
+          feeReserveSat: q.feeReserve,
+          totalSat: q.amount + q.feeReserve,
+          ...(q.expiry ? { expiresAt: new Date(q.expiry * 1000).toISOString() } : {}),
+        }
+        return review
+      },
+      ecashPayConfirm: async ({ reviewId }) => {
+        const row = store.ecashPay(reviewId)
+        if (!row)
+          throw new FlashError(
+            'merchant.no_review',
+            'There is no reviewed eCash payment with that number.',
+            'Review the payment again on the Merchant page.',
+          )
+        if (!store.claimEcashPay(reviewId))
+          throw new FlashError(
+            'merchant.already_paying',
+            'This eCash payment was already sent.',
+            'Wait for the sale to show "Paid".',
+          )
+        const ecash = ctx.modules.get('ecash')?.handlers as
+          { melt(i: { quoteId: string }, c: RequestContext): Promise<MeltResult> } | undefined
+        if (!ecash) {
+          store.finishEcashPay(reviewId, 'failed', null)
+          throw new FlashError(
+            'merchant.no_ecash',
+            'eCash is turned off, so a sale cannot be paid with it.',
+            'Turn on the mint and the eCash wallet on the Services page.',
+          )
+        }
+        try {
+          const r = await ecash.melt({ quoteId: reviewId }, { transport: 'internal' })
+          store.finishEcashPay(reviewId, r.state === 'paid' ? 'paid' : 'sending', r.fee)
+          const result: EcashPayResult = {
+            invoiceId: row.invoice_id,
+            state: r.state,
+            feeSat: r.fee,
+          }
+          return result
+        } catch (err) {
+          // The eCash wallet's melt saga keeps its own proofs safe; here the attempt is over.
+          store.finishEcashPay(reviewId, 'failed', null)
+          throw err
+        }
+      },
+    }
+
+    /** The webhook URL BTCPay knows must be the receiver's current one (level-triggered). */
+    const reconcileWebhook = async () => {
+      const rec = record()
+      const c = creds()
+      if (!rec?.webhookId || !c?.webhookSecret || !receiver) return
+      const want = (o.webhookUrl ?? ((u) => u))(receiver.url)
+      if (rec.webhookUrl === want) return
+      await client().call(
+        'PUT',
+        `/api/v1/webhooks/${rec.webhookId}`,
+        { url: want, secret: c.webhookSecret, enabled: true, automaticRedelivery: true },
+        'pointing BTCPay’s payment notices at the box',
+      )
+      writeFileAtomicSync(
+        join(dir, 'setup.json'),
+        JSON.stringify({ ...rec, webhookUrl: want }, null, 2) + '\n',
+        0o600,
+      )
+    }
+
+    /** Rewards a crash left pending are finished (idempotent per invoice). */
+    const resumeRewards = async () => {
+      for (const r of store.rewards('pending')) await reward(r.invoice_id).catch(() => undefined)
+    }
+
+    let stopUnlock: (() => void) | undefined
+    const module: MerchantModule = {
+      name: 'merchant',
+      handlers,
+      webhookUrl: () => receiver?.url ?? '',
+      async start() {
+        store = new MerchantStore(join(dir, 'merchant.db'))
+        receiver = await startWebhookReceiver({
+          host: o.webhookHost ?? '127.0.0.1',
+          port: o.webhookPort ?? 23010,
+          secret: () => creds()?.webhookSecret ?? null,
+          onEvent,
+          onRefused: (reason) => store.noteRefused(reason),
+          log,
+        })
+        stopUnlock = box.onUnlock(() => {
+          void reconcileWebhook()
+            .then(resumeRewards)
+            .catch((err: unknown) => log.debug('merchant reconcile', { error: String(err) }))
+        })
+      },
+      async stop() {
+        stopUnlock?.()
+        await receiver?.close()
+        receiver = null
+        await Promise.allSettled([...rewardInFlight.values()])
+        store?.close()
+      },
+    }
+    return module
+  }
+}

@@ -1,0 +1,208 @@
+// The merchant domain: BTCPay set up by the box (its Greenfield API), the shop's sales and
+// invoices, the point of sale, refunds and payouts through BTCPay's pull payments, a sale paid
+// with the box's eCash, and rewards ("N% of every settled invoice back to the customer").
+import { z } from 'zod'
+import type { UserError } from '../errors'
+import { mutation, query } from './procedure'
+
+export const SETUP_STEP_IDS = [
+  'admin',
+  'store',
+  'apiKey',
+  'lightning',
+  'onchain',
+  'webhook',
+  'pointOfSale',
+] as const
+export type MerchantSetupStepId = (typeof SETUP_STEP_IDS)[number]
+
+export interface MerchantSetupStep {
+  readonly id: MerchantSetupStepId
+  readonly title: string
+  readonly state: 'todo' | 'running' | 'done' | 'failed'
+}
+
+export interface RewardRule {
+  readonly enabled: boolean
+  /** Percent of each settled invoice given back, 0–50. */
+  readonly percent: number
+}
+
+export interface MerchantStatus {
+  readonly steps: readonly MerchantSetupStep[]
+  readonly running: boolean
+  /** Every step done. */
+  readonly ready: boolean
+  /** BTCPay's own web page (for "Open BTCPay"). */
+  readonly btcpayUrl: string
+  readonly shop?: { readonly name: string; readonly currency: string }
+  readonly pos?: { readonly url: string; readonly qr?: string }
+  readonly rewards: RewardRule
+  readonly webhooks: { readonly received: number; readonly refused: number }
+  readonly problem?: UserError
+}
+
+export type MerchantInvoiceStatus = 'New' | 'Processing' | 'Expired' | 'Invalid' | 'Settled'
+
+export interface MerchantReward {
+  readonly amount: string
+  readonly currency: string
+  readonly state: 'pending' | 'issued' | 'failed'
+  readonly claimLink?: string
+  readonly qr?: string
+}
+
+export interface MerchantInvoice {
+  readonly id: string
+  readonly status: MerchantInvoiceStatus
+  readonly additionalStatus: string
+  readonly amount: string
+  readonly currency: string
+  readonly createdAt: string
+  readonly settledAt?: string
+  readonly orderId?: string
+  readonly description?: string
+  readonly checkoutLink: string
+  readonly reward?: MerchantReward
+}
+
+export interface SalesBucket {
+  /** ISO start of the hour (today) or the day (week). */
+  readonly start: string
+  readonly total: number
+  readonly count: number
+}
+
+export interface MerchantSales {
+  readonly currency: string
+  readonly today: readonly SalesBucket[]
+  readonly week: readonly SalesBucket[]
+  readonly todayTotal: number
+  readonly weekTotal: number
+}
+
+export interface MerchantPullPayment {
+  readonly id: string
+  readonly name: string
+  readonly amount: string
+  readonly currency: string
+  readonly link: string
+  readonly qr?: string
+  readonly archived: boolean
+}
+
+export interface MerchantPayout {
+  readonly id: string
+  readonly pullPaymentId: string | null
+  readonly amount: string
+  readonly currency: string
+  readonly destination: string
+  readonly method: string
+  readonly state: 'AwaitingApproval' | 'AwaitingPayment' | 'InProgress' | 'Completed' | 'Cancelled'
+  readonly revision: number
+}
+
+export interface RewardLedgerEntry {
+  readonly invoiceId: string
+  readonly invoiceAmount: string
+  readonly currency: string
+  readonly percent: number
+  readonly rewardAmount: string
+  readonly state: 'pending' | 'issued' | 'failed'
+  readonly pullPaymentId?: string
+  readonly createdAt: string
+}
+
+export interface EcashPayReview {
+  readonly reviewId: string
+  readonly invoiceId: string
+  readonly amountSat: number
+  readonly feeReserveSat: number
+  readonly totalSat: number
+  readonly expiresAt?: string
+}
+
+export interface EcashPayResult {
+  readonly invoiceId: string
+  readonly state: 'paid' | 'pending'
+  readonly feeSat: number
+}
+
+export interface BtcpayLogin {
+  readonly url: string
+  readonly email: string
+  readonly password: string
+  /** Why the box cannot open BTCPay already logged in. */
+  readonly note: string
+}
+
+const Amount = z
+  .string()
+  .trim()
+  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'Type an amount like 12.50.')
+const Currency = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z]{3,4}$/, 'Type a currency code like EUR, USD or SATS.')
+const Id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/)
+
+export const merchantApi = {
+  status: query<MerchantStatus>()(z.object({})),
+  /** Runs (or continues) the set-up; progress comes as `merchant/setup` events. */
+  setup: mutation<MerchantStatus>()(
+    z.object({
+      shopName: z.string().trim().min(1, 'Type the shop’s name.').max(50),
+      currency: Currency,
+    }),
+  ),
+  invoices: query<readonly MerchantInvoice[]>()(
+    z.object({
+      search: z.string().max(100).optional(),
+      status: z.enum(['New', 'Processing', 'Expired', 'Invalid', 'Settled']).optional(),
+    }),
+  ),
+  sales: query<MerchantSales>()(z.object({})),
+  createInvoice: mutation<MerchantInvoice & { readonly bolt11?: string; readonly qr?: string }>()(
+    z.object({
+      amount: Amount,
+      currency: Currency.optional(),
+      description: z.string().max(200).optional(),
+    }),
+  ),
+  refund: mutation<MerchantPullPayment>()(
+    z.object({ invoiceId: Id, variant: z.enum(['RateThen', 'Fiat']).default('Fiat') }),
+  ),
+  pullPayments: query<readonly MerchantPullPayment[]>()(z.object({})),
+  payouts: query<readonly MerchantPayout[]>()(z.object({})),
+  approvePayout: mutation<MerchantPayout>()(
+    z.object({ payoutId: Id, revision: z.number().int().min(0) }),
+  ),
+  markPayoutPaid: mutation<MerchantPayout>()(z.object({ payoutId: Id })),
+  /** A payout of the store to a fresh address of the box's on-chain wallet. */
+  payoutToWallet: mutation<MerchantPayout>()(
+    z.object({ amountSat: z.number().int().min(546).max(2_100_000_000_000_000) }),
+  ),
+  setRewardRule: mutation<RewardRule>()(
+    z.object({ enabled: z.boolean(), percent: z.number().min(0).max(50) }),
+  ),
+  rewardLedger: query<readonly RewardLedgerEntry[]>()(z.object({})),
+  rewardLedgerCsv: query<string>()(z.object({})),
+  /** BTCPay's admin e-mail and password, after the owner's password. */
+  btcpayLogin: mutation<BtcpayLogin>()(z.object({ password: z.string().min(1).max(1024) })),
+  ecashPayReview: mutation<EcashPayReview>()(z.object({ invoiceId: Id })),
+  ecashPayConfirm: mutation<EcashPayResult>()(z.object({ reviewId: z.string().min(1).max(256) })),
+}
+
+export type MerchantEvent =
+  | {
+      readonly topic: 'merchant'
+      readonly type: 'setup'
+      readonly steps: readonly MerchantSetupStep[]
+    }
+  | { readonly topic: 'merchant'; readonly type: 'invoice'; readonly invoice: MerchantInvoice }
+  | { readonly topic: 'merchant'; readonly type: 'reward'; readonly entry: RewardLedgerEntry }
