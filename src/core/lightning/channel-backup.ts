@@ -11,7 +11,13 @@ import { z } from 'zod'
 import { writeFileAtomicSync } from '../atomic-file'
 import { lndError } from '../clients/lnd'
 import type { Logger } from '../log'
-import { openFromVault, SealedSeedSchema, sealToVault, type SeedVaultFile } from './seed-vault'
+import {
+  openFromVault,
+  SealedSeedSchema,
+  sealToVault,
+  type SeedVaultFile,
+  type VaultBoxKey,
+} from './seed-vault'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const SCB_INFO = Buffer.from('flashbox lnd channel backup v1')
@@ -45,9 +51,10 @@ export async function openChannelBackup(
   path: string,
   vault: SeedVaultFile,
   password: string,
+  box?: VaultBoxKey,
 ): Promise<Buffer | null> {
   const f = BackupFileSchema.parse(JSON.parse(readFileSync(path, 'utf8')))
-  return openFromVault(vault, f.sealed, password, SCB_INFO)
+  return openFromVault(vault, f.sealed, password, SCB_INFO, box)
 }
 
 export function writeChannelBackup(

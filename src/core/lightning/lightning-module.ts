@@ -24,12 +24,14 @@ import { FlashError, toUserError } from '../errors'
 import { redact } from '../log'
 import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
+import { boxKeyFor } from '../secrets/box-key'
 import { macaroonConsumers, macaroonFor, macaroonPath } from '../stack/macaroons'
 import { networkParams, servicePorts } from '../stack/networks'
 import { stackPaths } from '../stack/paths'
 import { bakeMissingMacaroons, readMacaroon, removeMacaroons } from './macaroon-baking'
 import {
   createSeedVault,
+  migrateSeedVaultFile,
   openSeed,
   openSeedVault,
   readSealedSeed,
@@ -525,14 +527,22 @@ export function createLightningModule(
     timer.unref?.()
   }
 
+  const box = boxKeyFor(ctx.dataDir)
   const ensureVault = async (password: string): Promise<void> => {
     const existing = readSeedVault(vaultPath)
     if (existing) {
-      await openSeedVault(existing, password) // throws on a wrong password
+      await openSeedVault(existing, password, box) // throws on a wrong password
+      // Made before the box key existed: move its key under the box key (same key pair).
+      if (await migrateSeedVaultFile(vaultPath, password, box))
+        log.info('seed vault moved under the box key')
       return
     }
-    storeOnce(vaultPath, await createSeedVault(password))
-    log.info('seed vault made from the owner password')
+    storeOnce(vaultPath, await createSeedVault(password, box))
+    log.info(
+      box.unlocked
+        ? 'seed vault made under the box key'
+        : 'seed vault made from the owner password',
+    )
   }
 
   /** A restored box: opens the backed-up words and channel backup for the next step. */
@@ -541,10 +551,10 @@ export function createLightningModule(
     const vault = readSeedVault(vaultPath)
     const sealed = p ? readSealedSeed(p.sealedSeed) : null
     if (!p || !restoring || !vault || !sealed) return false
-    const words = await openSeed(vault, sealed, password)
+    const words = await openSeed(vault, sealed, password, box)
     redact(words.join(' '))
     const scb = existsSync(p.channelBackup)
-      ? await openChannelBackup(p.channelBackup, vault, password)
+      ? await openChannelBackup(p.channelBackup, vault, password, box)
       : null
     restoreMaterial = {
       value: { words, ...(scb ? { channelBackup: scb } : {}) },
@@ -709,7 +719,7 @@ export function createLightningModule(
           'Wait until the Lightning page shows the wallet as ready, then try again.',
         )
       }
-      const words = await openSeed(vault, sealed, password)
+      const words = await openSeed(vault, sealed, password, box)
       redact(words.join(' '))
       const positions: number[] = []
       while (positions.length < Math.min(SEED_CHECK_WORDS, words.length)) {
@@ -829,7 +839,11 @@ export function createLightningModule(
     },
     async ownerPasswordEntered(password) {
       try {
-        if (readSeedVault(vaultPath)) {
+        const existing = readSeedVault(vaultPath)
+        if (existing) {
+          // Made before the box key existed: move its key under the box key (same key pair).
+          if (await migrateSeedVaultFile(vaultPath, password, box))
+            log.info('seed vault moved under the box key')
           if (await openRestoreMaterial(password)) void reconcile()
           return
         }

@@ -6,6 +6,12 @@
 // derived from the owner's password (scrypt → ChaCha20-Poly1305). The vault is made the first time
 // the engine sees the owner's password (setting it, logging in, or on the Lightning page);
 // opening the seed always needs the password again. Neither file ever holds a word in plain text.
+//
+// Version 2 of the vault keeps the private key sealed under the box key instead (purpose
+// 'lnd.seed-vault', src/core/secrets/box-key.ts), so changing the owner's password re-wraps the box
+// key alone and every seed, wallet seed and channel backup sealed to this vault still opens. A
+// version 1 vault is moved under the box key the next time the owner types the password
+// (sealVaultUnderBoxKey); the key pair stays the same. Opening still checks the password.
 import {
   createCipheriv,
   createDecipheriv,
@@ -21,10 +27,16 @@ import {
 import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { FlashError } from '../errors'
-import { createSecretFileExclusive } from '../secrets/secret-file'
+import { isSealed, type BoxKey } from '../secrets/box-key'
+import { createSecretFileExclusive, writeSecretFileAtomic } from '../secrets/secret-file'
 
 const VAULT_AAD = Buffer.from('flashbox seed vault v1')
 const SEED_INFO = Buffer.from('flashbox lnd seed v1')
+/** The box-key purpose of a version 2 vault's private key. */
+export const SEED_VAULT_PURPOSE = 'lnd.seed-vault'
+
+/** What the vault needs of the box key. */
+export type VaultBoxKey = Pick<BoxKey, 'unlocked' | 'seal' | 'open' | 'checkPassword'>
 
 // The same cost as the owner's login password (src/core/api/http/owner-password.ts).
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1 } as const
@@ -33,7 +45,7 @@ const b64 = z.string().regex(/^[A-Za-z0-9+/]+=*$/)
 const Sealed = z.object({ nonce: b64, ciphertext: b64, tag: b64 })
 type SealedBox = z.infer<typeof Sealed>
 
-export const SeedVaultFileSchema = z.object({
+export const SeedVaultFileV1Schema = z.object({
   v: z.literal(1),
   kdf: z.literal('scrypt'),
   N: z
@@ -49,6 +61,19 @@ export const SeedVaultFileSchema = z.object({
   /** The X25519 private key (raw 32 bytes), sealed under scrypt(owner password). */
   privateKey: Sealed,
 })
+export const SeedVaultFileV2Schema = z.object({
+  v: z.literal(2),
+  kdf: z.literal('box-key'),
+  /** X25519 public key, raw 32 bytes, base64. */
+  publicKey: b64,
+  /** The X25519 private key (raw 32 bytes), sealed under the box key (SEED_VAULT_PURPOSE). */
+  privateKey: z.string().refine(isSealed),
+})
+export const SeedVaultFileSchema = z.discriminatedUnion('v', [
+  SeedVaultFileV1Schema,
+  SeedVaultFileV2Schema,
+])
+export type SeedVaultFileV1 = z.infer<typeof SeedVaultFileV1Schema>
 export type SeedVaultFile = z.infer<typeof SeedVaultFileSchema>
 
 export const SealedSeedSchema = z.object({
@@ -114,9 +139,20 @@ function privateFromRaw(raw: Buffer): KeyObject {
   return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
 }
 
-/** A new vault for this password (the caller stores it once, 0600). */
-export async function createSeedVault(password: string): Promise<SeedVaultFile> {
+/**
+ * A new vault (the caller stores it once, 0600): under the box key when it is unlocked, else
+ * under this password (version 1, moved under the box key later).
+ */
+export async function createSeedVault(password: string, box?: VaultBoxKey): Promise<SeedVaultFile> {
   const { publicKey, privateKey } = generateKeyPairSync('x25519')
+  if (box?.unlocked) {
+    return {
+      v: 2,
+      kdf: 'box-key',
+      publicKey: rawPublic(publicKey).toString('base64'),
+      privateKey: box.seal(SEED_VAULT_PURPOSE, rawPrivate(privateKey)),
+    }
+  }
   const salt = randomBytes(16)
   const key = await passwordKey(password, salt, SCRYPT)
   return {
@@ -154,6 +190,7 @@ export async function openFromVault(
   sealed: SealedSeed,
   password: string,
   info: Buffer,
+  box?: VaultBoxKey,
 ): Promise<Buffer | null> {
   if (sealed.to !== vault.publicKey) {
     throw new FlashError(
@@ -162,7 +199,7 @@ export async function openFromVault(
       'Restore the file secrets/seed-vault.json that belongs to it from your backup.',
     )
   }
-  const privateKey = await openSeedVault(vault, password)
+  const privateKey = await openSeedVault(vault, password, box)
   const ephPub = Buffer.from(sealed.ephemeralPublicKey, 'base64')
   const shared = diffieHellman({ privateKey, publicKey: publicFromRaw(ephPub) })
   const key = seedKey(shared, ephPub, Buffer.from(vault.publicKey, 'base64'), info)
@@ -182,12 +219,50 @@ function wrongPassword(): FlashError {
   )
 }
 
-/** Opens the vault's private key with the owner's password. */
-export async function openSeedVault(vault: SeedVaultFile, password: string): Promise<KeyObject> {
+/**
+ * Opens the vault's private key with the owner's password (version 2: the password is checked
+ * against the box key, which must be unlocked, and the key opened with it).
+ */
+export async function openSeedVault(
+  vault: SeedVaultFile,
+  password: string,
+  box?: VaultBoxKey,
+): Promise<KeyObject> {
+  if (vault.v === 2) {
+    if (!box) {
+      throw new FlashError(
+        'lightning.vault_needs_box',
+        'The recovery data is sealed under the box key, which this part of Flash Box was not given.',
+        'This is a bug; please report it.',
+      )
+    }
+    if (!(await box.checkPassword(password))) throw wrongPassword()
+    // open() throws box.locked while the box is locked (after a restart, before the password).
+    return privateFromRaw(box.open(SEED_VAULT_PURPOSE, vault.privateKey))
+  }
   const key = await passwordKey(password, Buffer.from(vault.salt, 'base64'), vault)
   const raw = open(key, vault.privateKey, VAULT_AAD)
   if (!raw) throw wrongPassword()
   return privateFromRaw(raw)
+}
+
+/**
+ * The same vault (same key pair: every seed and channel backup sealed to it still opens) with its
+ * private key moved from the password to the box key. Throws lightning.wrong_password.
+ */
+export async function sealVaultUnderBoxKey(
+  vault: SeedVaultFile,
+  password: string,
+  box: VaultBoxKey,
+): Promise<SeedVaultFile> {
+  if (vault.v === 2) return vault
+  const privateKey = await openSeedVault(vault, password)
+  return {
+    v: 2,
+    kdf: 'box-key',
+    publicKey: vault.publicKey,
+    privateKey: box.seal(SEED_VAULT_PURPOSE, rawPrivate(privateKey)),
+  }
 }
 
 /**
@@ -199,6 +274,8 @@ export async function rewrapSeedVault(
   oldPassword: string,
   newPassword: string,
 ): Promise<SeedVaultFile> {
+  // Under the box key: the caller re-wrapped the box key; nothing here depends on the password.
+  if (vault.v === 2) return vault
   const privateKey = await openSeedVault(vault, oldPassword)
   const salt = randomBytes(16)
   const key = await passwordKey(newPassword, salt, SCRYPT)
@@ -215,8 +292,9 @@ export async function openSeed(
   vault: SeedVaultFile,
   sealed: SealedSeed,
   password: string,
+  box?: VaultBoxKey,
 ): Promise<string[]> {
-  const plain = await openFromVault(vault, sealed, password, SEED_INFO)
+  const plain = await openFromVault(vault, sealed, password, SEED_INFO, box)
   if (!plain) {
     throw new FlashError(
       'lightning.seed_damaged',
@@ -254,6 +332,24 @@ export function readSeedVault(path: string): SeedVaultFile | null {
 
 export function readSealedSeed(path: string): SealedSeed | null {
   return readJson(path, SealedSeedSchema, 'your Lightning recovery words')
+}
+
+/**
+ * Migration when the owner types the password: a version 1 vault file is moved under the box key
+ * (same key pair). Returns whether it changed the file. Throws lightning.wrong_password.
+ */
+export async function migrateSeedVaultFile(
+  path: string,
+  password: string,
+  box: VaultBoxKey,
+): Promise<boolean> {
+  const vault = readSeedVault(path)
+  if (!vault || vault.v === 2 || !box.unlocked) return false
+  writeSecretFileAtomic(
+    path,
+    JSON.stringify(await sealVaultUnderBoxKey(vault, password, box)) + '\n',
+  )
+  return true
 }
 
 /** Creates the file once (0600, atomic); returns false when one already exists (kept as is). */

@@ -2,6 +2,10 @@
 // in a 0600 file written atomically. Unlocking decrypts it into memory; the passphrase itself is
 // never stored. https://github.com/nostr-protocol/nips/blob/master/49.md
 // Key generation and NIP-06 derivation are nostr-tools' (no crypto of our own here).
+// Once the owner has a password, the ncryptsec is also sealed under the box key (purpose
+// 'nostr.identity', src/core/secrets/box-key.ts; file version 2): someone holding the disk then
+// needs both the owner's password and the key's passphrase. A version 1 file is sealed the first
+// time the box is unlocked. While the box is locked the key cannot be unlocked (box.locked).
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { bech32 } from '@scure/base'
@@ -15,6 +19,10 @@ import { FlashError } from '../errors'
 import { redact } from '../log'
 import type { Identity } from '../../shared/api/nostr'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
+import { isSealed, type BoxKey } from '../secrets/box-key'
+
+/** The box-key purpose the ncryptsec is sealed for. */
+export const NOSTR_IDENTITY_PURPOSE = 'nostr.identity'
 
 /** NIP-49 key security byte. */
 export const KeySecurity = { insecure: 0x00, secure: 0x01, unknown: 0x02 } as const
@@ -24,12 +32,22 @@ const MIN_LOG_N = 16
 /** An imported ncryptsec asking for more than 2^22 scrypt rounds (4 GiB) is refused, not run. */
 const MAX_LOG_N = 22
 
-const IdentityFile = z.object({
+const IdentityFileV1 = z.object({
   version: z.literal(1),
   ncryptsec: z.string().startsWith('ncryptsec1'),
   pubkey: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.string(),
 })
+const IdentityFileV2 = z.object({
+  version: z.literal(2),
+  /** The ncryptsec, sealed under the box key. */
+  sealed: z.string().refine(isSealed),
+  pubkey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The ncryptsec's NIP-49 key security byte, readable while the box is locked. */
+  keySecurity: z.enum(['insecure', 'secure', 'unknown']),
+  createdAt: z.string(),
+})
+const IdentityFile = z.discriminatedUnion('version', [IdentityFileV1, IdentityFileV2])
 type IdentityFile = z.infer<typeof IdentityFile>
 
 /** Reads the header of an ncryptsec without decrypting it: version, log_n, key security byte. */
@@ -65,14 +83,32 @@ export class Nip49KeyStore {
   private readonly path: string
   private file: IdentityFile | null = null
   private secret: Uint8Array | null = null
+  private readonly stopWatchingUnlock: () => void
 
   constructor(
     dir: string,
     private readonly logN = MIN_LOG_N,
+    /** The box key: the ncryptsec is sealed under it once the owner has a password. */
+    private readonly box?: BoxKey,
   ) {
     if (logN < MIN_LOG_N) throw new Error(`NIP-49 log_n must be at least ${MIN_LOG_N}`)
     this.path = join(dir, 'identity.json')
     this.file = this.read()
+    const unwatch = box?.onUnlock(() => void this.sealUnderBoxKey())
+    this.stopWatchingUnlock = () => void unwatch?.()
+  }
+
+  /** Stops following the box key's unlocks (the module stopped). */
+  dispose(): void {
+    this.stopWatchingUnlock()
+  }
+
+  /** Migration: a version 1 file (ncryptsec only) is sealed under the box key, same content. */
+  sealUnderBoxKey(): boolean {
+    const file = this.read()
+    if (!file || file.version !== 1 || !this.box?.unlocked) return false
+    this.write(file.ncryptsec, file.pubkey, file.createdAt)
+    return true
   }
 
   identity(): Identity {
@@ -81,7 +117,10 @@ export class Nip49KeyStore {
       state: this.secret ? 'unlocked' : 'locked',
       pubkey: this.file.pubkey,
       npub: nip19.npubEncode(this.file.pubkey),
-      keySecurity: securityName(ncryptsecHeader(this.file.ncryptsec).keySecurity),
+      keySecurity:
+        this.file.version === 2
+          ? this.file.keySecurity
+          : securityName(ncryptsecHeader(this.file.ncryptsec).keySecurity),
       createdAt: this.file.createdAt,
     }
   }
@@ -110,6 +149,7 @@ export class Nip49KeyStore {
 
   /** A fresh key; with `recoveryWords`, derived from new NIP-06 words that are returned once. */
   create(passphrase: string, opts: { recoveryWords: boolean; replace: boolean }) {
+    this.requireBoxOpen()
     this.refuseOverwrite(opts.replace)
     let words: string | undefined
     let sk: Uint8Array
@@ -131,6 +171,7 @@ export class Nip49KeyStore {
     secret: string,
     opts: { secretPassphrase?: string; replace: boolean },
   ): Identity {
+    this.requireBoxOpen()
     this.refuseOverwrite(opts.replace)
     redact(secret)
     const text = secret.trim()
@@ -186,7 +227,7 @@ export class Nip49KeyStore {
       )
     }
     redact(passphrase)
-    const sk = decryptOrFail(this.file.ncryptsec, passphrase)
+    const sk = decryptOrFail(this.ncryptsec(), passphrase)
     if (getPublicKey(sk) !== this.file.pubkey) {
       throw new FlashError(
         'nostr.key_mismatch',
@@ -208,7 +249,7 @@ export class Nip49KeyStore {
   /** The nsec, after re-checking the passphrase. The stored key is then marked 'insecure'. */
   export(passphrase: string): string {
     if (!this.file) this.secretKey()
-    const sk = decryptOrFail(this.file!.ncryptsec, passphrase)
+    const sk = decryptOrFail(this.ncryptsec(), passphrase)
     const nsec = nip19.nsecEncode(sk)
     redact(nsec)
     // NIP-49: the key has now been handled in plain text; record that in its security byte.
@@ -237,15 +278,47 @@ export class Nip49KeyStore {
   private store(sk: Uint8Array, passphrase: string, security: KeySecurityName, createdAt?: string) {
     redact(passphrase)
     redact(bytesToHex(sk))
-    const file: IdentityFile = {
-      version: 1,
-      ncryptsec: nip49.encrypt(sk, passphrase, this.logN, KeySecurity[security]),
-      pubkey: getPublicKey(sk),
-      createdAt: createdAt ?? new Date().toISOString(),
-    }
+    this.write(
+      nip49.encrypt(sk, passphrase, this.logN, KeySecurity[security]),
+      getPublicKey(sk),
+      createdAt ?? new Date().toISOString(),
+    )
+    this.secret = sk
+  }
+
+  /** Writes the file: sealed under the box key when there is one (version 2), else version 1. */
+  private write(ncryptsec: string, pubkey: string, createdAt: string) {
+    const file: IdentityFile =
+      this.box && this.box.state !== 'none'
+        ? {
+            version: 2,
+            sealed: this.box.seal(NOSTR_IDENTITY_PURPOSE, ncryptsec),
+            pubkey,
+            keySecurity: securityName(ncryptsecHeader(ncryptsec).keySecurity),
+            createdAt,
+          }
+        : { version: 1, ncryptsec, pubkey, createdAt }
     writeSecretFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n')
     this.file = file
-    this.secret = sk
+  }
+
+  /** The stored ncryptsec (opened with the box key for a version 2 file; box.locked otherwise). */
+  private ncryptsec(): string {
+    const f = this.file!
+    if (f.version === 1) return f.ncryptsec
+    if (!this.box) {
+      throw new FlashError(
+        'nostr.identity_needs_box',
+        'The Nostr key is sealed under the box key, which this part of Flash Box was not given.',
+        'This is a bug; please report it.',
+      )
+    }
+    return this.box.open(NOSTR_IDENTITY_PURPOSE, f.sealed).toString('utf8')
+  }
+
+  /** With an owner password set, the box must be unlocked to store a key under it. */
+  private requireBoxOpen() {
+    if (this.box && this.box.state === 'locked') this.box.requireUnlocked()
   }
 
   private read(): IdentityFile | null {

@@ -24,6 +24,7 @@ import type {
 } from '../../shared/api/nostr'
 import { ProfileSchema } from '../../shared/api/nostr'
 import { Nip49KeyStore } from './nip49-keystore'
+import type { BoxKey } from '../secrets/box-key'
 import { MessageStore, type StoredConversation, type StoredMessage } from './message-store'
 import { isPubliclyReachableRelay } from './relay-reachability'
 import { RelayPool, type RelayPoolOptions } from './relay-pool'
@@ -81,6 +82,8 @@ export interface NostrClientOptions {
   /** For NIP-05 look-ups (tests point it at a local server). */
   readonly fetch?: Fetch
   readonly nip05Scheme?: 'https' | 'http'
+  /** The box key: the stored key is sealed under it once the owner has a password. */
+  readonly box?: BoxKey
   /** Called with our pubkey whenever the key is unlocked (the module makes it a relay admin). */
   readonly onIdentityReady?: (pubkey: string) => Promise<void>
 }
@@ -104,7 +107,7 @@ export class NostrClient {
   private readonly profileRequested = new Set<string>()
 
   constructor(private readonly opts: NostrClientOptions) {
-    this.keys = new Nip49KeyStore(opts.dir, opts.logN)
+    this.keys = new Nip49KeyStore(opts.dir, opts.logN, opts.box)
     this.configPath = join(opts.dir, 'config.json')
     this.config = this.readConfig()
     this.pool = new RelayPool({
@@ -131,6 +134,7 @@ export class NostrClient {
     this.store?.close()
     this.store = null
     this.keys.lock()
+    this.keys.dispose()
   }
 
   // ── identity ───────────────────────────────────────────────────────────────────────────────

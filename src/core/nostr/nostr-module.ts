@@ -13,6 +13,7 @@ import type { nostrApi } from '../../shared/api/nostr'
 import { NostrClient, type NostrClientOptions } from './nostr-client'
 import type { Nip05HttpResponse } from './nip05'
 import { publishedUrls } from '../reach/public-address'
+import { boxKeyFor } from '../secrets/box-key'
 
 export interface NostrModule extends EngineModule<typeof nostrApi> {
   readonly client: NostrClient
@@ -88,6 +89,7 @@ export function createNostrModule(
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.nip05Scheme ? { nip05Scheme: options.nip05Scheme } : {}),
     onIdentityReady: (pubkey) => makeRelayAdmin(ctx, pubkey),
+    box: boxKeyFor(ctx.dataDir),
   })
 
   return {

@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { OwnerPassword } from '../api/http/owner-password'
 import { FlashError } from '../errors'
 import { seedVaultPath } from '../lightning/lightning-module'
+import { boxKeyFor } from '../secrets/box-key'
 import {
   createSeedVault,
   openFromVault,
@@ -59,9 +60,15 @@ export async function sealWalletSeed(
   await checkOwnerPassword(dataDir, password)
   const vaultPath = seedVaultPath(dataDir)
   let vault = readSeedVault(vaultPath)
-  if (vault) await openSeedVault(vault, password).catch(() => Promise.reject(wrongPassword()))
+  const box = boxKeyFor(dataDir)
+  if (vault)
+    await openSeedVault(vault, password, box).catch((err: unknown) =>
+      Promise.reject(
+        err instanceof FlashError && err.code === 'box.locked' ? err : wrongPassword(),
+      ),
+    )
   else {
-    storeOnce(vaultPath, await createSeedVault(password))
+    storeOnce(vaultPath, await createSeedVault(password, box))
     vault = readSeedVault(vaultPath)!
   }
   const file = {
@@ -99,7 +106,7 @@ export async function openWalletSeed(dataDir: string, password: string): Promise
   const file = readSeedFile(path)
   let plain: Buffer | null
   try {
-    plain = await openFromVault(vault, file.sealed, password, PURPOSE)
+    plain = await openFromVault(vault, file.sealed, password, PURPOSE, boxKeyFor(dataDir))
   } catch (err) {
     if (err instanceof FlashError && err.code === 'lightning.wrong_password') throw wrongPassword()
     throw err
