@@ -17,8 +17,47 @@ import { combinePsbts, finalizeVaultPsbt } from './multisig/vault-psbt'
 import { acceptSignedPsbt, readSignedFromCard, writePsbtToCard } from './coldcard-sd'
 import { listTokens, TokenSession, type PinState } from './pkcs11/pkcs11-token'
 import { findSecp256k1Key, generateSecp256k1Key, type HsmKey } from './pkcs11/secp256k1-key'
-import { DeviceDiscovery, UDEV_RULES_FILE } from './usb/discovery'
+import { DeviceDiscovery, UDEV_RULES_FILE, type UsbDeviceInfo } from './usb/discovery'
+import type { KnownDevice } from './usb/known-devices'
 import { linuxAccessProbe, usbBackend } from './usb/usb-backend'
+import type { Signer } from './signer'
+import { TrezorSigner } from './trezor/trezor-signer'
+import { trezorInspector } from './trezor/trezor-inspect'
+import { openTrezorUsb } from './trezor/trezor-usb'
+import { BitBox02Signer, connectBitBox02 } from './bitbox02/bitbox02-signer'
+import { bitbox02Inspector } from './bitbox02/bitbox02-inspect'
+import type { DeviceModel } from '../../shared/api/hardware'
+
+/** A driver's signer for one plugged-in device, open until `close`. */
+export interface OpenedSigner {
+  signer: Signer
+  close(): Promise<void>
+}
+
+export type SignerOpener = (
+  dev: UsbDeviceInfo,
+  known: KnownDevice,
+  network: VaultNetwork,
+  onPairingCode: (code: string) => void,
+) => Promise<OpenedSigner>
+
+/** The drivers that sign over USB, by model. */
+export const usbSigners: Partial<Record<DeviceModel, SignerOpener>> = {
+  trezor: async (dev, _known, network) => {
+    const link = await openTrezorUsb(dev)
+    return { signer: TrezorSigner.over(link, network), close: () => link.close() }
+  },
+  bitbox02: async (_dev, _known, _network, onPairingCode) => {
+    const device = await connectBitBox02(onPairingCode)
+    const signer = new BitBox02Signer(device)
+    const old = signer.firmwareProblem()
+    if (old) {
+      device.close()
+      throw new FlashError('device.update_needed', old, 'Update it, then try again.')
+    }
+    return { signer, close: async () => device.close() }
+  },
+}
 
 /** The udev rules shipped with the app: Electron's resources folder, or the source checkout. */
 function udevRulesPath(): string | undefined {
@@ -39,7 +78,7 @@ export function hardwareModule(): EngineModuleFactory {
 
 export function createHardwareModule(
   ctx: EngineContext,
-  opts: { discovery?: DeviceDiscovery } = {},
+  opts: { discovery?: DeviceDiscovery; signers?: Partial<Record<DeviceModel, SignerOpener>> } = {},
 ): EngineModule<typeof hardwareApi> {
   const log = ctx.log.child('hardware')
   const store = new HsmStore(ctx.dataDir)
@@ -51,8 +90,55 @@ export function createHardwareModule(
       process.platform === 'linux'
         ? linuxAccessProbe()
         : async () => ({ permitted: true, holders: [] }),
-      rules ? { udevRulesPath: rules } : {},
+      {
+        ...(rules ? { udevRulesPath: rules } : {}),
+        inspectors: { trezor: trezorInspector(), bitbox02: bitbox02Inspector() },
+      },
     )
+  const signers = opts.signers ?? usbSigners
+  // One operation per device at a time: a second request waits for the first to finish.
+  const deviceQueues = new Map<string, Promise<unknown>>()
+
+  const withDevice = async <T>(deviceId: string, f: (s: Signer) => Promise<T>): Promise<T> => {
+    const before = deviceQueues.get(deviceId) ?? Promise.resolve()
+    const run = before
+      .catch(() => undefined)
+      .then(async () => {
+        const found = await discovery.find(deviceId)
+        if (!found)
+          throw new FlashError(
+            'device.unplugged',
+            'That device is no longer connected.',
+            'Plug it in, then look at the list in Devices again.',
+          )
+        const open = signers[found.known.model]
+        if (!open)
+          throw new FlashError(
+            'device.no_driver',
+            `Flash Box cannot sign with a ${found.known.modelName} over USB yet.`,
+            'Use it by PSBT files if it can, or use another device for the vault.',
+          )
+        const opened = await open(found.dev, found.known, network(), (code) =>
+          ctx.events.publish({ topic: 'hardware', type: 'pairing', deviceId, code }),
+        )
+        try {
+          return await f(opened.signer)
+        } finally {
+          await opened.close().catch(() => undefined)
+        }
+      })
+    deviceQueues.set(deviceId, run)
+    try {
+      return await run
+    } finally {
+      if (deviceQueues.get(deviceId) === run) deviceQueues.delete(deviceId)
+    }
+  }
+
+  const deviceName = async (deviceId: string) => {
+    const found = await discovery.find(deviceId)
+    return (found?.known.modelName ?? 'Hardware wallet').slice(0, 40)
+  }
   let session: TokenSession | undefined
   let key: HsmKey | undefined
   let wrongPins = 0
@@ -204,6 +290,25 @@ export function createHardwareModule(
     vaultFinalize: async ({ vault, psbts }) => {
       const v: Vault = { ...vault, network: network() }
       return finalizeVaultPsbt(v, combinePsbts(v, psbts))
+    },
+    deviceCosigner: async ({ deviceId }) => {
+      const name = await deviceName(deviceId)
+      return withDevice(deviceId, (s) => s.cosigner(network(), name))
+    },
+    deviceShowAddress: async ({ deviceId, vault, chain, index }) => {
+      const v: Vault = { ...vault, network: network() }
+      const address = await withDevice(deviceId, (s) => s.displayAddress(v, chain, index))
+      if (!address)
+        throw new FlashError(
+          'device.no_screen',
+          'This signer has no screen to show the address on.',
+          'Check the address on a device with a screen.',
+        )
+      return { address }
+    },
+    deviceSignPsbt: async ({ deviceId, psbt, vault }) => {
+      const v: Vault = { ...vault, network: network() }
+      return withDevice(deviceId, (s) => s.signPsbt(psbt, v))
     },
   }
 

@@ -59,11 +59,19 @@ export type DeviceModel = 'ledger' | 'trezor' | 'coldcard' | 'bitbox02' | 'jade'
  * - locked: it needs its PIN on the device;
  * - wrong-app: a Ledger not in its Bitcoin app;
  * - needs-bridge: its library talks to it through a helper program that is not running;
- * - unsupported: it is found, but Flash Box has no driver for it yet;
+ * - update-needed: its firmware is older than Flash Box needs;
+ * - unsupported: it is found, but Flash Box has no driver for it yet (or cannot use it as it is);
  * - ready.
  */
 export type DeviceState =
-  'ready' | 'permission' | 'busy' | 'locked' | 'wrong-app' | 'needs-bridge' | 'unsupported'
+  | 'ready'
+  | 'permission'
+  | 'busy'
+  | 'locked'
+  | 'wrong-app'
+  | 'needs-bridge'
+  | 'update-needed'
+  | 'unsupported'
 
 export interface DeviceView {
   /** Stable within a session: bus and port path. */
@@ -78,6 +86,10 @@ export interface DeviceView {
   readonly stateText: string
   /** What Flash Box can do with it today, in plain words. */
   readonly support: string
+  /** Firmware version as the device reported it right after discovery, when its driver asks. */
+  readonly firmware?: string
+  /** The device can give a vault key, show addresses and sign from the Devices page. */
+  readonly canSign?: boolean
 }
 
 export interface DevicesOverview {
@@ -191,6 +203,27 @@ const CardFileName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, dash or underscore, at most 32')
 
+const DeviceId = z.string().min(1).max(64)
+
+/** Signing with a device found on USB (Trezor, BitBox02, and the drivers that register). */
+export const deviceApi = {
+  /** The device's key for a vault: its xpub at the BIP48 account path, with its fingerprint. */
+  deviceCosigner: mutation<Cosigner>()(z.object({ deviceId: DeviceId })),
+  /** Shows vault address `index` on the device's screen; answers it once the device agrees. */
+  deviceShowAddress: mutation<{ readonly address: string }>()(
+    z.object({
+      deviceId: DeviceId,
+      vault: VaultInputSchema,
+      chain: z.union([z.literal(0), z.literal(1)]),
+      index: z.number().int().min(0).max(0x7fffffff),
+    }),
+  ),
+  /** Signs the vault PSBT on the device (the user confirms there); base64 in and out. */
+  deviceSignPsbt: mutation<SignResult>()(
+    z.object({ deviceId: DeviceId, psbt: PsbtBase64, vault: VaultInputSchema }),
+  ),
+}
+
 export const hardwareApi = {
   devices: query<DevicesOverview>()(z.object({})),
   hsmTokens: query<readonly HsmToken[]>()(z.object({ modulePath: ModulePath })),
@@ -219,6 +252,10 @@ export const hardwareApi = {
   vaultFinalize: mutation<FinalTransaction>()(
     z.object({ vault: VaultInputSchema, psbts: z.array(PsbtBase64).min(1).max(15) }),
   ),
+  ...deviceApi,
 }
 
-export type HardwareEvent = { topic: 'hardware'; type: 'devices'; overview: DevicesOverview }
+export type HardwareEvent =
+  | { topic: 'hardware'; type: 'devices'; overview: DevicesOverview }
+  /** A BitBox02 pairing for the first time: the code to compare with its screen. */
+  | { topic: 'hardware'; type: 'pairing'; deviceId: string; code: string }

@@ -1,7 +1,13 @@
 // Signing devices on this computer's USB, and what stands between each one and signing.
 // The USB listing and the access checks are behind two small interfaces so the rules here are
 // tested with injected descriptors (this machine's kernel has no USB; see usb-backend.ts).
-import type { DeviceState, DevicesOverview, DeviceView } from '../../../shared/api/hardware'
+import type {
+  DeviceModel,
+  DeviceState,
+  DevicesOverview,
+  DeviceView,
+} from '../../../shared/api/hardware'
+import { FlashError } from '../../errors'
 import { identify, type KnownDevice } from './known-devices'
 
 export interface UsbDeviceInfo {
@@ -33,6 +39,64 @@ export interface DeviceAccess {
 
 export type AccessProbe = (device: UsbDeviceInfo, known: KnownDevice) => Promise<DeviceAccess>
 
+/** What a driver reads from a device right after it is found: lock, app, firmware. */
+export interface DeviceStatus {
+  state: DeviceState
+  stateText: string
+  firmware?: string
+  /** The model as the device names itself ("Trezor Safe 3"), better than the USB IDs tell. */
+  modelName?: string
+  /** The device can give a vault key, show addresses and sign now. */
+  canSign?: boolean
+}
+
+/** A driver's look at one device it knows; only called when the OS lets Flash Box open it. */
+export type DeviceInspector = (device: UsbDeviceInfo, known: KnownDevice) => Promise<DeviceStatus>
+
+const INSPECT_TIMEOUT_MS = 5_000
+
+async function inspect(
+  inspector: DeviceInspector,
+  dev: UsbDeviceInfo,
+  known: KnownDevice,
+): Promise<DeviceStatus> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      inspector(dev, known),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new FlashError(
+                'device.busy',
+                'The device did not answer.',
+                `Close ${known.usualCulprit}, unplug the device and plug it in again.`,
+              ),
+            ),
+          INSPECT_TIMEOUT_MS,
+        )
+      }),
+    ])
+  } catch (err) {
+    const code = err instanceof FlashError ? err.code : ''
+    if (code === 'device.busy')
+      return {
+        state: 'busy',
+        stateText: `Flash Box could not talk to it: another program holds it or it does not answer. Close ${known.usualCulprit} and try again.`,
+      }
+    if (code.endsWith('.locked')) return { state: 'locked', stateText: (err as FlashError).message }
+    if (code.endsWith('.needs_bridge'))
+      return { state: 'needs-bridge', stateText: (err as FlashError).message }
+    return {
+      state: 'unsupported',
+      stateText: `Flash Box could not read it: ${err instanceof Error ? err.message : String(err)}`,
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** What Flash Box can do with each model today, in plain words (no more than the code does). */
 const SUPPORT: Record<KnownDevice['model'], string> = {
   coldcard:
@@ -40,14 +104,19 @@ const SUPPORT: Record<KnownDevice['model'], string> = {
   ledger:
     'Found. Signing with a Ledger over USB (its Bitcoin app, BIP388 wallet policies) is not built yet, so Flash Box cannot tell whether it is unlocked or in the Bitcoin app.',
   trezor:
-    'Found. Signing with a Trezor is not built yet. Its library (Trezor Connect) reaches the device through Trezor Bridge or its own USB transport; neither is wired in Flash Box yet.',
+    'Gives a vault key, shows vault addresses on its screen and signs vault spends over USB. Flash Box talks to it directly: no Trezor Bridge is needed, and Trezor Suite and Trezor Bridge must be closed while Flash Box uses it. Its PIN and passphrase are entered on the Trezor itself.',
   bitbox02:
-    'Found. Signing with a BitBox02 (bitbox-api) is not built yet, so Flash Box cannot tell whether it is unlocked.',
+    'Gives a vault key, shows vault addresses and signs vault spends through BitBox’s library, which reaches the BitBox02 only through the BitBoxBridge helper program: install and run BitBoxBridge. A BitBox02 cannot join a vault that has the HSM’s fixed key.',
   jade: 'Found a USB-serial chip that a Blockstream Jade uses. Signing with a Jade is not built yet; it would also need its PIN server, reached over the network.',
   'unknown-serial': 'Not a signing device Flash Box knows.',
 }
 
-function view(dev: UsbDeviceInfo, known: KnownDevice, access: DeviceAccess): DeviceView {
+function view(
+  dev: UsbDeviceInfo,
+  known: KnownDevice,
+  access: DeviceAccess,
+  status: DeviceStatus | undefined,
+): DeviceView {
   let state: DeviceState
   let stateText: string
   if (!access.permitted) {
@@ -57,6 +126,9 @@ function view(dev: UsbDeviceInfo, known: KnownDevice, access: DeviceAccess): Dev
   } else if (access.holders.length > 0) {
     state = 'busy'
     stateText = `In use by ${access.holders.join(', ')}. Close it (usually ${known.usualCulprit}) and try again.`
+  } else if (status) {
+    state = status.state
+    stateText = status.stateText
   } else {
     state = 'unsupported'
     stateText = `Connected and reachable. Only one program can use it at a time: keep ${known.usualCulprit} closed while Flash Box uses it.`
@@ -65,14 +137,17 @@ function view(dev: UsbDeviceInfo, known: KnownDevice, access: DeviceAccess): Dev
     id: dev.portPath,
     model: known.model,
     modelName:
-      dev.productName && known.model !== 'jade'
+      status?.modelName ??
+      (dev.productName && known.model !== 'jade'
         ? `${known.modelName} (${dev.productName})`
-        : known.modelName,
+        : known.modelName),
     vendorId: dev.vendorId,
     productId: dev.productId,
     state,
     stateText,
     support: SUPPORT[known.model],
+    ...(status?.firmware ? { firmware: status.firmware } : {}),
+    ...(status?.canSign && state === 'ready' ? { canSign: true } : {}),
   }
 }
 
@@ -88,8 +163,22 @@ export class DeviceDiscovery {
   constructor(
     private readonly backend: UsbBackend,
     private readonly probe: AccessProbe,
-    private readonly opts: { udevRulesPath?: string } = {},
+    private readonly opts: {
+      udevRulesPath?: string
+      /** Drivers that read a device's state right after discovery, by model. */
+      inspectors?: Partial<Record<DeviceModel, DeviceInspector>>
+    } = {},
   ) {}
+
+  /** The device with this id (port path) if it is still plugged in. */
+  async find(id: string): Promise<{ dev: UsbDeviceInfo; known: KnownDevice } | undefined> {
+    if (!this.backend.available()) return undefined
+    for (const dev of await this.backend.list()) {
+      const known = identify(dev.vendorId, dev.productId)
+      if (known && dev.portPath === id) return { dev, known }
+    }
+    return undefined
+  }
 
   async overview(): Promise<DevicesOverview> {
     const udev = this.opts.udevRulesPath ? udevCommand(this.opts.udevRulesPath) : undefined
@@ -104,7 +193,13 @@ export class DeviceDiscovery {
     for (const dev of await this.backend.list()) {
       const known = identify(dev.vendorId, dev.productId)
       if (!known) continue
-      devices.push(view(dev, known, await this.probe(dev, known)))
+      const access = await this.probe(dev, known)
+      const inspector = this.opts.inspectors?.[known.model]
+      const status =
+        inspector && access.permitted && access.holders.length === 0
+          ? await inspect(inspector, dev, known)
+          : undefined
+      devices.push(view(dev, known, access, status))
     }
     return { usbAvailable: true, devices, ...(udev ? { udevCommand: udev } : {}) }
   }

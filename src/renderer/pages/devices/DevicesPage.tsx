@@ -74,6 +74,7 @@ const STATE_LABEL: Record<DeviceView['state'], [string, 'ok' | 'warn' | 'bad']> 
   locked: ['Locked', 'warn'],
   'wrong-app': ['Wrong app', 'warn'],
   'needs-bridge': ['Needs a helper program', 'warn'],
+  'update-needed': ['Firmware too old', 'bad'],
   unsupported: ['Found', 'warn'],
 }
 
