@@ -24,20 +24,12 @@ import { HDKey } from '@scure/bip32'
 import { address as baddress, networks } from 'bitcoinjs-lib'
 import { FlashError } from '../../errors'
 import type { Cosigner, SignResult, VaultNetwork } from '../../../shared/api/hardware'
-import { acceptSignedPsbt } from '../coldcard-sd'
-import {
-  bitcoinNetwork,
-  compareBytes,
-  parsePath,
-  vaultAddress,
-  xpubVersions,
-  type Vault,
-} from '../multisig/vault'
+import { compareBytes, parsePath, vaultAddress, xpubVersions, type Vault } from '../multisig/vault'
 import { vaultView } from '../multisig/vault-exports'
 import { checkPsbtBelongsToVault } from '../multisig/vault-psbt'
 import { bip48Path } from '../seed-signer'
 import type { Signer } from '../signer'
-import { addSignatures } from './ledger'
+import { takeDeviceSignatures } from './returned-psbt'
 
 /** 64-byte HID reports, without the report-ID byte. */
 export interface HidLink {
@@ -515,36 +507,12 @@ export class ColdcardUsbSigner implements Signer {
       await new Promise((res) => setTimeout(res, this.opts.pollMs))
     }
     const signed = await this.link.download(done.length, done.sha, 1)
-    const signedBase64 = Buffer.from(signed).toString('base64')
-    // Same transaction, this vault, signatures that verify; then only this device's signatures
-    // are copied into the box's own PSBT.
-    let accepted: SignResult
-    try {
-      accepted = acceptSignedPsbt(vault, psbtBase64, signedBase64, this.fp)
-    } catch (err) {
-      if (err instanceof FlashError && err.code === 'sd.other_transaction')
-        throw new FlashError(
-          'coldcard.other_transaction',
-          'The Coldcard returned a different transaction than the one sent. Nothing was kept.',
-          'Do not use this device for the vault until you have checked it.',
-          { cause: err },
-        )
-      throw err
-    }
-    const p = checkPsbtBelongsToVault(vault, signedBase64)
-    const sigs = accepted.signedInputs.flatMap((i) =>
-      (p.data.inputs[i]!.partialSig ?? [])
-        .filter((s) =>
-          p.data.inputs[i]!.bip32Derivation?.some(
-            (d) =>
-              bytesToHex(d.masterFingerprint) === this.fp && compareBytes(d.pubkey, s.pubkey) === 0,
-          ),
-        )
-        .map(
-          (s) =>
-            [i, { pubkey: Buffer.from(s.pubkey), signature: Buffer.from(s.signature) }] as const,
-        ),
+    return takeDeviceSignatures(
+      vault,
+      psbtBase64,
+      Buffer.from(signed).toString('base64'),
+      this.fp,
+      'Coldcard',
     )
-    return addSignatures(psbtBase64, sigs, bitcoinNetwork(vault.network))
   }
 }
