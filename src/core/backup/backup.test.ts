@@ -18,7 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { BoxKey } from '../secrets/box-key'
 import { writeSealedFile } from '../secrets/box-key-file'
 import { ARCHIVE_FORMAT, MAGIC } from './archive-header'
-import { applyRetention, createBackup, listArchives } from './backup'
+import { applyRetention, createBackup, listArchives, snapshotSqlite } from './backup'
 import { applyPendingRestore, pendingRestore, prepareRestore, verifyArchive } from './restore'
 
 const PW = 'shop owner password'
@@ -195,4 +195,35 @@ describe('whole-box backup', () => {
     ).toBe('backup.disk_full')
     expect(readdirSync(target).sort()).toEqual(before)
   })
+
+  it('a database written all the time is still copied: a restarted copy goes on with bigger steps', async () => {
+    const dir = tmp('busy')
+    const src = join(dir, 'busy.db')
+    const db = new DatabaseSync(src)
+    db.exec('PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)')
+    const ins = db.prepare('INSERT INTO t(v) VALUES (?)')
+    db.exec('BEGIN')
+    for (let i = 0; i < 20_000; i++) ins.run('y'.repeat(200))
+    db.exec('COMMIT')
+    // Another connection writes every millisecond: SQLite restarts an online backup after every
+    // such write, so with a fixed small step the copy never ends.
+    const other = new DatabaseSync(src)
+    const write = other.prepare('INSERT INTO t(v) VALUES (?)')
+    const timer = setInterval(() => write.run('z'), 1)
+    const rates = new Set<number>()
+    try {
+      await snapshotSqlite(src, join(dir, 'copy.db'), 10, (p) => rates.add(p.rate))
+    } finally {
+      clearInterval(timer)
+    }
+    expect(rates.size).toBeGreaterThan(1) // it did restart, and grew its step
+    const copy = new DatabaseSync(join(dir, 'copy.db'))
+    expect(copy.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    expect((copy.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBeGreaterThan(
+      20_000,
+    )
+    copy.close()
+    other.close()
+    db.close()
+  }, 30_000)
 })

@@ -140,13 +140,51 @@ export function listArchives(dir: string): { file: string; bytes: number; mtimeM
     .sort((a, b) => (a.file < b.file ? 1 : -1))
 }
 
-/** Copies a SQLite database consistently (online backup), in steps so writers are not held up. */
-async function snapshotSqlite(source: string, dest: string, pages: number): Promise<void> {
-  const db = new DatabaseSync(source, { timeout: 5_000 })
-  try {
-    await sqliteBackup(db, dest, { rate: pages })
-  } finally {
-    db.close()
+/**
+ * Copies a SQLite database consistently with SQLite's online backup, `pages` pages per step: each
+ * step holds a read lock only while it copies (node:sqlite runs the steps off the main thread),
+ * and the box's databases are in WAL mode, where a reader never blocks a writer.
+ *
+ * A write by another connection makes SQLite restart the copy from the first page
+ * (https://sqlite.org/c3ref/backup_finish.html), so a database written more often than a step
+ * takes would never finish. When a restart shows (the pages left go up), the copy is begun again
+ * with four times the step, up to the whole database in one step — one read transaction, which in
+ * WAL mode still lets the writers go on. `onStep` is told after every step.
+ */
+export async function snapshotSqlite(
+  source: string,
+  dest: string,
+  pages: number,
+  onStep?: (p: { totalPages: number; remainingPages: number; rate: number }) => void,
+): Promise<void> {
+  let rate = Math.max(1, Math.floor(pages))
+  for (;;) {
+    const db = new DatabaseSync(source, { timeout: 5_000 })
+    let left = Number.POSITIVE_INFINITY
+    let total = 0
+    let restarted = false
+    try {
+      await sqliteBackup(db, dest, {
+        rate,
+        progress: (p) => {
+          onStep?.({ ...p, rate })
+          total = p.totalPages
+          if (p.remainingPages > left) {
+            restarted = true
+            throw new Error('restarted by a write')
+          }
+          left = p.remainingPages
+        },
+      })
+      return
+    } catch (err) {
+      if (!restarted) throw err
+    } finally {
+      db.close()
+    }
+    rmSync(dest, { force: true })
+    // The next try: four times the step, or the whole database in one step.
+    rate = Math.min(rate * 4 >= total ? total + 1 : rate * 4, 2 ** 30)
   }
 }
 
