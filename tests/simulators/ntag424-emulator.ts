@@ -576,4 +576,3 @@ export class Ntag424Emulator {
     return this.session?.cmdCtr
   }
 }
-
