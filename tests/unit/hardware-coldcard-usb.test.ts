@@ -87,10 +87,10 @@ describe('Coldcard over USB (emulated)', () => {
       ),
     ).toEqual(Buffer.from(expected.publicKey!))
 
-    expect(await cc.isEnrolled(vault)).toBe(false)
+    expect(await cc.isRegistered(vault)).toBe(false)
     await cc.registerVault(vault)
     expect(device.screens.find((s) => s.kind === 'enroll')).toMatchObject({ m: 2, n: 3 })
-    expect(await cc.isEnrolled(vault)).toBe(true)
+    expect(await cc.isRegistered(vault)).toBe(true)
     expect(await cc.displayAddress(vault, 0, 2)).toBe(vaultAddress(vault, 0, 2).address)
     expect(device.screens.at(-1)).toEqual({
       kind: 'address',

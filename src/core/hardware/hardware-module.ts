@@ -27,6 +27,7 @@ import { openTrezorUsb } from './trezor/trezor-usb'
 import { BitBox02Signer, connectBitBox02 } from './bitbox02/bitbox02-signer'
 import { bitbox02Inspector } from './bitbox02/bitbox02-inspect'
 import type { DeviceModel } from '../../shared/api/hardware'
+import { coldcardOpener, jadeOpener, ledgerInspector, ledgerOpener } from './drivers/usb-openers'
 
 /** A driver's signer for one plugged-in device, open until `close`. */
 export interface OpenedSigner {
@@ -92,10 +93,19 @@ export function createHardwareModule(
         : async () => ({ permitted: true, holders: [] }),
       {
         ...(rules ? { udevRulesPath: rules } : {}),
-        inspectors: { trezor: trezorInspector(), bitbox02: bitbox02Inspector() },
+        inspectors: {
+          trezor: trezorInspector(),
+          bitbox02: bitbox02Inspector(),
+          ledger: ledgerInspector(),
+        },
       },
     )
-  const signers = opts.signers ?? usbSigners
+  const signers = opts.signers ?? {
+    ...usbSigners,
+    ledger: ledgerOpener(ctx.dataDir),
+    coldcard: coldcardOpener(),
+    jade: jadeOpener(),
+  }
   // One operation per device at a time: a second request waits for the first to finish.
   const deviceQueues = new Map<string, Promise<unknown>>()
 

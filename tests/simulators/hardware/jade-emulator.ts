@@ -4,7 +4,8 @@
 //   byte stream (the emulator answers in 64-byte pieces, as a serial port delivers them);
 // - get_version_info (JADE_VERSION, JADE_STATE, JADE_NETWORKS), auth_user → an `http_request`
 //   for the blind PIN server → `pin` with the server's reply → true/false, get_xpub,
-//   register_multisig (descriptor form, wsh(multi(k)) sorted), get_receive_address (multisig by
+//   register_multisig (descriptor form, wsh(multi(k)) sorted), get_registered_multisig,
+//   get_receive_address (multisig by
 //   name and paths; single-sig by variant and path), sign_psbt with seqlen/seqnum and
 //   get_extended_data for long replies;
 // - error codes of main/utils/cbor_rpc.h: -32000 user cancelled, -32002 locked, -32003 network
@@ -334,6 +335,25 @@ export class JadeEmulator {
         return this.xpub(this.derive(params.path), this.network(params))
       case 'register_multisig':
         return this.registerMultisig(params)
+      case 'get_registered_multisig': {
+        this.unlocked()
+        const w = this.registered.get(String(params.multisig_name))
+        if (!w) throw new RpcError(-32602, 'Multisig not found')
+        return {
+          multisig_name: w.name,
+          descriptor: {
+            variant: 'wsh(multi(k))',
+            sorted: true,
+            threshold: w.threshold,
+            signers: w.signers.map((x) => ({
+              fingerprint: Uint8Array.from(Buffer.from(x.fingerprint, 'hex')),
+              derivation: x.derivation,
+              xpub: x.node.publicExtendedKey,
+              path: [],
+            })),
+          },
+        }
+      }
       case 'get_receive_address':
         return this.receiveAddress(params)
       case 'sign_psbt':

@@ -393,7 +393,7 @@ export class ColdcardUsbSigner implements Signer {
     )
   }
 
-  async isEnrolled(vault: Vault): Promise<boolean> {
+  async isRegistered(vault: Vault): Promise<boolean> {
     const r = await this.link.request(
       concatBytes(
         utf8ToBytes('msck'),
@@ -421,7 +421,7 @@ export class ColdcardUsbSigner implements Signer {
     const r = await this.link.request(concatBytes(utf8ToBytes('enrl'), u32(data.length), sha))
     if (r.kind !== 'okay') throw this.link.unexpected()
     const deadline = Date.now() + this.opts.approvalTimeoutMs
-    while (!(await this.isEnrolled(vault))) {
+    while (!(await this.isRegistered(vault))) {
       if (Date.now() > deadline)
         throw new FlashError(
           'coldcard.not_enrolled',

@@ -348,6 +348,38 @@ export class JadeSigner implements Signer {
       )
   }
 
+  /** Whether the Jade holds this vault under its name, with the same threshold and keys. */
+  async isRegistered(vault: Vault): Promise<boolean> {
+    let r: {
+      descriptor?: {
+        threshold?: number
+        sorted?: boolean
+        signers?: { fingerprint: Uint8Array; xpub: string }[]
+      }
+    }
+    try {
+      r = await this.rpc.result('get_registered_multisig', {
+        multisig_name: jadeMultisigName(vault),
+        as_file: false,
+      })
+    } catch (err) {
+      if (err instanceof FlashError && err.code === 'jade.refused') return false
+      throw err
+    }
+    const d = r?.descriptor
+    return (
+      d?.sorted === true &&
+      d.threshold === vault.threshold &&
+      d.signers?.length === vault.cosigners.length &&
+      vault.cosigners.every(
+        (c, i) =>
+          c.kind === 'xpub' &&
+          d.signers![i]!.xpub === c.xpub &&
+          Buffer.from(d.signers![i]!.fingerprint).toString('hex') === c.fingerprint,
+      )
+    )
+  }
+
   /** Registers the vault (sorted wsh multisig) on the Jade; the owner confirms it there. */
   async registerVault(vault: Vault): Promise<string> {
     this.ownKeyIn(vault)

@@ -100,14 +100,14 @@ async function inspect(
 /** What Flash Box can do with each model today, in plain words (no more than the code does). */
 const SUPPORT: Record<KnownDevice['model'], string> = {
   coldcard:
-    'Sign by PSBT files on its microSD card (no USB needed): export the PSBT in Vault, sign on the Coldcard, load the signed file. Signing over USB is not built yet.',
+    'Gives a vault key, enrols the vault (you approve it on the Coldcard), shows vault addresses on its screen and signs vault spends over USB, on an encrypted link Flash Box checks against the Coldcard’s master key (Linux only: it is reached through its hidraw node). Or sign by PSBT files on its microSD card, with no USB at all.',
   ledger:
-    'Found. Signing with a Ledger over USB (its Bitcoin app, BIP388 wallet policies) is not built yet, so Flash Box cannot tell whether it is unlocked or in the Bitcoin app.',
+    'Gives a vault key, registers the vault on the Ledger the first time it is used (you approve its name, policy and keys on the device), shows vault addresses on its screen and signs vault spends, through its Bitcoin app (2.1.0 or newer). Flash Box talks to it directly over USB: close Ledger Live while Flash Box uses it. A Ledger cannot join a vault that has the HSM’s fixed key.',
   trezor:
     'Gives a vault key, shows vault addresses on its screen and signs vault spends over USB. Flash Box talks to it directly: no Trezor Bridge is needed, and Trezor Suite and Trezor Bridge must be closed while Flash Box uses it. Its PIN and passphrase are entered on the Trezor itself.',
   bitbox02:
     'Gives a vault key, shows vault addresses and signs vault spends through BitBox’s library, which reaches the BitBox02 only through the BitBoxBridge helper program: install and run BitBoxBridge. A BitBox02 cannot join a vault that has the HSM’s fixed key.',
-  jade: 'Found a USB-serial chip that a Blockstream Jade uses. Signing with a Jade is not built yet; it would also need its PIN server, reached over the network.',
+  jade: 'Found a USB-serial chip that a Blockstream Jade uses. If it is a Jade, Flash Box unlocks it (you type the PIN on the Jade; the box relays the exchange with Blockstream’s PIN server over the internet), gives a vault key, registers the vault, shows vault addresses and signs vault spends over the serial port (Linux only). A PIN server of your own cannot be chosen yet.',
   'unknown-serial': 'Not a signing device Flash Box knows.',
 }
 
