@@ -15,6 +15,7 @@ export const pages: PageDef[] = [
   { id: 'lightning', title: 'Lightning', path: '/lightning', nav: true, component: lazy(() => import('./lightning/LightningPage')) },
   { id: 'wallet', title: 'Wallet', path: '/wallet', nav: true, component: lazy(() => import('./wallet/WalletPage')) },
   { id: 'ecash', title: 'eCash', path: '/ecash', nav: true, component: lazy(() => import('./ecash/EcashPage')) },
+  { id: 'merchant', title: 'Merchant', path: '/merchant', nav: true, component: lazy(() => import('./merchant/MerchantPage')) },
   { id: 'messages', title: 'Messages', path: '/messages', nav: true, component: lazy(() => import('./messages/MessagesPage')) },
   { id: 'relay', title: 'Relay', path: '/relay', nav: true, component: lazy(() => import('./relay/RelayPage')) },
   { id: 'mint-admin', title: 'Mint', path: '/mint', nav: true, component: lazy(() => import('./mint-admin/MintAdminPage')) },
