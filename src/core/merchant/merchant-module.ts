@@ -222,7 +222,11 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
     const publishInvoice = async (id: string) => {
       const r = store.invoice(id)
       if (r)
-        ctx.events.publish({ topic: 'merchant', type: 'invoice', invoice: await invoiceView(r) })
+        ctx.events.publish({
+          topic: 'merchant',
+          type: 'invoice',
+          invoice: await invoiceView(r, true),
+        })
     }
 
     const pullPaymentView = async (p: {
