@@ -152,6 +152,18 @@ describe('Coldcard over USB (emulated)', () => {
     await expect(cc.signPsbt(unsigned, other)).rejects.toMatchObject({ code: 'vault.foreign_psbt' })
   })
 
+  it('a signature that does not verify is refused and nothing is kept', async () => {
+    const device = new ColdcardEmulator({ seed: SEED, signWrongDigest: true })
+    const cc = await ColdcardUsbSigner.connect(device.link(), 'regtest', fast)
+    const vault = await vaultWith(cc)
+    await cc.registerVault(vault)
+    const { coins } = funded(vault)
+    const unsigned = vaultSpendPsbt(vault, coins, [
+      { address: TestKey.fromLabel('bob').p2wpkh().address, value: 49_990_000n },
+    ])
+    await expect(cc.signPsbt(unsigned, vault)).rejects.toMatchObject({ code: 'psbt.bad_signature' })
+  })
+
   it('busy, wrong network, old firmware, unplugged, and a tampered link', async () => {
     const busy = new ColdcardEmulator({ seed: SEED, busy: true })
     await expect(ColdcardUsbSigner.connect(busy.link(), 'regtest', fast)).rejects.toMatchObject({

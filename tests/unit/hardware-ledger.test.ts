@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HDKey } from '@scure/bip32'
-import type { Transaction } from 'bitcoinjs-lib'
-import { networks, payments, Psbt } from 'bitcoinjs-lib'
+import { networks, payments, Psbt, Transaction } from 'bitcoinjs-lib'
 import { LedgerEmulator } from '../simulators/hardware/ledger-emulator'
 import { LedgerUsbTransport } from '../../src/core/hardware/drivers/ledger-usb'
 import { LedgerSigner } from '../../src/core/hardware/drivers/ledger'
@@ -150,6 +149,24 @@ describe('Ledger driver against the Bitcoin app emulator', () => {
     })
     expect(() => finalizeVaultPsbt(vault, byLedger.psbt)).toThrow(
       expect.objectContaining({ code: 'psbt.needs_signatures' }),
+    )
+    // The Ledger's signature alone, forced into a witness by hand, is refused by the chain.
+    const one = Psbt.fromBase64(byLedger.psbt, { network: networks.regtest })
+    const lone = new Transaction()
+    lone.version = one.version
+    for (const i of one.txInputs) lone.addInput(i.hash, i.index, i.sequence)
+    for (const o of one.txOutputs) lone.addOutput(o.script, o.value)
+    one.data.inputs.forEach((input, i) =>
+      lone.setWitness(i, [
+        new Uint8Array(0),
+        input.partialSig![0]!.signature,
+        new Uint8Array(0),
+        input.witnessScript!,
+      ]),
+    )
+    const refused = chain.testAccept(lone)
+    expect(refused.allowed ? 'allowed' : refused.reason).toMatch(
+      /^mempool-script-verify-flag-failed/,
     )
     const backup = SeedSigner.fromSeed(new Uint8Array(32).fill(0x22))
     const both = await backup.signPsbt(byLedger.psbt, vault)

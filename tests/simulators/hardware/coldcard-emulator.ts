@@ -40,6 +40,8 @@ export interface ColdcardEmulatorOptions {
   user?: (screen: ColdcardScreen) => boolean
   /** Another program is talking to it: every command answers `busy`. */
   busy?: boolean
+  /** A faulty or malicious device: its signatures are made over the wrong digest. */
+  signWrongDigest?: boolean
 }
 
 function u32le(n: number): Uint8Array {
@@ -65,6 +67,7 @@ export class ColdcardEmulator {
   chain: ColdcardChain
   version: string
   busy: boolean
+  signWrongDigest: boolean
   user: (screen: ColdcardScreen) => boolean
   readonly screens: ColdcardScreen[] = []
   readonly enrolled: Enrolled[] = []
@@ -87,6 +90,7 @@ export class ColdcardEmulator {
     this.version = opts.version ?? '5.4.0'
     this.user = opts.user ?? (() => true)
     this.busy = opts.busy ?? false
+    this.signWrongDigest = opts.signWrongDigest ?? false
   }
 
   get fingerprint(): string {
@@ -452,7 +456,10 @@ export class ColdcardEmulator {
       psbt.signInput(i, {
         publicKey: node.publicKey!,
         sign: (hash: Uint8Array) =>
-          secp256k1.sign(hash, node.privateKey!, { prehash: false, lowS: true }),
+          secp256k1.sign(this.signWrongDigest ? sha256(hash) : hash, node.privateKey!, {
+            prehash: false,
+            lowS: true,
+          }),
       })
     return psbt.toBuffer()
   }
