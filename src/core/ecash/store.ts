@@ -3,6 +3,15 @@
 // changes are guarded by the state the proof must be in, so a crash or a double click can never
 // spend a proof twice or lose it: an operation is written (with the outputs it will ask the mint
 // to sign) before the mint is called, and reconciled on the next start (CDK's saga pattern).
+//
+// At rest, once the owner has a password, what makes a proof spendable is sealed under the box key
+// (purpose 'ecash.store', src/core/secrets/box-key.ts), one AEAD per row with the row's key as
+// associated data so sealed values cannot be moved between rows: a proof's C, DLEQ and witness
+// (row key: its secret, which cannot be spent without C), and an operation's token and data (input
+// secrets, blinded outputs; row key: its id). Amounts, states and mint URLs stay readable, so
+// balances show while the box is locked; spending then says the box is locked. Rows written before
+// the password are sealed on unlock (sealPlainRows); secure_delete and a WAL truncate keep the
+// old plain pages off the disk.
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,6 +19,10 @@ import { randomUUID } from 'node:crypto'
 import type { CounterRange, CounterSource, Proof, ProofLike } from '@cashu/cashu-ts'
 import { Amount } from '@cashu/cashu-ts'
 import { FlashError } from '../errors'
+import { isSealed, type BoxKey } from '../secrets/box-key'
+
+/** The box-key purpose of the wallet's sealed columns. */
+export const ECASH_STORE_PURPOSE = 'ecash.store'
 
 export type ProofState = 'unspent' | 'pending-send' | 'pending-melt' | 'spent'
 
@@ -149,8 +162,13 @@ export class EcashStore {
   readonly path: string
   private readonly db: DatabaseSync
   private depth = 0
+  private readonly stopWatchingUnlock: () => void
 
-  constructor(dir: string) {
+  constructor(
+    dir: string,
+    /** Seals the spendable columns once the owner has a password (see the top of this file). */
+    private readonly box?: BoxKey,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     this.path = join(dir, 'wallet.sqlite')
     const fresh = !existsSync(this.path)
@@ -161,6 +179,8 @@ export class EcashStore {
     this.db.exec('PRAGMA synchronous = FULL')
     this.db.exec('PRAGMA busy_timeout = 5000')
     this.db.exec('PRAGMA foreign_keys = ON')
+    // Freed and overwritten content is zeroed: a row sealed in place leaves no plain copy behind.
+    this.db.exec('PRAGMA secure_delete = ON')
     this.db.exec(SCHEMA)
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as
       Row | undefined
@@ -175,10 +195,96 @@ export class EcashStore {
         'Update Flash Box to open this wallet; nothing has been changed.',
       )
     }
+    const unwatch = box?.onUnlock(() => void this.sealPlainRows())
+    this.stopWatchingUnlock = () => void unwatch?.()
   }
 
   close(): void {
+    this.stopWatchingUnlock()
     if (this.db.isOpen) this.db.close()
+  }
+
+  // ---- sealed columns -------------------------------------------------------------------------
+
+  /** Whether new values are sealed (the owner has a password); throws box.locked while locked. */
+  private sealing(): boolean {
+    if (!this.box || this.box.state === 'none') return false
+    this.box.requireUnlocked()
+    return true
+  }
+
+  private seal(table: string, rowId: string, value: string): string
+  private seal(table: string, rowId: string, value: string | null): string | null
+  private seal(table: string, rowId: string, value: string | null): string | null {
+    if (value === null || isSealed(value) || !this.sealing()) return value
+    return this.box!.seal(ECASH_STORE_PURPOSE, value, `${table}:${rowId}`)
+  }
+
+  private opener(table: string, rowId: string) {
+    return (value: SQLInputValue | undefined): string | undefined => {
+      const v = str(value)
+      if (v === undefined || !isSealed(v)) return v // written before the owner had a password
+      if (!this.box) throw new Error('eCash store: a sealed value but no box key')
+      return this.box.open(ECASH_STORE_PURPOSE, v, `${table}:${rowId}`).toString('utf8')
+    }
+  }
+
+  private toStoredProof(r: Row): StoredProof {
+    return toStoredProof(r, this.opener('proofs', String(r.secret)))
+  }
+
+  private toOperation(r: Row): Operation {
+    return toOperation(r, this.opener('operations', String(r.id)))
+  }
+
+  /**
+   * Seals every row written before the owner had a password (run on unlock). Returns how many
+   * rows it sealed; the WAL is then truncated so no plain page stays in it.
+   */
+  sealPlainRows(): number {
+    if (!this.box?.unlocked || !this.db.isOpen) return 0
+    const plain = (col: string) => `(${col} IS NOT NULL AND ${col} NOT LIKE 'fbx1.%')`
+    const sealOrNull = (table: string, id: string, v: SQLInputValue | undefined) =>
+      v === null || v === undefined ? null : this.seal(table, id, String(v))
+    let n = 0
+    this.transaction(() => {
+      const proofs = this.db
+        .prepare(
+          `SELECT secret, c, dleq_json, witness FROM proofs
+           WHERE ${plain('c')} OR ${plain('dleq_json')} OR ${plain('witness')}`,
+        )
+        .all() as Row[]
+      const up = this.db.prepare(
+        'UPDATE proofs SET c = ?, dleq_json = ?, witness = ? WHERE secret = ?',
+      )
+      for (const r of proofs) {
+        const id = String(r.secret)
+        up.run(
+          sealOrNull('proofs', id, r.c),
+          sealOrNull('proofs', id, r.dleq_json),
+          sealOrNull('proofs', id, r.witness),
+          id,
+        )
+        n++
+      }
+      const ops = this.db
+        .prepare(
+          `SELECT id, token, data_json FROM operations WHERE ${plain('token')} OR ${plain('data_json')}`,
+        )
+        .all() as Row[]
+      const upOp = this.db.prepare('UPDATE operations SET token = ?, data_json = ? WHERE id = ?')
+      for (const r of ops) {
+        const id = String(r.id)
+        upOp.run(
+          sealOrNull('operations', id, r.token),
+          sealOrNull('operations', id, r.data_json),
+          id,
+        )
+        n++
+      }
+    })
+    if (n) this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    return n
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (nested calls join the outer one). */
@@ -280,13 +386,17 @@ export class EcashStore {
           mintUrl,
           p.id,
           amount,
-          p.C,
-          p.dleq ? JSON.stringify(p.dleq) : null,
-          p.witness === undefined
-            ? null
-            : typeof p.witness === 'string'
-              ? p.witness
-              : JSON.stringify(p.witness),
+          this.seal('proofs', p.secret, p.C),
+          this.seal('proofs', p.secret, p.dleq ? JSON.stringify(p.dleq) : null),
+          this.seal(
+            'proofs',
+            p.secret,
+            p.witness === undefined
+              ? null
+              : typeof p.witness === 'string'
+                ? p.witness
+                : JSON.stringify(p.witness),
+          ),
           state,
           opId ?? null,
           t,
@@ -332,7 +442,7 @@ export class EcashStore {
       this.db
         .prepare('SELECT * FROM proofs WHERE mint_url = ? AND state = ? ORDER BY amount ASC')
         .all(mintUrl, state) as Row[]
-    ).map(toStoredProof)
+    ).map((r) => this.toStoredProof(r))
   }
 
   proofsBySecrets(secrets: readonly string[]): StoredProof[] {
@@ -340,14 +450,14 @@ export class EcashStore {
     return secrets
       .map((s) => stmt.get(s) as Row | undefined)
       .filter((r): r is Row => !!r)
-      .map(toStoredProof)
+      .map((r) => this.toStoredProof(r))
   }
 
   proofsByOp(opId: string, state?: ProofState): StoredProof[] {
     const rows = state
       ? this.db.prepare('SELECT * FROM proofs WHERE op_id = ? AND state = ?').all(opId, state)
       : this.db.prepare('SELECT * FROM proofs WHERE op_id = ?').all(opId)
-    return (rows as Row[]).map(toStoredProof)
+    return (rows as Row[]).map((r) => this.toStoredProof(r))
   }
 
   balances(): Balances[] {
@@ -395,9 +505,9 @@ export class EcashStore {
         op.amount,
         op.fee ?? 0,
         op.quoteId ?? null,
-        op.token ?? null,
+        this.seal('operations', id, op.token ?? null),
         op.lockedTo ?? null,
-        JSON.stringify(op.data ?? {}),
+        this.seal('operations', id, JSON.stringify(op.data ?? {})),
         t,
         t,
       )
@@ -437,11 +547,11 @@ export class EcashStore {
     }
     if (patch.token !== undefined) {
       sets.push('token = ?')
-      args.push(patch.token)
+      args.push(this.seal('operations', id, patch.token))
     }
     if (patch.data !== undefined) {
       sets.push('data_json = ?')
-      args.push(JSON.stringify(patch.data))
+      args.push(this.seal('operations', id, JSON.stringify(patch.data)))
     }
     if (patch.lastError !== undefined) {
       sets.push('last_error = ?')
@@ -466,14 +576,14 @@ export class EcashStore {
 
   getOperation(id: string): Operation | undefined {
     const r = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined
-    return r ? toOperation(r) : undefined
+    return r ? this.toOperation(r) : undefined
   }
 
   findOperationByQuote(kind: OperationKind, quoteId: string): Operation | undefined {
     const r = this.db
       .prepare('SELECT * FROM operations WHERE kind = ? AND quote_id = ? ORDER BY created_at DESC')
       .get(kind, quoteId) as Row | undefined
-    return r ? toOperation(r) : undefined
+    return r ? this.toOperation(r) : undefined
   }
 
   listOperations(
@@ -503,7 +613,7 @@ export class EcashStore {
       (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
       ' ORDER BY created_at DESC, rowid DESC' +
       (filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '')
-    return (this.db.prepare(sql).all(...args) as Row[]).map(toOperation)
+    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => this.toOperation(r))
   }
 
   // ---- NUT-13 counters ------------------------------------------------------------------------
@@ -602,21 +712,24 @@ function toMint(r: Row): StoredMint {
   }
 }
 
-function toStoredProof(r: Row): StoredProof {
+type Opener = (v: SQLInputValue | undefined) => string | undefined
+
+function toStoredProof(r: Row, open: Opener): StoredProof {
+  const dleq = open(r.dleq_json)
   return {
     secret: String(r.secret),
     mintUrl: String(r.mint_url),
     keysetId: String(r.keyset_id),
     amount: num(r.amount),
-    C: String(r.c),
-    dleq: r.dleq_json ? JSON.parse(String(r.dleq_json)) : undefined,
-    witness: str(r.witness),
+    C: String(open(r.c)),
+    dleq: dleq ? JSON.parse(dleq) : undefined,
+    witness: open(r.witness),
     state: String(r.state) as ProofState,
     opId: str(r.op_id),
   }
 }
 
-function toOperation(r: Row): Operation {
+function toOperation(r: Row, open: Opener): Operation {
   return {
     id: String(r.id),
     kind: String(r.kind) as OperationKind,
@@ -625,9 +738,9 @@ function toOperation(r: Row): Operation {
     amount: num(r.amount),
     fee: num(r.fee),
     quoteId: str(r.quote_id),
-    token: str(r.token),
+    token: open(r.token),
     lockedTo: str(r.locked_to),
-    data: JSON.parse(String(r.data_json ?? '{}')) as Record<string, unknown>,
+    data: JSON.parse(open(r.data_json) ?? '{}') as Record<string, unknown>,
     lastError: str(r.last_error),
     attempts: num(r.attempts),
     lastAttemptAt: str(r.last_attempt_at),

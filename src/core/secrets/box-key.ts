@@ -325,21 +325,30 @@ export class BoxKey {
     return subkey(this.key!, purpose)
   }
 
-  /** Seals bytes for `purpose`: "fbx1." + base64(nonce ‖ ciphertext ‖ tag). */
-  seal(purpose: string, plaintext: Uint8Array | string): string {
+  /**
+   * Seals bytes for `purpose`: "fbx1." + base64(nonce ‖ ciphertext ‖ tag). With `rowId` (a database
+   * row's key) it is bound into the associated data too, so a sealed value copied into another row
+   * does not open there.
+   */
+  seal(purpose: string, plaintext: Uint8Array | string, rowId?: string): string {
     const k = this.subkey(purpose)
     const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext
-    const { nonce, body } = aeadSeal(k, data, Buffer.from(purpose))
+    const { nonce, body } = aeadSeal(k, data, associatedData(purpose, rowId))
     return SEALED_PREFIX + Buffer.concat([nonce, body]).toString('base64')
   }
 
-  /** Opens what seal() made for the same purpose; throws box.sealed_damaged otherwise. */
-  open(purpose: string, sealed: string): Buffer {
+  /** Opens what seal() made for the same purpose (and row); throws box.sealed_damaged otherwise. */
+  open(purpose: string, sealed: string, rowId?: string): Buffer {
     const k = this.subkey(purpose)
     const raw = isSealed(sealed) ? Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64') : null
     const plain =
       raw &&
-      aeadOpen(k, raw.subarray(0, NONCE_BYTES), raw.subarray(NONCE_BYTES), Buffer.from(purpose))
+      aeadOpen(
+        k,
+        raw.subarray(0, NONCE_BYTES),
+        raw.subarray(NONCE_BYTES),
+        associatedData(purpose, rowId),
+      )
     if (!plain) {
       throw new FlashError(
         'box.sealed_damaged',
@@ -374,6 +383,10 @@ export class BoxKey {
       }
     }
   }
+}
+
+function associatedData(purpose: string, rowId: string | undefined): Buffer {
+  return Buffer.from(rowId === undefined ? purpose : `${purpose}\0row\0${rowId}`)
 }
 
 export function isSealed(value: string): boolean {

@@ -55,7 +55,7 @@ export class WalletContext {
     this.log = opts.log
     // cashu-ts has no per-Mint timeout; without one a hung mint would hold a payment forever.
     setGlobalRequestOptions({ requestTimeout: opts.requestTimeoutMs ?? 15_000 })
-    this.store = new EcashStore(opts.dir)
+    this.store = new EcashStore(opts.dir, opts.box)
     this.seedFile = new SeedFileStore(opts.dir, opts.box)
     const s = this.seedFile.loadOrCreate()
     if (s.created) this.log.info('created a new eCash wallet seed')
