@@ -93,7 +93,7 @@ describe('backup module', () => {
         e.call('backup', 'setKeychain', { enabled: true, password: 'second password' }, ctx),
       ),
     ).toBe('box.keychain_unavailable')
-  })
+  }, 60_000) // several scrypt runs; slow on a busy machine
 
   it('backs up now, checks it, and a prepared restore is applied by the next start', async () => {
     const dir = tmp('box')

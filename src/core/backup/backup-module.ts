@@ -28,7 +28,7 @@ import { stackDataDir } from '../stack/paths'
 import type { Supervisor } from '../supervisor/supervisor'
 import { flashBoxVersion } from '../system/system-module'
 import { createBackup, listArchives } from './backup'
-import { dumpBtcpayDatabase } from './btcpay-dump'
+import { dumpBtcpayDatabase, importBtcpayDatabase } from './btcpay-dump'
 import { copyChannelBackupTo } from './channel-backup-copy'
 import { freeBytes, removableDrives } from './removable-drives'
 import { pendingRestore, prepareRestore, verifyArchive } from './restore'
@@ -78,6 +78,7 @@ export function createBackupModule(
   let lastProblem: FlashError | undefined
   let timer: NodeJS.Timeout | undefined
   let unsubscribe: (() => void) | undefined
+  let unsubscribeStack: (() => void) | undefined
 
   const loadConfig = (): Config => {
     try {
@@ -159,6 +160,35 @@ export function createBackupModule(
       )
       log.warn('channel backup not copied to the backup folder')
       publishStatus()
+    }
+  }
+
+  /** A restored BTCPay database (stack/btcpay/pg_dumpall.sql) goes back once postgres runs. */
+  let importing = false
+  const importRestoredBtcpay = async (): Promise<void> => {
+    if (importing) return
+    importing = true
+    try {
+      const dump = join(stackDir(), 'btcpay', 'pg_dumpall.sql')
+      if (!existsSync(dump)) return
+      if (await importBtcpayDatabase(docker(), dump)) {
+        log.info('BTCPay’s database from the backup was put back')
+        publishStatus()
+      }
+    } catch (err) {
+      lastProblem =
+        err instanceof FlashError
+          ? err
+          : new FlashError(
+              'backup.btcpay_import_failed',
+              'BTCPay’s database from the backup could not be put back yet.',
+              'Flash Box tries again when BTCPay’s database runs. If this stays, see Settings → Diagnostics.',
+              { cause: err },
+            )
+      log.warn('BTCPay database import failed', { code: lastProblem.code })
+      publishStatus()
+    } finally {
+      importing = false
     }
   }
 
@@ -412,6 +442,7 @@ export function createBackupModule(
     async start() {
       const every = options.scheduleCheckMs ?? 10 * 60_000
       const tick = () => {
+        void importRestoredBtcpay()
         if (!due()) return
         void backupNow()
           .then((v) => check(v.file))
@@ -427,12 +458,17 @@ export function createBackupModule(
         ['lightning'],
       )
       copyChannelBackup()
+      // Postgres follows the stack's start; the stack's status events say when it runs.
+      unsubscribeStack = ctx.events.subscribe(() => void importRestoredBtcpay(), ['stack'])
+      void importRestoredBtcpay()
     },
     async stop() {
       if (timer) clearInterval(timer)
       timer = undefined
       unsubscribe?.()
       unsubscribe = undefined
+      unsubscribeStack?.()
+      unsubscribeStack = undefined
     },
   }
 }
