@@ -61,7 +61,8 @@ function AuthGate({ children }: { children: (logout: (() => void) | null) => Rea
   if (!state) return <Spinner label="Connecting to Flash Box…" />
   if (!state.passwordSet)
     return <OwnerPasswordPage setupCodeRequired={state.setupCodeRequired} onDone={reload} />
-  if (!state.authenticated) return <LoginPage onDone={reload} />
+  if (!state.authenticated)
+    return <LoginPage onDone={reload} pairingRequired={state.pairingRequired} />
   const logout = state.required
     ? () => {
         void auth.logout().finally(() => {

@@ -13,6 +13,9 @@ import { stackModule } from '../../src/core/engine/stack-module'
 import { systemModule } from '../../src/core/system/system-module'
 import { backupModule } from '../../src/core/backup/backup-module'
 import { reachModule } from '../../src/core/reach/reach-module'
+import { ensureLanCertificate } from '../../src/core/reach/box-ca'
+import { lanInterfaces } from '../../src/core/reach/lan'
+import { boxKeyFor } from '../../src/core/secrets/box-key'
 import { cleanupProject } from '../images/harness'
 import { buildLifecycleImage, testLabels } from '../images/test-catalog'
 import { e2eCatalog } from './e2e-catalog'
@@ -52,7 +55,8 @@ describe('settings tools and the folder step', () => {
         systemModule(),
         // Settings also shows Backup and Reachability: their modules answer as in the app.
         backupModule(),
-        reachModule(),
+        // mDNS on a port of its own: the test announces nothing on the real 5353.
+        reachModule({ mdnsPort: 20000 + (process.pid % 20000) }),
       ],
     })
     browser = await launchBrowser()
@@ -193,6 +197,48 @@ describe('settings tools and the folder step', () => {
     expect(saved.settings.dataDir).toBe(join(box.dataDir, 'shop-data'))
     expect(saved.diagnostics.docker.state).toBe('running')
     expect(readFileSync(out, 'utf8')).not.toMatch(/PRIVATE KEY-----/)
+    expect(pageErrors(page)).toEqual([])
+  })
+
+  it('Settings → Reachability: LAN mode on a real interface, the certificate page QR and a pairing code', async () => {
+    const iface = lanInterfaces().find((i) => i.addresses.some((a) => !a.includes(':')))
+    if (!iface) {
+      console.warn('LAN part skipped: this computer has no IPv4 interface besides loopback')
+      return
+    }
+    const address = iface.addresses.find((a) => !a.includes(':'))!
+    await page.goto(`${box.url}/#/settings/reachability`)
+    await page.reload()
+    await page.getByRole('heading', { name: 'Reachability', exact: true }).waitFor()
+    await page.getByLabel('Serve the shop’s network').check()
+    await page.getByLabel('Network connection').selectOption(iface.name)
+    await page.getByLabel('Name on the network (.local)').fill(`e2e${process.pid}`)
+    // High ports nobody here uses, so the port check passes.
+    const base = 40000 + (process.pid % 5000) * 3
+    await page.getByLabel('Shop port (HTTPS)').fill(String(base))
+    await page.getByLabel('Owner’s pages port (HTTPS)').fill(String(base + 1))
+    await page.getByLabel('Certificate page port (plain HTTP)').fill(String(base + 2))
+    await page.getByRole('button', { name: 'Save reachability' }).click()
+    await page.getByText('Saved.').waitFor()
+    const panel = page.getByLabel('Shop network status')
+    await panel.getByText(`https://e2e${process.pid}.local:${base}`).waitFor()
+    // Before the stack has started, the certificate is not made yet, and the page says so.
+    await panel.getByText('The shop network’s certificate is made when the stack starts.').waitFor()
+
+    // What the stack's start does (the box key is open: the owner logged in).
+    await ensureLanCertificate(
+      boxKeyFor(box.dataDir),
+      box.dataDir,
+      join(box.dataDir, 'shop-data'),
+      { name: `e2e${process.pid}`, address },
+    )
+    await page.reload()
+    await panel.getByRole('img', { name: 'QR code: certificate install page' }).waitFor()
+    await panel.getByRole('link', { name: `http://${address}:${base + 2}/` }).waitFor()
+    await panel.getByText(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/).waitFor()
+    await panel.getByRole('button', { name: 'New pairing code' }).click()
+    await panel.getByText(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/).waitFor()
+    await shot(page, 'tools-5-reachability-lan')
     expect(pageErrors(page)).toEqual([])
   })
 })

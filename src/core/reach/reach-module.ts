@@ -319,13 +319,15 @@ export function createReachModule(
       return status()
     },
     checkAddress: async (): Promise<AddressCheckResult> => {
-      const base = publishedUrlsFor(settings()?.reach)?.base
+      // The public address only: LAN mode's name resolves over mDNS on the shop's devices.
+      const published = publishedUrlsFor(settings()?.reach)
+      const base = published?.source === 'public' ? published.base : undefined
       if (!base)
         return {
           ok: false,
           problem: {
             code: 'reach.no_address',
-            message: 'There is no public or LAN address to check yet.',
+            message: 'There is no public address to check yet.',
             hint: 'Enter your public address under Settings → Reachability and save it.',
           },
         }

@@ -10,6 +10,8 @@ export interface AuthState {
   readonly authenticated: boolean
   /** The server was bound beyond this computer: first setup needs the code it printed. */
   readonly setupCodeRequired: boolean
+  /** Reached over the shop's network from a device not paired yet: login needs a pairing code. */
+  readonly pairingRequired: boolean
 }
 
 async function post(path: string, body: unknown): Promise<void> {
@@ -29,7 +31,13 @@ async function post(path: string, body: unknown): Promise<void> {
 export const auth = {
   async state(): Promise<AuthState> {
     if (typeof window !== 'undefined' && window.flashbox)
-      return { required: false, passwordSet: true, authenticated: true, setupCodeRequired: false }
+      return {
+        required: false,
+        passwordSet: true,
+        authenticated: true,
+        setupCodeRequired: false,
+        pairingRequired: false,
+      }
     const { status, json } = await httpJson('/api/auth/state', undefined, 'GET')
     if (status !== 200 || !json || typeof json !== 'object') {
       throw new ApiError({
@@ -44,10 +52,12 @@ export const auth = {
       passwordSet: j.passwordSet === true,
       authenticated: j.authenticated === true,
       setupCodeRequired: j.setupCodeRequired === true,
+      pairingRequired: j.pairingRequired === true,
     }
   },
   setup: (password: string, setupCode?: string) =>
     post('/api/auth/setup', setupCode ? { password, setupCode } : { password }),
-  login: (password: string) => post('/api/auth/login', { password }),
+  login: (password: string, pairingCode?: string) =>
+    post('/api/auth/login', pairingCode ? { password, pairingCode } : { password }),
   logout: () => post('/api/auth/logout', {}),
 }

@@ -67,4 +67,22 @@ describe('login', () => {
     expect(alert.textContent).toContain('Wait 15 minutes and try again.')
     expect(done).not.toHaveBeenCalled()
   })
+
+  it('on a device new to the box (shop network) asks for the pairing code too and sends it', async () => {
+    const calls = stubFetch(() => ({ status: 200, json: { ok: true } }))
+    const done = vi.fn()
+    render(<LoginPage onDone={done} pairingRequired />)
+    fireEvent.change(screen.getByLabelText('Owner password'), {
+      target: { value: 'correct horse battery' },
+    })
+    const button = screen.getByRole('button', { name: 'Log in' }) as HTMLButtonElement
+    expect(button.disabled).toBe(true) // no code yet
+    fireEvent.change(screen.getByLabelText('Pairing code'), { target: { value: '7kq2-m9xd' } })
+    fireEvent.click(button)
+    await waitFor(() => expect(done).toHaveBeenCalled())
+    expect(calls[0]).toEqual({
+      path: '/api/auth/login',
+      body: { password: 'correct horse battery', pairingCode: '7kq2-m9xd' },
+    })
+  })
 })

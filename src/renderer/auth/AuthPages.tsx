@@ -98,14 +98,25 @@ export function OwnerPasswordPage({
   )
 }
 
-export function LoginPage({ onDone }: { onDone: () => void }) {
+export function LoginPage({
+  onDone,
+  pairingRequired = false,
+}: {
+  onDone: () => void
+  /** A device new to the box on the shop's network: the one-time pairing code too. */
+  pairingRequired?: boolean
+}) {
   const [password, setPassword] = useState('')
-  const login = useMutation((pw: string) => auth.login(pw).then(() => true))
+  const [code, setCode] = useState('')
+  const login = useMutation((a: { pw: string; code: string }) =>
+    auth.login(a.pw, pairingRequired ? a.code : undefined).then(() => true),
+  )
   const id = useId()
+  const codeId = useId()
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
-    const ok = await login.run(password)
+    const ok = await login.run({ pw: password, code })
     if (ok) onDone()
   }
 
@@ -125,8 +136,30 @@ export function LoginPage({ onDone }: { onDone: () => void }) {
             autoFocus
           />
         </div>
+        {pairingRequired && (
+          <div className="field">
+            <label htmlFor={codeId}>Pairing code</label>
+            <p className="muted">
+              This device is new to Flash Box. On the Flash Box computer open Settings →
+              Reachability, press “New pairing code” and type the code here. It works once.
+            </p>
+            <input
+              id={codeId}
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              autoComplete="one-time-code"
+              spellCheck={false}
+              placeholder="XXXX-XXXX"
+              required
+            />
+          </div>
+        )}
         {login.error && <ErrorBox error={login.error} />}
-        <button type="submit" className="primary" disabled={login.pending || !password}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={login.pending || !password || (pairingRequired && !code.trim())}
+        >
           {login.pending ? 'Checking…' : 'Log in'}
         </button>
       </form>

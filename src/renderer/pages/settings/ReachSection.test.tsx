@@ -84,4 +84,49 @@ describe('Settings → Reachability', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Check that the address leads here' }))
     await screen.findByText('https://shop.example.com answers, but it is not this Flash Box.')
   })
+
+  it('LAN mode: picks the interface, then shows the certificate page QR, its fingerprint and a pairing code', async () => {
+    const lanStatus: ReachStatus = {
+      ...none,
+      settings: {
+        ...none.settings!,
+        lan: { interface: 'eth0', name: 'shop', port: 443, ownerPort: 8443, caPort: 8090 },
+      },
+      lan: {
+        host: 'shop.local',
+        address: '192.168.1.20',
+        url: 'https://shop.local',
+        ownerUrl: 'https://shop.local:8443',
+        caPageUrl: 'http://192.168.1.20:8090/',
+        caPageQr: 'data:image/svg+xml;base64,PHN2Zy8+',
+        caFingerprint: 'AB:CD:EF',
+        announced: true,
+        pairedDevices: 0,
+      },
+    }
+    const fake = new FakeTransportForTests({
+      'reach.status': () => none,
+      'reach.save': () => lanStatus,
+      'reach.newPairingCode': () => ({ code: '7KQ2-M9XD', expiresAt: Date.now() + 600_000 }),
+    })
+    setTransport(fake)
+    render(<ReachSection />)
+    await screen.findByText('Right now only this computer reaches the box’s services.')
+    fireEvent.click(screen.getByLabelText('Serve the shop’s network'))
+    const picker = screen.getByLabelText('Network connection') as HTMLSelectElement
+    expect([...picker.options].map((o) => o.textContent)).toEqual(['eth0 — 192.168.1.20'])
+    fireEvent.change(screen.getByLabelText('Name on the network (.local)'), {
+      target: { value: 'Shop' },
+    })
+    fireEvent.click(screen.getByRole('button', { name: 'Save reachability' }))
+    await screen.findByText('Saved.')
+    expect(fake.callsTo('reach.save')[0]).toMatchObject({
+      lan: { interface: 'eth0', name: 'shop', port: 443, ownerPort: 8443, caPort: 8090 },
+    })
+    expect(screen.getByRole('img', { name: 'QR code: certificate install page' })).toBeTruthy()
+    expect(screen.getByText('AB:CD:EF')).toBeTruthy()
+    expect(screen.getByRole('link', { name: 'http://192.168.1.20:8090/' })).toBeTruthy()
+    fireEvent.click(screen.getByRole('button', { name: 'New pairing code' }))
+    await screen.findByText('7KQ2-M9XD')
+  })
 })

@@ -1,9 +1,15 @@
 // Settings → Reachability: how customers' phones reach the box (a public address, the shop's
-// Wi-Fi, Tor), the check that the public address leads back here, the onion addresses, and the
-// pairing QR codes — each saying which network path it uses and whether the phone must be on the
+// Wi-Fi, Tor), the check that the public address leads back here, LAN mode's state (the CA install
+// page and its QR, device pairing codes), the onion addresses, and the pairing QR codes — each saying which network path it uses and whether the phone must be on the
 // shop's Wi-Fi.
 import { useState } from 'react'
-import type { AddressCheckResult, PairingTarget, ReachStatus } from '../../../shared/api/reach'
+import type {
+  AddressCheckResult,
+  LanView,
+  PairingCodeView,
+  PairingTarget,
+  ReachStatus,
+} from '../../../shared/api/reach'
 import type { ReachSettingsInput } from '../../../shared/reach'
 import { api } from '../../api/client'
 import { useMutation, useQuery } from '../../api/hooks'
@@ -43,6 +49,14 @@ function ReachForm({
   const [baseUrl, setBaseUrl] = useState(saved?.publicAddress?.baseUrl ?? '')
   const [tlsBeforeBox, setTlsBeforeBox] = useState(saved?.publicAddress?.tlsBeforeBox ?? false)
   const [proxies, setProxies] = useState((saved?.publicAddress?.proxyAddresses ?? []).join(', '))
+  const [lanOn, setLanOn] = useState(Boolean(saved?.lan))
+  const [lanIface, setLanIface] = useState(
+    saved?.lan?.interface ?? status.interfaces[0]?.name ?? '',
+  )
+  const [lanName, setLanName] = useState(saved?.lan?.name ?? 'flashbox')
+  const [lanPort, setLanPort] = useState(String(saved?.lan?.port ?? 443))
+  const [ownerPort, setOwnerPort] = useState(String(saved?.lan?.ownerPort ?? 8443))
+  const [caPort, setCaPort] = useState(String(saved?.lan?.caPort ?? 8090))
   const [torOn, setTorOn] = useState(Boolean(saved?.tor))
   const [lndP2p, setLndP2p] = useState(saved?.tor?.lndP2p ?? false)
   const [lndRest, setLndRest] = useState(saved?.tor?.lndRest ?? false)
@@ -67,7 +81,17 @@ function ReachForm({
             },
           }
         : {}),
-      ...(saved?.lan ? { lan: saved.lan } : {}),
+      ...(lanOn
+        ? {
+            lan: {
+              interface: lanIface,
+              name: lanName.trim().toLowerCase(),
+              port: Number(lanPort),
+              ownerPort: Number(ownerPort),
+              caPort: Number(caPort),
+            },
+          }
+        : {}),
       ...(torOn ? { tor: { lndP2p, lndRest } } : {}),
     }
     void save.run(input).then((r) => {
@@ -120,11 +144,80 @@ function ReachForm({
         </div>
       )}
       <h3>Shop Wi-Fi (LAN)</h3>
-      <p className="muted">
-        Not built yet: serving the box on the shop’s network with its own certificate authority (and
-        its install page), the .local name and a one-time pairing code for the owner’s pages. Until
-        then, use a public address or Tor.
+      <p>
+        Phones on the shop’s network reach the box at{' '}
+        <code>https://{lanName || 'flashbox'}.local</code>, with a certificate from the box’s own
+        authority (install it once per device from the page below). The owner’s pages are there too,
+        behind the owner password and a one-time pairing code for each new device.
       </p>
+      <label>
+        <input type="checkbox" checked={lanOn} onChange={(e) => setLanOn(e.target.checked)} /> Serve
+        the shop’s network
+      </label>
+      {lanOn && (
+        <>
+          <div className="field">
+            <label htmlFor="reach-lan-interface">Network connection</label>
+            {status.interfaces.length === 0 ? (
+              <p className="muted" id="reach-lan-interface">
+                This computer has no network connection other devices can use. Connect it to the
+                shop’s Wi-Fi or cable, then reload this page.
+              </p>
+            ) : (
+              <select
+                id="reach-lan-interface"
+                value={lanIface}
+                onChange={(e) => setLanIface(e.target.value)}
+              >
+                {lanIface && !status.interfaces.some((i) => i.name === lanIface) && (
+                  <option value={lanIface}>{lanIface} (not on this computer now)</option>
+                )}
+                {status.interfaces.map((i) => (
+                  <option key={i.name} value={i.name}>
+                    {i.name} — {i.addresses.join(', ')}
+                  </option>
+                ))}
+              </select>
+            )}
+          </div>
+          <div className="field">
+            <label htmlFor="reach-lan-name">Name on the network (.local)</label>
+            <input
+              id="reach-lan-name"
+              value={lanName}
+              spellCheck={false}
+              onChange={(e) => setLanName(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="reach-lan-port">Shop port (HTTPS)</label>
+            <input
+              id="reach-lan-port"
+              inputMode="numeric"
+              value={lanPort}
+              onChange={(e) => setLanPort(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="reach-lan-owner-port">Owner’s pages port (HTTPS)</label>
+            <input
+              id="reach-lan-owner-port"
+              inputMode="numeric"
+              value={ownerPort}
+              onChange={(e) => setOwnerPort(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="reach-lan-ca-port">Certificate page port (plain HTTP)</label>
+            <input
+              id="reach-lan-ca-port"
+              inputMode="numeric"
+              value={caPort}
+              onChange={(e) => setCaPort(e.target.value)}
+            />
+          </div>
+        </>
+      )}
       <h3>Tor</h3>
       <label>
         <input type="checkbox" checked={torOn} onChange={(e) => setTorOn(e.target.checked)} /> Onion
@@ -160,6 +253,112 @@ function ReachForm({
   )
 }
 
+function LanPanel({
+  lan,
+  pending,
+  onForgotten,
+}: {
+  lan: LanView
+  pending?: PairingCodeView
+  onForgotten: (s: ReachStatus) => void
+}) {
+  const newCode = useMutation(() => api.reach.newPairingCode({}))
+  const forget = useMutation(() => api.reach.forgetDevices({}))
+  const [code, setCode] = useState<PairingCodeView | undefined>(pending)
+  // The engine offers only a code still valid; the time shown says how long it stays so.
+  const shown = code
+  return (
+    <div className="lan-panel" aria-label="Shop network status">
+      <h3>Shop network now</h3>
+      {lan.problem && <ErrorBox error={lan.problem} />}
+      <dl className="facts">
+        <div>
+          <dt>Shop address</dt>
+          <dd>
+            <code>{lan.url}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Owner’s pages</dt>
+          <dd>
+            <code>{lan.ownerUrl}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>This computer on the shop’s network</dt>
+          <dd>{lan.address ?? 'not connected'}</dd>
+        </div>
+        <div>
+          <dt>{lan.host} announced (mDNS)</dt>
+          <dd>{lan.announced ? 'yes' : 'no'}</dd>
+        </div>
+        <div>
+          <dt>Paired devices</dt>
+          <dd>{lan.pairedDevices}</dd>
+        </div>
+      </dl>
+      <h4>Install the certificate on a shop device</h4>
+      {lan.caPageUrl ? (
+        <>
+          <p>
+            Scan this on the phone or tablet (on the shop’s Wi-Fi), download the certificate and
+            install it. Check that the fingerprint the page shows is this one:
+          </p>
+          <p>
+            <code className="fingerprint">{lan.caFingerprint}</code>
+          </p>
+          {lan.caPageQr && (
+            <img
+              src={lan.caPageQr}
+              alt="QR code: certificate install page"
+              width={180}
+              height={180}
+            />
+          )}
+          <p>
+            <a href={lan.caPageUrl} target="_blank" rel="noreferrer">
+              {lan.caPageUrl}
+            </a>
+          </p>
+        </>
+      ) : (
+        <p className="muted">
+          The certificate is made when the stack starts with LAN mode on (while you are logged in).
+        </p>
+      )}
+      <h4>Pair a device with the owner’s pages</h4>
+      <p>
+        A new device opening <code>{lan.ownerUrl}</code> asks for the owner password and a pairing
+        code. Each code works once, for 10 minutes.
+      </p>
+      <button
+        type="button"
+        disabled={newCode.pending}
+        onClick={() => void newCode.run(undefined).then((c) => c && setCode(c))}
+      >
+        New pairing code
+      </button>
+      {newCode.error && <ErrorBox error={newCode.error} />}
+      {shown && (
+        <p className="notice" role="status">
+          Pairing code: <code className="pairing-code">{shown.code}</code> (until{' '}
+          {new Date(shown.expiresAt).toLocaleTimeString()})
+        </p>
+      )}
+      {lan.pairedDevices > 0 && (
+        <button
+          type="button"
+          disabled={forget.pending}
+          onClick={() => void forget.run(undefined).then((s) => s && onForgotten(s))}
+        >
+          Forget all paired devices
+        </button>
+      )}
+      {forget.error && <ErrorBox error={forget.error} />}
+    </div>
+  )
+}
+
 export function ReachSection() {
   const status = useQuery(() => api.reach.status({}), [])
   const check = useMutation(() => api.reach.checkAddress({}))
@@ -183,7 +382,14 @@ export function ReachSection() {
             <p>Right now only this computer reaches the box’s services.</p>
           )}
           <ReachForm status={s} onSaved={(n) => status.setData(n)} />
-          {s.published && (
+          {s.lan && (
+            <LanPanel
+              lan={s.lan}
+              {...(s.pairingCode ? { pending: s.pairingCode } : {})}
+              onForgotten={(n) => status.setData(n)}
+            />
+          )}
+          {s.published?.source === 'public' && (
             <>
               <button
                 type="button"
