@@ -161,8 +161,8 @@ function caPageServer(page: CaInstallPage): Json {
 <p><a href="/flashbox-ca.crt" style="font-size:1.2em">Download the certificate</a></p>
 <p>Before trusting it, check that its SHA-256 fingerprint is the one shown in Flash Box under Settings → Reachability:</p>
 <p><code style="word-break:break-all">${escapeHtml(page.fingerprint)}</code></p>
-<ul><li>iPhone, iPad: open the download, then Settings → General → VPN &amp; Device Management to install it, and Settings → General → About → Certificate Trust Settings to turn it on.</li>
-<li>Android: Settings → Security → Encryption &amp; credentials → Install a certificate → CA certificate.</li>
+<ul><li>iPhone, iPad: open the download; then, in the phone’s own Settings app, install it under General, VPN &amp; Device Management, and turn it on under General, About, Certificate Trust Settings.</li>
+<li>Android: in the phone’s own Settings app, open Security, Encryption &amp; credentials, Install a certificate, CA certificate.</li>
 <li>Windows, macOS: open the file and add it to the trusted root authorities (keychain: “Always Trust”).</li></ul>
 <p>This page is plain HTTP on purpose: the device cannot check HTTPS before the certificate is installed. It serves nothing but this certificate.</p>
 </body></html>
