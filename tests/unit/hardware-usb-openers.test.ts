@@ -8,7 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LedgerEmulator } from '../simulators/hardware/ledger-emulator'
 import { ColdcardEmulator } from '../simulators/hardware/coldcard-emulator'
 import { JadeEmulator, JadePinServer } from '../simulators/hardware/jade-emulator'
-import { ledgerInspector, registeringFirst } from '../../src/core/hardware/drivers/usb-openers'
+import {
+  ledgerInspector,
+  ledgerOpener,
+  registeringFirst,
+} from '../../src/core/hardware/drivers/usb-openers'
+import { createHardwareModule } from '../../src/core/hardware/hardware-module'
+import { DeviceDiscovery } from '../../src/core/hardware/usb/discovery'
+import { vaultSpendPsbt } from '../../src/core/hardware/multisig/vault-psbt'
+import { EventBus } from '../../src/core/events'
+import { silentLogger } from '../../src/core/log'
+import type { RequestContext } from '../../src/core/engine/module'
+import { Chain } from '../simulators/world/chain'
+import { fundedKey, TestKey } from '../simulators/world/test-keys'
 import { LedgerUsbTransport } from '../../src/core/hardware/drivers/ledger-usb'
 import { LedgerSigner } from '../../src/core/hardware/drivers/ledger'
 import { LedgerPolicyStore } from '../../src/core/hardware/drivers/ledger-policies'
@@ -111,5 +123,72 @@ describe('register on first use', () => {
       expect(kinds.filter((k) => k === 'address')).toHaveLength(2)
     }
     await transport.close()
+  })
+})
+
+describe('the hardware module with a Ledger', () => {
+  it('lists it ready, gives its key, registers on first use, keeps the HMAC across sessions, signs', async () => {
+    const ledger = new LedgerEmulator({ seed: SEED })
+    const find = async () => ledger.usbDevice()
+    const backend = {
+      available: () => true,
+      list: async () => [dev],
+      watch: () => () => undefined,
+    }
+    const m = createHardwareModule(
+      { dataDir: dir, log: silentLogger, events: new EventBus(), modules: new Map() },
+      {
+        discovery: new DeviceDiscovery(backend, async () => ({ permitted: true, holders: [] }), {
+          inspectors: { ledger: ledgerInspector(find) },
+        }),
+        signers: { ledger: ledgerOpener(dir, find) },
+      },
+    )
+    const rc: RequestContext = { transport: 'internal' }
+    const overview = await m.handlers.devices({}, rc)
+    expect(overview.devices[0]).toMatchObject({ model: 'ledger', state: 'ready' })
+    const key = await m.handlers.deviceCosigner({ deviceId: '1-4' }, rc)
+    const backup = await SeedSigner.fromSeed(new Uint8Array(32).fill(0x22)).cosigner(
+      'regtest',
+      'Backup',
+    )
+    const other = await SeedSigner.fromSeed(new Uint8Array(32).fill(0x33)).cosigner(
+      'regtest',
+      'Other',
+    )
+    const input = { name: 'Module vault', threshold: 2, cosigners: [key, backup, other] }
+    const vault: Vault = { ...input, network: 'regtest' }
+    const first = await m.handlers.deviceShowAddress(
+      { deviceId: '1-4', vault: input, chain: 0, index: 0 },
+      rc,
+    )
+    expect(first.address).toBe(vaultAddress(vault, 0, 0).address)
+    // Each call opens the device anew; the registration's HMAC comes from the box's file.
+    await m.handlers.deviceShowAddress({ deviceId: '1-4', vault: input, chain: 0, index: 1 }, rc)
+    expect(ledger.screens.filter((s) => s.kind === 'register')).toHaveLength(1)
+    const chain = new Chain()
+    const alice = TestKey.fromLabel('alice')
+    const fund = alice.spend(
+      [fundedKey(chain, alice)],
+      [{ script: vaultAddress(vault, 0, 0).script, value: 20_000_000n }],
+      1,
+    )
+    const psbt = vaultSpendPsbt(
+      vault,
+      [
+        {
+          txid: fund.getId(),
+          vout: 0,
+          value: 20_000_000n,
+          chain: 0,
+          index: 0,
+          prevTxHex: fund.toHex(),
+        },
+      ],
+      [{ address: TestKey.fromLabel('bob').p2wpkh().address, value: 19_990_000n }],
+    )
+    const signed = await m.handlers.deviceSignPsbt({ deviceId: '1-4', psbt, vault: input }, rc)
+    expect(signed.signedInputs).toEqual([0])
+    await m.stop()
   })
 })

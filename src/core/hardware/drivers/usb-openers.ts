@@ -63,9 +63,12 @@ async function findLedger(dev: UsbDeviceInfo): Promise<WebUsbDeviceLike> {
   return found
 }
 
-export function ledgerOpener(dataDir: string): Opener {
+export function ledgerOpener(
+  dataDir: string,
+  find: (dev: UsbDeviceInfo) => Promise<WebUsbDeviceLike> = findLedger,
+): Opener {
   return async (dev, _known, network) => {
-    const transport = await LedgerUsbTransport.openDevice(await findLedger(dev))
+    const transport = await LedgerUsbTransport.openDevice(await find(dev))
     try {
       const signer = await LedgerSigner.connect(transport, network, new LedgerPolicyStore(dataDir))
       return { signer: registeringFirst(signer), close: () => transport.close() }
