@@ -2,10 +2,19 @@
 // results, read markers, gift wraps already opened, and cached profiles. One database per
 // identity (messages-<pubkey>.sqlite under dataDir/nostr), so replacing a key never mixes
 // histories and never deletes the old one.
+// Once the owner has a password, each decrypted message's text is sealed under the box key
+// (purpose 'messages', src/core/secrets/box-key.ts) with the message id as associated data, so a
+// text cannot be moved to another message. Messages stored before the password are sealed when the
+// box unlocks (sealPlainRows); secure_delete and a WAL truncate keep the plain pages off the disk.
+// Who wrote to whom and when (ids, authors, times) and public profiles stay readable.
 import { DatabaseSync } from 'node:sqlite'
 import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RelayDelivery } from '../../shared/api/nostr'
+import { isSealed, type BoxKey } from '../secrets/box-key'
+
+/** The box-key purpose of the sealed message texts. */
+export const MESSAGES_PURPOSE = 'messages'
 
 export interface StoredConversation {
   readonly id: string
@@ -33,6 +42,7 @@ export interface StoredMessage {
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
   kind TEXT NOT NULL CHECK (kind IN ('dm', 'group')),
@@ -76,8 +86,14 @@ type Row = Record<string, string | number | null>
 
 export class MessageStore {
   private readonly db: DatabaseSync
+  private readonly stopWatchingUnlock: () => void
 
-  constructor(dir: string, pubkey: string) {
+  constructor(
+    dir: string,
+    pubkey: string,
+    /** Seals each message's text once the owner has a password (see the top of this file). */
+    private readonly box?: BoxKey,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const path = join(dir, `messages-${pubkey}.sqlite`)
     this.db = new DatabaseSync(path)
@@ -87,10 +103,46 @@ export class MessageStore {
       // best effort on filesystems without modes
     }
     this.db.exec(SCHEMA)
+    const unwatch = box?.onUnlock(() => void this.sealPlainRows())
+    this.stopWatchingUnlock = () => void unwatch?.()
   }
 
   close() {
-    this.db.close()
+    this.stopWatchingUnlock()
+    if (this.db.isOpen) this.db.close()
+  }
+
+  private sealContent(id: string, content: string): string {
+    if (!this.box || this.box.state === 'none') return content
+    this.box.requireUnlocked() // box.locked: the Messages page says so
+    return this.box.seal(MESSAGES_PURPOSE, content, id)
+  }
+
+  private toMessage(r: Row): StoredMessage {
+    const m = toMessage(r)
+    if (!isSealed(m.content)) return m // stored before the owner had a password
+    if (!this.box) throw new Error('message store: a sealed message but no box key')
+    return { ...m, content: this.box.open(MESSAGES_PURPOSE, m.content, m.id).toString('utf8') }
+  }
+
+  /** Seals the texts stored before the owner had a password (run on unlock); returns how many. */
+  sealPlainRows(): number {
+    if (!this.box?.unlocked || !this.db.isOpen) return 0
+    const rows = this.db
+      .prepare("SELECT id, content FROM messages WHERE content NOT LIKE 'fbx1.%'")
+      .all() as Row[]
+    if (!rows.length) return 0
+    const up = this.db.prepare('UPDATE messages SET content = ? WHERE id = ?')
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      for (const r of rows) up.run(this.sealContent(String(r.id), String(r.content)), String(r.id))
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    return rows.length
   }
 
   ensureConversation(c: {
@@ -142,7 +194,7 @@ export class MessageStore {
         const conversation = toConversation(r)
         const last = lastStmt.get(conversation.id) as Row | undefined
         const unread = Number((unreadStmt.get(conversation.id, conversation.readSeq) as Row).n ?? 0)
-        return { conversation, ...(last ? { last: toMessage(last) } : {}), unread }
+        return { conversation, ...(last ? { last: this.toMessage(last) } : {}), unread }
       })
       .sort(
         (a, b) =>
@@ -163,7 +215,7 @@ export class MessageStore {
         m.conversationId,
         m.kind,
         m.author,
-        m.content,
+        this.sealContent(m.id, m.content),
         m.createdAt,
         m.legacy ? 1 : 0,
         m.fromMe ? 1 : 0,
@@ -173,7 +225,7 @@ export class MessageStore {
 
   message(id: string): StoredMessage | undefined {
     const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined
-    return row ? toMessage(row) : undefined
+    return row ? this.toMessage(row) : undefined
   }
 
   markDeleted(id: string) {
@@ -187,7 +239,7 @@ export class MessageStore {
          ORDER BY created_at DESC, seq DESC LIMIT ?`,
       )
       .all(conversationId, beforeSec ?? Number.MAX_SAFE_INTEGER, limit) as Row[]
-    return rows.map(toMessage).reverse()
+    return rows.map((r) => this.toMessage(r)).reverse()
   }
 
   markRead(conversationId: string) {

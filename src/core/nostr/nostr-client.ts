@@ -210,13 +210,13 @@ export class NostrClient {
 
   private requireStore(): MessageStore {
     this.keys.secretKey() // throws the clear "locked"/"no key" error
-    if (!this.store) this.store = new MessageStore(this.opts.dir, this.keys.pubkey!)
+    if (!this.store) this.store = new MessageStore(this.opts.dir, this.keys.pubkey!, this.opts.box)
     return this.store
   }
 
   private async onUnlocked() {
     this.store?.close()
-    this.store = new MessageStore(this.opts.dir, this.keys.pubkey!)
+    this.store = new MessageStore(this.opts.dir, this.keys.pubkey!, this.opts.box)
     this.publishIdentity()
     this.syncRelays()
     this.subscribeInbox()
