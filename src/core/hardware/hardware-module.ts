@@ -14,7 +14,13 @@ import { HsmStore } from './hsm-store'
 import { keyFingerprint, type Vault } from './multisig/vault'
 import { vaultView } from './multisig/vault-exports'
 import { combinePsbts, finalizeVaultPsbt } from './multisig/vault-psbt'
-import { acceptSignedPsbt, readSignedFromCard, writePsbtToCard } from './coldcard-sd'
+import {
+  acceptSignedPsbt,
+  psbtFileToBase64,
+  readSignedFromCard,
+  writePsbtToCard,
+} from './coldcard-sd'
+import { planVaultSpend } from './multisig/vault-spend'
 import { listTokens, TokenSession, type PinState } from './pkcs11/pkcs11-token'
 import { findSecp256k1Key, generateSecp256k1Key, type HsmKey } from './pkcs11/secp256k1-key'
 import { DeviceDiscovery, UDEV_RULES_FILE, type UsbDeviceInfo } from './usb/discovery'
@@ -300,6 +306,24 @@ export function createHardwareModule(
     vaultFinalize: async ({ vault, psbts }) => {
       const v: Vault = { ...vault, network: network() }
       return finalizeVaultPsbt(v, combinePsbts(v, psbts))
+    },
+    vaultSpend: async ({ vault, fundingTxs, to, amountSat, feeRate, changeIndex }) => {
+      const v: Vault = { ...vault, network: network() }
+      const plan = planVaultSpend(v, fundingTxs, to, BigInt(amountSat), feeRate, changeIndex)
+      return {
+        psbt: plan.psbt,
+        coins: plan.coins,
+        totalSat: Number(plan.total),
+        feeSat: Number(plan.fee),
+        ...(plan.change
+          ? { change: { address: plan.change.address, valueSat: Number(plan.change.value) } }
+          : {}),
+      }
+    },
+    importSignedPsbt: async ({ vault, sentPsbt, fileBase64, fingerprint }) => {
+      const v: Vault = { ...vault, network: network() }
+      const signed = psbtFileToBase64(Buffer.from(fileBase64, 'base64'))
+      return acceptSignedPsbt(v, sentPsbt, signed, fingerprint)
     },
     deviceCosigner: async ({ deviceId }) => {
       const name = await deviceName(deviceId)

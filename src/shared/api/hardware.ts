@@ -205,6 +205,50 @@ const CardFileName = z
 
 const DeviceId = z.string().min(1).max(64)
 
+export interface VaultSpendView {
+  /** Unsigned PSBT, base64, with what devices need (see vault-psbt.ts). */
+  readonly psbt: string
+  readonly coins: number
+  readonly totalSat: number
+  readonly feeSat: number
+  readonly change?: { readonly address: string; readonly valueSat: number }
+}
+
+/** Building and collecting a vault spend. */
+export const vaultSpendApi = {
+  /** Spends every vault coin found in the pasted funding transactions (raw hex). */
+  vaultSpend: mutation<VaultSpendView>()(
+    z.object({
+      vault: VaultInputSchema,
+      fundingTxs: z
+        .array(
+          z
+            .string()
+            .trim()
+            .min(20)
+            .max(2_000_000)
+            .regex(/^[0-9a-fA-F]+$/, 'a raw transaction in hex'),
+        )
+        .min(1)
+        .max(20),
+      to: z.string().trim().min(14).max(100),
+      amountSat: z.number().int().min(546).max(2_100_000_000_000_000),
+      feeRate: z.number().min(1).max(1000),
+      changeIndex: z.number().int().min(0).max(99),
+    }),
+  ),
+  /** A signed PSBT file (binary, base64 or hex inside; sent here as the file's bytes in base64),
+   * checked to be the same transaction, the vault's, and signed by `fingerprint`. */
+  importSignedPsbt: mutation<SignResult>()(
+    z.object({
+      vault: VaultInputSchema,
+      sentPsbt: PsbtBase64,
+      fileBase64: z.string().min(8).max(27_000_000),
+      fingerprint: Fingerprint,
+    }),
+  ),
+}
+
 /** Signing with a device found on USB (Trezor, BitBox02, and the drivers that register). */
 export const deviceApi = {
   /** The device's key for a vault: its xpub at the BIP48 account path, with its fingerprint. */
@@ -253,6 +297,7 @@ export const hardwareApi = {
     z.object({ vault: VaultInputSchema, psbts: z.array(PsbtBase64).min(1).max(15) }),
   ),
   ...deviceApi,
+  ...vaultSpendApi,
 }
 
 export type HardwareEvent =

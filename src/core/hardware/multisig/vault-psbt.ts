@@ -135,15 +135,23 @@ export function checkPsbtBelongsToVault(vault: Vault, base64: string): Psbt {
 export function combinePsbts(vault: Vault, copies: readonly string[]): string {
   const [first, ...rest] = copies.map((c) => checkPsbtBelongsToVault(vault, c))
   if (!first) throw new Error('combine needs at least one PSBT')
-  try {
-    first.combine(...rest)
-  } catch (err) {
-    throw new FlashError(
-      'psbt.not_same_transaction',
-      'These PSBTs are not copies of the same transaction.',
-      'Collect the signed files made from the one PSBT you exported.',
-      { cause: err },
-    )
+  const unsigned = Buffer.from(first.data.globalMap.unsignedTx.toBuffer()).toString('hex')
+  for (const copy of rest) {
+    if (Buffer.from(copy.data.globalMap.unsignedTx.toBuffer()).toString('hex') !== unsigned)
+      throw new FlashError(
+        'psbt.not_same_transaction',
+        'These PSBTs are not copies of the same transaction.',
+        'Collect the signed files made from the one PSBT you exported.',
+      )
+    // Signatures only, each once: two copies signed by the same key (a file loaded twice) are
+    // one signature, where bip174's combine would refuse the duplicate.
+    copy.data.inputs.forEach((input, i) => {
+      const have = first.data.inputs[i]!.partialSig ?? []
+      const added = (input.partialSig ?? []).filter(
+        (s) => !have.some((h) => compareBytes(h.pubkey, s.pubkey) === 0),
+      )
+      if (added.length > 0) first.updateInput(i, { partialSig: added })
+    })
   }
   return first.toBase64()
 }
@@ -177,6 +185,12 @@ export function finalizeVaultPsbt(vault: Vault, base64: string): FinalTransactio
         `Input ${i} has ${valid.length} of the ${vault.threshold} signatures the vault needs.`,
         `Sign with ${vault.threshold - valid.length} more of the vault’s keys, then combine.`,
       )
+  })
+  // More signatures than the threshold (all three keys signed): CHECKMULTISIG takes exactly k,
+  // so the first k (bitcoinjs orders them by the script's key order) are kept.
+  psbt.data.inputs.forEach((input) => {
+    if ((input.partialSig?.length ?? 0) > vault.threshold)
+      input.partialSig = input.partialSig!.slice(0, vault.threshold)
   })
   psbt.finalizeAllInputs()
   const tx = psbt.extractTransaction()

@@ -14,15 +14,21 @@ import type {
 } from '../../../shared/api/hardware'
 import type { ApiError } from '../../api/transport'
 import type { PageProps } from '../types'
+import { VaultSpend } from './VaultSpend'
 
 const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so'
 
 export default function DevicesPage(_props: PageProps) {
   const devices = useQuery(() => api.hardware.devices({}), [])
   const hsm = useQuery(() => api.hardware.hsmStatus({}), [])
+  const [deviceKey, setDeviceKey] = useState('')
+  const [vault, setVault] = useState<VaultView | undefined>(undefined)
+  const [pairing, setPairing] = useState<string | undefined>(undefined)
   useEvent('hardware', (e) => {
     if (e.type === 'devices') devices.setData(e.overview)
+    if (e.type === 'pairing') setPairing(e.code)
   })
+  const signing = (devices.data?.devices ?? []).filter((d) => d.canSign)
   return (
     <div className="page">
       <h1>Devices</h1>
@@ -44,10 +50,17 @@ export default function DevicesPage(_props: PageProps) {
             {devices.data.devices.length > 0 && (
               <ul className="plain" aria-label="Devices found">
                 {devices.data.devices.map((d) => (
-                  <DeviceRow key={d.id} device={d} />
+                  <DeviceRow key={d.id} device={d} onKey={setDeviceKey} />
                 ))}
               </ul>
             )}
+            {pairing && (
+              <p role="status">
+                Pairing code: <code>{pairing}</code>. Check that the BitBox02 shows the same code,
+                then confirm on the BitBox02.
+              </p>
+            )}
+            <button onClick={() => devices.refresh()}>Look again</button>
             {devices.data.udevCommand && (
               <details open={devices.data.devices.some((d) => d.state === 'permission')}>
                 <summary>Linux: allow Flash Box to open signing devices</summary>
@@ -61,8 +74,15 @@ export default function DevicesPage(_props: PageProps) {
         )}
       </section>
       <HsmSection status={hsm.data} error={hsm.error} onChange={(s) => hsm.setData(s)} />
-      <VaultWizard hsm={hsm.data} />
-      <CardSigning />
+      <VaultWizard
+        hsm={hsm.data}
+        deviceKey={deviceKey}
+        onDeviceKey={setDeviceKey}
+        onVault={setVault}
+        devices={signing}
+      />
+      {vault && <VaultSpend vault={vault} hsm={hsm.data} devices={signing} />}
+      {!vault && <CardSigning />}
     </div>
   )
 }
@@ -78,13 +98,31 @@ const STATE_LABEL: Record<DeviceView['state'], [string, 'ok' | 'warn' | 'bad']> 
   unsupported: ['Found', 'warn'],
 }
 
-function DeviceRow({ device: d }: { device: DeviceView }) {
+/** "[d34db33f/48h/1h/0h/2h]tpub…", the form the vault wizard takes. */
+export function keyExpression(c: Cosigner): string {
+  return c.kind === 'xpub'
+    ? `[${c.fingerprint}${c.path.slice(1)}]${c.xpub}`
+    : `[${c.fingerprint}]${c.publicKey}`
+}
+
+function DeviceRow({ device: d, onKey }: { device: DeviceView; onKey: (key: string) => void }) {
   const [label, tone] = STATE_LABEL[d.state]
+  const key = useMutation(() => api.hardware.deviceCosigner({ deviceId: d.id }))
   return (
-    <li>
+    <li aria-label={d.modelName}>
       <strong>{d.modelName}</strong> <Badge tone={tone}>{label}</Badge>
+      {d.firmware && <span className="muted"> firmware {d.firmware}</span>}
       <div>{d.stateText}</div>
       <div className="muted">{d.support}</div>
+      {d.canSign && (
+        <button
+          disabled={key.pending}
+          onClick={() => void key.run(undefined).then((c) => c && onKey(keyExpression(c)))}
+        >
+          {key.pending ? 'Confirm on the device…' : 'Use as the vault’s hardware-wallet key'}
+        </button>
+      )}
+      {key.error && <ErrorBox error={key.error} />}
     </li>
   )
 }
@@ -123,6 +161,8 @@ function HsmSection({
   const done = (s: HsmStatus | undefined) => {
     setPin('')
     if (s) onChange(s)
+    // A refused PIN changes the count of wrong PINs and the token's PIN state: read them again.
+    else void api.hardware.hsmStatus({}).then(onChange, () => undefined)
   }
   const pinWarning = status?.pinState ? PIN_STATE[status.pinState] : ''
   return (
@@ -294,11 +334,26 @@ export function parseKeyExpression(name: string, text: string): Cosigner | undef
   }
 }
 
-function VaultWizard({ hsm }: { hsm: HsmStatus | undefined }) {
+function VaultWizard({
+  hsm,
+  deviceKey: first,
+  onDeviceKey: setFirst,
+  onVault,
+  devices,
+}: {
+  hsm: HsmStatus | undefined
+  deviceKey: string
+  onDeviceKey: (key: string) => void
+  onVault: (v: VaultView) => void
+  devices: readonly DeviceView[]
+}) {
   const [name, setName] = useState('savings')
-  const [first, setFirst] = useState('')
   const [second, setSecond] = useState('')
-  const [view, setView] = useState<VaultView | undefined>(undefined)
+  const [view, setViewState] = useState<VaultView | undefined>(undefined)
+  const setView = (v: VaultView) => {
+    setViewState(v)
+    onVault(v)
+  }
   const preview = useMutation((cosigners: Cosigner[]) =>
     api.hardware.vaultPreview({ name, threshold: 2, cosigners }),
   )
@@ -352,12 +407,59 @@ function VaultWizard({ hsm }: { hsm: HsmStatus | undefined }) {
         </button>
       </div>
       {preview.error && <ErrorBox error={preview.error} />}
-      {view && <VaultSheet view={view} />}
+      {view && <VaultSheet view={view} devices={devices} />}
     </section>
   )
 }
 
-function VaultSheet({ view }: { view: VaultView }) {
+function AddressCheck({ view, devices }: { view: VaultView; devices: readonly DeviceView[] }) {
+  const [deviceId, setDeviceId] = useState('')
+  const [shown, setShown] = useState<string | undefined>(undefined)
+  const check = useMutation((id: string) =>
+    api.hardware.deviceShowAddress({
+      deviceId: id,
+      vault: { name: view.name, threshold: view.threshold, cosigners: [...view.cosigners] },
+      chain: 0,
+      index: 0,
+    }),
+  )
+  const chosen = deviceId || devices[0]?.id || ''
+  if (devices.length === 0)
+    return (
+      <p className="muted">
+        Plug in the vault’s hardware wallet to check the first address on its screen.
+      </p>
+    )
+  return (
+    <div>
+      <label>
+        Device{' '}
+        <select value={chosen} onChange={(e) => setDeviceId(e.target.value)}>
+          {devices.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.modelName}
+            </option>
+          ))}
+        </select>
+      </label>{' '}
+      <button
+        disabled={!chosen || check.pending}
+        onClick={() => void check.run(chosen).then((r) => r && setShown(r.address))}
+      >
+        {check.pending ? 'Look at the device…' : 'Show the first address on the device'}
+      </button>
+      {check.error && <ErrorBox error={check.error} />}
+      {shown && (
+        <p role="status">
+          The device derived <code>{shown}</code>, the same as the vault’s first address. Check that
+          its screen shows it too, character by character.
+        </p>
+      )}
+    </div>
+  )
+}
+
+function VaultSheet({ view, devices }: { view: VaultView; devices: readonly DeviceView[] }) {
   return (
     <div aria-label="Vault recovery sheet">
       <h3>
@@ -418,6 +520,7 @@ function VaultSheet({ view }: { view: VaultView }) {
           <pre>{view.coldcardFile}</pre>
         </details>
       )}
+      <AddressCheck view={view} devices={devices} />
       <button onClick={() => window.print()}>Print the recovery sheet</button>
     </div>
   )
@@ -435,9 +538,8 @@ function CardSigning() {
       <h2 id="devices-card">Coldcard by microSD card</h2>
       <p className="muted">
         No USB needed: Flash Box writes the PSBT to the card, you sign it on the Coldcard, and the
-        Coldcard writes the signed file next to it (flashbox-part.psbt). Spending a vault from here
-        (collect, combine, send) comes with the on-chain wallet; until then, load the signed file in
-        the wallet that made the PSBT.
+        Coldcard writes the signed file next to it (flashbox-part.psbt). To spend a vault, show the
+        vault above: its spend section writes the PSBT and loads the signed file back.
       </p>
       <label>
         Card folder <input value={folder} onChange={(e) => setFolder(e.target.value)} size={40} />
