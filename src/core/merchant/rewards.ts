@@ -51,11 +51,14 @@ export async function applyReward(o: {
   const { store, invoice } = o
   if (invoice.status !== 'Settled') return null
   let row = store.reward(invoice.id)
+  // A row this call creates cannot have a pull payment yet; only an older pending row (a crash,
+  // or a failed call before) needs the look-up by name.
+  let fresh = false
   if (!row) {
     if (!o.rule.enabled || o.rule.percent <= 0) return null
     const amount = rewardAmount(invoice.amount, invoice.currency, o.rule.percent)
     if (Number(amount) <= 0) return null
-    store.beginReward({
+    fresh = store.beginReward({
       invoice_id: invoice.id,
       invoice_amount: invoice.amount,
       currency: invoice.currency,
@@ -67,14 +70,16 @@ export async function applyReward(o: {
   if (row.state !== 'pending') return null
   const what = 'giving the customer their reward'
   // A crash after BTCPay made the pull payment: find it by name instead of making a second one.
-  const existing = (
-    await o.client.call<PullPayment[]>(
-      'GET',
-      `/api/v1/stores/${o.storeId}/pull-payments`,
-      undefined,
-      what,
-    )
-  ).find((p) => p.name === rewardName(invoice.id))
+  const existing = fresh
+    ? undefined
+    : (
+        await o.client.call<PullPayment[]>(
+          'GET',
+          `/api/v1/stores/${o.storeId}/pull-payments`,
+          undefined,
+          what,
+        )
+      ).find((p) => p.name === rewardName(invoice.id))
   const pp =
     existing ??
     (await o.client.call<PullPayment>(
