@@ -28,7 +28,12 @@ import { boxKeyFor } from '../secrets/box-key'
 import { macaroonConsumers, macaroonFor, macaroonPath } from '../stack/macaroons'
 import { networkParams, servicePorts } from '../stack/networks'
 import { stackPaths } from '../stack/paths'
-import { bakeMissingMacaroons, readMacaroon, removeMacaroons } from './macaroon-baking'
+import {
+  bakeMissingMacaroons,
+  missingMacaroons,
+  readMacaroon,
+  removeMacaroons,
+} from './macaroon-baking'
 import {
   createSeedVault,
   migrateSeedVaultFile,
@@ -180,12 +185,16 @@ export function createLightningModule(
     feeLimitPercent: 1,
     minFeeLimitSat: 10,
   }
+  // Read once, then kept: only setLimits writes the file (every payment checks the limits).
+  let limitsRead: LightningLimits | undefined
   const loadLimits = (): LightningLimits => {
+    if (limitsRead) return limitsRead
     try {
-      return LightningLimitsSchema.parse(JSON.parse(readFileSync(limitsPath, 'utf8')))
+      limitsRead = LightningLimitsSchema.parse(JSON.parse(readFileSync(limitsPath, 'utf8')))
     } catch {
-      return defaultLimits
+      limitsRead = defaultLimits
     }
+    return limitsRead
   }
   const publishPayment = (payment: PaymentView) =>
     ctx.events.publish({
@@ -269,6 +278,9 @@ export function createLightningModule(
   }
 
   const bake = async (endpoint: LndEndpoint, adminMacaroonFile: string, stackDir: string) => {
+    // Every pass of the loop comes here; an admin client (ln-service loads all of LND's protos
+    // for each one) only when there is something to bake.
+    if (missingMacaroons(stackDir).length === 0) return []
     let admin: Buffer
     try {
       admin = readFileSync(adminMacaroonFile)
@@ -620,6 +632,7 @@ export function createLightningModule(
     limits: async () => loadLimits(),
     setLimits: async (input) => {
       writeFileAtomicSync(limitsPath, JSON.stringify(input, null, 2) + '\n', 0o600)
+      limitsRead = undefined
       return loadLimits()
     },
     createInvoice: async (input) => {
@@ -627,12 +640,14 @@ export function createLightningModule(
       const qr = await qrDataUrl(invoice.request, { uppercase: true })
       return { ...invoice, ...(qr ? { qr } : {}) }
     },
-    decodeInvoice: async ({ request }) =>
-      views.decodeInvoice(requireApp(), request, network(), loadLimits()),
+    decodeInvoice: async ({ request }) => {
+      requireApp()
+      return views.decodeInvoice(request, network(), loadLimits())
+    },
     pay: async ({ request, amountSat, feeLimitSat }) => {
-      const lnd = requireApp()
+      requireApp()
       const limits = loadLimits()
-      const decoded = await views.decodeInvoice(lnd, request, network(), limits)
+      const decoded = views.decodeInvoice(request, network(), limits)
       if (saga.alreadyPaid(decoded.id)) throw alreadyPaid()
       const amount = views.checkPayable(decoded, amountSat, limits)
       const view = await saga.pay({
@@ -794,13 +809,13 @@ export function createLightningModule(
     },
     network,
     async preparePayment(request, amountSat) {
-      const lnd = requireApp()
+      requireApp()
       const limits = loadLimits()
       const plain = request
         .trim()
         .replace(/^lightning:/i, '')
         .toLowerCase()
-      const decoded = await views.decodeInvoice(lnd, plain, network(), limits)
+      const decoded = views.decodeInvoice(plain, network(), limits)
       if (saga.alreadyPaid(decoded.id)) throw alreadyPaid()
       const amount = views.checkPayable(decoded, amountSat, limits)
       return {

@@ -9,7 +9,7 @@
 // answer is the final state. A row LND has never heard of was never sent, so it is `failed`
 // ("not sent") and may be tried again. Nothing here holds a preimage longer than a call: rows keep
 // only whether it paid.
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createRequire } from 'node:module'
@@ -36,14 +36,39 @@ interface Row {
   updated_at: number
 }
 
+/**
+ * The saga's rows. Durability, step by step (one fsync per payment, shared by the payments that
+ * start together):
+ * - `begin` must be on disk before anything is sent: the attempts queued in one turn of the event
+ *   loop are written in ONE transaction committed with synchronous=FULL (group commit), and each
+ *   caller hears back only after that fsync.
+ * - `finish` is committed with synchronous=NORMAL. In WAL mode that loses nothing when the process
+ *   crashes (the WAL write is done; only the fsync is skipped); an OS crash or power cut can roll
+ *   back the last finishes, and then the row is `sending` again, which reconcile() settles from
+ *   LND's own record on the next start — the same path as a crash between send and result. The
+ *   next FULL commit fsyncs every earlier WAL frame too.
+ */
 export class PaymentStore {
   private readonly db: DatabaseSync
+  private readonly st: {
+    get: StatementSync
+    begin: StatementSync
+    finish: StatementSync
+    unresolved: StatementSync
+    list: StatementSync
+  }
+  private queued: {
+    row: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>
+    resolve: (started: boolean) => void
+    reject: (err: unknown) => void
+  }[] = []
+  private closed = false
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
     this.db = new DatabaseSync(path)
     this.db.exec('PRAGMA journal_mode = WAL')
-    this.db.exec('PRAGMA synchronous = FULL')
+    this.db.exec('PRAGMA synchronous = NORMAL')
     this.db.exec(`CREATE TABLE IF NOT EXISTS payments (
       hash TEXT PRIMARY KEY,
       request TEXT NOT NULL,
@@ -57,20 +82,9 @@ export class PaymentStore {
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     )`)
-  }
-
-  get(hash: string): Row | undefined {
-    return this.db.prepare('SELECT * FROM payments WHERE hash = ?').get(hash) as Row | undefined
-  }
-
-  /**
-   * Records the attempt before anything is sent. Returns false when the hash is already being
-   * sent or is paid (then nothing may be sent again).
-   */
-  begin(r: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>): boolean {
-    const now = Date.now()
-    const res = this.db
-      .prepare(
+    this.st = {
+      get: this.db.prepare('SELECT * FROM payments WHERE hash = ?'),
+      begin: this.db.prepare(
         `INSERT INTO payments (hash, request, amount_sat, fee_limit_sat, state, failure, fee_sat,
            destination, description, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'sending', NULL, NULL, ?, ?, ?, ?)
@@ -78,35 +92,100 @@ export class PaymentStore {
            amount_sat = excluded.amount_sat, fee_limit_sat = excluded.fee_limit_sat,
            updated_at = excluded.updated_at
          WHERE payments.state = 'failed'`,
-      )
-      .run(r.hash, r.request, r.amount_sat, r.fee_limit_sat, r.destination, r.description, now, now)
-    return Number(res.changes) === 1
+      ),
+      finish: this.db.prepare(
+        `UPDATE payments SET state = ?, fee_sat = ?, failure = ?, updated_at = ?
+         WHERE hash = ? AND state = 'sending'`,
+      ),
+      unresolved: this.db.prepare("SELECT * FROM payments WHERE state = 'sending'"),
+      list: this.db.prepare('SELECT * FROM payments ORDER BY created_at DESC LIMIT ?'),
+    }
+  }
+
+  get(hash: string): Row | undefined {
+    return this.st.get.get(hash) as Row | undefined
+  }
+
+  /**
+   * Records the attempt before anything is sent; resolves once it is on disk. Resolves false when
+   * the hash is already being sent or is paid (then nothing may be sent again).
+   */
+  begin(
+    r: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>,
+  ): Promise<boolean> {
+    if (this.closed) return Promise.reject(stopping())
+    return new Promise((resolve, reject) => {
+      this.queued.push({ row: r, resolve, reject })
+      if (this.queued.length === 1) setImmediate(() => this.commitQueued())
+    })
+  }
+
+  /** Writes every queued attempt in one transaction, fsync'd (synchronous=FULL) before answering. */
+  private commitQueued(): void {
+    const batch = this.queued
+    this.queued = []
+    if (batch.length === 0 || this.closed) return
+    const started: boolean[] = []
+    try {
+      this.db.exec('PRAGMA synchronous = FULL')
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        const now = Date.now()
+        for (const { row: r } of batch) {
+          const res = this.st.begin.run(
+            r.hash,
+            r.request,
+            r.amount_sat,
+            r.fee_limit_sat,
+            r.destination,
+            r.description,
+            now,
+            now,
+          )
+          started.push(Number(res.changes) === 1)
+        }
+        this.db.exec('COMMIT')
+      } catch (err) {
+        this.db.exec('ROLLBACK')
+        throw err
+      } finally {
+        this.db.exec('PRAGMA synchronous = NORMAL')
+      }
+    } catch (err) {
+      for (const b of batch) b.reject(err)
+      return
+    }
+    batch.forEach((b, i) => b.resolve(started[i]!))
   }
 
   finish(hash: string, state: 'succeeded' | 'failed', detail: { fee?: number; failure?: string }) {
-    this.db
-      .prepare(
-        `UPDATE payments SET state = ?, fee_sat = ?, failure = ?, updated_at = ?
-         WHERE hash = ? AND state = 'sending'`,
-      )
-      .run(state, detail.fee ?? null, detail.failure ?? null, Date.now(), hash)
+    this.st.finish.run(state, detail.fee ?? null, detail.failure ?? null, Date.now(), hash)
   }
 
   unresolved(): Row[] {
-    return this.db
-      .prepare("SELECT * FROM payments WHERE state = 'sending'")
-      .all() as unknown as Row[]
+    return this.st.unresolved.all() as unknown as Row[]
   }
 
   list(limit = 500): Row[] {
-    return this.db
-      .prepare('SELECT * FROM payments ORDER BY created_at DESC LIMIT ?')
-      .all(limit) as unknown as Row[]
+    return this.st.list.all(limit) as unknown as Row[]
   }
 
+  /** Attempts still queued were never recorded nor sent: their callers hear "stopping". */
   close(): void {
+    this.closed = true
+    const batch = this.queued
+    this.queued = []
+    for (const b of batch) b.reject(stopping())
     this.db.close()
   }
+}
+
+function stopping(): FlashError {
+  return new FlashError(
+    'lightning.stopping',
+    'Flash Box is stopping; the payment was not sent.',
+    'Start Flash Box again and pay from the Lightning page.',
+  )
 }
 
 export function paymentView(r: Row): PaymentView {
@@ -209,30 +288,29 @@ export class PaymentSaga {
   }
 
   async pay(input: PayInput, waitMs = 60_000): Promise<PaymentView> {
-    if (this.closed) {
-      throw new FlashError(
-        'lightning.stopping',
-        'Flash Box is stopping; the payment was not sent.',
-        'Start Flash Box again and pay from the Lightning page.',
-      )
-    }
+    if (this.closed) throw stopping()
     const { store } = this.deps
     const existing = store.get(input.hash)
     if (existing?.state === 'succeeded') throw alreadyPaid()
     if (existing?.state === 'sending') return paymentView(existing)
     if (
-      !store.begin({
+      !(await store.begin({
         hash: input.hash,
         request: input.request,
         amount_sat: input.amountSat,
         fee_limit_sat: input.feeLimitSat,
         destination: input.destination,
         description: input.description,
-      })
+      }))
     ) {
       const row = store.get(input.hash)
       if (row?.state === 'succeeded') throw alreadyPaid()
       return paymentView(row!)
+    }
+    if (this.closed) {
+      // Stopped while the attempt was being written: it was never sent.
+      store.finish(input.hash, 'failed', { failure: 'not_sent' })
+      throw stopping()
     }
     this.active.add(input.hash)
     let sub: ReturnType<typeof ln.subscribeToPayViaRequest> | undefined
