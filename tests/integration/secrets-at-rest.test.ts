@@ -1,6 +1,9 @@
 // Secrets at rest: a box set up the way an owner does it (mint and eCash wallet running before
-// the password, then the password set, then a Nostr key), and then the whole data folder scanned
-// for every seed, key and mnemonic the box holds, in plain text, hex and base64. None may appear.
+// the password, eCash minted and a token sent, a Nostr key and LND's recovery words stored; then
+// the password set, which seals everything under the box key), and then the whole data folder
+// scanned for every seed, key, mnemonic, proof and token the box holds, in plain text, hex and
+// base64. None may appear — including the key the mint container is handed (derived from the box
+// key) and the eCash proofs' signatures.
 // The scanner is shown to find each kind when one is planted, so the test can fail.
 import { createDecipheriv, scryptSync } from 'node:crypto'
 import {
@@ -13,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import * as nip19 from 'nostr-tools/nip19'
@@ -27,6 +31,14 @@ import { silentLogger } from '../../src/core/log'
 import { mintModule } from '../../src/core/mint/mint-module'
 import { Nip49KeyStore } from '../../src/core/nostr/nip49-keystore'
 import { boxKeyFor } from '../../src/core/secrets/box-key'
+import type { MintQuoteView, SendResult } from '../../src/shared/api/ecash'
+import { seedVaultPath } from '../../src/core/lightning/lightning-module'
+import {
+  createSeedVault,
+  migrateSeedVaultFile,
+  sealSeed,
+  storeOnce,
+} from '../../src/core/lightning/seed-vault'
 import { findInClear } from './secrets-scan'
 
 const ctx = { transport: 'internal' } as const
@@ -70,6 +82,41 @@ describe('secrets at rest', () => {
     const oldMintKey = readFileSync(seedKeyFile, 'utf8').trim()
     const mnemonic = new SeedFileStore(join(dir, 'ecash')).read().mnemonic
 
+    // eCash minted from the box's mint (fake Lightning pays at once), and a token sent.
+    const quote = (await e.call('ecash', 'mintQuote', { amount: 64 }, ctx)) as MintQuoteView
+    await until('the quote to be issued', async () => {
+      const q = (await e.call(
+        'ecash',
+        'checkMintQuote',
+        { quoteId: quote.quoteId },
+        ctx,
+      )) as MintQuoteView
+      return q.state === 'issued'
+    })
+    const sent = (await e.call('ecash', 'send', { amount: 8 }, ctx)) as SendResult
+    const walletDb = new DatabaseSync(join(dir, 'ecash', 'wallet.sqlite'), { readOnly: true })
+    const proofSignatures = (
+      walletDb.prepare("SELECT c FROM proofs WHERE state <> 'spent'").all() as { c: string }[]
+    ).map((r) => r.c)
+    walletDb.close()
+    // (Spent proofs are left out: they are worthless, and the mint keeps them as spent.)
+    expect(proofSignatures.length).toBeGreaterThan(1)
+    expect(proofSignatures[0]).toMatch(/^0[23][0-9a-f]{64}$/) // plain before the password
+
+    // A Nostr key and LND's recovery words, stored before the password as issue 10 left them.
+    const nostr = new Nip49KeyStore(join(dir, 'nostr'), 16, boxKeyFor(dir))
+    nostr.create('nostr passphrase', { recoveryWords: false, replace: false })
+    const ncryptsec = JSON.parse(readFileSync(join(dir, 'nostr', 'identity.json'), 'utf8'))
+      .ncryptsec as string
+    const lndWords = Array.from(
+      { length: 24 },
+      (_, i) => `word${i}x${Math.random().toString(36).slice(2, 8)}`,
+    )
+    storeOnce(seedVaultPath(dir), await createSeedVault('owner password 1'))
+    const lndSealed = join(dir, 'stack', 'secrets', 'lnd-seed.json')
+    mkdirSync(join(dir, 'stack', 'secrets'), { recursive: true, mode: 0o700 })
+    storeOnce(lndSealed, sealSeed(JSON.parse(readFileSync(seedVaultPath(dir), 'utf8')), lndWords))
+
     const s = (await e.call(
       'backup',
       'setPassword',
@@ -82,8 +129,11 @@ describe('secrets at rest', () => {
       'the mint to run again',
       async () => ((await e.call('mint', 'status', {}, ctx)) as MintStatus).running,
     )
-    const nostr = new Nip49KeyStore(join(dir, 'nostr'))
-    nostr.create('nostr passphrase', { recoveryWords: false, replace: false })
+    // What the Lightning module does when the owner types the password (ownerPasswordEntered).
+    expect(await migrateSeedVaultFile(seedVaultPath(dir), 'owner password 1', boxKeyFor(dir))).toBe(
+      true,
+    )
+    expect(JSON.parse(readFileSync(join(dir, 'nostr', 'identity.json'), 'utf8')).version).toBe(2)
 
     // Every secret, read back through the box key.
     const box = boxKeyFor(dir)
@@ -107,6 +157,7 @@ describe('secrets at rest', () => {
     expect(new SeedFileStore(join(dir, 'ecash'), box).read().mnemonic).toBe(mnemonic)
     const wallet = deriveWalletSeed(mnemonic)
     const nostrKey = nostr.secretKey()
+    const mintContainerKey = box.subkey('mint.seed')
     const secrets = {
       'eCash mnemonic': mnemonic,
       'eCash BIP-39 seed': wallet.seed,
@@ -116,7 +167,14 @@ describe('secrets at rest', () => {
       'box key': box.exportKey(),
       'Nostr key': nostrKey,
       'Nostr nsec': nip19.nsecEncode(nostrKey),
+      'Nostr ncryptsec': ncryptsec,
+      'LND recovery words': lndWords.join(' '),
+      'LND recovery word': lndWords[7]!,
+      'mint container key': mintContainerKey,
+      'eCash sent token': sent.token,
+      ...Object.fromEntries(proofSignatures.map((c, i) => [`eCash proof C #${i}`, c])),
     }
+    nostr.dispose()
     await e.stop()
     engine = undefined
 
@@ -133,10 +191,25 @@ describe('secrets at rest', () => {
     writeFileSync(join(plant, 'notes.txt'), `words: ${mnemonic}\n`)
     writeFileSync(join(plant, 'page.bin'), Buffer.concat([Buffer.alloc(100), mintSeed]))
     writeFileSync(join(plant, 'key.json'), JSON.stringify({ k: bytesToHex(nostrKey) }))
+    writeFileSync(join(plant, 'proof.json'), JSON.stringify({ C: proofSignatures[0] }))
+    writeFileSync(join(plant, 'lnd.txt'), lndWords.join(' '))
+    writeFileSync(join(plant, 'mint-key'), mintContainerKey.toString('hex'))
+    writeFileSync(join(plant, 'identity.json'), JSON.stringify({ ncryptsec }))
     expect(
       findInClear(dir, secrets)
         .map((h) => h.split(' in ')[0])
         .sort(),
-    ).toEqual(['eCash mnemonic', 'mint seed (raw)', 'Nostr key (hex)'].sort())
+    ).toEqual(
+      [
+        'eCash mnemonic',
+        'mint seed (raw)',
+        'Nostr key (hex)',
+        'eCash proof C #0',
+        'LND recovery words',
+        'LND recovery word',
+        'mint container key (hex)',
+        'Nostr ncryptsec',
+      ].sort(),
+    )
   }, 60_000)
 })
