@@ -13,7 +13,7 @@ import { LedgerUsbTransport } from '../../src/core/hardware/drivers/ledger-usb'
 import { LedgerSigner } from '../../src/core/hardware/drivers/ledger'
 import { LedgerPolicyStore } from '../../src/core/hardware/drivers/ledger-policies'
 import { SeedSigner } from '../../src/core/hardware/seed-signer'
-import { vaultAddress, type Vault } from '../../src/core/hardware/multisig/vault'
+import { keyFingerprint, vaultAddress, type Vault } from '../../src/core/hardware/multisig/vault'
 import { finalizeVaultPsbt, vaultSpendPsbt } from '../../src/core/hardware/multisig/vault-psbt'
 import { Chain } from '../simulators/world/chain'
 import { BURN_SCRIPT, fundedKey, TestKey } from '../simulators/world/test-keys'
@@ -312,6 +312,45 @@ describe('Ledger states, each in plain words', () => {
       code: 'psbt.bad_signature',
     })
     await transport.close()
+  })
+
+  it('the wrong Ledger (another seed) and a vault with a fixed HSM key are refused in words', async () => {
+    const right = new LedgerEmulator({ seed: LEDGER_SEED })
+    const a = await connect(right)
+    const vault = await vaultWith(a.signer)
+    await a.transport.close()
+    const wrong = new LedgerEmulator({ seed: new Uint8Array(32).fill(0x99) })
+    const b = await connect(wrong)
+    const { coins } = fundedVault(vault)
+    const unsigned = vaultSpendPsbt(vault, coins.slice(0, 1), [
+      { address: TestKey.fromLabel('bob').p2wpkh().address, value: 59_990_000n },
+    ])
+    await expect(b.signer.signPsbt(unsigned, vault)).rejects.toMatchObject({
+      code: 'signer.wrong_device',
+      message: expect.stringContaining(wrong.fingerprint),
+    })
+    await expect(b.signer.registerVault(vault)).rejects.toMatchObject({
+      code: 'signer.wrong_device',
+    })
+    const hsmKey = HDKey.fromMasterSeed(new Uint8Array(32).fill(0x5a)).publicKey!
+    const withHsm: Vault = {
+      ...vault,
+      cosigners: [
+        vault.cosigners[0]!,
+        vault.cosigners[1]!,
+        {
+          kind: 'fixed',
+          name: 'HSM',
+          publicKey: Buffer.from(hsmKey).toString('hex'),
+          fingerprint: keyFingerprint(hsmKey),
+        },
+      ],
+    }
+    await expect(a.signer.registerVault(withHsm)).rejects.toMatchObject({
+      code: 'ledger.vault_unsupported',
+    })
+    expect(wrong.screens).toEqual([])
+    await b.transport.close()
   })
 
   it('a PSBT of another vault is refused before the device is asked', async () => {
