@@ -52,7 +52,12 @@ export interface MerchantModuleOptions {
   readonly btcpayPublicUrl?: string
   readonly lightning?: () => Promise<LightningConnection>
   readonly derivationScheme?: () => Promise<string>
-  /** Where the webhook receiver listens (default 127.0.0.1, port 23010). */
+  /**
+   * Where the webhook receiver listens (default 127.0.0.1, port 23010). Not done yet: BTCPay in
+   * its container cannot reach the host's 127.0.0.1, so on a real install the receiver needs an
+   * address on the Docker network (and `webhookUrl` the name BTCPay reaches it by); today only
+   * BTCPay on the same host (the tests' simulator) reaches it.
+   */
   readonly webhookHost?: string
   readonly webhookPort?: number
   /** The URL BTCPay posts to, from the receiver's own URL (default: that URL unchanged). */
