@@ -58,6 +58,34 @@ function setup() {
 const next = () => screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement
 
 describe('setup wizard', () => {
+  it('a fresh install offers to restore from a backup before any setup', async () => {
+    const w = setup()
+    await screen.findByText('Docker is installed but not running.')
+    // No Docker needed for that: the backup is decrypted and checked by the engine.
+    fireEvent.click(screen.getByText('Had a Flash Box before? Restore it from a backup'))
+    w.fake.on('backup.restore', () => ({
+      createdAt: '2026-12-01T10:00:00.000Z',
+      appVersion: '0.1.0',
+      files: 12,
+      skipped: [],
+    }))
+    fireEvent.change(screen.getByLabelText('Backup file'), {
+      target: { value: '/media/owner/BACKUP/flashbox-20261201T100000Z.fbbackup' },
+    })
+    fireEvent.change(screen.getByLabelText('Password of the backup'), {
+      target: { value: 'owner password' },
+    })
+    expect(screen.getByText(/their peers close them/)).toBeTruthy()
+    fireEvent.click(screen.getByRole('button', { name: 'Restore' }))
+    await screen.findByText(/is checked and ready/)
+    expect(w.fake.callsTo('backup.restore')).toEqual([
+      {
+        file: '/media/owner/BACKUP/flashbox-20261201T100000Z.fbbackup',
+        password: 'owner password',
+      },
+    ])
+  })
+
   it('walks from Docker to a started stack', async () => {
     const w = setup()
 

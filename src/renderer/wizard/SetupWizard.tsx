@@ -9,6 +9,7 @@ import { defaultSettings, type Settings } from '../../shared/settings'
 import { formatBytes } from '../format'
 import { ErrorBox, Progress, Spinner } from '../shell/common'
 import { FolderPicker } from '../shell/FolderPicker'
+import { RestoreFromBackup } from '../pages/settings/BackupSection'
 import { dockerHelp } from './docker-help'
 import { networkChoices } from './networks'
 import { isOptional } from './service-choice'
@@ -83,6 +84,14 @@ function Wizard({ initial, onDone }: { initial: Settings; onDone: () => void }) 
         {step === 'download' && <DownloadStep settings={settings} onBack={back} onNext={next} />}
         {step === 'start' && <StartStep onDone={onDone} />}
       </section>
+      {step === 'docker' && (
+        <section className="card wizard-card" aria-labelledby="wizard-restore">
+          <details>
+            <summary id="wizard-restore">Had a Flash Box before? Restore it from a backup</summary>
+            <RestoreFromBackup />
+          </details>
+        </section>
+      )}
     </main>
   )
 }

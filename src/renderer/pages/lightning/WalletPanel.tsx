@@ -14,23 +14,58 @@ export function WalletSetup({
   status: LightningStatus
   onChange: (s: LightningStatus) => void
 }) {
-  if (status.wallet === 'waiting_for_owner') return <ProtectSeed onChange={onChange} />
+  if (status.wallet === 'waiting_for_owner')
+    return <ProtectSeed onChange={onChange} restoring={!!status.restore?.needsPassword} />
   if (status.wallet === 'locked') return <Unlock onChange={onChange} />
+  if (status.restore?.restoredAt) return <Restored restore={status.restore} />
   if (status.seed.stored && !status.seed.confirmed) return <SeedBackup onChange={onChange} />
   return null
 }
 
-function ProtectSeed({ onChange }: { onChange: (s: LightningStatus) => void }) {
+/** After a restore: what happened to the channels, and where the money comes back. */
+function Restored({ restore }: { restore: NonNullable<LightningStatus['restore']> }) {
+  const n = restore.channels ?? 0
+  return (
+    <section className="card" aria-labelledby="ln-restored">
+      <h2 id="ln-restored">Lightning wallet restored from your backup</h2>
+      <p>
+        Restored {new Date(restore.restoredAt!).toLocaleString()} from its recovery words
+        {n > 0
+          ? ` and the channel backup, which named ${n} channel${n === 1 ? '' : 's'}. Channels cannot be reopened from a backup: Flash Box asked each peer to close its channel, and the funds come back to this wallet on chain once the closing transactions confirm. Until then they cannot be used for payments; open new channels afterwards.`
+          : '. The backup named no open channels, so only the on-chain funds come back (the wallet scans the chain for them).'}
+      </p>
+    </section>
+  )
+}
+
+function ProtectSeed({
+  onChange,
+  restoring,
+}: {
+  onChange: (s: LightningStatus) => void
+  restoring: boolean
+}) {
   const [password, setPassword] = useState('')
   const protect = useMutation((pw: string) => api.lightning.protectSeed({ password: pw }))
   return (
     <section className="card" aria-labelledby="ln-protect">
-      <h2 id="ln-protect">Create your Lightning wallet</h2>
-      <p>
-        Flash Box creates the wallet for you. Its 24 recovery words are kept encrypted with your
-        password, so enter it once. (In the desktop app without a login password, choose one here:
-        you will need it to see the words.)
-      </p>
+      <h2 id="ln-protect">
+        {restoring ? 'Restore your Lightning wallet' : 'Create your Lightning wallet'}
+      </h2>
+      {restoring ? (
+        <p>
+          This box was restored from a backup. Enter the owner password of the backup to open the
+          Lightning recovery words and the static channel backup. The wallet comes back with the
+          same words; its channels cannot be reopened — their peers close them, and the funds come
+          back to this wallet on chain once the closing transactions confirm.
+        </p>
+      ) : (
+        <p>
+          Flash Box creates the wallet for you. Its 24 recovery words are kept encrypted with your
+          password, so enter it once. (In the desktop app without a login password, choose one here:
+          you will need it to see the words.)
+        </p>
+      )}
       <form
         onSubmit={async (e) => {
           e.preventDefault()
@@ -52,7 +87,13 @@ function ProtectSeed({ onChange }: { onChange: (s: LightningStatus) => void }) {
           />
         </div>
         <button type="submit" className="primary" disabled={!password || protect.pending}>
-          {protect.pending ? 'Creating…' : 'Create the wallet'}
+          {protect.pending
+            ? restoring
+              ? 'Restoring…'
+              : 'Creating…'
+            : restoring
+              ? 'Restore the wallet'
+              : 'Create the wallet'}
         </button>
       </form>
       {protect.error && <ErrorBox error={protect.error} />}

@@ -47,6 +47,7 @@ describe('backup section', () => {
       ...base,
       box: 'unlocked',
       keychain: { available: true, enabled: false },
+      channelBackupCopy: { at: '2026-12-05T09:00:00.000Z', channels: 3 },
     }
     const fake = new FakeTransportForTests({
       'backup.status': () => unlocked,
@@ -97,6 +98,7 @@ describe('backup section', () => {
     type('Password of the backup', 'backup password')
     fireEvent.click(screen.getByRole('button', { name: 'Restore' }))
     await screen.findByText(/Quit and start Flash Box again to finish the restore/)
-    expect(screen.getByText(/channels are then closed by their peers/)).toBeTruthy()
+    expect(screen.getByText(/their peers close them/)).toBeTruthy()
+    expect(screen.getByText(/Last copied .*, 3 channels\./)).toBeTruthy()
   })
 })

@@ -290,7 +290,10 @@ function ArchivesPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupSt
       </div>
       {configure.error && <ErrorBox error={configure.error} />}
       <p className="muted">
-        The Lightning static channel backup is also saved on every channel change (Lightning page).
+        Lightning’s static channel backup (encrypted) is also copied into this folder on every
+        channel change, so a restore knows channels opened after the last daily backup.
+        {s.channelBackupCopy &&
+          ` Last copied ${new Date(s.channelBackupCopy.at).toLocaleString()}, ${s.channelBackupCopy.channels} channel${s.channelBackupCopy.channels === 1 ? '' : 's'}.`}
       </p>
       <button
         type="button"
@@ -342,7 +345,12 @@ function ArchivesPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupSt
   )
 }
 
-function RestorePart({ s }: { s: BackupStatus }) {
+/** Restore from a backup: Settings → Backup, and the first step of a fresh install's setup. */
+export function RestoreFromBackup({
+  pending,
+}: {
+  pending?: BackupStatus['pendingRestore'] | undefined
+}) {
   const [file, setFile] = useState('')
   const [pw, setPw] = useState('')
   const [done, setDone] = useState<RestorePrepared | undefined>(undefined)
@@ -356,9 +364,11 @@ function RestorePart({ s }: { s: BackupStatus }) {
         The restore is completed when Flash Box starts next.
       </p>
       <p className="muted">
-        Lightning comes back from its recovery words and the static channel backup: your channels
-        are then closed by their peers and the funds come back on-chain after the close delay. LND’s
-        live channel state is never in a backup, because an old copy can lose money.
+        Lightning comes back from its recovery words and the static channel backup, once you enter
+        your password on the Lightning page. Your channels cannot be reopened from a backup: their
+        peers close them, and the funds come back to the Lightning wallet on chain once the closing
+        transactions confirm. LND’s live channel state is never in a backup, because an old copy can
+        lose money.
       </p>
       <form
         onSubmit={(e) => {
@@ -393,7 +403,7 @@ function RestorePart({ s }: { s: BackupStatus }) {
         </button>
       </form>
       {restore.error && <ErrorBox error={restore.error} />}
-      {(done || s.pendingRestore) && (
+      {(done || pending) && (
         <p className="notice tone-ok" role="status">
           The backup
           {done
@@ -420,7 +430,7 @@ export function BackupSection() {
         <>
           <BoxKeyPart s={s} onStatus={(n) => status.setData(n)} />
           <ArchivesPart s={s} onStatus={(n) => status.setData(n)} />
-          <RestorePart s={s} />
+          <RestoreFromBackup pending={s.pendingRestore} />
         </>
       )}
     </section>
