@@ -182,7 +182,7 @@ describe('mint engine module', () => {
     // Same seed and data: the same keyset.
     const after = (await e.call('mint', 'status', {}, internal)) as MintStatus
     expect(after.keysets.map((k) => k.id)).toContain(keyset)
-  })
+  }, 60_000) // the restart is polled for up to 30 s: a loaded machine needs more than the 20 s default
 
   it('follows the saved settings: off, on with the test wallet, on with LND (waiting for it)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'flashbox-mint-module-'))

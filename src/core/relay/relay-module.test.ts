@@ -82,7 +82,7 @@ describe('relay engine module', () => {
     expect(after.eventsStored).toBeGreaterThanOrEqual(1)
     // Same database, same key, new process.
     expect(after.relayPubkey).toBe(s.relayPubkey)
-  })
+  }, 60_000) // the restart is polled for up to 30 s: a loaded machine needs more than the 20 s default
 
   it('runs the relay and reports status, policies, lists, rejections and events', async () => {
     const { e, dir } = await engine()
