@@ -3,10 +3,11 @@
 // its published port, verifies with WebAssembly, and keeps its events on the /data volume
 // across a container restart.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { newKey, RawClient, sign } from './relay-harness'
 
 const root = resolve(__dirname, '../..')
@@ -14,8 +15,8 @@ const name = `flashbox-relay-test-${process.pid}`
 const dataDir = mkdtempSync(join(tmpdir(), 'flashbox-relay-container-'))
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
 
-async function waitForUrl(): Promise<string> {
-  const port = docker('port', name, '7777/tcp').split('\n')[0]!.split(':').pop()
+async function waitForUrl(container = name): Promise<string> {
+  const port = docker('port', container, '7777/tcp').split('\n')[0]!.split(':').pop()
   const url = `ws://127.0.0.1:${port}`
   const deadline = Date.now() + 60_000
   for (;;) {
@@ -28,7 +29,7 @@ async function waitForUrl(): Promise<string> {
       // not up yet
     }
     if (Date.now() > deadline)
-      throw new Error(`relay container did not answer: ${docker('logs', name)}`)
+      throw new Error(`relay container did not answer: ${docker('logs', container)}`)
     await new Promise((r) => setTimeout(r, 250))
   }
 }
@@ -104,5 +105,52 @@ describe('relay container image', () => {
     expect(docker('inspect', '--format', '{{.State.Health.Status}}', name)).toMatch(
       /starting|healthy/,
     )
+  })
+
+  it('behind the front door (RELAY_TRUSTED_PROXIES=gateway): limits each forwarded client, not the gateway', async () => {
+    // The front door reaches the container through the published port, so the relay sees
+    // Docker's gateway; it believes X-Forwarded-For from there only.
+    const limited = `${name}-proxied`
+    const dir = mkdtempSync(join(tmpdir(), 'flashbox-relay-proxied-'))
+    chmodSync(dir, 0o777)
+    writeFileSync(
+      join(dir, 'relay.json'),
+      JSON.stringify({ policies: { limits: { maxConnectionsPerIp: 1 } } }),
+    )
+    try {
+      docker(
+        'run',
+        '-d',
+        '--name',
+        limited,
+        '--label',
+        'io.flashbox.test=1',
+        '-p',
+        '127.0.0.1::7777',
+        '-v',
+        `${dir}:/data`,
+        '-e',
+        'RELAY_CONFIG=/data/relay.json',
+        '-e',
+        'RELAY_TRUSTED_PROXIES=gateway',
+        'flashbox/relay:test',
+      )
+      const url = await waitForUrl(limited)
+      const open = (ip: string) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, { headers: { 'x-forwarded-for': ip } })
+          ws.once('open', () => resolve(ws))
+          ws.once('error', reject)
+          ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+        })
+      const a = await open('203.0.113.7')
+      await expect(open('203.0.113.7')).rejects.toThrow(/HTTP (429|403)/)
+      const b = await open('203.0.113.8') // another customer is not counted with the first
+      a.close()
+      b.close()
+    } finally {
+      spawnSync('docker', ['rm', '-f', limited])
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

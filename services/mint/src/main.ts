@@ -6,7 +6,9 @@
 // Also (tests, development): MINT_PORT, MINT_HOST, MINT_DATA_DIR, MINT_CONFIG_JSON (MintConfig),
 //   MINT_BACKEND=fake|lnd, MINT_FAKE_INCOMING_DELAY_MS, MINT_FAKE_OUTGOING_DELAY_MS,
 //   MINT_FAKE_FEE_MSAT, MINT_LND_SOCKET, MINT_LND_CERT_PATH, MINT_LND_MACAROON_PATH,
-//   MINT_SEED_PASSPHRASE (scrypt-protected seed; removed from the environment after start).
+//   MINT_SEED_PASSPHRASE (scrypt-protected seed; removed from the environment after start),
+//   MINT_TRUSTED_PROXIES (comma-separated IPs whose X-Forwarded-For names the client, or
+//   `gateway`: the container's default gateway, where the box's front door comes from).
 //   FLASHBOX_MINT_SEED_KEY_FILE: the container's way to get that passphrase. Flash Box writes it
 //   into a tmpfs right after the container starts (never an environment variable, which
 //   `docker inspect` shows); the mint waits for the file, reads it and removes it. An empty file
@@ -15,6 +17,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { startMint, type BackendSpec } from './index'
 import { createLogger, redact } from './log'
+import { resolveTrustedProxies } from './trusted-proxies'
 
 const env = process.env
 const log = createLogger('mint')
@@ -66,6 +69,8 @@ async function main() {
         }
   const config = env.MINT_CONFIG_JSON ? JSON.parse(env.MINT_CONFIG_JSON) : {}
   if (env.FLASHBOX_MINT_NETWORK) config.network = env.FLASHBOX_MINT_NETWORK
+  const trusted = resolveTrustedProxies(env.MINT_TRUSTED_PROXIES)
+  if (trusted.length) config.trustedProxies = [...(config.trustedProxies ?? []), ...trusted]
   const { host, port } = listen()
   const running = await startMint({
     port,

@@ -3,11 +3,14 @@
 //   RELAY_PORT (default 7777), RELAY_HOST (default 0.0.0.0 in a container, else 127.0.0.1),
 //   RELAY_DB (default /data/relay.db), RELAY_CONFIG (path to a JSON file: { policies,
 //   adminPubkeys, publicUrls, name, description }), RELAY_ADMIN_PUBKEYS (comma-separated hex),
-//   RELAY_PUBLIC_URL (comma-separated ws(s):// URLs clients use).
+//   RELAY_PUBLIC_URL (comma-separated ws(s):// URLs clients use), RELAY_TRUSTED_PROXIES
+//   (comma-separated IPs whose X-Forwarded-For names the client, or `gateway`: the container's
+//   default gateway, where the box's front door comes from; src/trusted-proxies.ts).
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { RelayPolicySchema } from './config'
 import { startRelay } from './index'
+import { resolveTrustedProxies } from './trusted-proxies'
 
 const FileSchema = z.object({
   policies: RelayPolicySchema.prefault({}),
@@ -24,6 +27,7 @@ const EnvSchema = z.object({
   RELAY_CONFIG: z.string().optional(),
   RELAY_ADMIN_PUBKEYS: z.string().default(''),
   RELAY_PUBLIC_URL: z.string().default(''),
+  RELAY_TRUSTED_PROXIES: z.string().default(''),
 })
 
 const line = (level: string, msg: string, fields?: Record<string, unknown>) =>
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
     policies: file.policies,
     adminPubkeys: admins,
     publicUrls: [...file.publicUrls, ...split(env.RELAY_PUBLIC_URL)],
+    trustedProxies: resolveTrustedProxies(env.RELAY_TRUSTED_PROXIES),
     name: file.name,
     description: file.description,
     log,

@@ -8,6 +8,7 @@
 // address: the public routes (HTTPS, box CA), the owner's UI (HTTPS, password + device pairing)
 // and the plain-HTTP page that serves only the CA certificate.
 import type { ReachSettings } from '../../shared/reach'
+import type { Settings } from '../../shared/settings'
 import { frontDoorConfig, type FrontDoorSite } from '../reach/caddy-config'
 import { FlashError } from '../errors'
 import { serviceDir, type RenderContext } from './context'
@@ -17,6 +18,21 @@ import type { ContainerSpec } from './spec'
 import { serviceConfinement } from './confinement'
 
 export const CADDY_CONFIG = '/data/caddy.json'
+
+/** Whether the front door runs: the owner chose a way in (Settings → Reachability). */
+export function frontDoorEnabled(settings: Settings): boolean {
+  const reach = settings.reach
+  return Boolean(reach && (reach.publicAddress || reach.lan || reach.tor))
+}
+
+/**
+ * What the relay and mint containers believe X-Forwarded-For from: the front door reaches them
+ * through their published port, so they see their bridge's gateway (`gateway`, resolved inside
+ * the container: the trusted-proxies.ts of each service). Nothing without a front door.
+ */
+export function trustedProxyEnv(settings: Settings): string | undefined {
+  return frontDoorEnabled(settings) ? 'gateway' : undefined
+}
 
 /** Inside the container: <stack data>/caddy/lan (src/core/reach/box-ca.ts lanCertificateFiles). */
 const LAN_TLS = {

@@ -9,6 +9,7 @@
 // key the engine gives the mint when it runs inside the app), so the same seed opens in either
 // place. The supervisor writes that key into a tmpfs in the container at each start and holds the
 // mint in "Waiting for unlock" while the box is locked (src/core/supervisor/unlock-keys.ts).
+import { trustedProxyEnv } from './caddy'
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
 import { MACAROON_MOUNT, macaroonDir } from './macaroons'
@@ -39,6 +40,10 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
     MINT_HOST: '0.0.0.0',
     MINT_DATA_DIR: '/data',
     MINT_CONFIG_JSON: JSON.stringify({ network: ctx.settings.network }),
+    // With a front door, the per-IP limits count the client it forwards, not the gateway.
+    ...(trustedProxyEnv(ctx.settings)
+      ? { MINT_TRUSTED_PROXIES: trustedProxyEnv(ctx.settings)! }
+      : {}),
     MINT_BACKEND: backend,
     FLASHBOX_MINT_SEED_KEY_FILE: `${MINT_KEYS_DIR}/mint.seed`,
   }

@@ -129,4 +129,25 @@ describe('front door and Tor in the stack', () => {
       rmSync(engineDir, { recursive: true, force: true })
     }
   })
+
+  it('relay and mint containers believe the forwarded client from their gateway only with a front door', async () => {
+    const container = (reach: Settings['reach']): Settings => ({
+      ...withReach(reach),
+      ownServices: 'container',
+    })
+    const images = {
+      relay: { repository: 'flashbox/relay', tag: 't', digest: `sha256:${'1'.repeat(64)}` },
+      mint: { repository: 'flashbox/mint', tag: 't', digest: `sha256:${'2'.repeat(64)}` },
+    } as never
+    const without = await stackCatalog({ machine, images }).render(container(undefined))
+    for (const id of ['relay', 'mint']) {
+      const env = without.services.find((s) => s.id === id)!.env
+      expect(env.RELAY_TRUSTED_PROXIES ?? env.MINT_TRUSTED_PROXIES, id).toBeUndefined()
+    }
+    const behind = await stackCatalog({ machine, images }).render(
+      container({ frontDoorPort: 8480, enginePort: 8347, tor: { lndP2p: false, lndRest: false } }),
+    )
+    expect(behind.services.find((s) => s.id === 'relay')!.env.RELAY_TRUSTED_PROXIES).toBe('gateway')
+    expect(behind.services.find((s) => s.id === 'mint')!.env.MINT_TRUSTED_PROXIES).toBe('gateway')
+  })
 })

@@ -1,7 +1,8 @@
 // The box's own Nostr relay (services/relay), as a container built from docker/relay — used when
 // settings.ownServices is 'container'; otherwise it runs inside the engine and is not in the plan.
 // Environment as read by the relay's entry point (services/relay/src/main.ts): RELAY_PORT,
-// RELAY_HOST, RELAY_DB. It serves NIP-11 on GET / with `Accept: application/nostr+json`.
+// RELAY_HOST, RELAY_DB, RELAY_TRUSTED_PROXIES (with a front door: its forwarded client address). It serves NIP-11 on GET / with `Accept: application/nostr+json`.
+import { trustedProxyEnv } from './caddy'
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
 import { servicePorts } from './networks'
@@ -20,6 +21,9 @@ export function relaySpec(ctx: RenderContext): ContainerSpec {
       RELAY_PORT: String(servicePorts.relay),
       RELAY_HOST: '0.0.0.0',
       RELAY_DB: '/data/relay.db',
+      ...(trustedProxyEnv(ctx.settings)
+        ? { RELAY_TRUSTED_PROXIES: trustedProxyEnv(ctx.settings)! }
+        : {}),
     },
     ports: [
       {

@@ -3,7 +3,7 @@
 import { SettingsSchema, type Settings } from '../../shared/settings'
 import { FlashError } from '../errors'
 import { bitcoindSpec } from './bitcoind'
-import { caddySpec } from './caddy'
+import { caddySpec, frontDoorEnabled } from './caddy'
 import { torSpec } from './tor'
 import { btcpaySpec } from './btcpay'
 import type { Machine, RenderContext } from './context'
@@ -60,9 +60,8 @@ export function enabledServices(settings: Settings): ServiceId[] {
     if (s.mint) ids.push('mint')
   }
   // The front door and Tor only when the owner chose a way in (Settings → Reachability).
-  const reach = settings.reach
-  if (reach && (reach.publicAddress || reach.lan || reach.tor)) ids.push('caddy')
-  if (reach?.tor) ids.push('tor')
+  if (frontDoorEnabled(settings)) ids.push('caddy')
+  if (settings.reach?.tor) ids.push('tor')
   return ids
 }
 
