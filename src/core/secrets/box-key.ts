@@ -9,6 +9,11 @@
 // a sealed value can only be opened for the purpose it was sealed for. Optionally the desktop app
 // keeps a copy of the key in the OS keychain (BoxKeychain, implemented in src/main only) so the
 // box can start unattended after a reboot.
+//
+// With an HSM (src/core/hardware/pkcs11/box-key-hsm.ts), the box key is first wrapped by an AES key
+// that never leaves the token (CKM_AES_KEY_WRAP_PAD) and only that blob is wrapped under the
+// password: the box then opens only with the password and the HSM present. A password change
+// re-wraps the blob and needs no HSM.
 import {
   createCipheriv,
   createDecipheriv,
@@ -53,6 +58,13 @@ export const WrappedBoxKeySchema = z.object({
   /** SHA-256 of HKDF(box key, "id"), to recognise the right key from the keychain. */
   keyId: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.string(),
+  /** Set when `wrapped` holds the box key as wrapped by this HSM key, not the key itself. */
+  hsm: z
+    .object({
+      tokenSerial: z.string().min(1).max(64),
+      keyLabel: z.string().min(1).max(128),
+    })
+    .optional(),
 })
 export type WrappedBoxKey = z.infer<typeof WrappedBoxKeySchema>
 
@@ -60,6 +72,16 @@ export type WrappedBoxKey = z.infer<typeof WrappedBoxKeySchema>
  * Where the desktop app keeps a copy of the box key (Electron safeStorage). Core only sees this
  * interface; headless mode has none.
  */
+export interface BoxKeyHsm {
+  /** Which token and key wrap the box key (recorded in box-key.json, no secret). */
+  readonly tokenSerial: string
+  readonly keyLabel: string
+  /** Wraps the box key with the token's AES key (throws when the token is absent). */
+  wrap(key: Uint8Array): Buffer
+  /** Unwraps it (throws hsm.* errors: token absent, wrong token or key). */
+  unwrap(blob: Uint8Array): Buffer
+}
+
 export interface BoxKeychain {
   /** False where the OS offers no protected storage (then the owner cannot choose it). */
   available(): boolean
@@ -124,9 +146,20 @@ export async function wrapBoxKey(
   password: string,
   createdAt = new Date().toISOString(),
 ): Promise<WrappedBoxKey> {
+  return wrapUnderPassword(key, keyIdOf(key), password, createdAt)
+}
+
+/** `inner` (the box key, or its HSM-wrapped blob) under scrypt(password). */
+async function wrapUnderPassword(
+  inner: Uint8Array,
+  keyId: string,
+  password: string,
+  createdAt: string,
+  hsm?: WrappedBoxKey['hsm'],
+): Promise<WrappedBoxKey> {
   const salt = randomBytes(16)
   const kek = await scryptKey(password, salt, BOX_KEY_SCRYPT)
-  const { nonce, body } = aeadSeal(kek, key, WRAP_AAD)
+  const { nonce, body } = aeadSeal(kek, inner, WRAP_AAD)
   kek.fill(0)
   return {
     v: 1,
@@ -135,23 +168,52 @@ export async function wrapBoxKey(
     salt: salt.toString('base64'),
     nonce: nonce.toString('base64'),
     wrapped: body.toString('base64'),
-    keyId: keyIdOf(key),
+    keyId,
     createdAt,
+    ...(hsm ? { hsm } : {}),
   }
 }
 
-/** The box key, or null when the password is wrong (or the file was altered). */
-export async function unwrapBoxKey(w: WrappedBoxKey, password: string): Promise<Buffer | null> {
+/** What the password opens: the box key, or (with an HSM) its wrapped blob; null when wrong. */
+async function openPasswordLayer(w: WrappedBoxKey, password: string): Promise<Buffer | null> {
   const kek = await scryptKey(password, Buffer.from(w.salt, 'base64'), w)
-  const key = aeadOpen(
+  const inner = aeadOpen(
     kek,
     Buffer.from(w.nonce, 'base64'),
     Buffer.from(w.wrapped, 'base64'),
     WRAP_AAD,
   )
   kek.fill(0)
-  if (!key || key.length !== KEY_BYTES || keyIdOf(key) !== w.keyId) return null
+  return inner
+}
+
+/**
+ * The box key, or null when the password is wrong (or the file was altered). With an HSM-wrapped
+ * key, `hsm` must be given; without it this throws box.hsm_missing.
+ */
+export async function unwrapBoxKey(
+  w: WrappedBoxKey,
+  password: string,
+  hsm?: BoxKeyHsm | null,
+): Promise<Buffer | null> {
+  const inner = await openPasswordLayer(w, password)
+  if (!inner) return null
+  let key = inner
+  if (w.hsm) {
+    if (!hsm || hsm.tokenSerial !== w.hsm.tokenSerial || hsm.keyLabel !== w.hsm.keyLabel)
+      throw hsmMissingError()
+    key = hsm.unwrap(inner)
+  }
+  if (key.length !== KEY_BYTES || keyIdOf(key) !== w.keyId) return null
   return key
+}
+
+export function hsmMissingError(): FlashError {
+  return new FlashError(
+    'box.hsm_missing',
+    'The box key is locked by the HSM, and the HSM is not connected.',
+    'Plug in the HSM the box was set up with (Devices → HSM), then enter the owner password again.',
+  )
 }
 
 export function lockedError(): FlashError {
@@ -185,6 +247,7 @@ export class BoxKey {
   private key: Buffer | null = null
   private readonly unlockListeners = new Set<(box: BoxKey) => void | Promise<void>>()
   private keychain: BoxKeychain | null = null
+  private hsm: BoxKeyHsm | null = null
 
   constructor(readonly dataDir: string) {
     this.path = join(dataDir, 'secrets', 'box-key.json')
@@ -241,29 +304,100 @@ export class BoxKey {
     }
     if (this.key) {
       // Already open: still check the password (callers use this to re-confirm it).
-      if (!(await unwrapBoxKey(wrapped, password))) throw wrongPasswordError()
+      if (!(await openPasswordLayer(wrapped, password))) throw wrongPasswordError()
       return
     }
-    const key = await unwrapBoxKey(wrapped, password)
+    if (!(await openPasswordLayer(wrapped, password))) throw wrongPasswordError()
+    const key = await unwrapBoxKey(wrapped, password, this.hsm)
     if (!key) throw wrongPasswordError()
     await this.becomeUnlocked(key)
   }
 
-  /** True when `password` opens the stored box key (does not change the state). */
+  /** True when `password` opens the stored box key's password layer (does not change the state). */
   async checkPassword(password: string): Promise<boolean> {
     const wrapped = this.readWrapped()
-    return wrapped !== null && (await unwrapBoxKey(wrapped, password)) !== null
+    return wrapped !== null && (await openPasswordLayer(wrapped, password)) !== null
   }
 
-  /** Re-wraps the box key under a new password. The data sealed under it is left untouched. */
+  /**
+   * Re-wraps the box key under a new password. The data sealed under it is left untouched; an
+   * HSM-wrapped key stays HSM-wrapped (its blob is re-wrapped, so the HSM is not needed for this).
+   */
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
     const wrapped = this.readWrapped()
     if (!wrapped) throw noBoxKeyError()
-    const key = await unwrapBoxKey(wrapped, oldPassword)
+    const inner = await openPasswordLayer(wrapped, oldPassword)
+    if (!inner) throw wrongPasswordError()
+    const next = await wrapUnderPassword(
+      inner,
+      wrapped.keyId,
+      newPassword,
+      wrapped.createdAt,
+      wrapped.hsm,
+    )
+    writeSecretFileAtomic(this.path, JSON.stringify(next) + '\n')
+    if (!this.key && !wrapped.hsm) await this.becomeUnlocked(inner)
+  }
+
+  // --- HSM ----------------------------------------------------------------------------------
+
+  /** The HSM that can wrap the box key (the hardware module gives it; null: none). */
+  useHsm(hsm: BoxKeyHsm | null): void {
+    this.hsm = hsm
+  }
+
+  /** Which HSM key wraps the box key, if one does. */
+  hsmStatus(): WrappedBoxKey['hsm'] | undefined {
+    return this.readWrapped()?.hsm
+  }
+
+  /**
+   * Wraps the stored box key with the HSM (owner's password again): from now on the box opens
+   * only with the password and this HSM present. The key itself, and all sealed data, stay.
+   */
+  async wrapWithHsm(password: string): Promise<void> {
+    const wrapped = this.readWrapped()
+    if (!wrapped) throw noBoxKeyError()
+    if (wrapped.hsm) return
+    const hsm = this.hsm
+    if (!hsm) throw hsmMissingError()
+    if (this.keychainStatus().enabled) {
+      throw new FlashError(
+        'box.hsm_with_keychain',
+        'The box key is kept in this computer’s keychain, which would open the box without the HSM.',
+        'Turn off “keep the box key in the keychain” in Settings → Backup first.',
+      )
+    }
+    const key = await unwrapBoxKey(wrapped, password)
     if (!key) throw wrongPasswordError()
-    const next = await wrapBoxKey(key, newPassword, wrapped.createdAt)
+    const blob = hsm.wrap(key)
+    // Check the round trip before the only copy of the key depends on it.
+    if (!hsm.unwrap(blob).equals(key))
+      throw new FlashError(
+        'box.hsm_wrap_failed',
+        'The HSM did not give the box key back unchanged, so it was not used.',
+        'Check the HSM in Devices → HSM, then try again.',
+      )
+    const next = await wrapUnderPassword(blob, wrapped.keyId, password, wrapped.createdAt, {
+      tokenSerial: hsm.tokenSerial,
+      keyLabel: hsm.keyLabel,
+    })
     writeSecretFileAtomic(this.path, JSON.stringify(next) + '\n')
     if (!this.key) await this.becomeUnlocked(key)
+  }
+
+  /** Stops wrapping the box key with the HSM (needs the HSM present, and the password). */
+  async unwrapFromHsm(password: string): Promise<void> {
+    const wrapped = this.readWrapped()
+    if (!wrapped) throw noBoxKeyError()
+    if (!wrapped.hsm) return
+    if (!(await openPasswordLayer(wrapped, password))) throw wrongPasswordError()
+    const key = await unwrapBoxKey(wrapped, password, this.hsm)
+    if (!key) throw wrongPasswordError()
+    writeSecretFileAtomic(
+      this.path,
+      JSON.stringify(await wrapBoxKey(key, password, wrapped.createdAt)) + '\n',
+    )
   }
 
   /** Forgets the key in memory (the engine stops, or the owner locks the box). */
@@ -296,6 +430,13 @@ export class BoxKey {
     }
     if (!enabled) return kc.clear()
     this.requireUnlocked()
+    if (this.readWrapped()?.hsm) {
+      throw new FlashError(
+        'box.hsm_with_keychain',
+        'The box key is locked by the HSM; a copy in the keychain would open the box without it.',
+        'Keep unlocking the box with the password and the HSM.',
+      )
+    }
     kc.store(this.key!)
   }
 
