@@ -6,6 +6,11 @@
 //  - a naive client asking one address at a time: get_history, then each new transaction, its
 //    Merkle proof and its block header (cached), one request per round trip.
 // Both do the same work (discover to the gap limit, fetch every transaction, verify every proof).
+// The box's client also sends the Merkle proofs and headers a round needs in the same moment as
+// the transactions (electrs works on them while the client parses), parses each transaction once,
+// and checks a round's proofs with MerkleVerifier (each header's work checked once, tree nodes
+// already established in a block not hashed again); the naive client checks each proof on its
+// own with verifyMerkleProof, as a one-call-at-a-time client would.
 // Then a restart of the box's wallet on the same store: what an unchanged wallet costs.
 // Both derive addresses with the same AccountKeys inside their timing, so the difference is
 // the protocol. The façade (bitcoind simulator + electrs simulator) runs in its own process, as

@@ -344,18 +344,22 @@ export class ElectrumClient {
     this.socket.destroy()
   }
 
+  /**
+   * Splits the stream into lines. Only the new chunk is searched for a newline (a batch answer
+   * of a few MB arrives in many chunks; searching the whole buffer again each time is quadratic).
+   */
   private onData(chunk: string): void {
-    this.buffer += chunk
-    if (this.buffer.length > 50_000_000) {
-      this.socket.destroy()
-      return
-    }
+    let start = 0
     let nl: number
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).trim()
-      this.buffer = this.buffer.slice(nl + 1)
+    while ((nl = chunk.indexOf('\n', start)) >= 0) {
+      const piece = chunk.slice(start, nl)
+      const line = (this.buffer ? this.buffer + piece : piece).trim()
+      this.buffer = ''
+      start = nl + 1
       if (line) this.onLine(line)
     }
+    if (start < chunk.length) this.buffer += chunk.slice(start)
+    if (this.buffer.length > 50_000_000) this.socket.destroy()
   }
 
   private onLine(line: string): void {

@@ -218,20 +218,29 @@ export function watchOnlyAccount(opts: {
 /** Derives the addresses of one account; the two chain nodes are derived once. */
 export class AccountKeys {
   private readonly chains: readonly [BIP32Interface, BIP32Interface]
+  /** Each chain node's public key uncompressed (65 bytes): adding to it needs no square root. */
+  private readonly uncompressed: readonly [Uint8Array, Uint8Array]
   private readonly net: bitcoin.Network
 
   constructor(readonly account: WalletAccount) {
     this.net = NETWORKS[account.network]
     const node = bip32.fromBase58(account.xpub, this.net)
     this.chains = [node.derive(0), node.derive(1)]
+    this.uncompressed = [
+      ecc.pointCompress(this.chains[0].publicKey, false),
+      ecc.pointCompress(this.chains[1].publicKey, false),
+    ]
   }
 
   /**
    * BIP32 CKDpub of a chain node: HMAC-SHA512(chain code, K ‖ ser32(i)), child = K + IL·G. Done
    * here with Node's native HMAC and tiny-secp256k1 instead of bip32's derive(), which also builds
    * a node object, re-validates the point and hashes the parent's fingerprint for every child — a
-   * sync derives thousands of addresses. In the (2^-127) case BIP32 calls invalid, bip32's own
-   * derive() decides, so the result is always bip32's.
+   * sync derives thousands of addresses. IL·G is a fixed-base multiplication (libsecp256k1's
+   * precomputed generator tables, `pointFromScalar`) added to the parent kept uncompressed; that is
+   * about twice as fast as `pointAddScalar`, whose tweak-add goes through the general
+   * multiplication and decompresses the parent each time. In the (2^-127) case BIP32 calls
+   * invalid, bip32's own derive() decides, so the result is always bip32's.
    */
   private childPubkey(chain: WalletChain, index: number): Uint8Array {
     const parent = this.chains[chain]
@@ -240,7 +249,8 @@ export class AccountKeys {
     data.writeUInt32BE(index, 33)
     const I = createHmac('sha512', parent.chainCode).update(data).digest()
     const IL = I.subarray(0, 32)
-    const child = ecc.isPrivate(IL) ? ecc.pointAddScalar(parent.publicKey, IL, true) : null
+    const tweak = ecc.isPrivate(IL) ? ecc.pointFromScalar(IL, false) : null
+    const child = tweak ? ecc.pointAdd(this.uncompressed[chain], tweak, true) : null
     return child ?? parent.derive(index).publicKey
   }
 

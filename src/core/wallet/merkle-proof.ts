@@ -44,13 +44,39 @@ export function meetsProofOfWork(header: BlockHeader): boolean {
   return BigInt('0x' + header.hash) <= target
 }
 
+const HASH_HEX = /^[0-9a-f]{64}$/
+
+/** A branch electrs served, checked for shape: 32-byte hashes, at most 32 levels. */
+function checkBranch(txSize: number, branch: readonly string[]): void {
+  if (txSize === 64) throw badProof('a 64-byte transaction cannot be proved by a Merkle branch')
+  if (branch.length > 32) throw badProof('the branch is longer than any block allows')
+  for (const b of branch)
+    if (!HASH_HEX.test(b)) throw badProof('the branch holds something other than hashes')
+}
+
+/**
+ * Folds one level: the parent of `hash` and its sibling. Bitcoin pairs the last node of a level
+ * with a copy of itself, so a right-hand node (odd index) equal to its left sibling can only be
+ * that copy: a position that does not exist (CVE-2012-2459, the duplicated-transaction ambiguity).
+ * Refused; without it a server could "prove" the last transaction of a block at a second position.
+ */
+function foldLevel(hash: Buffer, sibling: Buffer, index: number): Buffer {
+  if (index & 1) {
+    if (sibling.equals(hash))
+      throw badProof('the branch proves a duplicated copy of a transaction (CVE-2012-2459)')
+    return dsha(Buffer.concat([sibling, hash]))
+  }
+  return dsha(Buffer.concat([hash, sibling]))
+}
+
+const internal = (displayHex: string) => Buffer.from(displayHex, 'hex').reverse()
+
 /** The root a Merkle branch leads to from `txid` at position `pos` (all display hex). */
 export function merkleRootFromBranch(txid: string, branch: readonly string[], pos: number): string {
-  let hash = Buffer.from(txid, 'hex').reverse()
+  let hash: Buffer = internal(txid)
   let index = pos
   for (const sibling of branch) {
-    const s = Buffer.from(sibling, 'hex').reverse()
-    hash = dsha(index & 1 ? Buffer.concat([s, hash]) : Buffer.concat([hash, s]))
+    hash = foldLevel(hash, internal(sibling), index)
     index >>>= 1
   }
   // Leftover position bits mean the branch is too short for the position it claims.
@@ -61,7 +87,8 @@ export function merkleRootFromBranch(txid: string, branch: readonly string[], po
 /**
  * Checks that `txid` is in the block with header `headerHex`; throws wallet.bad_merkle_proof
  * otherwise. Also refuses a branch of 64-byte-node ambiguity (CVE-2017-12842) by requiring every
- * sibling to be a 32-byte hash and the transaction not to be 64 bytes long (`txSize`).
+ * sibling to be a 32-byte hash and the transaction not to be 64 bytes long (`txSize`), and the
+ * duplicated-leaf ambiguity (CVE-2012-2459, see foldLevel).
  */
 export function verifyMerkleProof(p: {
   readonly txid: string
@@ -73,14 +100,79 @@ export function verifyMerkleProof(p: {
   const header = parseHeader(p.headerHex)
   if (!meetsProofOfWork(header))
     throw badProof('the block header does not have the proof of work it claims')
-  if (p.txSize === 64) throw badProof('a 64-byte transaction cannot be proved by a Merkle branch')
-  if (p.branch.some((b) => !/^[0-9a-f]{64}$/.test(b)))
-    throw badProof('the branch holds something other than hashes')
-  if (p.branch.length > 32) throw badProof('the branch is longer than any block allows')
+  checkBranch(p.txSize, p.branch)
   const root = merkleRootFromBranch(p.txid, p.branch, p.pos)
   if (root !== header.merkleRoot)
     throw badProof('the branch does not lead to the block’s merkle root')
   return header
+}
+
+/**
+ * verifyMerkleProof for many proofs at once, as a sync round checks them: each header is parsed
+ * and its proof of work checked once, and the tree nodes a proof has established (its path and
+ * its siblings, all bound to the root) are kept per block, so a later proof in the same block
+ * stops hashing as soon as it reaches a node already established at that position. A node that
+ * contradicts an established one is refused like a wrong root. Same checks, same answers; far
+ * fewer hashes when a block holds many of the wallet's transactions.
+ */
+export class MerkleVerifier {
+  private readonly headers = new Map<string, BlockHeader>()
+  /** Per merkle root: "level:index" → the node established there (internal byte order). */
+  private readonly trees = new Map<string, Map<string, Buffer>>()
+
+  private header(headerHex: string): BlockHeader {
+    let h = this.headers.get(headerHex)
+    if (!h) {
+      h = parseHeader(headerHex)
+      if (!meetsProofOfWork(h))
+        throw badProof('the block header does not have the proof of work it claims')
+      this.headers.set(headerHex, h)
+    }
+    return h
+  }
+
+  verify(p: {
+    readonly txid: string
+    readonly txSize: number
+    readonly branch: readonly string[]
+    readonly pos: number
+    readonly headerHex: string
+  }): BlockHeader {
+    const header = this.header(p.headerHex)
+    checkBranch(p.txSize, p.branch)
+    let tree = this.trees.get(header.merkleRoot)
+    if (!tree) {
+      tree = new Map()
+      this.trees.set(header.merkleRoot, tree)
+    }
+    const learned: [string, Buffer][] = []
+    let hash: Buffer = internal(p.txid)
+    let index = p.pos
+    let reached = false
+    for (let level = 0; level < p.branch.length; level++) {
+      const known = tree.get(`${level}:${index}`)
+      if (known) {
+        if (!known.equals(hash))
+          throw badProof('the branch does not lead to the block’s merkle root')
+        reached = true
+        break
+      }
+      const sibling = internal(p.branch[level]!)
+      learned.push([`${level}:${index}`, hash])
+      // A left node equal to its sibling is the last of its level, paired with its own copy:
+      // that copy's position does not exist, so it is not remembered as a node.
+      if (index & 1 || !sibling.equals(hash)) learned.push([`${level}:${index ^ 1}`, sibling])
+      hash = foldLevel(hash, sibling, index)
+      index >>>= 1
+    }
+    if (!reached) {
+      if (index !== 0) throw badProof('the branch is shorter than the position it claims')
+      if (Buffer.from(hash).reverse().toString('hex') !== header.merkleRoot)
+        throw badProof('the branch does not lead to the block’s merkle root')
+    }
+    for (const [k, v] of learned) tree.set(k, v)
+    return header
+  }
 }
 
 function badProof(detail: string): FlashError {

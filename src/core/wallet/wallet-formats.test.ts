@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest'
 import { bip21Uri, btcStringToSat, parseBip21, satToBtcString } from './bip21'
 import { exportBip329, parseBip329 } from './bip329'
 import { electrumStatus } from './electrum-status'
-import { merkleRootFromBranch, parseHeader, verifyMerkleProof } from './merkle-proof'
+import {
+  MerkleVerifier,
+  merkleRootFromBranch,
+  parseHeader,
+  verifyMerkleProof,
+} from './merkle-proof'
 
 const dsha = (b: Buffer) =>
   createHash('sha256').update(createHash('sha256').update(b).digest()).digest()
@@ -68,6 +73,69 @@ describe('Merkle proofs', () => {
     const noWork = headerHex.slice(0, 144) + '00000000' + headerHex.slice(152) // bits → 0
     expect(() =>
       verifyMerkleProof({ txid: leaves[2]!, txSize: 200, branch, pos: 2, headerHex: noWork }),
+    ).toThrow(/proof of work/)
+  })
+
+  it('refuses a branch proving the duplicated last leaf at a position that does not exist (CVE-2012-2459)', () => {
+    // Position 3 of the 3-transaction block is the copy of leaf 2: the same hashes fold to the
+    // real root, so only the duplicate check tells the two apart.
+    const forged = [leaves[2]!, display(n01)]
+    expect(() => merkleRootFromBranch(leaves[2]!, forged, 3)).toThrow(/CVE-2012-2459/)
+    expect(() =>
+      verifyMerkleProof({ txid: leaves[2]!, txSize: 200, branch: forged, pos: 3, headerHex }),
+    ).toThrow(/duplicated copy/)
+    const v = new MerkleVerifier()
+    // Even after the real position was verified (its sibling, the copy, is not remembered).
+    v.verify({ txid: leaves[2]!, txSize: 200, branch: forged, pos: 2, headerHex })
+    expect(() =>
+      v.verify({ txid: leaves[2]!, txSize: 200, branch: forged, pos: 3, headerHex }),
+    ).toThrow(/duplicated copy/)
+  })
+
+  it('the batch verifier gives the same answers as one proof at a time', () => {
+    const v = new MerkleVerifier()
+    const b0 = [leaves[1]!, display(n22)]
+    const b1 = [leaves[0]!, display(n22)]
+    const b2 = [leaves[2]!, display(n01)]
+    expect(
+      v.verify({ txid: leaves[0]!, txSize: 200, branch: b0, pos: 0, headerHex }).merkleRoot,
+    ).toBe(display(root))
+    // Leaf 1 is already known as leaf 0's sibling; a wrong branch above it no longer matters.
+    expect(
+      v.verify({
+        txid: leaves[1]!,
+        txSize: 200,
+        branch: [leaves[0]!, '00'.repeat(32)],
+        pos: 1,
+        headerHex,
+      }).merkleRoot,
+    ).toBe(display(root))
+    expect(
+      v.verify({ txid: leaves[2]!, txSize: 200, branch: b2, pos: 2, headerHex }).merkleRoot,
+    ).toBe(display(root))
+    // A transaction at a known position that is not the known node is refused.
+    expect(() =>
+      v.verify({ txid: '44'.repeat(32), txSize: 200, branch: b1, pos: 1, headerHex }),
+    ).toThrow(/does not lead/)
+    expect(() =>
+      v.verify({ txid: leaves[2]!, txSize: 200, branch: b2, pos: 0, headerHex }),
+    ).toThrow(/does not lead/)
+    expect(() => v.verify({ txid: leaves[2]!, txSize: 64, branch: b2, pos: 2, headerHex })).toThrow(
+      /64-byte/,
+    )
+    const tampered = [b2[0]!, '00' + b2[1]!.slice(2)]
+    expect(() =>
+      new MerkleVerifier().verify({
+        txid: leaves[2]!,
+        txSize: 200,
+        branch: tampered,
+        pos: 2,
+        headerHex,
+      }),
+    ).toThrow(/does not lead/)
+    const noWork = headerHex.slice(0, 144) + '00000000' + headerHex.slice(152)
+    expect(() =>
+      v.verify({ txid: leaves[2]!, txSize: 200, branch: b2, pos: 2, headerHex: noWork }),
     ).toThrow(/proof of work/)
   })
 })

@@ -17,13 +17,13 @@
 // Work is serialised on one queue: a notification that arrives during a round waits for it.
 import * as bitcoin from 'bitcoinjs-lib'
 import { HistorySchema, MerkleSchema, HeaderHexSchema, TxHexSchema } from '../clients/electrum'
-import type { HeaderNotification } from '../clients/electrum'
+import type { HeaderNotification, MerkleAnswer, Settled } from '../clients/electrum'
 import { FlashError } from '../errors'
 import { silentLogger, type Logger } from '../log'
 import { AccountKeys } from './account'
 import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electrum-session'
 import { electrumStatus, type HistoryItem } from './electrum-status'
-import { parseHeader, verifyMerkleProof } from './merkle-proof'
+import { MerkleVerifier, parseHeader } from './merkle-proof'
 import type { StoredAddress, StoredTx, WalletStore } from './wallet-store'
 import type { WalletAccount, WalletChain } from './types'
 
@@ -72,6 +72,11 @@ export class AccountState {
     this.chains[chain][index] = a
     this.byScriptHash.set(a.derived.scriptHash, a)
     this.byScript.set(a.derived.scriptPubKey, a)
+  }
+
+  /** A transaction parsed while it was fetched: views use it without parsing it again. */
+  rememberParsed(txid: string, tx: bitcoin.Transaction): void {
+    this.parsed.set(txid, tx)
   }
 
   tx(txid: string): bitcoin.Transaction | undefined {
@@ -424,10 +429,14 @@ export class WalletSync {
         touched.add(this.accounts.get(a.account)!)
       }
     })
+    // The proofs (and missing headers) the histories call for are asked for at once, in flight
+    // together with the transactions; electrs works on them while this process parses.
+    const early = this.requestProofs(this.proofsWanted([...touched]))
+    early.catch(() => undefined) // if the transactions fail first, this answer is not awaited
     await this.fetchTransactions([...touched])
     const toVerify: { state: AccountState; tx: StoredTx }[] = []
     for (const state of touched) toVerify.push(...this.reconcile(state))
-    await this.verify(toVerify)
+    await this.verify(toVerify, await early)
     this.store.transaction(() => {
       for (const sh of shs) for (const a of this.findAddresses(sh)) this.store.putAddress(a)
       for (const state of touched) for (const t of state.txs.values()) this.putTx(t, true)
@@ -460,7 +469,8 @@ export class WalletSync {
     const firstSeen = this.now().toISOString()
     txids.forEach((txid, i) => {
       const hex = hexes[i]!
-      if (bitcoin.Transaction.fromHex(hex).getId() !== txid) {
+      const parsed = bitcoin.Transaction.fromHex(hex)
+      if (parsed.getId() !== txid) {
         throw new FlashError(
           'wallet.bad_transaction',
           'The Electrum server sent a transaction that does not match its id.',
@@ -468,6 +478,7 @@ export class WalletSync {
         )
       }
       for (const { state } of want.get(txid)!) {
+        state.rememberParsed(txid, parsed)
         state.txs.set(txid, {
           account: state.account.id,
           txid,
@@ -552,33 +563,72 @@ export class WalletSync {
     return out
   }
 
-  /** Checks the Merkle proofs of confirmed transactions against their block headers (batched). */
-  private async verify(list: readonly { state: AccountState; tx: StoredTx }[]): Promise<void> {
-    if (list.length === 0) return
+  /**
+   * The confirmed history items whose proof a round will check: not in the wallet yet, at another
+   * height than stored, or not verified yet (what reconcile() hands to verify()).
+   */
+  private proofsWanted(states: readonly AccountState[]): { txid: string; height: number }[] {
+    const out = new Map<string, { txid: string; height: number }>()
+    for (const state of states)
+      for (const list of state.chains)
+        for (const a of list)
+          for (const h of a?.history ?? []) {
+            if (h.height <= 0) continue
+            const tx = state.txs.get(h.tx_hash)
+            if (tx && tx.height === h.height && tx.verified) continue
+            out.set(`${h.tx_hash}:${h.height}`, { txid: h.tx_hash, height: h.height })
+          }
+    return [...out.values()]
+  }
+
+  /** Asks for Merkle proofs and the headers not held yet, both batches in flight at once. */
+  private async requestProofs(
+    items: readonly { txid: string; height: number }[],
+  ): Promise<Map<string, Settled<MerkleAnswer>>> {
+    const out = new Map<string, Settled<MerkleAnswer>>()
+    if (items.length === 0) return out
     const client = this.session.client()
-    const proofs = await client.batchSettled(
-      'blockchain.transaction.get_merkle',
-      list.map(({ tx }) => [tx.txid, tx.height]),
-      MerkleSchema,
-    )
-    const missing = [...new Set(list.map(({ tx }) => tx.height))].filter(
-      (h) => !this.headers.has(h),
-    )
-    const headerHexes = await client.batch(
-      'blockchain.block.header',
-      missing.map((h) => [h]),
-      HeaderHexSchema,
-    )
+    const missing = [...new Set(items.map((x) => x.height))].filter((h) => !this.headers.has(h))
+    const [proofs, headerHexes] = await Promise.all([
+      client.batchSettled(
+        'blockchain.transaction.get_merkle',
+        items.map((x) => [x.txid, x.height]),
+        MerkleSchema,
+      ),
+      client.batch(
+        'blockchain.block.header',
+        missing.map((h) => [h]),
+        HeaderHexSchema,
+      ),
+    ])
     missing.forEach((h, i) => {
       this.headers.set(h, headerHexes[i]!)
       this.store.putHeader(h, headerHexes[i]!)
     })
-    list.forEach(({ state, tx }, i) => {
-      const proof = proofs[i]!
+    items.forEach((x, i) => out.set(`${x.txid}:${x.height}`, proofs[i]!))
+    return out
+  }
+
+  /**
+   * Checks the Merkle proofs of confirmed transactions against their block headers (batched;
+   * `early` holds proofs already asked for this round, the rest are asked for now).
+   */
+  private async verify(
+    list: readonly { state: AccountState; tx: StoredTx }[],
+    early: ReadonlyMap<string, Settled<MerkleAnswer>> = new Map(),
+  ): Promise<void> {
+    if (list.length === 0) return
+    const key = (tx: StoredTx) => `${tx.txid}:${tx.height}`
+    const late = await this.requestProofs(
+      list.filter(({ tx }) => !early.has(key(tx))).map(({ tx }) => tx),
+    )
+    const verifier = new MerkleVerifier()
+    for (const { state, tx } of list) {
+      const proof = early.get(key(tx)) ?? late.get(key(tx))!
       if (!proof.ok) {
         // Typically a reorg racing the request; the next status change brings the new height.
         this.log.debug('no merkle proof yet', { txid: tx.txid, code: proof.error.code })
-        return
+        continue
       }
       try {
         if (proof.value.block_height !== tx.height)
@@ -587,7 +637,7 @@ export class WalletSync {
             'The Electrum server’s proof names another block than the transaction’s history.',
             'If this keeps happening, open the electrs logs.',
           )
-        const header = verifyMerkleProof({
+        const header = verifier.verify({
           txid: tx.txid,
           txSize: tx.hex.length / 2,
           branch: proof.value.merkle,
@@ -608,7 +658,7 @@ export class WalletSync {
         this.log.warn('merkle proof refused', { txid: tx.txid, code: e.code })
         this.events.badProof?.(state.account.id, tx.txid, e)
       }
-    })
+    }
   }
 
   /** After a reconnect: every confirmed transaction that is not verified yet gets another try. */
