@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -152,4 +153,76 @@ describe('SIGKILL during backup and restore', () => {
     }
     expect(readdirSync(fresh)).not.toContain('.restore')
   }, 60_000)
+
+  it('restore apply: SIGKILL while files are moved into place; the next start finishes it', async () => {
+    // A box with many files, so that moving them into place takes a while.
+    const many = join(root, 'many')
+    const box = new BoxKey(many)
+    await box.enterPassword(PW)
+    for (let i = 0; i < 3000; i++) {
+      mkdirSync(join(many, 'notes', String(i % 30)), { recursive: true })
+      writeFileSync(join(many, 'notes', String(i % 30), `n-${i}.txt`), `note ${i}`)
+    }
+    const made = await createBackup({
+      engineDir: many,
+      stackDir: join(many, 'stack'),
+      box,
+      targetDir: join(root, 'many-target'),
+      appVersion: '0.1.0',
+    })
+    const fresh = join(root, 'many-fresh')
+    mkdirSync(fresh)
+    await prepareRestore({
+      engineDir: fresh,
+      archive: made.file,
+      password: PW,
+      appVersion: '0.1.0',
+    })
+    const plan = pendingRestore(fresh)!
+    const engineFiles = plan.files.filter((f) => f.path.startsWith('engine/'))
+    const first = join(fresh, ...engineFiles[0]!.path.split('/').slice(1))
+
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { applyPendingRestore } from './src/core/backup/restore.ts'
+         applyPendingRestore(process.env.FRESH)
+         console.log('finished without being killed')`,
+      ],
+      {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        env: { ...process.env, FRESH: fresh },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let output = ''
+    child.stdout.on('data', (d: Buffer) => (output += String(d)))
+    child.stderr.on('data', (d: Buffer) => (output += String(d)))
+    // Killed as soon as the first file is in place.
+    const poll = setInterval(() => {
+      if (existsSync(first)) child.kill('SIGKILL')
+    }, 1)
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_c, sig) => resolve(sig)),
+    )
+    clearInterval(poll)
+    expect(signal, `the child should have been killed mid-way; it said:\n${output}`).toBe('SIGKILL')
+    const moved = engineFiles.filter((f) => existsSync(join(fresh, ...f.path.split('/').slice(1))))
+    expect(moved.length).toBeGreaterThan(0)
+    expect(moved.length).toBeLessThan(engineFiles.length) // really half-done
+
+    // The next start runs the apply again: it completes, and every file is the backed-up one.
+    expect(applyPendingRestore(fresh)).toBe(true)
+    expect(readdirSync(fresh)).not.toContain('.restore')
+    const original = snapshot(many)
+    const restored = snapshot(fresh)
+    for (const [p, content] of Object.entries(original)) {
+      if (p.startsWith('/stack/')) continue
+      expect(restored[p], p).toBe(content)
+    }
+  }, 120_000)
 })
