@@ -384,6 +384,13 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       return running
     }
 
+    // The PoS link's QR is the same on every status call: made once per link.
+    let posQrCache: { url: string; qr: string | undefined } | null = null
+    const posQr = async (url: string) => {
+      if (posQrCache?.url !== url) posQrCache = { url, qr: await qrDataUrl(url) }
+      return posQrCache.qr
+    }
+
     const status = async (): Promise<MerchantStatus> => {
       const rec = record()
       const ready = SETUP_STEPS.every((s) => rec?.done.includes(s))
@@ -398,7 +405,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         ...(rec?.storeName
           ? { shop: { name: rec.storeName, currency: rec.currency ?? 'EUR' } }
           : {}),
-        ...(posUrl ? { pos: { url: posUrl, qr: await qrDataUrl(posUrl) } } : {}),
+        ...(posUrl ? { pos: { url: posUrl, qr: await posQr(posUrl) } } : {}),
         rewards: readRewardRule(rulePath),
         webhooks: { received: store.deliveryCount(), refused: store.refusedCount() },
         ...(problem ? { problem: toUserError(problem) } : {}),

@@ -20,6 +20,8 @@ export default function MerchantPage(_props: PageProps) {
   const status = useQuery(() => api.merchant.status({}), [])
   useEvent('merchant', (e) => {
     if (e.type === 'setup') status.setData((s) => (s ? { ...s, steps: e.steps } : s))
+    // A payment notice arrived: the counts in the header follow.
+    if (e.type === 'invoice' && e.invoice.status === 'Settled') status.refresh()
   })
   const s = status.data
   return (
