@@ -1,7 +1,7 @@
 // USB signing-device discovery. This kernel has no /sys/bus/usb, so the real `usb` backend is
 // checked for the "no USB" answer; the rules (models, permission, busy with the holder named,
-// hot-plug) are checked with injected device descriptors and a fake /sys, /dev and /proc, because
-// umockdev's fake sysfs is not visible to Node's fs nor to the usb package's backend.
+// hot-plug) are checked with injected device descriptors and a fake /sys, /dev and /proc. The real
+// `usb` package's enumeration is exercised under umockdev in tests/integration/hardware-umockdev.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'

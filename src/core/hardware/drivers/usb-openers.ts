@@ -2,6 +2,7 @@
 // from a Ledger right after discovery. Each opener returns a Signer that registers the vault on
 // the device the first time it is needed (the owner approves it on the device's screen), so
 // "show address" and "sign" work on a fresh device without a separate step.
+import { webUsbPortPath } from '../usb/usb-backend'
 import { readdir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AppClient } from 'ledger-bitcoin'
@@ -52,7 +53,7 @@ export function registeringFirst(s: Registering): Signer {
 
 async function findLedger(dev: UsbDeviceInfo): Promise<WebUsbDeviceLike> {
   const found = (await connectedLedgers()).find(
-    (d) => (d as unknown as { bus?: string }).bus === dev.portPath,
+    (d) => webUsbPortPath(d as unknown as { bus: string; ports?: number[] }) === dev.portPath,
   )
   if (!found)
     throw new FlashError(

@@ -6,6 +6,7 @@
 // tested against the emulator in tests/simulators/hardware/trezor-emulator.ts.
 import { FlashError } from '../../errors'
 import type { UsbDeviceInfo } from '../usb/discovery'
+import { webUsbPortPath } from '../usb/usb-backend'
 import { PACKET_SIZE, type TrezorLink } from './trezor-wire'
 
 const INTERFACE = 0
@@ -16,6 +17,7 @@ const WRITE_TIMEOUT_MS = 10_000
 
 interface WebUsbDevice {
   bus: string
+  ports?: number[]
   vendorId: number
   productId: number
   open(): Promise<void>
@@ -42,7 +44,10 @@ export async function openTrezorUsb(dev: UsbDeviceInfo): Promise<TrezorLink> {
     allowAllDevices: true,
   }).getDevices()) as unknown as WebUsbDevice[]
   const device = all.find(
-    (d) => d.bus === dev.portPath && d.vendorId === dev.vendorId && d.productId === dev.productId,
+    (d) =>
+      webUsbPortPath(d) === dev.portPath &&
+      d.vendorId === dev.vendorId &&
+      d.productId === dev.productId,
   )
   if (!device)
     throw new FlashError(

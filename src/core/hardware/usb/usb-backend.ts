@@ -2,14 +2,26 @@
 // no native build). On Linux it reads sysfs, so a kernel without /sys/bus/usb (containers, this
 // CI) is reported as "no USB" before the package is asked anything.
 //
-// Tested by injection, not through umockdev: umockdev-run's preloaded /sys is not seen by Node's
-// own fs (libuv's scandir bypasses the wrapper) and the package's Rust backend lists 0 devices
-// under it, so tests/unit/hardware-discovery.test.ts feeds DeviceDiscovery recorded descriptors.
+// Tested two ways: tests/unit/hardware-discovery.test.ts feeds DeviceDiscovery injected
+// descriptors, and tests/integration/hardware-umockdev.test.ts runs this backend under
+// umockdev-run on a recorded sysfs, where the package's own (Rust, nusb) enumeration lists the
+// devices. Node's own readdir does not see umockdev's sysfs (libuv's scandir is not wrapped), so
+// nothing here lists /sys itself with readdir for the enumeration.
 import { existsSync } from 'node:fs'
 import { access, constants, readdir, readFile, readlink, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { WebUSB } from 'usb'
 import type { AccessProbe, UsbBackend, UsbDeviceInfo } from './discovery'
+
+/**
+ * The sysfs name of a device's port ("1-1", "2-3.4") from the `usb` package's fields: its `bus`
+ * is the bus number ("001"), its `ports` the chain of hub ports (as seen under umockdev, where the
+ * package's own enumeration runs on a recorded sysfs; see tests/integration/hardware-umockdev).
+ */
+export function webUsbPortPath(d: { bus: string; ports?: readonly number[] }): string {
+  if (d.bus.includes('-') || !d.ports?.length) return d.bus
+  return `${Number(d.bus)}-${d.ports.join('.')}`
+}
 
 export function usbBackend(sysRoot = '/sys'): UsbBackend {
   let webusb: WebUSB | undefined
@@ -24,16 +36,30 @@ export function usbBackend(sysRoot = '/sys'): UsbBackend {
     available: () => process.platform !== 'linux' || existsSync(join(sysRoot, 'bus/usb/devices')),
     async list() {
       const usb = await load()
-      return (await usb.getDevices()).map((d): UsbDeviceInfo => ({
-        portPath: d.bus,
-        busNumber: Number(d.bus.split('-')[0]),
-        address: d.address,
-        vendorId: d.vendorId,
-        productId: d.productId,
-        ...(d.productName ? { productName: d.productName } : {}),
-        ...(d.manufacturerName ? { manufacturerName: d.manufacturerName } : {}),
-        ...(d.serialNumber ? { serialNumber: d.serialNumber } : {}),
-      }))
+      return (await usb.getDevices()).map((d): UsbDeviceInfo => {
+        // The string getters open the device when sysfs lacks the string (no serial, say), and
+        // throw when it cannot be opened (no permission yet): a name is optional, a crash is not.
+        const text = (get: () => string | null | undefined) => {
+          try {
+            return get() ?? undefined
+          } catch {
+            return undefined
+          }
+        }
+        const productName = text(() => d.productName)
+        const manufacturerName = text(() => d.manufacturerName)
+        const serialNumber = text(() => d.serialNumber)
+        return {
+          portPath: webUsbPortPath(d),
+          busNumber: Number(d.bus.split('-')[0]),
+          address: d.address,
+          vendorId: d.vendorId,
+          productId: d.productId,
+          ...(productName ? { productName } : {}),
+          ...(manufacturerName ? { manufacturerName } : {}),
+          ...(serialNumber ? { serialNumber } : {}),
+        }
+      })
     },
     watch(onChange) {
       let stopped = false
