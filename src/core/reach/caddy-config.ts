@@ -100,7 +100,16 @@ function reverseProxy(
     handler: 'reverse_proxy',
     upstreams: [{ dial }],
     ...(trusted.length ? { trusted_proxies: [...trusted] } : {}),
-    transport: { protocol: 'http', dial_timeout: '5s', max_conns_per_host: maxConns },
+    transport: {
+      protocol: 'http',
+      dial_timeout: '5s',
+      max_conns_per_host: maxConns,
+      // Reuse upstream connections up to the cap instead of Go's default idle pool, so a busy
+      // door does not open and close a TCP connection to the service per request.
+      keep_alive: { enabled: true, max_idle_conns_per_host: maxConns, idle_timeout: '2m' },
+    },
+    // Stream answers as they come (NIP-11, the mint's NUT-17 and checkout polling): no buffering.
+    flush_interval: -1,
     // The engine's server answers only to the host names it knows: it is reached as loopback and
     // reads the public host from X-Forwarded-Host, and the door from DOOR_HEADER.
     ...(door
