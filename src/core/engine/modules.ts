@@ -13,6 +13,7 @@ import { hardwareModule } from '../hardware/hardware-module'
 import { walletModule } from '../wallet/wallet-module'
 import { reachModule } from '../reach/reach-module'
 import { merchantModule } from '../merchant/merchant-module'
+import { boltcardModule } from '../boltcard/boltcard-module'
 
 export const defaultModules: EngineModuleFactory[] = [
   stackModule(),
@@ -28,4 +29,5 @@ export const defaultModules: EngineModuleFactory[] = [
   hardwareModule(),
   reachModule(),
   merchantModule(),
+  boltcardModule(),
 ]

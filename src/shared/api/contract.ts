@@ -12,6 +12,7 @@ import { hardwareApi } from './hardware'
 import { walletApi } from './wallet'
 import { reachApi } from './reach'
 import { merchantApi } from './merchant'
+import { boltcardApi } from './boltcard'
 import type { ClientOf } from './procedure'
 
 export const contract = {
@@ -28,6 +29,7 @@ export const contract = {
   wallet: walletApi,
   reach: reachApi,
   merchant: merchantApi,
+  boltcard: boltcardApi,
 }
 
 export type AppContract = typeof contract

@@ -12,6 +12,7 @@ import type { WalletServiceEvent } from './wallet-service'
 import type { HardwareEvent } from './hardware'
 import type { WalletEvent } from './wallet'
 import type { MerchantEvent } from './merchant'
+import type { BoltcardEvent } from './boltcard'
 
 export type EngineEvent =
   | StackEvent
@@ -26,4 +27,5 @@ export type EngineEvent =
   | HardwareEvent
   | WalletEvent
   | MerchantEvent
+  | BoltcardEvent
 export type EventTopic = EngineEvent['topic']

@@ -10,6 +10,7 @@
 import * as bitcoin from 'bitcoinjs-lib'
 import * as apikeys from './apikeys'
 import * as apps from './apps'
+import * as boltcards from './boltcards'
 import {
   Greenfield,
   ok,
@@ -58,6 +59,7 @@ const AREAS: ((
   () => pullPayments.routes(),
   () => payouts.routes(),
   () => apps.routes(),
+  () => boltcards.routes(),
 ]
 
 const misc: GreenfieldRoute[] = [

@@ -49,6 +49,12 @@ interface LnurlProvider {
   lnurlCallback(name: string, query: URLSearchParams): Promise<Nip05HttpResponse>
 }
 
+/** What the boltcard module offers the web server (src/core/boltcard/boltcard-module.ts). */
+interface BoltcardPublic {
+  publicGet(path: string, query: URLSearchParams): Promise<Nip05HttpResponse | undefined>
+  publicPost(path: string, body: unknown): Promise<Nip05HttpResponse | undefined>
+}
+
 /** What the nostr module offers the web server (src/core/nostr/nostr-module.ts). */
 interface Nip05Provider {
   nip05Response(name: string | null): Nip05HttpResponse
@@ -519,6 +525,33 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           const r = path.startsWith('/.well-known/')
             ? await wallet.lnurlpResponse(lnurlp[1]!)
             : await wallet.lnurlCallback(lnurlp[1]!, query)
+          res.writeHead(r.status, { ...headers, ...r.headers })
+          res.end(r.body)
+          return
+        }
+        // Flash Cards (Boltcard): taps as LNURL-withdraw and the programmer app's keys request,
+        // public by design (src/core/boltcard/boltcard-module.ts).
+        if (path.startsWith('/boltcard/')) {
+          const cards = engine.module('boltcard') as Partial<BoltcardPublic> | undefined
+          if (typeof cards?.publicGet !== 'function' || !cards.publicPost) {
+            throw new HttpError(404, {
+              code: 'boltcard.off',
+              message: 'This box does not serve Flash Cards.',
+              hint: 'Issue a card on the Flash Cards page.',
+            })
+          }
+          const r =
+            req.method === 'POST'
+              ? await cards.publicPost(path, await readJsonBody(req, 16 * 1024))
+              : req.method === 'GET'
+                ? await cards.publicGet(path, new URL(req.url ?? '/', 'http://x').searchParams)
+                : undefined
+          if (!r)
+            throw new HttpError(404, {
+              code: 'http.not_found',
+              message: 'There is nothing at this address.',
+              hint: 'Check the address.',
+            })
           res.writeHead(r.status, { ...headers, ...r.headers })
           res.end(r.body)
           return

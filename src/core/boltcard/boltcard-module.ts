@@ -1,0 +1,486 @@
+// The 'boltcard' engine module (src/shared/api/boltcard.ts): Flash Cards.
+//   - issue: a BTCPay pull payment (SATS, Lightning payouts, auto-approved claims) and a card row;
+//   - program / reset on the computer's NFC reader (PC/SC), or by a one-time link for the
+//     Boltcard NFC Programmer app (boltcard://program|reset?url=<box>/boltcard/keys/<token>);
+//   - taps: LNURL-withdraw on the public routes (lud03-withdraw.ts), each payment claimed as a
+//     payout of the card's pull payment, paid by the box's LND (payment saga), then marked paid;
+//   - top up (a new pull payment for balance + top-up, the card re-linked with the same keys,
+//     the old one archived), limits, freeze (archive the pull payment).
+// Card keys are sealed under the box key (<dataDir>/boltcard/card-keys.json, 0600).
+import { createHash, randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { boltcardApi, FlashCardView, FlashCardsView } from '../../shared/api/boltcard'
+import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
+import { FlashError, toUserError } from '../errors'
+import { redact } from '../log'
+import { qrDataUrl } from '../ecash/qr'
+import type { LightningModule } from '../lightning/lightning-module'
+import {
+  LnurlError,
+  lnurlErrorResponse,
+  lnurlJson,
+  type LnurlHttpResponse,
+} from '../lightning/lud06-lnurl-pay'
+import { GreenfieldClient } from '../merchant/greenfield-client'
+import { readCredentials, readSetupRecord } from '../merchant/btcpay-setup-saga'
+import { publicBaseUrl } from '../reach/public-address'
+import { boxKeyFor } from '../secrets/box-key'
+import { readSealedFile, writeSealedFile } from '../secrets/box-key-file'
+import { concat, fromHex, hex, type Bytes } from './aes-cmac'
+import { programCard, resetCard, sunParameters } from './card-programming'
+import { BtcpayCardFunds, type CardFunds } from './card-funds'
+import { CardStore, type CardRow } from './card-store'
+import type { BoltcardKeys } from './deterministic-keys'
+import { withdrawCallback, withdrawRequest, type WithdrawDeps } from './lud03-withdraw'
+import type { ApduTransport } from './ntag424'
+import { connectCard, listReaders } from './pcsc-reader'
+import { decryptPiccData } from './sun-message'
+
+export interface BoltcardModuleOptions {
+  /** Where cards' money is; default: the shop's BTCPay store set up by the box (merchant/). */
+  readonly funds?: CardFunds
+  /** The NFC reader; default PC/SC (`smartcard`). */
+  readonly connect?: (reader?: string) => Promise<ApduTransport & { close(): void }>
+  /** Public base URL; default the address set in Settings → Reachability. */
+  readonly baseUrl?: () => string | undefined
+  /** How long a tap's callback waits for the payment's outcome (default 30 s). */
+  readonly payWaitMs?: number
+}
+
+export interface BoltcardModule extends EngineModule<typeof boltcardApi> {
+  /** GET /boltcard/tap?p=…&c=… and /boltcard/callback?k1=…&pr=… (public routes, server.ts). */
+  publicGet(path: string, query: URLSearchParams): Promise<LnurlHttpResponse | undefined>
+  /** POST /boltcard/keys/<token> from the Boltcard NFC Programmer app (DEEPLINK.md). */
+  publicPost(path: string, body: unknown): Promise<LnurlHttpResponse | undefined>
+}
+
+const KEYS_PURPOSE = 'boltcard.keys'
+const LINK_TTL_MS = 15 * 60_000
+
+interface KeysFile {
+  /** K1, the same for every card of the issuer: opens every tap's p. */
+  k1?: string
+  cards: Record<string, { k0: string; k1: string; k2: string; k3: string; k4: string }>
+}
+
+export function boltcardModule(options: BoltcardModuleOptions = {}): EngineModuleFactory {
+  return (ctx) => createBoltcardModule(ctx, options)
+}
+
+export function createBoltcardModule(
+  ctx: EngineContext,
+  options: BoltcardModuleOptions = {},
+): BoltcardModule {
+  const log = ctx.log.child ? ctx.log.child('boltcard') : ctx.log
+  const dir = join(ctx.dataDir, 'boltcard')
+  const keysPath = join(dir, 'card-keys.json')
+  const box = boxKeyFor(ctx.dataDir)
+  let store: CardStore | undefined
+  const cards = () => {
+    store ??= new CardStore(join(dir, 'cards.sqlite'))
+    return store
+  }
+  const links = new Map<
+    string,
+    { cardId: string; action: 'program' | 'reset'; expiresAt: number }
+  >()
+  const baseUrl = options.baseUrl ?? (() => publicBaseUrl(ctx.dataDir))
+  const changed = () => ctx.events.publish({ topic: 'boltcard', type: 'changed' })
+  const lightning = () => ctx.modules.get('lightning') as LightningModule | undefined
+
+  // --- BTCPay -------------------------------------------------------------------------------
+  const merchantDir = join(ctx.dataDir, 'merchant')
+  const notSetUp = () =>
+    new FlashError(
+      'boltcard.btcpay_not_set_up',
+      'Flash Cards keep their money in BTCPay, and BTCPay is not set up by the box yet.',
+      'Set up BTCPay on the Merchant page first.',
+    )
+  const funds: CardFunds =
+    options.funds ??
+    new BtcpayCardFunds(
+      () => {
+        const record = readSetupRecord(merchantDir)
+        box.requireUnlocked()
+        const creds = readCredentials(box, merchantDir)
+        if (!record?.storeId || !creds?.apiKey) throw notSetUp()
+        return new GreenfieldClient(record.btcpayUrl, { kind: 'token', apiKey: creds.apiKey })
+      },
+      () => {
+        const id = readSetupRecord(merchantDir)?.storeId
+        if (!id) throw notSetUp()
+        return id
+      },
+    )
+
+  // --- keys ---------------------------------------------------------------------------------
+  const readKeys = (): KeysFile => {
+    box.requireUnlocked()
+    const raw = readSealedFile(box, keysPath, KEYS_PURPOSE)
+    const file = raw ? (JSON.parse(raw.toString('utf8')) as KeysFile) : { cards: {} }
+    if (file.k1) redact(file.k1)
+    for (const k of Object.values(file.cards)) for (const v of Object.values(k)) redact(v)
+    return file
+  }
+  const writeKeys = (f: KeysFile) =>
+    writeSealedFile(box, keysPath, KEYS_PURPOSE, Buffer.from(JSON.stringify(f)))
+  const toHex = (k: BoltcardKeys) => ({
+    k0: hex(k.k0),
+    k1: hex(k.k1),
+    k2: hex(k.k2),
+    k3: hex(k.k3),
+    k4: hex(k.k4),
+  })
+  const fromHexKeys = (k: KeysFile['cards'][string]): BoltcardKeys => ({
+    k0: fromHex(k.k0),
+    k1: fromHex(k.k1),
+    k2: fromHex(k.k2),
+    k3: fromHex(k.k3),
+    k4: fromHex(k.k4),
+  })
+  const uidHash = (k1: Bytes, uid: Bytes) =>
+    createHash('sha256')
+      .update(concat(new TextEncoder().encode('flashbox.boltcard.uid'), k1, uid))
+      .digest('hex')
+
+  /** Registers the card (by UID) on its pull payment and keeps its keys. */
+  const registerCard = async (card: CardRow, uid: Bytes) => {
+    const reg = await funds.register(card.pull_payment_id, uid, 'UpdateVersion')
+    const file = readKeys()
+    if (file.k1 && file.k1 !== hex(reg.keys.k1))
+      throw new FlashError(
+        'boltcard.issuer_changed',
+        'BTCPay now issues cards with another key than before.',
+        'Cards programmed before keep working only with the old BTCPay; reset and program them again.',
+      )
+    file.k1 = hex(reg.keys.k1)
+    file.cards[card.id] = toHex(reg.keys)
+    writeKeys(file)
+    cards().programmed(card.id, uidHash(reg.keys.k1, uid), reg.version)
+    return reg
+  }
+  const tapBase = () => {
+    const b = baseUrl()
+    return b ? `lnurlw://${b.replace(/^https?:\/\//, '')}/boltcard/tap` : undefined
+  }
+  const requireTapBase = () => {
+    const t = tapBase()
+    if (!t)
+      throw new FlashError(
+        'boltcard.no_public_address',
+        'Cards need the box’s public address: the shop’s terminal reaches it when a card is tapped.',
+        'Set the public address in Settings → Reachability, then program the card.',
+      )
+    return t
+  }
+
+  // --- views --------------------------------------------------------------------------------
+  const view = async (c: CardRow): Promise<FlashCardView> => {
+    let balanceSat: number | null = null
+    try {
+      balanceSat = await funds.remainingSat(c.pull_payment_id)
+    } catch (err) {
+      log.warn('card balance unavailable', { card: c.id, error: toUserError(err).code })
+    }
+    return {
+      id: c.id,
+      name: c.name,
+      state: c.state,
+      balanceSat,
+      perTapSat: c.per_tap_sat,
+      perDaySat: c.per_day_sat,
+      spentTodaySat: cards().spentSince(c.id, Date.now() - 86_400_000),
+      pullPaymentId: c.pull_payment_id,
+      createdAt: new Date(c.created_at).toISOString(),
+      ...(c.programmed_at ? { programmedAt: new Date(c.programmed_at).toISOString() } : {}),
+      ...(c.last_used_at ? { lastUsedAt: new Date(c.last_used_at).toISOString() } : {}),
+      ...(c.last_declined ? { lastDeclined: c.last_declined } : {}),
+    }
+  }
+  const cardOf = (id: string): CardRow => {
+    const c = cards().get(id)
+    if (!c)
+      throw new FlashError(
+        'boltcard.unknown_card',
+        'There is no such Flash Card.',
+        'Reload the Flash Cards page.',
+      )
+    return c
+  }
+  const reader = async (name?: string) =>
+    options.connect ? options.connect(name) : connectCard(name ? { reader: name } : {})
+
+  // --- taps ---------------------------------------------------------------------------------
+  const withdraw: WithdrawDeps = {
+    get store() {
+      return cards()
+    },
+    encryptionKey: () => {
+      const k = readKeys().k1
+      return k ? fromHex(k) : undefined
+    },
+    uidHash: (uid) => uidHash(fromHex(readKeys().k1!), uid),
+    keysOf: (id) => {
+      const k = readKeys().cards[id]
+      return k ? fromHexKeys(k) : undefined
+    },
+    baseUrl,
+    remainingSat: (c) => funds.remainingSat(c.pull_payment_id),
+    invoiceAmount: async (pr) => {
+      const l = lightning()
+      if (!l)
+        throw new LnurlError(503, 'The shop’s Lightning node is not running; try again later.')
+      const p = await l.preparePayment(pr).catch((err: unknown) => {
+        throw new LnurlError(400, `The invoice cannot be paid: ${toUserError(err).message}`)
+      })
+      if (p.amountless) throw new LnurlError(400, 'The invoice must name an amount.')
+      return p.amountSat
+    },
+    pay: async (card, k1, pr, amountSat) => {
+      const l = lightning()
+      if (!l)
+        throw new LnurlError(503, 'The shop’s Lightning node is not running; try again later.')
+      let payoutId: string
+      try {
+        payoutId = await funds.claim(card.pull_payment_id, pr, amountSat)
+      } catch (err) {
+        cards().finish(k1, 'failed', 'claim refused')
+        throw new LnurlError(200, `Declined: ${toUserError(err).message}`)
+      }
+      const prepared = await l.preparePayment(pr)
+      cards().paying(k1, amountSat, payoutId, prepared.hash)
+      const r = await l.sendPayment(prepared, options.payWaitMs ?? 30_000)
+      if (r.state === 'succeeded') {
+        await funds.markPaid(payoutId).catch((err: unknown) =>
+          log.warn('payout not marked paid in BTCPay (paid all the same)', {
+            payoutId,
+            error: toUserError(err).code,
+          }),
+        )
+        cards().finish(k1, 'paid')
+        log.info('card tap paid', { card: card.id, amountSat })
+        return
+      }
+      if (r.state === 'failed') {
+        await funds.cancel(payoutId).catch(() => undefined)
+        cards().finish(k1, 'failed', r.failureText ?? 'payment failed')
+        throw new LnurlError(200, `The payment failed: ${r.failureText ?? 'no route'}.`)
+      }
+      // Still in flight: the saga settles it; the payout stays booked until then.
+      log.info('card tap payment in flight', { card: card.id })
+    },
+    onChange: changed,
+  }
+
+  /** Settles taps a crash left "paying" from what the payment saga recorded. */
+  const settleUnfinished = async () => {
+    const l = lightning()
+    if (!l) return
+    for (const t of cards().unfinished()) {
+      if (!t.payment_hash) continue
+      const state = l.paymentState(t.payment_hash)?.state
+      if (state === 'succeeded') {
+        if (t.payout_id) await funds.markPaid(t.payout_id).catch(() => undefined)
+        cards().finish(t.k1, 'paid')
+      } else if (state === 'failed' || (state === undefined && t.expires_at < Date.now())) {
+        if (t.payout_id) await funds.cancel(t.payout_id).catch(() => undefined)
+        cards().finish(t.k1, 'failed', 'payment failed')
+      }
+    }
+  }
+
+  // --- the Boltcard NFC Programmer app (DEEPLINK.md) ------------------------------------------
+  const keysAnswer = async (token: string, body: unknown): Promise<LnurlHttpResponse> => {
+    try {
+      const link = links.get(token)
+      if (!link || link.expiresAt < Date.now())
+        throw new LnurlError(404, 'This link expired; make a new one on the Flash Cards page.')
+      const card = cardOf(link.cardId)
+      const b = (body ?? {}) as { UID?: unknown; LNURLW?: unknown }
+      if (link.action === 'program') {
+        if (typeof b.UID !== 'string' || !/^[0-9a-fA-F]{14}$/.test(b.UID))
+          throw new LnurlError(400, 'The UID is required and should be 7 bytes.')
+        const t = requireTapBase()
+        const reg = await registerCard(card, fromHex(b.UID))
+        links.delete(token)
+        changed()
+        return lnurlJson({
+          protocol_name: 'new_bolt_card_response',
+          protocol_version: 1,
+          card_name: card.name,
+          LNURLW: t,
+          K0: hex(reg.keys.k0).toUpperCase(),
+          K1: hex(reg.keys.k1).toUpperCase(),
+          K2: hex(reg.keys.k2).toUpperCase(),
+          K3: hex(reg.keys.k3).toUpperCase(),
+          K4: hex(reg.keys.k4).toUpperCase(),
+        })
+      }
+      const sun = typeof b.LNURLW === 'string' ? sunParameters(b.LNURLW) : undefined
+      const file = readKeys()
+      const keys = file.cards[card.id]
+      const picc = sun && file.k1 ? decryptPiccData(fromHex(file.k1), sun.p) : undefined
+      if (!picc || !keys || uidHash(fromHex(file.k1!), picc.uid) !== card.uid_hash)
+        throw new LnurlError(400, 'This is not the card of this link.')
+      links.delete(token)
+      cards().wiped(card.id)
+      changed()
+      return lnurlJson({
+        protocol_name: 'new_bolt_card_response',
+        protocol_version: 1,
+        card_name: card.name,
+        LNURLW: requireTapBase(),
+        K0: keys.k0.toUpperCase(),
+        K1: keys.k1.toUpperCase(),
+        K2: keys.k2.toUpperCase(),
+        K3: keys.k3.toUpperCase(),
+        K4: keys.k4.toUpperCase(),
+      })
+    } catch (err) {
+      if (err instanceof LnurlError) return lnurlErrorResponse(err)
+      if (err instanceof FlashError) return lnurlErrorResponse(new LnurlError(400, err.message))
+      throw err
+    }
+  }
+
+  return {
+    name: 'boltcard',
+    async start() {
+      await settleUnfinished()
+    },
+    async stop() {
+      store?.close()
+      store = undefined
+    },
+    async publicGet(path, query) {
+      if (path === '/boltcard/tap') return withdrawRequest(withdraw, query)
+      if (path === '/boltcard/callback') return withdrawCallback(withdraw, query)
+      return undefined
+    },
+    async publicPost(path, body) {
+      const m = /^\/boltcard\/keys\/([0-9a-f]{32})$/.exec(path)
+      return m ? keysAnswer(m[1]!, body) : undefined
+    },
+    handlers: {
+      async cards(): Promise<FlashCardsView> {
+        await settleUnfinished().catch(() => undefined)
+        const t = tapBase()
+        return {
+          cards: await Promise.all(cards().list().map(view)),
+          ...(t ? { tapUrl: t } : {}),
+        }
+      },
+      async readers() {
+        return listReaders()
+      },
+      async issue(input) {
+        const ppId = await funds.createPullPayment(`Flash Card ${input.name}`, input.amountSat)
+        const id = randomBytes(8).toString('hex')
+        cards().create({
+          id,
+          name: input.name,
+          pull_payment_id: ppId,
+          per_tap_sat: input.perTapSat,
+          per_day_sat: input.perDaySat,
+        })
+        changed()
+        return view(cardOf(id))
+      },
+      async program(input) {
+        const card = cardOf(input.id)
+        if (card.state === 'frozen')
+          throw new FlashError(
+            'boltcard.frozen',
+            'This card is frozen.',
+            'Issue a new card instead.',
+          )
+        const lnurlw = requireTapBase()
+        box.requireUnlocked()
+        const t = await reader(input.reader)
+        try {
+          await programCard(t, async (uid) => {
+            const reg = await registerCard(card, uid)
+            return { keys: reg.keys, lnurlw }
+          })
+        } finally {
+          t.close()
+        }
+        changed()
+        return view(cardOf(card.id))
+      },
+      async programmingLink(input) {
+        const card = cardOf(input.id)
+        const base = baseUrl()
+        if (!base) requireTapBase()
+        const token = randomBytes(16).toString('hex')
+        const expiresAt = Date.now() + LINK_TTL_MS
+        links.set(token, { cardId: card.id, action: input.action, expiresAt })
+        const url = `${base}/boltcard/keys/${token}`
+        const deepLink = `boltcard://${input.action}?url=${encodeURIComponent(url)}`
+        return {
+          deepLink,
+          qr: await qrDataUrl(deepLink),
+          expiresAt: new Date(expiresAt).toISOString(),
+        }
+      },
+      async reset(input) {
+        const card = cardOf(input.id)
+        box.requireUnlocked()
+        const t = await reader(input.reader)
+        try {
+          await resetCard(t, async (url) => {
+            const file = readKeys()
+            const sun = sunParameters(url)
+            const picc = sun && file.k1 ? decryptPiccData(fromHex(file.k1), sun.p) : undefined
+            const keys = file.cards[card.id]
+            if (!picc || !keys || uidHash(fromHex(file.k1!), picc.uid) !== card.uid_hash)
+              throw new FlashError(
+                'boltcard.other_card',
+                `The card on the reader is not “${card.name}”.`,
+                'Put this card on the reader, or reset the other one from its own row.',
+              )
+            return fromHexKeys(keys)
+          })
+        } finally {
+          t.close()
+        }
+        cards().wiped(card.id)
+        changed()
+        return view(cardOf(card.id))
+      },
+      async topUp(input) {
+        const card = cardOf(input.id)
+        if (card.state === 'frozen')
+          throw new FlashError(
+            'boltcard.frozen',
+            'This card is frozen.',
+            'Issue a new card instead.',
+          )
+        const left = await funds.remainingSat(card.pull_payment_id)
+        const ppId = await funds.createPullPayment(
+          `Flash Card ${card.name}`,
+          left + input.amountSat,
+        )
+        // The box checks taps with the card's own keys, so the card needs no re-programming: its
+        // payouts are claimed on the new pull payment from now on.
+        await funds.archive(card.pull_payment_id)
+        cards().setPullPayment(card.id, ppId)
+        changed()
+        return view(cardOf(card.id))
+      },
+      async setLimits(input) {
+        cardOf(input.id)
+        cards().setLimits(input.id, input.perTapSat, input.perDaySat)
+        changed()
+        return view(cardOf(input.id))
+      },
+      async freeze(input) {
+        const card = cardOf(input.id)
+        await funds.archive(card.pull_payment_id)
+        cards().setState(card.id, 'frozen')
+        changed()
+        return view(cardOf(card.id))
+      },
+    },
+  }
+}

@@ -1,0 +1,200 @@
+// Flash Cards on disk: one SQLite file (<dataDir>/boltcard/cards.sqlite) with the cards (no
+// keys, no UID: a card is found by a hash of its UID) and their taps. The card keys are in a
+// sealed file beside it (card-keys.ts). The counter check is one conditional UPDATE, so two taps
+// with the same counter can never both pass.
+import { DatabaseSync } from 'node:sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { FlashCardState } from '../../shared/api/boltcard'
+
+export interface CardRow {
+  id: string
+  name: string
+  pull_payment_id: string
+  state: FlashCardState
+  uid_hash: string | null
+  key_version: number | null
+  last_counter: number
+  per_tap_sat: number
+  per_day_sat: number
+  created_at: number
+  programmed_at: number | null
+  last_used_at: number | null
+  last_declined: string | null
+}
+
+export type TapState = 'offered' | 'paying' | 'paid' | 'failed'
+
+export interface TapRow {
+  k1: string
+  card_id: string
+  counter: number
+  max_sat: number
+  state: TapState
+  amount_sat: number | null
+  payout_id: string | null
+  payment_hash: string | null
+  reason: string | null
+  created_at: number
+  expires_at: number
+}
+
+export class CardStore {
+  private readonly db: DatabaseSync
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    this.db = new DatabaseSync(path)
+    this.db.exec('PRAGMA journal_mode = WAL')
+    this.db.exec('PRAGMA synchronous = FULL')
+    this.db.exec(`CREATE TABLE IF NOT EXISTS cards (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      pull_payment_id TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('issued','programmed','frozen','reset')),
+      uid_hash TEXT UNIQUE,
+      key_version INTEGER,
+      last_counter INTEGER NOT NULL DEFAULT -1,
+      per_tap_sat INTEGER NOT NULL,
+      per_day_sat INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      programmed_at INTEGER,
+      last_used_at INTEGER,
+      last_declined TEXT
+    )`)
+    this.db.exec(`CREATE TABLE IF NOT EXISTS taps (
+      k1 TEXT PRIMARY KEY,
+      card_id TEXT NOT NULL,
+      counter INTEGER NOT NULL,
+      max_sat INTEGER NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('offered','paying','paid','failed')),
+      amount_sat INTEGER,
+      payout_id TEXT,
+      payment_hash TEXT,
+      reason TEXT,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  create(
+    c: Pick<CardRow, 'id' | 'name' | 'pull_payment_id' | 'per_tap_sat' | 'per_day_sat'>,
+  ): void {
+    this.db
+      .prepare(
+        `INSERT INTO cards (id, name, pull_payment_id, state, per_tap_sat, per_day_sat, created_at)
+         VALUES (?, ?, ?, 'issued', ?, ?, ?)`,
+      )
+      .run(c.id, c.name, c.pull_payment_id, c.per_tap_sat, c.per_day_sat, Date.now())
+  }
+
+  get(id: string): CardRow | undefined {
+    return this.db.prepare('SELECT * FROM cards WHERE id = ?').get(id) as CardRow | undefined
+  }
+
+  byUidHash(h: string): CardRow | undefined {
+    return this.db.prepare('SELECT * FROM cards WHERE uid_hash = ?').get(h) as CardRow | undefined
+  }
+
+  list(): CardRow[] {
+    return this.db
+      .prepare('SELECT * FROM cards ORDER BY created_at DESC')
+      .all() as unknown as CardRow[]
+  }
+
+  /** The card now carries its keys: a new card on it starts counting from the card's counter 0. */
+  programmed(id: string, uidHash: string, keyVersion: number): void {
+    this.db
+      .prepare(
+        `UPDATE cards SET state = 'programmed', uid_hash = ?, key_version = ?, last_counter = -1,
+           programmed_at = ? WHERE id = ?`,
+      )
+      .run(uidHash, keyVersion, Date.now(), id)
+  }
+
+  setState(id: string, state: FlashCardState): void {
+    this.db.prepare('UPDATE cards SET state = ? WHERE id = ?').run(state, id)
+  }
+
+  /** After a reset the card is blank: it no longer answers to its UID here. */
+  wiped(id: string): void {
+    this.db.prepare(`UPDATE cards SET state = 'reset', uid_hash = NULL WHERE id = ?`).run(id)
+  }
+
+  setLimits(id: string, perTapSat: number, perDaySat: number): void {
+    this.db
+      .prepare('UPDATE cards SET per_tap_sat = ?, per_day_sat = ? WHERE id = ?')
+      .run(perTapSat, perDaySat, id)
+  }
+
+  setPullPayment(id: string, pullPaymentId: string): void {
+    this.db.prepare('UPDATE cards SET pull_payment_id = ? WHERE id = ?').run(pullPaymentId, id)
+  }
+
+  declined(id: string, reason: string): void {
+    this.db.prepare('UPDATE cards SET last_declined = ? WHERE id = ?').run(reason, id)
+  }
+
+  /**
+   * Accepts a tap's counter only when it is above every counter seen before (Boltcard SPEC:
+   * "must only accept an increasing counter value"). False: replayed or cloned.
+   */
+  advanceCounter(id: string, counter: number): boolean {
+    const r = this.db
+      .prepare(
+        `UPDATE cards SET last_counter = ?, last_used_at = ? WHERE id = ? AND last_counter < ?`,
+      )
+      .run(counter, Date.now(), id, counter)
+    return Number(r.changes) === 1
+  }
+
+  offer(t: Pick<TapRow, 'k1' | 'card_id' | 'counter' | 'max_sat' | 'expires_at'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO taps (k1, card_id, counter, max_sat, state, created_at, expires_at)
+         VALUES (?, ?, ?, ?, 'offered', ?, ?)`,
+      )
+      .run(t.k1, t.card_id, t.counter, t.max_sat, Date.now(), t.expires_at)
+  }
+
+  /** Takes an offered tap for paying, once: undefined when unknown, used or expired. */
+  take(k1: string): TapRow | undefined {
+    const r = this.db
+      .prepare(
+        `UPDATE taps SET state = 'paying' WHERE k1 = ? AND state = 'offered' AND expires_at > ?`,
+      )
+      .run(k1, Date.now())
+    if (Number(r.changes) !== 1) return undefined
+    return this.db.prepare('SELECT * FROM taps WHERE k1 = ?').get(k1) as unknown as TapRow
+  }
+
+  paying(k1: string, amountSat: number, payoutId: string | null, paymentHash: string): void {
+    this.db
+      .prepare('UPDATE taps SET amount_sat = ?, payout_id = ?, payment_hash = ? WHERE k1 = ?')
+      .run(amountSat, payoutId, paymentHash, k1)
+  }
+
+  finish(k1: string, state: 'paid' | 'failed', reason: string | null = null): void {
+    this.db.prepare('UPDATE taps SET state = ?, reason = ? WHERE k1 = ?').run(state, reason, k1)
+  }
+
+  /** Paid or being paid by the card's taps since `since` (ms). */
+  spentSince(cardId: string, since: number): number {
+    const r = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(amount_sat), 0) AS s FROM taps
+         WHERE card_id = ? AND state IN ('paying','paid') AND amount_sat IS NOT NULL AND created_at >= ?`,
+      )
+      .get(cardId, since) as { s: number }
+    return Number(r.s)
+  }
+
+  /** Taps a crash left `paying` (the payment saga knows how they ended). */
+  unfinished(): TapRow[] {
+    return this.db.prepare(`SELECT * FROM taps WHERE state = 'paying'`).all() as unknown as TapRow[]
+  }
+}
