@@ -203,7 +203,7 @@ export function createBoltcardModule(
       throw new FlashError(
         'boltcard.unknown_card',
         'There is no such Flash Card.',
-        'Reload the Flash Cards page.',
+        'Reload Merchant → Flash Cards.',
       )
     return c
   }
@@ -294,7 +294,7 @@ export function createBoltcardModule(
     try {
       const link = links.get(token)
       if (!link || link.expiresAt < Date.now())
-        throw new LnurlError(404, 'This link expired; make a new one on the Flash Cards page.')
+        throw new LnurlError(404, 'This link expired; make a new one on Merchant → Flash Cards.')
       const card = cardOf(link.cardId)
       const b = (body ?? {}) as { UID?: unknown; LNURLW?: unknown }
       if (link.action === 'program') {

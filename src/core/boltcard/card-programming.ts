@@ -48,7 +48,7 @@ export async function programCard(
       throw new FlashError(
         'boltcard.not_blank',
         'This card is already programmed (its keys are not the factory keys).',
-        'Reset it first: with Flash Box if it is one of this shop’s cards (Flash Cards → Reset), otherwise with whoever programmed it.',
+        'Reset it first: with Flash Box if it is one of this shop’s cards (Merchant → Flash Cards → Reset), otherwise with whoever programmed it.',
       )
     throw err
   }
@@ -113,7 +113,7 @@ export async function resetCard(
     throw new FlashError(
       'boltcard.already_blank',
       'This card carries no Boltcard link: it is blank already, or not a Boltcard.',
-      'Nothing to reset. To use it, program it from the Flash Cards page.',
+      'Nothing to reset. To use it, program it on Merchant → Flash Cards.',
     )
   const keys = await keysFor(url)
   const tag = new Ntag424(transport)

@@ -22,7 +22,7 @@ function unavailable(cause: unknown): FlashError {
   return new FlashError(
     'boltcard.pcsc_unavailable',
     'Flash Box cannot reach the computer’s card reader service (PC/SC).',
-    'On Linux, install and start pcscd (and the reader’s driver), then plug the NFC reader in again. Or program the card with the Boltcard app from the Flash Cards page.',
+    'On Linux, install and start pcscd (and the reader’s driver), then plug the NFC reader in again. Or program the card with the Boltcard app on Merchant → Flash Cards.',
     { cause },
   )
 }

@@ -10,6 +10,7 @@ import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { InvoicesPanel, PayoutsPanel, RewardsPanel } from './MerchantPanels'
 import { money } from './money'
+import FlashCards from './FlashCards'
 
 // uPlot loads with the chart, on first sight of the sales (as the wallet's balance chart).
 const SalesChart = lazy(() => import('./SalesChart'))
@@ -97,7 +98,9 @@ function SetupPanel({
 
 function Shop({ status }: { status: MerchantStatus }) {
   const currency = status.shop?.currency ?? 'EUR'
-  const [tab, setTab] = useState<'sell' | 'invoices' | 'payouts' | 'rewards' | 'btcpay'>('sell')
+  const [tab, setTab] = useState<'sell' | 'invoices' | 'payouts' | 'rewards' | 'cards' | 'btcpay'>(
+    'sell',
+  )
   return (
     <>
       <p className="muted">
@@ -113,6 +116,7 @@ function Shop({ status }: { status: MerchantStatus }) {
             ['invoices', 'Invoices'],
             ['payouts', 'Refunds & payouts'],
             ['rewards', 'Rewards'],
+            ['cards', 'Flash Cards'],
             ['btcpay', 'BTCPay'],
           ] as const
         ).map(([t, label]) => (
@@ -126,6 +130,7 @@ function Shop({ status }: { status: MerchantStatus }) {
         {tab === 'invoices' && <InvoicesPanel />}
         {tab === 'payouts' && <PayoutsPanel />}
         {tab === 'rewards' && <RewardsPanel rule={status.rewards} />}
+        {tab === 'cards' && <FlashCards />}
         {tab === 'btcpay' && <BtcpayPanel status={status} />}
       </div>
     </>
