@@ -90,13 +90,16 @@ export function merkleRootFromBranch(txid: string, branch: readonly string[], po
  * sibling to be a 32-byte hash and the transaction not to be 64 bytes long (`txSize`), and the
  * duplicated-leaf ambiguity (CVE-2012-2459, see foldLevel).
  */
-export function verifyMerkleProof(p: {
+/** A Merkle proof as electrs serves it, with the transaction's size and its block's header. */
+export interface MerkleProofInput {
   readonly txid: string
   readonly txSize: number
   readonly branch: readonly string[]
   readonly pos: number
   readonly headerHex: string
-}): BlockHeader {
+}
+
+export function verifyMerkleProof(p: MerkleProofInput): BlockHeader {
   const header = parseHeader(p.headerHex)
   if (!meetsProofOfWork(header))
     throw badProof('the block header does not have the proof of work it claims')
@@ -131,13 +134,7 @@ export class MerkleVerifier {
     return h
   }
 
-  verify(p: {
-    readonly txid: string
-    readonly txSize: number
-    readonly branch: readonly string[]
-    readonly pos: number
-    readonly headerHex: string
-  }): BlockHeader {
+  verify(p: MerkleProofInput): BlockHeader {
     const header = this.header(p.headerHex)
     checkBranch(p.txSize, p.branch)
     let tree = this.trees.get(header.merkleRoot)
