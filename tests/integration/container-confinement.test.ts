@@ -131,7 +131,10 @@ describe('container confinement (production catalog, real Docker Engine)', () =>
       expect(c.HostConfig.MemorySwap).toBe(c.HostConfig.Memory)
       expect(c.HostConfig.PidsLimit).toBe(spec.confinement!.pidsLimit)
       expect(c.HostConfig.ReadonlyRootfs).toBe(true)
-      expect(Object.keys(c.HostConfig.Tmpfs ?? {})).toEqual(['/tmp'])
+      // Scratch space, plus (the mint) the RAM-only folder its box-derived seed key is handed in.
+      expect(Object.keys(c.HostConfig.Tmpfs ?? {}).sort()).toEqual(
+        ['/tmp', ...(spec.unlockKeys ? [spec.unlockKeys.dir] : [])].sort(),
+      )
       expect(c.Config.User.split(':')[0]).not.toMatch(/^(|0|root)$/)
       // The root filesystem really is read-only; its data folder is not.
       const tryWrite = (path: string) => {
