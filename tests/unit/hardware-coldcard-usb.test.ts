@@ -2,14 +2,14 @@
 // encrypted (ECDH + AES-CTR) link with its MitM check: fingerprint, xpub, multisig enrolment,
 // an address shown on the device, PSBT signing the chain accepts, and the failure states.
 import { describe, expect, it } from 'vitest'
+import { fundVault } from './hardware-harness'
 import { HDKey } from '@scure/bip32'
 import { ColdcardEmulator } from '../simulators/hardware/coldcard-emulator'
 import { ColdcardUsbSigner, type HidLink } from '../../src/core/hardware/drivers/coldcard-usb'
 import { SeedSigner } from '../../src/core/hardware/seed-signer'
 import { vaultAddress, type Vault } from '../../src/core/hardware/multisig/vault'
 import { finalizeVaultPsbt, vaultSpendPsbt } from '../../src/core/hardware/multisig/vault-psbt'
-import { Chain } from '../simulators/world/chain'
-import { BURN_SCRIPT, fundedKey, TestKey } from '../simulators/world/test-keys'
+import { TestKey } from '../simulators/world/test-keys'
 
 const SEED = new Uint8Array(32).fill(0x55)
 const fast = { pollMs: 5, approvalTimeoutMs: 300 }
@@ -28,26 +28,7 @@ async function vaultWith(cc: ColdcardUsbSigner): Promise<Vault> {
 }
 
 function funded(vault: Vault) {
-  const chain = new Chain()
-  const alice = TestKey.fromLabel('alice')
-  const fund = alice.spend(
-    [fundedKey(chain, alice)],
-    [{ script: vaultAddress(vault, 0, 2).script, value: 50_000_000n }],
-    1,
-  )
-  chain.submit(fund)
-  chain.mine(1, BURN_SCRIPT)
-  const coins = [
-    {
-      txid: fund.getId(),
-      vout: 0,
-      value: 50_000_000n,
-      chain: 0 as const,
-      index: 2,
-      prevTxHex: fund.toHex(),
-    },
-  ]
-  return { chain, coins }
+  return fundVault(vault, [{ index: 2, value: 50_000_000n }])
 }
 
 /** A link that records every report on the wire, to check what crossed it in clear. */

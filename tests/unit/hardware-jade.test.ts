@@ -2,6 +2,7 @@
 // box's PIN-server relay to a real local HTTP PIN server, fingerprint and xpub, multisig
 // registration, an address confirmed on the device, sign_psbt with extended replies, failures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fundVault } from './hardware-harness'
 import { HDKey } from '@scure/bip32'
 import { JadeEmulator, JadePinServer } from '../simulators/hardware/jade-emulator'
 import { httpPinRelay, JadeSigner } from '../../src/core/hardware/drivers/jade'
@@ -9,7 +10,7 @@ import { SeedSigner } from '../../src/core/hardware/seed-signer'
 import { vaultAddress, type Vault } from '../../src/core/hardware/multisig/vault'
 import { finalizeVaultPsbt, vaultSpendPsbt } from '../../src/core/hardware/multisig/vault-psbt'
 import { Chain } from '../simulators/world/chain'
-import { BURN_SCRIPT, fundedKey, TestKey } from '../simulators/world/test-keys'
+import { fundedKey, TestKey } from '../simulators/world/test-keys'
 
 const SEED = new Uint8Array(32).fill(0x77)
 let pinServer: JadePinServer
@@ -60,26 +61,10 @@ describe('Jade over its serial CBOR RPC (emulated)', () => {
     expect(await jade.displayAddress(vault, 0, 4)).toBe(vaultAddress(vault, 0, 4).address)
 
     // Five inputs make the signed PSBT long enough to come back in several pieces.
-    const chain = new Chain()
-    const alice = TestKey.fromLabel('alice')
-    const fund = alice.spend(
-      [fundedKey(chain, alice)],
-      [0, 1, 2, 3, 4].map((i) => ({
-        script: vaultAddress(vault, 0, i).script,
-        value: 10_000_000n,
-      })),
-      1,
+    const { chain, coins } = fundVault(
+      vault,
+      [0, 1, 2, 3, 4].map((index) => ({ index, value: 10_000_000n })),
     )
-    chain.submit(fund)
-    chain.mine(1, BURN_SCRIPT)
-    const coins = [0, 1, 2, 3, 4].map((i) => ({
-      txid: fund.getId(),
-      vout: i,
-      value: 10_000_000n,
-      chain: 0 as const,
-      index: i,
-      prevTxHex: fund.toHex(),
-    }))
     const unsigned = vaultSpendPsbt(vault, coins, [
       { address: TestKey.fromLabel('bob').p2wpkh().address, value: 49_980_000n },
     ])

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fundVault } from './hardware-harness'
 import { HDKey } from '@scure/bip32'
 import { networks, payments, Psbt, Transaction } from 'bitcoinjs-lib'
 import { LedgerEmulator } from '../simulators/hardware/ledger-emulator'
@@ -49,28 +50,10 @@ async function vaultWith(ledger: LedgerSigner): Promise<Vault> {
 }
 
 function fundedVault(vault: Vault) {
-  const chain = new Chain()
-  const alice = TestKey.fromLabel('alice')
-  const cb = fundedKey(chain, alice)
-  const fund = alice.spend(
-    [cb],
-    [
-      { script: vaultAddress(vault, 0, 0).script, value: 60_000_000n },
-      { script: vaultAddress(vault, 0, 1).script, value: 40_000_000n },
-    ],
-    1,
-  )
-  chain.submit(fund)
-  chain.mine(1, BURN_SCRIPT)
-  const coins = [0, 1].map((i) => ({
-    txid: fund.getId(),
-    vout: i,
-    value: i === 0 ? 60_000_000n : 40_000_000n,
-    chain: 0 as const,
-    index: i,
-    prevTxHex: fund.toHex(),
-  }))
-  return { chain, coins }
+  return fundVault(vault, [
+    { index: 0, value: 60_000_000n },
+    { index: 1, value: 40_000_000n },
+  ])
 }
 
 describe('Ledger driver against the Bitcoin app emulator', () => {

@@ -5,9 +5,9 @@
 // Failures in plain words: declined on the device, unplugged mid-signing, the wrong Trezor, locked,
 // a PSBT from another vault, old firmware.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fundVault } from './hardware-harness'
 import { networks } from 'bitcoinjs-lib'
-import { Chain } from '../simulators/world/chain'
-import { BURN_SCRIPT, fundedKey, TestKey } from '../simulators/world/test-keys'
+import { TestKey } from '../simulators/world/test-keys'
 import { createSoftHsmToken, type SoftHsmToken } from '../setup/softhsm'
 import { TrezorEmulator } from '../simulators/hardware/trezor-emulator'
 import { TokenSession } from '../../src/core/hardware/pkcs11/pkcs11-token'
@@ -62,27 +62,10 @@ afterAll(() => {
 })
 
 function fundedVault() {
-  const chain = new Chain()
-  const alice = TestKey.fromLabel('alice')
-  const cb = fundedKey(chain, alice)
-  const fund = alice.spend(
-    [cb],
-    [
-      { script: vaultAddress(vault, 0, 0).script, value: 100_000_000n },
-      { script: vaultAddress(vault, 0, 1).script, value: 100_000_000n },
-    ],
-    1,
-  )
-  chain.submit(fund)
-  chain.mine(1, BURN_SCRIPT)
-  const coins = [0, 1].map((i) => ({
-    txid: fund.getId(),
-    vout: i,
-    value: 100_000_000n,
-    chain: 0 as const,
-    index: i,
-    prevTxHex: fund.toHex(),
-  }))
+  const { chain, coins } = fundVault(vault, [
+    { index: 0, value: 100_000_000n },
+    { index: 1, value: 100_000_000n },
+  ])
   const bob = TestKey.fromLabel('bob')
   const psbt = vaultSpendPsbt(
     vault,

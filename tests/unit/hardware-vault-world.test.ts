@@ -4,9 +4,9 @@
 // refused by the box and by the chain; a PSBT from another vault is refused before signing; a
 // tampered signature is caught before broadcast.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fundVault } from './hardware-harness'
 import { Transaction } from 'bitcoinjs-lib'
-import { Chain } from '../simulators/world/chain'
-import { BURN_SCRIPT, fundedKey, TestKey } from '../simulators/world/test-keys'
+import { BURN_SCRIPT, TestKey } from '../simulators/world/test-keys'
 import { createSoftHsmToken, type SoftHsmToken } from '../setup/softhsm'
 import { TokenSession } from '../../src/core/hardware/pkcs11/pkcs11-token'
 import { generateSecp256k1Key } from '../../src/core/hardware/pkcs11/secp256k1-key'
@@ -59,30 +59,10 @@ afterAll(() => {
 
 /** A chain where alice sends 1 BTC to each of the vault's first two receive addresses. */
 function fundedVault() {
-  const chain = new Chain()
-  const alice = TestKey.fromLabel('alice')
-  const cb = fundedKey(chain, alice)
-  const a0 = vaultAddress(vault, 0, 0)
-  const a1 = vaultAddress(vault, 0, 1)
-  const fund = alice.spend(
-    [cb],
-    [
-      { script: a0.script, value: 100_000_000n },
-      { script: a1.script, value: 100_000_000n },
-    ],
-    1,
-  )
-  chain.submit(fund)
-  chain.mine(1, BURN_SCRIPT)
-  const coins = [0, 1].map((i) => ({
-    txid: fund.getId(),
-    vout: i,
-    value: 100_000_000n,
-    chain: 0 as const,
-    index: i,
-    prevTxHex: fund.toHex(),
-  }))
-  return { chain, coins }
+  return fundVault(vault, [
+    { index: 0, value: 100_000_000n },
+    { index: 1, value: 100_000_000n },
+  ])
 }
 
 describe('2-of-3 vault: HSM + backup words + watch-only xpub, on the world chain', () => {

@@ -18,7 +18,9 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ripemd160 } from '@noble/hashes/legacy.js'
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js'
-import { address as baddress, networks, payments, Psbt, Transaction } from 'bitcoinjs-lib'
+import { address as baddress, networks, payments, Psbt } from 'bitcoinjs-lib'
+import { signInputs, spentValue } from './psbt-signing'
+import { ReportQueue } from './report-queue'
 
 const HARDENED = 0x80000000
 export type ColdcardChain = 'BTC' | 'XTN' | 'XRT'
@@ -78,8 +80,7 @@ export class ColdcardEmulator {
   private encrypt?: Cipheriv
   private rx: Uint8Array[] = []
   private rxEncrypted = false
-  private outbox: Uint8Array[] = []
-  private waiting?: (r: Uint8Array) => void
+  private readonly reports = new ReportQueue()
   private upload = new Uint8Array()
   private signed?: Uint8Array
   private signing?: { polls: number; result: Uint8Array | 'refused' }
@@ -143,17 +144,11 @@ export class ColdcardEmulator {
 
   /** The host reads one 64-byte report. */
   read(): Promise<Uint8Array> {
-    const next = this.outbox.shift()
-    if (next) return Promise.resolve(next)
-    return new Promise((resolve) => (this.waiting = resolve))
+    return this.reports.read()
   }
 
   private push(report: Uint8Array) {
-    const w = this.waiting
-    if (w) {
-      this.waiting = undefined
-      w(report)
-    } else this.outbox.push(report)
+    this.reports.push(report)
   }
 
   private respond(raw: Uint8Array, encrypted: boolean) {
@@ -419,12 +414,9 @@ export class ColdcardEmulator {
     let totalIn = 0n
     const toSign: { i: number; node: HDKey }[] = []
     psbt.data.inputs.forEach((input, i) => {
-      const prev = input.nonWitnessUtxo ? Transaction.fromBuffer(input.nonWitnessUtxo) : undefined
-      const txin = psbt.txInputs[i]!
-      const out = prev?.outs[txin.index]
-      if (!prev || !out || bytesToHex(Uint8Array.from(prev.getHash())) !== bytesToHex(txin.hash))
-        throw fail('err_', `Missing or wrong UTXO for input ${i}`)
-      totalIn += out.value
+      const value = spentValue(psbt, i)
+      if (value === undefined) throw fail('err_', `Missing or wrong UTXO for input ${i}`)
+      totalIn += value
       if (!input.witnessScript) return
       const found = this.walletFor(input.witnessScript)
       const mine = (input.bip32Derivation ?? []).find(
@@ -452,15 +444,7 @@ export class ColdcardEmulator {
     const screen: ColdcardScreen = { kind: 'sign', outputs: shown, fee: totalIn - totalOut }
     this.screens.push(screen)
     if (!this.user(screen)) return 'refused'
-    for (const { i, node } of toSign)
-      psbt.signInput(i, {
-        publicKey: node.publicKey!,
-        sign: (hash: Uint8Array) =>
-          secp256k1.sign(this.signWrongDigest ? sha256(hash) : hash, node.privateKey!, {
-            prehash: false,
-            lowS: true,
-          }),
-      })
+    signInputs(psbt, toSign, (hash) => (this.signWrongDigest ? sha256(hash) : hash))
     return psbt.toBuffer()
   }
 

@@ -26,7 +26,9 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ripemd160 } from '@noble/hashes/legacy.js'
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js'
-import { address as baddress, networks, payments, Psbt, Transaction } from 'bitcoinjs-lib'
+import { address as baddress, networks, payments, Psbt } from 'bitcoinjs-lib'
+import { signInputs, spentValue } from './psbt-signing'
+import { ReportQueue } from './report-queue'
 
 const HARDENED = 0x80000000
 
@@ -138,8 +140,7 @@ export class JadeEmulator {
   private failures = 0
   private wiped = false
   private inbox: Uint8Array = new Uint8Array()
-  private outbox: Uint8Array[] = []
-  private waiting?: (b: Uint8Array) => void
+  private readonly reports = new ReportQueue()
   private extended?: { id: string; parts: Uint8Array[] }
   readonly screens: JadeScreen[] = []
   /** The last unexpected exception inside the emulator, for a failing test to print. */
@@ -192,17 +193,11 @@ export class JadeEmulator {
   }
 
   read(): Promise<Uint8Array> {
-    const next = this.outbox.shift()
-    if (next) return Promise.resolve(next)
-    return new Promise((resolve) => (this.waiting = resolve))
+    return this.reports.read()
   }
 
   private push(b: Uint8Array) {
-    const w = this.waiting
-    if (w) {
-      this.waiting = undefined
-      w(b)
-    } else this.outbox.push(b)
+    this.reports.push(b)
   }
 
   stream() {
@@ -497,14 +492,10 @@ export class JadeEmulator {
     const toSign: { i: number; node: HDKey }[] = []
     let totalIn = 0n
     psbt.data.inputs.forEach((input, i) => {
-      const prev = input.nonWitnessUtxo ? Transaction.fromBuffer(input.nonWitnessUtxo) : undefined
-      const out = prev?.outs[psbt.txInputs[i]!.index]
-      if (
-        !out ||
-        bytesToHex(Uint8Array.from(prev!.getHash())) !== bytesToHex(psbt.txInputs[i]!.hash)
-      )
+      const value = spentValue(psbt, i)
+      if (value === undefined)
         throw new RpcError(-32602, `Input ${i} has no or a wrong previous transaction`)
-      totalIn += out.value
+      totalIn += value
       const mine = input.bip32Derivation?.find((d) => bytesToHex(d.masterFingerprint) === fp)
       if (!mine) return
       if (input.witnessScript && !this.multisigFor(input))
@@ -525,12 +516,7 @@ export class JadeEmulator {
         shown.push({ address: baddress.fromOutputScript(o.script, net), amount: o.value })
     })
     this.show({ kind: 'sign', outputs: shown, fee: totalIn - totalOut })
-    for (const { i, node } of toSign)
-      psbt.signInput(i, {
-        publicKey: node.publicKey!,
-        sign: (hash: Uint8Array) =>
-          secp256k1.sign(hash, node.privateKey!, { prehash: false, lowS: true }),
-      })
+    signInputs(psbt, toSign)
     const out = psbt.toBuffer()
     // Long replies come in pieces the host fetches with get_extended_data.
     const parts: Uint8Array[] = []

@@ -21,7 +21,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { HDKey } from '@scure/bip32'
-import { address as baddress, networks } from 'bitcoinjs-lib'
+import { networks } from 'bitcoinjs-lib'
 import { FlashError } from '../../errors'
 import type { Cosigner, SignResult, VaultNetwork } from '../../../shared/api/hardware'
 import { compareBytes, parsePath, vaultAddress, xpubVersions, type Vault } from '../multisig/vault'
@@ -29,6 +29,7 @@ import { vaultView } from '../multisig/vault-exports'
 import { checkPsbtBelongsToVault } from '../multisig/vault-psbt'
 import { bip48Path } from '../seed-signer'
 import type { Signer } from '../signer'
+import { checkHoldsVaultKey, checkShownAddress, versionAtLeast } from './device-checks'
 import { takeDeviceSignatures } from './returned-psbt'
 
 /** 64-byte HID reports, without the report-ID byte. */
@@ -297,13 +298,6 @@ export class ColdcardLink {
   }
 }
 
-function versionAtLeast(version: string, min: string): boolean {
-  const a = version.split('.').map((x) => Number.parseInt(x, 10) || 0)
-  const b = min.split('.').map(Number)
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) > b[i]!
-  return true
-}
-
 function chainFor(network: VaultNetwork): string[] {
   return network === 'mainnet' ? ['BTC'] : network === 'regtest' ? ['XRT', 'XTN'] : ['XTN']
 }
@@ -433,12 +427,7 @@ export class ColdcardUsbSigner implements Signer {
   }
 
   private ownKeyIn(vault: Vault): void {
-    if (!vault.cosigners.some((c) => c.kind === 'xpub' && c.fingerprint === this.fp))
-      throw new FlashError(
-        'signer.wrong_device',
-        `This Coldcard (fingerprint ${this.fp}) holds none of the vault’s keys.`,
-        'Connect the Coldcard whose fingerprint is on the vault’s recovery sheet, then try again from Devices.',
-      )
+    checkHoldsVaultKey(vault, this.fp, 'Coldcard')
   }
 
   async displayAddress(vault: Vault, chain: 0 | 1, index: number): Promise<string> {
@@ -465,19 +454,13 @@ export class ColdcardUsbSigner implements Signer {
         : shown.startsWith('bcrt')
           ? networks.regtest
           : networks.testnet
-    let script: Uint8Array | undefined
-    try {
-      script = baddress.toOutputScript(shown, devNet)
-    } catch {
-      script = undefined
-    }
-    if (!script || compareBytes(script, at.script) !== 0)
-      throw new FlashError(
-        'coldcard.address_mismatch',
-        `The Coldcard shows ${shown}, which is not the vault’s address ${at.address}. Do not use it.`,
-        'Check that the vault enrolled on the Coldcard is this one.',
-      )
-    return at.address
+    return checkShownAddress(shown, {
+      expected: at,
+      deviceNetwork: devNet,
+      device: 'Coldcard',
+      code: 'coldcard.address_mismatch',
+      hint: 'Check that the vault enrolled on the Coldcard is this one.',
+    })
   }
 
   async signPsbt(psbtBase64: string, vault: Vault): Promise<SignResult> {

@@ -18,11 +18,10 @@ import { promisify } from 'node:util'
 import { decodeFirst, encode } from 'cborg'
 import { HDKey } from '@scure/bip32'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { address as baddress, networks } from 'bitcoinjs-lib'
 import { FlashError } from '../../errors'
 import type { Cosigner, SignResult, VaultNetwork } from '../../../shared/api/hardware'
 import {
-  compareBytes,
+  bitcoinNetwork,
   keyFingerprint,
   parsePath,
   vaultAddress,
@@ -32,6 +31,7 @@ import {
 import { checkPsbtBelongsToVault } from '../multisig/vault-psbt'
 import { bip48Path } from '../seed-signer'
 import type { Signer } from '../signer'
+import { checkHoldsVaultKey, checkShownAddress, versionAtLeast } from './device-checks'
 import { takeDeviceSignatures } from './returned-psbt'
 
 export interface JadeStream {
@@ -229,13 +229,6 @@ function jadeNetwork(network: VaultNetwork): string {
   return network === 'mainnet' ? 'mainnet' : network === 'regtest' ? 'localtest' : 'testnet'
 }
 
-function versionAtLeast(version: string, min: string): boolean {
-  const a = version.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0)
-  const b = min.split('.').map(Number)
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) > b[i]!
-  return true
-}
-
 /** A vault's name as the Jade keeps it: under 16 characters. */
 export function jadeMultisigName(vault: Vault): string {
   return vault.name.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 15) || 'flashbox'
@@ -340,12 +333,7 @@ export class JadeSigner implements Signer {
   }
 
   private ownKeyIn(vault: Vault): void {
-    if (!vault.cosigners.some((c) => c.kind === 'xpub' && c.fingerprint === this.fp))
-      throw new FlashError(
-        'signer.wrong_device',
-        `This Jade (fingerprint ${this.fp}) holds none of the vault’s keys.`,
-        'Connect the Jade whose fingerprint is on the vault’s recovery sheet, then try again from Devices.',
-      )
+    checkHoldsVaultKey(vault, this.fp, 'Jade')
   }
 
   /** Whether the Jade holds this vault under its name, with the same threshold and keys. */
@@ -413,25 +401,13 @@ export class JadeSigner implements Signer {
       multisig_name: jadeMultisigName(vault),
       paths: vault.cosigners.map(() => [chain, index]),
     })
-    const net =
-      vault.network === 'mainnet'
-        ? networks.bitcoin
-        : vault.network === 'regtest'
-          ? networks.regtest
-          : networks.testnet
-    let script: Uint8Array | undefined
-    try {
-      script = baddress.toOutputScript(shown, net)
-    } catch {
-      script = undefined
-    }
-    if (!script || compareBytes(script, at.script) !== 0)
-      throw new FlashError(
-        'jade.address_mismatch',
-        `The Jade shows ${shown}, which is not the vault’s address ${at.address}. Do not use it.`,
-        'Check that the vault registered on the Jade is this one (register it again from Devices).',
-      )
-    return at.address
+    return checkShownAddress(shown, {
+      expected: at,
+      deviceNetwork: bitcoinNetwork(vault.network),
+      device: 'Jade',
+      code: 'jade.address_mismatch',
+      hint: 'Check that the vault registered on the Jade is this one (register it again from Devices).',
+    })
   }
 
   async signPsbt(psbtBase64: string, vault: Vault): Promise<SignResult> {

@@ -17,6 +17,7 @@ import type { Psbt } from 'bitcoinjs-lib'
 import { address as baddress, networks } from 'bitcoinjs-lib'
 import * as ecc from 'tiny-secp256k1'
 import { FlashError } from '../../errors'
+import { checkHoldsVaultKey, checkShownAddress, versionAtLeast } from './device-checks'
 import type { Cosigner, SignResult, VaultNetwork } from '../../../shared/api/hardware'
 import {
   bitcoinNetwork,
@@ -95,13 +96,6 @@ export function ledgerError(err: unknown): FlashError {
         { cause: err },
       )
   }
-}
-
-function versionAtLeast(version: string, min: string): boolean {
-  const a = version.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0)
-  const b = min.split('.').map(Number)
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) > b[i]!
-  return true
 }
 
 /** The app a network needs: "Bitcoin" for mainnet, "Bitcoin Test" for the test networks. */
@@ -242,12 +236,7 @@ export class LedgerSigner implements Signer {
   }
 
   private ownKeyIn(vault: Vault): void {
-    if (!vault.cosigners.some((c) => c.kind === 'xpub' && c.fingerprint === this.fp))
-      throw new FlashError(
-        'signer.wrong_device',
-        `This Ledger (fingerprint ${this.fp}) holds none of the vault’s keys.`,
-        'Connect the Ledger whose fingerprint is on the vault’s recovery sheet, then try again from Devices.',
-      )
+    checkHoldsVaultKey(vault, this.fp, 'Ledger')
   }
 
   /** Whether this vault's policy is registered on this device (the box holds its HMAC). */
@@ -294,20 +283,13 @@ export class LedgerSigner implements Signer {
   }
 
   private checkSameScript(vault: Vault, shown: string, chain: 0 | 1, index: number): string {
-    const expected = vaultAddress(vault, chain, index)
-    let script: Uint8Array | undefined
-    try {
-      script = baddress.toOutputScript(shown, deviceNetwork(vault.network))
-    } catch {
-      script = undefined
-    }
-    if (!script || compareBytes(script, expected.script) !== 0)
-      throw new FlashError(
-        'ledger.address_mismatch',
-        `The Ledger shows ${shown}, which is not the vault’s address ${expected.address}. Do not use it.`,
-        'Check that the vault on the Ledger is this one (register it again from Devices if it was changed).',
-      )
-    return expected.address
+    return checkShownAddress(shown, {
+      expected: vaultAddress(vault, chain, index),
+      deviceNetwork: deviceNetwork(vault.network),
+      device: 'Ledger',
+      code: 'ledger.address_mismatch',
+      hint: 'Check that the vault on the Ledger is this one (register it again from Devices if it was changed).',
+    })
   }
 
   async displayAddress(vault: Vault, chain: 0 | 1, index: number): Promise<string> {
