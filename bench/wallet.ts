@@ -56,6 +56,8 @@ const account = seedAccount({
 
 interface Result {
   ms: number
+  /** CPU time of the client's process during the sync (user + system), ms. */
+  cpuMs?: number
   trips: number
   requests?: number
   heap: number
@@ -143,6 +145,9 @@ if (mode === undefined) {
       .map(([m, n]) => `${m} ×${n}`)
       .join(', ')})`,
   )
+  console.log(
+    `CPU time of the client's own process during the sync (the machine's other load moves it far less than the wall clock): box ${((box.cpuMs ?? 0) / 1000).toFixed(2)} s, naive ${((naive.cpuMs ?? 0) / 1000).toFixed(2)} s`,
+  )
   if (slow) {
     console.log(
       `with ${latencyMs} ms network latency (simulated: a proxy holds each answer ${latencyMs} ms; not the headline): box ${(slow.box.ms / 1000).toFixed(2)} s, naive ${(slow.naive.ms / 1000).toFixed(2)} s → ${(slow.naive.ms / slow.box.ms).toFixed(1)}x`,
@@ -161,11 +166,16 @@ if (mode === undefined) {
 const endpoint = { host: '127.0.0.1', port: Number(argv('port')) }
 const dir = argv('dir')!
 const report = (r: Result) => process.stdout.write(`${JSON.stringify(r)}\n`)
+const cpuNow = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
 
 if (mode === 'box') {
   // --- the box's client -------------------------------------------------------------------------
   global.gc?.()
   const heapBefore = process.memoryUsage().heapUsed
+  const cpu0 = cpuNow()
   const t = performance.now()
   const store = new WalletStore(join(dir, 'wallet.sqlite'))
   const sync = new WalletSync({ store, endpoint: () => endpoint, timeoutMs: 120_000 })
@@ -173,6 +183,7 @@ if (mode === 'box') {
   await sync.addAccount(account)
   await sync.synced()
   const batchedMs = performance.now() - t
+  const batchedCpu = cpuNow() - cpu0
   const state = sync.account('bench')
   const txCount = state.txs.size
   const verified = [...state.txs.values()].filter((x) => x.verified).length
@@ -188,7 +199,14 @@ if (mode === 'box') {
     )
   }
 
-  report({ ms: batchedMs, trips: batchedTrips, requests: batchedRequests, heap: heapBatched, rss })
+  report({
+    ms: batchedMs,
+    cpuMs: batchedCpu,
+    trips: batchedTrips,
+    requests: batchedRequests,
+    heap: heapBatched,
+    rss,
+  })
 }
 
 if (mode === 'restart') {
@@ -212,6 +230,7 @@ if (mode === 'naive') {
   // --- the naive client: one call per round trip -------------------------------------------------
   global.gc?.()
   const heapBefore2 = process.memoryUsage().heapUsed
+  const cpu0 = cpuNow()
   const t = performance.now()
   const client = await ElectrumClient.connect({ ...endpoint, timeoutMs: 120_000 })
   // The same derivation as the box's sync (AccountKeys, built inside the timing as WalletSync does).
@@ -251,6 +270,7 @@ if (mode === 'naive') {
     }
   }
   const naiveMs = performance.now() - t
+  const naiveCpu = cpuNow() - cpu0
   const naiveTrips = client.roundTrips
   const heapNaive = process.memoryUsage().heapUsed - heapBefore2
   const rss = process.memoryUsage().rss
@@ -258,5 +278,5 @@ if (mode === 'naive') {
   if (seen.size !== 2 * N || naiveVerified !== 2 * N)
     throw new Error(`naive client found ${seen.size}`)
 
-  report({ ms: naiveMs, trips: naiveTrips, heap: heapNaive, rss })
+  report({ ms: naiveMs, cpuMs: naiveCpu, trips: naiveTrips, heap: heapNaive, rss })
 }

@@ -260,6 +260,29 @@ function Bands({ view: v, onSaved }: { view: LiquidityView; onSaved: (v: Liquidi
   )
 }
 
+/** One of the rebalance's two channel pickers: each channel with how much of it is yours. */
+function ChannelSelect(props: {
+  id: string
+  label: string
+  channels: readonly ChannelLiquidityView[]
+  value: string
+  onChange: (id: string) => void
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">Choose a channel</option>
+        {props.channels.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.id} — {Math.round(c.outboundPercent)}% yours
+          </option>
+        ))}
+      </select>
+    </div>
+  )
+}
+
 function Rebalance({
   channels,
   onDone,
@@ -322,28 +345,20 @@ function Rebalance({
           void choose(false)
         }}
       >
-        <div className="field">
-          <label htmlFor="ln-rb-out">Send out by (its side gets smaller)</label>
-          <select id="ln-rb-out" value={outChannel} onChange={(e) => setOut(e.target.value)}>
-            <option value="">Choose a channel</option>
-            {active.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.id} — {Math.round(c.outboundPercent)}% yours
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="ln-rb-in">Come back by (its side gets bigger)</label>
-          <select id="ln-rb-in" value={inChannel} onChange={(e) => setIn(e.target.value)}>
-            <option value="">Choose a channel</option>
-            {active.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.id} — {Math.round(c.outboundPercent)}% yours
-              </option>
-            ))}
-          </select>
-        </div>
+        <ChannelSelect
+          id="ln-rb-out"
+          label="Send out by (its side gets smaller)"
+          channels={active}
+          value={outChannel}
+          onChange={setOut}
+        />
+        <ChannelSelect
+          id="ln-rb-in"
+          label="Come back by (its side gets bigger)"
+          channels={active}
+          value={inChannel}
+          onChange={setIn}
+        />
         <div className="field">
           <label htmlFor="ln-rb-amount">Amount (sat, empty: what the schedule allows)</label>
           <input
