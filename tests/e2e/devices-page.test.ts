@@ -17,8 +17,6 @@ import { join } from 'node:path'
 import { address as baddress, networks } from 'bitcoinjs-lib'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stackModule } from '../../src/core/engine/stack-module'
-import { basicChecks } from '../../src/core/stack/catalog'
 import { createHardwareModule } from '../../src/core/hardware/hardware-module'
 import { DeviceDiscovery, type UsbDeviceInfo } from '../../src/core/hardware/usb/discovery'
 import { trezorInspector } from '../../src/core/hardware/trezor/trezor-inspect'
@@ -27,7 +25,6 @@ import { SeedSigner } from '../../src/core/hardware/seed-signer'
 import type { Vault } from '../../src/core/hardware/multisig/vault'
 import { defaultSettings } from '../../src/shared/settings'
 import { cleanupProject } from '../images/harness'
-import { testLabels, testPlan } from '../images/test-catalog'
 import { createSoftHsmToken, type SoftHsmToken } from '../setup/softhsm'
 import { TrezorEmulator } from '../simulators/hardware/trezor-emulator'
 import { Chain } from '../simulators/world/chain'
@@ -35,7 +32,9 @@ import { BURN_SCRIPT, fundedKey, TestKey } from '../simulators/world/test-keys'
 import {
   launchBrowser,
   newPage,
+  noContainersStack,
   pageErrors,
+  saveSettings,
   setOwnerPassword,
   shot,
   startBox,
@@ -72,16 +71,9 @@ beforeAll(async () => {
   const settings = { ...defaultSettings(stackDir), network: 'regtest' as const }
   const usb = [device('1-1', 0x1209, 0x53c1), device('1-2', 0x2c97, 0x5011)]
   box = await startBox({
-    prepare: (dataDir) => writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings)),
+    prepare: saveSettings(settings),
     modules: [
-      stackModule({
-        catalog: {
-          info: () => [],
-          check: async (s) => basicChecks(s, 2 ** 30),
-          render: async (s) => testPlan(project, s.dataDir, []),
-        },
-        supervisor: { extraLabels: testLabels },
-      }),
+      noContainersStack(project),
       (ctx) =>
         createHardwareModule(ctx, {
           discovery: new DeviceDiscovery(

@@ -1,7 +1,7 @@
 // End-to-end harness: the real engine with the stack module (on a TEST catalog when given) behind
 // the real headless server (startHttpApi, as `serve` runs it), the built renderer, and Debian's
 // Chromium driven by playwright-core. Screenshots go to test-artifacts/e2e (gitignored).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -10,9 +10,32 @@ import { createEngine, type Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
 import { stackModule, type StackModuleOptions } from '../../src/core/engine/stack-module'
 import { createLogger, silentLogger } from '../../src/core/log'
+import { basicChecks } from '../../src/core/stack/catalog'
+import type { Settings } from '../../src/shared/settings'
+import { testLabels, testPlan } from '../images/test-catalog'
 import { buildRenderer, repoRoot } from '../../scripts/build-renderer'
 
 export const artifacts = join(repoRoot, 'test-artifacts', 'e2e')
+
+/**
+ * The stack module on an empty TEST catalog: no containers (the page under test is the subject),
+ * its Compose project named `project` and labelled as a test's, for cleanupProject.
+ */
+export function noContainersStack(project: string): EngineModuleFactory {
+  return stackModule({
+    catalog: {
+      info: () => [],
+      check: async (s) => basicChecks(s, 2 ** 30),
+      render: async (s) => testPlan(project, s.dataDir, []),
+    },
+    supervisor: { extraLabels: testLabels },
+  })
+}
+
+/** A startBox `prepare` that saves these settings as the engine's settings.json. */
+export function saveSettings(settings: Settings): (dataDir: string) => void {
+  return (dataDir) => writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings))
+}
 
 export interface Box {
   readonly url: string

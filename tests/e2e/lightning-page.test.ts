@@ -13,20 +13,19 @@ import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stackModule } from '../../src/core/engine/stack-module'
 import { lightningModule, lightningPaths } from '../../src/core/lightning/lightning-module'
 import { loadOrCreateStackSecrets } from '../../src/core/secrets/stack-secrets'
-import { basicChecks } from '../../src/core/stack/catalog'
 import { defaultSettings } from '../../src/shared/settings'
 import { cleanupProject } from '../images/harness'
-import { testLabels, testPlan } from '../images/test-catalog'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
 import {
   launchBrowser,
   newPage,
+  noContainersStack,
   pageErrors,
+  saveSettings,
   setOwnerPassword,
   shot,
   startBox,
@@ -79,16 +78,9 @@ beforeAll(async () => {
     log: () => {},
   })
   box = await startBox({
-    prepare: (dataDir) => writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings)),
+    prepare: saveSettings(settings),
     modules: [
-      stackModule({
-        catalog: {
-          info: () => [],
-          check: async (s) => basicChecks(s, 2 ** 30),
-          render: async (s) => testPlan(project, s.dataDir, []),
-        },
-        supervisor: { extraLabels: testLabels },
-      }),
+      noContainersStack(project),
       lightningModule({
         endpoint: () => ({ socket: boxLnd.socket, cert: secrets.lndTls.certPem }),
         pollMs: 200,

@@ -4,26 +4,25 @@
 // Lightning and the sale turns "Paid" live with its reward QR, the sales show it, and the sale is
 // found by search and refunded with a claim QR.
 import { createHash, X509Certificate } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stackModule } from '../../src/core/engine/stack-module'
 import { merchantModule } from '../../src/core/merchant/merchant-module'
-import { basicChecks } from '../../src/core/stack/catalog'
 import { defaultSettings } from '../../src/shared/settings'
 import { cleanupProject } from '../images/harness'
-import { testLabels, testPlan } from '../images/test-catalog'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import {
   launchBrowser,
   newPage,
+  noContainersStack,
   pageErrors,
+  saveSettings,
   setOwnerPassword,
   shot,
   startBox,
@@ -56,16 +55,9 @@ beforeAll(async () => {
   const shop = net.nodes.shop!
   const settings = { ...defaultSettings(join(dir, 'stack')), network: 'regtest' as const }
   box = await startBox({
-    prepare: (dataDir) => writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings)),
+    prepare: saveSettings(settings),
     modules: [
-      stackModule({
-        catalog: {
-          info: () => [],
-          check: async (s) => basicChecks(s, 2 ** 30),
-          render: async (s) => testPlan(project, s.dataDir, []),
-        },
-        supervisor: { extraLabels: testLabels },
-      }),
+      noContainersStack(project),
       merchantModule({
         btcpayUrl: btcpay.url,
         webhookPort: 0,

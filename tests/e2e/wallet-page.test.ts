@@ -5,18 +5,15 @@
 // once mined; Send builds a review (outputs, change, fee, fee rate) with nothing broadcast before
 // the owner confirms, then sends; the unconfirmed send is bumped (RBF) with its own review, and
 // the replacement takes the original's place in the world's mempool.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
-import { stackModule } from '../../src/core/engine/stack-module'
-import { basicChecks } from '../../src/core/stack/catalog'
 import { walletModule } from '../../src/core/wallet/wallet-module'
 import { defaultSettings } from '../../src/shared/settings'
 import { cleanupProject } from '../images/harness'
-import { testLabels, testPlan } from '../images/test-catalog'
 import {
   startWalletWorld,
   WALLET_RPC_PASSWORD,
@@ -27,7 +24,9 @@ import { TestKey } from '../simulators/world/test-keys'
 import {
   launchBrowser,
   newPage,
+  noContainersStack,
   pageErrors,
+  saveSettings,
   setOwnerPassword,
   shot,
   startBox,
@@ -49,16 +48,9 @@ beforeAll(async () => {
   world = await startWalletWorld({ coins: 3 })
   const settings = { ...defaultSettings(stackDir), network: 'regtest' as const }
   box = await startBox({
-    prepare: (dataDir) => writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings)),
+    prepare: saveSettings(settings),
     modules: [
-      stackModule({
-        catalog: {
-          info: () => [],
-          check: async (s) => basicChecks(s, 2 ** 30),
-          render: async (s) => testPlan(project, s.dataDir, []),
-        },
-        supervisor: { extraLabels: testLabels },
-      }),
+      noContainersStack(project),
       walletModule({
         endpoint: () => ({ host: '127.0.0.1', port: world.electrs.electrumPort }),
         node: () =>
