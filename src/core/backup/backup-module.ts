@@ -22,7 +22,9 @@ import { loadSettings } from '../engine/stack-module'
 import { FlashError, toUserError } from '../errors'
 import { readSeedVault, rewrapSeedVault } from '../lightning/seed-vault'
 import { seedVaultPath } from '../lightning/lightning-module'
-import { boxKeyFor, wrongPasswordError } from '../secrets/box-key'
+import { HsmStore } from '../hardware/hsm-store'
+import { boxKeyHsm } from '../hardware/pkcs11/box-key-hsm'
+import { boxKeyFor, wrongPasswordError, type BoxKeyHsm } from '../secrets/box-key'
 import { ensureSecretDir, writeSecretFileAtomic } from '../secrets/secret-file'
 import { stackDataDir } from '../stack/paths'
 import type { Supervisor } from '../supervisor/supervisor'
@@ -72,6 +74,7 @@ export function createBackupModule(
   const log = ctx.log.child('backup')
   const box = boxKeyFor(ctx.dataDir)
   const owner = new OwnerPassword(ctx.dataDir)
+  const hsmStore = new HsmStore(ctx.dataDir)
   const configPath = join(ctx.dataDir, 'backup.json')
   const appVersion = options.appVersion ?? flashBoxVersion()
   let running = false
@@ -97,12 +100,48 @@ export function createBackupModule(
     }
   }
 
+  const hsmWrapStatus = (): NonNullable<BackupStatus['hsmWrap']> => {
+    let wrapped: ReturnType<typeof box.hsmStatus>
+    try {
+      wrapped = box.hsmStatus()
+    } catch {
+      wrapped = undefined // a damaged box-key.json is reported by unlock
+    }
+    return {
+      configured: hsmStore.config() !== undefined,
+      enabled: wrapped !== undefined,
+      ...(wrapped ? { tokenSerial: wrapped.tokenSerial } : {}),
+    }
+  }
+
+  /** The HSM set up in Devices → HSM, as the box key's wrapper (PIN typed now or remembered). */
+  const hsmForBox = (pin: string | undefined): BoxKeyHsm => {
+    const cfg = hsmStore.config()
+    if (!cfg) {
+      throw new FlashError(
+        'box.hsm_not_configured',
+        'No HSM is set up on this box, so it cannot lock the box key.',
+        'Set up the HSM in Devices → HSM first, then come back here.',
+      )
+    }
+    const p = pin || hsmStore.rememberedPin()
+    if (!p) {
+      throw new FlashError(
+        'box.hsm_pin_needed',
+        'The HSM needs its PIN for this.',
+        'Type the HSM PIN next to the password (or let Devices → HSM remember it).',
+      )
+    }
+    return boxKeyHsm({ modulePath: cfg.modulePath, tokenSerial: cfg.tokenSerial, pin: p })
+  }
+
   const status = (): BackupStatus => {
     const c = loadConfig()
     const pending = pendingRestore(ctx.dataDir)
     return {
       box: box.state,
       keychain: box.keychainStatus(),
+      hsmWrap: hsmWrapStatus(),
       target: c.target,
       schedule: c.schedule,
       keep: c.keep,
@@ -324,13 +363,18 @@ export function createBackupModule(
       publishStatus()
       return status()
     },
-    unlock: async ({ password }) => {
+    unlock: async ({ password, pin }) => {
       if (box.state === 'none') {
         throw new FlashError(
           'box.no_password',
           'The box has no owner password yet.',
           'Choose one in Settings → Backup.',
         )
+      }
+      // An HSM-wrapped key opens only with the HSM: without one set up, enterPassword says so.
+      if (!box.unlocked && box.hsmStatus() && hsmStore.config()) {
+        if (!(await box.checkPassword(password))) throw wrongPasswordError()
+        box.useHsm(hsmForBox(pin))
       }
       await box.enterPassword(password)
       await ctx.modules.get('lightning')?.ownerPasswordEntered?.(password)
@@ -360,6 +404,16 @@ export function createBackupModule(
       if (enabled && !box.unlocked) await box.enterPassword(password)
       box.setKeychain(enabled)
       log.info(enabled ? 'box key kept in the OS keychain' : 'box key removed from the OS keychain')
+      publishStatus()
+      return status()
+    },
+    setHsmWrap: async ({ enabled, password, pin }) => {
+      await confirmOwnerPassword(password)
+      if (enabled === (box.hsmStatus() !== undefined)) return status()
+      box.useHsm(hsmForBox(pin))
+      if (enabled) await box.wrapWithHsm(password)
+      else await box.unwrapFromHsm(password)
+      log.info(enabled ? 'box key wrapped by the HSM' : 'box key no longer wrapped by the HSM')
       publishStatus()
       return status()
     },

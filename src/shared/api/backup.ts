@@ -31,6 +31,15 @@ export interface BackupStatus {
   /** none: no owner password yet (secrets not encrypted); locked: after a restart, until unlocked. */
   readonly box: 'none' | 'locked' | 'unlocked'
   readonly keychain: { readonly available: boolean; readonly enabled: boolean }
+  /**
+   * The box key wrapped by the HSM set up in Devices → HSM: configured = an HSM is set up there;
+   * enabled = the box opens only with the password and that HSM (tokenSerial names it).
+   */
+  readonly hsmWrap?: {
+    readonly configured: boolean
+    readonly enabled: boolean
+    readonly tokenSerial?: string
+  }
   readonly target: string | null
   readonly schedule: 'off' | 'daily'
   readonly keep: number
@@ -63,6 +72,7 @@ export interface RestorePrepared {
 }
 
 const Password = z.string().min(1, 'Type the password.').max(1024)
+const HsmPin = z.string().max(256)
 const NewPassword = z.string().min(10, 'Use at least 10 characters.').max(1024)
 const AbsolutePath = z
   .string()
@@ -79,12 +89,20 @@ export const backupApi = {
   targets: query<readonly BackupTargetView[]>()(z.object({})),
   /** Desktop (no login password): choose the owner password that makes the box key. */
   setPassword: mutation<BackupStatus>()(z.object({ password: NewPassword })),
-  unlock: mutation<BackupStatus>()(z.object({ password: Password })),
+  /** `pin`: the HSM's PIN, when the box key is wrapped by an HSM whose PIN is not remembered. */
+  unlock: mutation<BackupStatus>()(z.object({ password: Password, pin: HsmPin.optional() })),
   changePassword: mutation<BackupStatus>()(
     z.object({ oldPassword: Password, newPassword: NewPassword }),
   ),
   /** Keep a copy of the box key in the OS keychain (desktop only), so it starts unattended. */
   setKeychain: mutation<BackupStatus>()(z.object({ enabled: z.boolean(), password: Password })),
+  /**
+   * Wrap the box key with the HSM set up in Devices → HSM (or stop): the box then opens only with
+   * the password and that HSM plugged in. Needs the HSM present both ways; `pin` when not remembered.
+   */
+  setHsmWrap: mutation<BackupStatus>()(
+    z.object({ enabled: z.boolean(), password: Password, pin: HsmPin.optional() }),
+  ),
   configure: mutation<BackupStatus>()(
     z.object({
       target: AbsolutePath.nullable().optional(),

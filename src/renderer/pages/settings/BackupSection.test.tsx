@@ -101,4 +101,53 @@ describe('backup section', () => {
     expect(screen.getByText(/their peers close them/)).toBeTruthy()
     expect(screen.getByText(/Last copied .*, 3 channels\./)).toBeTruthy()
   })
+
+  it('locks the box key with the HSM, explaining the trade-off, and turns it off again', async () => {
+    const plain: BackupStatus = {
+      ...base,
+      box: 'unlocked',
+      hsmWrap: { configured: true, enabled: false },
+    }
+    const wrapped: BackupStatus = {
+      ...plain,
+      hsmWrap: { configured: true, enabled: true, tokenSerial: 'a1b2c3' },
+    }
+    const fake = new FakeTransportForTests({
+      'backup.status': () => plain,
+      'backup.targets': () => [],
+      'backup.setHsmWrap': (i) => ((i as { enabled: boolean }).enabled ? wrapped : plain),
+    })
+    setTransport(fake)
+    render(<BackupSection />)
+    await screen.findByText(/lose the HSM and the password alone cannot open the box/)
+    const lock = screen.getByRole('button', { name: 'Lock with the HSM' }) as HTMLButtonElement
+    expect(lock.disabled).toBe(true)
+    type('Owner password', 'the password')
+    type('HSM PIN (leave empty if the box remembers it)', '123456')
+    fireEvent.click(lock)
+    await screen.findByText(/locked with the HSM \(serial a1b2c3\)/)
+    type('Owner password', 'the password')
+    fireEvent.click(screen.getByRole('button', { name: 'Stop locking with the HSM' }))
+    await screen.findByRole('button', { name: 'Lock with the HSM' })
+    expect(fake.callsTo('backup.setHsmWrap')).toEqual([
+      { enabled: true, password: 'the password', pin: '123456' },
+      { enabled: false, password: 'the password' },
+    ])
+  })
+
+  it('says where to set up an HSM when none is', async () => {
+    setTransport(
+      new FakeTransportForTests({
+        'backup.status': () => ({
+          ...base,
+          box: 'unlocked',
+          hsmWrap: { configured: false, enabled: false },
+        }),
+        'backup.targets': () => [],
+      }),
+    )
+    render(<BackupSection />)
+    await screen.findByText(/No HSM is set up on this box\. Set one up in Devices → HSM/)
+    expect(screen.queryByRole('button', { name: 'Lock with the HSM' })).toBeNull()
+  })
 })

@@ -35,7 +35,10 @@ function BoxKeyPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStat
   const [newPw, setNewPw] = useState('')
   const [kcPw, setKcPw] = useState('')
   const setPassword = useMutation((password: string) => api.backup.setPassword({ password }))
-  const unlock = useMutation((password: string) => api.backup.unlock({ password }))
+  const [unlockPin, setUnlockPin] = useState('')
+  const unlock = useMutation((password: string) =>
+    api.backup.unlock({ password, ...(unlockPin ? { pin: unlockPin } : {}) }),
+  )
   const change = useMutation((i: { oldPassword: string; newPassword: string }) =>
     api.backup.changePassword(i),
   )
@@ -47,6 +50,7 @@ function BoxKeyPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStat
     setPw('')
     setNewPw('')
     setKcPw('')
+    setUnlockPin('')
     onStatus(r)
   }
 
@@ -99,6 +103,15 @@ function BoxKeyPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStat
               onChange={setPw}
               autoComplete="current-password"
             />
+            {s.hsmWrap?.enabled && (
+              <PasswordField
+                id="box-unlock-hsm-pin"
+                label="HSM PIN (leave empty if the box remembers it)"
+                value={unlockPin}
+                onChange={setUnlockPin}
+                autoComplete="current-password"
+              />
+            )}
             <button type="submit" disabled={unlock.pending || !pw}>
               Unlock
             </button>
@@ -180,8 +193,71 @@ function BoxKeyPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStat
             </p>
           )}
           {keychain.error && <ErrorBox error={keychain.error} />}
+          {s.hsmWrap && <HsmWrapPart s={s} onStatus={done} />}
         </>
       )}
+    </>
+  )
+}
+
+/** The box key wrapped by the HSM of Devices → HSM, with its trade-off. */
+function HsmWrapPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStatus) => void }) {
+  const [pw, setPw] = useState('')
+  const [pin, setPin] = useState('')
+  const wrap = useMutation((i: { enabled: boolean; password: string; pin?: string }) =>
+    api.backup.setHsmWrap(i),
+  )
+  const h = s.hsmWrap!
+  return (
+    <>
+      <h4>Lock the box key with the HSM</h4>
+      {!h.configured && !h.enabled ? (
+        <p className="muted">
+          No HSM is set up on this box. Set one up in Devices → HSM to use it here.
+        </p>
+      ) : (
+        <form
+          aria-label="HSM lock"
+          onSubmit={(e) => {
+            e.preventDefault()
+            void wrap
+              .run({ enabled: !h.enabled, password: pw, ...(pin ? { pin } : {}) })
+              .then((r) => {
+                if (!r) return
+                setPw('')
+                setPin('')
+                onStatus(r)
+              })
+          }}
+        >
+          <p>
+            {h.enabled
+              ? `The box key is locked with the HSM (serial ${h.tokenSerial ?? '?'}): the box opens only with your password and this HSM plugged in.`
+              : 'Lock the box key with the HSM set up in Devices → HSM: the box then opens only with your password and this HSM plugged in.'}{' '}
+            The trade-off: lose the HSM and the password alone cannot open the box — keep a backup
+            (Back up now, below) and keep the HSM safe. It cannot be combined with the keychain.
+            Turning it off needs the HSM plugged in once more.
+          </p>
+          <PasswordField
+            id="box-hsm-password"
+            label="Owner password"
+            value={pw}
+            onChange={setPw}
+            autoComplete="current-password"
+          />
+          <PasswordField
+            id="box-hsm-pin"
+            label="HSM PIN (leave empty if the box remembers it)"
+            value={pin}
+            onChange={setPin}
+            autoComplete="current-password"
+          />
+          <button type="submit" disabled={wrap.pending || !pw}>
+            {h.enabled ? 'Stop locking with the HSM' : 'Lock with the HSM'}
+          </button>
+        </form>
+      )}
+      {wrap.error && <ErrorBox error={wrap.error} />}
     </>
   )
 }
