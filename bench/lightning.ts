@@ -10,7 +10,8 @@
 //                    and Origin the page sends), BENCH_CONCURRENCY at a time — the payment saga
 //                    persists each attempt before and after, as it does for the owner
 //   direct           the same number of carol's invoices paid with ln-service's pay() on the
-//                    box's LND (admin macaroon), same concurrency
+//                    box's LND (admin macaroon), same concurrency and the same request the box
+//                    sends (max_paths 4: the saga allows MPP; ln-service's own default is 1)
 // The two alternate in rounds so that drift hits both. Then the settle-to-UI latency: invoices
 // made by the box's API, paid by carol one at a time; for each, the time from LND's invoice
 // stream reporting it settled (a direct ln-service subscription on the box's LND) to the event
@@ -303,7 +304,9 @@ async function main() {
       const t = performance.now()
       const c = cpuMs()
       await pool(reqs, CONCURRENCY, async (request) => {
-        const p = await ln.pay({ lnd: box, request, max_fee: 10 })
+        // The same request the box sends LND (its payment saga asks for up to 4 paths, MPP), so the
+        // two sides differ only by what the box adds. ln-service alone would default to 1 path.
+        const p = await ln.pay({ lnd: box, request, max_fee: 10, max_paths: 4 })
         if (!p.is_confirmed) throw new Error('direct payment not confirmed')
       })
       cpu.direct += cpuMs() - c
