@@ -50,7 +50,14 @@ async function gf<T>(method: string, path: string, auth: string | null, body?: u
   return (await res.json()) as T
 }
 
+// The card emulator answers pcscd from this test's own event loop, while the `smartcard` binding
+// makes some PC/SC calls synchronously: pcscd waiting on the emulator while the binding waits on
+// pcscd froze a CI run and hung 2 of 4 runs here. Opt in with FLASHBOX_PCSC_TESTS=1 until
+// the emulator runs in a process of its own.
+const pcscOff = process.env.FLASHBOX_PCSC_TESTS !== '1'
+
 beforeAll(async () => {
+  if (pcscOff) return
   dir = mkdtempSync(join(tmpdir(), 'flashbox-boltcard-loop-'))
   pcsc = await startPcscdWithVpcd()
   btcpay = await startBtcpaySimulator({ network: 'regtest' })
@@ -132,6 +139,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
+  if (pcscOff) return
   await card.remove()
   await api?.close()
   await box?.close()
@@ -156,7 +164,7 @@ async function getJson(u: string) {
 }
 const carol = () => ln.authenticatedLndGrpc(net.nodes.carol!.lnServiceAuth()).lnd
 
-describe('Flash Card full loop', () => {
+describe.skipIf(pcscOff)('Flash Card full loop', () => {
   let issued: FlashCardView
 
   it('issues a card as a BTCPay pull payment and programs it through PC/SC', async () => {

@@ -19,11 +19,19 @@ const issuer = fromHex('0f0e0d0c0b0a09080706050403020100')
 let pcsc: PcscdVpcd
 const card = new Ntag424Emulator()
 
+// The card emulator answers pcscd from this test's own event loop, while the `smartcard` binding
+// makes some PC/SC calls synchronously: pcscd waiting on the emulator while the binding waits on
+// pcscd froze a CI run and hung 2 of 4 runs here. Opt in with FLASHBOX_PCSC_TESTS=1 until
+// the emulator runs in a process of its own.
+const pcscOff = process.env.FLASHBOX_PCSC_TESTS !== '1'
+
 beforeAll(async () => {
+  if (pcscOff) return
   pcsc = await startPcscdWithVpcd()
 })
 
 afterAll(async () => {
+  if (pcscOff) return
   await card.remove()
   await pcsc?.stop()
 })
@@ -37,7 +45,7 @@ async function onReader<T>(fn: (t: Awaited<ReturnType<typeof connectCard>>) => P
   }
 }
 
-describe('Flash Card programming over pcscd + vpcd', () => {
+describe.skipIf(pcscOff)('Flash Card programming over pcscd + vpcd', () => {
   it('sees the virtual reader; no card on it yet', async () => {
     expect(await listReaders()).toContain(pcsc.readerName)
     await expect(connectCard({ reader: pcsc.readerName, timeoutMs: 500 })).rejects.toMatchObject({
