@@ -14,6 +14,7 @@ import { PayPanel } from './PayPanel'
 import { ReceivePanel } from './ReceivePanel'
 import { SendPanel } from './SendPanel'
 import { sats, shortUrl } from './sats'
+import { TabList, tabPanelProps } from '../../shell/TabList'
 
 type Tab = 'receive' | 'send' | 'pay' | 'history' | 'mints' | 'backup'
 
@@ -82,35 +83,14 @@ export default function EcashPage(_props: PageProps) {
         </section>
       )}
 
-      <div role="tablist" aria-label="eCash actions" className="tabs">
-        {tabs.map((t, i) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`ecash-tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`ecash-panel-${t.id}`}
-            tabIndex={tab === t.id ? 0 : -1}
-            onClick={() => setTab(t.id)}
-            onKeyDown={(e) => {
-              const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
-              if (!step) return
-              const next = tabs[(i + step + tabs.length) % tabs.length]!
-              setTab(next.id)
-              document.getElementById(`ecash-tab-${next.id}`)?.focus()
-            }}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <div
-        role="tabpanel"
-        id={`ecash-panel-${tab}`}
-        aria-labelledby={`ecash-tab-${tab}`}
-        className="tabpanel"
-      >
+      <TabList
+        label="eCash actions"
+        idPrefix="ecash"
+        tabs={tabs}
+        selected={tab}
+        onSelect={setTab}
+      />
+      <div {...tabPanelProps('ecash', tab)} className="tabpanel">
         {tab === 'receive' && <ReceivePanel receivePubkey={s?.receivePubkey} />}
         {tab === 'send' && <SendPanel balances={s?.balances ?? []} />}
         {tab === 'pay' && <PayPanel balances={s?.balances ?? []} />}

@@ -18,6 +18,7 @@ import { LiquidityPanel } from './LiquidityPanel'
 import { PayPanel } from './PayPanel'
 import { ReceivePanel } from './ReceivePanel'
 import { WalletSetup } from './WalletPanel'
+import { TabList, tabPanelProps } from '../../shell/TabList'
 
 type Tab =
   'receive' | 'pay' | 'history' | 'channels' | 'liquidity' | 'connections' | 'address' | 'node'
@@ -106,35 +107,14 @@ export default function LightningPage(_props: PageProps) {
       {s && <WalletSetup status={s} onChange={(next) => status.setData(next)} />}
       {ready && (
         <>
-          <div role="tablist" aria-label="Lightning actions" className="tabs">
-            {tabs.map((t, i) => (
-              <button
-                key={t.id}
-                type="button"
-                role="tab"
-                id={`ln-tab-${t.id}`}
-                aria-selected={tab === t.id}
-                aria-controls={`ln-panel-${t.id}`}
-                tabIndex={tab === t.id ? 0 : -1}
-                onClick={() => setTab(t.id)}
-                onKeyDown={(e) => {
-                  const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
-                  if (!step) return
-                  const next = tabs[(i + step + tabs.length) % tabs.length]!
-                  setTab(next.id)
-                  document.getElementById(`ln-tab-${next.id}`)?.focus()
-                }}
-              >
-                {t.label}
-              </button>
-            ))}
-          </div>
-          <div
-            role="tabpanel"
-            id={`ln-panel-${tab}`}
-            aria-labelledby={`ln-tab-${tab}`}
-            className="card"
-          >
+          <TabList
+            label="Lightning actions"
+            idPrefix="ln"
+            tabs={tabs}
+            selected={tab}
+            onSelect={setTab}
+          />
+          <div {...tabPanelProps('ln', tab)} className="card">
             {tab === 'receive' && <ReceivePanel />}
             {tab === 'pay' && <PayPanel />}
             {tab === 'history' && <HistoryPanel />}

@@ -16,6 +16,7 @@ import {
 } from '../../../shared/api/nostr'
 import type { PageProps } from '../types'
 import { ProfileEditor } from './ProfileEditor'
+import { TabList, tabPanelProps } from '../../shell/TabList'
 
 const deliveryTone: Record<RelayDelivery['status'], 'ok' | 'warn' | 'bad' | 'busy'> = {
   ok: 'ok',
@@ -225,35 +226,14 @@ function Inbox({ identity, onLocked }: { identity: Identity; onLocked: (i: Ident
           Lock
         </button>
       </p>
-      <div role="tablist" aria-label="Messages sections" className="tabs">
-        {messageTabs.map((t, i) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`messages-tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls="messages-panel"
-            tabIndex={tab === t.id ? 0 : -1}
-            onClick={() => setTab(t.id)}
-            onKeyDown={(e) => {
-              const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
-              if (!step) return
-              const next = messageTabs[(i + step + messageTabs.length) % messageTabs.length]!
-              setTab(next.id)
-              document.getElementById(`messages-tab-${next.id}`)?.focus()
-            }}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <div
-        role="tabpanel"
-        id="messages-panel"
-        aria-labelledby={`messages-tab-${tab}`}
-        className="tabpanel"
-      >
+      <TabList
+        label="Messages sections"
+        idPrefix="messages"
+        tabs={messageTabs}
+        selected={tab}
+        onSelect={setTab}
+      />
+      <div {...tabPanelProps('messages', tab)} className="tabpanel">
         {tab === 'messages' && (
           <div className="split">
             <section aria-labelledby="nostr-conversations">

@@ -9,6 +9,7 @@ import type { PageProps } from '../types'
 import { pages } from '../index'
 import { withService } from '../dashboard/status-updates'
 import { appendCapped } from './append'
+import { TabList, tabPanelProps } from '../../shell/TabList'
 
 // uplot only loads here, and only when the Resources tab is opened.
 const ResourceCharts = lazy(() => import('./ResourceCharts'))
@@ -133,30 +134,14 @@ export default function ServicePage({ params }: PageProps) {
         (err, i) => err && <ErrorBox key={i} error={err} />,
       )}
 
-      <div role="tablist" aria-label="Service details" className="tabs">
-        {tabs.map((t, i) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`panel-${t.id}`}
-            tabIndex={tab === t.id ? 0 : -1}
-            onClick={() => setTab(t.id)}
-            onKeyDown={(e) => {
-              const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
-              if (!step) return
-              const next = tabs[(i + step + tabs.length) % tabs.length]!
-              setTab(next.id)
-              document.getElementById(`tab-${next.id}`)?.focus()
-            }}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tabpanel">
+      <TabList
+        label="Service details"
+        idPrefix="service"
+        tabs={tabs}
+        selected={tab}
+        onSelect={setTab}
+      />
+      <div {...tabPanelProps('service', tab)} className="tabpanel">
         {tab === 'logs' && (
           <Logs id={id} run={`${service.containerId ?? ''}@${service.startedAt ?? ''}`} />
         )}
