@@ -11,6 +11,7 @@ import { loadSettings } from '../engine/stack-module'
 import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
 import { FlashError } from '../errors'
 import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
+import { boxKeyFor } from '../secrets/box-key'
 import { networkParams, servicePorts } from '../stack/networks'
 import { qrDataUrl } from '../ecash/qr'
 import type { Settings } from '../../shared/settings'
@@ -24,7 +25,13 @@ import { masterKey, seedAccount, watchOnlyAccount } from './account'
 import { bip21Uri } from './bip21'
 import { exportBip329, parseBip329 } from './bip329'
 import type { ElectrumEndpoint } from './electrum-session'
-import { openWalletSeed, sealWalletSeed, walletSeedInfo } from './seed-sealing'
+import {
+  migrateWalletSeedOnUnlock,
+  migrateWalletSeedWithPassword,
+  openWalletSeed,
+  sealWalletSeed,
+  walletSeedInfo,
+} from './seed-sealing'
 import { SendService, type SendNode } from './send/send-service'
 import { SendStore } from './send/send-saga'
 import { LightningMoves } from './send/lightning-moves'
@@ -434,12 +441,30 @@ export function createWalletModule(
     send: async ({ reviewId }) => send.get(reviewId),
   }
 
+  // A seed file of the first scheme (sealed to the seed vault) moves under the box key on unlock.
+  const migrateSeed = (run: () => boolean | Promise<boolean>) =>
+    Promise.resolve()
+      .then(run)
+      .then((moved) => moved && log.info('wallet seed moved under the box key'))
+      .catch((err: unknown) =>
+        log.warn('could not move the wallet seed under the box key', {
+          message: (err as Error).message,
+        }),
+      )
+  let stopWatchingUnlock: (() => void) | undefined
+
   return {
     name: 'wallet',
     sync,
     forSend,
     handlers,
+    async ownerPasswordEntered(password) {
+      await migrateSeed(() => migrateWalletSeedWithPassword(ctx.dataDir, password))
+    },
     async start() {
+      stopWatchingUnlock = boxKeyFor(ctx.dataDir).onUnlock(
+        (box) => void migrateSeed(() => migrateWalletSeedOnUnlock(ctx.dataDir, box)),
+      )
       await sync.start()
       await send
         .reconcile()
@@ -448,6 +473,7 @@ export function createWalletModule(
         )
     },
     async stop() {
+      stopWatchingUnlock?.()
       sync.stop()
       store.close()
     },
