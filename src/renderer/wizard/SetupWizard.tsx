@@ -14,6 +14,7 @@ import { dockerHelp } from './docker-help'
 import { networkChoices } from './networks'
 import { isOptional } from './service-choice'
 import { ServiceChoices } from './ServiceChoices'
+import { PruneFields } from '../shell/PruneFields'
 
 export { toggleService } from './service-choice'
 
@@ -264,8 +265,6 @@ export function isFullPath(p: string): boolean {
 const folderProblem = (code: string) => /data_?dir|disk/.test(code)
 
 function StorageStep({ settings, onChange, onBack, onNext }: StepProps) {
-  const pruneId = useId()
-  const targetId = useId()
   const why = useId()
   const dir = settings.dataDir.trim()
   const full = isFullPath(dir)
@@ -301,41 +300,11 @@ function StorageStep({ settings, onChange, onBack, onNext }: StepProps) {
           </p>
         }
       />
-      <div className="field checkbox">
-        <input
-          id={pruneId}
-          type="checkbox"
-          checked={settings.prune.enabled}
-          onChange={(e) =>
-            onChange({
-              ...settings,
-              prune: e.target.checked ? { enabled: true, targetMiB: 10_000 } : { enabled: false },
-            })
-          }
-        />
-        <label htmlFor={pruneId}>
-          Save space: keep only recent blocks (pruning). Some services, like the Electrum index,
-          need the whole chain.
-        </label>
-      </div>
-      {settings.prune.enabled && (
-        <div className="field">
-          <label htmlFor={targetId}>Keep about this many MiB of blocks (at least 550)</label>
-          <input
-            id={targetId}
-            type="number"
-            min={550}
-            step={1000}
-            value={settings.prune.targetMiB}
-            onChange={(e) =>
-              onChange({
-                ...settings,
-                prune: { enabled: true, targetMiB: Math.max(550, Number(e.target.value) || 550) },
-              })
-            }
-          />
-        </div>
-      )}
+      <PruneFields
+        prune={settings.prune}
+        onChange={(prune) => onChange({ ...settings, prune })}
+        label="Save space: keep only recent blocks (pruning). Some services, like the Electrum index, need the whole chain."
+      />
       <div aria-live="polite">
         {full && checking && <Spinner label="Checking free space…" />}
         {full && error && <ErrorBox error={error} />}

@@ -1,6 +1,6 @@
 // Change what runs after setup: the services and pruning. The network and the data folder stay
 // as chosen (changing them means a new chain and new wallets; that is a fresh setup, not a toggle).
-import { useId, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import type { ServiceInfo, SettingsCheck } from '../../../shared/api/stack'
 import type { Settings } from '../../../shared/settings'
 import { api } from '../../api/client'
@@ -8,6 +8,7 @@ import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { ServiceChoices } from '../../wizard/ServiceChoices'
 import { sectionHeadingId } from './sections'
+import { PruneFields } from '../../shell/PruneFields'
 
 export function StackSettingsForm({
   saved,
@@ -21,8 +22,6 @@ export function StackSettingsForm({
   const [draft, setDraft] = useState<Settings>(saved)
   const [result, setResult] = useState<SettingsCheck | null>(null)
   const save = useMutation((s: Settings) => api.stack.saveSettings(s))
-  const pruneId = useId()
-  const targetId = useId()
   const changed = JSON.stringify(draft) !== JSON.stringify(saved)
 
   const submit = async (e: FormEvent) => {
@@ -75,38 +74,11 @@ export function StackSettingsForm({
           </span>
         </label>
       </fieldset>
-      <div className="field checkbox">
-        <input
-          id={pruneId}
-          type="checkbox"
-          checked={draft.prune.enabled}
-          onChange={(e) =>
-            setDraft({
-              ...draft,
-              prune: e.target.checked ? { enabled: true, targetMiB: 10_000 } : { enabled: false },
-            })
-          }
-        />
-        <label htmlFor={pruneId}>Keep only recent blocks (pruning)</label>
-      </div>
-      {draft.prune.enabled && (
-        <div className="field">
-          <label htmlFor={targetId}>Keep about this many MiB of blocks (at least 550)</label>
-          <input
-            id={targetId}
-            type="number"
-            min={550}
-            step={1000}
-            value={draft.prune.targetMiB}
-            onChange={(e) =>
-              setDraft({
-                ...draft,
-                prune: { enabled: true, targetMiB: Math.max(550, Number(e.target.value) || 550) },
-              })
-            }
-          />
-        </div>
-      )}
+      <PruneFields
+        prune={draft.prune}
+        onChange={(prune) => setDraft({ ...draft, prune })}
+        label="Keep only recent blocks (pruning)"
+      />
       {save.error && <ErrorBox error={save.error} />}
       {result && !result.ok && (
         <ul className="problems" aria-label="Why these settings were not saved">
