@@ -2,7 +2,10 @@
 // a world LND (shop + customer with a channel). Driven as the owner would: set BTCPay up (each
 // step shown), set a 5 % reward, charge 9 EUR with the page's QR, the customer pays over
 // Lightning and the sale turns "Paid" live with its reward QR, the sales show it, and the sale is
-// found by search and refunded with a claim QR.
+// found by search and refunded with a claim QR. Then Merchant → Flash Cards: a card is issued with
+// its balance and limits, programmed by a client acting as the Boltcard NFC Programmer app from
+// the page's deep link (an NTAG 424 DNA emulator as the card), tapped at a terminal (last use),
+// topped up, its limits set, reset through the app's link, and frozen.
 import { createHash, X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -11,10 +14,14 @@ import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { boltcardModule } from '../../src/core/boltcard/boltcard-module'
+import { readCardUrl } from '../../src/core/boltcard/card-programming'
 import { merchantModule } from '../../src/core/merchant/merchant-module'
 import { defaultSettings } from '../../src/shared/settings'
 import { cleanupProject } from '../images/harness'
+import { phone, programWithApp, resetWithApp } from '../simulators/boltcard-programmer-app'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
+import { Ntag424Emulator } from '../simulators/ntag424-emulator'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import {
@@ -70,6 +77,9 @@ beforeAll(async () => {
         }),
         derivationScheme: async () => VPUB,
       }),
+      // Cards keep their money in the store the page sets up; taps and the app's keys requests
+      // are served on the box's own address (its public address in a real shop).
+      boltcardModule({ baseUrl: () => box?.url.replace(/\/$/, '') }),
     ],
   })
   browser = await launchBrowser()
@@ -139,6 +149,64 @@ describe('the Merchant page in Chromium (BTCPay Greenfield SIMULATOR, world LND)
     await page.getByRole('img', { name: 'Refund ready for the customer QR code' }).waitFor()
     await page.getByText(/9.00 EUR — the customer claims it/).waitFor()
     await shot(page, 'merchant-refund')
+    expect(pageErrors(page)).toEqual([])
+  })
+
+  it('Flash Cards: issue, program with the Boltcard app, tap, top up, limits, reset, freeze', async () => {
+    await tab('Flash Cards').click()
+    await page.getByText('No cards yet.').waitFor()
+    await page.getByLabel('Customer or card name').fill('Dana')
+    await page.getByLabel('Balance (sat)').fill('30000')
+    await page.getByLabel('At most per tap (sat)').fill('5000')
+    await page.getByLabel('At most per day (sat)').fill('8000')
+    await page.getByRole('button', { name: 'Issue card' }).click()
+    const dana = page.getByRole('listitem', { name: 'Card Dana' })
+    await dana.getByText(/Dana · not programmed yet · balance 30,000 sat/).waitFor()
+    await dana.getByText(/5,000 sat per tap, 8,000 sat per day \(0 sat today\)/).waitFor()
+    await dana.getByText(/last used never/).waitFor()
+
+    // The owner shows the QR; the phone's Boltcard app opens the same deep link.
+    await dana.getByRole('button', { name: 'Program with the Boltcard app' }).click()
+    await dana.getByRole('img', { name: 'Boltcard app link QR' }).waitFor()
+    const programLink = await dana
+      .getByRole('link', { name: 'Open in the Boltcard app' })
+      .getAttribute('href')
+    expect(programLink).toMatch(/^boltcard:\/\/program\?url=http%3A%2F%2F127\.0\.0\.1/)
+    const card = new Ntag424Emulator()
+    expect((await programWithApp(programLink!, card)).status).toBe(200)
+    await dana.getByText(/Dana · active/).waitFor()
+    await shot(page, 'merchant-flash-card-programmed')
+
+    // A tap at the shop's terminal (LNURL-withdraw request): the card's last use shows.
+    const tap = (await readCardUrl(phone(card)))!
+    const offer = (await (await fetch(tap.replace(/^lnurlw:/, 'http:'))).json()) as {
+      maxWithdrawable?: number
+    }
+    expect(offer.maxWithdrawable).toBe(5_000_000)
+    await dana.getByText(/last used \d/).waitFor()
+
+    await dana.getByLabel('Top up (sat)').fill('2000')
+    await dana.getByRole('button', { name: 'Top up', exact: true }).click()
+    await dana.getByText(/balance 32,000 sat/).waitFor()
+    await dana.getByLabel('Per tap').fill('4000')
+    await dana.getByLabel('Per day').fill('6000')
+    await dana.getByRole('button', { name: 'Set limits' }).click()
+    await dana.getByText(/4,000 sat per tap, 6,000 sat per day/).waitFor()
+
+    await dana.getByRole('button', { name: 'Reset with the Boltcard app' }).click()
+    await dana.getByText(/\(Reset\), then tap the card/).waitFor()
+    const resetLink = await dana
+      .getByRole('link', { name: 'Open in the Boltcard app' })
+      .getAttribute('href')
+    expect(resetLink).toMatch(/^boltcard:\/\/reset\?url=/)
+    expect((await resetWithApp(resetLink!, card)).status).toBe(200)
+    expect(card.isFactory).toBe(true)
+    await dana.getByText(/Dana · wiped \(blank\)/).waitFor()
+
+    await dana.getByRole('button', { name: 'Freeze…' }).click()
+    await dana.getByRole('button', { name: 'Freeze the card' }).click()
+    await dana.getByText(/Dana · frozen/).waitFor()
+    await shot(page, 'merchant-flash-card-frozen')
     expect(pageErrors(page)).toEqual([])
   })
 })

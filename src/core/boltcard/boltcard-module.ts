@@ -6,7 +6,8 @@
 //     payout of the card's pull payment, paid by the box's LND (payment saga), then marked paid;
 //   - top up (a new pull payment for balance + top-up, the card re-linked with the same keys,
 //     the old one archived), limits, freeze (archive the pull payment).
-// Card keys are sealed under the box key (<dataDir>/boltcard/card-keys.json, 0600).
+// Card keys are sealed under the box key (<dataDir>/boltcard/card-keys.json, 0600). The app's links
+// are kept as hashes in the cards' SQLite file, single-use and expiring (programming-links.ts).
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { boltcardApi, FlashCardView, FlashCardsView } from '../../shared/api/boltcard'
@@ -32,6 +33,7 @@ import { BtcpayCardFunds, type CardFunds } from './card-funds'
 import { CardStore, type CardRow } from './card-store'
 import type { BoltcardKeys } from './deterministic-keys'
 import { withdrawCallback, withdrawRequest, type WithdrawDeps } from './lud03-withdraw'
+import { linkTokenHash, type LinkClaim } from './programming-links'
 import type { ApduTransport } from './ntag424'
 import { connectCard, listReaders } from './pcsc-reader'
 import { decryptPiccData } from './sun-message'
@@ -45,6 +47,8 @@ export interface BoltcardModuleOptions {
   readonly baseUrl?: () => string | undefined
   /** How long a tap's callback waits for the payment's outcome (default 30 s). */
   readonly payWaitMs?: number
+  /** The clock the Boltcard app's links expire by (tests move it). */
+  readonly now?: () => number
 }
 
 export interface BoltcardModule extends EngineModule<typeof boltcardApi> {
@@ -80,10 +84,7 @@ export function createBoltcardModule(
     store ??= new CardStore(join(dir, 'cards.sqlite'))
     return store
   }
-  const links = new Map<
-    string,
-    { cardId: string; action: 'program' | 'reset'; expiresAt: number }
-  >()
+  const now = options.now ?? Date.now
   const baseUrl = options.baseUrl ?? (() => publicBaseUrl(ctx.dataDir))
   const changed = () => ctx.events.publish({ topic: 'boltcard', type: 'changed' })
   const lightning = () => ctx.modules.get('lightning') as LightningModule | undefined
@@ -290,41 +291,49 @@ export function createBoltcardModule(
   }
 
   // --- the Boltcard NFC Programmer app (DEEPLINK.md) ------------------------------------------
+  const refusal = (c: Extract<LinkClaim, { ok: false }>): LnurlError => {
+    const again = 'Make a new one on Merchant → Flash Cards.'
+    const when = c.at ? new Date(c.at).toLocaleTimeString('en-GB') : ''
+    if (c.why === 'used')
+      return new LnurlError(
+        410,
+        `This link was used already, at ${when}: it gives a card's keys only once. ${again}`,
+      )
+    if (c.why === 'expired') return new LnurlError(410, `This link expired at ${when}. ${again}`)
+    return new LnurlError(404, `This link is not one this box made. ${again}`)
+  }
   const keysAnswer = async (token: string, body: unknown): Promise<LnurlHttpResponse> => {
+    const tokenHash = linkTokenHash(token)
+    let claimed = false
     try {
-      const link = links.get(token)
-      if (!link || link.expiresAt < Date.now())
-        throw new LnurlError(404, 'This link expired; make a new one on Merchant → Flash Cards.')
-      const card = cardOf(link.cardId)
+      const claim = cards().links.claim(tokenHash, now())
+      if (!claim.ok) throw refusal(claim)
+      claimed = true
+      const link = claim.link
+      const card = cardOf(link.card_id)
       const b = (body ?? {}) as { UID?: unknown; LNURLW?: unknown }
+      let keys: KeysFile['cards'][string]
       if (link.action === 'program') {
+        if (card.state === 'frozen')
+          throw new LnurlError(400, 'This card is frozen; issue a new card instead.')
         if (typeof b.UID !== 'string' || !/^[0-9a-fA-F]{14}$/.test(b.UID))
           throw new LnurlError(400, 'The UID is required and should be 7 bytes.')
-        const t = requireTapBase()
-        const reg = await registerCard(card, fromHex(b.UID))
-        links.delete(token)
-        changed()
-        return lnurlJson({
-          protocol_name: 'new_bolt_card_response',
-          protocol_version: 1,
-          card_name: card.name,
-          LNURLW: t,
-          K0: hex(reg.keys.k0).toUpperCase(),
-          K1: hex(reg.keys.k1).toUpperCase(),
-          K2: hex(reg.keys.k2).toUpperCase(),
-          K3: hex(reg.keys.k3).toUpperCase(),
-          K4: hex(reg.keys.k4).toUpperCase(),
-        })
+        requireTapBase()
+        keys = toHex((await registerCard(card, fromHex(b.UID))).keys)
+      } else {
+        const sun = typeof b.LNURLW === 'string' ? sunParameters(b.LNURLW) : undefined
+        const file = readKeys()
+        const own = file.cards[card.id]
+        const picc = sun && file.k1 ? decryptPiccData(fromHex(file.k1), sun.p) : undefined
+        if (!picc || !own || uidHash(fromHex(file.k1!), picc.uid) !== card.uid_hash)
+          throw new LnurlError(400, `This is not the card “${card.name}” of this link.`)
+        keys = own
+        // The app wipes the card once it has the keys; the box can only take its word for it.
+        cards().wiped(card.id)
       }
-      const sun = typeof b.LNURLW === 'string' ? sunParameters(b.LNURLW) : undefined
-      const file = readKeys()
-      const keys = file.cards[card.id]
-      const picc = sun && file.k1 ? decryptPiccData(fromHex(file.k1), sun.p) : undefined
-      if (!picc || !keys || uidHash(fromHex(file.k1!), picc.uid) !== card.uid_hash)
-        throw new LnurlError(400, 'This is not the card of this link.')
-      links.delete(token)
-      cards().wiped(card.id)
+      claimed = false // from here the keys are out: the link stays used whatever happens
       changed()
+      log.info('Boltcard app link used', { card: card.id, action: link.action })
       return lnurlJson({
         protocol_name: 'new_bolt_card_response',
         protocol_version: 1,
@@ -337,6 +346,7 @@ export function createBoltcardModule(
         K4: keys.k4.toUpperCase(),
       })
     } catch (err) {
+      if (claimed) cards().links.release(tokenHash)
       if (err instanceof LnurlError) return lnurlErrorResponse(err)
       if (err instanceof FlashError) return lnurlErrorResponse(new LnurlError(400, err.message))
       throw err
@@ -412,11 +422,26 @@ export function createBoltcardModule(
         const card = cardOf(input.id)
         const base = baseUrl()
         if (!base) requireTapBase()
+        if (input.action === 'program' && card.state === 'frozen')
+          throw new FlashError(
+            'boltcard.frozen',
+            'This card is frozen.',
+            'Issue a new card instead.',
+          )
+        if (input.action === 'reset' && !card.uid_hash)
+          throw new FlashError(
+            'boltcard.not_programmed',
+            'This card carries no keys of this shop: it was never programmed, or it was reset.',
+            'Program it first, on Merchant → Flash Cards.',
+          )
         const token = randomBytes(16).toString('hex')
-        const expiresAt = Date.now() + LINK_TTL_MS
-        links.set(token, { cardId: card.id, action: input.action, expiresAt })
+        const at = now()
+        const expiresAt = at + LINK_TTL_MS
+        cards().links.add(linkTokenHash(token), card.id, input.action, at, LINK_TTL_MS)
         const url = `${base}/boltcard/keys/${token}`
         const deepLink = `boltcard://${input.action}?url=${encodeURIComponent(url)}`
+        // The token opens the card's keys: it is shown to the owner and kept out of every log.
+        redact(token)
         return {
           deepLink,
           qr: await qrDataUrl(deepLink),

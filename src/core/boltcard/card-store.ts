@@ -1,11 +1,13 @@
 // Flash Cards on disk: one SQLite file (<dataDir>/boltcard/cards.sqlite) with the cards (no
-// keys, no UID: a card is found by a hash of its UID) and their taps. The card keys are in a
-// sealed file beside it (card-keys.ts). The counter check is one conditional UPDATE, so two taps
-// with the same counter can never both pass.
+// keys, no UID: a card is found by a hash of its UID), their taps and the Boltcard app's one-time
+// links (programming-links.ts). The card keys are in a sealed file beside it (card-keys.json).
+// The counter check is one conditional UPDATE, so two taps with the same counter can never both
+// pass.
 import { DatabaseSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { FlashCardState } from '../../shared/api/boltcard'
+import { ProgrammingLinks } from './programming-links'
 
 export interface CardRow {
   id: string
@@ -41,6 +43,8 @@ export interface TapRow {
 
 export class CardStore {
   private readonly db: DatabaseSync
+  /** The Boltcard app's one-time links (programming-links.ts), in the same file. */
+  readonly links: ProgrammingLinks
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
@@ -75,6 +79,7 @@ export class CardStore {
       created_at INTEGER NOT NULL,
       expires_at INTEGER NOT NULL
     )`)
+    this.links = new ProgrammingLinks(this.db)
   }
 
   close(): void {

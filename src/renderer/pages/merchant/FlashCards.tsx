@@ -121,7 +121,10 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
   const topUp = useMutation(api.boltcard.topUp)
   const limits = useMutation(api.boltcard.setLimits)
   const freeze = useMutation(api.boltcard.freeze)
-  const [shown, setShown] = useState<ProgrammingLink & { action: string }>()
+  // The app's link, while the card is in the state it was made for (once the app used it, the
+  // card changes state and the spent QR goes away).
+  const [appLink, setShown] = useState<ProgrammingLink & { action: string; forState: string }>()
+  const shown = appLink?.forState === card.state ? appLink : undefined
   const [more, setMore] = useState('')
   const [perTap, setPerTap] = useState(String(card.perTapSat))
   const [perDay, setPerDay] = useState(String(card.perDaySat))
@@ -153,7 +156,7 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
               type="button"
               onClick={async () => {
                 const r = await link.run({ id: card.id, action: 'program' })
-                if (r) setShown({ ...r, action: 'program' })
+                if (r) setShown({ ...r, action: 'program', forState: card.state })
               }}
             >
               Program with the Boltcard app
@@ -175,7 +178,7 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
               type="button"
               onClick={async () => {
                 const r = await link.run({ id: card.id, action: 'reset' })
-                if (r) setShown({ ...r, action: 'reset' })
+                if (r) setShown({ ...r, action: 'reset', forState: card.state })
               }}
             >
               Reset with the Boltcard app
