@@ -24,6 +24,7 @@ import { boxKeyFor } from '../secrets/box-key'
 import type { EngineContext, EngineModule, EngineModuleFactory } from './module'
 import { stackCatalog, type StackCatalog } from '../stack/catalog'
 import { ensureLanCertificate } from '../reach/box-ca'
+import { sealOnionKeysFile } from '../reach/onion-store'
 import { catalogImages, pinBuiltImage } from '../stack/images'
 import type { ContainerSpec, PinnedImage, ServiceId, StackSecrets } from '../stack/spec'
 import { buildServiceImage } from '../supervisor/service-image-build'
@@ -117,6 +118,8 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
   const catalog =
     opts.catalog ??
     stackCatalog({
+      // The onion keys are stored sealed under the box key (src/core/reach/onion-store.ts).
+      boxKey: boxKeyFor(ctx.dataDir),
       // LAN mode's certificate: the box CA's key is sealed under the box key (the owner logged in).
       lanCertificate: async (s, address) => {
         await ensureLanCertificate(boxKeyFor(ctx.dataDir), ctx.dataDir, s.dataDir, {
@@ -381,6 +384,8 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     },
   }
 
+  let stopWatchingUnlock: (() => void) | undefined
+
   return {
     name: 'stack',
     handlers,
@@ -418,8 +423,27 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
       } else {
         log.info('no settings saved yet: finish setup in the app (regtest is the default)')
       }
+      stopWatchingUnlock = boxKeyFor(ctx.dataDir).onUnlock((box) => {
+        const s = settings
+        if (!s) return
+        try {
+          if (sealOnionKeysFile(s.dataDir, box)) log.info('onion keys moved under the box key')
+        } catch (err) {
+          log.warn('could not seal the onion keys', { message: (err as Error).message })
+        }
+        // A render that needed the box key (a new onion key) is tried again now.
+        if (settingsProblem?.code !== 'box.locked') return
+        void applySettings(s)
+          .then(() => {
+            settingsProblem = undefined
+          })
+          .catch((err: unknown) =>
+            log.warn('the stack could not be prepared', { message: (err as Error).message }),
+          )
+      })
     },
     async stop() {
+      stopWatchingUnlock?.()
       stopFollowingOwn()
       // Containers keep running: the next start of the engine adopts them.
       productionSync?.stop()

@@ -32,10 +32,8 @@ import { caFileFingerprint, lanCertificateFiles } from './box-ca'
 import { devicePairingFor } from './device-pairing'
 import { checkLanPortFree, lanAddress, lanInterfaces } from './lan'
 import { announceLanName, type MdnsAnnouncer } from './mdns'
-import { onionKeyFromSeed } from './onion-keys'
-import { onionKeysPath } from './onion-store'
+import { storedOnionHostnames } from './onion-store'
 import { publishedUrlsFor, type PublishedUrls } from './published-urls'
-import { hexToBytes } from '@noble/hashes/utils.js'
 
 export function reachModule(opts: ReachModuleOptions = {}): EngineModuleFactory {
   return (ctx) => createReachModule(ctx, opts)
@@ -44,18 +42,11 @@ export function reachModule(opts: ReachModuleOptions = {}): EngineModuleFactory 
 function onionHostnames(settings: Settings): Map<string, { hostname: string; purpose: string }> {
   const out = new Map<string, { hostname: string; purpose: string }>()
   if (!settings.reach?.tor) return out
-  const path = onionKeysPath(settings.dataDir)
-  if (!existsSync(path)) return out // made on the stack's next start
-  let keys: Record<string, string>
-  try {
-    keys = (JSON.parse(readFileSync(path, 'utf8')) as { keys: Record<string, string> }).keys
-  } catch {
-    return out // the stack's start reports a damaged file
-  }
+  // The addresses are stored beside the sealed keys (public); made on the stack's next start.
+  const hostnames = storedOnionHostnames(settings.dataDir)
   for (const s of torServicesFor({ settings })) {
-    const seed = keys[s.name]
-    if (seed && /^[0-9a-f]{64}$/.test(seed))
-      out.set(s.name, { hostname: onionKeyFromSeed(hexToBytes(seed)).hostname, purpose: s.purpose })
+    const hostname = hostnames[s.name]
+    if (hostname) out.set(s.name, { hostname, purpose: s.purpose })
   }
   return out
 }

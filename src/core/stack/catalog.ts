@@ -11,7 +11,7 @@ import type { UserError } from '../../shared/errors'
 import type { Settings } from '../../shared/settings'
 import { certificateFingerprint, lanCertificateCurrent, lanCertificateFiles } from '../reach/box-ca'
 import { lanAddress } from '../reach/lan'
-import { loadOrCreateOnionKeys, torDir, writeHiddenServiceDirs } from '../reach/onion-store'
+import { prepareHiddenServiceDirs, torDir, type OnionKeyBox } from '../reach/onion-store'
 import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
 import { torServicesFor } from './tor'
 import type { Machine } from './context'
@@ -45,6 +45,11 @@ export interface StackCatalogOptions extends RenderOptions {
   readonly lanCertificate?: (settings: Settings, address: string) => Promise<void>
   /** The address of a LAN interface; default os.networkInterfaces (src/core/reach/lan.ts). */
   readonly lanAddressOf?: (iface: string) => string
+  /**
+   * The box key, under which the onion keys are stored (src/core/reach/onion-store.ts). Without
+   * it (tests) they are kept in the plain version 1 file.
+   */
+  readonly boxKey?: OnionKeyBox
 }
 
 export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
@@ -76,11 +81,11 @@ export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
         images: { ...built, ...opts.images },
         ...(lan ? { lan } : {}),
       })
-      // Tor's onion keys are the box's own: made once, written where tor reads them.
+      // Tor's onion keys are the box's own: made once, stored sealed, written where tor reads them.
       if (plan.services.some((s) => s.id === 'tor')) {
         const names = torServicesFor({ settings }).map((s) => s.name)
-        const keys = loadOrCreateOnionKeys(settings.dataDir, names)
-        writeHiddenServiceDirs(join(torDir(settings.dataDir), 'hs'), keys)
+        const hsRoot = join(torDir(settings.dataDir), 'hs')
+        prepareHiddenServiceDirs(settings.dataDir, hsRoot, names, opts.boxKey)
       }
       return plan
     },
