@@ -56,6 +56,14 @@ export interface BoltcardModule extends EngineModule<typeof boltcardApi> {
   publicGet(path: string, query: URLSearchParams): Promise<LnurlHttpResponse | undefined>
   /** POST /boltcard/keys/<token> from the Boltcard NFC Programmer app (DEEPLINK.md). */
   publicPost(path: string, body: unknown): Promise<LnurlHttpResponse | undefined>
+  /**
+   * A top-up made once per `reference` (a shop reward): the new pull payment is named after the
+   * reference, so a second call (a crash, a redelivered webhook) finds it instead of adding the
+   * amount again. The card's pull payment id afterwards.
+   */
+  rewardTopUp(cardId: string, amountSat: number, reference: string): Promise<string>
+  /** The card's name (for the Merchant page's rewards), if there is such a card. */
+  cardName(cardId: string): string | undefined
 }
 
 const KEYS_PURPOSE = 'boltcard.keys'
@@ -208,6 +216,45 @@ export function createBoltcardModule(
       )
     return c
   }
+  // --- top-ups ------------------------------------------------------------------------------
+  // One at a time per card: each reads the balance left and moves the card to a new pull payment.
+  const topUpQueue = new Map<string, Promise<unknown>>()
+  const serialByCard = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (topUpQueue.get(id) ?? Promise.resolve()).catch(() => undefined).then(fn)
+    topUpQueue.set(id, run)
+    return run.finally(() => {
+      if (topUpQueue.get(id) === run) topUpQueue.delete(id)
+    })
+  }
+  /**
+   * A new pull payment for balance + top-up, the card moved onto it, the old one archived. With a
+   * reference (a shop reward), the new pull payment carries it in its name and is looked for
+   * first, so the same top-up is never added twice: when BTCPay already has it (a crash after it
+   * was made), the card is moved onto it; when the card is already on it, nothing is done.
+   */
+  const topUp = (id: string, amountSat: number, reference?: string): Promise<string> =>
+    serialByCard(id, async () => {
+      const card = cardOf(id)
+      const name = reference ? `Flash Card ${card.name} · ${reference}` : `Flash Card ${card.name}`
+      const found = reference ? await funds.findPullPayment(name) : undefined
+      // Already on it, or on it before and moved on since (an archived one was linked once: a
+      // pull payment made here is archived only when the card leaves it).
+      if (found && (found.id === card.pull_payment_id || found.archived)) return found.id
+      if (card.state === 'frozen')
+        throw new FlashError('boltcard.frozen', 'This card is frozen.', 'Issue a new card instead.')
+      let ppId = found?.id
+      if (!ppId) {
+        const left = await funds.remainingSat(card.pull_payment_id)
+        ppId = await funds.createPullPayment(name, left + amountSat)
+      }
+      // The box checks taps with the card's own keys, so the card needs no re-programming: its
+      // payouts are claimed on the new pull payment from now on.
+      await funds.archive(card.pull_payment_id)
+      cards().setPullPayment(card.id, ppId)
+      changed()
+      return ppId
+    })
+
   const reader = async (name?: string) =>
     options.connect ? options.connect(name) : connectCard(name ? { reader: name } : {})
 
@@ -371,6 +418,8 @@ export function createBoltcardModule(
       const m = /^\/boltcard\/keys\/([0-9a-f]{32})$/.exec(path)
       return m ? keysAnswer(m[1]!, body) : undefined
     },
+    rewardTopUp: (cardId, amountSat, reference) => topUp(cardId, amountSat, reference),
+    cardName: (cardId) => cards().get(cardId)?.name,
     handlers: {
       async cards(): Promise<FlashCardsView> {
         await settleUnfinished().catch(() => undefined)
@@ -474,24 +523,8 @@ export function createBoltcardModule(
         return view(cardOf(card.id))
       },
       async topUp(input) {
-        const card = cardOf(input.id)
-        if (card.state === 'frozen')
-          throw new FlashError(
-            'boltcard.frozen',
-            'This card is frozen.',
-            'Issue a new card instead.',
-          )
-        const left = await funds.remainingSat(card.pull_payment_id)
-        const ppId = await funds.createPullPayment(
-          `Flash Card ${card.name}`,
-          left + input.amountSat,
-        )
-        // The box checks taps with the card's own keys, so the card needs no re-programming: its
-        // payouts are claimed on the new pull payment from now on.
-        await funds.archive(card.pull_payment_id)
-        cards().setPullPayment(card.id, ppId)
-        changed()
-        return view(cardOf(card.id))
+        await topUp(input.id, input.amountSat)
+        return view(cardOf(input.id))
       },
       async setLimits(input) {
         cardOf(input.id)

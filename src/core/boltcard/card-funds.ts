@@ -15,6 +15,8 @@ export interface RegisteredCard {
 /** The narrow interface the Flash Cards module needs from the shop's books. */
 export interface CardFunds {
   createPullPayment(name: string, amountSat: number): Promise<string>
+  /** The store's pull payment with exactly this name (archived ones too), if any. */
+  findPullPayment(name: string): Promise<{ id: string; archived: boolean } | undefined>
   /** Links a card (by UID) to the pull payment; UpdateVersion for programming, Keep for reset. */
   register(
     pullPaymentId: string,
@@ -67,6 +69,17 @@ export class BtcpayCardFunds implements CardFunds {
       'Making the card’s balance in BTCPay',
     )
     return pp.id
+  }
+
+  async findPullPayment(name: string): Promise<{ id: string; archived: boolean } | undefined> {
+    const list = await this.client().call<{ id: string; name: string; archived: boolean }[]>(
+      'GET',
+      `/api/v1/stores/${encodeURIComponent(this.storeId())}/pull-payments?includeArchived=true`,
+      undefined,
+      'Reading the cards’ balances from BTCPay',
+    )
+    const p = list.find((x) => x.name === name)
+    return p ? { id: p.id, archived: p.archived } : undefined
   }
 
   async register(

@@ -16,7 +16,16 @@ import type {
   merchantApi,
   RewardRule,
 } from '../../shared/api/merchant'
-import type { MeltQuoteView, MeltResult } from '../../shared/api/ecash'
+import type {
+  MeltQuoteView,
+  MeltResult,
+  MintQuoteView,
+  SendResult as EcashSendResult,
+} from '../../shared/api/ecash'
+import type { PaymentView } from '../../shared/api/lightning'
+import type { SendResult as NostrSendResult } from '../../shared/api/nostr'
+import type { BoltcardModule } from '../boltcard/boltcard-module'
+import type { EcashWallet } from '../ecash/wallet'
 import type { ReceiveAddress, WalletStatus } from '../../shared/api/wallet'
 import { writeFileAtomicSync } from '../atomic-file'
 import { loadSettings } from '../engine/stack-module'
@@ -42,7 +51,23 @@ import {
 import { startWebhookReceiver, type BtcpayEvent } from './btcpay-webhook'
 import { GreenfieldClient } from './greenfield-client'
 import { MerchantStore, type InvoiceRow } from './merchant-store'
-import { applyReward, entryOf, ledgerCsv, readRewardRule, writeRewardRule } from './rewards'
+import {
+  applyReward,
+  retryReward,
+  type CardRewards,
+  type EcashRewards,
+  type NostrRewards,
+  type RewardContext,
+} from './reward-deliveries'
+import {
+  entryOf,
+  ledgerCsv,
+  readRewardRule,
+  REWARD_TO_KEY,
+  rewardCustomerOf,
+  rewardToValue,
+  writeRewardRule,
+} from './rewards'
 import { salesOf } from './sales'
 
 export interface MerchantModuleOptions {
@@ -62,6 +87,8 @@ export interface MerchantModuleOptions {
   readonly webhookPort?: number
   /** The URL BTCPay posts to, from the receiver's own URL (default: that URL unchanged). */
   readonly webhookUrl?: (receiverUrl: string) => string
+  /** How long an eCash reward waits for its paid mint quote to be minted (default 20 s). */
+  readonly mintWaitMs?: number
 }
 
 export interface MerchantModule extends EngineModule<typeof merchantApi> {
@@ -91,6 +118,7 @@ function invoiceRowOf(i: {
     order_id: typeof md.orderId === 'string' ? md.orderId : null,
     description: typeof md.itemDesc === 'string' ? md.itemDesc : null,
     checkout_link: i.checkoutLink,
+    reward_to: rewardCustomerOf(md[REWARD_TO_KEY]) ? (md[REWARD_TO_KEY] as string) : null,
   }
 }
 
@@ -216,6 +244,10 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
                 amount: rw.reward_amount,
                 currency: rw.currency,
                 state: rw.state,
+                method: rw.method,
+                ...(rw.target ? { to: rewardTargetName(rw.method, rw.target) } : {}),
+                ...(rw.reward_sat !== null ? { amountSat: rw.reward_sat } : {}),
+                ...(rw.reason ? { reason: rw.reason } : {}),
                 ...(rw.claim_link ? { claimLink: rw.claim_link } : {}),
                 ...(withQr && rw.claim_link ? { qr: await qrDataUrl(rw.claim_link) } : {}),
               },
@@ -271,25 +303,130 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       revision: p.revision,
     })
 
-    const reward = (invoiceId: string): Promise<void> => {
-      const existing = rewardInFlight.get(invoiceId)
-      if (existing) return existing
-      const p = applyReward({
+    /** The card's name for a card reward, the npub for an eCash one. */
+    const rewardTargetName = (method: string, target: string) => {
+      if (method !== 'card') return target
+      const cards = ctx.modules.get('boltcard') as unknown as BoltcardModule | undefined
+      return cards?.cardName?.(target) ?? target
+    }
+
+    const internal = { transport: 'internal' } as const
+    /** The other modules a reward's delivery uses, as far as they run. */
+    const rewardContext = (): RewardContext => {
+      const cardsModule = ctx.modules.get('boltcard') as unknown as BoltcardModule | undefined
+      const card: CardRewards | undefined = cardsModule?.rewardTopUp
+        ? { rewardTopUp: (id, sat, ref) => cardsModule.rewardTopUp(id, sat, ref) }
+        : undefined
+      const ecashModule = ctx.modules.get('ecash') as
+        | {
+            handlers: {
+              mintQuote(i: { amount: number }, c: RequestContext): Promise<MintQuoteView>
+              checkMintQuote(i: { quoteId: string }, c: RequestContext): Promise<MintQuoteView>
+              send(i: { amount: number; memo: string }, c: RequestContext): Promise<EcashSendResult>
+            }
+            wallet?: () => EcashWallet | undefined
+          }
+        | undefined
+      const lightningPay = (
+        ctx.modules.get('lightning')?.handlers as
+          | {
+              pay?(
+                i: { request: string; feeLimitSat: number },
+                c: RequestContext,
+              ): Promise<PaymentView>
+            }
+          | undefined
+      )?.pay
+      const walletStore = () => {
+        const w = ecashModule?.wallet?.()
+        if (!w)
+          throw new FlashError(
+            'merchant.reward_no_ecash',
+            'The eCash wallet is not open yet.',
+            'Wait until the eCash page shows the wallet, then press Retry.',
+          )
+        return w.store
+      }
+      const ecash: EcashRewards | undefined = ecashModule
+        ? {
+            mintQuote: (amount) => ecashModule.handlers.mintQuote({ amount }, internal),
+            checkMintQuote: (quoteId) => ecashModule.handlers.checkMintQuote({ quoteId }, internal),
+            payInvoice: async (request, amountSat) => {
+              if (!lightningPay)
+                throw new FlashError(
+                  'merchant.reward_no_lightning',
+                  'Lightning is turned off, so the box cannot pay its mint for the reward’s eCash.',
+                  'Turn on Lightning on the Services page, then press Retry.',
+                )
+              const feeLimitSat = Math.max(10, Math.ceil(amountSat / 100))
+              const p = await lightningPay({ request, feeLimitSat }, internal)
+              if (p.state === 'failed')
+                throw new FlashError(
+                  'merchant.reward_mint_unpaid',
+                  `The box’s Lightning node could not pay its mint for the reward’s eCash: ${p.failureText ?? 'the payment failed'}.`,
+                  'Check the Lightning page, then press Retry.',
+                )
+            },
+            send: (amount, memo) => ecashModule.handlers.send({ amount, memo }, internal),
+            sentWithMemo: (memo) =>
+              walletStore()
+                .listOperations({ kind: 'send', states: ['sent', 'claimed'] })
+                .find((op) => op.data.memo === memo)?.id,
+            token: (id) => walletStore().getOperation(id)?.token,
+          }
+        : undefined
+      const nostrHandlers = ctx.modules.get('nostr')?.handlers as
+        | {
+            sendDirectMessage(
+              i: { to: string; text: string },
+              c: RequestContext,
+            ): Promise<NostrSendResult>
+          }
+        | undefined
+      const nostr: NostrRewards | undefined = nostrHandlers
+        ? {
+            sendPrivate: async (to, text) =>
+              (await nostrHandlers.sendDirectMessage({ to, text }, internal)).messageId,
+          }
+        : undefined
+      return {
         store,
-        rule: readRewardRule(rulePath),
-        invoice: store.invoice(invoiceId)!,
         client: client(),
         storeId: storeId(),
         log,
+        ...(card ? { card } : {}),
+        ...(ecash ? { ecash } : {}),
+        ...(nostr ? { nostr } : {}),
+        ...(record()?.storeName ? { shopName: record()!.storeName! } : {}),
+        ...(o.mintWaitMs !== undefined ? { mintWaitMs: o.mintWaitMs } : {}),
+      }
+    }
+
+    /** One delivery at a time per invoice (webhook, resume after a crash, the owner's retry). */
+    const oneRewardAtATime = <T>(invoiceId: string, run: () => Promise<T>): Promise<T> => {
+      const before = rewardInFlight.get(invoiceId) ?? Promise.resolve()
+      const p = before.catch(() => undefined).then(run)
+      const tail = p.then(
+        () => undefined,
+        () => undefined,
+      )
+      rewardInFlight.set(invoiceId, tail)
+      void tail.then(() => {
+        if (rewardInFlight.get(invoiceId) === tail) rewardInFlight.delete(invoiceId)
       })
-        .then(async (entry) => {
-          if (entry) ctx.events.publish({ topic: 'merchant', type: 'reward', entry })
-          await publishInvoice(invoiceId)
-        })
-        .finally(() => rewardInFlight.delete(invoiceId))
-      rewardInFlight.set(invoiceId, p)
       return p
     }
+
+    const reward = (invoiceId: string): Promise<void> =>
+      oneRewardAtATime(invoiceId, async () => {
+        const entry = await applyReward({
+          ...rewardContext(),
+          rule: readRewardRule(rulePath),
+          invoice: store.invoice(invoiceId)!,
+        })
+        if (entry) ctx.events.publish({ topic: 'merchant', type: 'reward', entry })
+        await publishInvoice(invoiceId)
+      })
 
     /** A verified webhook: record it once; settled invoices may earn a reward. */
     const onEvent = async (e: BtcpayEvent) => {
@@ -440,7 +577,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         const rec = record()
         return salesOf(store, rec?.currency ?? 'EUR', new Date())
       },
-      createInvoice: async ({ amount, currency, description }) => {
+      createInvoice: async ({ amount, currency, description, rewardTo }) => {
         const rec = record()
         const inv = await client().call<Parameters<typeof invoiceRowOf>[0]>(
           'POST',
@@ -451,6 +588,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
             metadata: {
               orderId: `box-${Date.now().toString(36)}`,
               ...(description ? { itemDesc: description } : {}),
+              ...(rewardTo ? { [REWARD_TO_KEY]: rewardToValue(rewardTo) } : {}),
             },
             checkout: { paymentMethods: ['BTC-LN'] },
           },
@@ -562,6 +700,15 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       setRewardRule: async (rule) => {
         writeRewardRule(rulePath, rule as RewardRule)
         return readRewardRule(rulePath)
+      },
+      retryReward: async ({ invoiceId, to }) => {
+        box.requireUnlocked()
+        const entry = await oneRewardAtATime(invoiceId, () =>
+          retryReward(rewardContext(), invoiceId, to),
+        )
+        ctx.events.publish({ topic: 'merchant', type: 'reward', entry })
+        await publishInvoice(invoiceId)
+        return entry
       },
       rewardLedger: async () => store.rewards().map(entryOf),
       rewardLedgerCsv: async () => ledgerCsv(store.rewards()),

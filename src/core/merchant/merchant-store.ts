@@ -17,8 +17,17 @@ export interface InvoiceRow {
   order_id: string | null
   description: string | null
   checkout_link: string
+  /** The customer the sale names for its reward (metadata `flashboxRewardTo`), if any. */
+  reward_to?: string | null
 }
 
+export type RewardMethod = 'claim' | 'card' | 'nostr'
+
+/**
+ * One reward per invoice, and the saga that delivers it. `step` is where a pending delivery is:
+ * each step is written before the call that moves money, and its result right after, so a crash
+ * or a second webhook continues from the record instead of starting again (reward-deliveries.ts).
+ */
 export interface RewardRow {
   invoice_id: string
   invoice_amount: string
@@ -26,10 +35,41 @@ export interface RewardRow {
   percent: number
   reward_amount: string
   state: 'pending' | 'issued' | 'failed'
+  /** Claim: the reward's pull payment; card: the card's new pull payment. */
   pull_payment_id: string | null
   claim_link: string | null
   created_at: number
+  method: RewardMethod
+  /** card: the Flash Card id; nostr: the customer's public key (hex). */
+  target: string | null
+  /** The reward in sat (card and eCash deliveries). */
+  reward_sat: number | null
+  step: string | null
+  /** nostr: the eCash wallet's mint quote and its send operation (the token stays sealed there). */
+  quote_id: string | null
+  ecash_op: string | null
+  /** The delivered thing: pull payment id, or the NIP-17 message id. */
+  reference: string | null
+  reason: string | null
+  updated_at: number | null
 }
+
+export type RewardProgress = Partial<
+  Pick<
+    RewardRow,
+    | 'state'
+    | 'step'
+    | 'quote_id'
+    | 'ecash_op'
+    | 'reference'
+    | 'reason'
+    | 'reward_sat'
+    | 'pull_payment_id'
+    | 'claim_link'
+    | 'method'
+    | 'target'
+  >
+>
 
 export interface EcashPayRow {
   review_id: string
@@ -71,6 +111,30 @@ export class MerchantStore {
         state TEXT NOT NULL CHECK (state IN ('reviewed','sending','paid','failed')),
         fee_sat INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
     `)
+    // Reward deliveries (card, eCash over NIP-17) came later: older databases gain the columns.
+    const have = new Set(
+      (this.db.prepare('PRAGMA table_info(rewards)').all() as { name: string }[]).map(
+        (c) => c.name,
+      ),
+    )
+    const columns: [string, string][] = [
+      ['method', "TEXT NOT NULL DEFAULT 'claim'"],
+      ['target', 'TEXT'],
+      ['reward_sat', 'INTEGER'],
+      ['step', 'TEXT'],
+      ['quote_id', 'TEXT'],
+      ['ecash_op', 'TEXT'],
+      ['reference', 'TEXT'],
+      ['reason', 'TEXT'],
+      ['updated_at', 'INTEGER'],
+    ]
+    for (const [name, type] of columns)
+      if (!have.has(name)) this.db.exec(`ALTER TABLE rewards ADD COLUMN ${name} ${type}`)
+    const invoiceColumns = (
+      this.db.prepare('PRAGMA table_info(invoices)').all() as { name: string }[]
+    ).map((c) => c.name)
+    if (!invoiceColumns.includes('reward_to'))
+      this.db.exec('ALTER TABLE invoices ADD COLUMN reward_to TEXT')
   }
 
   close(): void {
@@ -103,11 +167,12 @@ export class MerchantStore {
     this.db
       .prepare(
         `INSERT INTO invoices (id, status, additional_status, amount, currency, created_at, settled_at,
-           order_id, description, checkout_link)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           order_id, description, checkout_link, reward_to)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status,
            additional_status = excluded.additional_status,
-           settled_at = COALESCE(invoices.settled_at, excluded.settled_at)`,
+           settled_at = COALESCE(invoices.settled_at, excluded.settled_at),
+           reward_to = COALESCE(excluded.reward_to, invoices.reward_to)`,
       )
       .run(
         r.id,
@@ -120,6 +185,7 @@ export class MerchantStore {
         r.order_id,
         r.description,
         r.checkout_link,
+        r.reward_to ?? null,
       )
   }
 
@@ -158,15 +224,41 @@ export class MerchantStore {
 
   /** Records the reward as pending; false when the invoice already has one (idempotent). */
   beginReward(
-    r: Omit<RewardRow, 'state' | 'pull_payment_id' | 'claim_link' | 'created_at'>,
+    r: Pick<
+      RewardRow,
+      'invoice_id' | 'invoice_amount' | 'currency' | 'percent' | 'reward_amount' | 'method'
+    > & { target?: string | null },
   ): boolean {
+    const now = Date.now()
     const res = this.db
       .prepare(
-        `INSERT OR IGNORE INTO rewards (invoice_id, invoice_amount, currency, percent, reward_amount, state, created_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
+        `INSERT OR IGNORE INTO rewards (invoice_id, invoice_amount, currency, percent, reward_amount,
+           state, created_at, method, target, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
       )
-      .run(r.invoice_id, r.invoice_amount, r.currency, r.percent, r.reward_amount, Date.now())
+      .run(
+        r.invoice_id,
+        r.invoice_amount,
+        r.currency,
+        r.percent,
+        r.reward_amount,
+        now,
+        r.method,
+        r.target ?? null,
+        now,
+      )
     return res.changes === 1
+  }
+
+  /** Records a step of the reward's delivery (synchronous: it is on disk when this returns). */
+  rewardProgress(invoiceId: string, patch: RewardProgress): void {
+    const keys = Object.keys(patch) as (keyof RewardProgress)[]
+    if (!keys.length) return
+    this.db
+      .prepare(
+        `UPDATE rewards SET ${keys.map((k) => `${k} = ?`).join(', ')}, updated_at = ? WHERE invoice_id = ?`,
+      )
+      .run(...keys.map((k) => patch[k] ?? null), Date.now(), invoiceId)
   }
 
   finishReward(
@@ -175,11 +267,13 @@ export class MerchantStore {
     pullPaymentId: string | null,
     link: string | null,
   ): void {
-    this.db
-      .prepare(
-        'UPDATE rewards SET state = ?, pull_payment_id = ?, claim_link = ? WHERE invoice_id = ?',
-      )
-      .run(state, pullPaymentId, link, invoiceId)
+    this.rewardProgress(invoiceId, {
+      state,
+      pull_payment_id: pullPaymentId,
+      claim_link: link,
+      step: null,
+      reason: null,
+    })
   }
 
   reward(invoiceId: string): RewardRow | undefined {

@@ -6,7 +6,8 @@ import { silentLogger } from '../log'
 import { verifyBtcpaySig } from './btcpay-webhook'
 import type { GreenfieldClient } from './greenfield-client'
 import { MerchantStore, type InvoiceRow } from './merchant-store'
-import { applyReward, ledgerCsv, rewardAmount, rewardName } from './rewards'
+import { applyReward } from './reward-deliveries'
+import { ledgerCsv, rewardAmount, rewardName } from './rewards'
 import { createHmac } from 'node:crypto'
 
 const dirs: string[] = []
@@ -68,7 +69,7 @@ describe('rewards', () => {
     const { client, calls, pps } = fakeClient()
     const o = {
       store: s,
-      rule: { enabled: true, percent: 5 },
+      rule: { enabled: true, percent: 5, delivery: 'auto' as const },
       invoice: sale(),
       client,
       storeId: 'st',
@@ -90,7 +91,7 @@ describe('rewards', () => {
       await applyReward({
         ...o,
         invoice: sale({ id: 'inv3' }),
-        rule: { enabled: false, percent: 5 },
+        rule: { enabled: false, percent: 5, delivery: 'auto' },
       }),
     ).toBeNull()
   })
@@ -103,6 +104,7 @@ describe('rewards', () => {
       currency: 'EUR',
       percent: 5,
       reward_amount: '0.45',
+      method: 'claim',
     })
     // BTCPay made it before the crash; the box never wrote it down.
     const { client, calls, pps } = fakeClient([
@@ -110,7 +112,7 @@ describe('rewards', () => {
     ])
     const entry = await applyReward({
       store: s,
-      rule: { enabled: true, percent: 5 },
+      rule: { enabled: true, percent: 5, delivery: 'auto' as const },
       invoice: sale(),
       client,
       storeId: 'st',
@@ -129,12 +131,13 @@ describe('rewards', () => {
       currency: 'EUR',
       percent: 5,
       reward_amount: '0.45',
+      method: 'claim',
     })
     const csv = ledgerCsv(s.rewards())
     expect(csv.split('\r\n')[0]).toBe(
-      'date,invoice,invoice_amount,currency,percent,reward,state,pull_payment',
+      'date,invoice,invoice_amount,currency,percent,reward,reward_sat,method,to,status,reference,reason',
     )
-    expect(csv).toContain(`"'=HYPERLINK(""x"")",9,EUR,5,0.45,pending,`)
+    expect(csv).toContain(`"'=HYPERLINK(""x"")",9,EUR,5,0.45,,claim,,pending,,`)
   })
 })
 

@@ -1,18 +1,67 @@
 // Rewards: a store rule as data — "N % of every settled invoice back to the customer" — applied
-// from the webhook. Each reward is a BTCPay pull payment the customer claims (its link as a QR on
-// the receipt). Idempotent per invoice: the row is written `pending` before BTCPay is asked, the
-// pull payment is named after the invoice, and a pending row is finished by finding that pull
-// payment before making one, so a crash never pays a reward twice.
+// from the webhook, one reward per invoice, delivered one of three ways (reward-deliveries.ts):
+// a pull payment the customer claims (QR on the receipt), a top-up of the customer's Flash Card,
+// or eCash sent to the customer's npub in a NIP-17 message. Which customer: the sale names them
+// in its invoice metadata (`flashboxRewardTo`: "card:<card id>" or an npub), set when the sale is
+// made on the Merchant page; the owner can also name them later when retrying the reward.
 import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
-import type { RewardLedgerEntry, RewardRule } from '../../shared/api/merchant'
+import type {
+  RewardDelivery,
+  RewardLedgerEntry,
+  RewardMethod,
+  RewardRule,
+} from '../../shared/api/merchant'
 import { writeFileAtomicSync } from '../atomic-file'
-import type { Logger } from '../log'
-import type { GreenfieldClient } from './greenfield-client'
-import type { InvoiceRow, MerchantStore, RewardRow } from './merchant-store'
+import type { RewardRow } from './merchant-store'
 
-const RuleSchema = z.object({ enabled: z.boolean(), percent: z.number().min(0).max(50) })
-export const NO_REWARDS: RewardRule = { enabled: false, percent: 0 }
+const RuleSchema = z.object({
+  enabled: z.boolean(),
+  percent: z.number().min(0).max(50),
+  delivery: z.enum(['auto', 'claim', 'card', 'nostr']).default('auto'),
+})
+export const NO_REWARDS: RewardRule = { enabled: false, percent: 0, delivery: 'auto' }
+
+/** The invoice metadata key naming the customer who gets the reward. */
+export const REWARD_TO_KEY = 'flashboxRewardTo'
+
+export type RewardCustomer = { readonly card: string } | { readonly npub: string }
+
+/** The customer a sale names in its metadata, if any ("card:<16 hex>" or "npub1…"). */
+export function rewardCustomerOf(value: unknown): RewardCustomer | undefined {
+  if (typeof value !== 'string') return undefined
+  const card = /^card:([0-9a-f]{16})$/.exec(value)
+  if (card) return { card: card[1]! }
+  if (/^npub1[02-9ac-hj-np-z]{58}$/.test(value)) return { npub: value }
+  return undefined
+}
+
+export function rewardToValue(c: RewardCustomer): string {
+  return 'card' in c ? `card:${c.card}` : c.npub
+}
+
+/** Which way a reward goes, and to whom, under the rule. */
+export function rewardMethodFor(
+  delivery: RewardDelivery,
+  customer: RewardCustomer | undefined,
+): { method: RewardMethod; target: string | null } {
+  const card = customer && 'card' in customer ? customer.card : null
+  const npub = customer && 'npub' in customer ? customer.npub : null
+  switch (delivery) {
+    case 'claim':
+      return { method: 'claim', target: null }
+    case 'card':
+      return { method: 'card', target: card }
+    case 'nostr':
+      return { method: 'nostr', target: npub }
+    case 'auto':
+      return card
+        ? { method: 'card', target: card }
+        : npub
+          ? { method: 'nostr', target: npub }
+          : { method: 'claim', target: null }
+  }
+}
 
 export function readRewardRule(path: string): RewardRule {
   if (!existsSync(path)) return NO_REWARDS
@@ -34,76 +83,6 @@ export function rewardAmount(amount: string, currency: string, percent: number):
 
 export const rewardName = (invoiceId: string) => `Reward for sale ${invoiceId}`
 
-interface PullPayment {
-  id: string
-  name: string
-  viewLink: string
-}
-
-export async function applyReward(o: {
-  store: MerchantStore
-  rule: RewardRule
-  invoice: InvoiceRow
-  client: GreenfieldClient
-  storeId: string
-  log: Logger
-}): Promise<RewardLedgerEntry | null> {
-  const { store, invoice } = o
-  if (invoice.status !== 'Settled') return null
-  let row = store.reward(invoice.id)
-  // A row this call creates cannot have a pull payment yet; only an older pending row (a crash,
-  // or a failed call before) needs the look-up by name.
-  let fresh = false
-  if (!row) {
-    if (!o.rule.enabled || o.rule.percent <= 0) return null
-    const amount = rewardAmount(invoice.amount, invoice.currency, o.rule.percent)
-    if (Number(amount) <= 0) return null
-    fresh = store.beginReward({
-      invoice_id: invoice.id,
-      invoice_amount: invoice.amount,
-      currency: invoice.currency,
-      percent: o.rule.percent,
-      reward_amount: amount,
-    })
-    row = store.reward(invoice.id)!
-  }
-  if (row.state !== 'pending') return null
-  const what = 'giving the customer their reward'
-  // A crash after BTCPay made the pull payment: find it by name instead of making a second one.
-  const existing = fresh
-    ? undefined
-    : (
-        await o.client.call<PullPayment[]>(
-          'GET',
-          `/api/v1/stores/${o.storeId}/pull-payments`,
-          undefined,
-          what,
-        )
-      ).find((p) => p.name === rewardName(invoice.id))
-  const pp =
-    existing ??
-    (await o.client.call<PullPayment>(
-      'POST',
-      `/api/v1/stores/${o.storeId}/pull-payments`,
-      {
-        name: rewardName(invoice.id),
-        description: `${row.percent}% back on your purchase`,
-        amount: row.reward_amount,
-        currency: row.currency,
-        autoApproveClaims: true,
-        payoutMethods: ['BTC-LN'],
-      },
-      what,
-    ))
-  store.finishReward(invoice.id, 'issued', pp.id, pp.viewLink)
-  o.log.info('reward issued', {
-    invoiceId: invoice.id,
-    amount: row.reward_amount,
-    currency: row.currency,
-  })
-  return entryOf(store.reward(invoice.id)!)
-}
-
 export function entryOf(r: RewardRow): RewardLedgerEntry {
   return {
     invoiceId: r.invoice_id,
@@ -111,8 +90,14 @@ export function entryOf(r: RewardRow): RewardLedgerEntry {
     currency: r.currency,
     percent: r.percent,
     rewardAmount: r.reward_amount,
+    ...(r.reward_sat !== null ? { rewardSat: r.reward_sat } : {}),
     state: r.state,
+    method: r.method,
+    ...(r.target ? { to: r.target } : {}),
+    ...(r.step ? { step: r.step } : {}),
+    ...(r.reference ? { reference: r.reference } : {}),
     ...(r.pull_payment_id ? { pullPaymentId: r.pull_payment_id } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
     createdAt: new Date(r.created_at).toISOString(),
   }
 }
@@ -132,8 +117,12 @@ export function ledgerCsv(rows: readonly RewardRow[]): string {
     'currency',
     'percent',
     'reward',
-    'state',
-    'pull_payment',
+    'reward_sat',
+    'method',
+    'to',
+    'status',
+    'reference',
+    'reason',
   ]
   const lines = rows.map((r) =>
     [
@@ -143,8 +132,12 @@ export function ledgerCsv(rows: readonly RewardRow[]): string {
       r.currency,
       r.percent,
       r.reward_amount,
+      r.reward_sat,
+      r.method,
+      r.target,
       r.state,
-      r.pull_payment_id,
+      r.reference ?? r.pull_payment_id,
+      r.reason,
     ]
       .map(csvField)
       .join(','),

@@ -22,10 +22,21 @@ export interface MerchantSetupStep {
   readonly state: 'todo' | 'running' | 'done' | 'failed'
 }
 
+/**
+ * How a reward reaches the customer:
+ * - `claim`: a pull payment the customer claims (its QR on the receipt);
+ * - `card`: a top-up of the customer's Flash Card (the sale names the card);
+ * - `nostr`: eCash from the box's eCash wallet, sent to the customer's npub as a NIP-17 message;
+ * - `auto`: the card or the npub the sale names, else the claim QR.
+ */
+export type RewardDelivery = 'auto' | 'claim' | 'card' | 'nostr'
+export type RewardMethod = 'claim' | 'card' | 'nostr'
+
 export interface RewardRule {
   readonly enabled: boolean
   /** Percent of each settled invoice given back, 0–50. */
   readonly percent: number
+  readonly delivery: RewardDelivery
 }
 
 export interface MerchantStatus {
@@ -44,10 +55,20 @@ export interface MerchantStatus {
 
 export type MerchantInvoiceStatus = 'New' | 'Processing' | 'Expired' | 'Invalid' | 'Settled'
 
+/** pending: on its way (or waiting to be retried after a crash); issued: delivered; failed: see reason. */
+export type RewardState = 'pending' | 'issued' | 'failed'
+
 export interface MerchantReward {
   readonly amount: string
   readonly currency: string
-  readonly state: 'pending' | 'issued' | 'failed'
+  readonly state: RewardState
+  readonly method: RewardMethod
+  /** The card's name or the customer's npub. */
+  readonly to?: string
+  /** In sat, for the card and eCash deliveries. */
+  readonly amountSat?: number
+  /** Why it failed, in plain words. */
+  readonly reason?: string
   readonly claimLink?: string
   readonly qr?: string
 }
@@ -108,8 +129,17 @@ export interface RewardLedgerEntry {
   readonly currency: string
   readonly percent: number
   readonly rewardAmount: string
-  readonly state: 'pending' | 'issued' | 'failed'
+  readonly rewardSat?: number
+  readonly state: RewardState
+  readonly method: RewardMethod
+  /** The card id or the customer's npub. */
+  readonly to?: string
+  /** The step a pending delivery is at (e.g. "minting", "sending", "messaging"). */
+  readonly step?: string
+  /** The claim pull payment, the card's new pull payment, or the NIP-17 message id. */
+  readonly reference?: string
   readonly pullPaymentId?: string
+  readonly reason?: string
   readonly createdAt: string
 }
 
@@ -150,6 +180,17 @@ const Id = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9_-]+$/)
+const FlashCardId = z.string().regex(/^[0-9a-f]{16}$/, 'Pick a Flash Card from the list.')
+const Npub = z
+  .string()
+  .trim()
+  .regex(/^npub1[02-9ac-hj-np-z]{58}$/, 'Type the customer’s npub (it starts with npub1).')
+/** Who gets a sale's reward: a Flash Card of the shop, or a Nostr public key. */
+const RewardTo = z.union([
+  z.object({ card: FlashCardId }).strict(),
+  z.object({ npub: Npub }).strict(),
+])
+const RewardDeliverySchema = z.enum(['auto', 'claim', 'card', 'nostr'])
 
 export const merchantApi = {
   status: query<MerchantStatus>()(z.object({})),
@@ -172,6 +213,8 @@ export const merchantApi = {
       amount: Amount,
       currency: Currency.optional(),
       description: z.string().max(200).optional(),
+      /** The customer's card or npub, for the reward (kept in the invoice's metadata). */
+      rewardTo: RewardTo.optional(),
     }),
   ),
   refund: mutation<MerchantPullPayment>()(
@@ -188,7 +231,21 @@ export const merchantApi = {
     z.object({ amountSat: z.number().int().min(546).max(2_100_000_000_000_000) }),
   ),
   setRewardRule: mutation<RewardRule>()(
-    z.object({ enabled: z.boolean(), percent: z.number().min(0).max(50) }),
+    z.object({
+      enabled: z.boolean(),
+      percent: z.number().min(0).max(50),
+      delivery: RewardDeliverySchema.default('auto'),
+    }),
+  ),
+  /**
+   * Runs a failed (or stuck) reward's delivery again from where it stopped; `to` (a card or an
+   * npub) sends it there instead, when it has not started to move money yet.
+   */
+  retryReward: mutation<RewardLedgerEntry>()(
+    z.object({
+      invoiceId: Id,
+      to: z.union([RewardTo, z.object({ claim: z.literal(true) }).strict()]).optional(),
+    }),
   ),
   rewardLedger: query<readonly RewardLedgerEntry[]>()(z.object({})),
   rewardLedgerCsv: query<string>()(z.object({})),

@@ -44,7 +44,7 @@ const status = (over: Partial<MerchantStatus> = {}): MerchantStatus => ({
   btcpayUrl: 'http://127.0.0.1:23000',
   shop: { name: 'Corner Café', currency: 'EUR' },
   pos: { url: 'http://127.0.0.1:23000/apps/abc/pos', qr: 'data:image/svg+xml;base64,PHN2Zy8+' },
-  rewards: { enabled: true, percent: 5 },
+  rewards: { enabled: true, percent: 5, delivery: 'auto' },
   webhooks: { received: 3, refused: 1 },
   ...over,
 })
@@ -82,7 +82,10 @@ function setup(handlers: Record<string, (input: unknown) => unknown> = {}) {
     'merchant.status': () => status(),
     'merchant.sales': () => sales,
     'merchant.invoices': () => [
-      invoice({ status: 'Settled', reward: { amount: '0.45', currency: 'EUR', state: 'issued' } }),
+      invoice({
+        status: 'Settled',
+        reward: { amount: '0.45', currency: 'EUR', state: 'issued', method: 'claim' },
+      }),
       invoice({ id: 'inv2', description: 'Cake' }),
     ],
     ...handlers,
@@ -146,6 +149,7 @@ describe('Merchant page', () => {
             amount: '0.45',
             currency: 'EUR',
             state: 'issued',
+            method: 'claim',
             claimLink: 'http://x/pull-payments/pp1',
           },
         }),
@@ -216,5 +220,101 @@ describe('Merchant page', () => {
     fireEvent.change(await screen.findByLabelText('Amount (EUR)'), { target: { value: '9' } })
     fireEvent.click(screen.getByRole('button', { name: 'Charge' }))
     expect(await screen.findByText(/BTCPay cannot take payments right now/)).toBeTruthy()
+  })
+
+  it('names the customer’s npub on a sale and shows the eCash reward delivered', async () => {
+    const npub = 'npub1sg6plzptd64u62a878hep2kev88swjh3tw00gjsfl8f237lmu63q0uf63m'
+    const fake = setup({
+      'merchant.createInvoice': () => ({ ...invoice(), bolt11: 'lnbcrt90u1test' }),
+    })
+    fireEvent.change(await screen.findByLabelText('Amount (EUR)'), { target: { value: '9' } })
+    fireEvent.change(screen.getByLabelText('The reward goes to'), { target: { value: 'npub' } })
+    fireEvent.change(screen.getByLabelText('Customer’s npub'), { target: { value: npub } })
+    fireEvent.click(screen.getByRole('button', { name: 'Charge' }))
+    await screen.findByTestId('sale-status')
+    expect(fake.callsTo('merchant.createInvoice')).toEqual([{ amount: '9', rewardTo: { npub } }])
+    act(() =>
+      fake.emit({
+        topic: 'merchant',
+        type: 'invoice',
+        invoice: invoice({
+          status: 'Settled',
+          reward: {
+            amount: '0.45',
+            currency: 'EUR',
+            state: 'issued',
+            method: 'nostr',
+            to: npub,
+            amountSat: 1000,
+          },
+        }),
+      }),
+    )
+    expect(screen.getByRole('status', { name: 'Reward' }).textContent).toBe(
+      `Reward 1,000 sat as eCash to ${npub}: delivered`,
+    )
+    expect(screen.queryByRole('img', { name: 'Reward QR code' })).toBeNull()
+  })
+
+  it('chooses the delivery rule, shows each reward’s status and retries a failed one onto a card', async () => {
+    const fake = setup({
+      'merchant.rewardLedger': () => [
+        {
+          invoiceId: 'inv1',
+          invoiceAmount: '9',
+          currency: 'EUR',
+          percent: 5,
+          rewardAmount: '0.45',
+          rewardSat: 1000,
+          state: 'failed',
+          method: 'card',
+          reason: 'This sale names no Flash Card for the reward. Pick the customer’s card…',
+          createdAt: '2026-12-05T09:00:00.000Z',
+        },
+        {
+          invoiceId: 'inv2',
+          invoiceAmount: '4',
+          currency: 'EUR',
+          percent: 5,
+          rewardAmount: '0.20',
+          state: 'issued',
+          method: 'claim',
+          reference: 'pp9',
+          createdAt: '2026-12-05T08:00:00.000Z',
+        },
+      ],
+      'merchant.setRewardRule': (r) => r,
+      'boltcard.cards': () => ({
+        cards: [
+          { id: '0123456789abcdef', name: 'Ada', state: 'programmed' },
+          { id: 'fedcba9876543210', name: 'Old', state: 'frozen' },
+        ],
+      }),
+      'merchant.retryReward': () => ({}),
+    })
+    fireEvent.click(await screen.findByRole('tab', { name: 'Rewards' }))
+    fireEvent.change(await screen.findByLabelText('How rewards reach the customer'), {
+      target: { value: 'card' },
+    })
+    fireEvent.click(screen.getByRole('button', { name: 'Save rule' }))
+    expect(await screen.findByText('Saved.')).toBeTruthy()
+    expect(fake.callsTo('merchant.setRewardRule')).toEqual([
+      { enabled: true, percent: 5, delivery: 'card' },
+    ])
+    const failed = await screen.findByRole('listitem', { name: 'Reward for sale inv1' })
+    expect(within(failed).getByTestId('reward-status').textContent).toBe('failed')
+    expect(within(failed).getByRole('alert').textContent).toMatch(/names no Flash Card/)
+    const done = screen.getByRole('listitem', { name: 'Reward for sale inv2' })
+    expect(within(done).getByTestId('reward-status').textContent).toBe('delivered')
+    expect(within(done).queryByRole('button', { name: 'Retry' })).toBeNull()
+    fireEvent.change(within(failed).getByLabelText('Send it to'), { target: { value: 'card' } })
+    const cardSelect = await within(failed).findByLabelText('Customer’s Flash Card')
+    expect(within(cardSelect).queryByText('Old')).toBeNull()
+    fireEvent.change(cardSelect, { target: { value: '0123456789abcdef' } })
+    fireEvent.click(within(failed).getByRole('button', { name: 'Retry' }))
+    await act(async () => {})
+    expect(fake.callsTo('merchant.retryReward')).toEqual([
+      { invoiceId: 'inv1', to: { card: '0123456789abcdef' } },
+    ])
   })
 })

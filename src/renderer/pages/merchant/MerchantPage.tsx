@@ -8,7 +8,8 @@ import type { EcashPayReview, MerchantInvoice, MerchantStatus } from '../../../s
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
-import { InvoicesPanel, PayoutsPanel, RewardsPanel } from './MerchantPanels'
+import { InvoicesPanel, PayoutsPanel, RewardsPanel, rewardWords } from './MerchantPanels'
+import { RewardToPicker, type RewardToChoice } from './RewardTo'
 import { money } from './money'
 import FlashCards from './FlashCards'
 
@@ -169,8 +170,10 @@ function SellPanel({ status, currency }: { status: MerchantStatus; currency: str
   const [amount, setAmount] = useState('')
   const [description, setDescription] = useState('')
   const [sale, setSale] = useState<Sale>()
-  const create = useMutation((i: { amount: string; description?: string }) =>
-    api.merchant.createInvoice(i),
+  const [rewardTo, setRewardTo] = useState<RewardToChoice>()
+  const create = useMutation(
+    (i: { amount: string; description?: string; rewardTo?: { card: string } | { npub: string } }) =>
+      api.merchant.createInvoice(i),
   )
   useEvent('merchant', (e) => {
     if (e.type === 'invoice' && sale && e.invoice.id === sale.id)
@@ -182,7 +185,11 @@ function SellPanel({ status, currency }: { status: MerchantStatus; currency: str
       <form
         onSubmit={async (e) => {
           e.preventDefault()
-          const r = await create.run({ amount, ...(description.trim() ? { description } : {}) })
+          const r = await create.run({
+            amount,
+            ...(description.trim() ? { description } : {}),
+            ...(rewardTo && !('claim' in rewardTo) ? { rewardTo } : {}),
+          })
           if (r) setSale(r)
         }}
       >
@@ -203,6 +210,9 @@ function SellPanel({ status, currency }: { status: MerchantStatus; currency: str
             onChange={(e) => setDescription(e.target.value)}
           />
         </div>
+        {status.rewards.enabled && (
+          <RewardToPicker label="The reward goes to" onChange={setRewardTo} />
+        )}
         <button type="submit" disabled={!amount.trim() || create.pending}>
           Charge
         </button>
@@ -244,6 +254,11 @@ function SaleCard({ sale }: { sale: Sale }) {
         </p>
       )}
       {!paid && sale.status === 'New' && <EcashPay invoiceId={sale.id} />}
+      {paid && sale.reward && sale.reward.method !== 'claim' && (
+        <p role="status" aria-label="Reward">
+          {rewardWords(sale.reward)}
+        </p>
+      )}
       {paid && sale.reward?.claimLink && (
         <div>
           <p>

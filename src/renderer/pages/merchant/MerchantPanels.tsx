@@ -1,15 +1,21 @@
-// The merchant page's tabs: invoices (search, states, refunds), refunds & payouts, rewards.
+// The merchant page's tabs: invoices (search, states, refunds), refunds & payouts, rewards
+// (the rule, how rewards are delivered, the ledger with each reward's state and a retry).
 import { useState } from 'react'
 import type {
   MerchantInvoice,
   MerchantInvoiceStatus,
   MerchantPullPayment,
+  MerchantReward,
+  RewardDelivery,
+  RewardLedgerEntry,
+  RewardMethod,
   RewardRule,
 } from '../../../shared/api/merchant'
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { money } from './money'
+import { RewardToPicker, type RewardToChoice } from './RewardTo'
 
 const statusWords: Record<MerchantInvoiceStatus, string> = {
   New: 'waiting for payment',
@@ -207,9 +213,82 @@ export function PayoutsPanel() {
   )
 }
 
+const deliveryWords: Record<RewardDelivery, string> = {
+  auto: 'To the card or npub the sale names, else a claim QR',
+  claim: 'Always a claim QR on the receipt',
+  card: 'Onto the customer’s Flash Card',
+  nostr: 'eCash by Nostr private message',
+}
+
+const methodWords: Record<RewardMethod, string> = {
+  claim: 'claim QR',
+  card: 'Flash Card top-up',
+  nostr: 'eCash by Nostr message',
+}
+
+/** A reward's state in words, e.g. "Reward 1,000 sat onto the card Ada: delivered". */
+export function rewardWords(r: MerchantReward): string {
+  const amount =
+    r.amountSat !== undefined
+      ? `${r.amountSat.toLocaleString('en')} sat`
+      : money(r.amount, r.currency)
+  const where =
+    r.method === 'card'
+      ? ` onto the card ${r.to ?? '(none named)'}`
+      : r.method === 'nostr'
+        ? ` as eCash to ${r.to ?? '(no npub named)'}`
+        : ' as a claim QR'
+  const state =
+    r.state === 'issued'
+      ? 'delivered'
+      : r.state === 'pending'
+        ? 'on its way'
+        : `not delivered — ${r.reason ?? 'it stopped'}`
+  return `Reward ${amount}${where}: ${state}`
+}
+
+function RewardRow({ r, onDone }: { r: RewardLedgerEntry; onDone: () => void }) {
+  const [to, setTo] = useState<RewardToChoice>()
+  const retry = useMutation(
+    (i: { invoiceId: string; to?: { card: string } | { npub: string } | { claim: true } }) =>
+      api.merchant.retryReward(i),
+  )
+  // Another customer can be named only before anything moved.
+  const notStarted = !r.step && !r.reference
+  return (
+    <li aria-label={`Reward for sale ${r.invoiceId}`}>
+      {new Date(r.createdAt).toLocaleString()}:{' '}
+      {r.rewardSat !== undefined
+        ? `${r.rewardSat.toLocaleString('en')} sat (${money(r.rewardAmount, r.currency)})`
+        : money(r.rewardAmount, r.currency)}{' '}
+      ({r.percent}% of {money(r.invoiceAmount, r.currency)}) · {methodWords[r.method]}
+      {r.to ? ` to ${r.to}` : ''} ·{' '}
+      <strong data-testid="reward-status">
+        {r.state === 'issued' ? 'delivered' : r.state === 'pending' ? 'on its way' : 'failed'}
+      </strong>
+      {r.state === 'failed' && r.reason && <span role="alert"> — {r.reason}</span>}
+      {r.state === 'failed' && (
+        <form
+          onSubmit={async (e) => {
+            e.preventDefault()
+            if (await retry.run({ invoiceId: r.invoiceId, ...(to ? { to } : {}) })) onDone()
+          }}
+        >
+          {notStarted && <RewardToPicker label="Send it to" onChange={setTo} retry />}
+          <button type="submit" disabled={retry.pending}>
+            Retry
+          </button>
+          {retry.error && <ErrorBox error={retry.error} />}
+        </form>
+      )}
+    </li>
+  )
+}
+
 export function RewardsPanel({ rule }: { rule: RewardRule }) {
   const [enabled, setEnabled] = useState(rule.enabled)
   const [percent, setPercent] = useState(String(rule.percent || 2))
+  const [delivery, setDelivery] = useState<RewardDelivery>(rule.delivery ?? 'auto')
   const save = useMutation((r: RewardRule) => api.merchant.setRewardRule(r))
   const ledger = useQuery(() => api.merchant.rewardLedger({}), [])
   useEvent('merchant', (e) => {
@@ -221,15 +300,16 @@ export function RewardsPanel({ rule }: { rule: RewardRule }) {
     <section aria-labelledby="merchant-rewards">
       <h2 id="merchant-rewards">Rewards</h2>
       <p>
-        Give back a share of every paid sale. The customer gets a claim link as a QR on the receipt.
-        Each sale is rewarded once. Topping up a Flash Card and eCash sent by Nostr message are not
-        built yet.
+        Give back a share of every paid sale, once per sale: as a claim QR on the receipt, as a
+        top-up of the customer’s Flash Card, or as eCash from the box’s eCash wallet sent to the
+        customer’s Nostr key in a private message. The customer is named when the sale is made (“The
+        reward goes to”), or here when a reward waits for one.
       </p>
       <form
         onSubmit={async (e) => {
           e.preventDefault()
           setSaved(false)
-          if (await save.run({ enabled, percent: Number(percent) })) setSaved(true)
+          if (await save.run({ enabled, percent: Number(percent), delivery })) setSaved(true)
         }}
       >
         <label>
@@ -245,6 +325,20 @@ export function RewardsPanel({ rule }: { rule: RewardRule }) {
             onChange={(e) => setPercent(e.target.value)}
           />
         </div>
+        <div className="field">
+          <label htmlFor="reward-delivery">How rewards reach the customer</label>
+          <select
+            id="reward-delivery"
+            value={delivery}
+            onChange={(e) => setDelivery(e.target.value as RewardDelivery)}
+          >
+            {(Object.keys(deliveryWords) as RewardDelivery[]).map((d) => (
+              <option key={d} value={d}>
+                {deliveryWords[d]}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="submit" disabled={save.pending || !(Number(percent) >= 0)}>
           Save rule
         </button>
@@ -253,12 +347,9 @@ export function RewardsPanel({ rule }: { rule: RewardRule }) {
       {save.error && <ErrorBox error={save.error} />}
       <h3>Ledger</h3>
       {ledger.error && <ErrorBox error={ledger.error} />}
-      <ul>
+      <ul aria-label="Rewards ledger">
         {(ledger.data ?? []).map((r) => (
-          <li key={r.invoiceId}>
-            {new Date(r.createdAt).toLocaleString()}: {money(r.rewardAmount, r.currency)} (
-            {r.percent}% of {money(r.invoiceAmount, r.currency)}) · {r.state}
-          </li>
+          <RewardRow key={r.invoiceId} r={r} onDone={ledger.refresh} />
         ))}
       </ul>
       <button
