@@ -58,8 +58,8 @@ export interface PayRequestInput {
   readonly address: string
   readonly minSendableSat: number
   readonly maxSendableSat: number
-  /** NIP-57: the key that signs zap receipts. */
-  readonly zapperPubkey: string
+  /** NIP-57: the key that signs zap receipts (none yet: zaps are not offered). */
+  readonly zapperPubkey: string | undefined
 }
 
 /** The LUD-06 payRequest answer (with LUD-12's commentAllowed and NIP-57's fields). */
@@ -71,8 +71,7 @@ export function payRequest(p: PayRequestInput) {
     maxSendable: p.maxSendableSat * 1000,
     metadata: metadataOf(p.address),
     commentAllowed: COMMENT_ALLOWED,
-    allowsNostr: true,
-    nostrPubkey: p.zapperPubkey,
+    ...(p.zapperPubkey ? { allowsNostr: true, nostrPubkey: p.zapperPubkey } : {}),
   }
 }
 

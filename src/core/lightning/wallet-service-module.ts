@@ -1,15 +1,15 @@
 // The 'walletService' engine module (src/shared/api/wallet-service.ts): the box's LND served to
 // the owner's apps over Nostr Wallet Connect, and to the public as a Lightning address with zaps.
-//   - keys: one wallet-service key per connection and the zapper key, in one secret file (0600,
-//     written atomically); an app's own secret is never stored — it is in the connection string
-//     shown once;
+//   - keys: one wallet-service key per connection and the zapper key, in one secret file sealed
+//     under the box key (wallet-service-keys.ts); an app's own secret is never stored — it is in
+//     the connection string shown once;
 //   - the NWC loop listens on the box's relay and each connection's relays for requests to any
 //     connection's key, publishes each connection's info event, and settles budget reservations;
 //   - the Lightning address answers through the headless server's public routes (server.ts);
 //   - zap receipts are published when LND reports the invoice paid (the Lightning module's
 //     invoice stream), and on the next pass for any settled while the box was down.
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import type * as Lightning from 'lightning'
@@ -28,7 +28,8 @@ import { redact } from '../log'
 import { qrDataUrl } from '../ecash/qr'
 import { relayUrlOf } from '../nostr/nostr-module'
 import { RelayPool } from '../nostr/relay-pool'
-import { writeSecretFileAtomic } from '../secrets/secret-file'
+import { boxKeyFor } from '../secrets/box-key'
+import { WalletServiceKeys } from './wallet-service-keys'
 import { boxPublicBaseUrl, boxPublicRelayUrl, lightningAddressOf } from './box-url'
 import type { LightningModule } from './lightning-module'
 import {
@@ -85,13 +86,6 @@ export interface WalletServiceModule extends EngineModule<typeof walletServiceAp
   tick(): Promise<void>
 }
 
-const KeysSchema = z.object({
-  version: z.literal(1),
-  zapper: z.string().regex(/^[0-9a-f]{64}$/),
-  connections: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
-})
-type Keys = z.infer<typeof KeysSchema>
-
 const AddressSchema = z.object({
   enabled: z.boolean(),
   name: z.string(),
@@ -129,33 +123,20 @@ export function createWalletServiceModule(
   let timer: NodeJS.Timeout | undefined
   let stopped = false
   let unsubscribe: (() => void) | undefined
+  let stopWatchingUnlock: (() => void) | undefined
   const infoDelivered = new Set<string>()
   const buckets = new Map<string, { tokens: number; at: number }>()
   const perMinute = options.requestsPerMinute ?? 60
   const burst = Math.max(5, Math.floor(perMinute / 4))
 
   // --- keys --------------------------------------------------------------------------------
-  const loadKeys = (): Keys => {
-    if (existsSync(keysPath)) {
-      const keys = KeysSchema.parse(JSON.parse(readFileSync(keysPath, 'utf8')))
-      redact(keys.zapper)
-      for (const k of Object.values(keys.connections)) redact(k)
-      return keys
-    }
-    const keys: Keys = { version: 1, zapper: bytesToHex(generateSecretKey()), connections: {} }
-    redact(keys.zapper)
-    writeSecretFileAtomic(keysPath, JSON.stringify(keys) + '\n')
-    return keys
-  }
-  let keys = loadKeys()
-  const saveKeys = (next: Keys) => {
-    writeSecretFileAtomic(keysPath, JSON.stringify(next) + '\n')
-    keys = next
-  }
-  const zapperSk = () => hexToBytes(keys.zapper)
-  const zapperPubkey = getPublicKey(zapperSk())
+  // Sealed under the box key: while it is locked, requests are not answered and receipts wait.
+  const box = boxKeyFor(ctx.dataDir)
+  const keyStore = new WalletServiceKeys(keysPath, box)
+  const zapperSk = () => hexToBytes(keyStore.require().zapper)
+  const zapperPubkey = () => keyStore.zapperPubkey()
   const serviceSk = (c: Connection): Uint8Array | undefined => {
-    const hex = keys.connections[c.id]
+    const hex = keyStore.get()?.connections[c.id]
     return hex ? hexToBytes(hex) : undefined
   }
 
@@ -324,7 +305,7 @@ export function createWalletServiceModule(
       minSendableSat: a.minSendableSat,
       maxSendableSat: a.maxSendableSat,
       commentAllowed: COMMENT_ALLOWED,
-      zapperPubkey,
+      zapperPubkey: zapperPubkey() ?? '',
     }
     if (!base) {
       return {
@@ -406,7 +387,7 @@ export function createWalletServiceModule(
           address: lightningAddressOf(a.name, base),
           minSendableSat: a.minSendableSat,
           maxSendableSat: a.maxSendableSat,
-          zapperPubkey,
+          zapperPubkey: zapperPubkey(),
         }),
       )
     } catch (err) {
@@ -500,6 +481,14 @@ export function createWalletServiceModule(
     lnurlCallback,
     tick,
     async start() {
+      stopWatchingUnlock = box.onUnlock(() => {
+        try {
+          if (keyStore.sealPlainFile()) log.info('wallet service keys moved under the box key')
+        } catch (err) {
+          log.warn('could not seal the wallet service keys', { error: (err as Error).message })
+        }
+        if (!stopped) void tick().catch(() => undefined)
+      })
       unsubscribe = ctx.events.subscribe(
         (e) => {
           if (e.topic === 'lightning' && e.type === 'invoice' && e.invoice.state === 'paid') {
@@ -515,6 +504,7 @@ export function createWalletServiceModule(
     },
     async stop() {
       stopped = true
+      stopWatchingUnlock?.()
       clearTimeout(timer)
       unsubscribe?.()
       wallet.close()
@@ -547,7 +537,7 @@ export function createWalletServiceModule(
         redact(clientHex)
         // The service key is on disk before the connection exists: a crash in between leaves
         // only an unused key.
-        saveKeys({ ...keys, connections: { ...keys.connections, [id]: serviceHex } })
+        keyStore.addConnection(id, serviceHex)
         const c = store.create({
           id,
           name: input.name,
