@@ -53,6 +53,8 @@ export default defineConfig({
           // The relay and the mint as their own utility processes (src/main/service-launcher.ts).
           'relay-service': resolve(root, 'services/relay/src/child.ts'),
           'mint-service': resolve(root, 'services/mint/src/child.ts'),
+          // The thread that owns the PC/SC binding (src/core/boltcard/pcsc-reader.ts finds it).
+          'pcsc-worker': resolve(root, 'src/core/boltcard/pcsc-worker.ts'),
         },
       },
     },

@@ -2,6 +2,8 @@
 // Greenfield simulator), programmed through the real pcscd + vpcd (NTAG 424 emulator), tapped by
 // a terminal over the box's public HTTP routes (LNURL-withdraw), carol's invoice is paid by the
 // box's LND, the card's balance in BTCPay drops, and a replayed tap (same counter) is refused.
+// The card emulator runs in a process of its own (ntag424-card-process.ts), the box's PC/SC
+// binding in its own thread (pcsc-worker.ts): neither can block the other.
 import { rmSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,12 +13,12 @@ import { startHttpApi, type HttpApi } from '../../src/core/api/http/server'
 import { boltcardModule } from '../../src/core/boltcard/boltcard-module'
 import { BtcpayCardFunds } from '../../src/core/boltcard/card-funds'
 import { readCardUrl } from '../../src/core/boltcard/card-programming'
-import { connectCard } from '../../src/core/boltcard/pcsc-reader'
+import { connectCard, stopPcsc } from '../../src/core/boltcard/pcsc-reader'
 import { GreenfieldClient } from '../../src/core/merchant/greenfield-client'
 import { boxKeyFor } from '../../src/core/secrets/box-key'
 import type { FlashCardsView, FlashCardView } from '../../src/shared/api/boltcard'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
-import { Ntag424Emulator } from '../simulators/ntag424-emulator'
+import { Ntag424CardProcess } from '../simulators/ntag424-card-process'
 import { startPcscdWithVpcd, type PcscdVpcd } from '../simulators/pcscd-vpcd'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
@@ -31,7 +33,7 @@ let boxLnd: WorldLnd | undefined
 let btcpay: BtcpaySimulator
 let api: HttpApi
 let pcsc: PcscdVpcd
-const card = new Ntag424Emulator()
+let card: Ntag424CardProcess
 let storeId = ''
 let apiKey = ''
 
@@ -50,16 +52,10 @@ async function gf<T>(method: string, path: string, auth: string | null, body?: u
   return (await res.json()) as T
 }
 
-// The card emulator answers pcscd from this test's own event loop, while the `smartcard` binding
-// makes some PC/SC calls synchronously: pcscd waiting on the emulator while the binding waits on
-// pcscd froze a CI run and hung 2 of 4 runs here. Opt in with FLASHBOX_PCSC_TESTS=1 until
-// the emulator runs in a process of its own.
-const pcscOff = process.env.FLASHBOX_PCSC_TESTS !== '1'
-
 beforeAll(async () => {
-  if (pcscOff) return
   dir = mkdtempSync(join(tmpdir(), 'flashbox-boltcard-loop-'))
   pcsc = await startPcscdWithVpcd()
+  card = await Ntag424CardProcess.start()
   btcpay = await startBtcpaySimulator({ network: 'regtest' })
   const basic = `Basic ${Buffer.from('owner@shop.test:a long generated password').toString('base64')}`
   await gf('POST', '/api/v1/users', null, {
@@ -136,18 +132,18 @@ beforeAll(async () => {
     const { channels } = await ln.getChannels({ lnd: appLnd() })
     return channels.some((c) => c.is_active) ? true : undefined
   }, 'box channel active')
-}, 120_000)
+}, 90_000)
 
 afterAll(async () => {
-  if (pcscOff) return
-  await card.remove()
+  await stopPcsc()
+  await card?.stop()
   await api?.close()
   await box?.close()
   await net?.close()
   await btcpay?.close()
   await pcsc?.stop()
   if (dir) rmSync(dir, { recursive: true, force: true })
-})
+}, 30_000)
 
 /** The shop's terminal: reads the card on the reader, then speaks LNURL-withdraw. */
 async function readTap(): Promise<string> {
@@ -164,7 +160,7 @@ async function getJson(u: string) {
 }
 const carol = () => ln.authenticatedLndGrpc(net.nodes.carol!.lnServiceAuth()).lnd
 
-describe.skipIf(pcscOff)('Flash Card full loop', () => {
+describe('Flash Card full loop', { timeout: 40_000 }, () => {
   let issued: FlashCardView
 
   it('issues a card as a BTCPay pull payment and programs it through PC/SC', async () => {
@@ -179,7 +175,7 @@ describe.skipIf(pcscOff)('Flash Card full loop', () => {
     await card.insert(pcsc.port)
     const programmed = await call<FlashCardView>('program', { id: issued.id })
     expect(programmed.state).toBe('programmed')
-    expect(card.isFactory).toBe(false)
+    expect((await card.state()).isFactory).toBe(false)
     const list = await call<FlashCardsView>('cards')
     expect(list.tapUrl).toBe(
       `${api.url.replace(/^http:\/\//, 'lnurlw://').replace(/\/$/, '')}/boltcard/tap`,
@@ -249,6 +245,6 @@ describe.skipIf(pcscOff)('Flash Card full loop', () => {
   it('reset wipes the card back to factory keys through PC/SC', async () => {
     const r = await call<FlashCardView>('reset', { id: issued.id })
     expect(r.state).toBe('reset')
-    expect(card.isFactory).toBe(true)
+    expect((await card.state()).isFactory).toBe(true)
   })
 })

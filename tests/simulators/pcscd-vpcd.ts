@@ -1,25 +1,42 @@
 // SIMULATOR harness — the REAL PC/SC stack for tests: Debian's pcscd (pcsc-lite) in the
 // foreground with its own reader.conf.d naming only vsmartcard's vpcd driver on a free port, so a
-// virtual card (tests/simulators/ntag424-emulator.ts) can connect as vpicc and every PC/SC client
-// (the box's `smartcard` binding) sees a reader with a card on it.
+// virtual card (ntag424-card-process.ts, in a process of its own) can connect as vpicc and every
+// PC/SC client (the box's `smartcard` binding) sees a reader with a card on it.
 //
-// pcscd's client socket is fixed at build time (/run/pcscd/pcscd.comm), so only one pcscd runs on
-// a machine: this refuses to start when another one is alive, and the integration project runs
-// its files one at a time.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+// pcscd's socket and pid file are fixed at build time (/run/pcscd), so two pcscd cannot share a
+// machine. Where it may (root, as in CI), each pcscd here runs in a mount namespace of its own with
+// a private directory over /run/pcscd, and this process's PC/SC clients are pointed at its socket
+// (PCSCLITE_CSOCK_NAME, read by libpcsclite on its first call): test runs side by side, or a
+// system pcscd, do not meet. Otherwise it uses /run/pcscd and refuses to start when another pcscd
+// is alive. pcscd's output goes to a file, never through this process's event loop.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so'
-const PID_FILE = '/run/pcscd/pcscd.pid'
+const RUN_DIR = '/run/pcscd'
+const PID_FILE = `${RUN_DIR}/pcscd.pid`
 
 export interface PcscdVpcd {
   /** vpcd's port for the first slot (the virtual card connects here). */
   readonly port: number
   /** The PC/SC name of that slot's reader. */
   readonly readerName: string
+  /** pcscd's client socket (also set as PCSCLITE_CSOCK_NAME in this process). */
+  readonly socket: string
+  /** pcscd's process id (tests stop or kill it to see how the box copes). */
+  readonly pid: number
   /** pcscd's output so far (for failure messages). */
   log(): string
   stop(): Promise<void>
@@ -39,6 +56,13 @@ function alive(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** True when pcscd can get a /run/pcscd of its own (a private mount namespace). */
+function canIsolate(): boolean {
+  if (process.getuid?.() !== 0) return false
+  mkdirSync(RUN_DIR, { recursive: true })
+  return spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0
 }
 
 async function freePort(): Promise<number> {
@@ -75,7 +99,8 @@ async function listening(port: number): Promise<boolean> {
 export async function startPcscdWithVpcd(): Promise<PcscdVpcd> {
   const why = pcscUnavailableReason()
   if (why) throw new Error(why)
-  if (existsSync(PID_FILE)) {
+  const isolated = canIsolate()
+  if (!isolated && existsSync(PID_FILE)) {
     const pid = Number(readFileSync(PID_FILE, 'utf8').trim())
     if (pid > 0 && alive(pid))
       throw new Error(`another pcscd (pid ${pid}) is running; pcscd can run only once per machine`)
@@ -89,7 +114,9 @@ export async function startPcscdWithVpcd(): Promise<PcscdVpcd> {
   if (!port) throw new Error('no two free ports for vpcd')
   const dir = mkdtempSync(join(tmpdir(), 'flashbox-pcscd-'))
   const confDir = join(dir, 'reader.conf.d')
+  const runDir = join(dir, 'run')
   mkdirSync(confDir)
+  mkdirSync(runDir)
   const friendly = 'Flash Box test vpcd'
   writeFileSync(
     join(confDir, 'vpcd'),
@@ -101,16 +128,38 @@ export async function startPcscdWithVpcd(): Promise<PcscdVpcd> {
       '',
     ].join('\n'),
   )
-  let out = ''
-  const child: ChildProcess = spawn('pcscd', ['--foreground', '--info', '--config', confDir], {
-    env: { ...process.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const logFile = join(dir, 'pcscd.log')
+  const logFd = openSync(logFile, 'w')
+  const pcscd = ['pcscd', '--foreground', '--info', '--config', confDir]
+  const child: ChildProcess = isolated
+    ? spawn(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount --bind "$0" ${RUN_DIR} && exec "$@"`,
+          runDir,
+          ...pcscd,
+        ],
+        { env: { ...process.env }, stdio: ['ignore', logFd, logFd] },
+      )
+    : spawn(pcscd[0]!, pcscd.slice(1), { env: { ...process.env }, stdio: ['ignore', logFd, logFd] })
+  closeSync(logFd)
+  const socket = isolated ? join(runDir, 'pcscd.comm') : `${RUN_DIR}/pcscd.comm`
+  const log = () => {
+    try {
+      return readFileSync(logFile, 'utf8')
+    } catch {
+      return ''
+    }
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT')
       child.kill('SIGTERM')
       const t = setTimeout(() => child.kill('SIGKILL'), 5_000)
       await exited
@@ -119,12 +168,14 @@ export async function startPcscdWithVpcd(): Promise<PcscdVpcd> {
     rmSync(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + 15_000
-  while (!(out.includes('daemon ready') && (await listening(port)))) {
+  while (!(log().includes('daemon ready') && (await listening(port)))) {
     if (child.exitCode !== null || Date.now() > deadline) {
+      const out = log()
       await stop()
       throw new Error(`pcscd did not start with vpcd on port ${port}:\n${out.slice(-2000)}`)
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { port, readerName: `${friendly} 00 00`, log: () => out, stop }
+  process.env.PCSCLITE_CSOCK_NAME = socket
+  return { port, readerName: `${friendly} 00 00`, socket, pid: child.pid!, log, stop }
 }
