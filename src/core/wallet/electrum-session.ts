@@ -118,14 +118,37 @@ export class ElectrumSession {
     )
   }
 
-  /** Watches script hashes (kept across reconnects) and returns their current statuses. */
-  async subscribe(scriptHashes: readonly string[]): Promise<StatusMap> {
-    const fresh = scriptHashes.filter((s) => !this.watched.has(s) || !this.known.has(s))
-    for (const s of fresh) this.watched.add(s)
-    const out = await this.subscribeOn(this.client(), fresh)
-    // Already subscribed (e.g. a watch-only copy of an account): the last status electrs gave.
-    for (const s of scriptHashes) if (!out.has(s)) out.set(s, this.known.get(s) ?? null)
+  /**
+   * Watches script hashes (kept across reconnects) and returns their current statuses. `probes`
+   * go in the same batch but are not watched: their status only answers "is this address used?"
+   * (the wallet's look-ahead). A probe watched later is not asked again; release() the others.
+   */
+  async subscribe(
+    scriptHashes: readonly string[],
+    probes: readonly string[] = [],
+  ): Promise<StatusMap> {
+    for (const s of scriptHashes) this.watched.add(s)
+    // Subscribed on this connection already (a watch-only copy of an account, an earlier probe):
+    // electrs keeps pushing its changes, so the last status it gave is current.
+    const ask = [...new Set([...scriptHashes, ...probes])].filter((s) => !this.known.has(s))
+    const out = await this.subscribeOn(this.client(), ask)
+    for (const s of [...scriptHashes, ...probes])
+      if (!out.has(s)) out.set(s, this.known.get(s) ?? null)
     return out
+  }
+
+  /** Unsubscribes probes that were not watched after all (one batch, not awaited). */
+  release(probes: readonly string[]): void {
+    const drop = probes.filter((s) => !this.watched.has(s) && this.known.delete(s))
+    const client = this.current
+    if (drop.length === 0 || !client || client.closed) return
+    client
+      .batchSettled(
+        'blockchain.scripthash.unsubscribe',
+        drop.map((s) => [s]),
+        z.boolean(),
+      )
+      .catch(() => undefined) // a lost connection drops them anyway
   }
 
   /** Script hashes to subscribe at the next connect (the wallet's stored addresses at start). */
@@ -225,12 +248,9 @@ export class ElectrumSession {
     this.current = client
     client.on('blockchain.scripthash.subscribe', (params) => {
       const [sh, status] = params
-      if (
-        typeof sh === 'string' &&
-        (typeof status === 'string' || status === null) &&
-        this.watched.has(sh)
-      )
-        this.handlers.onStatus?.(sh, status)
+      if (typeof sh !== 'string' || (typeof status !== 'string' && status !== null)) return
+      if (this.known.has(sh)) this.known.set(sh, status)
+      if (this.watched.has(sh)) this.handlers.onStatus?.(sh, status)
     })
     try {
       await client.serverVersion('flashbox-wallet', '1.4')

@@ -11,20 +11,21 @@
 // - Reorgs: a new tip whose parent is not the header the wallet checked against, or a history that
 //   moves a confirmed transaction back to the mempool, takes the confirmation away (and tells the
 //   owner); a transaction that leaves every history is "replaced" (double-spent or evicted).
-// - Gap limit: each chain is watched up to `gapLimit` addresses past its last used one; the
-//   look-ahead doubles while every new address turns out used, so discovering a long-used account
-//   takes a few rounds, not one round per 20 addresses.
+// - Gap limit: each chain is watched exactly `gapLimit` addresses past its last used one; while
+//   every new address turns out used, single addresses further out are probed in the same batch
+//   (discover()), so discovering a long-used account takes a few rounds, not one per 20 addresses,
+//   and derives no more than it needs.
 // Work is serialised on one queue: a notification that arrives during a round waits for it.
 import * as bitcoin from 'bitcoinjs-lib'
 import { HistorySchema, MerkleSchema, HeaderHexSchema, TxHexSchema } from '../clients/electrum'
 import type { HeaderNotification, MerkleAnswer, Settled } from '../clients/electrum'
 import { FlashError } from '../errors'
 import { silentLogger, type Logger } from '../log'
-import { AccountKeys } from './account'
+import { AccountKeys, type DerivedAddress } from './account'
 import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electrum-session'
 import { electrumStatus, type HistoryItem } from './electrum-status'
 import { MerkleVerifier, parseHeader } from './merkle-proof'
-import type { StoredAddress, StoredTx, WalletStore } from './wallet-store'
+import type { Prevout, StoredAddress, StoredTx, WalletStore } from './wallet-store'
 import type { WalletAccount, WalletChain } from './types'
 
 /** How far back (blocks) headers are re-checked when the tip does not follow the stored chain. */
@@ -60,6 +61,8 @@ export class AccountState {
   constructor(
     public account: WalletAccount,
     store: WalletStore,
+    /** Outputs of other people's transactions spent by this account's ones (shared by accounts). */
+    readonly prevouts: ReadonlyMap<string, Prevout> = new Map(),
   ) {
     this.keys = new AccountKeys(account)
     for (const a of store.addresses(account.id)) this.addAddress(a)
@@ -90,6 +93,13 @@ export class AccountState {
     return t
   }
 
+  /** The output an input spends: from the account's own transactions, else the fetched prevouts. */
+  spentOutput(txid: string, vout: number): { valueSat: number; script: string } | undefined {
+    const own = this.tx(txid)?.outs[vout]
+    if (own) return { valueSat: Number(own.value), script: Buffer.from(own.script).toString('hex') }
+    return this.prevouts.get(`${txid}:${vout}`)
+  }
+
   lastUsed(chain: WalletChain): number {
     const list = this.chains[chain]
     for (let i = list.length - 1; i >= 0; i--) if (list[i]?.history.length) return i
@@ -111,6 +121,7 @@ export class WalletSync {
   readonly session: ElectrumSession
   readonly accounts = new Map<string, AccountState>()
   private readonly headers: Map<number, string>
+  private readonly prevouts: Map<string, Prevout>
   private queue: Promise<unknown> = Promise.resolve()
   private pending: StatusMap = new Map()
   private flushTimer: NodeJS.Timeout | null = null
@@ -133,7 +144,9 @@ export class WalletSync {
     this.log = opts.log ?? silentLogger
     this.now = opts.now ?? (() => new Date())
     this.headers = this.store.headers()
-    for (const a of this.store.accounts()) this.accounts.set(a.id, new AccountState(a, this.store))
+    this.prevouts = this.store.prevouts()
+    for (const a of this.store.accounts())
+      this.accounts.set(a.id, new AccountState(a, this.store, this.prevouts))
     this.session = new ElectrumSession(
       {
         endpoint: opts.endpoint,
@@ -178,7 +191,7 @@ export class WalletSync {
     return this.enqueue(async () => {
       if (this.accounts.has(account.id)) return this.accounts.get(account.id)!
       this.store.durable(() => this.store.putAccount(account))
-      const state = new AccountState(account, this.store)
+      const state = new AccountState(account, this.store, this.prevouts)
       this.accounts.set(account.id, state)
       this.session.remember(state.byScriptHash.keys())
       if (this.session.state === 'ready') await this.discover([state])
@@ -304,6 +317,7 @@ export class WalletSync {
     await this.syncChanged(changed)
     await this.discover([...this.accounts.values()])
     await this.reverifyUnverified()
+    await this.completePrevouts([...this.accounts.values()])
     this.syncedAt = this.now()
     this.events.status?.()
     const waiters = this.syncedWaiters
@@ -327,10 +341,15 @@ export class WalletSync {
     return out
   }
 
-  private derive(state: AccountState, chain: WalletChain, index: number): StoredAddress {
+  private derive(
+    state: AccountState,
+    chain: WalletChain,
+    index: number,
+    derived?: DerivedAddress,
+  ): StoredAddress {
     const a: StoredAddress = {
       account: state.account.id,
-      derived: state.keys.derive(chain, index),
+      derived: derived ?? state.keys.derive(chain, index),
       status: null,
       history: [],
     }
@@ -361,41 +380,116 @@ export class WalletSync {
     })
   }
 
-  /** Subscribes new addresses; those that already have history are synced. */
-  private async watch(fresh: readonly StoredAddress[]): Promise<void> {
+  /**
+   * Subscribes new addresses; those that already have history are synced. `probes` are asked in
+   * the same batch and not watched (see discover()); their statuses are returned.
+   */
+  private async watch(
+    fresh: readonly StoredAddress[],
+    probes: readonly string[] = [],
+  ): Promise<StatusMap> {
     this.persistAddresses(fresh)
-    if (this.session.state !== 'ready') return
-    const statuses = await this.session.subscribe(fresh.map((a) => a.derived.scriptHash))
+    if (this.session.state !== 'ready') return new Map()
+    const statuses = await this.session.subscribe(
+      fresh.map((a) => a.derived.scriptHash),
+      probes,
+    )
     const changed: StatusMap = new Map()
     for (const a of fresh) {
       const s = statuses.get(a.derived.scriptHash) ?? null
       if (s !== a.status) changed.set(a.derived.scriptHash, s)
     }
     await this.syncChanged(changed, false)
+    return statuses
   }
 
-  /** Extends every chain of the given accounts to the gap limit past its last used address. */
+  /**
+   * Extends every chain of the given accounts to exactly `gapLimit` addresses past its last used
+   * (or handed-out) one.
+   *
+   * A long-used account would take one round per `gapLimit` addresses. Deriving ahead
+   * speculatively (the look-ahead used to double while a round came back all used) overshoots:
+   * the last doubling derived, stored and watched up to twice what was needed (24% more at 1,000
+   * used addresses). Instead, while a chain's last round came back all used, a few single
+   * addresses further out are probed (subscribed in the same batch, not watched): 2, 4, 8 and 16
+   * gap lengths ahead, then, once one comes back unused, four points between the highest used
+   * and the lowest unused probe. The next round derives the chain densely up to the highest used
+   * probe plus the gap limit, reusing the probes' keys. Only addresses the account needs are
+   * derived densely, stored and watched; the unused probes past the end are the only extra
+   * derivations (a handful), and are unsubscribed.
+   * A used probe can extend the scan past a run of unused addresses longer than the gap limit;
+   * the wallet then watches coins a strict scan would miss, never fewer.
+   */
   private async discover(states: readonly AccountState[]): Promise<void> {
-    const grow = new Map<string, number>() // account:chain → addresses derived last round
-    for (let round = 0; round < 10_000; round++) {
-      const fresh: StoredAddress[] = []
-      for (const state of states) {
-        for (const chain of [0, 1] as const) {
-          const list = state.chains[chain]
-          const target =
-            Math.max(state.lastUsed(chain), state.handed[chain]) + 1 + state.account.gapLimit
-          if (list.length >= target) continue
-          const key = `${state.account.id}:${chain}`
-          // While every address of the last round was used, look twice as far ahead.
-          const last = grow.get(key) ?? 0
-          const count = Math.max(target - list.length, last * 2)
-          grow.set(key, count)
-          const start = list.length
-          for (let i = start; i < start + count; i++) fresh.push(this.derive(state, chain, i))
+    interface ChainScan {
+      /** Derived this round (dense) [from, to), to tell whether all of it came back used. */
+      from: number
+      to: number
+      /** Highest probe index seen used, lowest seen unused above it. */
+      usedProbe: number
+      unusedProbe: number
+      readonly probes: Map<number, DerivedAddress>
+    }
+    const scans = new Map<string, ChainScan>()
+    const released: string[] = []
+    try {
+      for (let round = 0; round < 10_000; round++) {
+        const fresh: StoredAddress[] = []
+        const asked: { scan: ChainScan; index: number; scriptHash: string }[] = []
+        for (const state of states) {
+          for (const chain of [0, 1] as const) {
+            const key = `${state.account.id}:${chain}`
+            const list = state.chains[chain]
+            const gap = state.account.gapLimit
+            let scan = scans.get(key)
+            const target =
+              Math.max(state.lastUsed(chain), state.handed[chain], scan?.usedProbe ?? -1) + 1 + gap
+            if (list.length >= target) continue
+            const allUsed =
+              scan !== undefined &&
+              scan.to > scan.from &&
+              list.slice(scan.from, scan.to).every((a) => a !== undefined && a.history.length > 0)
+            if (!scan) {
+              scan = { from: 0, to: 0, usedProbe: -1, unusedProbe: Infinity, probes: new Map() }
+              scans.set(key, scan)
+            }
+            scan.from = list.length
+            for (let i = list.length; i < target; i++)
+              fresh.push(this.derive(state, chain, i, scan.probes.get(i)))
+            scan.to = list.length
+            const probeAt: number[] = []
+            if (!allUsed) {
+              // The chain's end is within reach: the next rounds are dense.
+            } else if (scan.unusedProbe === Infinity) {
+              for (let k = 1; k <= 4; k++) probeAt.push(target - 1 + gap * 2 ** k)
+            } else if (scan.unusedProbe > target + gap) {
+              const span = scan.unusedProbe - target
+              for (let k = 1; k <= 4; k++) probeAt.push(target - 1 + Math.round((k * span) / 5))
+            }
+            for (const index of probeAt) {
+              if (index < target || scan.probes.has(index)) continue
+              const d = state.keys.derive(chain, index)
+              scan.probes.set(index, d)
+              asked.push({ scan, index, scriptHash: d.scriptHash })
+            }
+          }
         }
+        if (fresh.length === 0) return
+        const statuses = await this.watch(
+          fresh,
+          asked.map((p) => p.scriptHash),
+        )
+        for (const { scan, index, scriptHash } of asked) {
+          if ((statuses.get(scriptHash) ?? null) !== null)
+            scan.usedProbe = Math.max(scan.usedProbe, index)
+          else if (index > scan.usedProbe) scan.unusedProbe = Math.min(scan.unusedProbe, index)
+          released.push(scriptHash)
+        }
+        for (const scan of scans.values())
+          if (scan.unusedProbe <= scan.usedProbe) scan.unusedProbe = Infinity
       }
-      if (fresh.length === 0) return
-      await this.watch(fresh)
+    } finally {
+      this.session.release(released)
     }
   }
 
@@ -434,12 +528,17 @@ export class WalletSync {
     const early = this.requestProofs(this.proofsWanted([...touched]))
     early.catch(() => undefined) // if the transactions fail first, this answer is not awaited
     await this.fetchTransactions([...touched])
+    // The outputs new deposits spend (for their fees), in flight while the proofs are checked.
+    const parents = this.requestPrevouts([...touched])
+    parents.catch(() => undefined) // awaited below, unless verification throws first
     const toVerify: { state: AccountState; tx: StoredTx }[] = []
     for (const state of touched) toVerify.push(...this.reconcile(state))
     await this.verify(toVerify, await early)
+    const prevouts = await parents
     this.store.transaction(() => {
       for (const sh of shs) for (const a of this.findAddresses(sh)) this.store.putAddress(a)
       for (const state of touched) for (const t of state.txs.values()) this.putTx(t, true)
+      this.keepPrevouts(prevouts)
     })
     if (discoverAfter) await this.discover([...touched])
   }
@@ -494,6 +593,89 @@ export class WalletSync {
         this.events.transaction?.(state.account.id, txid)
       }
     })
+  }
+
+  /**
+   * Fetches the transactions that paid into the wallet's ones (one batch, each checked against
+   * its id) and returns the outputs those spend: a deposit's fee is the sum of its inputs minus
+   * its outputs, and electrs' history does not say it. Coinbases have no fee; inputs that spend
+   * the wallet's own transactions need nothing. A parent electrs cannot give now is asked for
+   * again at the next round (the fee stays unknown until then).
+   */
+  private async requestPrevouts(
+    states: readonly AccountState[],
+  ): Promise<Map<string, Prevout & { txid: string; vout: number }>> {
+    const wanted = new Map<string, Set<number>>()
+    for (const state of states) {
+      for (const stored of state.txs.values()) {
+        if (stored.state === 'gone') continue
+        const tx = state.tx(stored.txid)!
+        if (tx.isCoinbase()) continue
+        for (const input of tx.ins) {
+          const txid = Buffer.from(input.hash).reverse().toString('hex')
+          if (state.txs.has(txid) || this.prevouts.has(`${txid}:${input.index}`)) continue
+          const set = wanted.get(txid) ?? new Set<number>()
+          set.add(input.index)
+          wanted.set(txid, set)
+        }
+      }
+    }
+    const out = new Map<string, Prevout & { txid: string; vout: number }>()
+    if (wanted.size === 0) return out
+    const txids = [...wanted.keys()]
+    const answers = await this.session.client().batchSettled(
+      'blockchain.transaction.get',
+      txids.map((t) => [t]),
+      TxHexSchema,
+    )
+    txids.forEach((txid, i) => {
+      const a = answers[i]!
+      if (!a.ok) {
+        this.log.debug('no parent transaction yet', { txid, code: a.error.code })
+        return
+      }
+      const parent = bitcoin.Transaction.fromHex(a.value)
+      if (parent.getId() !== txid) {
+        this.log.warn('electrs sent a parent transaction that does not match its id', { txid })
+        return
+      }
+      for (const vout of wanted.get(txid)!) {
+        const o = parent.outs[vout]
+        if (!o) continue
+        out.set(`${txid}:${vout}`, {
+          txid,
+          vout,
+          valueSat: Number(o.value),
+          script: Buffer.from(o.script).toString('hex'),
+        })
+      }
+    })
+    return out
+  }
+
+  /** Keeps fetched prevouts in memory and in the store (inside the caller's SQL transaction). */
+  private keepPrevouts(found: ReadonlyMap<string, Prevout & { txid: string; vout: number }>): void {
+    for (const [key, p] of found) {
+      this.prevouts.set(key, { valueSat: p.valueSat, script: p.script })
+      this.store.putPrevout(p.txid, p.vout, p)
+    }
+  }
+
+  /** After a (re)connect: the prevouts an earlier round could not get (none in a steady wallet). */
+  private async completePrevouts(states: readonly AccountState[]): Promise<void> {
+    const found = await this.requestPrevouts(states)
+    if (found.size === 0) return
+    this.store.transaction(() => this.keepPrevouts(found))
+    for (const state of states)
+      for (const stored of state.txs.values())
+        if (
+          state
+            .tx(stored.txid)!
+            .ins.some((i) =>
+              found.has(`${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`),
+            )
+        )
+          this.events.transaction?.(state.account.id, stored.txid)
   }
 
   /** Brings each stored transaction in line with the account's histories; returns what to verify. */
