@@ -147,9 +147,26 @@ describe('the wallet module', () => {
 
   it('history: search, CSV export and the balance over time', async () => {
     const r = await call(m, 'receive', { accountId: 'wpkh-0' })
-    const second = world.pay(r.address, 40_000).getId()
+    const paid = world.pay(r.address, 40_000)
+    const second = paid.getId()
     world.mine(1)
     await expect.poll(() => statusOf(second), { timeout: 10_000 }).toBe('confirmed')
+    // The deposit's fee (paid by the sender): its input's value from the chain, minus its outputs.
+    const spent = paid.ins.reduce((sum, i) => {
+      const prev = world.chain.getTransaction(Buffer.from(i.hash).reverse().toString('hex'))!
+      return sum + Number(prev.tx.outs[i.index]!.value)
+    }, 0)
+    const fee = spent - paid.outs.reduce((sum, o) => sum + Number(o.value), 0)
+    const rate = Math.round((fee / paid.virtualSize()) * 100) / 100
+    expect(fee).toBeGreaterThan(0)
+    await expect
+      .poll(
+        async () =>
+          (await call(m, 'history', { accountId: 'wpkh-0' })).find((t) => t.txid === second)
+            ?.feeSat,
+        { timeout: 10_000 },
+      )
+      .toBe(fee)
     await call(m, 'setLabel', {
       accountId: 'wpkh-0',
       type: 'tx',
@@ -166,8 +183,8 @@ describe('the wallet module', () => {
     ).toEqual([depositTxid])
     const csv = await call(m, 'historyCsv', { accountId: 'wpkh-0' })
     const lines = csv.trim().split('\n')
-    expect(lines[0]).toBe('date,txid,status,confirmations,amount_sat,fee_sat,label')
-    expect(lines[1]).toContain(`${second},confirmed,1,40000,,"Rent, ""May"""`)
+    expect(lines[0]).toBe('date,txid,status,confirmations,amount_sat,fee_sat,fee_rate_sat_vb,label')
+    expect(lines[1]).toContain(`${second},confirmed,1,40000,${fee},${rate},"Rent, ""May"""`)
     const chart = await call(m, 'balanceHistory', { accountId: 'wpkh-0' })
     expect(chart.map((p) => p.balanceSat)).toEqual([250_000, 290_000])
   })

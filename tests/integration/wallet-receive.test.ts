@@ -3,6 +3,7 @@
 // once its Merkle proof checks out, goes back to unconfirmed when its block is orphaned, and
 // disappears when it is double-spent in the new chain — the owner is told each time. A proxy that
 // tampers with Merkle branches is caught. A restart syncs with one round trip per step, not a rescan.
+// A deposit shows the fee its sender paid (the outputs it spends are fetched once and kept).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -88,14 +89,30 @@ describe('receive on the regtest world', () => {
     const deposit = world.pay(addr.derived.address, 150_000)
     depositTxid = deposit.getId()
     await expect.poll(() => state.txs.get(depositTxid)?.state, { timeout: 10_000 }).toBe('live')
+    await w.sync.idle()
     let view = history(state, extras(w.sync, w.store, 'main'))
+    // The sender's fee: the input it spends (fetched and checked against its txid) minus outputs.
+    const prev = world.chain.getTransaction(
+      Buffer.from(deposit.ins[0]!.hash).reverse().toString('hex'),
+    )!.tx
+    const fee =
+      Number(prev.outs[deposit.ins[0]!.index]!.value) -
+      deposit.outs.reduce((sum, o) => sum + Number(o.value), 0)
     expect(view[0]).toMatchObject({
       txid: depositTxid,
       status: 'unconfirmed',
       receivedSat: 150_000,
       netSat: 150_000,
       confirmations: 0,
+      feeSat: fee,
+      feeRate: Math.round((fee / deposit.virtualSize()) * 100) / 100,
     })
+    expect(view[0]!.inputs[0]).toMatchObject({
+      valueSat: Number(prev.outs[deposit.ins[0]!.index]!.value),
+      mine: false,
+    })
+    // Cached: the prevout is in the store, so a restart shows the fee without asking again.
+    expect(w.store.prevouts().size).toBe(1)
     expect(balance(coins(state, extras(w.sync, w.store, 'main')))).toEqual({
       confirmedSat: 0,
       unconfirmedSat: 150_000,

@@ -1,6 +1,8 @@
 // The wallet's state on disk (node:sqlite, WAL, synchronous FULL): accounts (public descriptors
 // only), every watched address with its last verified Electrum status and history, the wallet's
-// raw transactions with their verification, the block headers those were checked against, BIP329
+// raw transactions with their verification, the block headers those were checked against, the
+// outputs other people's transactions spend into the wallet's (value and script, from the
+// transactions electrs gave, checked against their ids: what a deposit's fee needs), BIP329
 // labels, frozen coins and the handed-out address cursors. Each sync round is written in one SQL
 // transaction, so a crash leaves the state before or after the round, never half of it; after a
 // restart the stored statuses let the wallet fetch only what changed. No secret is stored here
@@ -34,6 +36,12 @@ export interface StoredTx {
   state: 'live' | 'gone'
   /** It was confirmed and verified once (a later orphaning is reported as a reorg). */
   everConfirmed: boolean
+}
+
+/** An output a transaction spends, as far as its fee needs: value and script (hex). */
+export interface Prevout {
+  readonly valueSat: number
+  readonly script: string
 }
 
 export class WalletStore {
@@ -71,6 +79,8 @@ export class WalletStore {
         state TEXT NOT NULL, ever_confirmed INTEGER NOT NULL,
         PRIMARY KEY (account, txid));
       CREATE TABLE IF NOT EXISTS headers (height INTEGER PRIMARY KEY, hex TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS prevouts (txid TEXT NOT NULL, vout INTEGER NOT NULL,
+        value INTEGER NOT NULL, script TEXT NOT NULL, PRIMARY KEY (txid, vout));
       CREATE TABLE IF NOT EXISTS labels (
         account TEXT NOT NULL, type TEXT NOT NULL, ref TEXT NOT NULL, label TEXT NOT NULL,
         PRIMARY KEY (account, type, ref));
@@ -201,6 +211,23 @@ export class WalletStore {
   }
   deleteHeader(height: number): void {
     this.prepare('DELETE FROM headers WHERE height = ?').run(height)
+  }
+
+  // --- prevouts: the outputs other people's transactions spent into the wallet's (for fees) ---
+  prevouts(): Map<string, Prevout> {
+    return new Map(
+      this.prepare('SELECT txid, vout, value, script FROM prevouts')
+        .all()
+        .map((r) => [
+          `${r.txid as string}:${r.vout as number}`,
+          { valueSat: r.value as number, script: r.script as string },
+        ]),
+    )
+  }
+  putPrevout(txid: string, vout: number, p: Prevout): void {
+    this.prepare(
+      'INSERT OR IGNORE INTO prevouts (txid, vout, value, script) VALUES (?, ?, ?, ?)',
+    ).run(txid, vout, p.valueSat, p.script)
   }
 
   // --- labels, frozen, cursors ----------------------------------------------------------------

@@ -60,18 +60,17 @@ export function transactionView(
   let inSum = 0
   const inputs: WalletTxInput[] = tx.ins.map((input) => {
     const prevTxid = Buffer.from(input.hash).reverse().toString('hex')
-    const prev = state.tx(prevTxid)
-    const out = prev?.outs[input.index]
+    const out = state.spentOutput(prevTxid, input.index)
     if (!out) {
       inputsKnown = false
       return { txid: prevTxid, vout: input.index, mine: false }
     }
-    const script = hex(out.script)
+    const script = out.script
     const mine = state.byScript.has(script)
-    const value = Number(out.value)
+    const value = out.valueSat
     inSum += value
     if (mine) sent += value
-    const address = addressOf(out.script, network)
+    const address = addressOf(Buffer.from(script, 'hex'), network)
     return {
       txid: prevTxid,
       vout: input.index,
@@ -252,7 +251,16 @@ const csvCell = (v: string | number | undefined) => {
 
 export function historyCsv(list: readonly WalletTransaction[]): string {
   const rows = [
-    ['date', 'txid', 'status', 'confirmations', 'amount_sat', 'fee_sat', 'label'].join(','),
+    [
+      'date',
+      'txid',
+      'status',
+      'confirmations',
+      'amount_sat',
+      'fee_sat',
+      'fee_rate_sat_vb',
+      'label',
+    ].join(','),
   ]
   for (const t of list) {
     rows.push(
@@ -262,7 +270,8 @@ export function historyCsv(list: readonly WalletTransaction[]): string {
         t.status,
         t.confirmations,
         t.netSat,
-        t.sentSat > 0 ? t.feeSat : undefined,
+        t.feeSat,
+        t.feeRate,
         t.label,
       ]
         .map(csvCell)

@@ -148,7 +148,10 @@ export interface WalletTransaction {
   readonly sentSat: number
   /** receivedSat − sentSat: positive for a deposit, negative for a payment (fee included). */
   readonly netSat: number
-  /** Known when every input's value is known (always for the wallet's own payments). */
+  /**
+   * Known when every input's value is known: always for the wallet's own payments; for deposits
+   * (the fee the sender paid) once the wallet has fetched the transactions their inputs spend.
+   */
   readonly feeSat?: number
   readonly vsize: number
   /** sat/vB, when the fee is known. */

@@ -48,8 +48,10 @@ const tx = (over: Partial<WalletTransaction> = {}): WalletTransaction => ({
   sentSat: 0,
   netSat: 250_000,
   vsize: 141,
+  feeSat: 282,
+  feeRate: 2,
   rbf: false,
-  inputs: [],
+  inputs: [{ txid: 'cd'.repeat(32), vout: 1, valueSat: 250_282, mine: false }],
   outputs: [
     { vout: 0, valueSat: 250_000, address: ADDRESS, scriptPubKey: '0014', mine: true, chain: 0 },
   ],
@@ -139,6 +141,13 @@ describe('Wallet page', () => {
     const row = (await screen.findByText('Invoice #7')).closest('tr')!
     expect(within(row).getByText('+250,000 sat')).toBeTruthy()
     expect(within(row).getByText(/confirmed \(11 conf\.\)/)).toBeTruthy()
+    // A deposit's fee, paid by its sender, with its rate; the detail shows the inputs' values.
+    expect(within(row).getByText('282 sat (2 sat/vB), paid by the sender')).toBeTruthy()
+    fireEvent.click(within(row).getByRole('button', { name: `Details of ${'ab'.repeat(32)}` }))
+    const detail = await screen.findByLabelText(`Transaction ${'ab'.repeat(32)}`)
+    expect(within(detail).getByText('282 sat (2 sat/vB), paid by the sender')).toBeTruthy()
+    expect(within(detail).getByText('250,282 sat')).toBeTruthy()
+    expect(within(detail).getByText('141 vB')).toBeTruthy()
     fireEvent.change(screen.getByLabelText(/Search/), { target: { value: 'rent' } })
     await act(async () => {})
     expect(fake.callsTo('wallet.history').at(-1)).toEqual({ accountId: 'wpkh-0', search: 'rent' })

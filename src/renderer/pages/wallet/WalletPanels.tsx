@@ -1,6 +1,7 @@
 // The wallet core's panels: receive (BIP21 + QR, live "received" from the mempool), history
-// (search, CSV, confirmations, fees, labels), coins (freeze/unfreeze, labels).
-import { lazy, Suspense, useState } from 'react'
+// (search, CSV, confirmations, fees and fee rates — a deposit's too — labels, a detail per
+// transaction), coins (freeze/unfreeze, labels).
+import { Fragment, lazy, Suspense, useState } from 'react'
 import type { ReceiveAddress, WalletTransaction } from '../../../shared/api/wallet'
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
@@ -103,6 +104,7 @@ export function HistoryPanel({ accountId }: { accountId: string }) {
   })
   const csv = useMutation(() => api.wallet.historyCsv({ accountId }))
   const [chart, setChart] = useState(false)
+  const [open, setOpen] = useState<string>()
   return (
     <section aria-labelledby="wallet-history">
       <h2 id="wallet-history">History</h2>
@@ -150,26 +152,96 @@ export function HistoryPanel({ accountId }: { accountId: string }) {
         </thead>
         <tbody>
           {(history.data ?? []).map((t) => (
-            <tr key={t.txid}>
-              <td>{new Date(t.blockTime ?? t.firstSeen).toLocaleString()}</td>
-              <td>{(t.netSat > 0 ? '+' : '') + sats(t.netSat)}</td>
-              <td>{t.sentSat > 0 && t.feeSat !== undefined ? sats(t.feeSat) : ''}</td>
-              <td>
-                {statusWords[t.status]}
-                {t.confirmations > 0 ? ` (${t.confirmations} conf.)` : ''}
-              </td>
-              <td>{t.label ?? ''}</td>
-              <td>
-                <code>{t.txid.slice(0, 12)}…</code>
-              </td>
-              <td>
-                <SpeedUp client={api.wallet} tx={t} onDone={history.refresh} />
-              </td>
-            </tr>
+            <Fragment key={t.txid}>
+              <tr>
+                <td>{new Date(t.blockTime ?? t.firstSeen).toLocaleString()}</td>
+                <td>{(t.netSat > 0 ? '+' : '') + sats(t.netSat)}</td>
+                <td>{feeWords(t)}</td>
+                <td>
+                  {statusWords[t.status]}
+                  {t.confirmations > 0 ? ` (${t.confirmations} conf.)` : ''}
+                </td>
+                <td>{t.label ?? ''}</td>
+                <td>
+                  <button
+                    aria-expanded={open === t.txid}
+                    aria-label={`Details of ${t.txid}`}
+                    onClick={() => setOpen(open === t.txid ? undefined : t.txid)}
+                  >
+                    <code>{t.txid.slice(0, 12)}…</code>
+                  </button>
+                </td>
+                <td>
+                  <SpeedUp client={api.wallet} tx={t} onDone={history.refresh} />
+                </td>
+              </tr>
+              {open === t.txid && (
+                <tr>
+                  <td colSpan={7}>
+                    <TransactionDetail tx={t} />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
           ))}
         </tbody>
       </table>
     </section>
+  )
+}
+
+/** The fee and its rate; on a deposit the sender paid it. Empty while inputs are unknown. */
+function feeWords(t: WalletTransaction): string {
+  if (t.feeSat === undefined) return ''
+  const rate = t.feeRate !== undefined ? ` (${t.feeRate} sat/vB)` : ''
+  return `${sats(t.feeSat)}${rate}${t.sentSat === 0 ? ', paid by the sender' : ''}`
+}
+
+function TransactionDetail({ tx }: { tx: WalletTransaction }) {
+  return (
+    <div aria-label={`Transaction ${tx.txid}`}>
+      <p>
+        <code>{tx.txid}</code> <CopyButton text={tx.txid} label="Copy transaction id" />
+      </p>
+      <dl>
+        <dt>Fee</dt>
+        <dd>
+          {tx.feeSat === undefined
+            ? 'not known yet (the wallet has not fetched the coins it spends)'
+            : feeWords(tx)}
+        </dd>
+        <dt>Size</dt>
+        <dd>{tx.vsize} vB</dd>
+        {tx.blockHash && (
+          <>
+            <dt>Block</dt>
+            <dd>
+              {tx.height} <code>{tx.blockHash}</code>
+            </dd>
+          </>
+        )}
+      </dl>
+      <h3>Inputs</h3>
+      <ul>
+        {tx.inputs.map((i) => (
+          <li key={`${i.txid}:${i.vout}`}>
+            {i.valueSat !== undefined ? sats(i.valueSat) : 'amount unknown'}
+            {i.address ? ` from ${i.address}` : ''}
+            {i.mine ? ' (this wallet)' : ''}
+          </li>
+        ))}
+      </ul>
+      <h3>Outputs</h3>
+      <ul>
+        {tx.outputs.map((o) => (
+          <li key={o.vout}>
+            {sats(o.valueSat)}
+            {o.address ? ` to ${o.address}` : ''}
+            {o.mine ? (o.chain === 1 ? ' (change, this wallet)' : ' (this wallet)') : ''}
+          </li>
+        ))}
+      </ul>
+    </div>
   )
 }
 
