@@ -15,6 +15,7 @@ import {
   type OpenDialogOptions,
 } from 'electron'
 import { contentSecurityPolicy } from '../core/api/csp'
+import { followFrontDoor } from '../core/api/http/front-door-upstream'
 import { createEngine, type Engine } from '../core/engine/engine'
 import { toUserError } from '../core/errors'
 import { defaultModules } from '../core/engine/modules'
@@ -125,6 +126,15 @@ async function main(): Promise<void> {
     // The owner may keep the box key in the OS keychain (Settings → Backup) to start unattended.
     keychain: safeStorageKeychain(app.getPath('userData')),
   })
+
+  // Caddy's owner door on the LAN (and the public routes the engine answers) lead to the
+  // engine's HTTP server on loopback: it runs while the front door exists.
+  const frontDoorUpstream = followFrontDoor(eng, {
+    dataDir,
+    staticDir: join(import.meta.dirname, '../renderer'),
+    log,
+  })
+  void frontDoorUpstream.reconcile()
 
   const dispatcher = createIpcDispatcher({
     engine: eng,
@@ -274,6 +284,7 @@ async function main(): Promise<void> {
           })
         }
       }
+      await frontDoorUpstream.stop()
       await eng.stop()
       app.exit(0)
     })()

@@ -11,6 +11,7 @@ import { silentLogger } from '../log'
 import { loadOrCreateOnionKeys } from './onion-store'
 import { publicBaseUrl, publishedUrls } from './public-address'
 import { createReachModule } from './reach-module'
+import type { FlashError } from '../errors'
 
 const CTX = { transport: 'internal' } as const
 let dir = ''
@@ -84,5 +85,39 @@ describe('reach module', () => {
         CTX,
       ),
     ).rejects.toMatchObject({ code: 'reach.interface_gone' })
+  })
+
+  it('says plainly which two LAN ports are the same, before looking at the interface', async () => {
+    saveSettingsFile(dir, defaultSettings(join(dir, 'stack')))
+    const m = module()
+    const lan = {
+      interface: 'no-such-if0',
+      name: 'shop',
+      port: 8443,
+      ownerPort: 8443,
+      caPort: 8090,
+    }
+    const err = await m.handlers.save({ frontDoorPort: 8480, enginePort: 8347, lan }, CTX).then(
+      () => undefined,
+      (e: unknown) => e as FlashError,
+    )
+    expect(err?.code).toBe('reach.lan_ports_clash')
+    expect(err?.message).toBe(
+      'The shop port and the owner’s pages port are both 8443, but the shop page, the owner’s pages and the certificate page each need a port of their own.',
+    )
+    expect(err?.hint).toBe('Choose three different ports under Settings → Reachability.')
+    await expect(
+      m.handlers.save(
+        { frontDoorPort: 8480, enginePort: 8347, lan: { ...lan, port: 443, caPort: 8443 } },
+        CTX,
+      ),
+    ).rejects.toMatchObject({
+      code: 'reach.lan_ports_clash',
+      message: expect.stringMatching(
+        /^The owner’s pages port and the certificate page port are both 8443,/,
+      ),
+    })
+    // Nothing was saved.
+    expect((await m.handlers.status({}, CTX)).settings?.lan).toBeUndefined()
   })
 })

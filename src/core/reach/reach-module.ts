@@ -7,10 +7,11 @@ import type {
   LanView,
   PairingTarget,
   ReachStatus,
+  TorView,
   reachApi,
 } from '../../shared/api/reach'
 import type { HandlersOf } from '../../shared/api/procedure'
-import type { ReachSettings } from '../../shared/reach'
+import type { Lan, ReachSettings } from '../../shared/reach'
 import type { Settings } from '../../shared/settings'
 import { qrDataUrl } from '../ecash/qr'
 import { ownMintUrlFrom } from '../ecash/ecash-module'
@@ -25,7 +26,9 @@ import { loadSettings, saveSettingsFile } from '../engine/stack-module'
 import { relayUrlOf } from '../nostr/nostr-module'
 import { stackPaths } from '../stack/paths'
 import { servicePorts } from '../stack/networks'
-import { torServicesFor } from '../stack/tor'
+import { torHostControlFiles, torServicesFor } from '../stack/tor'
+import { torView } from './tor-bootstrap'
+import { readTorBootstrapPhase, TorControlError } from './tor-control'
 import { checkPublicAddress } from './address-check'
 import { toUserError } from '../errors'
 import { caFileFingerprint, lanCertificateFiles } from './box-ca'
@@ -67,7 +70,11 @@ async function pairingTargets(settings: Settings | null): Promise<PairingTarget[
   const p = publishedUrlsFor(reach)
   const onions = settings ? onionHostnames(settings) : new Map()
   const tor = (name: string) => onions.get(name)?.hostname as string | undefined
-  const torPath = { path: 'Tor (an app with Tor turned on; works from anywhere)', sameWifi: false }
+  const torPath = {
+    path: 'Tor (an app with Tor turned on; works from anywhere)',
+    sameWifi: false,
+    overTor: true as const,
+  }
   const none = 'Choose a public address, LAN mode or Tor above, then start the stack again.'
   const out: PairingTarget[] = []
 
@@ -140,9 +147,28 @@ async function pairingTargets(settings: Settings | null): Promise<PairingTarget[
   return out
 }
 
+/** The three LAN ports, named as Settings → Reachability labels them; a plain error when two are the same. */
+function lanPortsDistinct(lan: Lan): void {
+  const named: [string, number][] = [
+    ['shop port', lan.port],
+    ['owner’s pages port', lan.ownerPort],
+    ['certificate page port', lan.caPort],
+  ]
+  for (let i = 0; i < named.length; i++)
+    for (let j = i + 1; j < named.length; j++)
+      if (named[i]![1] === named[j]![1])
+        throw new FlashError(
+          'reach.lan_ports_clash',
+          `The ${named[i]![0]} and the ${named[j]![0]} are both ${named[i]![1]}, but the shop page, the owner’s pages and the certificate page each need a port of their own.`,
+          'Choose three different ports under Settings → Reachability.',
+        )
+}
+
 export interface ReachModuleOptions {
   /** mDNS UDP port (5353; tests use another). */
   readonly mdnsPort?: number
+  /** How long tor may take to reach 100% before it counts as offline (tests use less). */
+  readonly torPatienceMs?: number
 }
 
 export function createReachModule(
@@ -238,14 +264,34 @@ export function createReachModule(
     }
   }
 
+  // Tor's own word on each status (one short control-socket conversation); the owner hears of
+  // tor.offline here and on every pairing card that leads over Tor.
+  let torLogged = ''
+  const torNow = async (s: Settings | null): Promise<TorView | undefined> => {
+    if (!s?.reach?.tor) return undefined
+    const phase = await readTorBootstrapPhase(torHostControlFiles(s.dataDir)).catch((err) => {
+      if (err instanceof TorControlError) return err
+      throw err
+    })
+    const view = torView(phase, opts.torPatienceMs)
+    if (view.state !== torLogged) {
+      torLogged = view.state
+      if (view.problem) log.warn(`tor: ${view.problem.message}`)
+      else log.info(view.words)
+    }
+    return view
+  }
+
   const status = async (): Promise<ReachStatus> => {
     const s = settings()
     const p = publishedUrlsFor(s?.reach)
     const onions = s ? onionHostnames(s) : new Map()
     const lan = await lanView(s)
     const code = pairing.pending()
+    const tor = await torNow(s)
     return {
       settings: s?.reach ?? null,
+      ...(tor ? { tor } : {}),
       ...(p
         ? {
             published: {
@@ -277,21 +323,16 @@ export function createReachModule(
           'Finish the setup first, then choose how phones reach the box.',
         )
       if (reach.lan) {
+        lanPortsDistinct(reach.lan)
         const address = lanAddress(reach.lan.interface)
         const same = s.reach?.lan && JSON.stringify(s.reach.lan) === JSON.stringify(reach.lan)
         // The running front door holds its own ports; check only ports it does not hold yet.
-        if (!same) {
-          const ports = [reach.lan.port, reach.lan.ownerPort, reach.lan.caPort]
-          if (new Set(ports).size !== ports.length)
-            throw new FlashError(
-              'reach.lan_ports_clash',
-              'The shop page, the owner’s page and the certificate page need three different ports.',
-              'Choose three different ports under Settings → Reachability.',
-            )
-          for (const port of ports) await checkLanPortFree(address, port)
-        }
+        if (!same)
+          for (const port of [reach.lan.port, reach.lan.ownerPort, reach.lan.caPort])
+            await checkLanPortFree(address, port)
       }
       saveSettingsFile(ctx.dataDir, { ...s, reach })
+      ctx.events.publish({ topic: 'reach', type: 'saved' })
       await announce(settings())
       return status()
     },
@@ -338,6 +379,7 @@ export function createReachModule(
         apps: 'Zeus',
         path: 'Tor (Zeus with Tor turned on; works from anywhere)',
         sameWifi: false,
+        overTor: true,
       }
       const macaroon = s ? stackPaths(s.dataDir).macaroon('app') : ''
       if (!s || !host || !existsSync(macaroon))

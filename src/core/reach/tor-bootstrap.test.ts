@@ -1,34 +1,163 @@
-import { describe, expect, it } from 'vitest'
-import { readTorBootstrap, torBootstrapProblem } from './tor-bootstrap'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { torBootstrapProblem, torView } from './tor-bootstrap'
+import {
+  parseBootstrapPhase,
+  readTorBootstrapPhase,
+  torControlFiles,
+  TorControlError,
+} from './tor-control'
 
-// Lines as tor 0.4.9 logs them.
-const offline = [
-  'Dec 05 06:37:35.000 [notice] Bootstrapped 0% (starting): Starting',
-  'Dec 05 06:37:36.000 [notice] Bootstrapped 5% (conn): Connecting to a relay',
-  'Dec 05 06:37:36.000 [warn] Problem bootstrapping. Stuck at 5% (conn): Connecting to a relay. (Network is unreachable; NOROUTE; count 1; recommendation warn; host 0000 at 1.2.3.4:443)',
-].join('\n')
+// status/bootstrap-phase values as tor 0.4.9 answers them (control-spec.txt §4.1.10).
+const starting = 'NOTICE BOOTSTRAP PROGRESS=0 TAG=starting SUMMARY="Starting"'
+const stuck =
+  'WARN BOOTSTRAP PROGRESS=5 TAG=conn SUMMARY="Connecting to a relay" WARNING="Network is unreachable" REASON=NOROUTE COUNT=1 RECOMMENDATION=warn HOST=0000 HOSTADDR=1.2.3.4:443'
+const done = 'NOTICE BOOTSTRAP PROGRESS=100 TAG=done SUMMARY="Done"'
 
 describe('tor bootstrap', () => {
-  it('reads progress and the reason it is stuck', () => {
-    expect(readTorBootstrap(offline)).toEqual({
-      percent: 5,
+  it('parses tor’s bootstrap phase, with the reason it is stuck', () => {
+    expect(parseBootstrapPhase(stuck, 12)).toEqual({
+      progress: 5,
+      tag: 'conn',
       summary: 'Connecting to a relay',
-      problem: 'Network is unreachable',
+      warning: 'Network is unreachable',
+      reason: 'NOROUTE',
+      recommendation: 'warn',
+      uptimeSeconds: 12,
     })
-    expect(readTorBootstrap('[notice] Bootstrapped 100% (done): Done').percent).toBe(100)
+    expect(
+      parseBootstrapPhase('NOTICE BOOTSTRAP PROGRESS=45 TAG=a SUMMARY="say \\"hi\\""', 1)?.summary,
+    ).toBe('say "hi"')
+    expect(parseBootstrapPhase('nonsense', 1)).toBeUndefined()
+    expect(parseBootstrapPhase('NOTICE BOOTSTRAP PROGRESS=140 TAG=x', 1)).toBeUndefined()
   })
 
-  it('says plainly when Tor cannot reach the network', () => {
-    const p = torBootstrapProblem(offline, 5_000)
+  it('says plainly when Tor cannot reach the network: at once when tor warns, else after the patience', () => {
+    const p = torBootstrapProblem(parseBootstrapPhase(stuck, 5)!)
     expect(p?.code).toBe('tor.offline')
-    expect(p?.message).toContain('Network is unreachable')
-    expect(torBootstrapProblem('[notice] Bootstrapped 100% (done): Done', 5_000)).toBeUndefined()
-    // Still starting, no complaint yet.
-    expect(
-      torBootstrapProblem('[notice] Bootstrapped 10% (conn_done): Connected', 5_000),
-    ).toBeUndefined()
-    expect(
-      torBootstrapProblem('[notice] Bootstrapped 10% (conn_done): Connected', 300_000)?.code,
-    ).toBe('tor.offline')
+    expect(p?.message).toBe(
+      'Tor cannot reach the Tor network (stuck at 5%: Network is unreachable after 5 seconds), so your onion addresses do not work yet.',
+    )
+    expect(p?.hint).toMatch(/Check that this computer is online/)
+    expect(torBootstrapProblem(parseBootstrapPhase(done, 500)!)).toBeUndefined()
+    // Still starting: no complaint within the patience, tor.offline after it.
+    expect(torBootstrapProblem(parseBootstrapPhase(starting, 30)!, 60_000)).toBeUndefined()
+    expect(torBootstrapProblem(parseBootstrapPhase(starting, 61)!, 60_000)?.message).toMatch(
+      /stuck at 0% after 61 seconds/,
+    )
+    // A problem tor itself would not warn about waits for the patience too.
+    const ignorable = stuck.replace('RECOMMENDATION=warn', 'RECOMMENDATION=ignore')
+    expect(torBootstrapProblem(parseBootstrapPhase(ignorable, 5)!)).toBeUndefined()
+  })
+
+  it('words the owner sees: connecting with the percent, connected, offline, not running', () => {
+    const half = parseBootstrapPhase(
+      'NOTICE BOOTSTRAP PROGRESS=45 TAG=requesting_descriptors SUMMARY="Asking for relay descriptors"',
+      20,
+    )!
+    expect(torView(half)).toEqual({
+      state: 'connecting',
+      percent: 45,
+      words: 'Tor: connecting 45% (asking for relay descriptors)',
+    })
+    expect(torView(parseBootstrapPhase(done, 20)!)).toMatchObject({
+      state: 'connected',
+      words: 'Tor: connected',
+    })
+    const off = torView(parseBootstrapPhase(starting, 300)!)
+    expect(off.state).toBe('offline')
+    expect(off.problem?.code).toBe('tor.offline')
+    expect(torView(new TorControlError('gone', true)).state).toBe('not-running')
+    expect(torView(new TorControlError('odd', false)).state).toBe('unknown')
+  })
+})
+
+describe('tor control socket', () => {
+  let dir = ''
+  let server: Server | undefined
+  afterEach(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()))
+    server = undefined
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** A control socket answering as tor does (the real tor: tests/integration/tor-onion.test.ts). */
+  async function controlSocket(cookie: Buffer, phase: string): Promise<string[]> {
+    dir = mkdtempSync(join(tmpdir(), 'tor-control-'))
+    const files = torControlFiles(dir)
+    writeFileSync(files.cookie, cookie)
+    const heard: string[] = []
+    server = createServer((sock) => {
+      let buf = ''
+      let authed = false
+      sock.on('data', (d) => {
+        buf += d.toString()
+        let nl: number
+        while ((nl = buf.indexOf('\r\n')) >= 0) {
+          const line = buf.slice(0, nl)
+          buf = buf.slice(nl + 2)
+          heard.push(line)
+          if (line.startsWith('AUTHENTICATE ')) {
+            authed = line.slice(13) === cookie.toString('hex')
+            if (!authed) {
+              sock.end('515 Authentication failed: Wrong length on authentication cookie.\r\n')
+              return
+            }
+            sock.write('250 OK\r\n')
+          } else if (!authed) {
+            sock.end('514 Authentication required.\r\n')
+            return
+          } else if (line === 'GETINFO status/bootstrap-phase uptime')
+            sock.write(`250-status/bootstrap-phase=${phase}\r\n250-uptime=42\r\n250 OK\r\n`)
+          else if (line === 'QUIT') sock.end('250 closing connection\r\n')
+        }
+      })
+    })
+    await new Promise<void>((r) => server!.listen(files.socket, r))
+    return heard
+  }
+
+  it('authenticates with the cookie and reads the phase and uptime', async () => {
+    const cookie = Buffer.alloc(32, 7)
+    const heard = await controlSocket(cookie, stuck)
+    const phase = await readTorBootstrapPhase(torControlFiles(dir))
+    expect(phase).toMatchObject({
+      progress: 5,
+      uptimeSeconds: 42,
+      warning: 'Network is unreachable',
+    })
+    expect(heard[0]).toBe(`AUTHENTICATE ${cookie.toString('hex')}`)
+  })
+
+  it('a wrong cookie, and no tor at all, are told apart', async () => {
+    await controlSocket(Buffer.alloc(32, 7), done)
+    writeFileSync(torControlFiles(dir).cookie, Buffer.alloc(32, 8))
+    const refused = await readTorBootstrapPhase(torControlFiles(dir)).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(TorControlError)
+    expect((refused as TorControlError).notRunning).toBe(false)
+    expect((refused as Error).message).toMatch(/refused the control cookie: 515/)
+
+    const none = await readTorBootstrapPhase(torControlFiles(join(dir, 'nowhere'))).catch(
+      (e: unknown) => e,
+    )
+    expect((none as TorControlError).notRunning).toBe(true)
+    await new Promise<void>((r) => server!.close(() => r()))
+    server = undefined
+    const gone = await readTorBootstrapPhase(torControlFiles(dir)).catch((e: unknown) => e)
+    expect((gone as TorControlError).notRunning).toBe(true)
+  })
+
+  it('reaches a socket whose path is too long for sockaddr_un through a short link', async () => {
+    const cookie = Buffer.alloc(32, 9)
+    await controlSocket(cookie, done)
+    // A second name for the same folder, long enough that the socket path passes 108 bytes.
+    const deep = join(dir, 'x'.repeat(60), 'y'.repeat(60))
+    mkdirSync(join(dir, 'x'.repeat(60)))
+    symlinkSync(dir, deep)
+    const phase = await readTorBootstrapPhase(torControlFiles(deep))
+    expect(phase.progress).toBe(100)
   })
 })

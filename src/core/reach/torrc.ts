@@ -86,6 +86,10 @@ export function renderTorrc(input: TorrcInput): string {
     `DataDirectory ${input.dataDir}`,
     'SocksPort 0',
     'Log notice stdout',
+    // How far tor got is asked over this socket (src/core/reach/tor-control.ts): in tor's own
+    // private data folder, with the cookie tor writes beside it, and no TCP port on the host.
+    `ControlPort unix:${input.dataDir}/control`,
+    'CookieAuthentication 1',
     ...(input.disableNetwork ? ['DisableNetwork 1'] : []),
   ]
   for (const s of input.services) {

@@ -13,7 +13,7 @@ import { certificateFingerprint, lanCertificateCurrent, lanCertificateFiles } fr
 import { lanAddress } from '../reach/lan'
 import { prepareHiddenServiceDirs, torDir, type OnionKeyBox } from '../reach/onion-store'
 import { loadOrCreateStackSecrets } from '../secrets/stack-secrets'
-import { torServicesFor } from './tor'
+import { prepareTorDataDir, torServicesFor } from './tor'
 import type { Machine } from './context'
 import { probeDataDir } from './disk'
 import { estimateDiskBytes } from './disk-estimates'
@@ -86,6 +86,7 @@ export function stackCatalog(opts: StackCatalogOptions = {}): StackCatalog {
         const names = torServicesFor({ settings }).map((s) => s.name)
         const hsRoot = join(torDir(settings.dataDir), 'hs')
         prepareHiddenServiceDirs(settings.dataDir, hsRoot, names, opts.boxKey)
+        prepareTorDataDir(settings.dataDir)
       }
       return plan
     },

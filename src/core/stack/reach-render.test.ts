@@ -71,6 +71,9 @@ describe('front door and Tor in the stack', () => {
     const key = join(dir, 'tor', 'hs', 'mint', 'hs_ed25519_secret_key')
     expect(statSync(key).mode & 0o777).toBe(0o600)
     expect(statSync(join(dir, 'tor', 'hs', 'mint')).mode & 0o777).toBe(0o700)
+    // tor's data folder holds its control socket: private before tor starts (tor checks it).
+    expect(statSync(join(dir, 'tor', 'state')).mode & 0o777).toBe(0o700)
+    expect(torrc).toContain('ControlPort unix:/data/state/control')
     const first = readFileSync(join(dir, 'tor', 'hs', 'mint', 'hostname'), 'utf8')
     await stackCatalog({ machine }).render(settings)
     expect(readFileSync(join(dir, 'tor', 'hs', 'mint', 'hostname'), 'utf8')).toBe(first)

@@ -13,6 +13,7 @@ import type { HardwareEvent } from './hardware'
 import type { WalletEvent } from './wallet'
 import type { MerchantEvent } from './merchant'
 import type { BoltcardEvent } from './boltcard'
+import type { ReachEvent } from './reach'
 
 export type EngineEvent =
   | StackEvent
@@ -28,4 +29,5 @@ export type EngineEvent =
   | WalletEvent
   | MerchantEvent
   | BoltcardEvent
+  | ReachEvent
 export type EventTopic = EngineEvent['topic']

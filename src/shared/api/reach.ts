@@ -32,6 +32,22 @@ export interface PairingTarget {
   readonly sameWifi: boolean
   /** Why there is no code yet, and what to do. */
   readonly unavailable?: string
+  /** The code leads over Tor: it works once Tor has connected (ReachStatus.tor). */
+  readonly overTor?: true
+}
+
+/** How far the box's tor got in reaching the Tor network (tor's own word, asked on each status). */
+export interface TorView {
+  /**
+   * connecting: below 100% within the allowed time; connected: 100%; offline: tor said it cannot
+   * or did not reach 100% in time (`problem` is tor.offline); not-running: no tor to ask;
+   * unknown: tor did not answer.
+   */
+  readonly state: 'connecting' | 'connected' | 'offline' | 'not-running' | 'unknown'
+  readonly percent?: number
+  /** Plain words, e.g. "Tor: connecting 45% (loading relay descriptors)". */
+  readonly words: string
+  readonly problem?: UserError
 }
 
 export interface PublishedUrlsView {
@@ -76,6 +92,8 @@ export interface ReachStatus {
   readonly published?: PublishedUrlsView
   readonly interfaces: readonly NetworkInterfaceView[]
   readonly onions: readonly OnionView[]
+  /** Present when Tor is on in the settings. */
+  readonly tor?: TorView
   readonly pairing: readonly PairingTarget[]
   readonly lan?: LanView
   /** The pairing code waiting to be used, if any. */
@@ -85,6 +103,9 @@ export interface ReachStatus {
 export type AddressCheckResult =
   | { readonly ok: true; readonly via: 'mint' | 'relay' }
   | { readonly ok: false; readonly problem: UserError }
+
+/** Settings → Reachability was saved (the desktop app's front-door upstream follows it). */
+export type ReachEvent = { topic: 'reach'; type: 'saved' }
 
 export const reachApi = {
   status: query<ReachStatus>()(z.object({})),

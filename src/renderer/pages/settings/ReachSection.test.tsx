@@ -129,4 +129,62 @@ describe('Settings → Reachability', () => {
     fireEvent.click(screen.getByRole('button', { name: 'New pairing code' }))
     await screen.findByText('7KQ2-M9XD')
   })
+
+  it('shows Tor’s progress, asks again while it connects, and says plainly when Tor is offline', async () => {
+    const mintOverTor = {
+      id: 'mint' as const,
+      title: 'Cashu mint',
+      apps: 'cashu.me, Minibits',
+      text: 'http://mintabc.onion',
+      path: 'Tor (an app with Tor turned on; works from anywhere)',
+      sameWifi: false,
+      overTor: true as const,
+    }
+    const withTor = (tor: ReachStatus['tor']): ReachStatus => ({
+      ...none,
+      settings: { ...none.settings!, tor: { lndP2p: false, lndRest: false } },
+      onions: [{ name: 'mint', hostname: 'mintabc.onion', purpose: 'Cashu mint' }],
+      pairing: [mintOverTor],
+      ...(tor ? { tor } : {}),
+    })
+    const answers: ReachStatus[] = [
+      withTor({
+        state: 'connecting',
+        percent: 45,
+        words: 'Tor: connecting 45% (loading relay descriptors)',
+      }),
+      withTor({
+        state: 'offline',
+        percent: 45,
+        words: 'Tor: connecting 45% (loading relay descriptors)',
+        problem: {
+          code: 'tor.offline',
+          message:
+            'Tor cannot reach the Tor network (stuck at 45% after 2 minutes), so your onion addresses do not work yet.',
+          hint: 'Check that this computer is online and that no firewall blocks outgoing connections. The onion addresses stay the same; they start working once Tor connects.',
+        },
+      }),
+    ]
+    const fake = new FakeTransportForTests({
+      'reach.status': () => answers.shift() ?? answers[0]!,
+    })
+    setTransport(fake)
+    render(<ReachSection />)
+    const progress = await screen.findByLabelText('Tor progress')
+    expect(
+      within(progress).getByText('Tor: connecting 45% (loading relay descriptors)'),
+    ).toBeTruthy()
+    const card = screen.getByRole('listitem', { name: 'Cashu mint' })
+    expect(within(card).getByText('Tor: connecting 45% (loading relay descriptors)')).toBeTruthy()
+    // While it connects the page asks again (every 4 s): the next answer is tor.offline.
+    const alert = await screen.findByRole('alert', {}, { timeout: 8_000 })
+    expect(alert.textContent).toContain('Tor cannot reach the Tor network (stuck at 45%')
+    expect(alert.textContent).toContain('Check that this computer is online')
+    expect(
+      within(screen.getByRole('listitem', { name: 'Cashu mint' })).getByText(
+        'Tor: cannot reach the Tor network yet (see above).',
+      ),
+    ).toBeTruthy()
+    expect(fake.callsTo('reach.status').length).toBe(2)
+  }, 15_000)
 })

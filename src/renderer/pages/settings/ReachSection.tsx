@@ -2,13 +2,14 @@
 // Wi-Fi, Tor), the check that the public address leads back here, LAN mode's state (the CA install
 // page and its QR, device pairing codes), the onion addresses, and the pairing QR codes — each saying which network path it uses and whether the phone must be on the
 // shop's Wi-Fi.
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import type {
   AddressCheckResult,
   LanView,
   PairingCodeView,
   PairingTarget,
   ReachStatus,
+  TorView,
 } from '../../../shared/api/reach'
 import type { ReachSettingsInput } from '../../../shared/reach'
 import { api } from '../../api/client'
@@ -16,7 +17,24 @@ import { useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { sectionHeadingId } from './sections'
 
-function PairingCard({ t }: { t: PairingTarget }) {
+const TOR_POLL_MS = 4_000
+
+/** Tor's progress in plain words, and tor.offline with what to do. */
+function TorProgress({ tor }: { tor: TorView }) {
+  return (
+    <div className="tor-progress" aria-label="Tor progress">
+      {tor.problem ? (
+        <ErrorBox error={tor.problem} />
+      ) : (
+        <p className={tor.state === 'connected' ? 'notice tone-ok' : 'muted'} role="status">
+          {tor.words}
+        </p>
+      )}
+    </div>
+  )
+}
+
+function PairingCard({ t, tor }: { t: PairingTarget; tor?: TorView | undefined }) {
   return (
     <li className="pairing-card" aria-label={t.title}>
       <h4>{t.title}</h4>
@@ -34,6 +52,11 @@ function PairingCard({ t }: { t: PairingTarget }) {
         </p>
       )}
       {t.unavailable && <p className="muted">{t.unavailable}</p>}
+      {t.overTor && !t.unavailable && tor && (
+        <p className={tor.problem ? 'notice tone-bad' : 'muted'}>
+          {tor.problem ? 'Tor: cannot reach the Tor network yet (see above).' : tor.words}
+        </p>
+      )}
     </li>
   )
 }
@@ -367,6 +390,14 @@ export function ReachSection() {
   const [zeus, setZeus] = useState<PairingTarget | undefined>(undefined)
   const id = sectionHeadingId('reachability')
   const s = status.data
+  // Tor's progress moves while it connects: ask again every few seconds until it settles.
+  const torConnecting = s?.tor?.state === 'connecting'
+  const refresh = status.refresh
+  useEffect(() => {
+    if (!torConnecting) return
+    const t = setInterval(refresh, TOR_POLL_MS)
+    return () => clearInterval(t)
+  }, [torConnecting, refresh])
   return (
     <section aria-labelledby={id} className="settings-section">
       <h2 id={id}>Reachability</h2>
@@ -410,9 +441,10 @@ export function ReachSection() {
               {checked && !checked.ok && <ErrorBox error={checked.problem} />}
             </>
           )}
-          {s.onions.length > 0 && (
+          {(s.onions.length > 0 || s.tor) && (
             <>
               <h3>Onion addresses</h3>
+              {s.tor && <TorProgress tor={s.tor} />}
               <dl className="facts">
                 {s.onions.map((o) => (
                   <div key={o.name}>
@@ -429,9 +461,9 @@ export function ReachSection() {
           <ul className="pairing-list">
             {s.pairing.map((t) =>
               t.id === 'lndconnect' && zeus ? (
-                <PairingCard key={t.id} t={zeus} />
+                <PairingCard key={t.id} t={zeus} tor={s.tor} />
               ) : (
-                <PairingCard key={t.id} t={t} />
+                <PairingCard key={t.id} t={t} tor={s.tor} />
               ),
             )}
           </ul>
