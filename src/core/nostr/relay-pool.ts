@@ -46,6 +46,20 @@ export function splitReason(reason: string): { prefix?: string; message: string 
 
 const needsAuth = (reason: string) => /^(auth-required|restricted):/.test(reason)
 
+/**
+ * `ws` turns an 'error' event nobody listens to into an uncaught exception. nostr-tools removes its
+ * `onerror` before it closes a socket, and closing one that is still connecting emits "WebSocket
+ * was closed before the connection was established": stopping the pool (the engine stopping, a
+ * relay removed) while a relay was being reached crashed the process. A socket that always has a
+ * listener of its own; nostr-tools still sees every error through `onerror` while it listens.
+ */
+class PoolWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args)
+    this.on('error', () => undefined)
+  }
+}
+
 /** AbstractRelay that also tells us when a challenge arrives (it keeps the challenge private). */
 class ObservedRelay extends AbstractRelay {
   onchallenge: (() => void) | undefined
@@ -82,7 +96,7 @@ class RelayConnection {
   ) {
     this.relay = new ObservedRelay(url, {
       verifyEvent: (e) => verifyEvent(e),
-      websocketImplementation: WebSocket as unknown as typeof globalThis.WebSocket,
+      websocketImplementation: PoolWebSocket as unknown as typeof globalThis.WebSocket,
       enablePing: true,
       enableReconnect: false,
     })
