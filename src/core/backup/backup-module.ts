@@ -27,10 +27,12 @@ import { boxKeyHsm } from '../hardware/pkcs11/box-key-hsm'
 import { boxKeyFor, wrongPasswordError, type BoxKeyHsm } from '../secrets/box-key'
 import { ensureSecretDir, writeSecretFileAtomic } from '../secrets/secret-file'
 import { stackDataDir } from '../stack/paths'
+import { DEFAULT_PROJECT } from '../stack/render'
+import { LABEL_PROJECT } from '../supervisor/labels'
 import type { Supervisor } from '../supervisor/supervisor'
 import { flashBoxVersion } from '../system/system-module'
 import { createBackup, listArchives } from './backup'
-import { dumpBtcpayDatabase, importBtcpayDatabase } from './btcpay-dump'
+import { dumpBtcpayDatabase, importBtcpayDatabase, type PostgresPick } from './btcpay-dump'
 import { copyChannelBackupTo } from './channel-backup-copy'
 import { freeBytes, removableDrives } from './removable-drives'
 import { pendingRestore, prepareRestore, verifyArchive } from './restore'
@@ -172,10 +174,16 @@ export function createBackupModule(
       'Choose a folder or a removable drive in Settings → Backup.',
     )
 
-  const docker = () =>
-    (
-      ctx.modules.get('stack') as unknown as { supervisor?: Supervisor } | undefined
-    )?.supervisor?.dockerClient()
+  const supervisor = () =>
+    (ctx.modules.get('stack') as unknown as { supervisor?: Supervisor } | undefined)?.supervisor
+  const docker = () => supervisor()?.dockerClient()
+  /**
+   * BTCPay's database is this box's own postgres container (the stack's project), never another
+   * stack's on the same Docker Engine (a second install, a test stack).
+   */
+  const ownPostgres = (): PostgresPick => ({
+    labels: [`${LABEL_PROJECT}=${supervisor()?.getPlan()?.project ?? DEFAULT_PROJECT}`],
+  })
 
   /** Copies LND's sealed channel backup into the backup folder (on every channel change). */
   const copyChannelBackup = (): void => {
@@ -210,7 +218,14 @@ export function createBackupModule(
     try {
       const dump = join(stackDir(), 'btcpay', 'pg_dumpall.sql')
       if (!existsSync(dump)) return
-      if (await importBtcpayDatabase(docker(), dump)) {
+      // Not before the supervisor finds postgres healthy: on a fresh install its first start runs
+      // a temporary server on the socket only, which the entrypoint stops when its set-up scripts
+      // are done — an import fed to it would be cut off, or meet those scripts half-way.
+      const pg = supervisor()
+        ?.serviceStatuses()
+        .find((s) => s.id === 'postgres')
+      if (pg?.state !== 'healthy') return
+      if (await importBtcpayDatabase(docker(), dump, ownPostgres())) {
         log.info('BTCPay’s database from the backup was put back')
         publishStatus()
       }
@@ -258,7 +273,8 @@ export function createBackupModule(
         extras: [
           {
             path: 'stack/btcpay/pg_dumpall.sql',
-            produce: () => dumpBtcpayDatabase(docker(), join(work, 'btcpay-pg_dumpall.sql')),
+            produce: () =>
+              dumpBtcpayDatabase(docker(), join(work, 'btcpay-pg_dumpall.sql'), ownPostgres()),
           },
         ],
         onProgress: (p) => ctx.events.publish({ topic: 'backup', type: 'progress', progress: p }),

@@ -79,6 +79,9 @@ function imageResolver(opts: RenderOptions): (id: ServiceId) => PinnedImage {
   }
 }
 
+/** The stack's project name (container names, labels) unless a caller picks another. */
+export const DEFAULT_PROJECT = 'flashbox'
+
 export function renderStack(
   settingsInput: Settings,
   machine: Machine,
@@ -100,7 +103,7 @@ export function renderStack(
     const p = problems[0]!
     throw new FlashError(p.code, p.message, p.hint)
   }
-  const project = opts.project ?? 'flashbox'
+  const project = opts.project ?? DEFAULT_PROJECT
   if (!PROJECT.test(project)) throw new Error(`invalid project name ${JSON.stringify(project)}`)
   const runAs = opts.runAs ?? {
     uid: process.getuid?.() ?? 1000,
