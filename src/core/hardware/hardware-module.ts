@@ -34,6 +34,8 @@ import { BitBox02Signer, connectBitBox02 } from './bitbox02/bitbox02-signer'
 import { bitbox02Inspector } from './bitbox02/bitbox02-inspect'
 import type { DeviceModel } from '../../shared/api/hardware'
 import { coldcardOpener, jadeOpener, ledgerInspector, ledgerOpener } from './drivers/usb-openers'
+import { LedgerPolicyStore } from './drivers/ledger-policies'
+import { boxKeyFor } from '../secrets/box-key'
 
 /** A driver's signer for one plugged-in device, open until `close`. */
 export interface OpenedSigner {
@@ -346,6 +348,8 @@ export function createHardwareModule(
     },
   }
 
+  let stopWatchingUnlock: (() => void) | undefined
+
   return {
     name: 'hardware',
     handlers: handlers as EngineModule<typeof hardwareApi>['handlers'],
@@ -354,6 +358,15 @@ export function createHardwareModule(
         (overview) => ctx.events.publish({ topic: 'hardware', type: 'devices', overview }),
         (err) => log.warn('device list after a plug/unplug failed', { error: String(err) }),
       )
+      // Ledger registrations kept in clear before the owner had a password are sealed on unlock.
+      stopWatchingUnlock = boxKeyFor(ctx.dataDir).onUnlock((box) => {
+        try {
+          if (new LedgerPolicyStore(ctx.dataDir, box).sealPlainFile())
+            log.info('Ledger registrations moved under the box key')
+        } catch (err) {
+          log.warn('could not seal the Ledger registrations', { error: (err as Error).message })
+        }
+      })
       const pin = store.config() ? store.rememberedPin() : undefined
       if (pin) {
         try {
@@ -366,6 +379,7 @@ export function createHardwareModule(
       }
     },
     async stop() {
+      stopWatchingUnlock?.()
       discovery.stop()
       lock()
     },

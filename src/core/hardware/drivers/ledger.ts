@@ -252,6 +252,8 @@ export class LedgerSigner implements Signer {
     this.checkNetwork(vault.network)
     this.ownKeyIn(vault)
     const policy = vaultWalletPolicy(vault)
+    // The HMAC can be kept (the box is not locked) before the owner approves on the device.
+    this.registrations.hmac(this.fp, this.policyId(policy))
     const [id, hmac] = await LedgerSigner.call(() => this.client.registerWallet(policy))
     const policyId = bytesToHex(id)
     if (policyId !== this.policyId(policy))

@@ -17,6 +17,7 @@ import { ColdcardUsbSigner, openHidraw } from './coldcard-usb'
 import { BLOCKSTREAM_PIN_SERVER, httpPinRelay, JadeSigner, openJadeSerial } from './jade'
 import { checkLedgerApp, LedgerSigner, LEDGER_MIN_APP, ledgerError } from './ledger'
 import { LedgerPolicyStore } from './ledger-policies'
+import { boxKeyFor } from '../../secrets/box-key'
 import { connectedLedgers, LedgerUsbTransport, type WebUsbDeviceLike } from './ledger-usb'
 
 type Opener = (
@@ -71,7 +72,11 @@ export function ledgerOpener(
   return async (dev, _known, network) => {
     const transport = await LedgerUsbTransport.openDevice(await find(dev))
     try {
-      const signer = await LedgerSigner.connect(transport, network, new LedgerPolicyStore(dataDir))
+      const signer = await LedgerSigner.connect(
+        transport,
+        network,
+        new LedgerPolicyStore(dataDir, boxKeyFor(dataDir)),
+      )
       return { signer: registeringFirst(signer), close: () => transport.close() }
     } catch (err) {
       await transport.close()
