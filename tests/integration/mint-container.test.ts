@@ -115,4 +115,62 @@ describe('mint container image', () => {
     expect(send.reduce((a, p) => a + Number(p.amount), 0)).toBe(10)
     expect(keep.length).toBeGreaterThan(0)
   })
+
+  it('behind the front door (MINT_TRUSTED_PROXIES=gateway): limits each forwarded client, not the gateway', async () => {
+    // The front door reaches the container through the published port, so the mint sees
+    // Docker's gateway; it believes X-Forwarded-For from there only (the relay's twin is in
+    // relay-container.test.ts).
+    const { stdout } = await run('docker', [
+      'run',
+      '-d',
+      '--rm',
+      '--label',
+      'io.flashbox.test=1',
+      '--user',
+      '1000:1000',
+      '-e',
+      'FLASHBOX_MINT_NETWORK=regtest',
+      '-e',
+      'FLASHBOX_MINT_LIGHTNING=fake',
+      '-e',
+      'MINT_TRUSTED_PROXIES=gateway',
+      '-e',
+      `MINT_CONFIG_JSON=${JSON.stringify({ rateLimit: { windowMs: 120_000, perIp: 3 } })}`,
+      '-p',
+      '127.0.0.1::3338',
+      `flashbox/mint:${TAG}`,
+    ])
+    const proxied = stdout.trim()
+    try {
+      const port = (await run('docker', ['port', proxied, '3338/tcp'])).stdout
+        .trim()
+        .split(':')
+        .pop()
+      const info = (forwardedFor?: string) =>
+        fetch(`http://127.0.0.1:${port}/v1/info`, {
+          headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+        }).then((r) => r.status)
+      const end = Date.now() + 60_000
+      // Waiting for it to answer uses the gateway's own bucket, not the customers'.
+      for (;;) {
+        const up = await info().catch(() => 0)
+        if (up === 200 || up === 429) break
+        if (Date.now() > end) throw new Error('the proxied mint container did not answer')
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      // One customer gets the per-client limit of 3 requests …
+      expect([
+        await info('203.0.113.7'),
+        await info('203.0.113.7'),
+        await info('203.0.113.7'),
+        await info('203.0.113.7'),
+      ]).toEqual([200, 200, 200, 429])
+      // … a claimed address left of the real one changes nothing (the right-most hop counts) …
+      expect(await info('198.51.100.1, 203.0.113.7')).toBe(429)
+      // … and another customer is not counted with the first.
+      expect(await info('203.0.113.8')).toBe(200)
+    } finally {
+      await run('docker', ['rm', '-f', proxied]).catch(() => undefined)
+    }
+  })
 })

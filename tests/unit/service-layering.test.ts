@@ -28,6 +28,19 @@ describe('service layering', () => {
         "import type { Settings } from '../../../../src/shared/settings'\nexport type S = Settings\n",
       ),
     ).toEqual([expect.stringMatching(/stands alone/)])
+    // The modules the services share (services/shared) stand alone too; the services use them.
+    expect(
+      await restricted(
+        'services/shared/x.ts',
+        "import { redact } from '../../src/core/log'\nredact('x')\n",
+      ),
+    ).toEqual([expect.stringMatching(/stands alone/)])
+    expect(
+      await restricted(
+        'services/relay/src/x.ts',
+        "import { clientAddress } from '../../shared/client-address'\nexport const c = clientAddress\n",
+      ),
+    ).toEqual([])
   })
 
   it('lets the app use a service only through its index.ts', async () => {

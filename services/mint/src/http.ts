@@ -16,7 +16,7 @@ import {
 } from './nut23-bolt11'
 import { RateLimiter } from './ratelimit'
 import type { Logger } from './log'
-import { clientAddress, trustedProxySet } from './client-address'
+import { clientAddress, trustedProxySet } from '../../shared/client-address'
 
 const SwapSchema = z.object({
   inputs: z.array(ProofSchema).max(10_000),

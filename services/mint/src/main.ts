@@ -17,7 +17,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { startMint, type BackendSpec } from './index'
 import { createLogger, redact } from './log'
-import { resolveTrustedProxies } from './trusted-proxies'
+import { resolveTrustedProxies } from '../../shared/trusted-proxies'
 
 const env = process.env
 const log = createLogger('mint')

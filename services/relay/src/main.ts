@@ -5,12 +5,12 @@
 //   adminPubkeys, publicUrls, name, description }), RELAY_ADMIN_PUBKEYS (comma-separated hex),
 //   RELAY_PUBLIC_URL (comma-separated ws(s):// URLs clients use), RELAY_TRUSTED_PROXIES
 //   (comma-separated IPs whose X-Forwarded-For names the client, or `gateway`: the container's
-//   default gateway, where the box's front door comes from; src/trusted-proxies.ts).
+//   default gateway, where the box's front door comes from; services/shared/trusted-proxies.ts).
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { RelayPolicySchema } from './config'
 import { startRelay } from './index'
-import { resolveTrustedProxies } from './trusted-proxies'
+import { resolveTrustedProxies } from '../../shared/trusted-proxies'
 
 const FileSchema = z.object({
   policies: RelayPolicySchema.prefault({}),

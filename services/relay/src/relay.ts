@@ -15,7 +15,7 @@ import {
   type NostrEvent,
 } from './nip01'
 import { applyDeletion, DELETION_KIND } from './nip09'
-import { clientAddress, trustedProxySet } from './client-address'
+import { clientAddress, trustedProxySet } from '../../shared/client-address'
 import { relayInformation, wantsRelayInfo } from './nip11'
 import { isExpired } from './nip40'
 import { AUTH_KIND, authProblem, newChallenge, normaliseRelayUrl } from './nip42'

@@ -28,7 +28,7 @@ export function frontDoorEnabled(settings: Settings): boolean {
 /**
  * What the relay and mint containers believe X-Forwarded-For from: the front door reaches them
  * through their published port, so they see their bridge's gateway (`gateway`, resolved inside
- * the container: the trusted-proxies.ts of each service). Nothing without a front door.
+ * the container: services/shared/trusted-proxies.ts). Nothing without a front door.
  */
 export function trustedProxyEnv(settings: Settings): string | undefined {
   return frontDoorEnabled(settings) ? 'gateway' : undefined

@@ -3,8 +3,8 @@
 // service through the published port, so the service sees the bridge's gateway, not 127.0.0.1:
 // the word `gateway` names that address, read from this container's routing table
 // (/proc/net/route), so nothing outside has to know which subnet Docker picked. Anything else
-// is a comma-separated list of IP addresses. Each service keeps its own copy (services/ stand
-// alone).
+// is a comma-separated list of IP addresses. Shared by the relay and the mint (services/shared:
+// bundled into each service's image; it imports nothing from src/).
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 

@@ -2,8 +2,9 @@
 // Behind the box's front door every request arrives from the proxy, so per-address limits would
 // throttle every customer together: when — and only when — the peer is a proxy the operator
 // named as trusted, the client is the right-most X-Forwarded-For entry that is not itself a
-// trusted proxy (the left part is whatever the client claimed). Each service keeps its own copy:
-// services/ stand alone (the engine's twin is src/core/api/http/client-address.ts).
+// trusted proxy (the left part is whatever the client claimed). Shared by the relay and the mint
+// (services/shared: bundled into each service's image; nothing from src/). The engine's own
+// version is src/core/api/http/client-address.ts.
 import { isIP } from 'node:net'
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; lower case. */
