@@ -265,8 +265,9 @@ async function deliverEcash(o: RewardContext, row: RewardRow, sat: number): Prom
       await ecash.payInvoice(q.invoice, sat)
       q = await ecash.checkMintQuote(r.quote_id)
     }
+    // The payment reaches the mint a moment later; the wallet mints as soon as the mint sees it.
     const end = Date.now() + (o.mintWaitMs ?? 20_000)
-    while (q.state === 'paid' && Date.now() < end) {
+    while ((q.state === 'paid' || q.state === 'unpaid') && Date.now() < end) {
       await new Promise((res) => setTimeout(res, 250))
       q = await ecash.checkMintQuote(r.quote_id)
     }

@@ -501,6 +501,18 @@ export function routes(sim: Greenfield, opts: InvoiceOptions): GreenfieldRoute[]
       },
     },
     {
+      // BTCPay's swagger: GET /api/v1/stores/{storeId}/invoices/{invoiceId}/payment-methods.
+      method: 'GET',
+      path: '/api/v1/stores/{storeId}/invoices/{invoiceId}/payment-methods',
+      auth: { kind: 'policy', anyOf: [Policies.canViewInvoices] },
+      handle: (c) => {
+        const i = invoiceOf(c.sim, c.params.invoiceId!)
+        if (i.storeId !== c.params.storeId)
+          throw problem(404, 'invoice-not-found', 'The invoice was not found')
+        return ok(i.methods.map((m) => methodData(i, m)))
+      },
+    },
+    {
       method: 'GET',
       path: '/api/v1/invoices/{invoiceId}/payment-methods',
       auth: onInvoice([Policies.canViewInvoices]),
