@@ -43,7 +43,7 @@ export function torView(
       ? {
           state: 'not-running',
           words:
-            'No word from Tor yet: its progress shows here once the stack has started with Tor on (Dashboard → Start).',
+            'No word from Tor yet: its progress shows here once the stack has started with Tor on (Dashboard → Start everything).',
         }
       : {
           state: 'unknown',

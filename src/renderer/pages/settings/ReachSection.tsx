@@ -262,7 +262,10 @@ function ReachForm({
           </label>
         </>
       )}
-      <p>Saved choices take effect when the stack starts again (Dashboard → Stop, then Start).</p>
+      <p>
+        Saved choices take effect when the stack starts again (Dashboard → Stop everything, then
+        Start everything).
+      </p>
       <button type="submit" disabled={save.pending}>
         {save.pending ? 'Saving…' : 'Save reachability'}
       </button>
