@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
+import { ChannelFundingStore } from '../../src/core/wallet/send/channel-funding-saga'
 import { nodeFeeEstimator } from '../../src/core/wallet/send/fee-rates'
 import { LightningMoves } from '../../src/core/wallet/send/lightning-moves'
 import { SendStore } from '../../src/core/wallet/send/send-saga'
@@ -33,6 +34,7 @@ let lnd: Lightning.AuthenticatedLnd
 let wallet: ChainWallet
 let send: SendService
 let moves: LightningMoves
+let fundings: ChannelFundingStore
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wallet-ln-moves-'))
@@ -48,7 +50,8 @@ beforeAll(async () => {
   wallet = new ChainWallet(chain, 'seed-ln', [{ id: 'main', kind: 'wpkh' }])
   store = new SendStore(join(dir, 'sends.db'))
   send = new SendService({ wallet, node: rpc, fees: nodeFeeEstimator(rpc), store })
-  moves = new LightningMoves({ send, wallet, lnd: () => lnd })
+  fundings = new ChannelFundingStore(join(dir, 'fundings.db'))
+  moves = new LightningMoves({ send, wallet, lnd: () => lnd, fundings })
   // The wallet's coins: a transfer from a funded key, confirmed.
   const alice = TestKey.fromLabel('ln-moves-alice')
   const coin = fundedKey(chain, alice)
@@ -68,6 +71,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   store?.close()
+  fundings?.close()
   await net?.close()
   await sim?.close()
   if (dir) rmSync(dir, { recursive: true, force: true })

@@ -34,6 +34,7 @@ import {
 } from './seed-sealing'
 import { SendService, type SendNode } from './send/send-service'
 import { SendStore } from './send/send-saga'
+import { ChannelFundingStore } from './send/channel-funding-saga'
 import { LightningMoves } from './send/lightning-moves'
 import type { LightningModule } from '../lightning/lightning-module'
 import type { FeeEstimator } from './send/fee-rates'
@@ -74,6 +75,9 @@ export function createWalletModule(
   const settings = () => loadSettings(ctx.dataDir)
   const store = new WalletStore(join(ctx.dataDir, 'wallet', 'wallet.sqlite'))
   const sendStore = new SendStore(join(ctx.dataDir, 'wallet', 'sends.sqlite'))
+  const fundingStore = new ChannelFundingStore(
+    join(ctx.dataDir, 'wallet', 'channel-fundings.sqlite'),
+  )
   const notices: WalletNotice[] = []
   const notice = (n: Omit<WalletNotice, 'at'>) => {
     notices.unshift({ at: new Date().toISOString(), ...n })
@@ -96,6 +100,8 @@ export function createWalletModule(
       status: () => {
         publishStatus()
         void send.reconcile().catch(() => {})
+        // Wallet-funded channel openings a crash interrupted (needs LND; waits while it is not up).
+        void moves.reconcile().catch(() => {})
       },
       transaction: (accountId, txid) => {
         const state = sync.accounts.get(accountId)
@@ -290,6 +296,8 @@ export function createWalletModule(
     send,
     wallet: forSend,
     lnd: () => (ctx.modules.get('lightning') as LightningModule | undefined)?.appLnd(),
+    fundings: fundingStore,
+    log,
   })
 
   const accountState = (id: string) => sync.account(id)
@@ -471,11 +479,17 @@ export function createWalletModule(
         .catch((err: unknown) =>
           log.debug('send reconcile at start failed', { message: (err as Error).message }),
         )
+      await moves.reconcile().catch((err: unknown) =>
+        log.debug('channel funding reconcile at start failed', {
+          message: (err as Error).message,
+        }),
+      )
     },
     async stop() {
       stopWatchingUnlock?.()
       sync.stop()
       store.close()
+      fundingStore.close()
     },
   }
 }

@@ -593,20 +593,82 @@ export class SendService {
    * the seed when the box holds keys (and the PSBT still needs signatures), finalizes, persists
    * the signed transaction, then broadcasts it.
    */
-  async confirm(
-    input: {
-      reviewId: string
-      password?: string
-      confirmHighFee?: boolean
-    },
-    opts: {
-      /**
-       * Runs on the signed, finalized PSBT before it is persisted and broadcast; if it throws,
-       * nothing is kept and nothing is sent (LND's PSBT channel funding checks it here).
-       */
-      beforeSigned?: (psbt: Psbt) => Promise<void>
-    } = {},
-  ): Promise<SendReview> {
+  async confirm(input: {
+    reviewId: string
+    password?: string
+    confirmHighFee?: boolean
+  }): Promise<SendReview> {
+    const row = this.store.get(input.reviewId)
+    if (row?.state === 'signed') return this.broadcastSigned({ reviewId: row.id })
+    const checked = this.reviewToSign(input)
+    if (checked.row.kind === 'channel') {
+      throw new FlashError(
+        'wallet.channel-funding-elsewhere',
+        'This send funds a Lightning channel; it must be confirmed from the channel form so your Lightning node checks it before it is sent.',
+        'Confirm it with “Open the channel” on the review, or cancel it.',
+      )
+    }
+    const { psbt, tx } = await this.signReview(checked, input.password)
+    // Durable before anything leaves the box.
+    if (!this.store.signed(checked.row.id, encodePsbt(psbt), tx.toHex(), tx.getId())) {
+      throw new FlashError(
+        'wallet.review-used',
+        'This send was confirmed already.',
+        'Look at the list of sends.',
+      )
+    }
+    return this.broadcastSigned({ reviewId: checked.row.id })
+  }
+
+  /**
+   * A channel funding's review (lightning-moves.ts), after the same checks as confirm(): its
+   * unsigned PSBT, for LND to verify before anything is signed.
+   */
+  fundingReview(input: { reviewId: string; confirmHighFee?: boolean }): Psbt {
+    const { row, psbt } = this.reviewToSign(input)
+    if (row.kind !== 'channel') {
+      throw new FlashError(
+        'wallet.review-unknown',
+        'That review does not fund a Lightning channel.',
+        'Prepare the channel opening again.',
+      )
+    }
+    return psbt
+  }
+
+  /**
+   * Signs a channel funding's review. `keep` persists the signed funding (the channel saga)
+   * first; then the send becomes `signed`, its coins held. Nothing is broadcast: LND must accept
+   * the signed PSBT first (broadcastSigned with `fundingAccepted`).
+   */
+  async signFunding(
+    input: { reviewId: string; password?: string; confirmHighFee?: boolean },
+    keep: (psbt: Psbt, tx: Transaction) => void,
+  ): Promise<{ psbt: Psbt; tx: Transaction }> {
+    const checked = this.reviewToSign(input)
+    const signed = await this.signReview(checked, input.password)
+    keep(signed.psbt, signed.tx)
+    this.adoptSignedFunding(
+      checked.row.id,
+      encodePsbt(signed.psbt),
+      signed.tx.toHex(),
+      signed.tx.getId(),
+    )
+    return signed
+  }
+
+  /** The send of a funding whose signed transaction the channel saga holds becomes `signed`. */
+  adoptSignedFunding(reviewId: string, psbt: string, rawHex: string, txid: string): void {
+    const row = this.store.get(reviewId)
+    if (row?.state === 'reviewed') this.store.signed(reviewId, psbt, rawHex, txid)
+  }
+
+  /** The checks before signing: the review exists, is unused and fresh; a high fee was confirmed. */
+  private reviewToSign(input: { reviewId: string; confirmHighFee?: boolean }): {
+    row: SendRow
+    psbt: Psbt
+    account: WalletAccount
+  } {
     const row = this.store.get(input.reviewId)
     if (!row || row.state === 'draft') {
       throw new FlashError(
@@ -615,11 +677,10 @@ export class SendService {
         'Prepare the send again.',
       )
     }
-    if (row.state === 'signed') return this.broadcastSigned({ reviewId: row.id })
     if (row.state !== 'reviewed') {
       throw new FlashError(
         'wallet.review-used',
-        `This send is already ${row.state === 'broadcast' || row.state === 'seen' ? 'sent' : row.state}.`,
+        `This send is already ${row.state === 'broadcast' || row.state === 'seen' || row.state === 'signed' ? 'sent' : row.state}.`,
         'Prepare a new send if you want to pay again.',
       )
     }
@@ -629,13 +690,6 @@ export class SendService {
         'wallet.review-expired',
         'This review is more than 30 minutes old; fees and coins may have changed since.',
         'Prepare the send again and review it once more.',
-      )
-    }
-    if (row.kind === 'channel' && !opts.beforeSigned) {
-      throw new FlashError(
-        'wallet.channel-funding-elsewhere',
-        'This send funds a Lightning channel; it must be confirmed from the channel form so your Lightning node checks it before it is sent.',
-        'Confirm it with “Open the channel” on the review, or cancel it.',
       )
     }
     const review = JSON.parse(row.review_json) as SendReview
@@ -649,6 +703,14 @@ export class SendService {
     const account = this.wallet.account(row.account_id)
     const psbt = decodePsbt(row.psbt, bitcoinjsNetwork(chainOf(account)))
     this.checkCoinsStillThere(row, psbt)
+    return { row, psbt, account }
+  }
+
+  /** Signs (when the PSBT still needs it and the box holds the keys) and finalizes. */
+  private async signReview(
+    { row, psbt, account }: { row: SendRow; psbt: Psbt; account: WalletAccount },
+    password: string | undefined,
+  ): Promise<{ psbt: Psbt; tx: Transaction }> {
     const complete = psbt.data.inputs.every((_, i) => inputReady(psbt, i))
     if (!complete) {
       if (account.source !== 'seed') {
@@ -658,14 +720,14 @@ export class SendService {
           'Export the PSBT, sign it on the device or wallet that holds the keys, and import the signed PSBT.',
         )
       }
-      if (!input.password) {
+      if (!password) {
         throw new FlashError(
           'wallet.password-needed',
           'Type your password to sign this send.',
           'The password is the one you log in to Flash Box with.',
         )
       }
-      const master = await this.wallet.masterKey(row.account_id, input.password)
+      const master = await this.wallet.masterKey(row.account_id, password)
       const n = signPsbt(psbt, master)
       if (n === 0) {
         throw new FlashError(
@@ -675,25 +737,7 @@ export class SendService {
         )
       }
     }
-    const tx = finalizeAndExtract(psbt)
-    const txid = tx.getId()
-    if (opts.beforeSigned) {
-      try {
-        await opts.beforeSigned(psbt)
-      } catch (e) {
-        this.store.discard(row.id)
-        throw e
-      }
-    }
-    // Durable before anything leaves the box.
-    if (!this.store.signed(row.id, encodePsbt(psbt), tx.toHex(), txid)) {
-      throw new FlashError(
-        'wallet.review-used',
-        'This send was confirmed already.',
-        'Look at the list of sends.',
-      )
-    }
-    return this.broadcastSigned({ reviewId: row.id })
+    return { psbt, tx: finalizeAndExtract(psbt) }
   }
 
   private checkCoinsStillThere(row: SendRow, psbt: Psbt): void {
@@ -712,7 +756,13 @@ export class SendService {
   }
 
   /** Broadcasts the signed transaction of a `signed` (or refused earlier) send: the same txid every time. */
-  async broadcastSigned(input: { reviewId: string }): Promise<SendReview> {
+  async broadcastSigned(
+    input: { reviewId: string },
+    opts: {
+      /** Set only by lightning-moves.ts once LND accepted the signed funding (its saga is finalized). */
+      fundingAccepted?: boolean
+    } = {},
+  ): Promise<SendReview> {
     const row = this.store.get(input.reviewId)
     if (!row || !row.raw_hex || !row.txid) {
       throw new FlashError(
@@ -722,6 +772,14 @@ export class SendService {
       )
     }
     if (row.state === 'broadcast' || row.state === 'seen') return this.view(row)
+    if (row.kind === 'channel' && !opts.fundingAccepted) {
+      // Published before LND holds the peer's refund signature, the coins could be stuck.
+      throw new FlashError(
+        'wallet.channel-funding-elsewhere',
+        'This transaction funds a Lightning channel; the box sends it once your Lightning node has accepted it, never before.',
+        'Open the Lightning page and make sure the node is running; the box finishes the opening on its own.',
+      )
+    }
     if (row.state !== 'signed' && row.state !== 'failed') {
       throw new FlashError(
         'wallet.review-used',
