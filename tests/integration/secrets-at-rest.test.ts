@@ -3,7 +3,10 @@
 // the password set, which seals everything under the box key), and then the whole data folder
 // scanned for every seed, key, mnemonic, proof and token the box holds, in plain text, hex and
 // base64. None may appear — including the key the mint container is handed (derived from the box
-// key) and the eCash proofs' signatures.
+// key) and the eCash proofs' signatures. Also: the on-chain wallet's seed and passphrase, the NWC
+// connections' and zapper keys (made before the password, sealed by the wallet service module on
+// unlock), Tor's onion keys and a Ledger policy registration (plain before the password, sealed on
+// unlock). Tor's own HiddenServiceDir is the one allowed clear copy (README), of onion keys only.
 // The scanner is shown to find each kind when one is planted, so the test can fail.
 import { createDecipheriv, scryptSync } from 'node:crypto'
 import {
@@ -39,6 +42,18 @@ import {
   sealSeed,
   storeOnce,
 } from '../../src/core/lightning/seed-vault'
+import { walletServiceModule } from '../../src/core/lightning/wallet-service-module'
+import { WalletServiceKeys } from '../../src/core/lightning/wallet-service-keys'
+import { LedgerPolicyStore } from '../../src/core/hardware/drivers/ledger-policies'
+import {
+  loadOrCreateOnionKeys,
+  sealOnionKeysFile,
+  writeHiddenServiceDirs,
+} from '../../src/core/reach/onion-store'
+import { hiddenServiceFiles } from '../../src/core/reach/onion-keys'
+import { openWalletSeed, sealWalletSeed } from '../../src/core/wallet/seed-sealing'
+import { mnemonicToSeedSync } from '@scure/bip39'
+import type { CreatedNwcConnection } from '../../src/shared/api/wallet-service'
 import { findInClear } from './secrets-scan'
 
 const ctx = { transport: 'internal' } as const
@@ -72,6 +87,7 @@ describe('secrets at rest', () => {
         mintModule({ port: 0, placement: () => ({ mode: 'run', network: 'regtest' }) }),
         ecashModule({ backgroundIntervalMs: 0 }),
         backupModule(),
+        walletServiceModule({ loopMs: 3_600_000, backoff: { initialMs: 60_000, maxMs: 60_000 } }),
       ],
     })
     const e = engine
@@ -117,6 +133,39 @@ describe('secrets at rest', () => {
     mkdirSync(join(dir, 'stack', 'secrets'), { recursive: true, mode: 0o700 })
     storeOnce(lndSealed, sealSeed(JSON.parse(readFileSync(seedVaultPath(dir), 'utf8')), lndWords))
 
+    // An NWC connection made before the password (the keys file is plain until then).
+    const nwc = (await e.call(
+      'walletService',
+      'createConnection',
+      {
+        name: 'Shop app',
+        methods: ['get_balance'],
+        budgetSat: null,
+        budgetPeriod: 'total',
+        relays: ['ws://127.0.0.1:9'],
+      },
+      ctx,
+    )) as CreatedNwcConnection
+    const nwcKeysPath = join(dir, 'secrets', 'wallet-service-keys.json')
+    const nwcPlain = JSON.parse(readFileSync(nwcKeysPath, 'utf8')) as {
+      version: number
+      zapper: string
+      connections: Record<string, string>
+    }
+    expect(nwcPlain.version).toBe(1)
+    const nwcAppSecret = new URL(nwc.uri).searchParams.get('secret')!
+    // Tor's onion keys and a Ledger registration, kept in clear before the password.
+    const stackDir = join(dir, 'stack')
+    const onion = loadOrCreateOnionKeys(stackDir, ['mint', 'relay'])
+    writeHiddenServiceDirs(join(stackDir, 'tor', 'hs'), onion)
+    const ledgerHmac = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff))
+    new LedgerPolicyStore(dir, boxKeyFor(dir)).save(
+      '1f2e3d4c',
+      'cd'.repeat(32),
+      'Shop savings vault',
+      ledgerHmac,
+    )
+
     const s = (await e.call(
       'backup',
       'setPassword',
@@ -134,6 +183,23 @@ describe('secrets at rest', () => {
       true,
     )
     expect(JSON.parse(readFileSync(join(dir, 'nostr', 'identity.json'), 'utf8')).version).toBe(2)
+    // The wallet service module sealed its keys on unlock; the stack and hardware modules do the
+    // same for the onion keys and the Ledger registrations (called here as they call them).
+    await until('the NWC keys to be sealed', () => {
+      return JSON.parse(readFileSync(nwcKeysPath, 'utf8')).version === 2
+    })
+    expect(sealOnionKeysFile(stackDir, boxKeyFor(dir))).toBe(true)
+    expect(new LedgerPolicyStore(dir, boxKeyFor(dir)).sealPlainFile()).toBe(true)
+    // The on-chain wallet's seed, made after the password as the Wallet page does.
+    const onchain = {
+      mnemonic:
+        'tenant cereal pulse crumble gown hover flock dumb rhythm brisk salon buyer cause zero vibrant',
+      passphrase: 'wallet passphrase 25th word',
+    }
+    await sealWalletSeed(dir, 'owner password 1', onchain)
+    expect(await openWalletSeed(dir, 'owner password 1')).toEqual(onchain)
+    const nwcSealed = new WalletServiceKeys(nwcKeysPath, boxKeyFor(dir)).require()
+    expect(nwcSealed).toEqual({ zapper: nwcPlain.zapper, connections: nwcPlain.connections })
 
     // Every secret, read back through the box key.
     const box = boxKeyFor(dir)
@@ -173,16 +239,50 @@ describe('secrets at rest', () => {
       'mint container key': mintContainerKey,
       'eCash sent token': sent.token,
       ...Object.fromEntries(proofSignatures.map((c, i) => [`eCash proof C #${i}`, c])),
+      'on-chain mnemonic': onchain.mnemonic,
+      'on-chain passphrase': onchain.passphrase,
+      'on-chain BIP39 seed': mnemonicToSeedSync(onchain.mnemonic, onchain.passphrase),
+      'NWC zapper key': Buffer.from(nwcPlain.zapper, 'hex'),
+      ...Object.fromEntries(
+        Object.values(nwcPlain.connections).map((k, i) => [
+          `NWC service key #${i}`,
+          Buffer.from(k, 'hex'),
+        ]),
+      ),
+      'NWC app secret': Buffer.from(nwcAppSecret, 'hex'),
+      'Ledger policy HMAC': ledgerHmac,
+      'Ledger vault name': 'Shop savings vault',
+      ...Object.fromEntries(
+        Object.entries(onion).flatMap(([n, k]) => [
+          [`onion seed ${n}`, k.seed],
+          [`onion expanded key ${n}`, hiddenServiceFiles(k).hs_ed25519_secret_key!.subarray(32)],
+        ]),
+      ),
     }
     nostr.dispose()
     await e.stop()
     engine = undefined
 
-    expect(findInClear(dir, secrets)).toEqual([])
+    // Tor reads its keys only as plain files in its HiddenServiceDir (README): the one place
+    // allowed, and only for the onion keys.
+    const torRuntime = join(stackDir, 'tor', 'hs') + '/'
+    const isTorRuntime = (hit: string) =>
+      hit.startsWith('onion expanded key ') && hit.split(' in ')[1]!.startsWith(torRuntime)
+    const found = findInClear(dir, secrets)
+    expect(found.filter(isTorRuntime).length).toBeGreaterThan(0)
+    expect(found.filter((h) => !isTorRuntime(h))).toEqual([])
     // Files 0600 in 0700 folders.
-    for (const f of ['secrets/box-key.json', 'ecash/seed.json', 'stack/mint/secrets/seed.enc'])
+    for (const f of [
+      'secrets/box-key.json',
+      'ecash/seed.json',
+      'stack/mint/secrets/seed.enc',
+      'secrets/wallet-seed.json',
+      'secrets/wallet-service-keys.json',
+      'secrets/ledger-policies.json',
+      'stack/secrets/onion-keys.json',
+    ])
       expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600)
-    for (const f of ['secrets', 'ecash', 'stack/mint/secrets'])
+    for (const f of ['secrets', 'ecash', 'stack/mint/secrets', 'stack/secrets'])
       expect(statSync(join(dir, f)).mode & 0o777).toBe(0o700)
 
     // The scan finds each kind when one is planted (in a text file, a database page, hex or not).
@@ -195,8 +295,17 @@ describe('secrets at rest', () => {
     writeFileSync(join(plant, 'lnd.txt'), lndWords.join(' '))
     writeFileSync(join(plant, 'mint-key'), mintContainerKey.toString('hex'))
     writeFileSync(join(plant, 'identity.json'), JSON.stringify({ ncryptsec }))
+    writeFileSync(join(plant, 'wallet-seed.json'), JSON.stringify(onchain))
+    writeFileSync(join(plant, 'nwc.json'), JSON.stringify(nwcPlain))
+    writeFileSync(join(plant, 'ledger.json'), JSON.stringify({ hmac: ledgerHmac.toString('hex') }))
+    writeFileSync(join(plant, 'onion.json'), JSON.stringify({ seed: bytesToHex(onion.mint.seed) }))
+    writeFileSync(
+      join(plant, 'hs_ed25519_secret_key'),
+      hiddenServiceFiles(onion.relay).hs_ed25519_secret_key!,
+    )
     expect(
       findInClear(dir, secrets)
+        .filter((h) => !isTorRuntime(h))
         .map((h) => h.split(' in ')[0])
         .sort(),
     ).toEqual(
@@ -209,7 +318,14 @@ describe('secrets at rest', () => {
         'LND recovery word',
         'mint container key (hex)',
         'Nostr ncryptsec',
+        'on-chain mnemonic',
+        'on-chain passphrase',
+        'NWC zapper key (hex)',
+        ...Object.keys(nwcPlain.connections).map((_, i) => `NWC service key #${i} (hex)`),
+        'Ledger policy HMAC (hex)',
+        'onion seed mint (hex)',
+        'onion expanded key relay (raw)',
       ].sort(),
     )
-  }, 60_000)
+  }, 120_000)
 })
