@@ -14,6 +14,7 @@ import { encodeBolt11 } from '../../services/mint/src/nut23-bolt11'
 import { EcashWallet } from '../../src/core/ecash/wallet'
 import { EcashStore } from '../../src/core/ecash/store'
 import { silentLogger } from '../../src/core/log'
+import { eventually } from './eventually'
 
 const WALLET_MODULE = fileURLToPath(new URL('../../src/core/ecash/wallet.ts', import.meta.url))
 const LOG_MODULE = fileURLToPath(new URL('../../src/core/log.ts', import.meta.url))
@@ -46,20 +47,12 @@ function open(dir: string) {
   })
 }
 
-async function until(what: string, fn: () => boolean, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 async function fundedWallet(name: string, amount: number): Promise<string> {
   const dir = join(root, name)
   const w = open(dir)
   await w.start()
   await w.createMintQuote(amount)
-  await until('funding', () => w.status().total === amount)
+  await eventually(() => w.status().total === amount, 'funding')
   await w.stop()
   return dir
 }

@@ -16,6 +16,7 @@ import type {
   MintQuoteView,
   SendResult,
 } from '../../src/shared/api/ecash'
+import { eventually } from './eventually'
 
 let dir: string
 let engine: Engine
@@ -41,14 +42,6 @@ afterAll(async () => {
 const call = <T>(procedure: string, input: unknown) =>
   engine.call('ecash', procedure, input, ctx) as Promise<T>
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
 describe('ecash module with the box mint module', () => {
   it('uses the box’s own mint first, mints from Lightning and sends, all through the API', async () => {
     const status = await call<EcashStatus>('status', {})
@@ -58,9 +51,9 @@ describe('ecash module with the box mint module', () => {
 
     const quote = await call<MintQuoteView>('mintQuote', { amount: 50 })
     expect(quote.mintUrl).toBe(status.ownMintUrl)
-    await until(
-      'the minted ecash',
+    await eventually(
       async () => (await call<EcashStatus>('status', {})).total === 50,
+      'the minted ecash',
     )
     expect(events.some((e) => e.type === 'quote-paid')).toBe(true)
     expect((await call<EcashMintView[]>('mints', {}))[0]).toMatchObject({

@@ -14,6 +14,7 @@ import { EcashWallet } from '../../src/core/ecash/wallet'
 import { FlashError } from '../../src/core/errors'
 import { silentLogger } from '../../src/core/log'
 import type { EcashEvent } from '../../src/shared/api/ecash'
+import { eventually } from './eventually'
 
 let root: string
 let mintDir: string
@@ -41,21 +42,11 @@ async function openWallet(
   return { w, events }
 }
 
-async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 async function fund(w: EcashWallet, amount: number): Promise<void> {
   const before = w.status().total
   const q = await w.createMintQuote(amount)
   // NUT-17: the wallet mints by itself once the mint reports the invoice paid.
-  await until('the minted ecash', () => w.status().total === before + amount)
+  await eventually(() => w.status().total === before + amount, 'the minted ecash')
   expect(
     w.history({ limit: 50 }).find((h) => h.kind === 'minted' && h.amount === amount)?.state,
   ).toBe('done')
@@ -146,7 +137,7 @@ describe('eCash wallet against the box mint', () => {
     const q = await w.createMintQuote(100)
     expect(q.qr).toMatch(/^data:image\/svg\+xml;base64,/)
     expect(q.locked).toBe(true) // NUT-20: the box mint signs quotes to our key
-    await until('balance 100', () => w.status().total === 100)
+    await eventually(() => w.status().total === 100, 'balance 100')
     expect(events.some((e) => e.type === 'quote-paid' && e.quoteId === q.quoteId)).toBe(true)
     expect(events.some((e) => e.type === 'balance' && e.total === 100)).toBe(true)
     const again = await w.checkMintQuote(q.quoteId)
@@ -272,7 +263,7 @@ describe('eCash wallet against the box mint', () => {
     expect((await bob.receive(t2.token)).status).toBe('stored-offline')
     await restartMint()
     // No call from us: the wallet's background pass claims it.
-    await until('the automatic claim', () => bob.status().total === 12)
+    await eventually(() => bob.status().total === 12, 'the automatic claim')
     expect(bob.pendingTokens()).toEqual([])
   })
 
@@ -292,7 +283,7 @@ describe('eCash wallet against the box mint', () => {
       expect(alice.mints().find((m) => m.url === feeMint.url)!.keysets[0]!.inputFeePpk).toBe(1000)
       const at = (w: EcashWallet) => w.balances().find((b) => b.mintUrl === feeMint.url)!
       await alice.createMintQuote(100, feeMint.url)
-      await until('funding at the fee mint', () => at(alice).spendable === 100)
+      await eventually(() => at(alice).spendable === 100, 'funding at the fee mint')
 
       // The sender pays the receiver's fee too: the recipient nets exactly what was sent.
       const sent = await alice.send({ amount: 10, mintUrl: feeMint.url })

@@ -26,6 +26,7 @@ import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd } from '../simulators/world/lnd-rpc'
 import { lightningBox, type LightningBox } from './lightning-harness'
+import { eventually } from './eventually'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 let dir: string
@@ -35,17 +36,7 @@ let box: LightningBox
 let clock = Date.now()
 let boxKey: string
 let outId: string // box → bob
-let inId: string // carol → box
-
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  const end = Date.now() + 20_000
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+let inId: string
 
 const locals = async () => {
   const list = await box.call<ChannelView[]>('channels')

@@ -31,6 +31,7 @@ import {
 } from '../simulators/bitcoind-simulator'
 import { bundleSimulators, type BundledSimulators } from '../simulators/bundle'
 import { lightningBox, type LightningBox } from './lightning-harness'
+import { eventually } from './eventually'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 
@@ -41,21 +42,6 @@ const freePort = () =>
       s.close(() => resolve(p))
     })
   })
-
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string, ms = 30_000) {
-  const end = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== undefined) return v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > end) throw new Error(`timed out: ${what} (${JSON.stringify(last)})`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 let work: string
 let bundled: BundledSimulators
@@ -168,10 +154,14 @@ beforeAll(async () => {
   const { address } = await box.call<{ address: string }>('newAddress')
   bitcoind.world!.mine(1, address)
   bitcoind.world!.mine(100, BURN)
-  await eventually(async () => {
-    const b = await box.call<LightningBalances>('balances')
-    return b.onchainSat > 0 ? b : undefined
-  }, 'box funded')
+  await eventually(
+    async () => {
+      const b = await box.call<LightningBalances>('balances')
+      return b.onchainSat > 0 ? b : undefined
+    },
+    'box funded',
+    { retryErrors: true },
+  )
   const bob = await ln.getWalletInfo({ lnd: peer('bob') })
   await box.call('connectPeer', { uri: bob.uris![0]! })
   await box.call('openChannel', {
@@ -181,10 +171,14 @@ beforeAll(async () => {
     private: false,
   })
   bitcoind.world!.mine(6, BURN)
-  await eventually(async () => {
-    const list = await box.call<ChannelView[]>('channels')
-    return list.find((c) => c.state === 'active')
-  }, 'box → bob active')
+  await eventually(
+    async () => {
+      const list = await box.call<ChannelView[]>('channels')
+      return list.find((c) => c.state === 'active')
+    },
+    'box → bob active',
+    { retryErrors: true },
+  )
 }, 180_000)
 
 afterAll(async () => {
@@ -202,10 +196,14 @@ async function heldPayment(tokens: number) {
   const carol = peer('carol')
   const { request } = await ln.createHodlInvoice({ lnd: carol, id, tokens })
   const pay = box.call<PaymentView>('pay', { request, feeLimitSat: 100 })
-  await eventually(async () => {
-    const inv = await ln.getInvoice({ lnd: carol, id })
-    return inv.is_held ? inv : undefined
-  }, 'HTLC held at carol')
+  await eventually(
+    async () => {
+      const inv = await ln.getInvoice({ lnd: carol, id })
+      return inv.is_held ? inv : undefined
+    },
+    'HTLC held at carol',
+    { retryErrors: true },
+  )
   return { secret, id, request, pay }
 }
 
@@ -240,11 +238,15 @@ describe('LND killed mid-payment (world LND SIMULATOR as a process)', () => {
 
     box.events.length = 0
     await ln.settleHodlInvoice({ lnd: peer('carol'), secret: held.secret.toString('hex') })
-    const final = await eventually(async () => {
-      await box.until(() => true, 'step')
-      const p = await paymentOf(held.id)
-      return p?.state === 'succeeded' ? p : undefined
-    }, 'succeeded after restart')
+    const final = await eventually(
+      async () => {
+        await box.until(() => true, 'step')
+        const p = await paymentOf(held.id)
+        return p?.state === 'succeeded' ? p : undefined
+      },
+      'succeeded after restart',
+      { retryErrors: true },
+    )
     expect(final.amountSat).toBe(25_000)
     // The UI's live stream carried the outcome, without the preimage.
     const event = box.events.find(
@@ -289,11 +291,15 @@ describe('LND killed mid-payment (world LND SIMULATOR as a process)', () => {
     expect((await paymentOf(held.id))?.state).toBe('pending')
 
     await ln.cancelHodlInvoice({ lnd: peer('carol'), id: held.id })
-    const final = await eventually(async () => {
-      await box.until(() => true, 'step')
-      const p = await paymentOf(held.id)
-      return p?.state === 'failed' ? p : undefined
-    }, 'failed after restart')
+    const final = await eventually(
+      async () => {
+        await box.until(() => true, 'step')
+        const p = await paymentOf(held.id)
+        return p?.state === 'failed' ? p : undefined
+      },
+      'failed after restart',
+      { retryErrors: true },
+    )
     expect(final.failure).toBe('rejected_by_recipient')
     expect(final.failureText).toMatch(/refused the payment/)
     expect((await ln.getPayment({ lnd: boxAdmin(), id: held.id })).is_failed).toBe(true)
@@ -306,16 +312,24 @@ describe('LND killed mid-payment (world LND SIMULATOR as a process)', () => {
     expect((await held.pay).state).toBe('pending')
     // Settled while the box's engine is not running.
     await ln.settleHodlInvoice({ lnd: peer('carol'), secret: held.secret.toString('hex') })
-    await eventually(async () => {
-      const p = await ln.getPayment({ lnd: boxAdmin(), id: held.id })
-      return p.is_confirmed ? p : undefined
-    }, 'LND saw it paid')
+    await eventually(
+      async () => {
+        const p = await ln.getPayment({ lnd: boxAdmin(), id: held.id })
+        return p.is_confirmed ? p : undefined
+      },
+      'LND saw it paid',
+      { retryErrors: true },
+    )
     await box.startEngine()
-    const final = await eventually(async () => {
-      await box.until(() => true, 'step')
-      const p = await paymentOf(held.id)
-      return p?.state === 'succeeded' ? p : undefined
-    }, 'succeeded after engine restart')
+    const final = await eventually(
+      async () => {
+        await box.until(() => true, 'step')
+        const p = await paymentOf(held.id)
+        return p?.state === 'succeeded' ? p : undefined
+      },
+      'succeeded after engine restart',
+      { retryErrors: true },
+    )
     expect(final.amountSat).toBe(15_000)
   }, 120_000)
 })

@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/core/log'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
+import { eventually } from './eventually'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const PW = 'owner password for the restore'
@@ -28,16 +29,6 @@ afterAll(async () => {
   for (const c of closers.reverse()) await c()
   rmSync(root, { recursive: true, force: true })
 })
-
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string) {
-  const until = Date.now() + 15_000
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('LND restored from the recovery words plus the static channel backup', () => {
   it('the peer closes the channel and the funds come back to the restored wallet', async () => {
@@ -117,11 +108,11 @@ describe('LND restored from the recovery words plus the static channel backup', 
       local_tokens: 1_000_000,
     })
     net.mine(6)
-    await waitFor(
+    await eventually(
       async () => (await ln.getChannels({ lnd: boxLnd })).channels[0]?.is_active,
       'channel active',
     )
-    await waitFor(() => written.at(-1) === 1, 'a channel backup naming the channel')
+    await eventually(() => written.at(-1) === 1, 'a channel backup naming the channel')
     const ourBalance = (await ln.getChannels({ lnd: boxLnd })).channels[0]!.local_balance
     expect(ourBalance).toBeGreaterThan(900_000)
 
@@ -152,7 +143,7 @@ describe('LND restored from the recovery words plus the static channel backup', 
     expect((await ln.getWalletInfo({ lnd: restored })).public_key).toBe(pubkey)
 
     // The peer saw that the box lost its channel state and force-closed with its commitment.
-    const pending = await waitFor(
+    const pending = await eventually(
       async () =>
         (await ln.getPendingChannels({ lnd: restored })).pending_channels.find(
           (c) => c.transaction_id === chan.transaction_id,
@@ -162,7 +153,7 @@ describe('LND restored from the recovery words plus the static channel backup', 
     expect(pending.is_closing).toBe(true)
     net.mine(1)
     // option_static_remotekey: to_remote pays the restored wallet's own key, at once.
-    const balance = await waitFor(async () => {
+    const balance = await eventually(async () => {
       const b = (await ln.getChainBalance({ lnd: restored })).chain_balance
       return b >= ourBalance ? b : undefined
     }, 'the channel funds back on chain')

@@ -23,6 +23,7 @@ import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd } from '../simulators/world/lnd-rpc'
 import { OWNER, lightningBox, type LightningBox } from './lightning-harness'
+import { eventually } from './eventually'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 let dir: string
@@ -30,16 +31,6 @@ let chain: Chain
 let net: LightningNetwork
 let box: LightningBox
 const lndOf = (name: string) => ln.authenticatedLndGrpc(net.nodes[name]!.lnServiceAuth()).lnd
-
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  const end = Date.now() + 20_000
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flashbox-ln-world-'))

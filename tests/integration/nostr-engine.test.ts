@@ -11,22 +11,13 @@ import { silentLogger } from '../../src/core/log'
 import { relayModule } from '../../src/core/relay/relay-module'
 import { nostrModule, type NostrModule } from '../../src/core/nostr/nostr-module'
 import type { ConversationSummary, Identity, RelayInfo } from '../../src/shared/api/nostr'
+import { eventually } from './eventually'
 
 const internal = { transport: 'internal' as const }
 let dir: string
 let engine: Engine
 const call = <T>(procedure: string, input: unknown = {}, domain = 'nostr') =>
   engine.call(domain, procedure, input, internal) as Promise<T>
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000) {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    const v = await fn().catch(() => undefined)
-    if (v) return v
-    await new Promise((r) => setTimeout(r, 150))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nostr-engine-'))
@@ -48,10 +39,14 @@ describe('nostr module in the engine', () => {
   it('uses the embedded relay as the box relay', async () => {
     me = (await call<{ identity: Identity }>('createKey', { passphrase: 'shop passphrase' }))
       .identity
-    const relays = await waitFor('the box relay to connect', async () => {
-      const r = await call<RelayInfo[]>('relays')
-      return r.length === 1 && r[0]!.health.connected ? r : undefined
-    })
+    const relays = await eventually(
+      async () => {
+        const r = await call<RelayInfo[]>('relays')
+        return r.length === 1 && r[0]!.health.connected ? r : undefined
+      },
+      'the box relay to connect',
+      { retryErrors: true },
+    )
     expect(relays[0]!.role).toBe('box')
     expect(relays[0]!.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+/)
     await expect(call('removeRelay', { url: relays[0]!.url })).rejects.toMatchObject({
@@ -60,10 +55,14 @@ describe('nostr module in the engine', () => {
   })
 
   it('makes the box identity a relay admin, so it can create a staff group', async () => {
-    await waitFor('admin registration', async () => {
-      const s = await call<{ adminPubkeys: string[] }>('status', {}, 'relay')
-      return s.adminPubkeys.includes(me.pubkey!)
-    })
+    await eventually(
+      async () => {
+        const s = await call<{ adminPubkeys: string[] }>('status', {}, 'relay')
+        return s.adminPubkeys.includes(me.pubkey!)
+      },
+      'admin registration',
+      { retryErrors: true },
+    )
     const group = await call<ConversationSummary>('createGroup', { name: 'Staff' })
     expect(group.title).toBe('Staff')
   })

@@ -16,6 +16,7 @@ import {
   type Recorded,
 } from '../images/harness'
 import { buildLifecycleImage, standardTestPlan } from '../images/test-catalog'
+import { eventually } from './eventually'
 
 const root = mkdtempSync('/tmp/fbt-dockerd-')
 const socket = join(root, 'docker.sock')
@@ -41,16 +42,6 @@ const daemonArgs = [
 const daemonAnswers = () =>
   spawnSync('docker', ['-H', host, 'info'], { stdio: 'ignore', timeout: 10_000 }).status === 0
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(250)
-  }
-}
-
 let daemon: ChildProcess | undefined
 
 async function startDaemon(): Promise<void> {
@@ -64,7 +55,11 @@ async function startDaemon(): Promise<void> {
   )
   closeSync(log)
   const d = daemon
-  await until(() => d.exitCode !== null || daemonAnswers(), 60_000, 'the test dockerd to answer')
+  await eventually(
+    () => d.exitCode !== null || daemonAnswers(),
+    'the test dockerd to answer',
+    60_000,
+  )
   if (d.exitCode !== null) {
     throw new Error(`test dockerd exited: ${readFileSync(join(root, 'dockerd.log'), 'utf8')}`)
   }
@@ -143,12 +138,16 @@ describe('supervisor: the Docker daemon restarts underneath it', () => {
     // The daemon goes away (stopping every container on its way out).
     await stopDaemon()
     expect(daemonAnswers()).toBe(false)
-    await until(() => s.dockerState().state !== 'running', 30_000, 'the supervisor to notice')
+    await eventually(() => s.dockerState().state !== 'running', 'the supervisor to notice', 30_000)
     expect(s.alertList().some((a) => a.id === 'docker') || events.length > 0).toBe(true)
 
     // … and comes back. The supervisor reconnects by itself and converges again.
     await startDaemon()
-    await until(() => s.dockerState().state === 'running', 60_000, 'the supervisor to reconnect')
+    await eventually(
+      () => s.dockerState().state === 'running',
+      'the supervisor to reconnect',
+      60_000,
+    )
     await s.waitFor(allHealthy(ids), 120_000)
     const after = projectContainers(project)
     expect(after).toHaveLength(4)
@@ -168,7 +167,7 @@ describe('supervisor: the Docker daemon restarts underneath it', () => {
     const seenBefore = events.length
     const startsBefore = starts(dataDir, 'electrs')
     expect(spawnSync('docker', ['kill', electrs]).status).toBe(0)
-    await until(
+    await eventually(
       () =>
         events
           .slice(seenBefore)
@@ -178,8 +177,8 @@ describe('supervisor: the Docker daemon restarts underneath it', () => {
               e.event.service.id === 'electrs' &&
               e.event.service.state === 'restarting',
           ),
-      30_000,
       'the crash to be seen through the event stream',
+      30_000,
     )
     await s.waitFor(allHealthy(ids), 60_000)
     expect(starts(dataDir, 'electrs')).toBeGreaterThan(startsBefore)

@@ -14,19 +14,14 @@ import type { WalletServiceStatus } from '../../src/shared/api/wallet-service'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
+import { eventually as waitUntil } from './eventually'
 import { CTX, lightningBox, type LightningBox } from './lightning-harness'
 
 export const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 
-export async function eventually<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  const end = Date.now() + 20_000
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+/** The world's answers can fail while a node restarts: ask again for up to 20 s. */
+export const eventually = <T>(fn: () => Promise<T>, what: string) =>
+  waitUntil(fn, what, { ms: 20_000, retryErrors: true })
 
 export interface WalletServiceWorld {
   readonly net: LightningNetwork

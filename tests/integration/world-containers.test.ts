@@ -30,6 +30,7 @@ import { cleanupProject, makeSupervisor, tempDataDir } from '../images/harness'
 import { buildWorldImage, onSimulators, pinned, type PublishedPorts } from '../images/world-images'
 import { scriptHashOf } from '../simulators/electrum/script-index'
 import { TestKey } from '../simulators/world/test-keys'
+import { eventually } from './eventually'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const project = `fbt-world-${process.pid}`
@@ -129,7 +130,7 @@ describe('the world as containers on the production wiring', () => {
     // ln-service checks the server against the certificate it is given: the box's own (pinned).
     const cert = Buffer.from(secrets.lndTls.certPem).toString('base64')
     const unauthenticated = () => ln.unauthenticatedLndGrpc({ cert, socket: grpc }).lnd
-    const seed = await waitFor(
+    const seed = await eventually(
       () =>
         ln.createSeed({ lnd: unauthenticated() }).then(
           (s) => s.seed,
@@ -173,13 +174,3 @@ describe('the world as containers on the production wiring', () => {
     }
   })
 })
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms: number): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}

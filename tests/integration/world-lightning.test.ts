@@ -16,6 +16,7 @@ import { TestKey, fundedKey } from '../simulators/world/test-keys'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd } from '../simulators/world/lnd-rpc'
 import { encodeBolt11 } from '../simulators/bolt11'
+import { eventually } from './eventually'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const REGTEST = bitcoin.networks.regtest
@@ -30,19 +31,6 @@ const lnd = (name: string): Lnd =>
   (lnds[name] ??= ln.authenticatedLndGrpc(net.nodes[name]!.lnServiceAuth()).lnd)
 const node = (name: string) => net.nodes[name]!.node!
 const socketOf = (name: string) => node(name).p2pAddress
-const waitFor = async <T>(
-  fn: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  ms = 10_000,
-) => {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 const pay = (from: string, request: string) => ln.pay({ lnd: lnd(from), request })
 const payError = async (from: string, request: string): Promise<unknown> => {
   try {
@@ -89,7 +77,7 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
       { change: funder.p2wpkh().output },
     )
     chain.submit(deposit)
-    await waitFor(
+    await eventually(
       async () =>
         (await ln.getChainBalance({ lnd: lnd('alice') })).chain_balance === 0 || undefined,
       'unconfirmed',
@@ -143,9 +131,9 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
       partner_public_key: node('bob').pubkey,
       transaction_id: aliceBob.transaction_id,
     })
-    await waitFor(() => (bobEvents.includes('opened') ? true : undefined), 'bob channel_opened')
+    await eventually(() => (bobEvents.includes('opened') ? true : undefined), 'bob channel_opened')
     expect(bobEvents).toContain('opening')
-    await waitFor(() => (backup ? true : undefined), 'channel backup')
+    await eventually(() => (backup ? true : undefined), 'channel backup')
     expect(backup!.channels.length).toBeGreaterThan(0)
     sub.removeAllListeners()
     backups.removeAllListeners()
@@ -183,7 +171,7 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
     expect(paid.hops[0]).toMatchObject({ forward_mtokens: '10000000', fee_mtokens: '1010' })
     const after = (await ln.getChannelBalance({ lnd: lnd('alice') })).channel_balance_mtokens!
     expect(BigInt(before) - BigInt(after)).toBe(10_001_010n)
-    await waitFor(() => (confirmed.includes(inv.id) ? true : undefined), 'invoice_updated')
+    await eventually(() => (confirmed.includes(inv.id) ? true : undefined), 'invoice_updated')
     invoices.removeAllListeners()
   })
 
@@ -275,7 +263,7 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
     const id = sha256(secret).toString('hex')
     const hold = await ln.createHodlInvoice({ lnd: lnd('carol'), id, tokens: 3_000 })
     const paying = pay('alice', hold.request)
-    await waitFor(
+    await eventually(
       async () => (await ln.getInvoice({ lnd: lnd('carol'), id })).is_held || undefined,
       'held',
     )
@@ -291,7 +279,7 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
     const hold2 = await ln.createHodlInvoice({ lnd: lnd('carol'), id: id2, tokens: 3_000 })
     const balance = (await ln.getChannels({ lnd: lnd('alice') })).channels[0]!.local_balance
     const paying2 = payError('alice', hold2.request)
-    await waitFor(
+    await eventually(
       async () => (await ln.getInvoice({ lnd: lnd('carol'), id: id2 })).is_held || undefined,
       'held',
     )
@@ -542,7 +530,7 @@ describe('world Lightning network (SIMULATOR) through ln-service', () => {
     await new Promise((r) => setTimeout(r, 100))
     const sent = await ln.sendToChainAddress({ lnd: lnd('alice'), address, tokens: 40_000 })
     net.mine(1)
-    await waitFor(() => (seen.includes(sent.id) ? true : undefined), 'chain_transaction')
+    await eventually(() => (seen.includes(sent.id) ? true : undefined), 'chain_transaction')
     const tx = (await ln.getChainTransactions({ lnd: lnd('erin') })).transactions.find(
       (t) => t.id === sent.id,
     )
