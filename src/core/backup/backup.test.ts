@@ -188,11 +188,29 @@ describe('whole-box backup', () => {
     writeFileSync(join(stackDir, 'mint', 'huge.bin'), '')
     truncateSync(join(stackDir, 'mint', 'huge.bin'), 2 ** 40) // sparse: 1 TiB "to copy"
     const before = readdirSync(target).sort()
+    // Reported before anything is made: BTCPay's dump (an extra part) is not even started.
+    let dumped = false
     expect(
       await codeOf(
-        createBackup({ engineDir, stackDir, box, targetDir: target, appVersion: version }),
+        createBackup({
+          engineDir,
+          stackDir,
+          box,
+          targetDir: target,
+          appVersion: version,
+          extras: [
+            {
+              path: 'stack/btcpay/pg_dumpall.sql',
+              produce: async () => {
+                dumped = true
+                return { skipped: 'not running' }
+              },
+            },
+          ],
+        }),
       ),
     ).toBe('backup.disk_full')
+    expect(dumped).toBe(false)
     expect(readdirSync(target).sort()).toEqual(before)
   })
 

@@ -217,7 +217,25 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
   const workDir = join(opts.engineDir, '.backup-work', randomBytes(6).toString('hex'))
   ensureSecretDir(join(opts.engineDir, '.backup-work'))
   ensureSecretDir(workDir)
+  // Encryption adds 16 bytes per 64 KiB, tar 512 bytes per file plus padding.
+  const neededFor = (files: readonly PlannedEntry[]) =>
+    Math.ceil(files.reduce((n, e) => n + e.size, 0) * (1 + 16 / CHUNK)) +
+    files.length * 1024 +
+    1024 * 1024
+  const requireFree = (needed: number) => {
+    let free: number
+    try {
+      const fs = statfsSync(opts.targetDir)
+      free = fs.bavail * fs.bsize
+    } catch (err) {
+      throw targetProblem(opts.targetDir, err)
+    }
+    if (free < needed) throw diskFull(needed, free, opts.targetDir)
+  }
   try {
+    // A full target is reported before anything is made, even BTCPay's dump (which can take a
+    // while); checked again below with the dump's size.
+    requireFree(neededFor(entries))
     for (const x of opts.extras ?? []) {
       const r = await x.produce()
       if ('skipped' in r) skipped.push({ what: x.path, why: r.skipped })
@@ -228,16 +246,8 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
     }
     const all = [...entries, ...extras.map((e) => e.entry)]
     const totalBytes = all.reduce((n, e) => n + e.size, 0)
-    // Encryption adds 16 bytes per 64 KiB, tar 512 bytes per file plus padding.
-    const needed = Math.ceil(totalBytes * (1 + 16 / CHUNK)) + all.length * 1024 + 1024 * 1024
-    let free: number
-    try {
-      const fs = statfsSync(opts.targetDir)
-      free = fs.bavail * fs.bsize
-    } catch (err) {
-      throw targetProblem(opts.targetDir, err)
-    }
-    if (free < needed) throw diskFull(needed, free, opts.targetDir)
+    const needed = neededFor(all)
+    requireFree(needed)
 
     const createdAt = new Date()
     let finalName = `flashbox-${stamp(createdAt)}${ARCHIVE_SUFFIX}`
