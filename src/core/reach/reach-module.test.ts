@@ -1,6 +1,8 @@
 // The reach module over a real engine folder: saving Settings.reach, the published URLs and the
 // pairing codes that follow from it, onion addresses read from the box's keys, and plain errors.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -119,5 +121,37 @@ describe('reach module', () => {
     })
     // Nothing was saved.
     expect((await m.handlers.status({}, CTX)).settings?.lan).toBeUndefined()
+  })
+
+  it('says plainly when nothing answers where the owner’s pages on the LAN lead', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/api/health' ? 200 : 404, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ ok: req.url === '/api/health' }))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const lan = {
+        interface: 'no-such-if0',
+        name: 'shop',
+        port: 443,
+        ownerPort: 8443,
+        caPort: 8090,
+      }
+      saveSettingsFile(dir, {
+        ...defaultSettings(join(dir, 'stack')),
+        reach: { frontDoorPort: 8480, enginePort: port, lan },
+      })
+      const m = module()
+      expect((await m.handlers.status({}, CTX)).lan?.ownerDoorProblem).toBeUndefined()
+      await new Promise<void>((r) => server.close(() => r()))
+      const p = (await m.handlers.status({}, CTX)).lan?.ownerDoorProblem
+      expect(p?.code).toBe('reach.owner_pages_not_served')
+      expect(p?.message).toBe(
+        `The owner’s pages on the shop’s network lead to port ${port} on this computer, but Flash Box does not answer there, so your devices cannot open them.`,
+      )
+    } finally {
+      server.close()
+    }
   })
 })

@@ -164,6 +164,34 @@ function lanPortsDistinct(lan: Lan): void {
         )
 }
 
+/** Whether the engine's HTTP server answers where the front door's owner site leads. */
+async function engineAnswers(port: number): Promise<boolean> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/api/health`, {
+      signal: AbortSignal.timeout(1_500),
+    })
+    return r.ok && ((await r.json()) as { ok?: unknown }).ok === true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A plain error when nothing answers on the engine's port: the owner's pages on the LAN lead
+ * there (the desktop app starts that server when LAN mode is saved; `npm run serve` listens on
+ * its --port). Asked twice, a moment apart, so a server starting right after a save counts.
+ */
+async function engineServerProblem(port: number): Promise<FlashError | undefined> {
+  if (await engineAnswers(port)) return undefined
+  await new Promise((r) => setTimeout(r, 400))
+  if (await engineAnswers(port)) return undefined
+  return new FlashError(
+    'reach.owner_pages_not_served',
+    `The owner’s pages on the shop’s network lead to port ${port} on this computer, but Flash Box does not answer there, so your devices cannot open them.`,
+    `Another program may hold port ${port}: stop it, and Flash Box takes the port within a minute. (Running Flash Box with “npm run serve”? Start it with --port ${port}.)`,
+  )
+}
+
 export interface ReachModuleOptions {
   /** mDNS UDP port (5353; tests use another). */
   readonly mdnsPort?: number
@@ -240,6 +268,7 @@ export function createReachModule(
       ? `http://${address.includes(':') ? `[${address}]` : address}:${lan.caPort}/`
       : undefined
     const caPageQr = caPageUrl && caFingerprint ? await qrDataUrl(caPageUrl) : undefined
+    const ownerDoor = await engineServerProblem(s.reach!.enginePort)
     return {
       host,
       ...(address ? { address } : {}),
@@ -250,6 +279,7 @@ export function createReachModule(
       ...(caFingerprint ? { caFingerprint } : {}),
       announced: announcer !== null,
       pairedDevices: pairing.count(),
+      ...(ownerDoor ? { ownerDoorProblem: toUserError(ownerDoor) } : {}),
       ...(problem
         ? { problem: toUserError(problem) }
         : !caFingerprint

@@ -78,6 +78,8 @@ export interface LanView {
   readonly announced: boolean
   readonly pairedDevices: number
   readonly problem?: UserError
+  /** Nothing answers where the owner's pages lead (the engine's HTTP server on its port). */
+  readonly ownerDoorProblem?: UserError
 }
 
 export interface PairingCodeView {

@@ -353,6 +353,7 @@ function LanPanel({
         </p>
       )}
       <h4>Pair a device with the owner’s pages</h4>
+      {lan.ownerDoorProblem && <ErrorBox error={lan.ownerDoorProblem} />}
       <p>
         A new device opening <code>{lan.ownerUrl}</code> asks for the owner password and a pairing
         code. Each code works once, for 10 minutes.
