@@ -168,7 +168,11 @@ describe('the Wallet page in Chromium (regtest world: chain, bitcoind and electr
     await tab('History').click()
     const row = historyRow(sentTxid.slice(0, 12))
     await row.getByRole('button', { name: 'Bump fee (RBF)' }).click()
-    await row.getByLabel(/New fee rate \(sat\/vB\)/).fill('6')
+    // The form suggests a rate once the node's estimates arrive; type over it only after that,
+    // or the suggestion lands between the fill's select-all and its text ("4" + "6").
+    const rateInput = row.getByLabel(/New fee rate \(sat\/vB\)/)
+    await expect.poll(() => rateInput.inputValue(), { timeout: 10_000 }).not.toBe('')
+    await rateInput.fill('6')
     const before = mempool()
     await row.getByRole('button', { name: 'Review the fee bump' }).click()
     const outputs = row.getByRole('table', { name: 'Outputs' })
