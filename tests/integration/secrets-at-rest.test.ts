@@ -45,6 +45,7 @@ import {
 import { walletServiceModule } from '../../src/core/lightning/wallet-service-module'
 import { WalletServiceKeys } from '../../src/core/lightning/wallet-service-keys'
 import { LedgerPolicyStore } from '../../src/core/hardware/drivers/ledger-policies'
+import { hardwareModule } from '../../src/core/hardware/hardware-module'
 import {
   loadOrCreateOnionKeys,
   sealOnionKeysFile,
@@ -87,6 +88,7 @@ describe('secrets at rest', () => {
         mintModule({ port: 0, placement: () => ({ mode: 'run', network: 'regtest' }) }),
         ecashModule({ backgroundIntervalMs: 0 }),
         backupModule(),
+        hardwareModule(),
         walletServiceModule({ loopMs: 3_600_000, backoff: { initialMs: 60_000, maxMs: 60_000 } }),
       ],
     })
@@ -183,13 +185,17 @@ describe('secrets at rest', () => {
       true,
     )
     expect(JSON.parse(readFileSync(join(dir, 'nostr', 'identity.json'), 'utf8')).version).toBe(2)
-    // The wallet service module sealed its keys on unlock; the stack and hardware modules do the
-    // same for the onion keys and the Ledger registrations (called here as they call them).
+    // The wallet service and hardware modules sealed their files on unlock; the stack module does
+    // the same for the onion keys (called here as it calls it: it needs Docker).
     await until('the NWC keys to be sealed', () => {
       return JSON.parse(readFileSync(nwcKeysPath, 'utf8')).version === 2
     })
     expect(sealOnionKeysFile(stackDir, boxKeyFor(dir))).toBe(true)
-    expect(new LedgerPolicyStore(dir, boxKeyFor(dir)).sealPlainFile()).toBe(true)
+    await until('the Ledger registrations to be sealed', () => {
+      return (
+        JSON.parse(readFileSync(join(dir, 'secrets', 'ledger-policies.json'), 'utf8')).version === 2
+      )
+    })
     // The on-chain wallet's seed, made after the password as the Wallet page does.
     const onchain = {
       mnemonic:
