@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { OwnerPassword } from '../api/http/owner-password'
 import { seedVaultPath } from '../lightning/lightning-module'
 import {
   createSeedVault,
@@ -92,6 +93,23 @@ describe('wallet seed under the box key', () => {
     })
     expect(await openWalletSeed(dir, NEW)).toEqual(WORDS)
     expect(readFileSync(path).equals(before)).toBe(true)
+  }, 60_000)
+
+  it('needs an owner password; a login password set before the box key makes it', async () => {
+    await expect(sealWalletSeed(dir, OLD, WORDS)).rejects.toMatchObject({
+      code: 'box.no_password',
+    })
+    expect(boxKeyFor(dir).state).toBe('none')
+    await new OwnerPassword(dir).create(OLD)
+    await expect(sealWalletSeed(dir, NEW, WORDS)).rejects.toMatchObject({
+      code: 'wallet.wrong_password',
+    })
+    expect(boxKeyFor(dir).state).toBe('none')
+    await sealWalletSeed(dir, OLD, WORDS)
+    expect(boxKeyFor(dir).unlocked).toBe(true)
+    expect(await boxKeyFor(dir).checkPassword(OLD)).toBe(true)
+    restart()
+    expect(await openWalletSeed(dir, OLD)).toEqual(WORDS)
   }, 60_000)
 
   it('moves a file sealed to a box-key vault on unlock, without the password', async () => {

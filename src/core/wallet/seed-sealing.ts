@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { OwnerPassword } from '../api/http/owner-password'
 import { FlashError } from '../errors'
 import { seedVaultPath } from '../lightning/lightning-module'
-import { boxKeyFor, isSealed, type BoxKey } from '../secrets/box-key'
+import { boxKeyFor, isSealed, noBoxKeyError, type BoxKey } from '../secrets/box-key'
 import {
   openFromUnlockedVault,
   openFromVault,
@@ -62,14 +62,16 @@ export function walletSeedInfo(dataDir: string): { stored: boolean; hasPassphras
 
 /**
  * Checks the owner's password and leaves the box key unlocked with it. The box key is the
- * authority once it exists; before that (a box set up before it existed) the login password is
- * checked, and the box key is made from it, as setting the password does.
+ * authority once it exists. Before that, a box whose login password was set before the box key
+ * existed gets its box key from that password (as logging in does); with no owner password at
+ * all the seed cannot be sealed, and the owner is asked to choose one first.
  */
 async function unlockWithPassword(dataDir: string, password: string): Promise<BoxKey> {
   const box = boxKeyFor(dataDir)
   if (box.state === 'none') {
     const owner = new OwnerPassword(dataDir)
-    if ((await owner.isSet()) && !(await owner.verify(password))) throw wrongPassword()
+    if (!(await owner.isSet())) throw noBoxKeyError()
+    if (!(await owner.verify(password))) throw wrongPassword()
   }
   try {
     await box.enterPassword(password) // checks it again when already unlocked
