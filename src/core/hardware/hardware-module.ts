@@ -5,7 +5,12 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { HandlersOf } from '../../shared/api/procedure'
-import type { hardwareApi, HsmStatus, VaultNetwork } from '../../shared/api/hardware'
+import type {
+  hardwareApi,
+  HsmStatus,
+  SavedVaultView,
+  VaultNetwork,
+} from '../../shared/api/hardware'
 import { FlashError } from '../errors'
 import { loadSettings } from '../engine/stack-module'
 import type { EngineContext, EngineModule, EngineModuleFactory } from '../engine/module'
@@ -13,14 +18,17 @@ import { HsmSigner } from './hsm-signer'
 import { HsmStore } from './hsm-store'
 import { keyFingerprint, type Vault } from './multisig/vault'
 import { vaultView } from './multisig/vault-exports'
-import { combinePsbts, finalizeVaultPsbt } from './multisig/vault-psbt'
+import { vaultId, type SavedVault } from './multisig/vault-keys'
+import { VaultStore } from './multisig/vault-store'
+import { VaultWatch } from './multisig/vault-watch'
+import { VaultSpendSaga } from './multisig/vault-spend-saga'
+import type { WalletModule } from '../wallet/wallet-module'
 import {
   acceptSignedPsbt,
   psbtFileToBase64,
   readSignedFromCard,
   writePsbtToCard,
 } from './coldcard-sd'
-import { planVaultSpend } from './multisig/vault-spend'
 import { listTokens, TokenSession, type PinState } from './pkcs11/pkcs11-token'
 import { findSecp256k1Key, generateSecp256k1Key, type HsmKey } from './pkcs11/secp256k1-key'
 import { DeviceDiscovery, UDEV_RULES_FILE, type UsbDeviceInfo } from './usb/discovery'
@@ -87,7 +95,12 @@ export function hardwareModule(): EngineModuleFactory {
 
 export function createHardwareModule(
   ctx: EngineContext,
-  opts: { discovery?: DeviceDiscovery; signers?: Partial<Record<DeviceModel, SignerOpener>> } = {},
+  opts: {
+    discovery?: DeviceDiscovery
+    signers?: Partial<Record<DeviceModel, SignerOpener>>
+    /** How soon the vault sync reconnects to electrs (tests make it quick). */
+    retryMs?: { min: number; max: number }
+  } = {},
 ): EngineModule<typeof hardwareApi> {
   const log = ctx.log.child('hardware')
   const store = new HsmStore(ctx.dataDir)
@@ -200,7 +213,7 @@ export function createHardwareModule(
       throw new FlashError(
         'hsm.not_configured',
         'No HSM is set up yet.',
-        'Choose the HSM module, token and PIN in Devices → HSM.',
+        'Choose the HSM module, token and PIN in Settings → HSM.',
       )
     lock()
     let s: TokenSession
@@ -225,7 +238,7 @@ export function createHardwareModule(
         throw new FlashError(
           'hsm.key_missing',
           `The HSM has no key named “${config.keyLabel}”.`,
-          'Set the HSM up again in Devices → HSM to make the key, or check that this is the right token.',
+          'Set the HSM up again in Settings → HSM to make the key, or check that this is the right token.',
         )
       if (!found)
         log.info('made a new secp256k1 cosigner key on the HSM', { label: config.keyLabel })
@@ -243,10 +256,83 @@ export function createHardwareModule(
       throw new FlashError(
         'hsm.locked',
         'The HSM is locked.',
-        'Unlock it with its PIN in Devices → HSM.',
+        'Unlock it with its PIN in Settings → HSM.',
       )
     return new HsmSigner(session, key)
   }
+
+  // Vaults: kept in vaults.sqlite, followed on chain through the wallet's Electrum server, spent
+  // through the wallet's node (src/core/wallet/wallet-module.ts).
+  const wallet = () => ctx.modules.get('wallet') as WalletModule | undefined
+  const vaultStore = new VaultStore(ctx.dataDir)
+  const kept = new Map(vaultStore.vaults().map((v) => [v.id, v]))
+  let reconciling: Promise<void> | undefined
+  let reconcileAgain = false
+  const reconcileSpends = () => {
+    if (reconciling) {
+      reconcileAgain = true
+      return
+    }
+    reconciling = spends
+      .reconcile()
+      .catch((err: unknown) =>
+        log.debug('vault spend reconcile failed', { message: (err as Error).message }),
+      )
+      .finally(() => {
+        reconciling = undefined
+        if (reconcileAgain) {
+          reconcileAgain = false
+          reconcileSpends()
+        }
+      })
+  }
+  const vaultChanged = (id: string | undefined) => {
+    for (const v of id ? [id] : kept.keys())
+      ctx.events.publish({ topic: 'hardware', type: 'vault', vaultId: v })
+    reconcileSpends()
+  }
+  const watch = new VaultWatch({
+    dataDir: ctx.dataDir,
+    vaults: [...kept.values()],
+    endpoint: () => wallet()?.electrumEndpoint() ?? null,
+    log: log.child('vault-sync'),
+    changed: vaultChanged,
+    ...(opts.retryMs ? { retryMs: opts.retryMs } : {}),
+  })
+  const keptVault = (id: string): SavedVault => {
+    const v = kept.get(id)
+    if (!v)
+      throw new FlashError(
+        'vault.unknown',
+        'This box does not keep that vault.',
+        'Save the vault in Devices first.',
+      )
+    return v
+  }
+  const spends = new VaultSpendSaga({
+    store: vaultStore,
+    vault: keptVault,
+    chain: () => watch,
+    node: () => {
+      const w = wallet()
+      if (!w)
+        throw new FlashError(
+          'vault.no_node',
+          'The box’s on-chain wallet is not running, so there is no node to send through.',
+          'Restart Flash Box; if it keeps happening, open the Bitcoin node logs.',
+        )
+      return w.node
+    },
+    log,
+    // A spend moved on: the page hears of it, and the chain view is asked again (a spend just
+    // broadcast may already be in the sync's view, which sends no further event for it).
+    changed: (id) => vaultChanged(id),
+  })
+  const savedView = (v: SavedVault): SavedVaultView => ({
+    ...vaultView(v),
+    id: v.id,
+    ...watch.view(v.id, vaultStore.heldCoins(v.id)),
+  })
 
   const handlers: HandlersOf<typeof hardwareApi, unknown> = {
     devices: async () => discovery.overview(),
@@ -305,22 +391,30 @@ export function createHardwareModule(
         result: acceptSignedPsbt(v, sentPsbt, answer.psbt, fingerprint),
       }
     },
-    vaultFinalize: async ({ vault, psbts }) => {
-      const v: Vault = { ...vault, network: network() }
-      return finalizeVaultPsbt(v, combinePsbts(v, psbts))
+    vaults: async () => [...kept.values()].map(savedView),
+    vaultSave: async (input) => {
+      const base = { ...input, network: network() }
+      const id = vaultId(base)
+      const v: SavedVault = kept.get(id) ?? { ...base, id, createdAt: new Date().toISOString() }
+      vaultView(v) // checks the vault before it is kept
+      vaultStore.putVault(v)
+      kept.set(id, v)
+      await watch.add(v)
+      if (watch.sync.account(id).handed[0] < 0) await watch.nextAddress(id, 0)
+      log.info('vault kept and followed on chain', { vaultId: id })
+      return savedView(v)
     },
-    vaultSpend: async ({ vault, fundingTxs, to, amountSat, feeRate, changeIndex }) => {
-      const v: Vault = { ...vault, network: network() }
-      const plan = planVaultSpend(v, fundingTxs, to, BigInt(amountSat), feeRate, changeIndex)
-      return {
-        psbt: plan.psbt,
-        coins: plan.coins,
-        totalSat: Number(plan.total),
-        feeSat: Number(plan.fee),
-        ...(plan.change
-          ? { change: { address: plan.change.address, valueSat: Number(plan.change.value) } }
-          : {}),
-      }
+    vaultReceive: async ({ vaultId: id }) => {
+      keptVault(id)
+      return watch.nextAddress(id, 0)
+    },
+    vaultSpendPrepare: async (input) => spends.prepare(input),
+    vaultSpendFinalize: async (input) => spends.finalize(input),
+    vaultSpendBroadcast: async (input) => spends.broadcast(input),
+    vaultSpendDiscard: async (input) => spends.discard(input),
+    vaultSpends: async ({ vaultId: id }) => {
+      keptVault(id)
+      return spends.list(id)
     },
     importSignedPsbt: async ({ vault, sentPsbt, fileBase64, fingerprint }) => {
       const v: Vault = { ...vault, network: network() }
@@ -354,6 +448,8 @@ export function createHardwareModule(
     name: 'hardware',
     handlers: handlers as EngineModule<typeof hardwareApi>['handlers'],
     async start() {
+      await watch.start()
+      reconcileSpends()
       discovery.watch(
         (overview) => ctx.events.publish({ topic: 'hardware', type: 'devices', overview }),
         (err) => log.warn('device list after a plug/unplug failed', { error: String(err) }),
@@ -382,6 +478,9 @@ export function createHardwareModule(
       stopWatchingUnlock?.()
       discovery.stop()
       lock()
+      await reconciling
+      watch.stop()
+      vaultStore.close()
     },
   }
 }

@@ -212,7 +212,7 @@ export function hsmMissingError(): FlashError {
   return new FlashError(
     'box.hsm_missing',
     'The box key is locked by the HSM, and the HSM is not connected.',
-    'Plug in the HSM the box was set up with (Devices → HSM), then enter the owner password again.',
+    'Plug in the HSM the box was set up with (Settings → HSM), then enter the owner password again.',
   )
 }
 
@@ -376,7 +376,7 @@ export class BoxKey {
       throw new FlashError(
         'box.hsm_wrap_failed',
         'The HSM did not give the box key back unchanged, so it was not used.',
-        'Check the HSM in Devices → HSM, then try again.',
+        'Check the HSM in Settings → HSM, then try again.',
       )
     const next = await wrapUnderPassword(blob, wrapped.keyId, password, wrapped.createdAt, {
       tokenSerial: hsm.tokenSerial,

@@ -54,6 +54,10 @@ export interface WalletModuleOptions {
 export interface WalletModule extends EngineModule<typeof walletApi> {
   readonly sync: WalletSync
   readonly forSend: WalletForSend
+  /** Where the wallet's Electrum server answers (null while there is none): vaults sync there too. */
+  electrumEndpoint(): ElectrumEndpoint | null
+  /** The box's Bitcoin node, as the wallet broadcasts through it (vault spends use it too). */
+  readonly node: SendNode
 }
 
 export function walletModule(options: WalletModuleOptions = {}): EngineModuleFactory {
@@ -86,16 +90,17 @@ export function createWalletModule(
   const publishStatus = () =>
     ctx.events.publish({ topic: 'wallet', type: 'status', status: status() })
 
+  const electrumEndpoint = (): ElectrumEndpoint | null => {
+    const s = settings()
+    if (!s) return null
+    if (options.endpoint) return options.endpoint(s)
+    return s.services.electrs ? { host: '127.0.0.1', port: servicePorts.electrum } : null
+  }
   const sync: WalletSync = new WalletSync({
     store,
     log,
     ...(options.retryMs ? { retryMs: options.retryMs } : {}),
-    endpoint: () => {
-      const s = settings()
-      if (!s) return null
-      if (options.endpoint) return options.endpoint(s)
-      return s.services.electrs ? { host: '127.0.0.1', port: servicePorts.electrum } : null
-    },
+    endpoint: electrumEndpoint,
     events: {
       status: () => {
         publishStatus()
@@ -465,6 +470,8 @@ export function createWalletModule(
     name: 'wallet',
     sync,
     forSend,
+    electrumEndpoint,
+    node: lazyNode,
     handlers,
     async ownerPasswordEntered(password) {
       await migrateSeed(() => migrateWalletSeedWithPassword(ctx.dataDir, password))

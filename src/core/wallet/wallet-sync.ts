@@ -47,8 +47,13 @@ export interface WalletSyncEvents {
   status?(): void
 }
 
+/** Derives an account's addresses: the account's own keys by default; a multisig vault gives its own. */
+export interface AddressDeriver {
+  derive(chain: WalletChain, index: number): DerivedAddress
+}
+
 export class AccountState {
-  readonly keys: AccountKeys
+  readonly keys: AddressDeriver
   readonly chains: [StoredAddress[], StoredAddress[]] = [[], []]
   readonly byScriptHash = new Map<string, StoredAddress>()
   readonly byScript = new Map<string, StoredAddress>()
@@ -63,8 +68,9 @@ export class AccountState {
     store: WalletStore,
     /** Outputs of other people's transactions spent by this account's ones (shared by accounts). */
     readonly prevouts: ReadonlyMap<string, Prevout> = new Map(),
+    keys: AddressDeriver = new AccountKeys(account),
   ) {
-    this.keys = new AccountKeys(account)
+    this.keys = keys
     for (const a of store.addresses(account.id)) this.addAddress(a)
     for (const t of store.txs(account.id)) this.txs.set(t.txid, t)
     this.handed = store.cursors(account.id)
@@ -115,6 +121,8 @@ export interface WalletSyncOptions {
   readonly timeoutMs?: number
   readonly retryMs?: { readonly min: number; readonly max: number }
   readonly now?: () => Date
+  /** How an account's addresses are derived (default: its single-key descriptor). */
+  readonly deriver?: (account: WalletAccount) => AddressDeriver
 }
 
 export class WalletSync {
@@ -131,6 +139,7 @@ export class WalletSync {
   private readonly events: WalletSyncEvents
   private readonly log: Logger
   private readonly now: () => Date
+  private readonly deriver: (account: WalletAccount) => AddressDeriver
   tipHeight: number | undefined
   syncedAt: Date | undefined
   private syncedWaiters: (() => void)[] = []
@@ -143,10 +152,11 @@ export class WalletSync {
     this.events = opts.events ?? {}
     this.log = opts.log ?? silentLogger
     this.now = opts.now ?? (() => new Date())
+    this.deriver = opts.deriver ?? ((a) => new AccountKeys(a))
     this.headers = this.store.headers()
     this.prevouts = this.store.prevouts()
     for (const a of this.store.accounts())
-      this.accounts.set(a.id, new AccountState(a, this.store, this.prevouts))
+      this.accounts.set(a.id, new AccountState(a, this.store, this.prevouts, this.deriver(a)))
     this.session = new ElectrumSession(
       {
         endpoint: opts.endpoint,
@@ -191,7 +201,7 @@ export class WalletSync {
     return this.enqueue(async () => {
       if (this.accounts.has(account.id)) return this.accounts.get(account.id)!
       this.store.durable(() => this.store.putAccount(account))
-      const state = new AccountState(account, this.store, this.prevouts)
+      const state = new AccountState(account, this.store, this.prevouts, this.deriver(account))
       this.accounts.set(account.id, state)
       this.session.remember(state.byScriptHash.keys())
       if (this.session.state === 'ready') await this.discover([state])
@@ -389,7 +399,11 @@ export class WalletSync {
     probes: readonly string[] = [],
   ): Promise<StatusMap> {
     this.persistAddresses(fresh)
-    if (this.session.state !== 'ready') return new Map()
+    if (this.session.state !== 'ready') {
+      // Subscribed with the others on the next connect (an address handed out while offline).
+      this.session.remember(fresh.map((a) => a.derived.scriptHash))
+      return new Map()
+    }
     const statuses = await this.session.subscribe(
       fresh.map((a) => a.derived.scriptHash),
       probes,

@@ -32,7 +32,7 @@ export interface BackupStatus {
   readonly box: 'none' | 'locked' | 'unlocked'
   readonly keychain: { readonly available: boolean; readonly enabled: boolean }
   /**
-   * The box key wrapped by the HSM set up in Devices → HSM: configured = an HSM is set up there;
+   * The box key wrapped by the HSM set up in Settings → HSM: configured = an HSM is set up there;
    * enabled = the box opens only with the password and that HSM (tokenSerial names it).
    */
   readonly hsmWrap?: {
@@ -97,7 +97,7 @@ export const backupApi = {
   /** Keep a copy of the box key in the OS keychain (desktop only), so it starts unattended. */
   setKeychain: mutation<BackupStatus>()(z.object({ enabled: z.boolean(), password: Password })),
   /**
-   * Wrap the box key with the HSM set up in Devices → HSM (or stop): the box then opens only with
+   * Wrap the box key with the HSM set up in Settings → HSM (or stop): the box then opens only with
    * the password and that HSM plugged in. Needs the HSM present both ways; `pin` when not remembered.
    */
   setHsmWrap: mutation<BackupStatus>()(

@@ -193,11 +193,6 @@ export interface CardAnswer {
   readonly result?: SignResult
 }
 
-export interface FinalTransaction {
-  readonly txid: string
-  readonly hex: string
-}
-
 const CardFolder = z.string().min(1).max(4096)
 const CardFileName = z
   .string()
@@ -205,21 +200,115 @@ const CardFileName = z
 
 const DeviceId = z.string().min(1).max(64)
 
-export interface VaultSpendView {
-  /** Unsigned PSBT, base64, with what devices need (see vault-psbt.ts). */
-  readonly psbt: string
-  readonly coins: number
-  readonly totalSat: number
-  readonly feeSat: number
-  readonly change?: { readonly address: string; readonly valueSat: number }
+/** Where the box stands with the Electrum server it follows the vault through. */
+export type VaultSyncState = 'disabled' | 'connecting' | 'indexing' | 'ready' | 'offline'
+
+/** A vault coin the box found on chain. */
+export interface VaultCoinView {
+  readonly outpoint: string
+  readonly valueSat: number
+  readonly address: string
+  /** 0 receive, 1 change. */
+  readonly chain: 0 | 1
+  readonly index: number
+  /** 0 while unconfirmed; confirmations count only once the block's Merkle proof checked out. */
+  readonly confirmations: number
+  /** Held by a signed spend that is not confirmed yet: not picked again. */
+  readonly held: boolean
 }
 
-/** Building and collecting a vault spend. */
-export const vaultSpendApi = {
-  /** Spends every vault coin found in the pasted funding transactions (raw hex). */
-  vaultSpend: mutation<VaultSpendView>()(
+export interface VaultTxView {
+  readonly txid: string
+  readonly status: 'unconfirmed' | 'confirming' | 'confirmed' | 'replaced'
+  readonly confirmations: number
+  /** What the vault gained (positive) or spent (negative), fee included. */
+  readonly netSat: number
+  readonly feeSat?: number
+  readonly firstSeen: string
+}
+
+/** A vault the box keeps: its exports, and what the box sees of it on chain. */
+export interface SavedVaultView extends VaultView {
+  readonly id: string
+  readonly sync: {
+    readonly state: VaultSyncState
+    readonly problem?: string
+    readonly tipHeight?: number
+  }
+  readonly balance: { readonly confirmedSat: number; readonly unconfirmedSat: number }
+  readonly coins: readonly VaultCoinView[]
+  readonly history: readonly VaultTxView[]
+  /** The receive address handed out last (index and address). */
+  readonly receive?: { readonly index: number; readonly address: string }
+}
+
+/**
+ * A vault spend, a saga whose every step is written before the next begins:
+ * - unsigned: the PSBT is built; signatures are being collected (nothing is held);
+ * - signed: every signature checked, the final transaction kept (its coins are held); the owner
+ *   reviews it and confirms the broadcast — or broadcasts it later, the same transaction;
+ * - broadcasting: handed to the box's node; after a crash here the box asks its node and its
+ *   chain view whether it arrived (broadcast) or not (back to signed);
+ * - broadcast: the node accepted it; seen: the box's sync sees it on chain or in the mempool;
+ * - refused: the node said no (its reason in words); discarded: the owner gave it up.
+ */
+export type VaultSpendState =
+  'unsigned' | 'signed' | 'broadcasting' | 'broadcast' | 'seen' | 'refused' | 'discarded'
+
+export interface VaultSpendOutput {
+  readonly address?: string
+  readonly valueSat: number
+  /** Back to the vault's own change address. */
+  readonly change: boolean
+}
+
+export interface VaultSpendReview {
+  readonly id: string
+  readonly vaultId: string
+  readonly state: VaultSpendState
+  /** Unsigned PSBT, base64, with what devices need (see vault-psbt.ts). */
+  readonly psbt: string
+  readonly coins: readonly { readonly outpoint: string; readonly valueSat: number }[]
+  readonly inputSat: number
+  /** Every output: payments and change. */
+  readonly outputs: readonly VaultSpendOutput[]
+  readonly feeSat: number
+  /** Estimated before signing; exact (fee ÷ the final transaction's vsize) once signed. */
+  readonly feeRate: number
+  readonly vsize: number
+  /** Coins came from pasted funding transactions (the offline fallback), not from the box's sync. */
+  readonly offline: boolean
+  readonly txid?: string
+  /** The final transaction, hex, once signed: kept so it can always be broadcast later. */
+  readonly hex?: string
+  /** Why the node refused it, in words. */
+  readonly failure?: string
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+const VaultId = z.string().regex(/^vault-[0-9a-f]{16}$/, 'a vault id')
+const SpendId = z.string().regex(/^[0-9a-f]{32}$/, 'a spend id')
+
+/** Vaults the box keeps and follows on chain, and their spends. */
+export const vaultApi = {
+  vaults: query<readonly SavedVaultView[]>()(z.object({})),
+  /** Keeps the vault and starts following its addresses through the box's Electrum server. */
+  vaultSave: mutation<SavedVaultView>()(VaultInputSchema),
+  /** The next unused receive address (watched from now on). */
+  vaultReceive: mutation<{ readonly index: number; readonly address: string }>()(
+    z.object({ vaultId: VaultId }),
+  ),
+  /**
+   * Builds a spend from the vault's confirmed coins the box follows (largest first), change to the
+   * next change address. `fundingTxs` is the offline fallback: coins from pasted transactions.
+   */
+  vaultSpendPrepare: mutation<VaultSpendReview>()(
     z.object({
-      vault: VaultInputSchema,
+      vaultId: VaultId,
+      to: z.string().trim().min(14).max(100),
+      amountSat: z.number().int().min(546).max(2_100_000_000_000_000),
+      feeRate: z.number().min(1).max(1000),
       fundingTxs: z
         .array(
           z
@@ -229,14 +318,18 @@ export const vaultSpendApi = {
             .max(2_000_000)
             .regex(/^[0-9a-fA-F]+$/, 'a raw transaction in hex'),
         )
-        .min(1)
-        .max(20),
-      to: z.string().trim().min(14).max(100),
-      amountSat: z.number().int().min(546).max(2_100_000_000_000_000),
-      feeRate: z.number().min(1).max(1000),
-      changeIndex: z.number().int().min(0).max(99),
+        .max(20)
+        .optional(),
     }),
   ),
+  /** Joins signed copies, checks every signature and the threshold, keeps the final transaction. */
+  vaultSpendFinalize: mutation<VaultSpendReview>()(
+    z.object({ spendId: SpendId, psbts: z.array(PsbtBase64).min(1).max(15) }),
+  ),
+  /** The owner confirmed the review: sends the kept transaction through the box's node. */
+  vaultSpendBroadcast: mutation<VaultSpendReview>()(z.object({ spendId: SpendId })),
+  vaultSpendDiscard: mutation<VaultSpendReview>()(z.object({ spendId: SpendId })),
+  vaultSpends: query<readonly VaultSpendReview[]>()(z.object({ vaultId: VaultId })),
   /** A signed PSBT file (binary, base64 or hex inside; sent here as the file's bytes in base64),
    * checked to be the same transaction, the vault's, and signed by `fingerprint`. */
   importSignedPsbt: mutation<SignResult>()(
@@ -292,15 +385,13 @@ export const hardwareApi = {
       fingerprint: Fingerprint,
     }),
   ),
-  /** Joins signed copies, checks every signature and the threshold, finalizes (not broadcast). */
-  vaultFinalize: mutation<FinalTransaction>()(
-    z.object({ vault: VaultInputSchema, psbts: z.array(PsbtBase64).min(1).max(15) }),
-  ),
   ...deviceApi,
-  ...vaultSpendApi,
+  ...vaultApi,
 }
 
 export type HardwareEvent =
   | { topic: 'hardware'; type: 'devices'; overview: DevicesOverview }
   /** A BitBox02 pairing for the first time: the code to compare with its screen. */
   | { topic: 'hardware'; type: 'pairing'; deviceId: string; code: string }
+  /** What the box sees of a vault on chain changed, or one of its spends moved on. */
+  | { topic: 'hardware'; type: 'vault'; vaultId: string }

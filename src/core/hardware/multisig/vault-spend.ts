@@ -1,8 +1,8 @@
-// Building a vault spend from the transactions that funded it. The box does not yet follow the
-// vault's addresses on chain, so the owner pastes the funding transactions (raw hex, as any node
-// or block explorer gives them); the vault's outputs in them are found by scanning the first
-// receive and change addresses, and every one found is spent (no coin selection: a vault spend
-// empties what it is given, less the payment and the fee, back to a change address).
+// Building a vault spend: coins are picked largest first from those the box follows on chain
+// (vault-watch.ts) until they pay the amount and the fee; the rest goes back to the vault's next
+// change address. Offline fallback: the owner pastes the funding transactions (raw hex, as any
+// node or block explorer gives them) and the vault's outputs in them are found by scanning the
+// first receive and change addresses.
 import { address as baddress, Transaction } from 'bitcoinjs-lib'
 import { FlashError } from '../../errors'
 import { bitcoinNetwork, vaultAddress, type Vault } from './vault'
@@ -55,25 +55,18 @@ function outputVsize(script: Uint8Array): number {
 
 export interface VaultSpendPlan {
   psbt: string
-  coins: number
+  coins: VaultCoin[]
   total: bigint
   fee: bigint
-  change?: { address: string; value: bigint }
+  /** Estimated before signing (signatures are up to 73 bytes; DER can make them shorter). */
+  vsize: number
+  change?: { index: number; address: string; value: bigint }
 }
 
-/** Pays `amount` to `to` from every vault coin in `txHexes`, the rest back to change `changeIndex`. */
-export function planVaultSpend(
-  vault: Vault,
-  txHexes: readonly string[],
-  to: string,
-  amount: bigint,
-  feeRate: number,
-  changeIndex: number,
-): VaultSpendPlan {
-  const network = bitcoinNetwork(vault.network)
-  let toScript: Uint8Array
+/** Checks `to` is an address on the vault's network; its output script. */
+export function paymentScript(vault: Vault, to: string): Uint8Array {
   try {
-    toScript = baddress.toOutputScript(to, network)
+    return baddress.toOutputScript(to, bitcoinNetwork(vault.network))
   } catch (err) {
     throw new FlashError(
       'vault.bad_address',
@@ -82,25 +75,46 @@ export function planVaultSpend(
       { cause: err },
     )
   }
-  const coins = findVaultCoins(vault, txHexes)
-  if (coins.length === 0)
-    throw new FlashError(
-      'vault.no_coins',
-      `None of these transactions pays the vault (its first ${VAULT_SCAN} receive and change addresses).`,
-      'Paste the transaction that sent coins to the vault’s address.',
-    )
-  const total = coins.reduce((s, c) => s + c.value, 0n)
+}
+
+/**
+ * Pays `amount` to `to` from `coins` (largest first, as few as cover the amount and the fee), the
+ * rest back to change address `changeIndex`.
+ */
+export function planVaultSpend(
+  vault: Vault,
+  available: readonly VaultCoin[],
+  to: string,
+  amount: bigint,
+  feeRate: number,
+  changeIndex: number,
+): VaultSpendPlan {
+  const toScript = paymentScript(vault, to)
   const change = vaultAddress(vault, 1, changeIndex)
-  const base = 10.5 + coins.length * inputVsize(vault) + outputVsize(toScript)
-  const feeWith = BigInt(Math.ceil((base + outputVsize(change.script)) * feeRate))
-  const feeWithout = BigInt(Math.ceil(base * feeRate))
-  const left = total - amount - feeWith
-  if (total - amount - feeWithout < 0n)
+  const sorted = [...available].sort((a, b) =>
+    a.value === b.value ? 0 : a.value > b.value ? -1 : 1,
+  )
+  const coins: VaultCoin[] = []
+  let total = 0n
+  let base = 10.5 + outputVsize(toScript)
+  const fees = () => ({
+    withChange: BigInt(Math.ceil((base + outputVsize(change.script)) * feeRate)),
+    without: BigInt(Math.ceil(base * feeRate)),
+  })
+  for (const c of sorted) {
+    if (coins.length > 0 && total - amount - fees().without >= 0n) break
+    coins.push(c)
+    total += c.value
+    base += inputVsize(vault)
+  }
+  const { withChange: feeWith, without: feeWithout } = fees()
+  if (coins.length === 0 || total - amount - feeWithout < 0n)
     throw new FlashError(
       'vault.not_enough',
-      `The vault coins given hold ${total} sat; paying ${amount} sat plus about ${feeWithout} sat fee needs more.`,
-      'Pay less, choose a lower fee rate, or add the other funding transactions.',
+      `The vault’s spendable coins hold ${total} sat; paying ${amount} sat plus about ${feeWithout} sat fee needs more.`,
+      'Pay less, choose a lower fee rate, or wait for coins on their way to the vault to confirm.',
     )
+  const left = total - amount - feeWith
   // Change below the dust line is left to the fee rather than made into an unspendable output.
   const withChange = left >= 546n
   const fee = withChange ? feeWith : total - amount
@@ -112,9 +126,10 @@ export function planVaultSpend(
   )
   return {
     psbt,
-    coins: coins.length,
+    coins,
     total,
     fee,
-    ...(withChange ? { change: { address: change.address, value: left } } : {}),
+    vsize: Math.ceil(withChange ? base + outputVsize(change.script) : base),
+    ...(withChange ? { change: { index: changeIndex, address: change.address, value: left } } : {}),
   }
 }

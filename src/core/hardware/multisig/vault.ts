@@ -122,7 +122,7 @@ export function checkVault(vault: Vault): void {
         throw new FlashError(
           'vault.bad_key',
           `The key of “${c.name}” is not a valid public key.`,
-          'Read the key from the HSM again in Devices → HSM.',
+          'Read the key from the HSM again in Settings → HSM.',
           { cause: err },
         )
       }
@@ -130,7 +130,7 @@ export function checkVault(vault: Vault): void {
         throw new FlashError(
           'vault.bad_key',
           `The key of “${c.name}” must be a compressed key whose fingerprint is its own.`,
-          'Read the key from the HSM again in Devices → HSM.',
+          'Read the key from the HSM again in Settings → HSM.',
         )
     }
     if (seen.has(id))

@@ -86,7 +86,7 @@ export function unwrapSecret(
     throw new FlashError(
       'hsm.unwrap_failed',
       'The HSM could not open this wrapped secret: it was wrapped by another HSM key, or it is damaged.',
-      'Plug in the HSM the box was set up with (Devices → HSM), then try again.',
+      'Plug in the HSM the box was set up with (Settings → HSM), then try again.',
       { cause: err },
     )
   }

@@ -39,7 +39,7 @@ function acquire(modulePath: string): pkcs11js.PKCS11 {
     throw new FlashError(
       'hsm.module_missing',
       `The HSM module ${modulePath} could not be loaded.`,
-      'Check the module path in Devices → HSM (for SoftHSM2 it is /usr/lib/softhsm/libsofthsm2.so) and that the HSM software is installed.',
+      'Check the module path in Settings → HSM (for SoftHSM2 it is /usr/lib/softhsm/libsofthsm2.so) and that the HSM software is installed.',
       { cause: err },
     )
   }
@@ -139,7 +139,7 @@ export class TokenSession {
         throw new FlashError(
           'hsm.token_missing',
           `No HSM token with serial ${login.tokenSerial} is present.`,
-          'Plug the HSM in (or check the module path), then choose its token again in Devices → HSM.',
+          'Plug the HSM in (or check the module path), then choose its token again in Settings → HSM.',
         )
       session = lib.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION)
       try {
@@ -162,7 +162,7 @@ export class TokenSession {
       throw new FlashError(
         'hsm.session_closed',
         'The HSM session was closed.',
-        'Unlock the HSM again in Devices → HSM.',
+        'Unlock the HSM again in Settings → HSM.',
       )
     try {
       return fn(this.lib, this.session)
@@ -210,7 +210,7 @@ function loginFailure(err: unknown, state: PinState): FlashError {
     return new FlashError(
       'hsm.pin_incorrect',
       `The HSM refused the PIN.${warning}`,
-      'Type the PIN again in Devices → HSM. Do not guess: HSMs lock after a few wrong tries.',
+      'Type the PIN again in Settings → HSM. Do not guess: HSMs lock after a few wrong tries.',
     )
   }
   return pkcs11Failure(err)
@@ -227,14 +227,14 @@ export function pkcs11Failure(err: unknown): FlashError {
       return new FlashError(
         'hsm.removed',
         'The HSM was removed or stopped answering. Nothing was signed.',
-        'Plug it back in and unlock it again in Devices → HSM.',
+        'Plug it back in and unlock it again in Settings → HSM.',
         { cause: err },
       )
     case 'CKR_USER_NOT_LOGGED_IN':
       return new FlashError(
         'hsm.locked',
         'The HSM is locked.',
-        'Unlock it with its PIN in Devices → HSM.',
+        'Unlock it with its PIN in Settings → HSM.',
         { cause: err },
       )
     case 'CKR_MECHANISM_INVALID':
@@ -259,7 +259,7 @@ export function pkcs11Failure(err: unknown): FlashError {
       return new FlashError(
         'hsm.failed',
         `The HSM refused the request${code ? ` (${code})` : ''}.`,
-        'Check the HSM in Devices → HSM and try again.',
+        'Check the HSM in Settings → HSM and try again.',
         { cause: err },
       )
   }

@@ -93,7 +93,7 @@ export function findSecp256k1Key(session: TokenSession, label: string): HsmKey |
     throw new FlashError(
       'hsm.key_wrong_curve',
       `The key “${label}” on the HSM is not a secp256k1 key.`,
-      'Choose another key name in Devices → HSM so Flash Box makes a new secp256k1 key.',
+      'Choose another key name in Settings → HSM so Flash Box makes a new secp256k1 key.',
     )
   const publicHandle = findOne(session, [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
@@ -103,7 +103,7 @@ export function findSecp256k1Key(session: TokenSession, label: string): HsmKey |
     throw new FlashError(
       'hsm.key_incomplete',
       `The HSM has the private key “${label}” but not its public half.`,
-      'Choose another key name in Devices → HSM; this one cannot be used as a cosigner.',
+      'Choose another key name in Settings → HSM; this one cannot be used as a cosigner.',
     )
   return {
     label,

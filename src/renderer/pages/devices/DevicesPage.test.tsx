@@ -1,8 +1,14 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { setTransport } from '../../api/client'
-import { FakeTransportForTests, userError } from '../../test/fake-transport'
-import type { DevicesOverview, HsmStatus, VaultView } from '../../../shared/api/hardware'
+import { FakeTransportForTests } from '../../test/fake-transport'
+import type {
+  DevicesOverview,
+  HsmStatus,
+  SavedVaultView,
+  VaultSpendReview,
+  VaultView,
+} from '../../../shared/api/hardware'
 import DevicesPage, { parseKeyExpression } from './DevicesPage'
 
 afterEach(cleanup)
@@ -59,6 +65,7 @@ function transport(hsm: HsmStatus) {
   return new FakeTransportForTests({
     'hardware.devices': () => overview,
     'hardware.hsmStatus': () => hsm,
+    'hardware.vaults': () => [],
   })
 }
 
@@ -87,47 +94,16 @@ describe('Devices page', () => {
     expect(screen.queryByRole('list', { name: 'Devices found' })).toBeNull()
   })
 
-  it('sets the HSM up: finds tokens, sends module/token/key/PIN once, clears the PIN; shows a wrong PIN', async () => {
-    const t = transport(unconfigured).on('hardware.hsmTokens', () => [
-      {
-        slotId: '7',
-        label: 'box',
-        serial: 'abc123',
-        model: 'SoftHSM v2',
-        manufacturer: 'SoftHSM project',
-        pin: 'ok',
-      },
-    ])
-    let tries = 0
-    t.on('hardware.hsmSetup', () => {
-      if (tries++ === 0)
-        throw userError(
-          'hsm.pin_incorrect',
-          'The HSM refused the PIN.',
-          'Type the PIN again in Devices → HSM.',
-        )
-      return unlocked
-    })
-    setTransport(t)
+  it('shows the HSM’s state and links to Settings → HSM, where it is set up', async () => {
+    setTransport(transport(unlocked))
     render(<DevicesPage params={{}} />)
-    fireEvent.click(await screen.findByRole('button', { name: 'Find tokens' }))
-    const pin = await screen.findByLabelText('PIN')
-    fireEvent.change(pin, { target: { value: '1111' } })
-    const submit = screen.getByRole('button', { name: /Set up/ })
-    fireEvent.click(submit)
-    expect(await screen.findByText('The HSM refused the PIN.')).toBeTruthy()
-    fireEvent.change(screen.getByLabelText('PIN'), { target: { value: '123456' } })
-    fireEvent.click(screen.getByRole('button', { name: /Set up/ }))
-    expect(await screen.findByText('Unlocked')).toBeTruthy()
-    expect(t.callsTo('hardware.hsmSetup').at(-1)).toEqual({
-      modulePath: '/usr/lib/softhsm/libsofthsm2.so',
-      tokenSerial: 'abc123',
-      keyLabel: 'flash-box-vault',
-      pin: '123456',
-      rememberPin: false,
-    })
-    expect(screen.getByText(KEY)).toBeTruthy()
-    expect(document.body.textContent).not.toContain('123456')
+    const hsm = await screen.findByRole('region', { name: 'HSM' })
+    expect(await within(hsm).findByText('Unlocked')).toBeTruthy()
+    expect(within(hsm).getByText('d34db33f')).toBeTruthy()
+    expect(within(hsm).getByRole('link', { name: 'Settings → HSM' }).getAttribute('href')).toBe(
+      '#/settings/hsm',
+    )
+    expect(screen.queryByLabelText('PIN')).toBeNull()
   })
 
   it('vault wizard: HSM key + two pasted keys → the vault, its descriptor and what cannot be exported', async () => {
@@ -179,6 +155,98 @@ describe('Devices page', () => {
         xpub: TPUB,
       },
     ])
+  })
+
+  it('a kept vault: balance and coins from the sync; spend → signatures → review → broadcast only on confirm', async () => {
+    const kept: SavedVaultView = {
+      id: 'vault-00112233aabbccdd',
+      name: 'savings',
+      threshold: 2,
+      cosigners: [{ kind: 'fixed', name: 'HSM', fingerprint: 'd34db33f', publicKey: KEY }],
+      network: 'regtest',
+      descriptor: 'wsh(sortedmulti(2,...))#abcdefgh',
+      receiveDescriptor: 'r',
+      changeDescriptor: 'c',
+      firstAddresses: ['bcrt1qfirst'],
+      exportLimits: [],
+      sync: { state: 'ready', tipHeight: 200 },
+      balance: { confirmedSat: 600_000, unconfirmedSat: 50_000 },
+      coins: [
+        {
+          outpoint: 'aa:0',
+          valueSat: 600_000,
+          address: 'bcrt1qfirst',
+          chain: 0,
+          index: 0,
+          confirmations: 3,
+          held: false,
+        },
+      ],
+      history: [],
+      receive: { index: 1, address: 'bcrt1qsecond' },
+    }
+    const unsigned: VaultSpendReview = {
+      id: '0'.repeat(32),
+      vaultId: kept.id,
+      state: 'unsigned',
+      psbt: 'cHNidP8BAAAA',
+      coins: [{ outpoint: 'aa:0', valueSat: 600_000 }],
+      inputSat: 600_000,
+      outputs: [
+        { address: 'bcrt1qbob', valueSat: 500_000, change: false },
+        { address: 'bcrt1qchange', valueSat: 99_600, change: true },
+      ],
+      feeSat: 400,
+      feeRate: 2.02,
+      vsize: 198,
+      offline: false,
+      createdAt: '2026-12-05T12:00:00.000Z',
+      updatedAt: '2026-12-05T12:00:00.000Z',
+    }
+    const signed: VaultSpendReview = {
+      ...unsigned,
+      state: 'signed',
+      feeSat: 380,
+      feeRate: 2.0,
+      vsize: 190,
+      outputs: [unsigned.outputs[0]!, { ...unsigned.outputs[1]!, valueSat: 99_620 }],
+      txid: 'ee'.repeat(32),
+      hex: '02000000',
+    }
+    const t = transport(unlocked)
+      .on('hardware.vaults', () => [kept])
+      .on('hardware.vaultSpends', () => [])
+      .on('hardware.vaultSpendPrepare', () => unsigned)
+      .on('hardware.hsmSignPsbt', () => ({
+        psbt: 'cHNidP8BAAAB',
+        signedInputs: [0],
+        normalisedHighS: 0,
+      }))
+      .on('hardware.vaultSpendFinalize', () => signed)
+      .on('hardware.vaultSpendBroadcast', () => ({ ...signed, state: 'broadcast' }))
+    setTransport(t)
+    render(<DevicesPage params={{}} />)
+    const balance = await screen.findByLabelText('Vault balance')
+    expect(balance.textContent).toMatch(/600,000 sat.*50,000 sat.*bcrt1qsecond/)
+    expect(screen.getByLabelText('Vault coins').textContent).toMatch(/600,000 sat.*3 confirmations/)
+    fireEvent.change(screen.getByLabelText('Pay to'), { target: { value: 'bcrt1qbob' } })
+    fireEvent.change(screen.getByLabelText('Amount (sat)'), { target: { value: '500000' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Build the spend' }))
+    fireEvent.click(await screen.findByRole('button', { name: 'Sign with the HSM' }))
+    await screen.findByLabelText('Signatures collected')
+    fireEvent.click(screen.getByRole('button', { name: 'Combine and check the signatures' }))
+    const review = await screen.findByLabelText('Spend review')
+    expect(review.textContent).toMatch(
+      /Pays500,000 sat to bcrt1qbob.*Change back to the vault99,620 sat to bcrt1qchange.*Fee380 sat.*Fee rate2 sat\/vB \(190 vB\)/,
+    )
+    expect(t.callsTo('hardware.vaultSpendFinalize')).toEqual([
+      { spendId: unsigned.id, psbts: ['cHNidP8BAAAB'] },
+    ])
+    // Nothing is broadcast before the owner confirms.
+    expect(t.callsTo('hardware.vaultSpendBroadcast')).toEqual([])
+    fireEvent.click(screen.getByRole('button', { name: 'Broadcast through the box’s node' }))
+    expect(await screen.findByText(/Sent through the box’s node: e{64}/)).toBeTruthy()
+    expect(t.callsTo('hardware.vaultSpendBroadcast')).toEqual([{ spendId: unsigned.id }])
   })
 
   it('parses key expressions with their origin and nothing else', () => {

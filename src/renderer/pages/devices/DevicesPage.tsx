@@ -1,6 +1,7 @@
-// Devices: signing devices on USB (found, and what stands between each one and signing), the HSM
-// that holds the vault's cosigner key, a 2-of-3 vault wizard, and Coldcard signing by microSD.
-// Everything goes through `api.hardware.…`; the HSM PIN is sent once and never shown again.
+// Devices: signing devices on USB (found, and what stands between each one and signing), the HSM's
+// state (it is set up in Settings → HSM), a 2-of-3 vault wizard, the vault the box keeps and follows
+// on chain (balance, coins, history, spends), and Coldcard signing by microSD. Everything goes
+// through `api.hardware.…`.
 import { useState } from 'react'
 import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
@@ -9,25 +10,25 @@ import type {
   Cosigner,
   DeviceView,
   HsmStatus,
-  HsmToken,
+  SavedVaultView,
   VaultView,
 } from '../../../shared/api/hardware'
-import type { ApiError } from '../../api/transport'
 import type { PageProps } from '../types'
-import { VaultSpend } from './VaultSpend'
-
-const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so'
+import { VaultOnChain } from './VaultOnChain'
+import { VaultSheet } from './VaultSheet'
 
 export default function DevicesPage(_props: PageProps) {
   const devices = useQuery(() => api.hardware.devices({}), [])
   const hsm = useQuery(() => api.hardware.hsmStatus({}), [])
   const [deviceKey, setDeviceKey] = useState('')
-  const [vault, setVault] = useState<VaultView | undefined>(undefined)
+  const vaults = useQuery(() => api.hardware.vaults({}), [])
   const [pairing, setPairing] = useState<string | undefined>(undefined)
   useEvent('hardware', (e) => {
     if (e.type === 'devices') devices.setData(e.overview)
     if (e.type === 'pairing') setPairing(e.code)
+    if (e.type === 'vault') vaults.refresh()
   })
+  const kept = vaults.data ?? []
   const signing = (devices.data?.devices ?? []).filter((d) => d.canSign)
   return (
     <div className="page">
@@ -73,16 +74,20 @@ export default function DevicesPage(_props: PageProps) {
           </>
         )}
       </section>
-      <HsmSection status={hsm.data} error={hsm.error} onChange={(s) => hsm.setData(s)} />
+      <HsmState status={hsm.data} />
+      {vaults.error && <ErrorBox error={vaults.error} />}
+      {kept.map((v) => (
+        <VaultOnChain key={v.id} vault={v} hsm={hsm.data} devices={signing} />
+      ))}
       <VaultWizard
         hsm={hsm.data}
         deviceKey={deviceKey}
         onDeviceKey={setDeviceKey}
-        onVault={setVault}
+        onSaved={(v) => vaults.setData((list) => [...(list ?? []).filter((x) => x.id !== v.id), v])}
         devices={signing}
+        kept={kept.length > 0}
       />
-      {vault && <VaultSpend vault={vault} hsm={hsm.data} devices={signing} />}
-      {!vault && <CardSigning />}
+      {kept.length === 0 && <CardSigning />}
     </div>
   )
 }
@@ -127,196 +132,30 @@ function DeviceRow({ device: d, onKey }: { device: DeviceView; onKey: (key: stri
   )
 }
 
-const PIN_STATE: Record<NonNullable<HsmStatus['pinState']>, string> = {
-  ok: '',
-  'count-low': 'The HSM has counted wrong PINs; a few more will lock it.',
-  'final-try': 'One more wrong PIN will lock the HSM.',
-  locked:
-    'The HSM has locked its PIN. Unlock it with the maker’s tool and its security-officer PIN.',
-  'not-initialised': 'This token has no user PIN yet. Set one with the maker’s tool first.',
-}
-
-function HsmSection({
-  status,
-  error,
-  onChange,
-}: {
-  status: HsmStatus | undefined
-  error: ApiError | undefined
-  onChange: (s: HsmStatus) => void
-}) {
-  const [modulePath, setModulePath] = useState(SOFTHSM)
-  const [tokens, setTokens] = useState<readonly HsmToken[] | undefined>(undefined)
-  const [tokenSerial, setTokenSerial] = useState('')
-  const [keyLabel, setKeyLabel] = useState('flash-box-vault')
-  const [pin, setPin] = useState('')
-  const [remember, setRemember] = useState(false)
-  const find = useMutation((path: string) => api.hardware.hsmTokens({ modulePath: path }))
-  const setup = useMutation(() =>
-    api.hardware.hsmSetup({ modulePath, tokenSerial, keyLabel, pin, rememberPin: remember }),
-  )
-  const unlock = useMutation(() => api.hardware.hsmUnlock({ pin }))
-  const lock = useMutation(() => api.hardware.hsmLock({}))
-  const forget = useMutation(() => api.hardware.hsmForget({}))
-  const done = (s: HsmStatus | undefined) => {
-    setPin('')
-    if (s) onChange(s)
-    // A refused PIN changes the count of wrong PINs and the token's PIN state: read them again.
-    else void api.hardware.hsmStatus({}).then(onChange, () => undefined)
-  }
-  const pinWarning = status?.pinState ? PIN_STATE[status.pinState] : ''
+function HsmState({ status }: { status: HsmStatus | undefined }) {
   return (
     <section className="card" aria-labelledby="devices-hsm">
       <h2 id="devices-hsm">HSM</h2>
-      <p className="muted">
-        An HSM (a hardware security module, or SoftHSM2 for testing) makes a Bitcoin key inside
-        itself and never lets it out; it only signs. It has no BIP32 tree, so it is one fixed key:
-        every vault address contains it. Addresses still differ (the vault’s other keys change with
-        each one), but once coins are spent, anyone can see those spends share the HSM key.
-      </p>
-      {error && <ErrorBox error={error} />}
       {status?.configured ? (
-        <>
-          <dl className="facts">
-            <dt>State</dt>
-            <dd>
-              <Badge tone={status.unlocked ? 'ok' : 'warn'}>
-                {status.unlocked ? 'Unlocked' : 'Locked'}
-              </Badge>
-              {status.pinRemembered && <span className="muted"> — PIN kept on this computer</span>}
-            </dd>
-            <dt>Module</dt>
-            <dd>
-              <code>{status.modulePath}</code>
-            </dd>
-            <dt>Token</dt>
-            <dd>{status.tokenSerial}</dd>
-            <dt>Key</dt>
-            <dd>
-              {status.key ? (
-                <>
-                  fingerprint <code>{status.key.fingerprint}</code>, public key{' '}
-                  <code>{status.key.publicKey}</code>
-                </>
-              ) : (
-                'Unlock to read it'
-              )}
-            </dd>
-            {status.wrongPins > 0 && (
-              <>
-                <dt>Wrong PINs</dt>
-                <dd>{status.wrongPins} in a row</dd>
-              </>
-            )}
-          </dl>
-          {pinWarning && <p role="alert">{pinWarning}</p>}
-          {status.unlocked ? (
-            <button onClick={() => void lock.run(undefined).then(done)} disabled={lock.pending}>
-              Lock
-            </button>
-          ) : (
-            <form
-              onSubmit={(e) => {
-                e.preventDefault()
-                void unlock.run(undefined).then(done)
-              }}
-            >
-              <label>
-                PIN{' '}
-                <input
-                  type="password"
-                  autoComplete="off"
-                  value={pin}
-                  onChange={(e) => setPin(e.target.value)}
-                />
-              </label>{' '}
-              <button type="submit" disabled={pin.length < 4 || unlock.pending}>
-                Unlock
-              </button>
-            </form>
-          )}{' '}
-          <button onClick={() => void forget.run(undefined).then(done)} disabled={forget.pending}>
-            Forget this HSM
-          </button>
-          {unlock.error && <ErrorBox error={unlock.error} />}
-          {lock.error && <ErrorBox error={lock.error} />}
-          {forget.error && <ErrorBox error={forget.error} />}
-        </>
-      ) : (
-        <form
-          aria-label="Set up the HSM"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void setup.run(undefined).then(done)
-          }}
-        >
-          <label>
-            Module (PKCS#11 library){' '}
-            <input value={modulePath} onChange={(e) => setModulePath(e.target.value)} size={40} />
-          </label>{' '}
-          <button
-            type="button"
-            onClick={() =>
-              void find.run(modulePath).then((t) => {
-                setTokens(t)
-                if (t?.[0]) setTokenSerial(t[0].serial)
-              })
-            }
-            disabled={find.pending}
-          >
-            Find tokens
-          </button>
-          {find.error && <ErrorBox error={find.error} />}
-          {tokens && tokens.length === 0 && <p>No token is present behind this module.</p>}
-          {tokens && tokens.length > 0 && (
+        <p>
+          <Badge tone={status.unlocked ? 'ok' : 'warn'}>
+            {status.unlocked ? 'Unlocked' : 'Locked'}
+          </Badge>{' '}
+          {status.key ? (
             <>
-              <div>
-                <label>
-                  Token{' '}
-                  <select value={tokenSerial} onChange={(e) => setTokenSerial(e.target.value)}>
-                    {tokens.map((t) => (
-                      <option key={t.serial} value={t.serial}>
-                        {t.label} — {t.model} (serial {t.serial}, slot {t.slotId})
-                      </option>
-                    ))}
-                  </select>
-                </label>
-              </div>
-              <div>
-                <label>
-                  Key name <input value={keyLabel} onChange={(e) => setKeyLabel(e.target.value)} />
-                </label>
-              </div>
-              <div>
-                <label>
-                  PIN{' '}
-                  <input
-                    type="password"
-                    autoComplete="off"
-                    value={pin}
-                    onChange={(e) => setPin(e.target.value)}
-                  />
-                </label>
-              </div>
-              <div>
-                <label>
-                  <input
-                    type="checkbox"
-                    checked={remember}
-                    onChange={(e) => setRemember(e.target.checked)}
-                  />{' '}
-                  Keep the PIN on this computer (a file only Flash Box’s user can read) so the HSM
-                  unlocks when the box starts
-                </label>
-              </div>
-              <button type="submit" disabled={!tokenSerial || pin.length < 4 || setup.pending}>
-                Set up: use this key, or make it inside the HSM
-              </button>
+              key <code>{status.key.fingerprint}</code>
             </>
+          ) : (
+            'unlock it to read its key'
           )}
-          {setup.error && <ErrorBox error={setup.error} />}
-        </form>
+        </p>
+      ) : (
+        <p>No HSM is set up.</p>
       )}
+      <p className="muted">
+        The HSM keeps one key of the vault. Its module, token and PIN are chosen in{' '}
+        <a href="#/settings/hsm">Settings → HSM</a>, where it is also unlocked and locked.
+      </p>
     </section>
   )
 }
@@ -338,24 +177,25 @@ function VaultWizard({
   hsm,
   deviceKey: first,
   onDeviceKey: setFirst,
-  onVault,
+  onSaved,
   devices,
+  kept,
 }: {
   hsm: HsmStatus | undefined
   deviceKey: string
   onDeviceKey: (key: string) => void
-  onVault: (v: VaultView) => void
+  onSaved: (v: SavedVaultView) => void
   devices: readonly DeviceView[]
+  kept: boolean
 }) {
   const [name, setName] = useState('savings')
   const [second, setSecond] = useState('')
-  const [view, setViewState] = useState<VaultView | undefined>(undefined)
-  const setView = (v: VaultView) => {
-    setViewState(v)
-    onVault(v)
-  }
+  const [view, setView] = useState<VaultView | undefined>(undefined)
   const preview = useMutation((cosigners: Cosigner[]) =>
     api.hardware.vaultPreview({ name, threshold: 2, cosigners }),
+  )
+  const save = useMutation((v: VaultView) =>
+    api.hardware.vaultSave({ name: v.name, threshold: v.threshold, cosigners: [...v.cosigners] }),
   )
   const device = parseKeyExpression('Hardware wallet', first)
   const backup = parseKeyExpression('Backup key', second)
@@ -365,7 +205,7 @@ function VaultWizard({
   const cosigners = [hsmKey, device, backup].filter((c): c is Cosigner => !!c)
   return (
     <section className="card" aria-labelledby="devices-vault">
-      <h2 id="devices-vault">2-of-3 vault</h2>
+      <h2 id="devices-vault">{kept ? 'Another 2-of-3 vault' : '2-of-3 vault'}</h2>
       <p className="muted">
         Three keys, any two of which can spend: the HSM, a hardware wallet, and a backup key kept
         offline. Paste each extended key as its device exports it for multisig, with its origin,
@@ -376,7 +216,9 @@ function VaultWizard({
         {hsmKey ? (
           <code>{hsmKey.fingerprint}</code>
         ) : (
-          <span>set up and unlock the HSM above first</span>
+          <span>
+            set up and unlock the HSM in <a href="#/settings/hsm">Settings → HSM</a> first
+          </span>
         )}
       </div>
       <label>
@@ -408,121 +250,23 @@ function VaultWizard({
       </div>
       {preview.error && <ErrorBox error={preview.error} />}
       {view && <VaultSheet view={view} devices={devices} />}
+      {view && (
+        <div>
+          <button
+            disabled={save.pending}
+            onClick={() => void save.run(view).then((v) => v && onSaved(v))}
+          >
+            Keep this vault and follow it on chain
+          </button>
+          <span className="muted">
+            {' '}
+            The box then watches the vault’s addresses through its Electrum server (watch-only: it
+            holds none of the vault’s keys) and shows its coins here.
+          </span>
+          {save.error && <ErrorBox error={save.error} />}
+        </div>
+      )}
     </section>
-  )
-}
-
-function AddressCheck({ view, devices }: { view: VaultView; devices: readonly DeviceView[] }) {
-  const [deviceId, setDeviceId] = useState('')
-  const [shown, setShown] = useState<string | undefined>(undefined)
-  const check = useMutation((id: string) =>
-    api.hardware.deviceShowAddress({
-      deviceId: id,
-      vault: { name: view.name, threshold: view.threshold, cosigners: [...view.cosigners] },
-      chain: 0,
-      index: 0,
-    }),
-  )
-  const chosen = deviceId || devices[0]?.id || ''
-  if (devices.length === 0)
-    return (
-      <p className="muted">
-        Plug in the vault’s hardware wallet to check the first address on its screen.
-      </p>
-    )
-  return (
-    <div>
-      <label>
-        Device{' '}
-        <select value={chosen} onChange={(e) => setDeviceId(e.target.value)}>
-          {devices.map((d) => (
-            <option key={d.id} value={d.id}>
-              {d.modelName}
-            </option>
-          ))}
-        </select>
-      </label>{' '}
-      <button
-        disabled={!chosen || check.pending}
-        onClick={() => void check.run(chosen).then((r) => r && setShown(r.address))}
-      >
-        {check.pending ? 'Look at the device…' : 'Show the first address on the device'}
-      </button>
-      {check.error && <ErrorBox error={check.error} />}
-      {shown && (
-        <p role="status">
-          The device derived <code>{shown}</code>, the same as the vault’s first address. Check that
-          its screen shows it too, character by character.
-        </p>
-      )}
-    </div>
-  )
-}
-
-function VaultSheet({ view, devices }: { view: VaultView; devices: readonly DeviceView[] }) {
-  return (
-    <div aria-label="Vault recovery sheet">
-      <h3>
-        {view.name}: {view.threshold} of {view.cosigners.length} ({view.network})
-      </h3>
-      <p>
-        Check the first address on the hardware wallet’s screen before sending coins to it. Print
-        this sheet and keep it with the backup key: without the descriptor, the keys alone cannot
-        find the coins.
-      </p>
-      <dl className="facts">
-        <dt>Descriptor (receive and change)</dt>
-        <dd>
-          <code aria-label="Descriptor">{view.descriptor}</code>
-        </dd>
-        <dt>Keys</dt>
-        <dd>
-          <ul className="plain">
-            {view.cosigners.map((c) => (
-              <li key={c.fingerprint}>
-                {c.name}: <code>{c.fingerprint}</code>
-                {c.kind === 'xpub' ? ` at ${c.path}` : ' (fixed HSM key)'}
-              </li>
-            ))}
-          </ul>
-        </dd>
-        <dt>First receive addresses</dt>
-        <dd>
-          <ol start={0}>
-            {view.firstAddresses.map((a) => (
-              <li key={a}>
-                <code>{a}</code>
-              </li>
-            ))}
-          </ol>
-        </dd>
-      </dl>
-      {view.exportLimits.map((l) => (
-        <p key={l} className="muted">
-          {l}
-        </p>
-      ))}
-      {view.walletPolicy && (
-        <details>
-          <summary>BIP388 wallet policy (Ledger and others register it)</summary>
-          <pre>{[view.walletPolicy.template, ...view.walletPolicy.keys].join('\n')}</pre>
-        </details>
-      )}
-      {view.bsms && (
-        <details>
-          <summary>BSMS record (BIP129)</summary>
-          <pre>{view.bsms}</pre>
-        </details>
-      )}
-      {view.coldcardFile && (
-        <details>
-          <summary>Coldcard multisig setup file</summary>
-          <pre>{view.coldcardFile}</pre>
-        </details>
-      )}
-      <AddressCheck view={view} devices={devices} />
-      <button onClick={() => window.print()}>Print the recovery sheet</button>
-    </div>
   )
 }
 
@@ -538,7 +282,7 @@ function CardSigning() {
       <h2 id="devices-card">Coldcard by microSD card</h2>
       <p className="muted">
         No USB needed: Flash Box writes the PSBT to the card, you sign it on the Coldcard, and the
-        Coldcard writes the signed file next to it (flashbox-part.psbt). To spend a vault, show the
+        Coldcard writes the signed file next to it (flashbox-part.psbt). To spend a vault, keep the
         vault above: its spend section writes the PSBT and loads the signed file back.
       </p>
       <label>

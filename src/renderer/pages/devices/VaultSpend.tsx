@@ -1,7 +1,9 @@
-// Spending from the vault: build the PSBT from the funding transactions, collect signatures one
-// signer at a time (the HSM, a device on USB, a Coldcard by microSD card, or any signed PSBT
-// file), then combine and finalize. Every signed copy is checked by the engine before it is
-// listed; the final transaction is shown, not broadcast (said plainly below).
+// Spending from the vault: the box builds the PSBT from the vault coins it follows on chain
+// (largest first; pasted funding transactions only as the offline fallback), signatures are
+// collected one signer at a time (the HSM, a device on USB, a Coldcard by microSD card, or any
+// signed PSBT file), then combined and checked by the engine — a signature that does not verify is
+// refused there and never broadcast. The owner reviews the final transaction (every output, the
+// change, the fee and the fee rate) and confirms; the box then broadcasts it through its own node.
 import { useState } from 'react'
 import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
@@ -9,8 +11,9 @@ import { ErrorBox } from '../../shell/common'
 import type {
   DeviceView,
   HsmStatus,
+  SavedVaultView,
   SignResult,
-  VaultSpendView,
+  VaultSpendReview,
   VaultView,
 } from '../../../shared/api/hardware'
 
@@ -35,7 +38,7 @@ export function VaultSpend({
   hsm,
   devices,
 }: {
-  vault: VaultView
+  vault: SavedVaultView
   hsm: HsmStatus | undefined
   devices: readonly DeviceView[]
 }) {
@@ -44,33 +47,30 @@ export function VaultSpend({
   const [to, setTo] = useState('')
   const [amount, setAmount] = useState('')
   const [feeRate, setFeeRate] = useState('2')
-  const [spend, setSpend] = useState<VaultSpendView | undefined>(undefined)
+  const [spend, setSpend] = useState<VaultSpendReview | undefined>(undefined)
   const [collected, setCollected] = useState<readonly Collected[]>([])
-  const build = useMutation(() =>
-    api.hardware.vaultSpend({
-      vault,
-      fundingTxs: funding.split(/\s+/).filter(Boolean),
+  const build = useMutation(() => {
+    const fundingTxs = funding.split(/\s+/).filter(Boolean)
+    return api.hardware.vaultSpendPrepare({
+      vaultId: view.id,
       to: to.trim(),
       amountSat: Number(amount),
       feeRate: Number(feeRate),
-      changeIndex: 0,
-    }),
-  )
+      ...(fundingTxs.length > 0 ? { fundingTxs } : {}),
+    })
+  })
   const add = (who: string) => (r: SignResult | undefined) => {
     if (r) setCollected((c) => [...c.filter((x) => x.who !== who), { who, result: r }])
   }
+  const headingId = `vault-spend-${view.id}`
   return (
-    <section className="card" aria-labelledby="devices-spend">
-      <h2 id="devices-spend">Spend from the vault</h2>
+    <section className="card" aria-labelledby={headingId}>
+      <h2 id={headingId}>Spend from the vault</h2>
       <p className="muted">
-        Flash Box does not follow the vault’s addresses on chain yet: paste the transactions that
-        paid the vault (raw hex, from your node or a block explorer). Every vault coin in them is
-        spent; what is left after the payment and the fee goes back to the vault’s change address.
+        The box picks the vault’s confirmed coins, largest first; what is left after the payment and
+        the fee goes back to the vault’s next change address. Nothing is sent before you have
+        reviewed the signed transaction and confirmed.
       </p>
-      <label>
-        Funding transactions (raw hex, one per line)
-        <textarea value={funding} onChange={(e) => setFunding(e.target.value)} rows={3} cols={60} />
-      </label>
       <div>
         <label>
           Pay to <input value={to} onChange={(e) => setTo(e.target.value)} size={50} />
@@ -91,8 +91,25 @@ export function VaultSpend({
           />
         </label>
       </div>
+      <details>
+        <summary>Offline fallback: coins from pasted funding transactions</summary>
+        <p className="muted">
+          Only when the box cannot follow the vault (no Electrum server): paste the transactions
+          that paid the vault (raw hex, from a node or a block explorer). The box cannot check these
+          coins are still unspent; your node will refuse the spend if they are not.
+        </p>
+        <label>
+          Funding transactions (raw hex, one per line)
+          <textarea
+            value={funding}
+            onChange={(e) => setFunding(e.target.value)}
+            rows={3}
+            cols={60}
+          />
+        </label>
+      </details>
       <button
-        disabled={!funding.trim() || !to.trim() || !(Number(amount) > 0) || build.pending}
+        disabled={!to.trim() || !(Number(amount) > 0) || build.pending}
         onClick={() =>
           void build.run(undefined).then((s) => {
             if (!s) return
@@ -106,26 +123,15 @@ export function VaultSpend({
       {build.error && <ErrorBox error={build.error} />}
       {spend && (
         <>
-          <dl className="facts" aria-label="Spend review">
+          <dl className="facts" aria-label="Spend plan">
             <dt>Coins</dt>
             <dd>
-              {spend.coins} holding {sat(spend.totalSat)}
+              {spend.coins.length} holding {sat(spend.inputSat)}
+              {spend.offline ? ' (from the pasted transactions)' : ''}
             </dd>
-            <dt>Pays</dt>
+            <dt>Fee (estimated)</dt>
             <dd>
-              {sat(Number(amount))} to <code>{to.trim()}</code>
-            </dd>
-            <dt>Fee</dt>
-            <dd>{sat(spend.feeSat)}</dd>
-            <dt>Change</dt>
-            <dd>
-              {spend.change ? (
-                <>
-                  {sat(spend.change.valueSat)} back to <code>{spend.change.address}</code>
-                </>
-              ) : (
-                'none (what was left is below the dust line and goes to the fee)'
-              )}
+              about {sat(spend.feeSat)} ({spend.feeRate} sat/vB)
             </dd>
           </dl>
           <details>
@@ -157,7 +163,7 @@ export function VaultSpend({
           ))}
           <CardRoundTrip view={view} psbt={spend.psbt} onSigned={add} />
           <ImportFile view={view} psbt={spend.psbt} onSigned={add} />
-          <Finalize vault={vault} collected={collected} threshold={view.threshold} />
+          <Finalize spendId={spend.id} collected={collected} threshold={view.threshold} />
         </>
       )}
     </section>
@@ -350,42 +356,98 @@ function ImportFile({
 }
 
 function Finalize({
-  vault,
+  spendId,
   collected,
   threshold,
 }: {
-  vault: VaultInput
+  spendId: string
   collected: readonly Collected[]
   threshold: number
 }) {
-  const [tx, setTx] = useState<{ txid: string; hex: string } | undefined>(undefined)
+  const [review, setReview] = useState<VaultSpendReview | undefined>(undefined)
   const finalize = useMutation(() =>
-    api.hardware.vaultFinalize({ vault, psbts: collected.map((c) => c.result.psbt) }),
+    api.hardware.vaultSpendFinalize({ spendId, psbts: collected.map((c) => c.result.psbt) }),
   )
+  const send = useMutation(() => api.hardware.vaultSpendBroadcast({ spendId }))
+  const discard = useMutation(() => api.hardware.vaultSpendDiscard({ spendId }))
   return (
     <div>
       <button
         disabled={collected.length === 0 || finalize.pending}
-        onClick={() => void finalize.run(undefined).then((t) => t && setTx(t))}
+        onClick={() => void finalize.run(undefined).then((r) => r && setReview(r))}
       >
-        Combine and finalize
+        Combine and check the signatures
       </button>
       {collected.length > 0 && collected.length < threshold && (
         <span className="muted"> The vault needs {threshold} signatures.</span>
       )}
       {finalize.error && <ErrorBox error={finalize.error} />}
-      {tx && (
-        <div role="status" aria-label="Final transaction">
-          <p>
-            Every signature checked; the transaction is complete: <code>{tx.txid}</code>.
-          </p>
-          <p>
-            Flash Box does not broadcast vault spends yet. Send it with your node (for example{' '}
-            <code>bitcoin-cli sendrawtransaction</code> with the hex below).
-          </p>
-          <textarea readOnly value={tx.hex} rows={3} cols={60} aria-label="Signed transaction" />
+      {review && (
+        <div aria-label="Review before broadcast">
+          <p>Every signature checked. Review the transaction; nothing has been sent yet.</p>
+          <SpendReview review={review} />
+          {review.state === 'signed' || review.state === 'refused' ? (
+            <>
+              <button
+                disabled={send.pending}
+                onClick={() => void send.run(undefined).then((r) => r && setReview(r))}
+              >
+                Broadcast through the box’s node
+              </button>{' '}
+              <button
+                disabled={discard.pending}
+                onClick={() => void discard.run(undefined).then((r) => r && setReview(r))}
+              >
+                Discard
+              </button>
+            </>
+          ) : (
+            <p role="status">
+              {review.state === 'discarded'
+                ? 'Discarded: nothing was sent.'
+                : review.state === 'broadcasting'
+                  ? 'Sending…'
+                  : `Sent through the box’s node: ${review.txid}. It appears in the vault’s history.`}
+            </p>
+          )}
+          {send.error && <ErrorBox error={send.error} />}
+          {discard.error && <ErrorBox error={discard.error} />}
         </div>
       )}
     </div>
+  )
+}
+
+/** Every output (payment or change), the fee and the fee rate of a signed spend. */
+export function SpendReview({ review }: { review: VaultSpendReview }) {
+  return (
+    <dl className="facts" aria-label="Spend review">
+      {review.outputs.map((o, i) => (
+        <div key={i}>
+          <dt>{o.change ? 'Change back to the vault' : 'Pays'}</dt>
+          <dd>
+            {sat(o.valueSat)} to <code>{o.address ?? 'a script without an address'}</code>
+          </dd>
+        </div>
+      ))}
+      <dt>Coins spent</dt>
+      <dd>
+        {review.coins.length} holding {sat(review.inputSat)}
+      </dd>
+      <dt>Fee</dt>
+      <dd>{sat(review.feeSat)}</dd>
+      <dt>Fee rate</dt>
+      <dd>
+        {review.feeRate} sat/vB ({review.vsize} vB)
+      </dd>
+      {review.txid && (
+        <>
+          <dt>Transaction</dt>
+          <dd>
+            <code>{review.txid}</code>
+          </dd>
+        </>
+      )}
+    </dl>
   )
 }

@@ -147,7 +147,7 @@ describe('backup section', () => {
       }),
     )
     render(<BackupSection />)
-    await screen.findByText(/No HSM is set up on this box\. Set one up in Devices → HSM/)
+    await screen.findByText(/No HSM is set up on this box\. Set one up in Settings → HSM/)
     expect(screen.queryByRole('button', { name: 'Lock with the HSM' })).toBeNull()
   })
 })

@@ -200,7 +200,7 @@ function BoxKeyPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStat
   )
 }
 
-/** The box key wrapped by the HSM of Devices → HSM, with its trade-off. */
+/** The box key wrapped by the HSM of Settings → HSM, with its trade-off. */
 function HsmWrapPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupStatus) => void }) {
   const [pw, setPw] = useState('')
   const [pin, setPin] = useState('')
@@ -213,7 +213,7 @@ function HsmWrapPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupSta
       <h4>Lock the box key with the HSM</h4>
       {!h.configured && !h.enabled ? (
         <p className="muted">
-          No HSM is set up on this box. Set one up in Devices → HSM to use it here.
+          No HSM is set up on this box. Set one up in Settings → HSM to use it here.
         </p>
       ) : (
         <form
@@ -233,7 +233,7 @@ function HsmWrapPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupSta
           <p>
             {h.enabled
               ? `The box key is locked with the HSM (serial ${h.tokenSerial ?? '?'}): the box opens only with your password and this HSM plugged in.`
-              : 'Lock the box key with the HSM set up in Devices → HSM: the box then opens only with your password and this HSM plugged in.'}{' '}
+              : 'Lock the box key with the HSM set up in Settings → HSM: the box then opens only with your password and this HSM plugged in.'}{' '}
             The trade-off: lose the HSM and the password alone cannot open the box — keep a backup
             (Back up now, below) and keep the HSM safe. It cannot be combined with the keychain.
             Turning it off needs the HSM plugged in once more.

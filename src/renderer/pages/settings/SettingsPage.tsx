@@ -1,4 +1,4 @@
-// Settings: what the box runs with (Your stack, Services), its images, backups, diagnostics, and
+// Settings: what the box runs with (Your stack, Services), its images, backups, the HSM, diagnostics, and
 // this device's preferences. `#/settings/<section>` opens the page at that section, so a hint
 // that says "Settings → Images" can link straight to it.
 import { useEffect } from 'react'
@@ -10,6 +10,7 @@ import type { PageProps } from '../types'
 import { BackupSection } from './BackupSection'
 import { DesktopPreferences } from './DesktopPreferences'
 import { DiagnosticsSection } from './DiagnosticsSection'
+import { HsmSection } from './HsmSection'
 import { ImagesSection } from './ImagesSection'
 import { ReachSection } from './ReachSection'
 import { sectionHeadingId, settingsSections } from './sections'
@@ -77,6 +78,7 @@ export default function SettingsPage({ params }: PageProps) {
       <ReachSection />
       <ImagesSection />
       <BackupSection />
+      <HsmSection />
       <DiagnosticsSection />
       {typeof window !== 'undefined' && window.flashbox && <DesktopPreferences />}
     </div>

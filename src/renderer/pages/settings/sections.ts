@@ -6,6 +6,7 @@ export const settingsSections = [
   { slug: 'reachability', title: 'Reachability' },
   { slug: 'images', title: 'Images' },
   { slug: 'backup', title: 'Backup' },
+  { slug: 'hsm', title: 'HSM' },
   { slug: 'diagnostics', title: 'Diagnostics' },
 ] as const
 
