@@ -53,6 +53,12 @@ afterAll(async () => {
 
 /** A spend signed by the HSM and the backup words, ready to broadcast. */
 async function signedSpend(box: VaultBox, amountSat: number) {
+  // A box just started spends once its sync has been round the vault's addresses.
+  await until(
+    async () =>
+      (await box.call('vaults', {}))[0]!.coins.some((c) => c.confirmations > 0 && !c.held),
+    'the vault synced',
+  )
   const spend = await box.call('vaultSpendPrepare', { vaultId, to: BOB, amountSat, feeRate: 2 })
   const byHsm = await box.call('hsmSignPsbt', { psbt: spend.psbt, vault })
   const byWords = await w.backup.signPsbt(spend.psbt, { ...vault, network: 'regtest' })

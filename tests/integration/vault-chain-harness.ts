@@ -172,9 +172,9 @@ export async function makeVault(
   return { vault, id: saved.id }
 }
 
-/** Polls `f` until it returns something truthy (bounded: 200 tries, 50 ms apart). */
+/** Polls `f` until it returns something truthy (bounded: 400 tries, 50 ms apart). */
 export async function until<T>(f: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     const v = await f()
     if (v) return v
     await new Promise((r) => setTimeout(r, 50))
