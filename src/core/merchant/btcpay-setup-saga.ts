@@ -31,6 +31,7 @@ import { FlashError } from '../errors'
 import { redact } from '../log'
 import type { BoxKey } from '../secrets/box-key'
 import { readSealedFile, writeSealedFile } from '../secrets/box-key-file'
+import { WEBHOOK_EVENTS } from './btcpay-webhook'
 import { GreenfieldClient, GreenfieldHttpError } from './greenfield-client'
 import { btcpayUnreachable, greenfieldError } from './greenfield-errors'
 
@@ -382,7 +383,7 @@ export class BtcpaySetup {
         enabled: true,
         automaticRedelivery: true,
         secret,
-        authorizedEvents: { everything: true, specificEvents: [] },
+        authorizedEvents: WEBHOOK_EVENTS,
       }
       const found = hooks.find((h) => h.url === this.d.webhookUrl)
       const hook = found

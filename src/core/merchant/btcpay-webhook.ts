@@ -8,6 +8,25 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from '../log'
 
 export const WEBHOOK_PATH = '/merchant/btcpay-webhook'
+
+/**
+ * The webhook events the box acts on, with the invoice status each one means. The box's webhook
+ * asks BTCPay for these only: InvoiceCreated, InvoiceReceivedPayment, InvoicePaymentSettled and the
+ * payout events change nothing the box keeps, and each would cost BTCPay and the box a signed
+ * delivery on every sale.
+ */
+export const INVOICE_STATUS_OF_EVENT: Readonly<Record<string, string>> = {
+  InvoiceProcessing: 'Processing',
+  InvoiceSettled: 'Settled',
+  InvoiceExpired: 'Expired',
+  InvoiceInvalid: 'Invalid',
+}
+
+/** The `authorizedEvents` of the box's webhook in BTCPay. */
+export const WEBHOOK_EVENTS = {
+  everything: false,
+  specificEvents: Object.keys(INVOICE_STATUS_OF_EVENT),
+}
 const MAX_BODY = 64 * 1024
 
 /** True when `header` is BTCPay's signature of `body` under `secret` (constant time). */

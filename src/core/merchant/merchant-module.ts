@@ -28,6 +28,7 @@ import type { BoltcardModule } from '../boltcard/boltcard-module'
 import type { EcashWallet } from '../ecash/wallet'
 import type { ReceiveAddress, WalletStatus } from '../../shared/api/wallet'
 import { writeFileAtomicSync } from '../atomic-file'
+import { fileSnapshot } from '../file-snapshot'
 import { loadSettings } from '../engine/stack-module'
 import type { EngineModule, EngineModuleFactory, RequestContext } from '../engine/module'
 import { FlashError, toUserError } from '../errors'
@@ -43,12 +44,18 @@ import {
   readCredentials,
   readSetupRecord,
   SETUP_STEPS,
+  setupPaths,
   STEP_TITLES,
   type LightningConnection,
   type SetupRecord,
   type SetupStep,
 } from './btcpay-setup-saga'
-import { startWebhookReceiver, type BtcpayEvent } from './btcpay-webhook'
+import {
+  INVOICE_STATUS_OF_EVENT,
+  startWebhookReceiver,
+  WEBHOOK_EVENTS,
+  type BtcpayEvent,
+} from './btcpay-webhook'
 import { GreenfieldClient } from './greenfield-client'
 import { MerchantStore, type InvoiceRow } from './merchant-store'
 import {
@@ -183,8 +190,16 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         return account.kind === 'tr' ? `${account.xpub}-[taproot]` : account.xpub
       })
 
-    const record = () => readSetupRecord(dir)
-    const creds = () => (box.unlocked ? readCredentials(box, dir) : null)
+    // Every sale and every webhook needs the set-up record and the API key: each is read again
+    // only when its file changed (the credentials only while the box key is open).
+    const setupRecord = fileSnapshot(setupPaths(dir).record, () => readSetupRecord(dir))
+    const credentials = fileSnapshot(setupPaths(dir).credentials, () => readCredentials(box, dir))
+    const record = () => setupRecord.get()
+    const creds = () => {
+      if (box.unlocked) return credentials.get()
+      credentials.forget()
+      return null
+    }
     const client = () => {
       const c = creds()
       if (!c?.apiKey)
@@ -224,6 +239,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       ctx.events.publish({ topic: 'merchant', type: 'setup', steps: steps() })
 
     const rulePath = join(dir, 'rewards.json')
+    const rewardRule = fileSnapshot(rulePath, () => readRewardRule(rulePath))
 
     const invoiceView = async (r: InvoiceRow, withQr = false): Promise<MerchantInvoice> => {
       const rw = store.reward(r.id)
@@ -421,7 +437,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       oneRewardAtATime(invoiceId, async () => {
         const entry = await applyReward({
           ...rewardContext(),
-          rule: readRewardRule(rulePath),
+          rule: rewardRule.get(),
           invoice: store.invoice(invoiceId)!,
         })
         if (entry) ctx.events.publish({ topic: 'merchant', type: 'reward', entry })
@@ -448,16 +464,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         store.upsertInvoice(invoiceRowOf(inv))
         row = store.invoice(invoiceId)!
       }
-      const status =
-        e.type === 'InvoiceSettled'
-          ? 'Settled'
-          : e.type === 'InvoiceExpired'
-            ? 'Expired'
-            : e.type === 'InvoiceInvalid'
-              ? 'Invalid'
-              : e.type === 'InvoiceProcessing'
-                ? 'Processing'
-                : null
+      const status = INVOICE_STATUS_OF_EVENT[e.type] ?? null
       if (status && row.status !== status) {
         store.upsertInvoice({
           ...row,
@@ -543,7 +550,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           ? { shop: { name: rec.storeName, currency: rec.currency ?? 'EUR' } }
           : {}),
         ...(posUrl ? { pos: { url: posUrl, qr: await posQr(posUrl) } } : {}),
-        rewards: readRewardRule(rulePath),
+        rewards: rewardRule.get(),
         webhooks: { received: store.deliveryCount(), refused: store.refusedCount() },
         ...(problem ? { problem: toUserError(problem) } : {}),
       }
@@ -837,7 +844,13 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       await client().call(
         'PUT',
         `/api/v1/webhooks/${rec.webhookId}`,
-        { url: want, secret: c.webhookSecret, enabled: true, automaticRedelivery: true },
+        {
+          url: want,
+          secret: c.webhookSecret,
+          enabled: true,
+          automaticRedelivery: true,
+          authorizedEvents: WEBHOOK_EVENTS,
+        },
         'pointing BTCPay’s payment notices at the box',
       )
       writeFileAtomicSync(

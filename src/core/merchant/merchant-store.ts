@@ -5,6 +5,7 @@
 import { DatabaseSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { keepPreparedStatements } from '../sqlite-statements'
 
 export interface InvoiceRow {
   id: string
@@ -87,7 +88,7 @@ export class MerchantStore {
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-    this.db = new DatabaseSync(path)
+    this.db = keepPreparedStatements(new DatabaseSync(path))
     this.db.exec('PRAGMA journal_mode = WAL')
     this.db.exec('PRAGMA synchronous = NORMAL')
     this.db.exec(`
