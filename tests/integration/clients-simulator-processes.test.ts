@@ -161,7 +161,9 @@ describe('bundled SIMULATOR processes', () => {
     electrum.close()
 
     // LND waits for InitWallet (wallet-unlock-allow-create): not healthy yet.
-    expect(healthy('tcp', '127.0.0.1', String(grpcPort))).toBe(true)
+    await expect
+      .poll(() => healthy('tcp', '127.0.0.1', String(grpcPort)), { timeout: 30_000 })
+      .toBe(true)
     expect(healthy('lnd', `http://127.0.0.1:${controlPort}`)).toBe(false)
     const { createRequire } = await import('node:module')
     const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning

@@ -9,13 +9,13 @@
 // or issue invoices, and make payments fail or stay in flight.
 // Run alone: `npx tsx tests/simulators/lnd-simulator.ts` (see main()).
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { wordlist as bip39Words } from '@scure/bip39/wordlists/english.js'
 import { z } from 'zod'
@@ -25,13 +25,23 @@ import {
   FEATURES,
   INVOICE_FEATURE_BITS,
   LND_VERSION,
-  protosDir,
   writeSecretFile,
   parseLndConf,
 } from './lnd-common'
 import type { SimulatedNetwork } from './chain-simulator'
 import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon, type Permission } from './macaroon-v2'
-import { createSelfSignedCert } from './x509-self-signed'
+import {
+  GrpcError,
+  bindLndGrpc,
+  decodePayReqOrThrow,
+  ensureLndTls,
+  invoiceMessage,
+  loadLndProto,
+  msatToSat,
+  openMacaroons,
+  payReqMessage,
+  paymentMessage,
+} from './lnd-wire'
 
 export type PaymentMode = 'settle' | 'fail' | 'hold'
 export type FailureReason =
@@ -210,18 +220,8 @@ const SERVICE_OF: Record<string, string> = {
   GetVersion: 'verrpc.Versioner',
 }
 
-class GrpcError extends Error {
-  constructor(
-    readonly code: grpc.status,
-    details: string,
-  ) {
-    super(details)
-  }
-}
-
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest()
-const msatToSat = (m: bigint): string => (m / 1000n).toString()
 
 export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndSimulator> {
   const network = opts.network ?? 'regtest'
@@ -235,24 +235,14 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   mkdirSync(macaroonDir, { recursive: true, mode: 0o700 })
   const certFile = opts.tlsCertPath ?? join(opts.dir, 'tls.cert')
   const tlsKeyFile = opts.tlsKeyPath ?? join(opts.dir, 'tls.key')
-  if (!existsSync(certFile) || !existsSync(tlsKeyFile)) {
-    const { hostname } = await import('node:os')
-    const made = createSelfSignedCert({
-      commonName: hostname(),
-      dnsNames: [
-        'localhost',
-        hostname(),
-        'unix',
-        'unixpacket',
-        'bufconn',
-        ...(opts.tlsExtraDomains ?? []),
-      ],
-      ips: ['127.0.0.1', '::1', ...(opts.tlsExtraIps ?? [])],
-    })
-    writeSecretFile(tlsKeyFile, made.keyPem, 0o600)
-    writeFileSync(certFile, made.certPem, { mode: 0o644 })
-  }
-  const cert = readFileSync(certFile, 'utf8')
+  const cert = ensureLndTls({
+    certFile,
+    keyFile: tlsKeyFile,
+    commonName: hostname(),
+    hostName: hostname(),
+    extraDomains: opts.tlsExtraDomains,
+    extraIps: opts.tlsExtraIps,
+  })
 
   // --- wallet, node identity and macaroons ----------------------------------------------------
   // LND: no wallet → NON_EXISTING until WalletUnlocker.InitWallet; a wallet → LOCKED until
@@ -290,18 +280,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     peerKey = sha256(Buffer.concat([Buffer.from('SIMULATOR channel peer'), nodeKey]))
     publicKey = Buffer.from(secp256k1.getPublicKey(nodeKey)).toString('hex')
     peerPublicKey = Buffer.from(secp256k1.getPublicKey(peerKey)).toString('hex')
-    if (!existsSync(rootKeyFile)) writeSecretFile(rootKeyFile, randomBytes(32), 0o600)
-    rootKey = readFileSync(rootKeyFile)
-    for (const name of ['admin', 'readonly', 'invoice'] as const) {
-      const file = join(macaroonDir, `${name}.macaroon`)
-      const existing = existsSync(file) ? readFileSync(file) : null
-      macaroons[name] =
-        existing && verifyMacaroon(rootKey, existing).ok
-          ? existing
-          : mintMacaroon(rootKey, DEFAULT_MACAROONS[name])
-      if (!statelessInit && !existing?.equals(macaroons[name]))
-        writeSecretFile(file, macaroons[name], 0o600)
-    }
+    rootKey = openMacaroons(rootKeyFile, macaroonDir, statelessInit, macaroons)
     walletState = 'UNLOCKED'
     log(`Wallet unlocked; node ${publicKey}`)
   }
@@ -430,35 +409,6 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   let addIndex = 0
   let settleIndex = 0
   const invoiceSubscribers = new Set<(inv: SimInvoice) => void>()
-
-  const invoiceRpc = (inv: SimInvoice) => ({
-    memo: inv.memo,
-    r_preimage: inv.preimage ?? Buffer.alloc(0),
-    r_hash: inv.hash,
-    value: msatToSat(inv.valueMsat),
-    value_msat: inv.valueMsat.toString(),
-    settled: inv.state === 'SETTLED',
-    creation_date: String(inv.creationDate),
-    settle_date: String(inv.settleDate),
-    payment_request: inv.paymentRequest,
-    description_hash: inv.descriptionHash,
-    expiry: String(inv.expiry),
-    fallback_addr: '',
-    cltv_expiry: String(inv.cltvExpiry),
-    route_hints: [],
-    private: false,
-    add_index: String(inv.addIndex),
-    settle_index: String(inv.settleIndex),
-    amt_paid: msatToSat(inv.amtPaidMsat),
-    amt_paid_sat: msatToSat(inv.amtPaidMsat),
-    amt_paid_msat: inv.amtPaidMsat.toString(),
-    state: inv.state,
-    htlcs: inv.htlcs,
-    features: Object.fromEntries(INVOICE_FEATURE_BITS.map((b) => [b, FEATURES[b]])),
-    is_keysend: false,
-    payment_addr: inv.paymentAddr,
-    is_amp: false,
-  })
 
   const notifyInvoice = (inv: SimInvoice) => {
     for (const s of invoiceSubscribers) s(inv)
@@ -642,23 +592,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
           },
         ]
       : []
-    return {
-      payment_hash: p.hash,
-      value: msatToSat(p.valueMsat),
-      creation_date: String(p.creationTimeNs / 1_000_000_000n),
-      fee: msatToSat(p.feeMsat),
-      payment_preimage: p.preimage ?? '0'.repeat(64),
-      value_sat: msatToSat(p.valueMsat),
-      value_msat: p.valueMsat.toString(),
-      payment_request: p.paymentRequest,
-      status: p.status,
-      fee_sat: msatToSat(p.feeMsat),
-      fee_msat: p.feeMsat.toString(),
-      creation_time_ns: p.creationTimeNs.toString(),
-      htlcs,
-      payment_index: String(p.index),
-      failure_reason: p.failureReason,
-    }
+    return paymentMessage(p, htlcs)
   }
 
   const notifyPayment = (p: SimPayment) => {
@@ -845,24 +779,12 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   }
 
   // --- gRPC ---------------------------------------------------------------------------------------
-  const dir = protosDir()
-  const loaderOpts = {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [dir],
-  }
-  const load = (file: string) =>
-    grpc.loadPackageDefinition(protoLoader.loadSync(join(dir, file), loaderOpts))
-  type Pkg = Record<string, Record<string, { service: grpc.ServiceDefinition }>>
-  const lnrpc = load('lightning.proto') as unknown as Pkg
-  const routerrpc = load('router.proto') as unknown as Pkg
-  const invoicesrpc = load('invoices.proto') as unknown as Pkg
-  const verrpc = load('verrpc.proto') as unknown as Pkg
-  const staterpc = load('stateservice.proto') as unknown as Pkg
-  const unlockerrpc = load('walletunlocker.proto') as unknown as Pkg
+  const lnrpc = loadLndProto('lightning.proto')
+  const routerrpc = loadLndProto('router.proto')
+  const invoicesrpc = loadLndProto('invoices.proto')
+  const verrpc = loadLndProto('verrpc.proto')
+  const staterpc = loadLndProto('stateservice.proto')
+  const unlockerrpc = loadLndProto('walletunlocker.proto')
 
   const authorize = (method: string, metadata: grpc.Metadata): void => {
     const need = REQUIRED[method]
@@ -1093,7 +1015,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       },
     ),
     LookupInvoice: unary('LookupInvoice', (r: { r_hash?: Buffer; r_hash_str?: string }) =>
-      invoiceRpc(lookup(r.r_hash?.length ? r.r_hash : r.r_hash_str)),
+      invoiceMessage(lookup(r.r_hash?.length ? r.r_hash : r.r_hash_str)),
     ),
     ListInvoices: unary(
       'ListInvoices',
@@ -1112,7 +1034,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
           ? all.filter((i) => !offset || i.addIndex < offset).slice(-max)
           : all.filter((i) => i.addIndex > offset).slice(0, max)
         return {
-          invoices: all.map(invoiceRpc),
+          invoices: all.map(invoiceMessage),
           first_index_offset: String(all[0]?.addIndex ?? 0),
           last_index_offset: String(all[all.length - 1]?.addIndex ?? 0),
         }
@@ -1125,54 +1047,20 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
         const settleFrom = Number(r.settle_index ?? 0)
         // Backlog first (LND replays invoices after the given indices), then live updates.
         for (const inv of invoices.values()) {
-          if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceRpc(inv))
-          else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceRpc(inv))
+          if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceMessage(inv))
+          else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceMessage(inv))
         }
         const sub = (inv: SimInvoice) => {
           // LND's SubscribeInvoices sends adds and settlements only.
-          if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceRpc(inv))
+          if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceMessage(inv))
         }
         invoiceSubscribers.add(sub)
         call.on('cancelled', () => invoiceSubscribers.delete(sub))
       },
     ),
-    DecodePayReq: unary('DecodePayReq', (r: { pay_req?: string }) => {
-      let inv: Bolt11Invoice
-      try {
-        inv = decodeBolt11(r.pay_req ?? '')
-      } catch (err) {
-        throw new GrpcError(
-          grpc.status.UNKNOWN,
-          `invalid payment request: ${(err as Error).message}`,
-        )
-      }
-      if (inv.network !== network)
-        throw new GrpcError(
-          grpc.status.UNKNOWN,
-          `invoice not for current active network '${network}'`,
-        )
-      return {
-        destination: inv.payee,
-        payment_hash: inv.paymentHash,
-        num_satoshis: msatToSat(inv.amountMsat ?? 0n),
-        timestamp: String(inv.timestamp),
-        expiry: String(inv.expirySeconds),
-        description: inv.description ?? '',
-        description_hash: inv.descriptionHash ?? '',
-        fallback_addr: '',
-        cltv_expiry: String(inv.minFinalCltvExpiry),
-        route_hints: [],
-        payment_addr: Buffer.from(inv.paymentSecret, 'hex'),
-        num_msat: (inv.amountMsat ?? 0n).toString(),
-        features: Object.fromEntries(
-          inv.featureBits.map((b) => [
-            b,
-            FEATURES[b] ?? { name: 'unknown', is_required: b % 2 === 0, is_known: false },
-          ]),
-        ),
-        blinded_paths: [],
-      }
-    }),
+    DecodePayReq: unary('DecodePayReq', (r: { pay_req?: string }) =>
+      payReqMessage(decodePayReqOrThrow(r.pay_req ?? ''), network),
+    ),
     PendingChannels: unary('PendingChannels', () => ({
       total_limbo_balance: '0',
       pending_open_channels: [],
@@ -1308,10 +1196,10 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
         call.emit('error', { code: grpc.status.NOT_FOUND, details: 'unable to locate invoice' })
         return
       }
-      call.write(invoiceRpc(current))
+      call.write(invoiceMessage(current))
       const sub = (inv: SimInvoice) => {
         if (inv.hash.toString('hex') !== key) return
-        call.write(invoiceRpc(inv))
+        call.write(invoiceMessage(inv))
         if (inv.state === 'SETTLED' || inv.state === 'CANCELED') {
           invoiceSubscribers.delete(sub)
           call.end()
@@ -1372,7 +1260,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       return {}
     }),
     LookupInvoiceV2: unary('LookupInvoiceV2', (r: { payment_hash?: Buffer }) =>
-      invoiceRpc(lookup(r.payment_hash)),
+      invoiceMessage(lookup(r.payment_hash)),
     ),
   })
   server.addService(verrpc.verrpc!.Versioner!.service, {
@@ -1442,18 +1330,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     }),
   })
 
-  const tlsKey = readFileSync(tlsKeyFile)
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${host.includes(':') ? `[${host}]` : host}:${opts.grpcPort ?? 0}`,
-      grpc.ServerCredentials.createSsl(
-        null,
-        [{ private_key: tlsKey, cert_chain: Buffer.from(cert) }],
-        false,
-      ),
-      (err, port) => (err ? reject(err) : resolve(port)),
-    )
-  })
+  const grpcPort = await bindLndGrpc(server, host, opts.grpcPort ?? 0, tlsKeyFile, cert)
 
   // --- control API (SIMULATOR only) -------------------------------------------------------------
   const control: LndSimulatorControl = {

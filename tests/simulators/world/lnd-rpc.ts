@@ -6,23 +6,27 @@
 // InitWallet (GenSeed gives 24 BIP 39 words — SIMULATOR, not aezeed; the BIP 32 seed is the BIP 39
 // seed of those words), auto-unlock from wallet-unlock-password-file, else UnlockWallet.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
 import * as bitcoin from 'bitcoinjs-lib'
 import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english.js'
-import { decodeBolt11, type Bolt11Invoice, type Bolt11Network } from '../bolt11'
-import {
-  FEATURES,
-  INVOICE_FEATURE_BITS,
-  LND_VERSION,
-  protosDir,
-  writeSecretFile,
-} from '../lnd-common'
+import { decodeBolt11, type Bolt11Network } from '../bolt11'
+import { FEATURES, LND_VERSION, protosDir, writeSecretFile } from '../lnd-common'
 import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon, type Permission } from '../macaroon-v2'
-import { createSelfSignedCert } from '../x509-self-signed'
+import {
+  GrpcError,
+  bindLndGrpc,
+  decodePayReqOrThrow,
+  ensureLndTls,
+  invoiceMessage,
+  loadLndProto,
+  msatToSat,
+  openMacaroons,
+  payReqMessage,
+  paymentMessage,
+} from '../lnd-wire'
 import type { GraphEdge, Route, RoutingPolicy } from './lightning-graph'
 import type { LightningWorld } from './lightning-world'
 import {
@@ -39,7 +43,6 @@ import { channelDbPath, openChannelDb } from './lnd-channel-db'
 import { nodePubkeyOf, WalletError, type Utxo, type WalletTx } from './lnd-wallet'
 
 const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest()
-const msatToSat = (m: bigint): string => (m / 1000n).toString()
 const rev = (hex: string): Buffer => Buffer.from(hex, 'hex').reverse()
 const P = (entity: string, action: string): Permission => ({ entity, action })
 
@@ -179,14 +182,7 @@ export interface WorldLnd {
   close(): Promise<void>
 }
 
-export class GrpcError extends Error {
-  constructor(
-    readonly code: grpc.status,
-    details: string,
-  ) {
-    super(details)
-  }
-}
+export { GrpcError }
 
 const toGrpc = (err: unknown): GrpcError =>
   err instanceof GrpcError
@@ -235,23 +231,14 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
   mkdirSync(macaroonDir, { recursive: true, mode: 0o700 })
   const certFile = opts.tlsCertPath ?? join(opts.dir, 'tls.cert')
   const tlsKeyFile = opts.tlsKeyPath ?? join(opts.dir, 'tls.key')
-  if (!existsSync(certFile) || !existsSync(tlsKeyFile)) {
-    const made = createSelfSignedCert({
-      commonName: `${opts.alias}-SIMULATOR`,
-      dnsNames: [
-        'localhost',
-        opts.alias,
-        'unix',
-        'unixpacket',
-        'bufconn',
-        ...(opts.tlsExtraDomains ?? []),
-      ],
-      ips: ['127.0.0.1', '::1', ...(opts.tlsExtraIps ?? [])],
-    })
-    writeSecretFile(tlsKeyFile, made.keyPem, 0o600)
-    writeFileSync(certFile, made.certPem, { mode: 0o644 })
-  }
-  const cert = readFileSync(certFile, 'utf8')
+  const cert = ensureLndTls({
+    certFile,
+    keyFile: tlsKeyFile,
+    commonName: `${opts.alias}-SIMULATOR`,
+    hostName: opts.alias,
+    extraDomains: opts.tlsExtraDomains,
+    extraIps: opts.tlsExtraIps,
+  })
 
   // --- wallet file, unlock, macaroons -----------------------------------------------------------
   const walletFile = join(macaroonDir, 'wallet.db')
@@ -312,18 +299,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     } catch {
       throw new GrpcError(grpc.status.UNKNOWN, 'invalid passphrase for master public key')
     }
-    if (!existsSync(rootKeyFile)) writeSecretFile(rootKeyFile, randomBytes(32), 0o600)
-    rootKey = readFileSync(rootKeyFile)
-    for (const name of ['admin', 'readonly', 'invoice'] as const) {
-      const file = join(macaroonDir, `${name}.macaroon`)
-      const existing = existsSync(file) ? readFileSync(file) : null
-      macaroons[name] =
-        existing && verifyMacaroon(rootKey, existing).ok
-          ? existing
-          : mintMacaroon(rootKey, DEFAULT_MACAROONS[name])
-      if (!statelessInit && !existing?.equals(macaroons[name]))
-        writeSecretFile(file, macaroons[name], 0o600)
-    }
+    rootKey = openMacaroons(rootKeyFile, macaroonDir, statelessInit, macaroons)
     const seed = mnemonicToSeedSync(words)
     // A restarted process finds its node (channels, invoices) still in the world.
     let existingNode = world.nodes.get(nodePubkeyOf(seed, btcNetwork))
@@ -572,34 +548,6 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     total_fees_msat: r.totalFeesMsat.toString(),
     total_amt_msat: r.totalAmtMsat.toString(),
   })
-  const invoiceRpc = (inv: Invoice) => ({
-    memo: inv.memo,
-    r_preimage: inv.preimage ?? Buffer.alloc(0),
-    r_hash: inv.hash,
-    value: msatToSat(inv.valueMsat),
-    value_msat: inv.valueMsat.toString(),
-    settled: inv.state === 'SETTLED',
-    creation_date: String(inv.creationDate),
-    settle_date: String(inv.settleDate),
-    payment_request: inv.paymentRequest,
-    description_hash: inv.descriptionHash,
-    expiry: String(inv.expiry),
-    fallback_addr: '',
-    cltv_expiry: String(inv.cltvExpiry),
-    route_hints: [],
-    private: inv.private,
-    add_index: String(inv.addIndex),
-    settle_index: String(inv.settleIndex),
-    amt_paid: msatToSat(inv.amtPaidMsat),
-    amt_paid_sat: msatToSat(inv.amtPaidMsat),
-    amt_paid_msat: inv.amtPaidMsat.toString(),
-    state: inv.state,
-    htlcs: inv.htlcs,
-    features: Object.fromEntries(INVOICE_FEATURE_BITS.map((b) => [b, FEATURES[b]])),
-    is_keysend: false,
-    payment_addr: inv.paymentAddr,
-    is_amp: false,
-  })
   const paymentRpc = (p: Payment) => {
     const secret = (() => {
       try {
@@ -608,20 +556,9 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         return undefined
       }
     })()
-    return {
-      payment_hash: p.hash,
-      value: msatToSat(p.valueMsat),
-      creation_date: String(p.creationTimeNs / 1_000_000_000n),
-      fee: msatToSat(p.feeMsat),
-      payment_preimage: p.preimage ?? '0'.repeat(64),
-      value_sat: msatToSat(p.valueMsat),
-      value_msat: p.valueMsat.toString(),
-      payment_request: p.paymentRequest,
-      status: p.status,
-      fee_sat: msatToSat(p.feeMsat),
-      fee_msat: p.feeMsat.toString(),
-      creation_time_ns: p.creationTimeNs.toString(),
-      htlcs: p.attempts.map((a) => ({
+    return paymentMessage(
+      p,
+      p.attempts.map((a) => ({
         attempt_id: String(a.attemptId),
         status: a.status,
         route: routeRpc(a.route, secret),
@@ -638,9 +575,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
           : {}),
         preimage: a.preimage ?? Buffer.alloc(0),
       })),
-      payment_index: String(p.index),
-      failure_reason: p.failureReason,
-    }
+    )
   }
   const utxoRpc = (u: Utxo) => ({
     address_type: u.key.kind === 'p2tr' ? 'TAPROOT_PUBKEY' : 'WITNESS_PUBKEY_HASH',
@@ -711,13 +646,6 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       return bitcoin.address.toOutputScript(addr, btcNetwork)
     } catch {
       throw new GrpcError(grpc.status.UNKNOWN, `invalid address: ${addr}`)
-    }
-  }
-  const decodeInvoiceOrThrow = (request: string): Bolt11Invoice => {
-    try {
-      return decodeBolt11(request)
-    } catch (err) {
-      throw new GrpcError(grpc.status.UNKNOWN, `invalid payment request: ${(err as Error).message}`)
     }
   }
   const lookup = (hash: Buffer | string | undefined): Invoice => {
@@ -1165,7 +1093,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       }
     },
     'lnrpc.Lightning/LookupInvoice': (r) =>
-      invoiceRpc(
+      invoiceMessage(
         lookup((r.r_hash as Buffer)?.length ? (r.r_hash as Buffer) : (r.r_hash_str as string)),
       ),
     'lnrpc.Lightning/ListInvoices': (r) => {
@@ -1178,40 +1106,13 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         ? all.filter((i) => !offset || i.addIndex < offset).slice(-max)
         : all.filter((i) => i.addIndex > offset).slice(0, max)
       return {
-        invoices: all.map(invoiceRpc),
+        invoices: all.map(invoiceMessage),
         first_index_offset: String(all[0]?.addIndex ?? 0),
         last_index_offset: String(all[all.length - 1]?.addIndex ?? 0),
       }
     },
-    'lnrpc.Lightning/DecodePayReq': (r) => {
-      const inv = decodeInvoiceOrThrow(String(r.pay_req ?? ''))
-      if (inv.network !== network)
-        throw new GrpcError(
-          grpc.status.UNKNOWN,
-          `invoice not for current active network '${network}'`,
-        )
-      return {
-        destination: inv.payee,
-        payment_hash: inv.paymentHash,
-        num_satoshis: msatToSat(inv.amountMsat ?? 0n),
-        timestamp: String(inv.timestamp),
-        expiry: String(inv.expirySeconds),
-        description: inv.description ?? '',
-        description_hash: inv.descriptionHash ?? '',
-        fallback_addr: '',
-        cltv_expiry: String(inv.minFinalCltvExpiry),
-        route_hints: [],
-        payment_addr: Buffer.from(inv.paymentSecret, 'hex'),
-        num_msat: (inv.amountMsat ?? 0n).toString(),
-        features: Object.fromEntries(
-          inv.featureBits.map((b) => [
-            b,
-            FEATURES[b] ?? { name: 'unknown', is_required: b % 2 === 0, is_known: false },
-          ]),
-        ),
-        blinded_paths: [],
-      }
-    },
+    'lnrpc.Lightning/DecodePayReq': (r) =>
+      payReqMessage(decodePayReqOrThrow(String(r.pay_req ?? '')), network),
     'lnrpc.Lightning/ListPayments': (r) => {
       const all0 = [...n().payments.values()].filter(
         (p) => r.include_incomplete || p.status === 'SUCCEEDED',
@@ -1397,7 +1298,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       let amountMsat = bigOf(r.amt_sat) * 1000n
       let finalCltv = 40
       if (r.payment_request) {
-        const inv = decodeInvoiceOrThrow(String(r.payment_request))
+        const inv = decodePayReqOrThrow(String(r.payment_request))
         dest = inv.payee
         amountMsat = inv.amountMsat ?? amountMsat
         finalCltv = inv.minFinalCltvExpiry
@@ -1460,7 +1361,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       if (inv.state !== 'CANCELED') n().cancelInvoice(inv)
       return {}
     },
-    'invoicesrpc.Invoices/LookupInvoiceV2': (r) => invoiceRpc(lookup(r.payment_hash as Buffer)),
+    'invoicesrpc.Invoices/LookupInvoiceV2': (r) => invoiceMessage(lookup(r.payment_hash as Buffer)),
     'walletrpc.WalletKit/ListUnspent': (r) => ({
       utxos: n()
         .wallet.utxos(
@@ -1905,12 +1806,12 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       const addFrom = Number(r.add_index ?? 0)
       const settleFrom = Number(r.settle_index ?? 0)
       for (const inv of me.invoices.values()) {
-        if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceRpc(inv))
-        else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceRpc(inv))
+        if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceMessage(inv))
+        else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceMessage(inv))
       }
       // LND's SubscribeInvoices sends adds and settlements only.
       streamEvent<Invoice>(call, 'invoice', (inv) => {
-        if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceRpc(inv))
+        if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceMessage(inv))
       })
     },
     'lnrpc.Lightning/SubscribeTransactions': (_r, call) => {
@@ -1950,10 +1851,10 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       const key = ((r.r_hash as Buffer) ?? Buffer.alloc(0)).toString('hex')
       const current = me.invoices.get(key)
       if (!current) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
-      call.write(invoiceRpc(current))
+      call.write(invoiceMessage(current))
       const sub = (inv: Invoice) => {
         if (inv.hash.toString('hex') !== key) return
-        call.write(invoiceRpc(inv))
+        call.write(invoiceMessage(inv))
         if (inv.state === 'SETTLED' || inv.state === 'CANCELED') {
           me.off('invoice', sub)
           call.end()
@@ -1974,26 +1875,15 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
   }
 
   // --- gRPC server ----------------------------------------------------------------------------
-  const dir = protosDir()
-  const loaderOpts = {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [dir],
-  }
-  type Pkg = Record<string, Record<string, { service: grpc.ServiceDefinition }>>
-  const load = (file: string) =>
-    grpc.loadPackageDefinition(protoLoader.loadSync(join(dir, file), loaderOpts)) as unknown as Pkg
+
   const services: [string, grpc.ServiceDefinition][] = [
-    ['lnrpc.Lightning', load('lightning.proto').lnrpc!.Lightning!.service],
-    ['routerrpc.Router', load('router.proto').routerrpc!.Router!.service],
-    ['invoicesrpc.Invoices', load('invoices.proto').invoicesrpc!.Invoices!.service],
-    ['walletrpc.WalletKit', load('walletkit.proto').walletrpc!.WalletKit!.service],
-    ['verrpc.Versioner', load('verrpc.proto').verrpc!.Versioner!.service],
-    ['lnrpc.State', load('stateservice.proto').lnrpc!.State!.service],
-    ['lnrpc.WalletUnlocker', load('walletunlocker.proto').lnrpc!.WalletUnlocker!.service],
+    ['lnrpc.Lightning', loadLndProto('lightning.proto').lnrpc!.Lightning!.service],
+    ['routerrpc.Router', loadLndProto('router.proto').routerrpc!.Router!.service],
+    ['invoicesrpc.Invoices', loadLndProto('invoices.proto').invoicesrpc!.Invoices!.service],
+    ['walletrpc.WalletKit', loadLndProto('walletkit.proto').walletrpc!.WalletKit!.service],
+    ['verrpc.Versioner', loadLndProto('verrpc.proto').verrpc!.Versioner!.service],
+    ['lnrpc.State', loadLndProto('stateservice.proto').lnrpc!.State!.service],
+    ['lnrpc.WalletUnlocker', loadLndProto('walletunlocker.proto').lnrpc!.WalletUnlocker!.service],
   ]
   const server = new grpc.Server()
   const callUnary = async (
@@ -2057,18 +1947,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
     }
     server.addService(def, impl)
   }
-  const tlsKey = readFileSync(tlsKeyFile)
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${host.includes(':') ? `[${host}]` : host}:${opts.grpcPort ?? 0}`,
-      grpc.ServerCredentials.createSsl(
-        null,
-        [{ private_key: tlsKey, cert_chain: Buffer.from(cert) }],
-        false,
-      ),
-      (err, port) => (err ? reject(err) : resolve(port)),
-    )
-  })
+  const grpcPort = await bindLndGrpc(server, host, opts.grpcPort ?? 0, tlsKeyFile, cert)
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
 
   let rest: { url: string; close: () => Promise<void> } | null = null
@@ -2107,8 +1986,8 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       host,
       port: opts.restPort ?? 0,
       cert,
-      key: tlsKey,
-      protosDir: dir,
+      key: readFileSync(tlsKeyFile),
+      protosDir: protosDir(),
       streaming,
       need: () => need(),
       authorize,

@@ -1,0 +1,244 @@
+// SIMULATOR support — test-only. LND's wire shapes and server plumbing, written once for both LND
+// simulators: the single node of lnd-simulator.ts and the world's nodes (world/lnd-rpc.ts). The
+// message shapes follow lightning.proto (`Invoice`, `PayReq`, `Payment`); the files follow where
+// LND keeps them (tls.cert/tls.key, <network>/{admin,readonly,invoice}.macaroon).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import * as grpc from '@grpc/grpc-js'
+import * as protoLoader from '@grpc/proto-loader'
+import { decodeBolt11, type Bolt11Invoice } from './bolt11'
+import { FEATURES, INVOICE_FEATURE_BITS, protosDir, writeSecretFile } from './lnd-common'
+import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon } from './macaroon-v2'
+import { createSelfSignedCert } from './x509-self-signed'
+
+/** An error the gRPC server sends as `code` + `details`, as LND does. */
+export class GrpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    details: string,
+  ) {
+    super(details)
+  }
+}
+
+export const msatToSat = (m: bigint): string => (m / 1000n).toString()
+
+// --- messages -------------------------------------------------------------------------------------
+
+export interface InvoiceRecord {
+  hash: Buffer
+  preimage: Buffer | null
+  paymentAddr: Buffer
+  valueMsat: bigint
+  memo: string
+  descriptionHash: Buffer
+  expiry: number
+  cltvExpiry: number
+  creationDate: number
+  settleDate: number
+  paymentRequest: string
+  addIndex: number
+  settleIndex: number
+  state: string
+  amtPaidMsat: bigint
+  private?: boolean
+  htlcs: readonly unknown[]
+}
+
+/** lnrpc.Invoice */
+export const invoiceMessage = (inv: InvoiceRecord) => ({
+  memo: inv.memo,
+  r_preimage: inv.preimage ?? Buffer.alloc(0),
+  r_hash: inv.hash,
+  value: msatToSat(inv.valueMsat),
+  value_msat: inv.valueMsat.toString(),
+  settled: inv.state === 'SETTLED',
+  creation_date: String(inv.creationDate),
+  settle_date: String(inv.settleDate),
+  payment_request: inv.paymentRequest,
+  description_hash: inv.descriptionHash,
+  expiry: String(inv.expiry),
+  fallback_addr: '',
+  cltv_expiry: String(inv.cltvExpiry),
+  route_hints: [],
+  private: inv.private ?? false,
+  add_index: String(inv.addIndex),
+  settle_index: String(inv.settleIndex),
+  amt_paid: msatToSat(inv.amtPaidMsat),
+  amt_paid_sat: msatToSat(inv.amtPaidMsat),
+  amt_paid_msat: inv.amtPaidMsat.toString(),
+  state: inv.state,
+  htlcs: inv.htlcs,
+  features: Object.fromEntries(INVOICE_FEATURE_BITS.map((b) => [b, FEATURES[b]])),
+  is_keysend: false,
+  payment_addr: inv.paymentAddr,
+  is_amp: false,
+})
+
+/** A BOLT 11 request decoded as LND's DecodePayReq does, with LND's refusals. */
+export function decodePayReqOrThrow(request: string): Bolt11Invoice {
+  try {
+    return decodeBolt11(request)
+  } catch (err) {
+    throw new GrpcError(grpc.status.UNKNOWN, `invalid payment request: ${(err as Error).message}`)
+  }
+}
+
+/** lnrpc.PayReq, for a request of this node's network (LND refuses the others). */
+export function payReqMessage(inv: Bolt11Invoice, network: string) {
+  if (inv.network !== network)
+    throw new GrpcError(grpc.status.UNKNOWN, `invoice not for current active network '${network}'`)
+  return {
+    destination: inv.payee,
+    payment_hash: inv.paymentHash,
+    num_satoshis: msatToSat(inv.amountMsat ?? 0n),
+    timestamp: String(inv.timestamp),
+    expiry: String(inv.expirySeconds),
+    description: inv.description ?? '',
+    description_hash: inv.descriptionHash ?? '',
+    fallback_addr: '',
+    cltv_expiry: String(inv.minFinalCltvExpiry),
+    route_hints: [],
+    payment_addr: Buffer.from(inv.paymentSecret, 'hex'),
+    num_msat: (inv.amountMsat ?? 0n).toString(),
+    features: Object.fromEntries(
+      inv.featureBits.map((b) => [
+        b,
+        FEATURES[b] ?? { name: 'unknown', is_required: b % 2 === 0, is_known: false },
+      ]),
+    ),
+    blinded_paths: [],
+  }
+}
+
+export interface PaymentRecord {
+  hash: string
+  index: number
+  valueMsat: bigint
+  feeMsat: bigint
+  creationTimeNs: bigint
+  preimage: string | null
+  paymentRequest: string
+  status: string
+  failureReason: string
+}
+
+/** lnrpc.Payment, around the HTLC attempts the caller shapes. */
+export const paymentMessage = (p: PaymentRecord, htlcs: readonly unknown[]) => ({
+  payment_hash: p.hash,
+  value: msatToSat(p.valueMsat),
+  creation_date: String(p.creationTimeNs / 1_000_000_000n),
+  fee: msatToSat(p.feeMsat),
+  payment_preimage: p.preimage ?? '0'.repeat(64),
+  value_sat: msatToSat(p.valueMsat),
+  value_msat: p.valueMsat.toString(),
+  payment_request: p.paymentRequest,
+  status: p.status,
+  fee_sat: msatToSat(p.feeMsat),
+  fee_msat: p.feeMsat.toString(),
+  creation_time_ns: p.creationTimeNs.toString(),
+  htlcs,
+  payment_index: String(p.index),
+  failure_reason: p.failureReason,
+})
+
+// --- files ----------------------------------------------------------------------------------------
+
+/**
+ * LND's tls.cert/tls.key: kept across restarts, made once (self-signed, with LND's usual names)
+ * when either is missing. A box-supplied pair is used as is. Returns the certificate PEM.
+ */
+export function ensureLndTls(o: {
+  certFile: string
+  keyFile: string
+  commonName: string
+  hostName: string
+  extraDomains?: readonly string[]
+  extraIps?: readonly string[]
+}): string {
+  if (!existsSync(o.certFile) || !existsSync(o.keyFile)) {
+    const made = createSelfSignedCert({
+      commonName: o.commonName,
+      dnsNames: [
+        'localhost',
+        o.hostName,
+        'unix',
+        'unixpacket',
+        'bufconn',
+        ...(o.extraDomains ?? []),
+      ],
+      ips: ['127.0.0.1', '::1', ...(o.extraIps ?? [])],
+    })
+    writeSecretFile(o.keyFile, made.keyPem, 0o600)
+    writeFileSync(o.certFile, made.certPem, { mode: 0o644 })
+  }
+  return readFileSync(o.certFile, 'utf8')
+}
+
+export type MacaroonName = 'admin' | 'readonly' | 'invoice'
+
+/**
+ * At unlock, as LND: the macaroon root key (made once), and the three default macaroons, kept when
+ * they still verify and written to `macaroonDir` unless the wallet was made stateless. Fills
+ * `macaroons` and returns the root key.
+ */
+export function openMacaroons(
+  rootKeyFile: string,
+  macaroonDir: string,
+  statelessInit: boolean,
+  macaroons: Record<MacaroonName, Buffer>,
+): Buffer {
+  if (!existsSync(rootKeyFile)) writeSecretFile(rootKeyFile, randomBytes(32), 0o600)
+  const rootKey = readFileSync(rootKeyFile)
+  for (const name of ['admin', 'readonly', 'invoice'] as const) {
+    const file = join(macaroonDir, `${name}.macaroon`)
+    const existing = existsSync(file) ? readFileSync(file) : null
+    macaroons[name] =
+      existing && verifyMacaroon(rootKey, existing).ok
+        ? existing
+        : mintMacaroon(rootKey, DEFAULT_MACAROONS[name])
+    if (!statelessInit && !existing?.equals(macaroons[name]))
+      writeSecretFile(file, macaroons[name], 0o600)
+  }
+  return rootKey
+}
+
+// --- gRPC server ----------------------------------------------------------------------------------
+
+export type LndProtoPackage = Record<string, Record<string, { service: grpc.ServiceDefinition }>>
+
+/** One of LND's real .proto files (as ln-service ships them), loaded the way LND's clients do. */
+export function loadLndProto(file: string): LndProtoPackage {
+  const dir = protosDir()
+  const definition = protoLoader.loadSync(join(dir, file), {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [dir],
+  })
+  return grpc.loadPackageDefinition(definition) as unknown as LndProtoPackage
+}
+
+/** Binds the server with LND's TLS pair; resolves to the port. */
+export function bindLndGrpc(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  keyFile: string,
+  certPem: string,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${host.includes(':') ? `[${host}]` : host}:${port}`,
+      grpc.ServerCredentials.createSsl(
+        null,
+        [{ private_key: readFileSync(keyFile), cert_chain: Buffer.from(certPem) }],
+        false,
+      ),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    )
+  })
+}
