@@ -3,7 +3,8 @@
 //   - program / reset on the computer's NFC reader (PC/SC), or by a one-time link for the
 //     Boltcard NFC Programmer app (boltcard://program|reset?url=<box>/boltcard/keys/<token>);
 //   - taps: LNURL-withdraw on the public routes (lud03-withdraw.ts), each payment claimed as a
-//     payout of the card's pull payment, paid by the box's LND (payment saga), then marked paid;
+//     payout of the card's pull payment, paid by the box's LND (payment saga), then marked paid —
+//     a saga of its own (tap-settlement.ts), settled after a crash at start and then every 15 s;
 //   - top up (a new pull payment for balance + top-up, the card re-linked with the same keys,
 //     the old one archived), limits, freeze (archive the pull payment).
 // Card keys are sealed under the box key (<dataDir>/boltcard/card-keys.json, 0600). The app's links
@@ -37,6 +38,7 @@ import { linkTokenHash, type LinkClaim } from './programming-links'
 import type { ApduTransport } from './ntag424'
 import { connectCard, listReaders } from './pcsc-reader'
 import { decryptPiccData } from './sun-message'
+import { TapSettlement } from './tap-settlement'
 
 export interface BoltcardModuleOptions {
   /** Where cards' money is; default: the shop's BTCPay store set up by the box (merchant/). */
@@ -217,15 +219,11 @@ export function createBoltcardModule(
     return c
   }
   // --- top-ups ------------------------------------------------------------------------------
-  // One at a time per card: each reads the balance left and moves the card to a new pull payment.
-  const topUpQueue = new Map<string, Promise<unknown>>()
-  const serialByCard = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (topUpQueue.get(id) ?? Promise.resolve()).catch(() => undefined).then(fn)
-    topUpQueue.set(id, run)
-    return run.finally(() => {
-      if (topUpQueue.get(id) === run) topUpQueue.delete(id)
-    })
-  }
+  // One at a time per card, in the same queue as the taps' bookings (lud03-withdraw.ts): each
+  // reads the balance left and moves the card to a new pull payment, so no tap is claimed on a
+  // pull payment being archived.
+  const serialByCard = <T>(id: string, fn: () => Promise<T>): Promise<T> =>
+    cards().serialized(id, fn)
   /**
    * A new pull payment for balance + top-up, the card moved onto it, the old one archived. With a
    * reference (a shop reward), the new pull payment carries it in its name and is looked for
@@ -259,6 +257,13 @@ export function createBoltcardModule(
     options.connect ? options.connect(name) : connectCard(name ? { reader: name } : {})
 
   // --- taps ---------------------------------------------------------------------------------
+  const settlement = new TapSettlement({
+    store: cards,
+    funds,
+    lightning,
+    log,
+    ...(options.payWaitMs !== undefined ? { payWaitMs: options.payWaitMs } : {}),
+  })
   const withdraw: WithdrawDeps = {
     get store() {
       return cards()
@@ -284,58 +289,17 @@ export function createBoltcardModule(
       if (p.amountless) throw new LnurlError(400, 'The invoice must name an amount.')
       return p.amountSat
     },
-    pay: async (card, k1, pr, amountSat) => {
-      const l = lightning()
-      if (!l)
-        throw new LnurlError(503, 'The shop’s Lightning node is not running; try again later.')
-      let payoutId: string
-      try {
-        payoutId = await funds.claim(card.pull_payment_id, pr, amountSat)
-      } catch (err) {
-        cards().finish(k1, 'failed', 'claim refused')
-        throw new LnurlError(200, `Declined: ${toUserError(err).message}`)
-      }
-      const prepared = await l.preparePayment(pr)
-      cards().paying(k1, amountSat, payoutId, prepared.hash)
-      const r = await l.sendPayment(prepared, options.payWaitMs ?? 30_000)
-      if (r.state === 'succeeded') {
-        await funds.markPaid(payoutId).catch((err: unknown) =>
-          log.warn('payout not marked paid in BTCPay (paid all the same)', {
-            payoutId,
-            error: toUserError(err).code,
-          }),
-        )
-        cards().finish(k1, 'paid')
-        log.info('card tap paid', { card: card.id, amountSat })
-        return
-      }
-      if (r.state === 'failed') {
-        await funds.cancel(payoutId).catch(() => undefined)
-        cards().finish(k1, 'failed', r.failureText ?? 'payment failed')
-        throw new LnurlError(200, `The payment failed: ${r.failureText ?? 'no route'}.`)
-      }
-      // Still in flight: the saga settles it; the payout stays booked until then.
-      log.info('card tap payment in flight', { card: card.id })
-    },
+    claim: (card, k1, pr, amountSat) => settlement.claim(card, k1, pr, amountSat),
+    pay: (card, k1, pr, amountSat) => settlement.pay(card, k1, pr, amountSat),
     onChange: changed,
   }
 
-  /** Settles taps a crash left "paying" from what the payment saga recorded. */
+  /** Settles taps a crash left on the way, or whose payment was still in flight. */
   const settleUnfinished = async () => {
-    const l = lightning()
-    if (!l) return
-    for (const t of cards().unfinished()) {
-      if (!t.payment_hash) continue
-      const state = l.paymentState(t.payment_hash)?.state
-      if (state === 'succeeded') {
-        if (t.payout_id) await funds.markPaid(t.payout_id).catch(() => undefined)
-        cards().finish(t.k1, 'paid')
-      } else if (state === 'failed' || (state === undefined && t.expires_at < Date.now())) {
-        if (t.payout_id) await funds.cancel(t.payout_id).catch(() => undefined)
-        cards().finish(t.k1, 'failed', 'payment failed')
-      }
-    }
+    await settlement.reconcile()
+    if (cards().unfinished().length > 0) changed()
   }
+  let settleTimer: NodeJS.Timeout | undefined
 
   // --- the Boltcard NFC Programmer app (DEEPLINK.md) ------------------------------------------
   const refusal = (c: Extract<LinkClaim, { ok: false }>): LnurlError => {
@@ -404,8 +368,13 @@ export function createBoltcardModule(
     name: 'boltcard',
     async start() {
       await settleUnfinished()
+      settleTimer = setInterval(() => {
+        if (cards().unfinished().length > 0) void settleUnfinished().catch(() => undefined)
+      }, 15_000)
+      settleTimer.unref()
     },
     async stop() {
+      clearInterval(settleTimer)
       store?.close()
       store = undefined
     },

@@ -30,6 +30,8 @@ export interface CardFunds {
   claim(pullPaymentId: string, bolt11: string, amountSat: number): Promise<string>
   markPaid(payoutId: string): Promise<void>
   cancel(payoutId: string): Promise<void>
+  /** The payout (not cancelled) of the pull payment that pays `bolt11`, if BTCPay has one. */
+  findPayout(pullPaymentId: string, bolt11: string): Promise<string | undefined>
 }
 
 interface RegisterAnswer {
@@ -45,6 +47,7 @@ interface PayoutAnswer {
   id: string
   state: string
   originalAmount: string
+  destination: string
 }
 
 /** BTCPay Greenfield as a card's funds (SATS pull payments, Lightning payouts only). */
@@ -165,5 +168,15 @@ export class BtcpayCardFunds implements CardFunds {
       undefined,
       'Cancelling the tap’s payout in BTCPay',
     )
+  }
+
+  async findPayout(pullPaymentId: string, bolt11: string): Promise<string | undefined> {
+    const payouts = await this.client().call<PayoutAnswer[]>(
+      'GET',
+      `/api/v1/pull-payments/${encodeURIComponent(pullPaymentId)}/payouts`,
+      undefined,
+      'Looking up the tap’s payout in BTCPay',
+    )
+    return payouts.find((p) => p.destination === bolt11 && p.state !== 'Cancelled')?.id
   }
 }

@@ -36,6 +36,10 @@ export interface TapRow {
   amount_sat: number | null
   payout_id: string | null
   payment_hash: string | null
+  /** The terminal's invoice, once reserved (public: it is what BTCPay's payout pays). */
+  bolt11: string | null
+  /** The pull payment the tap is claimed on (the card's, when it was reserved). */
+  pull_payment_id: string | null
   reason: string | null
   created_at: number
   expires_at: number
@@ -79,7 +83,29 @@ export class CardStore {
       created_at INTEGER NOT NULL,
       expires_at INTEGER NOT NULL
     )`)
+    const columns = this.db.prepare('PRAGMA table_info(taps)').all() as { name: string }[]
+    for (const column of ['bolt11', 'pull_payment_id'])
+      if (!columns.some((c) => c.name === column))
+        this.db.exec(`ALTER TABLE taps ADD COLUMN ${column} TEXT`)
     this.links = new ProgrammingLinks(this.db)
+  }
+
+  private readonly queues = new Map<string, Promise<unknown>>()
+
+  /**
+   * Runs `fn` after every earlier serialized call for the same card has ended (a tap's booking,
+   * a top-up): one at a time per card.
+   */
+  async serialized<T>(cardId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(cardId) ?? Promise.resolve()
+    const run = before.then(fn, fn)
+    const tail = run.catch(() => undefined)
+    this.queues.set(cardId, tail)
+    try {
+      return await run
+    } finally {
+      if (this.queues.get(cardId) === tail) this.queues.delete(cardId)
+    }
   }
 
   close(): void {
@@ -177,10 +203,38 @@ export class CardStore {
     return this.db.prepare('SELECT * FROM taps WHERE k1 = ?').get(k1) as unknown as TapRow
   }
 
-  paying(k1: string, amountSat: number, payoutId: string | null, paymentHash: string): void {
-    this.db
-      .prepare('UPDATE taps SET amount_sat = ?, payout_id = ?, payment_hash = ? WHERE k1 = ?')
-      .run(amountSat, payoutId, paymentHash, k1)
+  tap(k1: string): TapRow | undefined {
+    return this.db.prepare('SELECT * FROM taps WHERE k1 = ?').get(k1) as TapRow | undefined
+  }
+
+  /**
+   * Books a taken tap's amount and invoice, in one statement with the card's per-tap limit and
+   * its day limit (every tap paying or paid since `since`): false when it does not fit.
+   */
+  reserve(k1: string, amountSat: number, bolt11: string, since: number): boolean {
+    const r = this.db
+      .prepare(
+        `UPDATE taps SET amount_sat = :amount, bolt11 = :bolt11,
+           pull_payment_id = (SELECT pull_payment_id FROM cards WHERE cards.id = taps.card_id)
+         WHERE k1 = :k1 AND state = 'paying' AND amount_sat IS NULL
+           AND :amount <= (SELECT per_tap_sat FROM cards WHERE cards.id = taps.card_id)
+           AND :amount + (SELECT COALESCE(SUM(t.amount_sat), 0) FROM taps t
+                          WHERE t.card_id = taps.card_id AND t.state IN ('paying','paid')
+                            AND t.amount_sat IS NOT NULL AND t.created_at >= :since)
+               <= (SELECT per_day_sat FROM cards WHERE cards.id = taps.card_id)`,
+      )
+      .run({ amount: amountSat, bolt11, k1, since })
+    return Number(r.changes) === 1
+  }
+
+  /** The tap's payout is booked in BTCPay. */
+  claimed(k1: string, payoutId: string): void {
+    this.db.prepare('UPDATE taps SET payout_id = ? WHERE k1 = ?').run(payoutId, k1)
+  }
+
+  /** The tap's payment is about to be handed to the payment saga. */
+  sending(k1: string, paymentHash: string): void {
+    this.db.prepare('UPDATE taps SET payment_hash = ? WHERE k1 = ?').run(paymentHash, k1)
   }
 
   finish(k1: string, state: 'paid' | 'failed', reason: string | null = null): void {
@@ -198,7 +252,7 @@ export class CardStore {
     return Number(r.s)
   }
 
-  /** Taps a crash left `paying` (the payment saga knows how they ended). */
+  /** Taps left `paying` by a crash or a payment still in flight (tap-settlement.ts). */
   unfinished(): TapRow[] {
     return this.db.prepare(`SELECT * FROM taps WHERE state = 'paying'`).all() as unknown as TapRow[]
   }

@@ -5,6 +5,9 @@
 // (K2); the card is programmed (not frozen, not reset); the counter is above every counter seen
 // (a replayed or cloned card is refused); the per-tap and per-day limits and the balance. A
 // refusal is `{"status":"ERROR","reason":"Declined: …"}`, the words the terminal shows.
+// A card's callbacks are settled one at a time up to the booking of the payout, and the amount
+// is reserved against the limits in the same statement that records it (card-store.ts), so
+// callbacks at once — of one tap or of several — never pay past a limit or the balance.
 import { randomBytes } from 'node:crypto'
 import type { Bytes } from './aes-cmac'
 import { hex } from './aes-cmac'
@@ -34,7 +37,12 @@ export interface WithdrawDeps {
   readonly remainingSat: (card: CardRow) => Promise<number>
   /** Decodes the invoice: its amount (sat) and whether it is payable by the box (network, expiry). */
   readonly invoiceAmount: (bolt11: string) => Promise<number>
-  /** Pays from the card's funds; resolves when paid (or still in flight), throws LnurlError if not. */
+  /**
+   * Books a reserved tap on the card's funds (BTCPay refuses a claim over the balance); throws
+   * LnurlError (a decline) when refused.
+   */
+  readonly claim: (card: CardRow, tapK1: string, bolt11: string, amountSat: number) => Promise<void>
+  /** Pays a claimed tap; resolves when paid (or still in flight), throws LnurlError if not. */
   readonly pay: (card: CardRow, tapK1: string, bolt11: string, amountSat: number) => Promise<void>
   readonly onChange: () => void
 }
@@ -133,11 +141,17 @@ export async function withdrawCallback(
       if (err instanceof LnurlError) throw err
       throw new LnurlError(400, 'The invoice cannot be paid (wrong network, expired or malformed).')
     }
-    const { max, why } = await allowanceSat(d, card)
-    if (amountSat > Math.min(max, tap.max_sat)) {
-      d.store.finish(k1, 'failed', 'over limit')
-      throw declined(`${amountSat} sat is over the limit: ${why}.`)
-    }
+    const active = card
+    await d.store.serialized(card.id, async () => {
+      const { max, why } = await allowanceSat(d, active)
+      const over = () => {
+        d.store.finish(k1, 'failed', 'over limit')
+        return declined(`${amountSat} sat is over the limit: ${why}.`)
+      }
+      if (amountSat > Math.min(max, tap.max_sat)) throw over()
+      if (!d.store.reserve(k1, amountSat, pr, Date.now() - DAY_MS)) throw over()
+      await d.claim(active, k1, pr, amountSat)
+    })
     await d.pay(card, k1, pr, amountSat)
     d.onChange()
     return lnurlJson({ status: 'OK' })

@@ -37,6 +37,9 @@ function fakeFunds() {
       pps.get(id)!.archived = true
       if (crashAfter === 'archive') throw new Crash('power cut')
     },
+    async findPayout() {
+      throw new Error('not used')
+    },
     async claim() {
       throw new Error('not used')
     },
