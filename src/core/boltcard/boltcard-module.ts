@@ -296,8 +296,7 @@ export function createBoltcardModule(
 
   /** Settles taps a crash left on the way, or whose payment was still in flight. */
   const settleUnfinished = async () => {
-    await settlement.reconcile()
-    if (cards().unfinished().length > 0) changed()
+    if ((await settlement.reconcile()) > 0) changed()
   }
   let settleTimer: NodeJS.Timeout | undefined
 

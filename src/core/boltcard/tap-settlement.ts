@@ -43,6 +43,9 @@ export interface TapSettlementDeps {
   readonly onStep?: (k1: string, step: TapStep) => Promise<void>
 }
 
+/** How long after its offer expired a taken tap with nothing booked counts as left by a crash. */
+const UNBOOKED_GRACE_MS = 60_000
+
 const notRunning = () =>
   new LnurlError(503, 'The shop’s Lightning node is not running; try again later.')
 
@@ -121,13 +124,23 @@ export class TapSettlement {
     this.deps.store().finish(tap.k1, 'failed', reason)
   }
 
-  /** Settles the taps a crash (or a payment still in flight) left unfinished. */
-  async reconcile(): Promise<void> {
+  /** Settles the taps a crash (or a payment still in flight) left unfinished; how many. */
+  async reconcile(): Promise<number> {
     const store = this.deps.store()
+    let settled = 0
     for (const left of store.unfinished()) {
       if (this.live.has(left.k1)) continue
       try {
         let tap = left
+        if (tap.amount_sat === null) {
+          // Taken, nothing booked yet: a callback may still be checking it until well after its
+          // offer expired; after that it was left by a crash.
+          if (tap.expires_at + UNBOOKED_GRACE_MS < Date.now()) {
+            store.finish(tap.k1, 'failed', 'interrupted before paying')
+            settled++
+          }
+          continue
+        }
         if (!tap.payment_hash) {
           const pullPaymentId = tap.pull_payment_id ?? store.get(tap.card_id)?.pull_payment_id
           if (!tap.payout_id && tap.bolt11 && pullPaymentId) {
@@ -136,14 +149,17 @@ export class TapSettlement {
             tap = store.tap(tap.k1)!
           }
           await this.cancel(tap, 'interrupted before paying')
+          settled++
           continue
         }
         const l = this.deps.lightning()
-        if (!l) return
+        if (!l) return settled
         const state = l.paymentState(tap.payment_hash)?.state
         if (state === 'succeeded') await this.paid(tap)
         else if (state === 'failed' || state === undefined)
           await this.cancel(tap, state ? 'payment failed' : 'interrupted before paying')
+        else continue
+        settled++
       } catch (err) {
         this.deps.log.warn('card tap not settled yet', {
           tap: left.k1.slice(0, 8),
@@ -151,5 +167,6 @@ export class TapSettlement {
         })
       }
     }
+    return settled
   }
 }
