@@ -374,7 +374,8 @@ export function createBackupModule(
       }
       await owner.create(password)
       await box.enterPassword(password)
-      await ctx.modules.get('lightning')?.ownerPasswordEntered?.(password)
+      for (const name of ['lightning', 'wallet'])
+        await ctx.modules.get(name)?.ownerPasswordEntered?.(password)
       log.info('owner password set; the box key was made')
       publishStatus()
       return status()
@@ -393,7 +394,8 @@ export function createBackupModule(
         box.useHsm(hsmForBox(pin))
       }
       await box.enterPassword(password)
-      await ctx.modules.get('lightning')?.ownerPasswordEntered?.(password)
+      for (const name of ['lightning', 'wallet'])
+        await ctx.modules.get(name)?.ownerPasswordEntered?.(password)
       publishStatus()
       return status()
     },

@@ -7,6 +7,10 @@ import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OwnerPassword } from '../api/http/owner-password'
 import { seedVaultPath } from '../lightning/lightning-module'
+import { backupModule } from '../backup/backup-module'
+import { createEngine } from '../engine/engine'
+import { silentLogger } from '../log'
+import { walletModule } from './wallet-module'
 import {
   createSeedVault,
   readSeedVault,
@@ -146,5 +150,27 @@ describe('wallet seed under the box key', () => {
     restart()
     expect(await openWalletSeed(dir, NEW)).toEqual(WORDS)
     expect(readFileSync(walletSeedPath(dir)).equals(after)).toBe(true)
+  }, 60_000)
+
+  it('the engine moves a file of the first scheme when the owner sets the password', async () => {
+    // A box from before the box key: the vault and the seed under the password alone.
+    storeOnce(seedVaultPath(dir), await createSeedVault(OLD))
+    writeV1(readSeedVault(seedVaultPath(dir))!)
+    const engine = await createEngine({
+      dataDir: dir,
+      log: silentLogger,
+      modules: [backupModule(), walletModule()],
+    })
+    try {
+      const ctx = { transport: 'internal' } as const
+      await engine.call('backup', 'setPassword', { password: OLD }, ctx)
+      const after = readFileSync(walletSeedPath(dir))
+      expect(JSON.parse(after.toString())).toMatchObject({ v: 2, purpose: 'wallet.seed' })
+      await engine.call('backup', 'changePassword', { oldPassword: OLD, newPassword: NEW }, ctx)
+      expect(readFileSync(walletSeedPath(dir)).equals(after)).toBe(true)
+      expect(await openWalletSeed(dir, NEW)).toEqual(WORDS)
+    } finally {
+      await engine.stop()
+    }
   }, 60_000)
 })

@@ -154,7 +154,9 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
           code: err instanceof FlashError ? err.code : 'internal',
         }),
       )
-    await (engine.module('lightning')?.ownerPasswordEntered?.(pw) ?? Promise.resolve())
+    // The Lightning seed vault, then the on-chain wallet's seed (both may still need the password).
+    for (const name of ['lightning', 'wallet'])
+      await (engine.module(name)?.ownerPasswordEntered?.(pw) ?? Promise.resolve())
   }
   const sessions = new Sessions({
     idleMs: opts.sessionIdleMs ?? 12 * 3600_000,
