@@ -51,6 +51,7 @@ import { cleanupProject, inspect, projectContainers } from '../images/harness'
 import { testLabels } from '../images/test-catalog'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
+import { eventually } from './eventually'
 import { startWalletWorld, type WalletWorld } from './wallet-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
@@ -136,7 +137,8 @@ const catalog: StackCatalog = {
           files: [],
         }
       : { ...postgres, image: images.postgres! }
-    return { ...plan, services: [...plan.services.map(noHostPorts), pg] }
+    const own = plan.services.filter((x) => x.id === 'relay' || x.id === 'mint')
+    return { ...plan, services: [...own.map(noHostPorts), pg] }
   },
 }
 
@@ -204,20 +206,8 @@ async function startBoxLnd(): Promise<WorldLnd> {
   return lnd
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000) {
-  const end = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > end) throw new Error(`timed out: ${what}${last ? ` (${String(last)})` : ''}`)
-    await new Promise((r) => setTimeout(r, 150))
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000) =>
+  eventually(fn, what, { ms, everyMs: 150, retryErrors: true })
 
 const call = <T>(e: Engine, domain: string, procedure: string, input: unknown = {}) =>
   e.call(domain, procedure, input, CTX) as Promise<T>
