@@ -1,13 +1,17 @@
-// The vault spend saga when the box stops in the middle of a broadcast. The box's call to its node
-// never returns (the node took the transaction, or never got it), the box is stopped there, and a
-// new box starts on the same data folder, as after a crash: the spend was written `broadcasting`
-// before the node was called, and the new box settles it from its node's mempool and its own
-// chain view — `broadcast` (then `seen`) if the node has it, back to `signed` (the same
-// transaction, kept) if not, which the owner then broadcasts. The signed transaction is never lost
-// and never sent as a second payment.
+// The vault spend saga when the box dies in the middle of a broadcast. A child process opens the
+// box and broadcasts a signed spend; its call to the node never returns (after the node took the
+// transaction, or before it got it) and the child is SIGKILLed there. A new box starts on the same
+// data folder: the spend was written `broadcasting` before the node was called, and the new box
+// settles it from its node's mempool and its own chain view — `broadcast` (then `seen`) if the
+// node has it, back to `signed` (the same transaction, kept) if not, which the owner then
+// broadcasts. The signed transaction is never lost and never sent as a second payment.
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SendNode } from '../../src/core/wallet/send/send-service'
 import { TestKey } from '../simulators/world/test-keys'
+import { WALLET_RPC_PASSWORD, WALLET_RPC_USER } from './wallet-harness'
 import {
   makeVault,
   startVaultWorld,
@@ -21,15 +25,44 @@ let vaultId: string
 let vault: Awaited<ReturnType<typeof makeVault>>['vault']
 const BOB = TestKey.fromLabel('vault-crash-bob').p2wpkh().address
 
-/** The world's node, except that sendRawTransaction never returns (after passing it on, or not). */
-function stuckNode(passOn: boolean): SendNode {
-  return {
-    sendRawTransaction: async (hex) => {
-      if (passOn) await w.rpc.sendRawTransaction(hex)
-      return new Promise<string>(() => undefined)
+/**
+ * Broadcasts spend `spendId` in a child process and SIGKILLs it once its node call is under way
+ * (MODE=after: the node has the transaction; before: it never got it).
+ */
+async function broadcastAndDie(spendId: string, mode: 'after' | 'before'): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'tests/integration/vault-crash-child.ts'],
+    {
+      env: {
+        ...process.env,
+        DATA_DIR: w.dir,
+        ELECTRUM_PORT: String(w.world.electrs.electrumPort),
+        RPC_URL: w.world.bitcoind.url,
+        RPC_USER: WALLET_RPC_USER,
+        RPC_PASSWORD: WALLET_RPC_PASSWORD,
+        SPEND_ID: spendId,
+        MODE: mode,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    getBlockCount: () => w.rpc.getBlockCount(),
-    getMempoolEntry: (txid) => w.rpc.getMempoolEntry(txid),
+  )
+  const exited = new Promise<string | null>((resolve) =>
+    child.on('exit', (_c, sig) => resolve(sig)),
+  )
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (line === 'in the call') {
+        child.kill('SIGKILL')
+        break
+      }
+      throw new Error(`the child said: ${line}`)
+    }
+    expect(await exited).toBe('SIGKILL')
+  } finally {
+    clearTimeout(timer)
+    child.kill('SIGKILL')
   }
 }
 
@@ -65,17 +98,28 @@ async function signedSpend(box: VaultBox, amountSat: number) {
   return box.call('vaultSpendFinalize', { spendId: spend.id, psbts: [byHsm.psbt, byWords.psbt] })
 }
 
+/** The spend's state as the dead box left it on disk. */
+function stateOnDisk(id: string): string {
+  const db = new DatabaseSync(join(w.dir, 'hardware', 'vaults.sqlite'), { readOnly: true })
+  try {
+    return (db.prepare('SELECT state FROM spends WHERE id = ?').get(id) as { state: string }).state
+  } finally {
+    db.close()
+  }
+}
+
 const spendState = async (box: VaultBox, id: string) =>
   (await box.call('vaultSpends', { vaultId })).find((s) => s.id === id)
 
 describe('a crash in the middle of a vault broadcast', () => {
   it('after the node took it: the new box finds it in the mempool (broadcast, then seen)', async () => {
-    const box = await w.startBox(stuckNode(true))
+    const box = await w.startBox()
     const signed = await signedSpend(box, 350_000)
-    void box.call('vaultSpendBroadcast', { spendId: signed.id }).catch(() => undefined)
-    await until(async () => w.world.chain.mempoolEntry(signed.txid!), 'the node to take it')
-    expect((await spendState(box, signed.id))?.state).toBe('broadcasting')
-    await box.stop() // the box dies here: the broadcast call never returned
+    await box.stop()
+    await broadcastAndDie(signed.id, 'after')
+    expect(stateOnDisk(signed.id)).toBe('broadcasting')
+    // The child died with its call unanswered; the node has the transaction.
+    expect(w.world.chain.mempoolEntry(signed.txid!)).toBeDefined()
 
     const again = await w.startBox()
     await until(
@@ -86,17 +130,14 @@ describe('a crash in the middle of a vault broadcast', () => {
     expect(w.world.chain.mempool().filter((e) => e.txid === signed.txid)).toHaveLength(1)
     w.world.mine(1)
     await again.stop()
-  })
+  }, 90_000)
 
   it('before the node got it: the new box keeps it signed, and the owner broadcasts it', async () => {
-    const box = await w.startBox(stuckNode(false))
+    const box = await w.startBox()
     const signed = await signedSpend(box, 150_000)
-    void box.call('vaultSpendBroadcast', { spendId: signed.id }).catch(() => undefined)
-    await until(
-      async () => (await spendState(box, signed.id))?.state === 'broadcasting' && true,
-      'the spend written as broadcasting',
-    )
     await box.stop()
+    await broadcastAndDie(signed.id, 'before')
+    expect(stateOnDisk(signed.id)).toBe('broadcasting')
     expect(w.world.chain.mempoolEntry(signed.txid!)).toBeUndefined()
 
     const again = await w.startBox()
@@ -119,5 +160,5 @@ describe('a crash in the middle of a vault broadcast', () => {
     const twice = await again.call('vaultSpendBroadcast', { spendId: signed.id })
     expect(twice.txid).toBe(signed.txid)
     await again.stop()
-  })
+  }, 90_000)
 })

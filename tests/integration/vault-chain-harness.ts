@@ -79,60 +79,12 @@ export async function startVaultWorld(): Promise<VaultWorld> {
     backup: SeedSigner.fromWords(BACKUP_WORDS),
     rpc,
     async startBox(node) {
-      const modules = new Map<string, EngineModule>()
-      const ctx: EngineContext = {
-        dataDir: dir,
-        log: silentLogger,
-        events: new EventBus(),
-        modules,
-      }
-      const wallet = createWalletModule(ctx, {
-        endpoint: () => ({ host: '127.0.0.1', port: world.electrs.electrumPort }),
-        node: () => node ?? rpc,
-        retryMs: { min: 50, max: 200 },
+      const box = await openVaultBox({
+        dir,
+        electrumPort: world.electrs.electrumPort,
+        node: node ?? rpc,
+        emulator,
       })
-      const hardware = createHardwareModule(ctx, {
-        discovery: new DeviceDiscovery(
-          {
-            available: () => true,
-            list: async () => [
-              {
-                portPath: TREZOR_ID,
-                busNumber: 1,
-                address: 2,
-                vendorId: 0x1209,
-                productId: 0x53c1,
-              },
-            ],
-            watch: () => () => undefined,
-          },
-          async () => ({ permitted: true, holders: [] }),
-          { inspectors: { trezor: trezorInspector(async () => emulator.link()) } },
-        ),
-        signers: {
-          trezor: async (_dev, _known, network) => ({
-            signer: TrezorSigner.over(emulator.link(), network),
-            close: async () => undefined,
-          }),
-        },
-        retryMs: { min: 50, max: 200 },
-      })
-      modules.set('wallet', wallet)
-      await wallet.start()
-      modules.set('hardware', hardware)
-      await hardware.start()
-      const box: VaultBox = {
-        wallet,
-        hardware,
-        call: (name, input) =>
-          (hardware.handlers[name] as (i: unknown, c: unknown) => Promise<unknown>)(input, {
-            transport: 'internal',
-          }) as never,
-        async stop() {
-          await hardware.stop()
-          await wallet.stop()
-        },
-      }
       boxes.push(box)
       return box
     },
@@ -141,6 +93,79 @@ export async function startVaultWorld(): Promise<VaultWorld> {
       await world.close()
       token.dispose()
       rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * A box (wallet + hardware modules) over `dir`, following electrs at `electrumPort` and sending
+ * through `node`; with `emulator`, that Trezor is plugged in. The crash test's child process opens
+ * one too.
+ */
+export async function openVaultBox(opts: {
+  dir: string
+  electrumPort: number
+  node: SendNode
+  emulator?: TrezorEmulator
+}): Promise<VaultBox> {
+  const { emulator } = opts
+  const modules = new Map<string, EngineModule>()
+  const ctx: EngineContext = {
+    dataDir: opts.dir,
+    log: silentLogger,
+    events: new EventBus(),
+    modules,
+  }
+  const wallet = createWalletModule(ctx, {
+    endpoint: () => ({ host: '127.0.0.1', port: opts.electrumPort }),
+    node: () => opts.node,
+    retryMs: { min: 50, max: 200 },
+  })
+  const hardware = createHardwareModule(ctx, {
+    discovery: new DeviceDiscovery(
+      {
+        available: () => true,
+        list: async () =>
+          emulator
+            ? [
+                {
+                  portPath: TREZOR_ID,
+                  busNumber: 1,
+                  address: 2,
+                  vendorId: 0x1209,
+                  productId: 0x53c1,
+                },
+              ]
+            : [],
+        watch: () => () => undefined,
+      },
+      async () => ({ permitted: true, holders: [] }),
+      emulator ? { inspectors: { trezor: trezorInspector(async () => emulator.link()) } } : {},
+    ),
+    signers: emulator
+      ? {
+          trezor: async (_dev, _known, network) => ({
+            signer: TrezorSigner.over(emulator.link(), network),
+            close: async () => undefined,
+          }),
+        }
+      : {},
+    retryMs: { min: 50, max: 200 },
+  })
+  modules.set('wallet', wallet)
+  await wallet.start()
+  modules.set('hardware', hardware)
+  await hardware.start()
+  return {
+    wallet,
+    hardware,
+    call: (name, input) =>
+      (hardware.handlers[name] as (i: unknown, c: unknown) => Promise<unknown>)(input, {
+        transport: 'internal',
+      }) as never,
+    async stop() {
+      await hardware.stop()
+      await wallet.stop()
     },
   }
 }
