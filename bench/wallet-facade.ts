@@ -1,7 +1,8 @@
 // The Electrum façade for bench:wallet, run as its own process (as electrs is its own program on a
 // box): the bitcoind simulator's world chain funded with N used addresses (2 transactions each),
 // and the electrs simulator following it. Prints one JSON line {"port": …, "tip": …} on stdout once
-// electrs has indexed the tip, then serves until its stdin closes (the parent exited) or SIGTERM.
+// electrs has indexed the tip, then serves until its stdin closes (the parent exited) or SIGTERM;
+// a "cpu" line on stdin is answered with the façade's CPU time so far.
 // Usage: tsx bench/wallet-facade.ts --addresses N --xpub XPUB
 import { createServer, connect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -34,7 +35,9 @@ const payerScript = payer.p2wpkh().output
 // Funding: coinbases split into one small coin per payment, then 2 payments per address.
 const t0 = performance.now()
 const coinbases: SpendableCoin[] = []
-const splitsNeeded = Math.ceil((2 * N) / 1000)
+// A few spare coins for the "change K" command (new payments to K used addresses).
+const SPARE = 50
+const splitsNeeded = Math.ceil((2 * N + SPARE) / 1000)
 for (const hash of chain.mine(splitsNeeded, payerScript)) {
   const cb = chain.blockAt(hash)!.block.transactions![0]!
   coinbases.push({ txid: cb.getId(), vout: 0, value: cb.outs[0]!.value, script: payerScript })
@@ -101,6 +104,38 @@ const close = async () => {
   await bitcoind.close()
   process.exit(0)
 }
+// "cpu" on stdin: the façade's own CPU time so far (ms), one JSON line, so the bench can show how
+// much of a sync is the server's work (the same for both clients) and how much the client's.
+let pendingIn = ''
+process.stdin.on('data', (d: Buffer) => {
+  pendingIn += d.toString()
+  let nl: number
+  while ((nl = pendingIn.indexOf('\n')) >= 0) {
+    const line = pendingIn.slice(0, nl).trim()
+    pendingIn = pendingIn.slice(nl + 1)
+    if (line === 'cpu') {
+      const u = process.cpuUsage()
+      process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000 })}\n`)
+    }
+    // "change K": one more payment to each of the first K used addresses, mined; answers once
+    // electrs has indexed it (K status hashes change).
+    const change = /^change (\d+)$/.exec(line)
+    if (change) {
+      const k = Math.min(Number(change[1]), SPARE, N)
+      for (let i = 0; i < k; i++) {
+        const coin = coins[2 * N + i]!
+        chain.submit(payer.spend([coin], [{ script: scripts[i]!, value: 40_000n }], 1))
+      }
+      chain.mine(1, BURN_SCRIPT)
+      void (async () => {
+        for (let i = 0; i < 600 && electrs.indexedHeight() < chain.tip().height; i++)
+          await new Promise((r) => setTimeout(r, 20))
+        await electrs.synced()
+        process.stdout.write(`${JSON.stringify({ changed: k })}\n`)
+      })()
+    }
+  }
+})
 process.stdin.on('end', () => void close())
 process.stdin.on('close', () => void close())
 process.stdin.resume()
