@@ -201,15 +201,21 @@ describe('Flash Card taps whose box dies mid-settlement', { timeout: 150_000 }, 
     const heldId = createHash('sha256').update(secret).digest('hex')
     const held = await ln.createHodlInvoice({ lnd: lndOf('carol'), id: heldId, tokens: 9_000 })
     const [k1Early, k1Late, k1Held] = [offer(), offer(), offer()]
-    const boxes = [
+    // One after the other: each box has the box's SQLite files to itself while it writes (a
+    // paused box holds no lock).
+    const boxes: ReturnType<typeof box>[] = []
+    for (const [extra, until] of [
       // after BTCPay booked the payout, before paying
-      box({ K1: k1Early, BOLT11: early.request, PAUSE_AT: 'claimed' }, /^step claimed/),
+      [{ K1: k1Early, BOLT11: early.request, PAUSE_AT: 'claimed' }, /^step claimed/],
       // after the payment succeeded, before the box recorded it
-      box({ K1: k1Late, BOLT11: late.request, PAUSE_AT: 'outcome' }, /^step outcome/),
+      [{ K1: k1Late, BOLT11: late.request, PAUSE_AT: 'outcome' }, /^step outcome/],
       // with the payment in flight (carol holds the HTLC)
-      box({ K1: k1Held, BOLT11: held.request }, /^step sending/),
-    ]
-    await Promise.all(boxes.map((b) => b.line))
+      [{ K1: k1Held, BOLT11: held.request }, /^step sending/],
+    ] as const) {
+      const b = box(extra, until)
+      boxes.push(b)
+      await b.line
+    }
     await eventually(async () => {
       const inv = await ln.getInvoice({ lnd: lndOf('carol'), id: heldId })
       return inv.is_held ? true : undefined
