@@ -67,6 +67,7 @@ beforeAll(async () => {
       noContainersStack(project),
       merchantModule({
         btcpayUrl: btcpay.url,
+        webhookHost: '127.0.0.1', // the simulator runs on this host
         webhookPort: 0,
         lightning: async () => ({
           server: `${shop.restUrl}/`,

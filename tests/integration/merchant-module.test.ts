@@ -77,6 +77,7 @@ beforeAll(async () => {
     modules: [
       merchantModule({
         btcpayUrl: btcpay.url,
+        webhookHost: '127.0.0.1', // the simulator runs on this host
         webhookPort: 0,
         lightning: async () => ({
           server: `${shop.restUrl}/`,

@@ -149,6 +149,7 @@ beforeAll(async () => {
       boltcardModule({ baseUrl: () => undefined }),
       merchantModule({
         btcpayUrl: btcpay.url,
+        webhookHost: '127.0.0.1', // the simulator runs on this host
         webhookPort: 0,
         lightning: async () => ({
           server: `${shop.restUrl}/`,

@@ -1,7 +1,7 @@
 // BTCPay's webhooks into the box: `BTCPay-Sig: sha256=<hex HMAC-SHA256(secret, raw body)>` checked
 // in constant time before the body is even parsed; a bad or missing signature is refused (401)
 // and logged without the body or the secret. A delivery is handled once: BTCPay's redeliveries
-// carry the first delivery's id as `originalDeliveryId`.
+// carry the first delivery's id as `originalDeliveryId`. Where it listens: webhook-route.ts.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -59,6 +59,8 @@ export interface WebhookReceiverOptions {
   readonly onEvent: (e: BtcpayEvent) => Promise<void>
   readonly onRefused: (reason: string) => void
   readonly log: Logger
+  /** Only connections from these source addresses are answered (default: any). */
+  readonly allowFrom?: (remoteAddress: string | undefined) => boolean
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | null> {
@@ -84,6 +86,15 @@ export async function startWebhookReceiver(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     void (async () => {
+      if (o.allowFrom && !o.allowFrom(req.socket.remoteAddress)) {
+        o.log.warn('BTCPay webhook refused', {
+          reason: 'not from the stack network',
+          from: req.socket.remoteAddress,
+        })
+        o.onRefused('not from the stack network')
+        res.writeHead(403).end()
+        return
+      }
       const path = new URL(req.url ?? '/', 'http://x').pathname
       if (path !== WEBHOOK_PATH || req.method !== 'POST') {
         res.writeHead(404).end()

@@ -56,6 +56,9 @@ import {
   WEBHOOK_EVENTS,
   type BtcpayEvent,
 } from './btcpay-webhook'
+import { inSubnet, stackGateway, type StackGateway } from './webhook-route'
+import { createDockerClient, dockerEndpoints, pickEndpoint } from '../docker/connect'
+import { DEFAULT_PROJECT } from '../stack/render'
 import { GreenfieldClient } from './greenfield-client'
 import { MerchantStore, type InvoiceRow } from './merchant-store'
 import {
@@ -85,13 +88,17 @@ export interface MerchantModuleOptions {
   readonly lightning?: () => Promise<LightningConnection>
   readonly derivationScheme?: () => Promise<string>
   /**
-   * Where the webhook receiver listens (default 127.0.0.1, port 23010). Not done yet: BTCPay in
-   * its container cannot reach the host's 127.0.0.1, so on a real install the receiver needs an
-   * address on the Docker network (and `webhookUrl` the name BTCPay reaches it by); today only
-   * BTCPay on the same host (the tests' simulator) reaches it.
+   * Where the webhook receiver listens. Default: the stack network's gateway address, port 23010
+   * (webhook-route.ts): BTCPay's container reaches it, connections from outside the network's
+   * subnet are refused, and the HMAC decides each delivery. While that network does not exist
+   * yet (the stack never started) or its gateway cannot be bound (Docker Desktop), 127.0.0.1,
+   * which BTCPay's container cannot reach; the set-up moves it once the network is there.
+   * `webhookHost` pins an address instead (the tests' simulator on this host).
    */
   readonly webhookHost?: string
   readonly webhookPort?: number
+  /** The stack network's gateway and subnet; default: asked of Docker (`flashbox-net`). */
+  readonly webhookNetwork?: () => Promise<StackGateway | undefined>
   /** The URL BTCPay posts to, from the receiver's own URL (default: that URL unchanged). */
   readonly webhookUrl?: (receiverUrl: string) => string
   /** How long an eCash reward waits for its paid mint quote to be minted (default 20 s). */
@@ -492,20 +499,28 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       if (running) return running
       failedStep = null
       problem = undefined
-      const saga = new BtcpaySetup({
-        dir,
-        box,
-        btcpayUrl,
-        lightning,
-        derivationScheme,
-        webhookUrl: (o.webhookUrl ?? ((u) => u))(receiver!.url),
-        onStep: (step, state) => {
-          runningStep = state === 'running' ? step : null
-          publishSteps()
-        },
-      })
-      running = saga
-        .run(input)
+      running = (async () => {
+        // BTCPay must be told an address it can reach: the stack network's, once it exists.
+        await ensureReceiver()
+        const saga = new BtcpaySetup({
+          dir,
+          box,
+          btcpayUrl,
+          lightning,
+          derivationScheme,
+          webhookUrl: (o.webhookUrl ?? ((u) => u))(receiver!.url),
+          onStep: (step, state) => {
+            runningStep = state === 'running' ? step : null
+            publishSteps()
+          },
+        })
+        const rec = await saga.run(input)
+        // Set up before, while the receiver was elsewhere: point BTCPay's webhook at it now.
+        await reconcileWebhook().catch((err: unknown) =>
+          log.warn('BTCPay webhook address not updated', { error: String(err) }),
+        )
+        return rec
+      })()
         .catch((err: unknown) => {
           failedStep = runningStep
           runningStep = null
@@ -865,6 +880,66 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       for (const r of store.rewards('pending')) await reward(r.invoice_id).catch(() => undefined)
     }
 
+    // --- the webhook receiver: on the stack network's gateway when there is one ------------
+    const webhookNetwork =
+      o.webhookNetwork ??
+      (async () => {
+        const docker = createDockerClient(pickEndpoint(dockerEndpoints()))
+        return stackGateway(docker, `${DEFAULT_PROJECT}-net`)
+      })
+    let receiverOn: string | null = null
+    let moving: Promise<void> | null = null
+    /** Starts the receiver, or moves it onto the stack network once that network exists. */
+    const ensureReceiver = (): Promise<void> => {
+      moving ??= (async () => {
+        let host = o.webhookHost ?? '127.0.0.1'
+        let net: StackGateway | undefined
+        if (!o.webhookHost) {
+          net = await webhookNetwork().catch((err: unknown) => {
+            log.debug('stack network not found', { error: String(err) })
+            return undefined
+          })
+          if (net) host = net.gateway
+        }
+        if (receiver && receiverOn === host) return
+        const start = (h: string, allow?: StackGateway) =>
+          startWebhookReceiver({
+            host: h,
+            port: o.webhookPort ?? 23010,
+            secret: () => creds()?.webhookSecret ?? null,
+            onEvent,
+            onRefused: (reason) => store.noteRefused(reason),
+            log,
+            ...(allow ? { allowFrom: (a) => inSubnet(a, allow.subnet) } : {}),
+          })
+        let next: Awaited<ReturnType<typeof start>>
+        try {
+          next = await start(host, net)
+        } catch (err) {
+          if (!net) throw err
+          // Docker Desktop: the gateway lives in its VM, not on this computer.
+          log.warn(
+            'BTCPay webhooks cannot reach the box: the stack network is not on this computer',
+            {
+              gateway: net.gateway,
+              error: String(err),
+            },
+          )
+          if (receiver) return
+          host = '127.0.0.1'
+          next = await start(host)
+        }
+        const old = receiver
+        receiver = next
+        receiverOn = host
+        await old?.close()
+        log.info('BTCPay webhook receiver', { url: next.url })
+      })().finally(() => {
+        moving = null
+      })
+      return moving
+    }
+
     let stopUnlock: (() => void) | undefined
     const module: MerchantModule = {
       name: 'merchant',
@@ -872,16 +947,10 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       webhookUrl: () => receiver?.url ?? '',
       async start() {
         store = new MerchantStore(join(dir, 'merchant.db'))
-        receiver = await startWebhookReceiver({
-          host: o.webhookHost ?? '127.0.0.1',
-          port: o.webhookPort ?? 23010,
-          secret: () => creds()?.webhookSecret ?? null,
-          onEvent,
-          onRefused: (reason) => store.noteRefused(reason),
-          log,
-        })
+        await ensureReceiver()
         stopUnlock = box.onUnlock(() => {
-          void reconcileWebhook()
+          void ensureReceiver()
+            .then(reconcileWebhook)
             .then(resumeRewards)
             .catch((err: unknown) => log.debug('merchant reconcile', { error: String(err) }))
         })
