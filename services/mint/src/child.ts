@@ -7,46 +7,14 @@
 import { mintControl, followQuotes, type MintControl } from './control'
 import { startMint, type RunningMint, type StartMintOptions } from './index'
 import { scrub, type Logger } from './log'
+import { enginePort } from '../../shared/engine-port'
 
 type ToChild =
   | { type: 'start'; options: Omit<StartMintOptions, 'log' | 'store'> }
   | { type: 'call'; id: number; op: keyof MintControl; args: unknown[] }
   | { type: 'stop' }
 
-interface Port {
-  send(message: unknown): void
-  onMessage(fn: (message: unknown) => void): void
-  onClose(fn: () => void): void
-}
-
-function enginePort(): Port {
-  const utility = (
-    process as unknown as {
-      parentPort?: {
-        postMessage(m: unknown): void
-        on(ev: 'message', fn: (e: { data: unknown }) => void): void
-      }
-    }
-  ).parentPort
-  if (utility)
-    return {
-      send: (m) => utility.postMessage(m),
-      onMessage: (fn) => utility.on('message', (e) => fn(e.data)),
-      // Electron ends a utility process with the app.
-      onClose: () => {},
-    }
-  if (process.send)
-    return {
-      send: (m) => {
-        if (process.connected) process.send!(m)
-      },
-      onMessage: (fn) => process.on('message', fn),
-      onClose: (fn) => process.on('disconnect', fn),
-    }
-  throw new Error('services/mint/src/child.ts runs only as a child process of the engine')
-}
-
-const port = enginePort()
+const port = enginePort('services/mint/src/child.ts')
 
 function portLogger(scope: string): Logger {
   const at =

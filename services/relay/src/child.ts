@@ -7,46 +7,14 @@
 import { startRelay, type RunningRelay } from './index'
 import { relayControl, type RelayControl } from './control'
 import type { RelayOptions } from './relay'
+import { enginePort } from '../../shared/engine-port'
 
 type ToChild =
   | { type: 'start'; options: Omit<RelayOptions, 'log' | 'onSecret'> & { port: number } }
   | { type: 'call'; id: number; op: keyof RelayControl; args: unknown[] }
   | { type: 'stop' }
 
-interface Port {
-  send(message: unknown): void
-  onMessage(fn: (message: unknown) => void): void
-  onClose(fn: () => void): void
-}
-
-function enginePort(): Port {
-  const utility = (
-    process as unknown as {
-      parentPort?: {
-        postMessage(m: unknown): void
-        on(ev: 'message', fn: (e: { data: unknown }) => void): void
-      }
-    }
-  ).parentPort
-  if (utility)
-    return {
-      send: (m) => utility.postMessage(m),
-      onMessage: (fn) => utility.on('message', (e) => fn(e.data)),
-      // Electron ends a utility process with the app.
-      onClose: () => {},
-    }
-  if (process.send)
-    return {
-      send: (m) => {
-        if (process.connected) process.send!(m)
-      },
-      onMessage: (fn) => process.on('message', fn),
-      onClose: (fn) => process.on('disconnect', fn),
-    }
-  throw new Error('services/relay/src/child.ts runs only as a child process of the engine')
-}
-
-const port = enginePort()
+const port = enginePort('services/relay/src/child.ts')
 const secrets = new Set<string>()
 const scrub = (text: string) => {
   let out = text
