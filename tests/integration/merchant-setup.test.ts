@@ -124,8 +124,16 @@ describe('BTCPay set-up saga (Greenfield simulator)', () => {
       await fetch(`${btcpay.url}/api/v1/stores/${[...storesOf(sim).keys()][0]}/webhooks`, {
         headers: { authorization: `token ${[...sim.apiKeys.keys()][0]}` },
       })
-    ).json()) as { url: string }[]
+    ).json()) as {
+      url: string
+      authorizedEvents: { everything: boolean; specificEvents: string[] }
+    }[]
     expect(hooks).toHaveLength(1)
+    // Only the invoice events the box acts on: one signed delivery per paid sale, not four.
+    expect(hooks[0]!.authorizedEvents).toEqual({
+      everything: false,
+      specificEvents: ['InvoiceProcessing', 'InvoiceSettled', 'InvoiceExpired', 'InvoiceInvalid'],
+    })
 
     const rec = readSetupRecord(join(dir, 'box', 'merchant'))!
     expect(rec.done).toEqual([...SETUP_STEPS])
