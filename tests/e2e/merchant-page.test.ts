@@ -210,4 +210,72 @@ describe('the Merchant page in Chromium (BTCPay Greenfield SIMULATOR, world LND)
     await shot(page, 'merchant-flash-card-frozen')
     expect(pageErrors(page)).toEqual([])
   })
+
+  it('rewards: a sale names a Flash Card and its reward tops the card up; a reward that cannot go out shows why and is retried as a claim QR', async () => {
+    await tab('Flash Cards').click()
+    await page.getByLabel('Customer or card name').fill('Eve')
+    await page.getByLabel('Balance (sat)').fill('10000')
+    await page.getByLabel('At most per tap (sat)').fill('5000')
+    await page.getByLabel('At most per day (sat)').fill('8000')
+    await page.getByRole('button', { name: 'Issue card' }).click()
+    const eve = page.getByRole('listitem', { name: 'Card Eve' })
+    await eve.getByText(/balance 10,000 sat/).waitFor()
+    const customer = ln.authenticatedLndGrpc(net.nodes.customer!.lnServiceAuth()).lnd
+
+    // A sale naming Eve's card: paid, the reward goes onto the card.
+    await tab('Sell').click()
+    await page.getByLabel('Amount (EUR)').fill('9')
+    await page.getByLabel('The reward goes to').selectOption('card')
+    await page.getByLabel('Customer’s Flash Card').selectOption({ label: 'Eve' })
+    await page.getByRole('button', { name: 'Charge' }).click()
+    await page.getByRole('img', { name: 'Lightning invoice QR code' }).waitFor()
+    await ln.pay({
+      lnd: customer,
+      request: (await page.locator('code.wrap').textContent())!.trim(),
+    })
+    const receipt = page.getByRole('status', { name: 'Reward' })
+    await receipt.getByText(/onto the card Eve: delivered/).waitFor()
+    const sat = Number(
+      /Reward ([\d,]+) sat/.exec((await receipt.textContent())!)![1]!.replace(/,/g, ''),
+    )
+    expect(sat).toBeGreaterThan(0)
+    await shot(page, 'merchant-reward-card')
+    await tab('Flash Cards').click()
+    await eve.getByText(new RegExp(`balance ${(10_000 + sat).toLocaleString('en')} sat`)).waitFor()
+
+    // A sale naming an npub: this box runs no eCash wallet, so the reward stops, in plain words.
+    await tab('Sell').click()
+    await page.getByLabel('Amount (EUR)').fill('4')
+    await page.getByLabel('The reward goes to').selectOption('npub')
+    await page
+      .getByLabel('Customer’s npub')
+      .fill('npub1sg6plzptd64u62a878hep2kev88swjh3tw00gjsfl8f237lmu63q0uf63m')
+    await page.getByRole('button', { name: 'Charge' }).click()
+    await page.getByRole('img', { name: 'Lightning invoice QR code' }).waitFor()
+    await ln.pay({
+      lnd: customer,
+      request: (await page.locator('code.wrap').textContent())!.trim(),
+    })
+    await receipt
+      .getByText(/as eCash to npub1sg6p.*not delivered — The eCash wallet is turned off/)
+      .waitFor()
+
+    // The owner sends it as a claim QR instead, from the rewards ledger.
+    await tab('Rewards').click()
+    const failed = page.getByRole('listitem').filter({ hasText: 'eCash by Nostr message' })
+    await failed.getByTestId('reward-status').getByText('failed').waitFor()
+    await failed
+      .getByRole('alert')
+      .getByText(/eCash wallet is turned off/)
+      .waitFor()
+    await failed.getByLabel('Send it to').selectOption('claim')
+    await failed.getByRole('button', { name: 'Retry' }).click()
+    const retried = page.getByRole('listitem').filter({ hasText: '0.20 EUR' })
+    await retried.getByTestId('reward-status').getByText('delivered').waitFor()
+    await retried.getByText(/claim QR/).waitFor()
+    const card = page.getByRole('listitem').filter({ hasText: 'Flash Card top-up' })
+    await card.getByTestId('reward-status').getByText('delivered').waitFor()
+    await shot(page, 'merchant-reward-ledger')
+    expect(pageErrors(page)).toEqual([])
+  })
 })
