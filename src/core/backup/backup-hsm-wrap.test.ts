@@ -1,5 +1,5 @@
 // Turning the HSM wrap of the box key on and off through the engine's API (backup.setHsmWrap), on a
-// real SoftHSM2 token set up as Devices → HSM would (hardware/hsm.json): after a restart the box
+// real SoftHSM2 token set up as Settings → HSM would (hardware/hsm.json): after a restart the box
 // does not open without that HSM, nor with a wrong PIN, opens with it, and opens with the password
 // alone once the owner turned the wrap off.
 import { mkdtempSync, renameSync, rmSync } from 'node:fs'
@@ -58,7 +58,7 @@ describe('backup.setHsmWrap (SoftHSM2)', () => {
       'box.hsm_not_configured',
     )
 
-    // Devices → HSM set up, PIN not remembered.
+    // Settings → HSM set up, PIN not remembered.
     new HsmStore(dir).saveConfig({
       modulePath: token.modulePath,
       tokenSerial: token.serial,

@@ -116,14 +116,14 @@ export function createBackupModule(
     }
   }
 
-  /** The HSM set up in Devices → HSM, as the box key's wrapper (PIN typed now or remembered). */
+  /** The HSM set up in Settings → HSM, as the box key's wrapper (PIN typed now or remembered). */
   const hsmForBox = (pin: string | undefined): BoxKeyHsm => {
     const cfg = hsmStore.config()
     if (!cfg) {
       throw new FlashError(
         'box.hsm_not_configured',
         'No HSM is set up on this box, so it cannot lock the box key.',
-        'Set up the HSM in Devices → HSM first, then come back here.',
+        'Set up the HSM in Settings → HSM first, then come back here.',
       )
     }
     const p = pin || hsmStore.rememberedPin()
@@ -131,7 +131,7 @@ export function createBackupModule(
       throw new FlashError(
         'box.hsm_pin_needed',
         'The HSM needs its PIN for this.',
-        'Type the HSM PIN next to the password (or let Devices → HSM remember it).',
+        'Type the HSM PIN next to the password (or let Settings → HSM remember it).',
       )
     }
     return boxKeyHsm({ modulePath: cfg.modulePath, tokenSerial: cfg.tokenSerial, pin: p })

@@ -52,7 +52,7 @@ export class HsmSigner implements Signer {
       throw new FlashError(
         'signer.not_in_vault',
         `The HSM’s key is not one of the keys of the vault “${vault.name}”.`,
-        'Choose the HSM token and key this vault was made with in Devices → HSM.',
+        'Choose the HSM token and key this vault was made with in Settings → HSM.',
       )
     checkPsbtBelongsToVault(vault, psbtBase64)
     return cosignPsbt(

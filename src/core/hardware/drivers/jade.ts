@@ -145,7 +145,7 @@ export function httpPinRelay(allowed: readonly string[]): PinServerRelay {
       throw new FlashError(
         'jade.pinserver_not_allowed',
         `The Jade asked to reach a PIN server Flash Box does not know (${url.slice(0, 80)}).`,
-        'Add this PIN server in Devices → Jade only if you set the Jade up with it yourself.',
+        'Flash Box relays only to Blockstream’s PIN server. If you set this Jade up with another one, set it back to Blockstream’s with Blockstream Green, or sign with another device.',
       )
     let res: Response
     try {
