@@ -245,6 +245,23 @@ describe('Speed up and PSBTs', () => {
     })
   })
 
+  it('bump: a field the owner cleared to type a new rate stays clear when the suggestion lands', async () => {
+    let answer!: (r: FeeRatesView) => void
+    const { client } = fakeClient({
+      feeRates: () => new Promise<FeeRatesView>((resolve) => (answer = resolve)),
+    })
+    render(<SpeedUp client={client} tx={tx} />)
+    fireEvent.click(screen.getByRole('button', { name: 'Bump fee (RBF)' }))
+    const rate = (await screen.findByLabelText('New fee rate (sat/vB), now 1')) as HTMLInputElement
+    // Select-all and delete, as a browser's fill() does before typing: the field is empty for a moment.
+    fireEvent.change(rate, { target: { value: '6' } })
+    fireEvent.change(rate, { target: { value: '' } })
+    await act(async () => answer(rates))
+    expect(rate.value).toBe('')
+    fireEvent.change(rate, { target: { value: '6' } })
+    expect(rate.value).toBe('6')
+  })
+
   it('bump: the review stays when the history already marks the transaction replaced', async () => {
     const { client } = fakeClient({
       prepareBump: () => review({ kind: 'bump', replaces: 'ef'.repeat(32), feeRateSatPerVb: 12 }),

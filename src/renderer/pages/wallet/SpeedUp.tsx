@@ -1,7 +1,7 @@
 // Speed up an unconfirmed transaction: "Bump fee (RBF)" for the wallet's own sends (a replacement
 // paying more), "Speed up (CPFP)" for one with a coin of this wallet in it (a child paying for
 // both). Either shows a review first; the fee rate starts at the fastest preset.
-import { useState } from 'react'
+import { useRef, useState } from 'react'
 import type { WalletTransaction } from '../../../shared/api/wallet'
 import type { SendReview } from '../../../shared/api/wallet-send'
 import { useMutation } from '../../api/hooks'
@@ -27,6 +27,9 @@ export function SpeedUp({
 }) {
   const [mode, setMode] = useState<'bump' | 'cpfp'>()
   const [rate, setRate] = useState('')
+  // Once the owner has edited the rate, a suggestion arriving later never replaces it, not even
+  // while the field is momentarily empty (cleared to type a new rate).
+  const edited = useRef(false)
   const [review, setReview] = useState<SendReview>()
   const [result, setResult] = useState<SendReview>()
   const prepare = useMutation(async (m: 'bump' | 'cpfp') => {
@@ -40,7 +43,7 @@ export function SpeedUp({
       const fastest = r?.presets[0]?.satPerVb
       const now = tx.feeRate ?? 0
       // A suggestion only: a rate the owner typed while it was fetched stays.
-      setRate((typed) => typed || String(Math.max(fastest ?? 1, Math.ceil(now * 2))))
+      if (!edited.current) setRate(String(Math.max(fastest ?? 1, Math.ceil(now * 2))))
     }
   }
   // An open review and a result stay when the history moves on: the sent bump marks this
@@ -88,7 +91,10 @@ export function SpeedUp({
               id={`speedup-rate-${tx.txid}`}
               inputMode="decimal"
               value={rate}
-              onChange={(e) => setRate(e.target.value.replace(/[^0-9.]/g, ''))}
+              onChange={(e) => {
+                edited.current = true
+                setRate(e.target.value.replace(/[^0-9.]/g, ''))
+              }}
             />
           </div>
           <button
