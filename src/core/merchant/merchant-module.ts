@@ -160,7 +160,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           throw new FlashError(
             'merchant.no_lightning',
             'Lightning is turned off, so BTCPay cannot take Lightning payments.',
-            'Turn on Lightning on the Services page, then run the set-up again.',
+            'Turn on Lightning in Settings → Services, then run the set-up again.',
           )
         const secrets = await loadOrCreateStackSecrets(settings.dataDir)
         let macaroon: Buffer
@@ -379,7 +379,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
                 throw new FlashError(
                   'merchant.reward_no_lightning',
                   'Lightning is turned off, so the box cannot pay its mint for the reward’s eCash.',
-                  'Turn on Lightning on the Services page, then press Retry.',
+                  'Turn on Lightning in Settings → Services, then press Retry.',
                 )
               const feeLimitSat = Math.max(10, Math.ceil(amountSat / 100))
               const p = await lightningPay({ request, feeLimitSat }, internal)
@@ -764,7 +764,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           throw new FlashError(
             'merchant.no_ecash',
             'eCash is turned off, so a sale cannot be paid with it.',
-            'Turn on the mint and the eCash wallet on the Services page.',
+            'Turn on the mint and the eCash wallet in Settings → Services.',
           )
         const inv = await client().call<{ status: string }>(
           'GET',
@@ -829,7 +829,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           throw new FlashError(
             'merchant.no_ecash',
             'eCash is turned off, so a sale cannot be paid with it.',
-            'Turn on the mint and the eCash wallet on the Services page.',
+            'Turn on the mint and the eCash wallet in Settings → Services.',
           )
         }
         try {

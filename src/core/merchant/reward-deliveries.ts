@@ -242,13 +242,13 @@ async function deliverEcash(o: RewardContext, row: RewardRow, sat: number): Prom
     throw new FlashError(
       'merchant.reward_no_ecash',
       'The eCash wallet is turned off, so the reward cannot be sent as eCash.',
-      'Turn on the mint and the eCash wallet on the Services page, then press Retry.',
+      'Turn on the mint and the eCash wallet in Settings → Services, then press Retry.',
     )
   if (!nostr)
     throw new FlashError(
       'merchant.reward_no_nostr',
-      'Nostr messaging is turned off, so the eCash cannot be sent to the customer.',
-      'Turn on Nostr on the Services page, then press Retry.',
+      'This Flash Box runs without Nostr messaging, so the eCash cannot be sent to the customer.',
+      'Restart Flash Box, then press Retry; or send the reward as a claim QR.',
     )
   const memo = rewardMemo(id)
   let r = row
