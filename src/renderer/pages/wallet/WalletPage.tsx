@@ -14,6 +14,7 @@ import { SendPanel } from './SendPanel'
 import { PendingSends } from './PendingSends'
 import { PsbtImport } from './PsbtPanel'
 import { LightningMovesPanel } from './LightningMovesPanel'
+import { TabList, tabPanelProps } from '../../shell/TabList'
 
 const connectionWords: Record<WalletStatus['connection'], string> = {
   disabled: 'Electrum server not in the stack',
@@ -25,6 +26,13 @@ const connectionWords: Record<WalletStatus['connection'], string> = {
 }
 
 type Tab = 'receive' | 'history' | 'coins' | 'send' | 'lightning'
+const walletTabs: { id: Tab; label: string }[] = [
+  { id: 'receive', label: 'Receive' },
+  { id: 'history', label: 'History' },
+  { id: 'coins', label: 'Coins' },
+  { id: 'send', label: 'Send' },
+  { id: 'lightning', label: 'Lightning' },
+]
 
 export default function WalletPage(_props: PageProps) {
   const status = useQuery(() => api.wallet.status({}), [])
@@ -81,14 +89,14 @@ export default function WalletPage(_props: PageProps) {
               ` · ${sats(account.balance.unconfirmedSat)} waiting for confirmation`}
             {account.balance.frozenSat > 0 && ` · ${sats(account.balance.frozenSat)} frozen`}
           </p>
-          <div role="tablist" aria-label="Wallet">
-            {(['receive', 'history', 'coins', 'send', 'lightning'] as const).map((t) => (
-              <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
-                {t[0]!.toUpperCase() + t.slice(1)}
-              </button>
-            ))}
-          </div>
-          <div role="tabpanel">
+          <TabList
+            label="Wallet"
+            idPrefix="wallet"
+            tabs={walletTabs}
+            selected={tab}
+            onSelect={setTab}
+          />
+          <div {...tabPanelProps('wallet', tab)} className="tabpanel">
             {tab === 'receive' && <ReceivePanel accountId={account.id} />}
             {tab === 'history' && <HistoryPanel accountId={account.id} />}
             {tab === 'coins' && <CoinsPanel accountId={account.id} />}
