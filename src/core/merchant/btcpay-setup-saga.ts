@@ -281,7 +281,7 @@ export class BtcpaySetup {
           throw new FlashError(
             'merchant.btcpay_has_owner',
             'BTCPay already has an administrator that the box did not make, so the box cannot set it up.',
-            'Use a fresh BTCPay (stop it and remove its data on the Services page), or set it up by hand in BTCPay.',
+            'Use a BTCPay this box has not set up before, or set the store up by hand in BTCPay itself.',
           )
         throw await this.wrap(err, 'logging in to BTCPay')
       }

@@ -77,7 +77,7 @@ export function greenfieldError(status: number, body: unknown, what: string): Fl
     return new FlashError(
       'merchant.btcpay_failed',
       `BTCPay had a problem while ${what}.`,
-      'Wait a minute and try again. If it keeps happening, look at BTCPay’s log on the Services page.',
+      'Wait a minute and try again. If it keeps happening, open BTCPay from the Dashboard and look at its Logs tab.',
     )
   const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`
   return new FlashError(
@@ -91,7 +91,7 @@ export function btcpayUnreachable(what: string, cause: unknown): FlashError {
   return new FlashError(
     'merchant.btcpay_unreachable',
     `The box could not reach BTCPay while ${what}.`,
-    'Start BTCPay on the Services page (it needs PostgreSQL and NBXplorer), then try again.',
+    'Turn BTCPay on in Settings → Services (it brings PostgreSQL and NBXplorer) and start it from the Dashboard, then try again.',
     { cause },
   )
 }

@@ -107,7 +107,7 @@ describe('Merchant page', () => {
           problem: {
             code: 'merchant.btcpay_unreachable',
             message: 'The box could not reach BTCPay while connecting Lightning to BTCPay.',
-            hint: 'Start BTCPay on the Services page.',
+            hint: 'Turn BTCPay on in Settings → Services and start it from the Dashboard.',
           },
         }),
     })
