@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stackModule } from '../../src/core/engine/stack-module'
 import { systemModule } from '../../src/core/system/system-module'
 import { backupModule } from '../../src/core/backup/backup-module'
+import { hardwareModule } from '../../src/core/hardware/hardware-module'
 import { reachModule } from '../../src/core/reach/reach-module'
 import { ensureLanCertificate } from '../../src/core/reach/box-ca'
 import { lanInterfaces } from '../../src/core/reach/lan'
@@ -53,8 +54,9 @@ describe('settings tools and the folder step', () => {
           supervisor: { extraLabels: testLabels },
         }),
         systemModule(),
-        // Settings also shows Backup and Reachability: their modules answer as in the app.
+        // Settings also shows Backup, HSM and Reachability: their modules answer as in the app.
         backupModule(),
+        hardwareModule(),
         // mDNS on a port of its own: the test announces nothing on the real 5353.
         reachModule({ mdnsPort: 20000 + (process.pid % 20000) }),
       ],
