@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dumpBtcpayDatabase, importBtcpayDatabase } from '../../src/core/backup/btcpay-dump'
 import { LABEL_SERVICE } from '../../src/core/supervisor/labels'
 import { TEST_LABEL } from '../images/build'
 import { debianPostgresAvailable, debianPostgresImage } from '../images/debian-postgres-image'
+import { psql } from './psql'
 
 const docker = new Docker()
 const run = `io.flashbox.test.run=${randomUUID()}`
@@ -66,39 +66,7 @@ async function startPostgres(): Promise<Docker.Container> {
   return c
 }
 
-async function sql(c: Docker.Container, query: string, db = 'postgres'): Promise<string> {
-  const exec = await c.exec({
-    Cmd: [
-      'psql',
-      '-X',
-      '-q',
-      '-t',
-      '-A',
-      '-U',
-      'postgres',
-      '-d',
-      db,
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      query,
-    ],
-    AttachStdout: true,
-    AttachStderr: true,
-  })
-  const stream = await exec.start({ hijack: true, stdin: false })
-  const out = new PassThrough()
-  const err = new PassThrough()
-  const chunks: Buffer[] = []
-  const errs: Buffer[] = []
-  out.on('data', (b: Buffer) => chunks.push(b))
-  err.on('data', (b: Buffer) => errs.push(b))
-  docker.modem.demuxStream(stream, out, err)
-  await new Promise((r) => stream.on('end', r))
-  const info = await exec.inspect()
-  if (info.ExitCode !== 0) throw new Error(Buffer.concat(errs).toString())
-  return Buffer.concat(chunks).toString().trim()
-}
+const sql = (c: Docker.Container, query: string, db?: string) => psql(docker, c.id, query, db)
 
 describe('BTCPay’s database: pg_dumpall in the container, psql on restore', () => {
   it('a fresh database gets back the roles, the database and its rows', async (t) => {

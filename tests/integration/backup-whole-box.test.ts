@@ -18,7 +18,6 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { Wallet, getEncodedToken, type Proof } from '@cashu/cashu-ts'
 import Docker from 'dockerode'
 import type * as Lightning from 'lightning'
@@ -53,6 +52,7 @@ import { startLightningNetwork, type LightningNetwork } from '../simulators/worl
 import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
 import { eventually } from './eventually'
 import { startWalletWorld, type WalletWorld } from './wallet-harness'
+import { psql } from './psql'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -238,43 +238,13 @@ async function stackHealthy(e: Engine, ids: readonly string[]): Promise<void> {
   )
 }
 
-async function psql(query: string, db = 'postgres'): Promise<string> {
+async function postgresSql(query: string, db?: string): Promise<string> {
   const id = projectContainers(project).find(
     (c) =>
       inspect<{ Config: { Labels: Record<string, string> } }>(c).Config.Labels[LABEL_SERVICE] ===
       'postgres',
   )!
-  const exec = await docker.getContainer(id).exec({
-    Cmd: [
-      'psql',
-      '-X',
-      '-q',
-      '-t',
-      '-A',
-      '-U',
-      'postgres',
-      '-d',
-      db,
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      query,
-    ],
-    AttachStdout: true,
-    AttachStderr: true,
-  })
-  const stream = await exec.start({ hijack: true, stdin: false })
-  const out = new PassThrough()
-  const err = new PassThrough()
-  const chunks: Buffer[] = []
-  const errs: Buffer[] = []
-  out.on('data', (b: Buffer) => chunks.push(b))
-  err.on('data', (b: Buffer) => errs.push(b))
-  docker.modem.demuxStream(stream, out, err)
-  await new Promise((r) => stream.on('end', r))
-  const info = await exec.inspect()
-  if (info.ExitCode !== 0) throw new Error(Buffer.concat(errs).toString())
-  return Buffer.concat(chunks).toString().trim()
+  return psql(docker, id, query, db)
 }
 
 function relayRequest(url: string, msg: unknown[], until: (m: unknown[]) => boolean) {
@@ -494,9 +464,9 @@ describe('the whole box: back up, the disk dies, restore on a fresh engine', () 
     expect(inChannel).toBeGreaterThan(490_000)
 
     // BTCPay's database: its role, its database, its rows.
-    await psql("CREATE ROLE btcpay LOGIN PASSWORD 'btcpay-secret'")
-    await psql('CREATE DATABASE btcpayserverregtest OWNER btcpay')
-    await psql(
+    await postgresSql("CREATE ROLE btcpay LOGIN PASSWORD 'btcpay-secret'")
+    await postgresSql('CREATE DATABASE btcpayserverregtest OWNER btcpay')
+    await postgresSql(
       "CREATE TABLE invoices (id text PRIMARY KEY, amount bigint, status text); INSERT INTO invoices SELECT 'inv-' || g, g * 1000, 'settled' FROM generate_series(1, 40) g; ALTER TABLE invoices OWNER TO btcpay",
       'btcpayserverregtest',
     )
@@ -585,7 +555,7 @@ describe('the whole box: back up, the disk dies, restore on a fresh engine', () 
     await until(
       'BTCPay’s database imported',
       async () =>
-        (await psql('SELECT count(*), sum(amount) FROM invoices', 'btcpayserverregtest')) ===
+        (await postgresSql('SELECT count(*), sum(amount) FROM invoices', 'btcpayserverregtest')) ===
         `40|${(40 * 41 * 1000) / 2}`,
       60_000,
     )

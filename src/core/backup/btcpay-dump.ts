@@ -30,7 +30,8 @@ async function runningPostgres(
   return containers[0]
 }
 
-async function execIn(
+/** Runs `cmd` in a container, its stdout piped to `stdout`; stderr and the exit code come back. */
+export async function execIn(
   docker: Docker,
   id: string,
   cmd: string[],
