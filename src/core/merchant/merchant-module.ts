@@ -619,7 +619,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         store.upsertInvoice(invoiceRowOf(inv))
         const pms = await client().call<{ paymentMethodId: string; destination: string }[]>(
           'GET',
-          `/api/v1/invoices/${inv.id}/payment-methods`,
+          `/api/v1/stores/${storeId()}/invoices/${inv.id}/payment-methods`,
           undefined,
           'reading the sale’s invoice',
         )
@@ -780,7 +780,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           )
         const pms = await client().call<{ paymentMethodId: string; destination: string }[]>(
           'GET',
-          `/api/v1/invoices/${invoiceId}/payment-methods`,
+          `/api/v1/stores/${storeId()}/invoices/${invoiceId}/payment-methods`,
           undefined,
           'reading the sale’s invoice',
         )

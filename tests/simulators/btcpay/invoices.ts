@@ -501,7 +501,8 @@ export function routes(sim: Greenfield, opts: InvoiceOptions): GreenfieldRoute[]
       },
     },
     {
-      // BTCPay's swagger: GET /api/v1/stores/{storeId}/invoices/{invoiceId}/payment-methods.
+      // BTCPay's swagger: GET /api/v1/stores/{storeId}/invoices/{invoiceId}/payment-methods, the
+      // route of every 2.x; the box calls this one.
       method: 'GET',
       path: '/api/v1/stores/{storeId}/invoices/{invoiceId}/payment-methods',
       auth: { kind: 'policy', anyOf: [Policies.canViewInvoices] },
@@ -513,6 +514,8 @@ export function routes(sim: Greenfield, opts: InvoiceOptions): GreenfieldRoute[]
       },
     },
     {
+      // The store-less twin, added in BTCPay 2.4.0 (btcpayserver#7313, GreenfieldInvoiceController
+      // has both routes); real in the pinned 2.4.2, so it stays.
       method: 'GET',
       path: '/api/v1/invoices/{invoiceId}/payment-methods',
       auth: onInvoice([Policies.canViewInvoices]),
