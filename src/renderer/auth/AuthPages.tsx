@@ -3,6 +3,7 @@ import { useId, useState, type FormEvent } from 'react'
 import { auth } from '../api/auth'
 import { useMutation } from '../api/hooks'
 import { ErrorBox } from '../shell/common'
+import { TextField } from '../shell/TextField'
 
 export const MIN_PASSWORD_LENGTH = 10
 
@@ -46,44 +47,36 @@ export function OwnerPasswordPage({
           your box. Write it down somewhere safe: it cannot be recovered.
         </p>
         {setupCodeRequired && (
-          <div className="field">
-            <label htmlFor={ids.code}>Setup code</label>
-            <input
-              id={ids.code}
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-              autoComplete="off"
-              required
-            />
-            <p className="help">
-              The Flash Box server printed this code when it started (look at its log).
-            </p>
-          </div>
+          <TextField
+            id={ids.code}
+            label="Setup code"
+            hint="The Flash Box server printed this code when it started (look at its log)."
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            autoComplete="off"
+            required
+          />
         )}
-        <div className="field">
-          <label htmlFor={ids.pw}>Owner password</label>
-          <input
-            id={ids.pw}
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-            minLength={MIN_PASSWORD_LENGTH}
-            aria-describedby={ids.help}
-            required
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.confirm}>Type it again</label>
-          <input
-            id={ids.confirm}
-            type="password"
-            value={confirm}
-            onChange={(e) => setConfirm(e.target.value)}
-            autoComplete="new-password"
-            required
-          />
-        </div>
+        <TextField
+          id={ids.pw}
+          label="Owner password"
+          type="password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          autoComplete="new-password"
+          minLength={MIN_PASSWORD_LENGTH}
+          aria-describedby={ids.help}
+          required
+        />
+        <TextField
+          id={ids.confirm}
+          label="Type it again"
+          type="password"
+          value={confirm}
+          onChange={(e) => setConfirm(e.target.value)}
+          autoComplete="new-password"
+          required
+        />
         {problem && (
           <p className="notice tone-bad" role="alert">
             {problem}
@@ -124,18 +117,16 @@ export function LoginPage({
     <main id="main" className="centered">
       <form className="card narrow" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Log in to Flash Box</h1>
-        <div className="field">
-          <label htmlFor={id}>Owner password</label>
-          <input
-            id={id}
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="current-password"
-            required
-            autoFocus
-          />
-        </div>
+        <TextField
+          id={id}
+          label="Owner password"
+          type="password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          autoComplete="current-password"
+          required
+          autoFocus
+        />
         {pairingRequired && (
           <div className="field">
             <label htmlFor={codeId}>Pairing code</label>

@@ -2,6 +2,7 @@
 // it is on, how many MiB of recent blocks to keep (Bitcoin Core's minimum is 550).
 import { useId, type ReactNode } from 'react'
 import type { Settings } from '../../shared/settings'
+import { TextField } from './TextField'
 
 type Prune = Settings['prune']
 
@@ -15,7 +16,6 @@ export function PruneFields({
   label: ReactNode
 }) {
   const pruneId = useId()
-  const targetId = useId()
   return (
     <>
       <div className="field checkbox">
@@ -30,19 +30,16 @@ export function PruneFields({
         <label htmlFor={pruneId}>{label}</label>
       </div>
       {prune.enabled && (
-        <div className="field">
-          <label htmlFor={targetId}>Keep about this many MiB of blocks (at least 550)</label>
-          <input
-            id={targetId}
-            type="number"
-            min={550}
-            step={1000}
-            value={prune.targetMiB}
-            onChange={(e) =>
-              onChange({ enabled: true, targetMiB: Math.max(550, Number(e.target.value) || 550) })
-            }
-          />
-        </div>
+        <TextField
+          label="Keep about this many MiB of blocks (at least 550)"
+          type="number"
+          min={550}
+          step={1000}
+          value={prune.targetMiB}
+          onChange={(e) =>
+            onChange({ enabled: true, targetMiB: Math.max(550, Number(e.target.value) || 550) })
+          }
+        />
       )}
     </>
   )

@@ -16,6 +16,7 @@ import type {
 import type { PageProps } from '../types'
 import { VaultOnChain } from './VaultOnChain'
 import { VaultSheet } from './VaultSheet'
+import { TextField } from '../../shell/TextField'
 
 export default function DevicesPage(_props: PageProps) {
   const devices = useQuery(() => api.hardware.devices({}), [])
@@ -173,6 +174,8 @@ export function parseKeyExpression(name: string, text: string): Cosigner | undef
   }
 }
 
+const notAKey = 'This is not a key with its origin ([fingerprint/path]xpub).'
+
 function VaultWizard({
   hsm,
   deviceKey: first,
@@ -221,22 +224,20 @@ function VaultWizard({
           </span>
         )}
       </div>
-      <label>
-        2. Hardware wallet key{' '}
-        <input value={first} onChange={(e) => setFirst(e.target.value)} size={60} />
-      </label>
-      {first && !device && (
-        <p role="alert">This is not a key with its origin ([fingerprint/path]xpub).</p>
-      )}
-      <div>
-        <label>
-          3. Backup key{' '}
-          <input value={second} onChange={(e) => setSecond(e.target.value)} size={60} />
-        </label>
-      </div>
-      {second && !backup && (
-        <p role="alert">This is not a key with its origin ([fingerprint/path]xpub).</p>
-      )}
+      <TextField
+        label="2. Hardware wallet key"
+        error={first && !device && notAKey}
+        value={first}
+        onChange={(e) => setFirst(e.target.value)}
+        size={60}
+      />
+      <TextField
+        label="3. Backup key"
+        error={second && !backup && notAKey}
+        value={second}
+        onChange={(e) => setSecond(e.target.value)}
+        size={60}
+      />
       <div>
         <label>
           Vault name <input value={name} onChange={(e) => setName(e.target.value)} />

@@ -6,6 +6,7 @@ import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { sats, shortUrl } from './sats'
+import { TextAreaField, TextField } from '../../shell/TextField'
 
 export function BackupPanel({ backedUp }: { backedUp: boolean }) {
   const [understood, setUnderstood] = useState(false)
@@ -38,16 +39,14 @@ export function BackupPanel({ backedUp }: { backedUp: boolean }) {
               />
               <span>I understand; nobody else is looking at this screen.</span>
             </label>
-            <div className="field">
-              <label htmlFor="ecash-words-password">Owner password (once you have set one)</label>
-              <input
-                id="ecash-words-password"
-                type="password"
-                autoComplete="current-password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            </div>
+            <TextField
+              id="ecash-words-password"
+              label="Owner password (once you have set one)"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
             <button
               type="button"
               className="primary"
@@ -115,26 +114,22 @@ function RestoreForm() {
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="ecash-restore-words">The 12 (or 24) words, in order</label>
-          <textarea
-            id="ecash-restore-words"
-            rows={3}
-            spellCheck={false}
-            autoComplete="off"
-            value={mnemonic}
-            onChange={(e) => setMnemonic(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ecash-restore-mint">Another mint the wallet used (optional)</label>
-          <input
-            id="ecash-restore-mint"
-            value={mintUrl}
-            placeholder="https://mint.example.com"
-            onChange={(e) => setMintUrl(e.target.value)}
-          />
-        </div>
+        <TextAreaField
+          id="ecash-restore-words"
+          label="The 12 (or 24) words, in order"
+          rows={3}
+          spellCheck={false}
+          autoComplete="off"
+          value={mnemonic}
+          onChange={(e) => setMnemonic(e.target.value)}
+        />
+        <TextField
+          id="ecash-restore-mint"
+          label="Another mint the wallet used (optional)"
+          value={mintUrl}
+          placeholder="https://mint.example.com"
+          onChange={(e) => setMintUrl(e.target.value)}
+        />
         <button type="submit" disabled={!mnemonic.trim() || restore.pending}>
           {restore.pending ? 'Restoring…' : 'Restore'}
         </button>

@@ -4,6 +4,7 @@ import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
 import { sats } from './sats'
+import { TextField } from '../../shell/TextField'
 
 export function MintsPanel() {
   const mints = useQuery(() => api.ecash.mints({}), [])
@@ -98,15 +99,13 @@ export function MintsPanel() {
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="ecash-add-mint">Add a mint you trust (its address)</label>
-          <input
-            id="ecash-add-mint"
-            value={url}
-            placeholder="https://mint.example.com"
-            onChange={(e) => setUrl(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="ecash-add-mint"
+          label="Add a mint you trust (its address)"
+          value={url}
+          placeholder="https://mint.example.com"
+          onChange={(e) => setUrl(e.target.value)}
+        />
         <button type="submit" disabled={!url.trim() || add.pending}>
           {add.pending ? 'Contacting the mint…' : 'Add mint'}
         </button>

@@ -6,6 +6,7 @@ import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { sats, shortUrl } from './sats'
+import { TextAreaField } from '../../shell/TextField'
 
 export function PayPanel({ balances }: { balances: readonly MintBalance[] }) {
   const [invoice, setInvoice] = useState('')
@@ -54,16 +55,14 @@ export function PayPanel({ balances }: { balances: readonly MintBalance[] }) {
           if (q) setQuote(q)
         }}
       >
-        <div className="field">
-          <label htmlFor="ecash-invoice">Invoice (starts with “lnbc”, “lntb” or “lnbcrt”)</label>
-          <textarea
-            id="ecash-invoice"
-            rows={3}
-            spellCheck={false}
-            value={invoice}
-            onChange={(e) => setInvoice(e.target.value)}
-          />
-        </div>
+        <TextAreaField
+          id="ecash-invoice"
+          label="Invoice (starts with “lnbc”, “lntb” or “lnbcrt”)"
+          rows={3}
+          spellCheck={false}
+          value={invoice}
+          onChange={(e) => setInvoice(e.target.value)}
+        />
         <button type="submit" disabled={!invoice.trim() || ask.pending}>
           {ask.pending ? 'Asking the mint…' : 'Get the fee'}
         </button>

@@ -7,6 +7,7 @@ import { useEvent, useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { CopyButton } from './CopyButton'
 import { sats, shortUrl } from './sats'
+import { TextAreaField, TextField } from '../../shell/TextField'
 
 export function ReceivePanel({ receivePubkey }: { receivePubkey?: string }) {
   return (
@@ -57,15 +58,13 @@ function LightningReceive() {
           if (q) setQuote(q)
         }}
       >
-        <div className="field">
-          <label htmlFor="ecash-mint-amount">Amount (sat)</label>
-          <input
-            id="ecash-mint-amount"
-            inputMode="numeric"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
-          />
-        </div>
+        <TextField
+          id="ecash-mint-amount"
+          label="Amount (sat)"
+          inputMode="numeric"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
+        />
         <button type="submit" className="primary" disabled={!valid || create.pending}>
           {create.pending ? 'Asking the mint…' : 'Create invoice'}
         </button>
@@ -141,19 +140,15 @@ function TokenReceive() {
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="ecash-token-in">
-            Paste the token (it starts with “cashuB” or “cashuA”)
-          </label>
-          <textarea
-            id="ecash-token-in"
-            rows={4}
-            value={token}
-            spellCheck={false}
-            autoComplete="off"
-            onChange={(e) => setToken(e.target.value)}
-          />
-        </div>
+        <TextAreaField
+          id="ecash-token-in"
+          label="Paste the token (it starts with “cashuB” or “cashuA”)"
+          rows={4}
+          value={token}
+          spellCheck={false}
+          autoComplete="off"
+          onChange={(e) => setToken(e.target.value)}
+        />
         <button type="submit" className="primary" disabled={!token.trim() || receive.pending}>
           {receive.pending ? 'Claiming…' : 'Receive'}
         </button>

@@ -7,6 +7,7 @@ import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { CopyButton } from './CopyButton'
 import { sats, shortUrl } from './sats'
+import { SelectField, TextField } from '../../shell/TextField'
 
 export function SendPanel({ balances }: { balances: readonly MintBalance[] }) {
   const [amount, setAmount] = useState('')
@@ -73,52 +74,44 @@ export function SendPanel({ balances }: { balances: readonly MintBalance[] }) {
           if (r) setSent(r)
         }}
       >
-        <div className="field">
-          <label htmlFor="ecash-send-amount">Amount (sat)</label>
-          <input
-            id="ecash-send-amount"
-            inputMode="numeric"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
-          />
-        </div>
+        <TextField
+          id="ecash-send-amount"
+          label="Amount (sat)"
+          inputMode="numeric"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
+        />
         {balances.length > 1 && (
-          <div className="field">
-            <label htmlFor="ecash-send-mint">From mint</label>
-            <select
-              id="ecash-send-mint"
-              value={mintUrl}
-              onChange={(e) => setMintUrl(e.target.value)}
-            >
-              <option value="">Any with enough balance</option>
-              {balances.map((b) => (
-                <option key={b.mintUrl} value={b.mintUrl}>
-                  {shortUrl(b.mintUrl)} ({sats(b.spendable)})
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            id="ecash-send-mint"
+            label="From mint"
+            value={mintUrl}
+            onChange={(e) => setMintUrl(e.target.value)}
+          >
+            <option value="">Any with enough balance</option>
+            {balances.map((b) => (
+              <option key={b.mintUrl} value={b.mintUrl}>
+                {shortUrl(b.mintUrl)} ({sats(b.spendable)})
+              </option>
+            ))}
+          </SelectField>
         )}
-        <div className="field">
-          <label htmlFor="ecash-send-lock">Lock to the recipient’s key (optional)</label>
-          <input
-            id="ecash-send-lock"
-            value={lockTo}
-            spellCheck={false}
-            placeholder="02… or 03…"
-            onChange={(e) => setLockTo(e.target.value)}
-          />
-          <span className="muted">Only the holder of that key can claim a locked token.</span>
-        </div>
-        <div className="field">
-          <label htmlFor="ecash-send-memo">Note for the recipient (optional)</label>
-          <input
-            id="ecash-send-memo"
-            value={memo}
-            maxLength={200}
-            onChange={(e) => setMemo(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="ecash-send-lock"
+          label="Lock to the recipient’s key (optional)"
+          hint="Only the holder of that key can claim a locked token."
+          value={lockTo}
+          spellCheck={false}
+          placeholder="02… or 03…"
+          onChange={(e) => setLockTo(e.target.value)}
+        />
+        <TextField
+          id="ecash-send-memo"
+          label="Note for the recipient (optional)"
+          value={memo}
+          maxLength={200}
+          onChange={(e) => setMemo(e.target.value)}
+        />
         <button type="submit" className="primary" disabled={!valid || send.pending}>
           {send.pending ? 'Preparing…' : 'Create token'}
         </button>

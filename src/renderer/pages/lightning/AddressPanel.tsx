@@ -7,6 +7,7 @@ import { api } from '../../api/client'
 import { useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
 import { CopyButton } from '../ecash/CopyButton'
+import { TextField } from '../../shell/TextField'
 
 type Draft = { enabled: boolean; name: string; min: string; max: string }
 
@@ -91,33 +92,27 @@ export function AddressPanel() {
           />{' '}
           Serve the Lightning address
         </label>
-        <div className="field">
-          <label htmlFor="ln-address-name">Name (before the @)</label>
-          <input
-            id="ln-address-name"
-            maxLength={64}
-            value={form.name}
-            onChange={(e) => setDraft({ ...form, name: e.target.value.toLowerCase() })}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-address-min">Smallest payment (sat)</label>
-          <input
-            id="ln-address-min"
-            inputMode="numeric"
-            value={form.min}
-            onChange={(e) => setDraft({ ...form, min: e.target.value.replace(/[^0-9]/g, '') })}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-address-max">Largest payment (sat)</label>
-          <input
-            id="ln-address-max"
-            inputMode="numeric"
-            value={form.max}
-            onChange={(e) => setDraft({ ...form, max: e.target.value.replace(/[^0-9]/g, '') })}
-          />
-        </div>
+        <TextField
+          id="ln-address-name"
+          label="Name (before the @)"
+          maxLength={64}
+          value={form.name}
+          onChange={(e) => setDraft({ ...form, name: e.target.value.toLowerCase() })}
+        />
+        <TextField
+          id="ln-address-min"
+          label="Smallest payment (sat)"
+          inputMode="numeric"
+          value={form.min}
+          onChange={(e) => setDraft({ ...form, min: e.target.value.replace(/[^0-9]/g, '') })}
+        />
+        <TextField
+          id="ln-address-max"
+          label="Largest payment (sat)"
+          inputMode="numeric"
+          value={form.max}
+          onChange={(e) => setDraft({ ...form, max: e.target.value.replace(/[^0-9]/g, '') })}
+        />
         {!valid && (
           <p className="muted">
             The name may use a-z, 0-9, “.”, “-” and “_”; the largest payment must be at least the

@@ -7,6 +7,7 @@ import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
+import { TextField } from '../../shell/TextField'
 
 const stateWords: Record<ChannelView['state'], string> = {
   active: 'Active',
@@ -111,15 +112,13 @@ function Peers({
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="ln-peer-uri">Node address (pubkey@host:port)</label>
-          <input
-            id="ln-peer-uri"
-            spellCheck={false}
-            value={uri}
-            onChange={(e) => setUri(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="ln-peer-uri"
+          label="Node address (pubkey@host:port)"
+          spellCheck={false}
+          value={uri}
+          onChange={(e) => setUri(e.target.value)}
+        />
         <button type="submit" disabled={!uri.trim() || connect.pending}>
           {connect.pending ? 'Connecting…' : 'Connect'}
         </button>
@@ -175,39 +174,33 @@ function OpenChannel({
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="ln-open-peer">Peer (public key)</label>
-          <input
-            id="ln-open-peer"
-            list="ln-open-peers"
-            spellCheck={false}
-            value={peer}
-            onChange={(e) => setPeer(e.target.value)}
-          />
-          <datalist id="ln-open-peers">
-            {peerKeys.map((k) => (
-              <option key={k} value={k} />
-            ))}
-          </datalist>
-        </div>
-        <div className="field">
-          <label htmlFor="ln-open-amount">Amount (sat, at least 20,000)</label>
-          <input
-            id="ln-open-amount"
-            inputMode="numeric"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-open-fee">Fee rate (sat/vB, empty: the node’s estimate)</label>
-          <input
-            id="ln-open-fee"
-            inputMode="numeric"
-            value={feeRate}
-            onChange={(e) => setFeeRate(e.target.value.replace(/[^0-9]/g, ''))}
-          />
-        </div>
+        <TextField
+          id="ln-open-peer"
+          label="Peer (public key)"
+          list="ln-open-peers"
+          spellCheck={false}
+          value={peer}
+          onChange={(e) => setPeer(e.target.value)}
+        />
+        <datalist id="ln-open-peers">
+          {peerKeys.map((k) => (
+            <option key={k} value={k} />
+          ))}
+        </datalist>
+        <TextField
+          id="ln-open-amount"
+          label="Amount (sat, at least 20,000)"
+          inputMode="numeric"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
+        />
+        <TextField
+          id="ln-open-fee"
+          label="Fee rate (sat/vB, empty: the node’s estimate)"
+          inputMode="numeric"
+          value={feeRate}
+          onChange={(e) => setFeeRate(e.target.value.replace(/[^0-9]/g, ''))}
+        />
         <label>
           <input
             type="checkbox"

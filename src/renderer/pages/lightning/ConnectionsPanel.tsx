@@ -15,6 +15,7 @@ import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
 import { CopyButton } from '../ecash/CopyButton'
 import { sats } from '../ecash/sats'
+import { TextField } from '../../shell/TextField'
 
 export const methodWords: Record<NwcMethod, string> = {
   pay_invoice: 'Pay invoices',
@@ -102,15 +103,13 @@ function NewConnection({ onMade }: { onMade: (c: CreatedNwcConnection) => void }
         if (c) onMade(c)
       }}
     >
-      <div className="field">
-        <label htmlFor="nwc-name">App name</label>
-        <input
-          id="nwc-name"
-          maxLength={64}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-        />
-      </div>
+      <TextField
+        id="nwc-name"
+        label="App name"
+        maxLength={64}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+      />
       <fieldset>
         <legend>It may</legend>
         {NWC_METHODS.map((m) => (
@@ -150,19 +149,14 @@ function NewConnection({ onMade }: { onMade: (c: CreatedNwcConnection) => void }
           only what it really cost. The box’s limit per payment (Node → Limits) applies too.
         </p>
       </div>
-      <div className="field">
-        <label htmlFor="nwc-relay">Extra relay (optional, wss://…)</label>
-        <input
-          id="nwc-relay"
-          placeholder="wss://relay.example.com"
-          value={relay}
-          onChange={(e) => setRelay(e.target.value)}
-        />
-        <p className="muted">
-          The box’s own relay is always used. It listens on this computer only until the box is
-          reachable from outside, so an app on your phone needs a public relay here.
-        </p>
-      </div>
+      <TextField
+        id="nwc-relay"
+        label="Extra relay (optional, wss://…)"
+        hint="The box’s own relay is always used. It listens on this computer only until the box is reachable from outside, so an app on your phone needs a public relay here."
+        placeholder="wss://relay.example.com"
+        value={relay}
+        onChange={(e) => setRelay(e.target.value)}
+      />
       <button type="submit" className="primary" disabled={!valid || create.pending}>
         {create.pending ? 'Connecting…' : 'Create connection'}
       </button>

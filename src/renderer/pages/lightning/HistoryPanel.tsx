@@ -6,6 +6,7 @@ import { useEvent, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { toCsv } from './csv'
+import { SelectField, TextField } from '../../shell/TextField'
 
 export interface HistoryRow {
   readonly id: string
@@ -90,33 +91,38 @@ export function HistoryPanel() {
     <section aria-labelledby="ln-history">
       <h2 id="ln-history">History</h2>
       <div className="filters" style={{ display: 'flex', gap: '0.5rem', flexWrap: 'wrap' }}>
-        <div className="field">
-          <label htmlFor="ln-h-search">Search</label>
-          <input id="ln-h-search" value={search} onChange={(e) => setSearch(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-h-state">State</label>
-          <select id="ln-h-state" value={state} onChange={(e) => setState(e.target.value)}>
-            {states.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="ln-h-from">From</label>
-          <input
-            id="ln-h-from"
-            type="date"
-            value={from}
-            onChange={(e) => setFrom(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-h-to">To</label>
-          <input id="ln-h-to" type="date" value={to} onChange={(e) => setTo(e.target.value)} />
-        </div>
+        <TextField
+          id="ln-h-search"
+          label="Search"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        <SelectField
+          id="ln-h-state"
+          label="State"
+          value={state}
+          onChange={(e) => setState(e.target.value)}
+        >
+          {states.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          id="ln-h-from"
+          label="From"
+          type="date"
+          value={from}
+          onChange={(e) => setFrom(e.target.value)}
+        />
+        <TextField
+          id="ln-h-to"
+          label="To"
+          type="date"
+          value={to}
+          onChange={(e) => setTo(e.target.value)}
+        />
       </div>
       <button type="button" onClick={download} disabled={rows.length === 0}>
         Export CSV

@@ -19,6 +19,7 @@ import { PayPanel } from './PayPanel'
 import { ReceivePanel } from './ReceivePanel'
 import { WalletSetup } from './WalletPanel'
 import { TabList, tabPanelProps } from '../../shell/TabList'
+import { TextField } from '../../shell/TextField'
 
 type Tab =
   'receive' | 'pay' | 'history' | 'channels' | 'liquidity' | 'connections' | 'address' | 'node'
@@ -212,39 +213,33 @@ function Limits() {
             }
           }}
         >
-          <div className="field">
-            <label htmlFor="ln-limit-max">Largest single payment (sat)</label>
-            <input
-              id="ln-limit-max"
-              inputMode="numeric"
-              value={form.maxPaymentSat}
-              onChange={(e) =>
-                setDraft({ ...form, maxPaymentSat: e.target.value.replace(/[^0-9]/g, '') })
-              }
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="ln-limit-fee">Proposed fee limit (% of the amount)</label>
-            <input
-              id="ln-limit-fee"
-              inputMode="decimal"
-              value={form.feeLimitPercent}
-              onChange={(e) =>
-                setDraft({ ...form, feeLimitPercent: e.target.value.replace(/[^0-9.]/g, '') })
-              }
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="ln-limit-minfee">…but at least (sat)</label>
-            <input
-              id="ln-limit-minfee"
-              inputMode="numeric"
-              value={form.minFeeLimitSat}
-              onChange={(e) =>
-                setDraft({ ...form, minFeeLimitSat: e.target.value.replace(/[^0-9]/g, '') })
-              }
-            />
-          </div>
+          <TextField
+            id="ln-limit-max"
+            label="Largest single payment (sat)"
+            inputMode="numeric"
+            value={form.maxPaymentSat}
+            onChange={(e) =>
+              setDraft({ ...form, maxPaymentSat: e.target.value.replace(/[^0-9]/g, '') })
+            }
+          />
+          <TextField
+            id="ln-limit-fee"
+            label="Proposed fee limit (% of the amount)"
+            inputMode="decimal"
+            value={form.feeLimitPercent}
+            onChange={(e) =>
+              setDraft({ ...form, feeLimitPercent: e.target.value.replace(/[^0-9.]/g, '') })
+            }
+          />
+          <TextField
+            id="ln-limit-minfee"
+            label="…but at least (sat)"
+            inputMode="numeric"
+            value={form.minFeeLimitSat}
+            onChange={(e) =>
+              setDraft({ ...form, minFeeLimitSat: e.target.value.replace(/[^0-9]/g, '') })
+            }
+          />
           <button type="submit" disabled={save.pending}>
             Save limits
           </button>

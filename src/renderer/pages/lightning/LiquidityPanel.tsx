@@ -14,6 +14,7 @@ import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
+import { SelectField, TextField } from '../../shell/TextField'
 
 const positionWords: Record<ChannelLiquidityView['position'], string> = {
   below: 'Too little on your side',
@@ -269,17 +270,19 @@ function ChannelSelect(props: {
   onChange: (id: string) => void
 }) {
   return (
-    <div className="field">
-      <label htmlFor={props.id}>{props.label}</label>
-      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
-        <option value="">Choose a channel</option>
-        {props.channels.map((c) => (
-          <option key={c.id} value={c.id}>
-            {c.id} — {Math.round(c.outboundPercent)}% yours
-          </option>
-        ))}
-      </select>
-    </div>
+    <SelectField
+      id={props.id}
+      label={<>{props.label}</>}
+      value={props.value}
+      onChange={(e) => props.onChange(e.target.value)}
+    >
+      <option value="">Choose a channel</option>
+      {props.channels.map((c) => (
+        <option key={c.id} value={c.id}>
+          {c.id} — {Math.round(c.outboundPercent)}% yours
+        </option>
+      ))}
+    </SelectField>
   )
 }
 
@@ -359,26 +362,20 @@ function Rebalance({
           value={inChannel}
           onChange={setIn}
         />
-        <div className="field">
-          <label htmlFor="ln-rb-amount">Amount (sat, empty: what the schedule allows)</label>
-          <input
-            id="ln-rb-amount"
-            inputMode="numeric"
-            value={amount}
-            onChange={(e) => setAmount(digits(e.target.value))}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-rb-fee">
-            Most you pay in fees (sat, empty: from the schedule’s ppm)
-          </label>
-          <input
-            id="ln-rb-fee"
-            inputMode="numeric"
-            value={maxFee}
-            onChange={(e) => setMaxFee(digits(e.target.value))}
-          />
-        </div>
+        <TextField
+          id="ln-rb-amount"
+          label="Amount (sat, empty: what the schedule allows)"
+          inputMode="numeric"
+          value={amount}
+          onChange={(e) => setAmount(digits(e.target.value))}
+        />
+        <TextField
+          id="ln-rb-fee"
+          label="Most you pay in fees (sat, empty: from the schedule’s ppm)"
+          inputMode="numeric"
+          value={maxFee}
+          onChange={(e) => setMaxFee(digits(e.target.value))}
+        />
         <button type="submit" disabled={!outChannel || !inChannel || dry.pending}>
           Dry run
         </button>{' '}
@@ -492,15 +489,13 @@ function Schedule({
     }
   }
   const field = (id: string, label: string, value: string, set: (s: string) => void) => (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        inputMode="numeric"
-        value={value}
-        onChange={(e) => set(digits(e.target.value))}
-      />
-    </div>
+    <TextField
+      id={id}
+      label={<>{label}</>}
+      inputMode="numeric"
+      value={value}
+      onChange={(e) => set(digits(e.target.value))}
+    />
   )
   return (
     <section aria-labelledby="ln-schedule">

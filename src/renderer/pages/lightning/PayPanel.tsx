@@ -6,6 +6,7 @@ import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
+import { TextAreaField, TextField } from '../../shell/TextField'
 
 export function PayPanel() {
   const [request, setRequest] = useState('')
@@ -37,16 +38,14 @@ export function PayPanel() {
             }
           }}
         >
-          <div className="field">
-            <label htmlFor="ln-pay-request">Invoice</label>
-            <textarea
-              id="ln-pay-request"
-              rows={4}
-              spellCheck={false}
-              value={request}
-              onChange={(e) => setRequest(e.target.value)}
-            />
-          </div>
+          <TextAreaField
+            id="ln-pay-request"
+            label="Invoice"
+            rows={4}
+            spellCheck={false}
+            value={request}
+            onChange={(e) => setRequest(e.target.value)}
+          />
           <button type="submit" className="primary" disabled={!request.trim() || decode.pending}>
             Review
           </button>
@@ -72,25 +71,21 @@ export function PayPanel() {
             </dd>
           </dl>
           {decoded.amountSat === null && (
-            <div className="field">
-              <label htmlFor="ln-pay-amount">Amount to pay (sat)</label>
-              <input
-                id="ln-pay-amount"
-                inputMode="numeric"
-                value={amount}
-                onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
-              />
-            </div>
-          )}
-          <div className="field">
-            <label htmlFor="ln-pay-fee">Most you will pay in routing fees (sat)</label>
-            <input
-              id="ln-pay-fee"
+            <TextField
+              id="ln-pay-amount"
+              label="Amount to pay (sat)"
               inputMode="numeric"
-              value={feeLimit}
-              onChange={(e) => setFeeLimit(e.target.value.replace(/[^0-9]/g, ''))}
+              value={amount}
+              onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
             />
-          </div>
+          )}
+          <TextField
+            id="ln-pay-fee"
+            label="Most you will pay in routing fees (sat)"
+            inputMode="numeric"
+            value={feeLimit}
+            onChange={(e) => setFeeLimit(e.target.value.replace(/[^0-9]/g, ''))}
+          />
           <button
             type="button"
             className="primary"

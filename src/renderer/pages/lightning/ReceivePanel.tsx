@@ -7,6 +7,7 @@ import { useEvent, useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { CopyButton } from '../ecash/CopyButton'
 import { sats } from '../ecash/sats'
+import { SelectField, TextField } from '../../shell/TextField'
 
 const expiries = [
   { seconds: 600, label: '10 minutes' },
@@ -42,38 +43,32 @@ export function ReceivePanel() {
           if (inv) setInvoice(inv)
         }}
       >
-        <div className="field">
-          <label htmlFor="ln-receive-amount">Amount (sat)</label>
-          <input
-            id="ln-receive-amount"
-            inputMode="numeric"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-receive-memo">Memo (the payer sees it)</label>
-          <input
-            id="ln-receive-memo"
-            maxLength={600}
-            value={memo}
-            onChange={(e) => setMemo(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ln-receive-expiry">Valid for</label>
-          <select
-            id="ln-receive-expiry"
-            value={expiry}
-            onChange={(e) => setExpiry(Number(e.target.value))}
-          >
-            {expiries.map((x) => (
-              <option key={x.seconds} value={x.seconds}>
-                {x.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <TextField
+          id="ln-receive-amount"
+          label="Amount (sat)"
+          inputMode="numeric"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
+        />
+        <TextField
+          id="ln-receive-memo"
+          label="Memo (the payer sees it)"
+          maxLength={600}
+          value={memo}
+          onChange={(e) => setMemo(e.target.value)}
+        />
+        <SelectField
+          id="ln-receive-expiry"
+          label="Valid for"
+          value={expiry}
+          onChange={(e) => setExpiry(Number(e.target.value))}
+        >
+          {expiries.map((x) => (
+            <option key={x.seconds} value={x.seconds}>
+              {x.label}
+            </option>
+          ))}
+        </SelectField>
         <button type="submit" className="primary" disabled={!valid || create.pending}>
           {create.pending ? 'Creating…' : 'Create invoice'}
         </button>

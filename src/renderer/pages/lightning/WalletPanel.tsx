@@ -6,6 +6,7 @@ import type { LightningStatus, SeedReveal } from '../../../shared/api/lightning'
 import { api } from '../../api/client'
 import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
+import { TextField } from '../../shell/TextField'
 
 export function WalletSetup({
   status,
@@ -76,16 +77,14 @@ function ProtectSeed({
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="ln-protect-password">Your password</label>
-          <input
-            id="ln-protect-password"
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="ln-protect-password"
+          label="Your password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         <button type="submit" className="primary" disabled={!password || protect.pending}>
           {protect.pending
             ? restoring
@@ -154,16 +153,14 @@ function SeedBackup({ onChange }: { onChange: (s: LightningStatus) => void }) {
             if (r) setShown(r)
           }}
         >
-          <div className="field">
-            <label htmlFor="ln-seed-password">Type your password again</label>
-            <input
-              id="ln-seed-password"
-              type="password"
-              autoComplete="current-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="ln-seed-password"
+            label="Type your password again"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
           <button type="submit" className="primary" disabled={!password || reveal.pending}>
             Show the recovery words
           </button>
@@ -205,16 +202,15 @@ function SeedBackup({ onChange }: { onChange: (s: LightningStatus) => void }) {
         >
           <p>From your paper copy, type these words:</p>
           {shown.check.map((position) => (
-            <div className="field" key={position}>
-              <label htmlFor={`ln-check-${position}`}>Word {position}</label>
-              <input
-                id={`ln-check-${position}`}
-                autoComplete="off"
-                spellCheck={false}
-                value={answers[position] ?? ''}
-                onChange={(e) => setAnswers({ ...answers, [position]: e.target.value })}
-              />
-            </div>
+            <TextField
+              key={position}
+              id={`ln-check-${position}`}
+              label={`Word ${position}`}
+              autoComplete="off"
+              spellCheck={false}
+              value={answers[position] ?? ''}
+              onChange={(e) => setAnswers({ ...answers, [position]: e.target.value })}
+            />
           ))}
           <button type="submit" className="primary" disabled={confirm.pending}>
             Check

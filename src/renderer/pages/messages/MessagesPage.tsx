@@ -17,6 +17,7 @@ import {
 import type { PageProps } from '../types'
 import { ProfileEditor } from './ProfileEditor'
 import { TabList, tabPanelProps } from '../../shell/TabList'
+import { TextAreaField, TextField } from '../../shell/TextField'
 
 const deliveryTone: Record<RelayDelivery['status'], 'ok' | 'warn' | 'bad' | 'busy'> = {
   ok: 'ok',
@@ -93,16 +94,14 @@ function KeySetup({ identity, onDone }: { identity: Identity; onDone: (i: Identi
         <h2 id="nostr-unlock">Unlock your messages</h2>
         <p className="muted">Key {identity.npub}</p>
         <form onSubmit={submit}>
-          <div className="field">
-            <label htmlFor="msg-passphrase">Passphrase</label>
-            <input
-              id="msg-passphrase"
-              type="password"
-              autoComplete="current-password"
-              value={passphrase}
-              onChange={(e) => setPassphrase(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="msg-passphrase"
+            label="Passphrase"
+            type="password"
+            autoComplete="current-password"
+            value={passphrase}
+            onChange={(e) => setPassphrase(e.target.value)}
+          />
           <button type="submit" disabled={unlock.pending || !passphrase}>
             Unlock
           </button>
@@ -153,31 +152,23 @@ function KeySetup({ identity, onDone }: { identity: Identity; onDone: (i: Identi
       </div>
       <form onSubmit={submit}>
         {mode === 'import' && (
-          <div className="field">
-            <label htmlFor="msg-your-key-nsec1-ncryptsec1-or-recovery-wo">
-              Your key (nsec1…, ncryptsec1… or recovery words)
-            </label>
-            <input
-              id="msg-your-key-nsec1-ncryptsec1-or-recovery-wo"
-              type="password"
-              autoComplete="off"
-              value={secret}
-              onChange={(e) => setSecret(e.target.value)}
-            />
-          </div>
-        )}
-        <div className="field">
-          <label htmlFor="msg-new-passphrase-at-least-8-characters-to-">
-            New passphrase (at least 8 characters) to protect the key on this box
-          </label>
-          <input
-            id="msg-new-passphrase-at-least-8-characters-to-"
+          <TextField
+            id="msg-your-key-nsec1-ncryptsec1-or-recovery-wo"
+            label="Your key (nsec1…, ncryptsec1… or recovery words)"
             type="password"
-            autoComplete="new-password"
-            value={passphrase}
-            onChange={(e) => setPassphrase(e.target.value)}
+            autoComplete="off"
+            value={secret}
+            onChange={(e) => setSecret(e.target.value)}
           />
-        </div>
+        )}
+        <TextField
+          id="msg-new-passphrase-at-least-8-characters-to-"
+          label="New passphrase (at least 8 characters) to protect the key on this box"
+          type="password"
+          autoComplete="new-password"
+          value={passphrase}
+          onChange={(e) => setPassphrase(e.target.value)}
+        />
         <button
           type="submit"
           disabled={
@@ -314,26 +305,20 @@ function NewConversation({ onOpened }: { onOpened: (id: string) => void }) {
         }}
       >
         <h3>New private message</h3>
-        <div className="field">
-          <label htmlFor="msg-to-npub-nprofile-or-name-domain">
-            To (npub, nprofile or name@domain)
-          </label>
-          <input
-            id="msg-to-npub-nprofile-or-name-domain"
-            value={to}
-            onChange={(e) => setTo(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="msg-message">Message</label>
-          <textarea
-            rows={4}
-            placeholder="Write your message here"
-            id="msg-message"
-            value={text}
-            onChange={(e) => setText(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="msg-to-npub-nprofile-or-name-domain"
+          label="To (npub, nprofile or name@domain)"
+          value={to}
+          onChange={(e) => setTo(e.target.value)}
+        />
+        <TextAreaField
+          id="msg-message"
+          label="Message"
+          rows={4}
+          placeholder="Write your message here"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
         <button type="submit" disabled={send.pending || !to || !text.trim()}>
           Send
         </button>
@@ -351,14 +336,12 @@ function NewConversation({ onOpened }: { onOpened: (id: string) => void }) {
         }}
       >
         <h3>New staff group</h3>
-        <div className="field">
-          <label htmlFor="msg-group-name">Group name</label>
-          <input
-            id="msg-group-name"
-            value={groupName}
-            onChange={(e) => setGroupName(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="msg-group-name"
+          label="Group name"
+          value={groupName}
+          onChange={(e) => setGroupName(e.target.value)}
+        />
         <button type="submit" disabled={create.pending || !groupName.trim()}>
           Create group
         </button>
@@ -380,24 +363,18 @@ function NewConversation({ onOpened }: { onOpened: (id: string) => void }) {
         }}
       >
         <h3>Join a group</h3>
-        <div className="field">
-          <label htmlFor="msg-group-address-relay-example-com-group-id">
-            Group address (relay.example.com'group-id)
-          </label>
-          <input
-            id="msg-group-address-relay-example-com-group-id"
-            value={joinRef}
-            onChange={(e) => setJoinRef(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="msg-invite-code">Invite code</label>
-          <input
-            id="msg-invite-code"
-            value={joinCode}
-            onChange={(e) => setJoinCode(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="msg-group-address-relay-example-com-group-id"
+          label="Group address (relay.example.com'group-id)"
+          value={joinRef}
+          onChange={(e) => setJoinRef(e.target.value)}
+        />
+        <TextField
+          id="msg-invite-code"
+          label="Invite code"
+          value={joinCode}
+          onChange={(e) => setJoinCode(e.target.value)}
+        />
         <button type="submit" disabled={join.pending || !joinRef.trim()}>
           Join
         </button>
@@ -497,16 +474,14 @@ function Thread({
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="msg-message-2">Message</label>
-          <textarea
-            rows={4}
-            placeholder="Write your message here"
-            id="msg-message-2"
-            value={text}
-            onChange={(e) => setText(e.target.value)}
-          />
-        </div>
+        <TextAreaField
+          id="msg-message-2"
+          label="Message"
+          rows={4}
+          placeholder="Write your message here"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
         <button type="submit" disabled={send.pending || !text.trim()}>
           Send
         </button>
@@ -550,10 +525,12 @@ function GroupTools({
           Invite code: <code>{code}</code>
         </p>
       )}
-      <div className="field">
-        <label htmlFor="msg-person-npub">Person (npub)</label>
-        <input id="msg-person-npub" value={member} onChange={(e) => setMember(e.target.value)} />
-      </div>
+      <TextField
+        id="msg-person-npub"
+        label="Person (npub)"
+        value={member}
+        onChange={(e) => setMember(e.target.value)}
+      />
       <button type="button" disabled={!member} onClick={() => void invite.run(member)}>
         Add to group
       </button>
@@ -643,10 +620,12 @@ function Relays() {
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="msg-relay-address-wss">Relay address (wss://…)</label>
-          <input id="msg-relay-address-wss" value={url} onChange={(e) => setUrl(e.target.value)} />
-        </div>
+        <TextField
+          id="msg-relay-address-wss"
+          label="Relay address (wss://…)"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+        />
         <button type="submit" disabled={add.pending || !url}>
           Add relay
         </button>
@@ -690,23 +669,19 @@ function ExportKey() {
             if (out) setNsec(out.nsec)
           }}
         >
-          <div className="field">
-            <label htmlFor="msg-confirmation">Confirmation</label>
-            <input
-              id="msg-confirmation"
-              value={confirm}
-              onChange={(e) => setConfirm(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="msg-passphrase-2">Passphrase</label>
-            <input
-              id="msg-passphrase-2"
-              type="password"
-              value={passphrase}
-              onChange={(e) => setPassphrase(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="msg-confirmation"
+            label="Confirmation"
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+          />
+          <TextField
+            id="msg-passphrase-2"
+            label="Passphrase"
+            type="password"
+            value={passphrase}
+            onChange={(e) => setPassphrase(e.target.value)}
+          />
           <button
             type="submit"
             disabled={exportKey.pending || confirm !== EXPORT_KEY_CONFIRMATION || !passphrase}

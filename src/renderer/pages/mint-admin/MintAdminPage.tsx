@@ -8,6 +8,7 @@ import { formatNumber } from '../../format'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
 import type { MintLimits, MintQuoteView, MintStatus } from '../../../shared/api/mint'
 import type { PageProps } from '../types'
+import { TextField } from '../../shell/TextField'
 
 const sat = (n: number) => `${formatNumber(n)} sat`
 const when = (iso: string) => new Date(iso).toLocaleString()
@@ -140,16 +141,14 @@ function Keysets({ status: s, onRotated }: { status: MintStatus; onRotated: () =
           if (await rotate.run(feeNumber)) onRotated()
         }}
       >
-        <div className="field">
-          <label htmlFor="mint-fee">Fee for the new keyset (ppk)</label>
-          <input
-            id="mint-fee"
-            inputMode="numeric"
-            value={fee}
-            aria-invalid={!feeValid}
-            onChange={(e) => setFee(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="mint-fee"
+          label="Fee for the new keyset (ppk)"
+          inputMode="numeric"
+          value={fee}
+          aria-invalid={!feeValid}
+          onChange={(e) => setFee(e.target.value)}
+        />
         <button type="submit" disabled={!feeValid || rotate.pending}>
           {rotate.pending ? 'Creating keyset…' : 'Start a new keyset'}
         </button>
@@ -195,15 +194,14 @@ function Limits({ limits, onSaved }: { limits: MintLimits; onSaved: () => void }
         }}
       >
         {limitFields.map((f) => (
-          <div className="field" key={f.key}>
-            <label htmlFor={`mint-limit-${f.key}`}>{f.label}</label>
-            <input
-              id={`mint-limit-${f.key}`}
-              inputMode="numeric"
-              value={draft[f.key]}
-              onChange={(e) => setDraft({ ...draft, [f.key]: e.target.value })}
-            />
-          </div>
+          <TextField
+            key={f.key}
+            id={`mint-limit-${f.key}`}
+            label={f.label}
+            inputMode="numeric"
+            value={draft[f.key]}
+            onChange={(e) => setDraft({ ...draft, [f.key]: e.target.value })}
+          />
         ))}
         <div className="field">
           <label>

@@ -15,6 +15,7 @@ import {
   type RelayStatus,
 } from '../../../shared/api/relay'
 import type { PageProps } from '../types'
+import { SelectField, TextField } from '../../shell/TextField'
 
 /** npub1… or 64 hex characters → hex; undefined when neither. */
 export function toHexPubkey(input: string): string | undefined {
@@ -232,16 +233,14 @@ function PolicySection({
     const b = draft.rateLimits[key]
     const id = `relay-rate-${key}`
     return (
-      <div className="field">
-        <label htmlFor={id}>{label} (per minute; empty = no limit)</label>
-        <input
-          id={id}
-          type="number"
-          min={1}
-          value={b?.perMinute ?? ''}
-          onChange={(e) => setRate(key, e.target.value === '' ? null : Number(e.target.value))}
-        />
-      </div>
+      <TextField
+        id={id}
+        label={<>{label} (per minute; empty = no limit)</>}
+        type="number"
+        min={1}
+        value={b?.perMinute ?? ''}
+        onChange={(e) => setRate(key, e.target.value === '' ? null : Number(e.target.value))}
+      />
     )
   }
 
@@ -254,29 +253,25 @@ function PolicySection({
           void submit()
         }}
       >
-        <div className="field">
-          <label htmlFor="relay-writes">Who may publish</label>
-          <select
-            id="relay-writes"
-            value={draft.writes}
-            onChange={(e) => set({ writes: e.target.value as RelayPolicy['writes'] })}
-          >
-            <option value="open">Everyone</option>
-            <option value="allow-list">Members only (the allowed keys below)</option>
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="relay-reads">Who may read</label>
-          <select
-            id="relay-reads"
-            value={draft.reads}
-            onChange={(e) => set({ reads: e.target.value as RelayPolicy['reads'] })}
-          >
-            <option value="open">Everyone</option>
-            <option value="authenticated">Anyone who signs in</option>
-            <option value="allow-list">Members only</option>
-          </select>
-        </div>
+        <SelectField
+          id="relay-writes"
+          label="Who may publish"
+          value={draft.writes}
+          onChange={(e) => set({ writes: e.target.value as RelayPolicy['writes'] })}
+        >
+          <option value="open">Everyone</option>
+          <option value="allow-list">Members only (the allowed keys below)</option>
+        </SelectField>
+        <SelectField
+          id="relay-reads"
+          label="Who may read"
+          value={draft.reads}
+          onChange={(e) => set({ reads: e.target.value as RelayPolicy['reads'] })}
+        >
+          <option value="open">Everyone</option>
+          <option value="authenticated">Anyone who signs in</option>
+          <option value="allow-list">Members only</option>
+        </SelectField>
         <div className="field">
           <label>
             <input
@@ -297,59 +292,49 @@ function PolicySection({
             Group chats (staff rooms) on this relay
           </label>
         </div>
-        <div className="field">
-          <label htmlFor="relay-kinds">Only these kinds of events (empty = all)</label>
-          <input
-            id="relay-kinds"
-            value={kindsText}
-            placeholder="e.g. 0, 1, 7, 1059"
-            onChange={(e) => setKindsText(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="relay-pow">Proof of work required (0 = off)</label>
-          <input
-            id="relay-pow"
-            type="number"
-            min={0}
-            max={64}
-            value={draft.minPowDifficulty}
-            onChange={(e) => set({ minPowDifficulty: Number(e.target.value) })}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="relay-content">Largest post (bytes)</label>
-          <input
-            id="relay-content"
-            type="number"
-            min={0}
-            value={draft.limits.maxContentBytes}
-            onChange={(e) =>
-              set({ limits: { ...draft.limits, maxContentBytes: Number(e.target.value) } })
-            }
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="relay-retention">
-            Forget events older than (days; empty = keep forever)
-          </label>
-          <input
-            id="relay-retention"
-            type="number"
-            min={1}
-            value={draft.retention.find((r) => !r.kinds)?.maxAgeDays ?? ''}
-            onChange={(e) => {
-              // The rule for every kind; rules for particular kinds are kept as they are.
-              const others = draft.retention.filter((r) => r.kinds)
-              set({
-                retention:
-                  e.target.value === ''
-                    ? others
-                    : [...others, { maxAgeDays: Number(e.target.value) }],
-              })
-            }}
-          />
-        </div>
+        <TextField
+          id="relay-kinds"
+          label="Only these kinds of events (empty = all)"
+          value={kindsText}
+          placeholder="e.g. 0, 1, 7, 1059"
+          onChange={(e) => setKindsText(e.target.value)}
+        />
+        <TextField
+          id="relay-pow"
+          label="Proof of work required (0 = off)"
+          type="number"
+          min={0}
+          max={64}
+          value={draft.minPowDifficulty}
+          onChange={(e) => set({ minPowDifficulty: Number(e.target.value) })}
+        />
+        <TextField
+          id="relay-content"
+          label="Largest post (bytes)"
+          type="number"
+          min={0}
+          value={draft.limits.maxContentBytes}
+          onChange={(e) =>
+            set({ limits: { ...draft.limits, maxContentBytes: Number(e.target.value) } })
+          }
+        />
+        <TextField
+          id="relay-retention"
+          label="Forget events older than (days; empty = keep forever)"
+          type="number"
+          min={1}
+          value={draft.retention.find((r) => !r.kinds)?.maxAgeDays ?? ''}
+          onChange={(e) => {
+            // The rule for every kind; rules for particular kinds are kept as they are.
+            const others = draft.retention.filter((r) => r.kinds)
+            set({
+              retention:
+                e.target.value === ''
+                  ? others
+                  : [...others, { maxAgeDays: Number(e.target.value) }],
+            })
+          }}
+        />
         {rate('eventsPerConnection', 'Posts per connection')}
         {rate('eventsPerPubkey', 'Posts per key')}
         {rate('eventsPerIp', 'Posts per address')}
@@ -426,19 +411,19 @@ function PubkeyList({
           }
         }}
       >
-        <div className="field">
-          <label htmlFor={`${id}-key`}>{addLabel}</label>
-          <input
-            id={`${id}-key`}
-            value={key}
-            placeholder="npub1…"
-            onChange={(e) => setKey(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-reason`}>Note (optional)</label>
-          <input id={`${id}-reason`} value={reason} onChange={(e) => setReason(e.target.value)} />
-        </div>
+        <TextField
+          id={`${id}-key`}
+          label={<>{addLabel}</>}
+          value={key}
+          placeholder="npub1…"
+          onChange={(e) => setKey(e.target.value)}
+        />
+        <TextField
+          id={`${id}-reason`}
+          label="Note (optional)"
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
         {invalid && (
           <p className="notice tone-bad" role="alert">
             That is not a Nostr key. Paste the person’s npub (it starts with “npub1”).
@@ -471,15 +456,13 @@ function BackupSection() {
             )
         }}
       >
-        <div className="field">
-          <label htmlFor="relay-backup-path">Save a copy of the relay’s database to</label>
-          <input
-            id="relay-backup-path"
-            value={path}
-            placeholder="/media/usb/relay-backup.db"
-            onChange={(e) => setPath(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="relay-backup-path"
+          label="Save a copy of the relay’s database to"
+          value={path}
+          placeholder="/media/usb/relay-backup.db"
+          onChange={(e) => setPath(e.target.value)}
+        />
         {backup.error && <ErrorBox error={backup.error} />}
         {done && (
           <p className="notice tone-ok" role="status">

@@ -8,6 +8,7 @@ import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { formatBytes } from '../../format'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { sectionHeadingId } from './sections'
+import { SelectField, TextField } from '../../shell/TextField'
 
 function PasswordField(props: {
   id: string
@@ -17,16 +18,14 @@ function PasswordField(props: {
   autoComplete: 'current-password' | 'new-password'
 }) {
   return (
-    <div className="field">
-      <label htmlFor={props.id}>{props.label}</label>
-      <input
-        id={props.id}
-        type="password"
-        value={props.value}
-        autoComplete={props.autoComplete}
-        onChange={(e) => props.onChange(e.target.value)}
-      />
-    </div>
+    <TextField
+      id={props.id}
+      label={<>{props.label}</>}
+      type="password"
+      value={props.value}
+      autoComplete={props.autoComplete}
+      onChange={(e) => props.onChange(e.target.value)}
+    />
   )
 }
 
@@ -308,16 +307,14 @@ function ArchivesPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupSt
           void configure.run({ target: target.trim() || null }).then((r) => r && onStatus(r))
         }}
       >
-        <div className="field">
-          <label htmlFor="backup-target">Backup folder</label>
-          <input
-            id="backup-target"
-            value={target}
-            spellCheck={false}
-            placeholder="/media/you/BACKUP"
-            onChange={(e) => setTarget(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="backup-target"
+          label="Backup folder"
+          value={target}
+          spellCheck={false}
+          placeholder="/media/you/BACKUP"
+          onChange={(e) => setTarget(e.target.value)}
+        />
         {drives.length > 0 && (
           <ul aria-label="Removable drives">
             {drives.map((d) => (
@@ -335,35 +332,31 @@ function ArchivesPart({ s, onStatus }: { s: BackupStatus; onStatus: (s: BackupSt
           Save folder
         </button>
       </form>
-      <div className="field">
-        <label htmlFor="backup-schedule">Automatic backup</label>
-        <select
-          id="backup-schedule"
-          value={s.schedule}
-          onChange={(e) =>
-            void configure
-              .run({ schedule: e.target.value as 'off' | 'daily' })
-              .then((r) => r && onStatus(r))
-          }
-        >
-          <option value="daily">Every day</option>
-          <option value="off">Off</option>
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="backup-keep">Backups to keep</label>
-        <input
-          id="backup-keep"
-          type="number"
-          min={1}
-          max={365}
-          value={s.keep}
-          onChange={(e) => {
-            const keep = Number(e.target.value)
-            if (keep >= 1 && keep <= 365) void configure.run({ keep }).then((r) => r && onStatus(r))
-          }}
-        />
-      </div>
+      <SelectField
+        id="backup-schedule"
+        label="Automatic backup"
+        value={s.schedule}
+        onChange={(e) =>
+          void configure
+            .run({ schedule: e.target.value as 'off' | 'daily' })
+            .then((r) => r && onStatus(r))
+        }
+      >
+        <option value="daily">Every day</option>
+        <option value="off">Off</option>
+      </SelectField>
+      <TextField
+        id="backup-keep"
+        label="Backups to keep"
+        type="number"
+        min={1}
+        max={365}
+        value={s.keep}
+        onChange={(e) => {
+          const keep = Number(e.target.value)
+          if (keep >= 1 && keep <= 365) void configure.run({ keep }).then((r) => r && onStatus(r))
+        }}
+      />
       {configure.error && <ErrorBox error={configure.error} />}
       <p className="muted">
         Lightning’s static channel backup (encrypted) is also copied into this folder on every
@@ -457,16 +450,14 @@ export function RestoreFromBackup({
           })
         }}
       >
-        <div className="field">
-          <label htmlFor="restore-file">Backup file</label>
-          <input
-            id="restore-file"
-            value={file}
-            spellCheck={false}
-            placeholder="/media/you/BACKUP/flashbox-….fbbackup"
-            onChange={(e) => setFile(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="restore-file"
+          label="Backup file"
+          value={file}
+          spellCheck={false}
+          placeholder="/media/you/BACKUP/flashbox-….fbbackup"
+          onChange={(e) => setFile(e.target.value)}
+        />
         <PasswordField
           id="restore-password"
           label="Password of the backup"

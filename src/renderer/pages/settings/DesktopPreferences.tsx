@@ -2,6 +2,7 @@ import { useId } from 'react'
 import { desktop, type DesktopPreferences as Prefs, type StopOnQuit } from '../../api/desktop'
 import { useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
+import { SelectField } from '../../shell/TextField'
 
 export function DesktopPreferences() {
   const prefs = useQuery(() => desktop.getPreferences(), [])
@@ -33,19 +34,17 @@ export function DesktopPreferences() {
             />
             <label htmlFor={loginId}>Open Flash Box when I log in to this computer</label>
           </div>
-          <div className="field">
-            <label htmlFor={quitId}>When I quit Flash Box</label>
-            <select
-              id={quitId}
-              value={prefs.data.stopStackOnQuit}
-              onChange={(e) => void update({ stopStackOnQuit: e.target.value as StopOnQuit })}
-              disabled={save.pending}
-            >
-              <option value="ask">Ask me whether to stop the services</option>
-              <option value="always">Stop the services cleanly</option>
-              <option value="never">Keep the services running in the background</option>
-            </select>
-          </div>
+          <SelectField
+            id={quitId}
+            label="When I quit Flash Box"
+            value={prefs.data.stopStackOnQuit}
+            onChange={(e) => void update({ stopStackOnQuit: e.target.value as StopOnQuit })}
+            disabled={save.pending}
+          >
+            <option value="ask">Ask me whether to stop the services</option>
+            <option value="always">Stop the services cleanly</option>
+            <option value="never">Keep the services running in the background</option>
+          </SelectField>
         </>
       )}
     </section>

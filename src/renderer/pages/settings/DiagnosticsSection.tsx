@@ -7,6 +7,7 @@ import { useMutation, useQuery } from '../../api/hooks'
 import { formatBytes } from '../../format'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { sectionHeadingId } from './sections'
+import { TextField } from '../../shell/TextField'
 
 const dockerText = {
   running: 'Running',
@@ -108,15 +109,13 @@ export function DiagnosticsSection() {
           void save.run(path.trim()).then((r) => r && setSaved(r))
         }}
       >
-        <div className="field">
-          <label htmlFor="support-bundle-path">Save the support bundle as</label>
-          <input
-            id="support-bundle-path"
-            value={path}
-            spellCheck={false}
-            onChange={(e) => setPath(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="support-bundle-path"
+          label="Save the support bundle as"
+          value={path}
+          spellCheck={false}
+          onChange={(e) => setPath(e.target.value)}
+        />
         <button type="submit" disabled={save.pending || !path.trim()}>
           {save.pending ? 'Saving…' : 'Save support bundle'}
         </button>

@@ -9,6 +9,7 @@ import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { ReviewCard, SendResult } from './ReviewCard'
 import { shortId, type WalletSendClient } from './send-client'
+import { TextField } from '../../shell/TextField'
 
 const digits = (s: string) => s.replace(/[^0-9]/g, '')
 
@@ -78,16 +79,14 @@ export function LightningMovesPanel({
           </dd>
         </dl>
         {review.canSign && (
-          <div className="field">
-            <label htmlFor="channel-password">Your password</label>
-            <input
-              id="channel-password"
-              type="password"
-              autoComplete="current-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="channel-password"
+            label="Your password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
         )}
         <button
           type="button"
@@ -118,27 +117,23 @@ export function LightningMovesPanel({
   return (
     <section aria-labelledby="wallet-lightning">
       <h2 id="wallet-lightning">Wallet and Lightning</h2>
-      <div className="field">
-        <label htmlFor="ln-move-rate">Fee rate for these moves (sat/vB)</label>
-        <input
-          id="ln-move-rate"
-          inputMode="decimal"
-          value={rate}
-          onChange={(e) => setRate(e.target.value.replace(/[^0-9.]/g, ''))}
-        />
-      </div>
+      <TextField
+        id="ln-move-rate"
+        label="Fee rate for these moves (sat/vB)"
+        inputMode="decimal"
+        value={rate}
+        onChange={(e) => setRate(e.target.value.replace(/[^0-9.]/g, ''))}
+      />
 
       <div className="card">
         <h3>To Lightning’s on-chain wallet</h3>
-        <div className="field">
-          <label htmlFor="to-ln-amount">Amount (sat)</label>
-          <input
-            id="to-ln-amount"
-            inputMode="numeric"
-            value={toAmount}
-            onChange={(e) => setToAmount(digits(e.target.value))}
-          />
-        </div>
+        <TextField
+          id="to-ln-amount"
+          label="Amount (sat)"
+          inputMode="numeric"
+          value={toAmount}
+          onChange={(e) => setToAmount(digits(e.target.value))}
+        />
         <button
           type="button"
           disabled={!toAmount || !(feeRateSatPerVb > 0) || toLn.pending}
@@ -154,16 +149,14 @@ export function LightningMovesPanel({
 
       <div className="card">
         <h3>From Lightning’s on-chain wallet</h3>
-        <div className="field">
-          <label htmlFor="from-ln-amount">Amount (sat)</label>
-          <input
-            id="from-ln-amount"
-            inputMode="numeric"
-            disabled={fromAll}
-            value={fromAll ? '' : fromAmount}
-            onChange={(e) => setFromAmount(digits(e.target.value))}
-          />
-        </div>
+        <TextField
+          id="from-ln-amount"
+          label="Amount (sat)"
+          inputMode="numeric"
+          disabled={fromAll}
+          value={fromAll ? '' : fromAmount}
+          onChange={(e) => setFromAmount(digits(e.target.value))}
+        />
         <div className="field checkbox">
           <input
             id="from-ln-all"
@@ -213,24 +206,20 @@ export function LightningMovesPanel({
 
       <div className="card">
         <h3>Open a channel funded from this wallet</h3>
-        <div className="field">
-          <label htmlFor="fund-peer">Peer (node URI: public key@host:port)</label>
-          <input
-            id="fund-peer"
-            spellCheck={false}
-            value={peer}
-            onChange={(e) => setPeer(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="fund-capacity">Channel size (sat)</label>
-          <input
-            id="fund-capacity"
-            inputMode="numeric"
-            value={capacity}
-            onChange={(e) => setCapacity(digits(e.target.value))}
-          />
-        </div>
+        <TextField
+          id="fund-peer"
+          label="Peer (node URI: public key@host:port)"
+          spellCheck={false}
+          value={peer}
+          onChange={(e) => setPeer(e.target.value)}
+        />
+        <TextField
+          id="fund-capacity"
+          label="Channel size (sat)"
+          inputMode="numeric"
+          value={capacity}
+          onChange={(e) => setCapacity(digits(e.target.value))}
+        />
         <button
           type="button"
           disabled={!peer.trim() || !capacity || !(feeRateSatPerVb > 0) || fund.pending}

@@ -7,6 +7,7 @@ import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { ReviewCard, SendResult } from './ReviewCard'
 import type { WalletSendClient } from './send-client'
+import { TextAreaField, TextField } from '../../shell/TextField'
 
 export function PsbtExport({ psbt, name }: { psbt: string; name: string }) {
   const [copied, setCopied] = useState(false)
@@ -72,28 +73,24 @@ export function PsbtImport({ client, accountId }: { client: WalletSendClient; ac
         A PSBT signed elsewhere (a hardware wallet, Sparrow, another box) for this wallet’s coins.
         You review it before anything is sent.
       </p>
-      <div className="field">
-        <label htmlFor="psbt-file">PSBT file</label>
-        <input
-          id="psbt-file"
-          type="file"
-          accept=".psbt,.txt,application/octet-stream,text/plain"
-          onChange={async (e) => {
-            const f = e.target.files?.[0]
-            if (f) setText(await fileToBase64(f))
-          }}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor="psbt-text">Or paste it (base64 or hex)</label>
-        <textarea
-          id="psbt-text"
-          rows={4}
-          spellCheck={false}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-        />
-      </div>
+      <TextField
+        id="psbt-file"
+        label="PSBT file"
+        type="file"
+        accept=".psbt,.txt,application/octet-stream,text/plain"
+        onChange={async (e) => {
+          const f = e.target.files?.[0]
+          if (f) setText(await fileToBase64(f))
+        }}
+      />
+      <TextAreaField
+        id="psbt-text"
+        label="Or paste it (base64 or hex)"
+        rows={4}
+        spellCheck={false}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+      />
       <button
         type="button"
         className="primary"

@@ -8,6 +8,7 @@ import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { PsbtExport } from './PsbtPanel'
 import { shortId, type WalletSendClient } from './send-client'
+import { TextField } from '../../shell/TextField'
 
 const kindTitle: Record<SendReview['kind'], string> = {
   send: 'Review the payment',
@@ -116,16 +117,14 @@ export function ReviewCard({
         </p>
       )}
       {needsPassword && (
-        <div className="field">
-          <label htmlFor={`send-password-${review.id}`}>Your password</label>
-          <input
-            id={`send-password-${review.id}`}
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+        <TextField
+          id={`send-password-${review.id}`}
+          label="Your password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
       )}
       <PsbtExport psbt={review.psbt} name={`flashbox-${review.id.slice(0, 8)}`} />
       <div className="row">

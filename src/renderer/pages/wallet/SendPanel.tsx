@@ -10,6 +10,7 @@ import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { ReviewCard, SendResult } from './ReviewCard'
 import { coinAge, shortId, type WalletSendClient } from './send-client'
+import { TextField } from '../../shell/TextField'
 
 interface Row {
   address: string
@@ -101,31 +102,23 @@ export function SendPanel({
       >
         {rows.map((row, i) => (
           <fieldset key={i} className="card" aria-label={`Recipient ${i + 1}`}>
-            <div className="field">
-              <label htmlFor={`send-address-${i}`}>
-                Address{rows.length > 1 ? ` ${i + 1}` : ''}
-              </label>
-              <input
-                id={`send-address-${i}`}
-                spellCheck={false}
-                autoComplete="off"
-                value={row.address}
-                onChange={(e) => update(i, { address: e.target.value })}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor={`send-amount-${i}`}>
-                Amount (sat){rows.length > 1 ? ` ${i + 1}` : ''}
-              </label>
-              <input
-                id={`send-amount-${i}`}
-                inputMode="numeric"
-                disabled={row.max}
-                value={row.max ? '' : row.amount}
-                placeholder={row.max ? 'everything left after the fee' : ''}
-                onChange={(e) => update(i, { amount: e.target.value.replace(/[^0-9]/g, '') })}
-              />
-            </div>
+            <TextField
+              id={`send-address-${i}`}
+              label={<>Address{rows.length > 1 ? ` ${i + 1}` : ''}</>}
+              spellCheck={false}
+              autoComplete="off"
+              value={row.address}
+              onChange={(e) => update(i, { address: e.target.value })}
+            />
+            <TextField
+              id={`send-amount-${i}`}
+              label={<>Amount (sat){rows.length > 1 ? ` ${i + 1}` : ''}</>}
+              inputMode="numeric"
+              disabled={row.max}
+              value={row.max ? '' : row.amount}
+              placeholder={row.max ? 'everything left after the fee' : ''}
+              onChange={(e) => update(i, { amount: e.target.value.replace(/[^0-9]/g, '') })}
+            />
             <div className="field checkbox">
               <input
                 id={`send-max-${i}`}
@@ -179,21 +172,21 @@ export function SendPanel({
             <label htmlFor="fee-custom">Custom</label>
           </div>
           {preset === 'custom' && (
-            <div className="field">
-              <label htmlFor="fee-custom-rate">Fee rate (sat/vB)</label>
-              <input
-                id="fee-custom-rate"
-                inputMode="decimal"
-                value={custom}
-                onChange={(e) => setCustom(e.target.value.replace(/[^0-9.]/g, ''))}
-              />
-              {rates.data && (
-                <p className="field-help">
-                  At least {rates.data.minRelaySatPerVb} sat/vB (your node’s minimum). Above{' '}
-                  {rates.data.confirmAboveSatPerVb} sat/vB you will be asked to confirm.
-                </p>
-              )}
-            </div>
+            <TextField
+              id="fee-custom-rate"
+              label="Fee rate (sat/vB)"
+              hint={
+                rates.data && (
+                  <>
+                    At least {rates.data.minRelaySatPerVb} sat/vB (your node’s minimum). Above{' '}
+                    {rates.data.confirmAboveSatPerVb} sat/vB you will be asked to confirm.
+                  </>
+                )
+              }
+              inputMode="decimal"
+              value={custom}
+              onChange={(e) => setCustom(e.target.value.replace(/[^0-9.]/g, ''))}
+            />
           )}
         </fieldset>
 

@@ -8,6 +8,7 @@ import { useMutation } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
 import { ReviewCard, SendResult } from './ReviewCard'
 import type { WalletSendClient } from './send-client'
+import { TextField } from '../../shell/TextField'
 
 export function canBump(tx: WalletTransaction): boolean {
   return tx.status === 'unconfirmed' && tx.sentSat > 0 && tx.inputs.every((i) => i.mine)
@@ -83,20 +84,18 @@ export function SpeedUp({
             if (r) setReview(r)
           }}
         >
-          <div className="field">
-            <label htmlFor={`speedup-rate-${tx.txid}`}>
-              New fee rate (sat/vB){tx.feeRate !== undefined ? `, now ${tx.feeRate}` : ''}
-            </label>
-            <input
-              id={`speedup-rate-${tx.txid}`}
-              inputMode="decimal"
-              value={rate}
-              onChange={(e) => {
-                edited.current = true
-                setRate(e.target.value.replace(/[^0-9.]/g, ''))
-              }}
-            />
-          </div>
+          <TextField
+            id={`speedup-rate-${tx.txid}`}
+            label={
+              <>New fee rate (sat/vB){tx.feeRate !== undefined ? `, now ${tx.feeRate}` : ''}</>
+            }
+            inputMode="decimal"
+            value={rate}
+            onChange={(e) => {
+              edited.current = true
+              setRate(e.target.value.replace(/[^0-9.]/g, ''))
+            }}
+          />
           <button
             type="submit"
             className="primary"

@@ -15,6 +15,7 @@ import { PendingSends } from './PendingSends'
 import { PsbtImport } from './PsbtPanel'
 import { LightningMovesPanel } from './LightningMovesPanel'
 import { TabList, tabPanelProps } from '../../shell/TabList'
+import { SelectField, TextAreaField, TextField } from '../../shell/TextField'
 
 const connectionWords: Record<WalletStatus['connection'], string> = {
   disabled: 'Electrum server not in the stack',
@@ -68,21 +69,19 @@ export default function WalletPage(_props: PageProps) {
       {s && !s.seed.stored && <SetupPanel onDone={status.refresh} />}
       {s && account && (
         <>
-          <div className="field">
-            <label htmlFor="wallet-account">Account</label>
-            <select
-              id="wallet-account"
-              value={account.id}
-              onChange={(e) => setAccountId(e.target.value)}
-            >
-              {s.accounts.map((a) => (
-                <option key={a.id} value={a.id}>
-                  {a.name} ({a.kind === 'wpkh' ? 'SegWit' : 'Taproot'}
-                  {a.source === 'watch-only' ? ', watch-only' : ''})
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            id="wallet-account"
+            label="Account"
+            value={account.id}
+            onChange={(e) => setAccountId(e.target.value)}
+          >
+            {s.accounts.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name} ({a.kind === 'wpkh' ? 'SegWit' : 'Taproot'}
+                {a.source === 'watch-only' ? ', watch-only' : ''})
+              </option>
+            ))}
+          </SelectField>
           <p>
             Balance: <strong>{sats(account.balance.confirmedSat)}</strong>
             {account.balance.unconfirmedSat !== 0 &&
@@ -145,23 +144,19 @@ function SetupPanel({ onDone }: { onDone: () => void }) {
           if (r) onDone()
         }}
       >
-        <div className="field">
-          <label htmlFor="wallet-setup-password">Owner password</label>
-          <input
-            id="wallet-setup-password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="wallet-setup-words">Recovery words (to restore; optional)</label>
-          <textarea
-            id="wallet-setup-words"
-            value={words}
-            onChange={(e) => setWords(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="wallet-setup-password"
+          label="Owner password"
+          type="password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+        <TextAreaField
+          id="wallet-setup-words"
+          label="Recovery words (to restore; optional)"
+          value={words}
+          onChange={(e) => setWords(e.target.value)}
+        />
         <button type="submit" disabled={!password || create.pending}>
           {words.trim() ? 'Restore wallet' : 'Create wallet'}
         </button>
@@ -188,14 +183,18 @@ function WatchOnlyPanel({ onDone }: { onDone: () => void }) {
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="watch-name">Name</label>
-          <input id="watch-name" value={name} onChange={(e) => setName(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="watch-source">xpub, zpub or descriptor</label>
-          <textarea id="watch-source" value={source} onChange={(e) => setSource(e.target.value)} />
-        </div>
+        <TextField
+          id="watch-name"
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
+        <TextAreaField
+          id="watch-source"
+          label="xpub, zpub or descriptor"
+          value={source}
+          onChange={(e) => setSource(e.target.value)}
+        />
         <button type="submit" disabled={!name.trim() || !source.trim() || add.pending}>
           Watch
         </button>

@@ -9,6 +9,7 @@ import { ErrorBox } from '../../shell/common'
 import { CopyButton } from '../ecash/CopyButton'
 import { sats } from '../ecash/sats'
 import { SpeedUp } from './SpeedUp'
+import { TextField } from '../../shell/TextField'
 
 // uPlot loads only when the owner asks for the chart.
 const BalanceChart = lazy(() => import('./BalanceChart'))
@@ -52,24 +53,20 @@ export function ReceivePanel({ accountId }: { accountId: string }) {
           if (r) setAddress(r)
         }}
       >
-        <div className="field">
-          <label htmlFor="wallet-receive-amount">Amount (sat, optional)</label>
-          <input
-            id="wallet-receive-amount"
-            inputMode="numeric"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="wallet-receive-label">Label (only you see it)</label>
-          <input
-            id="wallet-receive-label"
-            maxLength={255}
-            value={label}
-            onChange={(e) => setLabel(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="wallet-receive-amount"
+          label="Amount (sat, optional)"
+          inputMode="numeric"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value.replace(/[^0-9]/g, ''))}
+        />
+        <TextField
+          id="wallet-receive-label"
+          label="Label (only you see it)"
+          maxLength={255}
+          value={label}
+          onChange={(e) => setLabel(e.target.value)}
+        />
         <button type="submit" disabled={create.pending}>
           New address
         </button>
@@ -116,14 +113,12 @@ export function HistoryPanel({ accountId }: { accountId: string }) {
           <BalanceChart accountId={accountId} />
         </Suspense>
       )}
-      <div className="field">
-        <label htmlFor="wallet-history-search">Search (txid, label, address, amount)</label>
-        <input
-          id="wallet-history-search"
-          value={search}
-          onChange={(e) => setSearch(e.target.value)}
-        />
-      </div>
+      <TextField
+        id="wallet-history-search"
+        label="Search (txid, label, address, amount)"
+        value={search}
+        onChange={(e) => setSearch(e.target.value)}
+      />
       <button
         onClick={async () => {
           const text = await csv.run(undefined)
