@@ -10,6 +10,7 @@ import type {
   VaultView,
 } from '../../../shared/api/hardware'
 import DevicesPage, { parseKeyExpression } from './DevicesPage'
+import { HSM_KEY, hsmUnconfigured, hsmUnlocked } from '../../test/hsm-fixtures'
 
 afterEach(cleanup)
 
@@ -40,24 +41,6 @@ const overview: DevicesOverview = {
   ],
   udevCommand: 'sudo install -m 0644 /x/51-flash-box-signers.rules /etc/udev/rules.d/',
 }
-const unconfigured: HsmStatus = {
-  configured: false,
-  pinRemembered: false,
-  unlocked: false,
-  wrongPins: 0,
-}
-const KEY = '02' + 'ab'.repeat(32)
-const unlocked: HsmStatus = {
-  configured: true,
-  modulePath: '/usr/lib/softhsm/libsofthsm2.so',
-  tokenSerial: 'abc123',
-  keyLabel: 'flash-box-vault',
-  pinRemembered: false,
-  unlocked: true,
-  key: { publicKey: KEY, fingerprint: 'd34db33f' },
-  wrongPins: 0,
-  pinState: 'ok',
-}
 const TPUB =
   'tpubDEaMHmpLpDb3MJ5fSQmE1dRkTYKC7DNyBMcQ3XWp8V9tPxZgxqn2DDiCDbsPXfEFLiuaP5xGRdhkXDN8ajjYaW3ThHF9Re3qvtUNHZzqG9Q'
 
@@ -71,7 +54,7 @@ function transport(hsm: HsmStatus) {
 
 describe('Devices page', () => {
   it('lists devices with their state and the udev command; a plug event refreshes the list', async () => {
-    const t = transport(unconfigured)
+    const t = transport(hsmUnconfigured)
     setTransport(t)
     render(<DevicesPage params={{}} />)
     const list = await screen.findByRole('list', { name: 'Devices found' })
@@ -95,7 +78,7 @@ describe('Devices page', () => {
   })
 
   it('shows the HSM’s state and links to Settings → HSM, where it is set up', async () => {
-    setTransport(transport(unlocked))
+    setTransport(transport(hsmUnlocked))
     render(<DevicesPage params={{}} />)
     const hsm = await screen.findByRole('region', { name: 'HSM' })
     expect(await within(hsm).findByText('Unlocked')).toBeTruthy()
@@ -120,7 +103,7 @@ describe('Devices page', () => {
         'A BIP388 wallet policy … need an extended public key (xpub) for every cosigner.',
       ],
     }
-    const t = transport(unlocked).on('hardware.vaultPreview', () => view)
+    const t = transport(hsmUnlocked).on('hardware.vaultPreview', () => view)
     setTransport(t)
     render(<DevicesPage params={{}} />)
     const show = await screen.findByRole('button', { name: 'Show the vault' })
@@ -139,7 +122,7 @@ describe('Devices page', () => {
     expect(screen.getByText(/need an extended public key/)).toBeTruthy()
     const input = t.callsTo('hardware.vaultPreview')[0] as { cosigners: unknown[] }
     expect(input.cosigners).toEqual([
-      { kind: 'fixed', name: 'HSM', fingerprint: 'd34db33f', publicKey: KEY },
+      { kind: 'fixed', name: 'HSM', fingerprint: 'd34db33f', publicKey: HSM_KEY },
       {
         kind: 'xpub',
         name: 'Hardware wallet',
@@ -162,7 +145,7 @@ describe('Devices page', () => {
       id: 'vault-00112233aabbccdd',
       name: 'savings',
       threshold: 2,
-      cosigners: [{ kind: 'fixed', name: 'HSM', fingerprint: 'd34db33f', publicKey: KEY }],
+      cosigners: [{ kind: 'fixed', name: 'HSM', fingerprint: 'd34db33f', publicKey: HSM_KEY }],
       network: 'regtest',
       descriptor: 'wsh(sortedmulti(2,...))#abcdefgh',
       receiveDescriptor: 'r',
@@ -213,7 +196,7 @@ describe('Devices page', () => {
       txid: 'ee'.repeat(32),
       hex: '02000000',
     }
-    const t = transport(unlocked)
+    const t = transport(hsmUnlocked)
       .on('hardware.vaults', () => [kept])
       .on('hardware.vaultSpends', () => [])
       .on('hardware.vaultSpendPrepare', () => unsigned)

@@ -4,27 +4,9 @@ import { setTransport } from '../../api/client'
 import { FakeTransportForTests, userError } from '../../test/fake-transport'
 import type { HsmStatus } from '../../../shared/api/hardware'
 import { HsmSection } from './HsmSection'
+import { HSM_KEY, hsmUnconfigured, hsmUnlocked } from '../../test/hsm-fixtures'
 
 afterEach(cleanup)
-
-const unconfigured: HsmStatus = {
-  configured: false,
-  pinRemembered: false,
-  unlocked: false,
-  wrongPins: 0,
-}
-const KEY = '02' + 'ab'.repeat(32)
-const unlocked: HsmStatus = {
-  configured: true,
-  modulePath: '/usr/lib/softhsm/libsofthsm2.so',
-  tokenSerial: 'abc123',
-  keyLabel: 'flash-box-vault',
-  pinRemembered: false,
-  unlocked: true,
-  key: { publicKey: KEY, fingerprint: 'd34db33f' },
-  wrongPins: 0,
-  pinState: 'ok',
-}
 
 function transport(hsm: HsmStatus) {
   return new FakeTransportForTests({ 'hardware.hsmStatus': () => hsm })
@@ -32,7 +14,7 @@ function transport(hsm: HsmStatus) {
 
 describe('Settings → HSM', () => {
   it('sets the HSM up: finds tokens, sends module/token/key/PIN once, clears the PIN; shows a wrong PIN', async () => {
-    const t = transport(unconfigured).on('hardware.hsmTokens', () => [
+    const t = transport(hsmUnconfigured).on('hardware.hsmTokens', () => [
       {
         slotId: '7',
         label: 'box',
@@ -50,7 +32,7 @@ describe('Settings → HSM', () => {
           'The HSM refused the PIN.',
           'Type the PIN again in Settings → HSM.',
         )
-      return unlocked
+      return hsmUnlocked
     })
     setTransport(t)
     render(<HsmSection />)
@@ -70,7 +52,7 @@ describe('Settings → HSM', () => {
       pin: '123456',
       rememberPin: false,
     })
-    expect(screen.getByText(KEY)).toBeTruthy()
+    expect(screen.getByText(HSM_KEY)).toBeTruthy()
     expect(document.body.textContent).not.toContain('123456')
   })
 })
