@@ -164,7 +164,7 @@ describe('merchant module (BTCPay simulator, world LND)', () => {
     expect(list[0]!.reward?.claimLink).toContain(rewards[0]!.id)
     const csv = await call<string>('rewardLedgerCsv')
     expect(csv.split('\r\n')[0]).toBe(
-      'date,invoice,invoice_amount,currency,percent,reward,reward_sat,method,to,status,reference,reason',
+      'date,invoice,invoice_amount,currency,percent,reward,reward_sat,method,to,status,reference,reason,funded_by',
     )
     expect(csv).toContain(`${sale.id},9,EUR,5,0.45,,claim,,issued,${rewards[0]!.id},`)
     const sales = await call<{ todayTotal: number; weekTotal: number }>('sales')

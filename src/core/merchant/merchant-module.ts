@@ -3,7 +3,9 @@
 // refunds and payouts through BTCPay's pull payments, rewards (rewards.ts) and a sale paid with
 // the box's eCash (the eCash wallet's melt, behind a review step).
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import type * as Lightning from 'lightning'
 import type {
   BtcpayLogin,
   EcashPayResult,
@@ -59,7 +61,21 @@ import {
 import { inSubnet, stackGateway, type StackGateway } from './webhook-route'
 import { createDockerClient, dockerEndpoints, pickEndpoint } from '../docker/connect'
 import { DEFAULT_PROJECT } from '../stack/render'
-import { GreenfieldClient } from './greenfield-client'
+import { GreenfieldClient, GreenfieldHttpError } from './greenfield-client'
+import { greenfieldError } from './greenfield-errors'
+import {
+  BtcpayRefusal,
+  InternalSettlement,
+  SettlementStore,
+  type OwnInvoices,
+} from './internal-settlement'
+import { SETTLEMENT_HOOK_PORT, startSettlementHook } from './internal-settlement-hook'
+import { ownMintUrlFrom } from '../ecash/ecash-module'
+import {
+  ownMintQuoteOf,
+  settleOwnMintQuote,
+  type OwnQuoteSource,
+} from '../mint/internal-settlement-client'
 import { MerchantStore, type InvoiceRow } from './merchant-store'
 import {
   applyReward,
@@ -103,11 +119,48 @@ export interface MerchantModuleOptions {
   readonly webhookUrl?: (receiverUrl: string) => string
   /** How long an eCash reward waits for its paid mint quote to be minted (default 20 s). */
   readonly mintWaitMs?: number
+  /**
+   * The box's LND (admin): its node key (is an invoice the box's own?) and the preimages of the
+   * shop's invoices for the settlement hook. Default: the Lightning module's.
+   */
+  readonly lnd?: () => Lightning.AuthenticatedLnd | undefined
+  /** The settlement hook's port (default 23011, the address the mint is given; tests use 0). */
+  readonly settlementPort?: number
+}
+
+/** The purpose of the key the box and its own mint sign internal settlement with. */
+export const INTERNAL_SETTLEMENT_PURPOSE = 'mint.internal-settlement'
+
+const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning & {
+  /** ln-service's BOLT 11 decoder (the `invoices` package; untyped in `lightning`). */
+  parsePaymentRequest(args: { request: string }): {
+    id: string
+    destination: string
+    mtokens?: string
+  }
+}
+
+/** Payment hash, amount and payee of a BOLT 11 invoice (the payee recovered from its signature). */
+export function lightningInvoiceOf(bolt11: string): {
+  hash: string
+  msat: number
+  payee: string
+} {
+  const d = ln.parsePaymentRequest({ request: bolt11.trim().toLowerCase() })
+  return { hash: d.id, msat: Number(d.mtokens ?? 0), payee: d.destination }
 }
 
 export interface MerchantModule extends EngineModule<typeof merchantApi> {
   /** Test/bench hook: the receiver's URL. */
   readonly webhookUrl: () => string
+  /** The settlement hook's loopback URL (the embedded mint's MINT_INTERNAL_SETTLEMENT_URL). */
+  readonly settlementHookUrl: () => string | undefined
+  /**
+   * An invoice of the box's own Lightning node, settled inside the box instead of paid: one of
+   * the box's eCash wallet's quotes at its own mint (the mint marks it paid), or an open sale of
+   * the shop (marked settled in BTCPay). Undefined when it is neither (nothing was done).
+   */
+  readonly settleOwnInvoice: (bolt11: string) => Promise<'mint-quote' | 'sale' | undefined>
 }
 
 function invoiceRowOf(i: {
@@ -151,6 +204,8 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
     let failedStep: SetupStep | null = null
     let problem: FlashError | undefined
     const rewardInFlight = new Map<string, Promise<void>>()
+    let settlementStore: SettlementStore | undefined
+    let settlement: InternalSettlement | undefined
 
     const lightning =
       o.lightning ??
@@ -226,6 +281,147 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           'Press "Set up BTCPay" on the Merchant page.',
         )
       return id
+    }
+
+    // --- internal settlement (INTERNAL-SETTLEMENT design): the box's mint and shop on one LND --
+    const appLnd = (): Lightning.AuthenticatedLnd | undefined =>
+      o.lnd
+        ? o.lnd()
+        : (
+            ctx.modules.get('lightning') as
+              { appLnd?: () => Lightning.AuthenticatedLnd | undefined } | undefined
+          )?.appLnd?.()
+    let nodeKey: string | undefined
+    /** The box's own Lightning node key, or undefined while its LND is not ready. */
+    const ownNodeKey = async (): Promise<string | undefined> => {
+      if (nodeKey) return nodeKey
+      const lnd = appLnd()
+      if (!lnd) return undefined
+      nodeKey = (await ln.getIdentity({ lnd })).public_key
+      return nodeKey
+    }
+    const isOwnNode = async (bolt11: string): Promise<boolean> => {
+      const own = await ownNodeKey().catch(() => undefined)
+      return own !== undefined && lightningInvoiceOf(bolt11).payee === own
+    }
+    /** K: the key the box and its own mint sign internal settlement with (none while locked). */
+    const settlementKey = (): Buffer | undefined =>
+      box.unlocked ? box.subkey(INTERNAL_SETTLEMENT_PURPOSE) : undefined
+    const ecashWalletStore = (): OwnQuoteSource | undefined =>
+      (
+        ctx.modules.get('ecash') as
+          { wallet?: () => { store: OwnQuoteSource } | undefined } | undefined
+      )?.wallet?.()?.store
+    /** Asks the box's own mint to mark its quote paid (no Lightning payment; idempotent). */
+    const settleOwnQuote = async (quote: { quoteId: string; mintUrl: string }, bolt11: string) => {
+      const key = settlementKey()
+      if (!key) box.requireUnlocked()
+      const settled = await settleOwnMintQuote({
+        // The mint as the box reaches it directly (never through the front door).
+        mintUrl: ownMintUrlFrom(ctx) ?? quote.mintUrl,
+        key: key!,
+        quoteId: quote.quoteId,
+        paymentHash: lightningInvoiceOf(bolt11).hash,
+      })
+      log.info('own mint quote settled inside the box', {
+        quote: quote.quoteId.slice(0, 8),
+        state: settled.state,
+      })
+    }
+    /** The BTCPay invoice's Lightning payment hash, remembered for the settlement hook. */
+    const rememberLightning = (
+      invoiceId: string,
+      methods: readonly { paymentMethodId: string; destination: string }[],
+    ): string | undefined => {
+      const bolt11 = methods.find((p) => p.paymentMethodId === 'BTC-LN')?.destination
+      if (bolt11 && settlementStore) {
+        const { hash, msat } = lightningInvoiceOf(bolt11)
+        settlementStore.rememberInvoice(hash, invoiceId, msat)
+      }
+      return bolt11
+    }
+    const ownInvoices = (): OwnInvoices => ({
+      find: async (hash) => {
+        const known = settlementStore!.knownInvoice(hash)
+        if (known) return known
+        // Not set up: the box has no shop, so the payee is nobody the box knows.
+        if (!record()?.storeId || !creds()?.apiKey) return undefined
+        // A sale the box did not make itself (BTCPay's own PoS): look through the open ones.
+        const open = await client().call<{ id: string }[]>(
+          'GET',
+          `/api/v1/stores/${storeId()}/invoices?status=New&take=200`,
+          undefined,
+          'looking for the sale',
+        )
+        for (const i of open) {
+          if (settlementStore!.hasInvoice(i.id)) continue
+          rememberLightning(
+            i.id,
+            await client().call<{ paymentMethodId: string; destination: string }[]>(
+              'GET',
+              `/api/v1/stores/${storeId()}/invoices/${i.id}/payment-methods`,
+              undefined,
+              'reading the sale’s invoice',
+            ),
+          )
+          const hit = settlementStore!.knownInvoice(hash)
+          if (hit) return hit
+        }
+        return undefined
+      },
+      state: async (invoiceId) => {
+        const i = await client().call<{ status: string; additionalStatus?: string }>(
+          'GET',
+          `/api/v1/stores/${storeId()}/invoices/${invoiceId}`,
+          undefined,
+          'reading the sale',
+        )
+        return { status: i.status, additionalStatus: i.additionalStatus ?? 'None' }
+      },
+      markSettled: async (invoiceId) => {
+        try {
+          // Greenfield markInvoiceStatus (btcpay.store.canmodifyinvoices).
+          await client().raw('POST', `/api/v1/stores/${storeId()}/invoices/${invoiceId}/status`, {
+            status: 'Settled',
+          })
+        } catch (err) {
+          if (err instanceof GreenfieldHttpError && err.status >= 400 && err.status < 500)
+            throw new BtcpayRefusal(
+              greenfieldError(err.status, err.body, 'marking the sale paid').message,
+              err.status,
+            )
+          throw err
+        }
+      },
+      preimage: async (hash) => {
+        const lnd = appLnd()
+        if (!lnd) return null
+        return (await ln.getInvoice({ lnd, id: hash })).secret ?? null
+      },
+    })
+    const settleOwnInvoice = async (bolt11: string): Promise<'mint-quote' | 'sale' | undefined> => {
+      const quote = ownMintQuoteOf(ecashWalletStore(), bolt11)
+      if (quote) {
+        await settleOwnQuote(quote, bolt11)
+        return 'mint-quote'
+      }
+      if (!settlement) return undefined
+      const { hash, msat } = lightningInvoiceOf(bolt11)
+      const answer = await settlement.pay({
+        paymentHash: hash,
+        bolt11,
+        amountMsat: msat,
+        meltQuote: 'paid from the box’s Lightning page',
+      })
+      if (answer.state === 'NOT_INTERNAL') return undefined
+      if (answer.state === 'PAID') return 'sale'
+      throw new FlashError(
+        'merchant.sale_not_settled',
+        answer.state === 'FAILED'
+          ? `The shop’s sale was not marked paid: ${answer.reason}`
+          : 'The shop’s sale is being marked paid; BTCPay has not answered yet.',
+        'Look at the sale on the Merchant page.',
+      )
     }
 
     const steps = (): MerchantSetupStep[] => {
@@ -374,7 +570,15 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         ? {
             mintQuote: (amount) => ecashModule.handlers.mintQuote({ amount }, internal),
             checkMintQuote: (quoteId) => ecashModule.handlers.checkMintQuote({ quoteId }, internal),
-            payInvoice: async (request, amountSat) => {
+            payInvoice: async (request, amountSat, quoteId) => {
+              // The box's node would pay its own mint: LND refuses a self-payment, and no sats
+              // need to move (the mint's reserves are in the same wallet). The mint marks its
+              // quote paid instead.
+              const quote = ownMintQuoteOf(ecashWalletStore(), request)
+              if (quote && quote.quoteId === quoteId && (await isOwnNode(request))) {
+                await settleOwnQuote(quote, request)
+                return 'internal'
+              }
               if (!lightningPay)
                 throw new FlashError(
                   'merchant.reward_no_lightning',
@@ -389,6 +593,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
                   `The box’s Lightning node could not pay its mint for the reward’s eCash: ${p.failureText ?? 'the payment failed'}.`,
                   'Check the Lightning page, then press Retry.',
                 )
+              return 'lightning'
             },
             send: (amount, memo) => ecashModule.handlers.send({ amount, memo }, internal),
             sentWithMemo: (memo) =>
@@ -623,7 +828,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           undefined,
           'reading the sale’s invoice',
         )
-        const bolt11 = pms.find((p) => p.paymentMethodId === 'BTC-LN')?.destination
+        const bolt11 = rememberLightning(inv.id, pms)
         const view = await invoiceView(store.invoice(inv.id)!)
         return {
           ...view,
@@ -792,6 +997,12 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
             'Connect Lightning with "Set up BTCPay" on the Merchant page.',
           )
         const q = await ecash.meltQuote({ invoice: bolt11 }, { transport: 'internal' })
+        // The box's mint quoted a melt into the shop's invoice on the box's own node: the mint
+        // settles it through the box's settlement hook, with no Lightning fee.
+        const insideBox =
+          q.feeReserve === 0 &&
+          ecashWalletStore()?.getMint(q.mintUrl)?.own === true &&
+          (await isOwnNode(bolt11))
         store.beginEcashPay({
           review_id: q.quoteId,
           invoice_id: invoiceId,
@@ -805,6 +1016,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           feeReserveSat: q.feeReserve,
           totalSat: q.amount + q.feeReserve,
           ...(q.expiry ? { expiresAt: new Date(q.expiry * 1000).toISOString() } : {}),
+          ...(insideBox ? { insideBox: true } : {}),
         }
         return review
       },
@@ -940,17 +1152,62 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       return moving
     }
 
+    // --- the settlement hook: where the box's own mint asks to settle a sale inside the box --
+    // On 127.0.0.1 for the mint as the engine's child; on the stack network's gateway for the
+    // mint container (found like the webhook receiver's; refused from outside its subnet).
+    const hooks = new Map<string, { url: string; close(): Promise<void> }>()
+    let hooking: Promise<void> = Promise.resolve()
+    const ensureHooks = (): Promise<void> => {
+      hooking = hooking.then(async () => {
+        const want: { host: string; net?: StackGateway }[] = [{ host: '127.0.0.1' }]
+        if (!o.webhookHost) {
+          const net = await webhookNetwork().catch(() => undefined)
+          if (net) want.push({ host: net.gateway, net })
+        }
+        for (const w of want) {
+          if (hooks.has(w.host)) continue
+          const subnet = w.net?.subnet
+          try {
+            hooks.set(
+              w.host,
+              await startSettlementHook({
+                host: w.host,
+                port: o.settlementPort ?? SETTLEMENT_HOOK_PORT,
+                key: settlementKey,
+                settlement: () => settlement,
+                log,
+                ...(subnet ? { allowFrom: (a) => inSubnet(a, subnet) } : {}),
+              }),
+            )
+          } catch (err) {
+            log.warn(
+              'the settlement hook cannot listen: paying this shop’s sales with the box’s eCash will fail',
+              { host: w.host, error: String(err) },
+            )
+          }
+        }
+      })
+      return hooking
+    }
+
     let stopUnlock: (() => void) | undefined
     const module: MerchantModule = {
       name: 'merchant',
       handlers,
       webhookUrl: () => receiver?.url ?? '',
+      settlementHookUrl: () => hooks.get('127.0.0.1')?.url,
+      settleOwnInvoice,
       async start() {
         store = new MerchantStore(join(dir, 'merchant.db'))
+        settlementStore = new SettlementStore(join(dir, 'internal-settlement.db'))
+        settlement = new InternalSettlement(settlementStore, ownInvoices, log)
         await ensureReceiver()
+        await ensureHooks()
         stopUnlock = box.onUnlock(() => {
           void ensureReceiver()
+            .then(ensureHooks)
             .then(reconcileWebhook)
+            .then(() => settlement?.recover())
             .then(resumeRewards)
             .catch((err: unknown) => log.debug('merchant reconcile', { error: String(err) }))
         })
@@ -959,8 +1216,13 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         stopUnlock?.()
         await receiver?.close()
         receiver = null
+        await hooking.catch(() => undefined)
+        await Promise.allSettled([...hooks.values()].map((h) => h.close()))
+        hooks.clear()
         await Promise.allSettled([...rewardInFlight.values()])
         store?.close()
+        settlement = undefined
+        settlementStore?.close()
       },
     }
     return module

@@ -53,6 +53,8 @@ export interface RewardRow {
   reference: string | null
   reason: string | null
   updated_at: number | null
+  /** nostr: how the reward's eCash was paid for — over Lightning, or settled inside the box. */
+  funded_by: 'lightning' | 'internal' | null
 }
 
 export type RewardProgress = Partial<
@@ -69,6 +71,7 @@ export type RewardProgress = Partial<
     | 'claim_link'
     | 'method'
     | 'target'
+    | 'funded_by'
   >
 >
 
@@ -128,6 +131,7 @@ export class MerchantStore {
       ['reference', 'TEXT'],
       ['reason', 'TEXT'],
       ['updated_at', 'INTEGER'],
+      ['funded_by', 'TEXT'],
     ]
     for (const [name, type] of columns)
       if (!have.has(name)) this.db.exec(`ALTER TABLE rewards ADD COLUMN ${name} ${type}`)

@@ -3,8 +3,9 @@
 //   card:  a top-up of the customer's Flash Card through the card's pull payment (the Flash Cards
 //          module's `rewardTopUp`, idempotent by the reward's reference);
 //   nostr: eCash minted by the box's eCash wallet at the box's own mint (the mint's invoice paid
-//          by the box's Lightning node), sent as a token to the customer's npub in a NIP-17
-//          private message through the box's Nostr messaging.
+//          by the box's Lightning node; or, when the mint runs on that same node, its quote
+//          settled inside the box — recorded as `funded_by` internal), sent as a token to the
+//          customer's npub in a NIP-17 private message through the box's Nostr messaging.
 // Every step is written down before the call that moves money and its result right after. A
 // crash, or BTCPay delivering the webhook again, continues from the record: the claim and the
 // card top-up are found by name in BTCPay, the mint quote is kept by id, the token is found in
@@ -29,8 +30,12 @@ export interface EcashRewards {
   mintQuote(amountSat: number): Promise<{ quoteId: string }>
   /** Mints the ecash when the quote is paid. */
   checkMintQuote(quoteId: string): Promise<{ state: string; invoice: string }>
-  /** Pays the mint's invoice from the box's Lightning node (idempotent per payment hash). */
-  payInvoice(bolt11: string, amountSat: number): Promise<void>
+  /**
+   * Pays the mint's invoice for quote `quoteId` from the box's Lightning node (idempotent per
+   * payment hash); 'internal' when the box's own mint on the box's own node settled its quote
+   * inside the box instead (a node cannot pay itself; no sats had to move).
+   */
+  payInvoice(bolt11: string, amountSat: number, quoteId: string): Promise<'lightning' | 'internal'>
   send(amountSat: number, memo: string): Promise<{ operationId: string }>
   /** The send operation made with this memo, if the wallet has one that was not rolled back. */
   sentWithMemo(memo: string): string | undefined
@@ -262,7 +267,8 @@ async function deliverEcash(o: RewardContext, row: RewardRow, sat: number): Prom
   if (r.step === 'minting' && r.quote_id) {
     let q = await ecash.checkMintQuote(r.quote_id)
     if (q.state === 'unpaid') {
-      await ecash.payInvoice(q.invoice, sat)
+      // The cost of the reward's eCash: paid over Lightning, or settled inside the box.
+      o.store.rewardProgress(id, { funded_by: await ecash.payInvoice(q.invoice, sat, r.quote_id) })
       q = await ecash.checkMintQuote(r.quote_id)
     }
     // The payment reaches the mint a moment later; the wallet mints as soon as the mint sees it.

@@ -135,7 +135,7 @@ describe('rewards', () => {
     })
     const csv = ledgerCsv(s.rewards())
     expect(csv.split('\r\n')[0]).toBe(
-      'date,invoice,invoice_amount,currency,percent,reward,reward_sat,method,to,status,reference,reason',
+      'date,invoice,invoice_amount,currency,percent,reward,reward_sat,method,to,status,reference,reason,funded_by',
     )
     expect(csv).toContain(`"'=HYPERLINK(""x"")",9,EUR,5,0.45,,claim,,pending,,`)
   })

@@ -98,6 +98,7 @@ export function entryOf(r: RewardRow): RewardLedgerEntry {
     ...(r.reference ? { reference: r.reference } : {}),
     ...(r.pull_payment_id ? { pullPaymentId: r.pull_payment_id } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.funded_by ? { fundedBy: r.funded_by } : {}),
     createdAt: new Date(r.created_at).toISOString(),
   }
 }
@@ -123,6 +124,7 @@ export function ledgerCsv(rows: readonly RewardRow[]): string {
     'status',
     'reference',
     'reason',
+    'funded_by',
   ]
   const lines = rows.map((r) =>
     [
@@ -138,6 +140,7 @@ export function ledgerCsv(rows: readonly RewardRow[]): string {
       r.state,
       r.reference ?? r.pull_payment_id,
       r.reason,
+      r.funded_by,
     ]
       .map(csvField)
       .join(','),

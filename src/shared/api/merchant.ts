@@ -140,6 +140,11 @@ export interface RewardLedgerEntry {
   readonly reference?: string
   readonly pullPaymentId?: string
   readonly reason?: string
+  /**
+   * eCash rewards: how the eCash was paid for — `lightning` (the box's node paid its mint), or
+   * `internal` (mint and node are the box's own: the mint settled its quote inside the box).
+   */
+  readonly fundedBy?: 'lightning' | 'internal'
   readonly createdAt: string
 }
 
@@ -150,6 +155,11 @@ export interface EcashPayReview {
   readonly feeReserveSat: number
   readonly totalSat: number
   readonly expiresAt?: string
+  /**
+   * The box's mint and the shop share the box's one Lightning node: the mint settles the sale
+   * inside the box (no Lightning payment, fee 0).
+   */
+  readonly insideBox?: boolean
 }
 
 export interface EcashPayResult {

@@ -344,6 +344,57 @@ describe('BTCPay Greenfield simulator', () => {
     expect(search.json.map((i) => i.id)).toEqual([inv.json.id])
   })
 
+  it('marks an invoice Settled by the store path (markInvoiceStatus) with the box’s key only', async () => {
+    const key = async (permission: string) =>
+      (
+        await gf<{ apiKey: string }>('POST', '/api/v1/api-keys', basic(email, password), {
+          permissions: [permission],
+        })
+      ).json.apiKey
+    // The box's key: canmodifystoresettings on its one store, which includes canmodifyinvoices.
+    const box = await key(`btcpay.store.canmodifystoresettings:${storeId}`)
+    const viewer = await key(`btcpay.store.canviewinvoices:${storeId}`)
+    const inv = await gf<{ id: string }>(
+      'POST',
+      `/api/v1/stores/${storeId}/invoices`,
+      token(adminKey),
+      { amount: '1000', currency: 'SATS' },
+    )
+    const path = `/api/v1/stores/${storeId}/invoices/${inv.json.id}/status`
+    const refused = await gf<{ code: string }>('POST', path, token(viewer), { status: 'Settled' })
+    expect(refused.status).toBe(403)
+    expect(refused.json.code).toBe('missing-permission')
+    const other = await gf<{ id: string }>('POST', '/api/v1/stores', token(adminKey), {
+      name: 'Another shop',
+    })
+    expect(
+      (
+        await gf(
+          'POST',
+          `/api/v1/stores/${other.json.id}/invoices/${inv.json.id}/status`,
+          token(adminKey),
+          {
+            status: 'Settled',
+          },
+        )
+      ).status,
+    ).toBe(404)
+    const marked = await gf<{ status: string; additionalStatus: string }>(
+      'POST',
+      path,
+      token(box),
+      {
+        status: 'Settled',
+      },
+    )
+    expect(marked.status).toBe(200)
+    expect(marked.json).toMatchObject({ status: 'Settled', additionalStatus: 'Marked' })
+    // Marking it Settled again is refused as BTCPay does (the state would not change).
+    const again = await gf<{ code: string }>('POST', path, token(box), { status: 'Settled' })
+    expect(again.status).toBe(400)
+    expect(again.json.code).toBe('invoice-state-unchanged')
+  })
+
   it('marks invoices, refunds through a pull payment, and pays out after approval', async () => {
     const inv = await gf<{ id: string }>(
       'POST',

@@ -531,6 +531,18 @@ export function routes(sim: Greenfield, opts: InvoiceOptions): GreenfieldRoute[]
       handle: mark,
     },
     {
+      // BTCPay's swagger: markInvoiceStatus, POST /api/v1/stores/{storeId}/invoices/{invoiceId}/status
+      // (btcpay.store.canmodifyinvoices on that store).
+      method: 'POST',
+      path: '/api/v1/stores/{storeId}/invoices/{invoiceId}/status',
+      auth: { kind: 'policy', anyOf: [Policies.canModifyInvoices] },
+      handle: (c) => {
+        if (invoiceOf(c.sim, c.params.invoiceId!).storeId !== c.params.storeId)
+          throw problem(404, 'invoice-not-found', 'The invoice was not found')
+        return mark(c)
+      },
+    },
+    {
       method: 'POST',
       path: '/api/v1/invoices/{invoiceId}/refund',
       auth: onInvoice([Policies.canCreatePullPayments]),

@@ -181,6 +181,26 @@ describe('Merchant page', () => {
     expect(fake.callsTo('merchant.ecashPayConfirm')).toEqual([{ reviewId: 'q1' }])
   })
 
+  it('says a sale paid with the box’s own eCash stays inside the box, fee 0', async () => {
+    setup({
+      'merchant.createInvoice': () => ({ ...invoice(), bolt11: 'lnbcrt90u1test' }),
+      'merchant.ecashPayReview': () => ({
+        reviewId: 'q1',
+        invoiceId: 'inv1',
+        amountSat: 10_000,
+        feeReserveSat: 0,
+        totalSat: 10_000,
+        insideBox: true,
+      }),
+    })
+    fireEvent.change(await screen.findByLabelText('Amount (EUR)'), { target: { value: '9' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Charge' }))
+    fireEvent.click(await screen.findByRole('button', { name: 'Pay with the box’s eCash…' }))
+    const review = await screen.findByLabelText('eCash payment review')
+    expect(review.textContent).toMatch(/Fee 0 sat: the payment stays inside this box/)
+    expect(review.textContent).not.toMatch(/Lightning fee, unused fee/)
+  })
+
   it('searches invoices, shows their states and makes a refund with its QR', async () => {
     const fake = setup({
       'merchant.refund': () => ({

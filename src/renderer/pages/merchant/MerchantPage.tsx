@@ -295,11 +295,19 @@ function EcashPay({ invoiceId }: { invoiceId: string }) {
       )}
       {review && (
         <div aria-label="eCash payment review">
-          <p>
-            Pay {review.amountSat.toLocaleString('en-US')} sat from the box’s eCash (up to{' '}
-            {review.feeReserveSat.toLocaleString('en-US')} sat Lightning fee, unused fee comes
-            back).
-          </p>
+          {review.insideBox ? (
+            <p>
+              Pay {review.amountSat.toLocaleString('en-US')} sat from the box’s eCash. Fee 0 sat:
+              the payment stays inside this box (its mint and the shop share one Lightning node, so
+              no Lightning payment is made).
+            </p>
+          ) : (
+            <p>
+              Pay {review.amountSat.toLocaleString('en-US')} sat from the box’s eCash (up to{' '}
+              {review.feeReserveSat.toLocaleString('en-US')} sat Lightning fee, unused fee comes
+              back).
+            </p>
+          )}
           <button
             type="button"
             disabled={pay.pending}
