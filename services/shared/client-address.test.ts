@@ -20,4 +20,15 @@ describe('client address behind the front door', () => {
     expect(clientAddress('172.18.0.1', '172.18.0.1', proxies)).toBe('172.18.0.1')
     expect(normalizeAddress(' ::FFFF:1.2.3.4 ')).toBe('1.2.3.4')
   })
+
+  it('skips every trusted proxy in a chain of them, as the engine reads FLASHBOX_TRUSTED_PROXIES', () => {
+    const chain = trustedProxySet('127.0.0.1, 10.0.0.2 ,not-an-ip'.split(','))
+    expect([...chain]).toEqual(['127.0.0.1', '10.0.0.2'])
+    expect(clientAddress('127.0.0.1', '1.1.1.1, 198.51.100.1, 10.0.0.2', chain)).toBe(
+      '198.51.100.1',
+    )
+    expect(clientAddress('127.0.0.1', ['1.1.1.1', '198.51.100.7'], chain)).toBe('198.51.100.7')
+    expect(clientAddress('127.0.0.1', '10.0.0.2', chain)).toBe('127.0.0.1')
+    expect(trustedProxySet(''.split(',')).size).toBe(0)
+  })
 })

@@ -1,10 +1,11 @@
-// Which client a request comes from, for per-client limits. Directly connected, the socket's peer.
-// Behind the box's front door every request arrives from the proxy, so per-address limits would
-// throttle every customer together: when — and only when — the peer is a proxy the operator
-// named as trusted, the client is the right-most X-Forwarded-For entry that is not itself a
-// trusted proxy (the left part is whatever the client claimed). Shared by the relay and the mint
-// (services/shared: bundled into each service's image; nothing from src/). The engine's own
-// version is src/core/api/http/client-address.ts.
+// Which client a request comes from, for per-client limits (the relay's and the mint's rate limits,
+// the engine's login throttle and log). Directly connected, the socket's peer. Behind the box's
+// front door every request arrives from the proxy, so per-address limits would throttle every
+// customer together (and one attacker's wrong guesses would lock the owner out too): when — and
+// only when — the peer is a proxy the operator named as trusted, the client is the right-most
+// X-Forwarded-For entry that is not itself a trusted proxy (the left part is whatever the client
+// claimed). In services/shared, bundled into each service's image; the engine imports it from
+// here too (src/core/api/http/server.ts).
 import { isIP } from 'node:net'
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; lower case. */
@@ -13,6 +14,7 @@ export function normalizeAddress(address: string): string {
   return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a
 }
 
+/** The trusted proxies' addresses, normalized; entries that are not IP addresses are dropped. */
 export function trustedProxySet(list: readonly string[] | undefined): ReadonlySet<string> {
   return new Set((list ?? []).map(normalizeAddress).filter((a) => isIP(a) !== 0))
 }

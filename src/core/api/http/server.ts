@@ -25,7 +25,11 @@ import { securityHeaders } from '../csp'
 import { LogFollows } from '../log-follows'
 import { HttpError, readJsonBody } from './body'
 import { EventsSocket } from './events-socket'
-import { clientAddress, normalizeAddress, parseTrustedProxies } from './client-address'
+import {
+  clientAddress,
+  normalizeAddress,
+  trustedProxySet,
+} from '../../../../services/shared/client-address'
 import { LoginThrottle } from './login-throttle'
 import { hostAllowed, isLoopbackHost, sameOrigin, type OriginPolicy } from './origin'
 import { boxKeyFor } from '../../secrets/box-key'
@@ -184,10 +188,8 @@ export async function startHttpApi(engine: Engine, opts: HttpApiOptions): Promis
     },
   }
 
-  const trustedProxies = new Set(
-    (opts.trustedProxies ?? parseTrustedProxies(process.env.FLASHBOX_TRUSTED_PROXIES)).map(
-      normalizeAddress,
-    ),
+  const trustedProxies = trustedProxySet(
+    opts.trustedProxies ?? (process.env.FLASHBOX_TRUSTED_PROXIES ?? '').split(','),
   )
   const loopbackPeer = (req: IncomingMessage) =>
     isLoopbackHost(normalizeAddress(req.socket.remoteAddress ?? ''))
