@@ -12,6 +12,7 @@ import { InvoicesPanel, PayoutsPanel, RewardsPanel, rewardWords } from './Mercha
 import { RewardToPicker, type RewardToChoice } from './RewardTo'
 import { money } from './money'
 import FlashCards from './FlashCards'
+import { TabList, tabPanelProps, type TabItem } from '../../shell/TabList'
 
 // uPlot loads with the chart, on first sight of the sales (as the wallet's balance chart).
 const SalesChart = lazy(() => import('./SalesChart'))
@@ -97,11 +98,20 @@ function SetupPanel({
   )
 }
 
+type ShopTab = 'sell' | 'invoices' | 'payouts' | 'rewards' | 'cards' | 'btcpay'
+
+const shopTabs: TabItem<ShopTab>[] = [
+  { id: 'sell', label: 'Sell' },
+  { id: 'invoices', label: 'Invoices' },
+  { id: 'payouts', label: 'Refunds & payouts' },
+  { id: 'rewards', label: 'Rewards' },
+  { id: 'cards', label: 'Flash Cards' },
+  { id: 'btcpay', label: 'BTCPay' },
+]
+
 function Shop({ status }: { status: MerchantStatus }) {
   const currency = status.shop?.currency ?? 'EUR'
-  const [tab, setTab] = useState<'sell' | 'invoices' | 'payouts' | 'rewards' | 'cards' | 'btcpay'>(
-    'sell',
-  )
+  const [tab, setTab] = useState<ShopTab>('sell')
   return (
     <>
       <p className="muted">
@@ -110,23 +120,14 @@ function Shop({ status }: { status: MerchantStatus }) {
         {status.webhooks.refused > 0 && `, ${status.webhooks.refused} refused (bad signature)`}
       </p>
       <SalesPanel currency={currency} />
-      <div role="tablist" aria-label="Merchant">
-        {(
-          [
-            ['sell', 'Sell'],
-            ['invoices', 'Invoices'],
-            ['payouts', 'Refunds & payouts'],
-            ['rewards', 'Rewards'],
-            ['cards', 'Flash Cards'],
-            ['btcpay', 'BTCPay'],
-          ] as const
-        ).map(([t, label]) => (
-          <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
-            {label}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel">
+      <TabList
+        label="Merchant"
+        idPrefix="merchant"
+        tabs={shopTabs}
+        selected={tab}
+        onSelect={setTab}
+      />
+      <div {...tabPanelProps('merchant', tab)} className="tabpanel">
         {tab === 'sell' && <SellPanel status={status} currency={currency} />}
         {tab === 'invoices' && <InvoicesPanel />}
         {tab === 'payouts' && <PayoutsPanel />}
