@@ -24,9 +24,13 @@
 // up (JIT, the secp256k1 WebAssembly) and each one's memory is its own.
 // A second, separately labelled figure runs both clients again through a simulated network
 // (--latency-ms, default 1 ms per round trip, as on a LAN; Tor is more like 100+ ms; 0 skips it).
-// Usage: npm run bench:wallet [-- --addresses 100] [-- --latency-ms 1]
+// --profile DIR writes a V8 CPU profile of each client's sync alone (start-up excluded) to
+// DIR/<client>.cpuprofile, for Chrome DevTools or `node --cpu-prof`'s tools; timings then include
+// the profiler's own cost, so a profiled run is not a headline run.
+// Usage: npm run bench:wallet [-- --addresses 100] [-- --latency-ms 1] [-- --profile DIR]
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -35,6 +39,7 @@ import * as bitcoin from 'bitcoinjs-lib'
 import { ElectrumClient } from '../src/core/clients/electrum'
 import { AccountKeys, seedAccount } from '../src/core/wallet/account'
 import { verifyMerkleProof } from '../src/core/wallet/merkle-proof'
+import { transactionId } from '../src/core/wallet/txid'
 import { WalletStore } from '../src/core/wallet/wallet-store'
 import { WalletSync } from '../src/core/wallet/wallet-sync'
 
@@ -44,6 +49,7 @@ const argv = (name: string) => {
 }
 const N = Number(argv('addresses') ?? 1000)
 const latencyMs = Number(argv('latency-ms') ?? 1)
+const profileDir = argv('profile')
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`
 
 const seed = mnemonicToSeedSync(
@@ -138,6 +144,9 @@ if (mode === undefined) {
     const c = child<Result>([
       self,
       ...['--addresses', String(N), '--port', String(port), '--dir', store],
+      ...(profileDir
+        ? ['--profile', join(profileDir, `${client}${port === ready.port ? '' : '-latency'}`)]
+        : []),
       '--client',
       client,
     ])
@@ -226,6 +235,22 @@ if (mode === undefined) {
 const endpoint = { host: '127.0.0.1', port: Number(argv('port')) }
 const dir = argv('dir')!
 // The client exits on its own once its line is written (so `--cpu-prof` can write its profile).
+// --profile: the sync alone is profiled (the inspector session is opened before the timing).
+let profiler: Session | undefined
+const profileStart = async () => {
+  if (!profileDir) return
+  profiler = new Session()
+  profiler.connect()
+  await profiler.post('Profiler.enable')
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 })
+  await profiler.post('Profiler.start')
+}
+const profileStop = async () => {
+  if (!profiler) return
+  const { profile } = await profiler.post('Profiler.stop')
+  writeFileSync(`${profileDir}.cpuprofile`, JSON.stringify(profile))
+  profiler.disconnect()
+}
 const report = (r: Result) => process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0))
 const cpuNow = () => {
   const u = process.cpuUsage()
@@ -235,6 +260,7 @@ const cpuNow = () => {
 if (mode === 'box') {
   // --- the box's client -------------------------------------------------------------------------
   global.gc?.()
+  await profileStart()
   const heapBefore = process.memoryUsage().heapUsed
   const cpu0 = cpuNow()
   const t = performance.now()
@@ -245,6 +271,7 @@ if (mode === 'box') {
   await sync.synced()
   const batchedMs = performance.now() - t
   const batchedCpu = cpuNow() - cpu0
+  await profileStop()
   const state = sync.account('bench')
   const txCount = state.txs.size
   const verified = [...state.txs.values()].filter((x) => x.verified).length
@@ -290,6 +317,7 @@ if (mode === 'restart') {
 if (mode === 'naive') {
   // --- the naive client: one call per round trip -------------------------------------------------
   global.gc?.()
+  await profileStart()
   const heapBefore2 = process.memoryUsage().heapUsed
   const cpu0 = cpuNow()
   const t = performance.now()
@@ -309,7 +337,10 @@ if (mode === 'naive') {
       for (const h of history) {
         if (seen.has(h.tx_hash)) continue
         const hex = await client.transactionGet(h.tx_hash)
-        if (bitcoin.Transaction.fromHex(hex).getId() !== h.tx_hash) throw new Error('bad tx')
+        // The same checks as the box's sync: parsed, and its id computed from the raw bytes.
+        const raw = Buffer.from(hex, 'hex')
+        bitcoin.Transaction.fromBuffer(raw)
+        if (transactionId(raw) !== h.tx_hash) throw new Error('bad tx')
         seen.set(h.tx_hash, hex)
         if (h.height > 0) {
           const proof = await client.getMerkle(h.tx_hash, h.height)
@@ -332,6 +363,7 @@ if (mode === 'naive') {
   }
   const naiveMs = performance.now() - t
   const naiveCpu = cpuNow() - cpu0
+  await profileStop()
   const naiveTrips = client.roundTrips
   const heapNaive = process.memoryUsage().heapUsed - heapBefore2
   const rss = process.memoryUsage().rss

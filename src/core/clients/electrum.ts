@@ -175,51 +175,64 @@ export class ElectrumClient {
     if (this.closedError) return Promise.reject(this.closedError)
     // A big batch takes electrs longer to answer than one call; allow for it.
     const timeoutMs = this.timeoutMs + 20 * paramsList.length
-    const ids: number[] = []
-    const answers = paramsList.map(
-      () =>
-        new Promise<unknown>((resolve, reject) => {
-          const id = this.nextId++
-          ids.push(id)
-          this.pending.set(id, { resolve, reject, timer: undefined, method })
-        }),
-    )
-    const timer = setTimeout(() => {
-      for (const id of ids) {
-        const p = this.pending.get(id)
-        this.pending.delete(id)
-        p?.reject(timeoutError(method, timeoutMs))
+    // One promise for the whole batch: each answer is validated and stored as it arrives (a
+    // promise per item cost more than the answers themselves in a sync of thousands).
+    return new Promise<Settled<T>[]>((resolve, reject) => {
+      const out = new Array<Settled<T>>(paramsList.length)
+      const ids: number[] = []
+      let left = paramsList.length
+      let failed = false
+      const settle = (i: number, s: Settled<T>) => {
+        out[i] = s
+        if (--left === 0 && !failed) {
+          clearTimeout(timer)
+          resolve(out)
+        }
       }
-    }, timeoutMs)
-    this.roundTrips++
-    this.requests += paramsList.length
-    this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + paramsList.length)
-    this.socket.write(
-      JSON.stringify(
-        paramsList.map((params, i) => ({ jsonrpc: '2.0', id: ids[i], method, params })),
-      ) + '\n',
-    )
-    return Promise.allSettled(answers).then((all) => {
-      clearTimeout(timer)
-      const fatal = all.find(
-        (a): a is PromiseRejectedResult =>
-          a.status === 'rejected' &&
-          a.reason instanceof FlashError &&
-          (a.reason.code === 'electrs.timeout' || a.reason.code === 'electrs.disconnected'),
-      )
-      if (fatal) throw fatal.reason
-      return all.map((a): Settled<T> => {
-        if (a.status === 'rejected') {
-          const error =
-            a.reason instanceof FlashError ? a.reason : serverError(method, 0, String(a.reason))
-          return { ok: false, error }
-        }
-        try {
-          return { ok: true, value: parseAnswer(method, a.value, schema) }
-        } catch (err) {
-          return { ok: false, error: err as FlashError }
-        }
+      // A timeout or a lost connection fails them all.
+      const fail = (err: FlashError) => {
+        if (failed) return
+        failed = true
+        clearTimeout(timer)
+        for (const id of ids) this.pending.delete(id)
+        reject(err)
+      }
+      paramsList.forEach((_, i) => {
+        const id = this.nextId++
+        ids.push(id)
+        this.pending.set(id, {
+          method,
+          timer: undefined,
+          resolve: (raw) => {
+            try {
+              settle(i, { ok: true, value: parseAnswer(method, raw, schema) })
+            } catch (err) {
+              settle(i, { ok: false, error: err as FlashError })
+            }
+          },
+          reject: (err) => {
+            if (
+              err instanceof FlashError &&
+              (err.code === 'electrs.timeout' || err.code === 'electrs.disconnected')
+            )
+              fail(err)
+            else
+              settle(i, {
+                ok: false,
+                error: err instanceof FlashError ? err : serverError(method, 0, String(err)),
+              })
+          },
+        })
       })
+      const timer = setTimeout(() => fail(timeoutError(method, timeoutMs)), timeoutMs)
+      this.roundTrips++
+      this.requests += paramsList.length
+      this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + paramsList.length)
+      this.socket.write(
+        JSON.stringify(
+          paramsList.map((params, i) => ({ jsonrpc: '2.0', id: ids[i], method, params })),
+        ) + '\n',
+      )
     })
   }
 

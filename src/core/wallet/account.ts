@@ -5,7 +5,7 @@
 // straight from the account key (the chain node is derived once), which is what makes deriving a
 // few thousand addresses for a sync cheap. The first addresses of each chain are compared with what
 // the descriptor library derives, so the two can never silently disagree.
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import { DescriptorsFactory, checksum } from '@bitcoinerlab/descriptors'
 import { BIP32Factory, type BIP32Interface } from 'bip32'
 import * as bitcoin from 'bitcoinjs-lib'
@@ -220,6 +220,8 @@ export class AccountKeys {
   private readonly chains: readonly [BIP32Interface, BIP32Interface]
   /** Each chain node's public key uncompressed (65 bytes): adding to it needs no square root. */
   private readonly uncompressed: readonly [Uint8Array, Uint8Array]
+  /** Each chain code as a KeyObject: HMAC with a ready key costs a third of HMAC with raw bytes. */
+  private readonly chainCodes: readonly [KeyObject, KeyObject]
   private readonly net: bitcoin.Network
 
   constructor(readonly account: WalletAccount) {
@@ -229,6 +231,10 @@ export class AccountKeys {
     this.uncompressed = [
       ecc.pointCompress(this.chains[0].publicKey, false),
       ecc.pointCompress(this.chains[1].publicKey, false),
+    ]
+    this.chainCodes = [
+      createSecretKey(this.chains[0].chainCode),
+      createSecretKey(this.chains[1].chainCode),
     ]
   }
 
@@ -247,7 +253,7 @@ export class AccountKeys {
     const data = Buffer.allocUnsafe(37)
     data.set(parent.publicKey, 0)
     data.writeUInt32BE(index, 33)
-    const I = createHmac('sha512', parent.chainCode).update(data).digest()
+    const I = createHmac('sha512', this.chainCodes[chain]).update(data).digest()
     const IL = I.subarray(0, 32)
     const tweak = ecc.isPrivate(IL) ? ecc.pointFromScalar(IL, false) : null
     const child = tweak ? ecc.pointAdd(this.uncompressed[chain], tweak, true) : null
@@ -268,7 +274,10 @@ export class AccountKeys {
       const hash = createHash('ripemd160')
         .update(createHash('sha256').update(pubkey).digest())
         .digest()
-      script = Uint8Array.from([0x00, 0x14, ...hash])
+      script = Buffer.allocUnsafe(22)
+      script[0] = 0x00
+      script[1] = 0x14
+      script.set(hash, 2)
       address = bitcoin.address.toBech32(hash, 0, this.net.bech32)
     } else {
       const p = bitcoin.payments.p2tr({ internalPubkey: pubkey.subarray(1, 33), network: this.net })

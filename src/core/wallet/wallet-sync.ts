@@ -25,8 +25,16 @@ import { AccountKeys, type DerivedAddress } from './account'
 import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electrum-session'
 import { electrumStatus, type HistoryItem } from './electrum-status'
 import { MerkleVerifier, parseHeader } from './merkle-proof'
+import { transactionId } from './txid'
 import type { Prevout, StoredAddress, StoredTx, WalletStore } from './wallet-store'
 import type { WalletAccount, WalletChain } from './types'
+
+/** An output some transaction spends; `key` is "txid:vout". */
+interface Outpoint {
+  readonly txid: string
+  readonly vout: number
+  readonly key: string
+}
 
 /** How far back (blocks) headers are re-checked when the tip does not follow the stored chain. */
 const REORG_WINDOW = 144
@@ -134,6 +142,10 @@ export class WalletSync {
   private pending: StatusMap = new Map()
   private flushTimer: NodeJS.Timeout | null = null
   private readonly store: WalletStore
+  /** Per parsed transaction, the outputs it spends (requestPrevouts asks every round). */
+  private readonly spent = new WeakMap<bitcoin.Transaction, readonly Outpoint[]>()
+  /** Transactions whose spent outputs are all known (the wallet's own or fetched prevouts). */
+  private readonly parentsKnown = new WeakSet<StoredTx>()
   /** What each transaction row last written holds, so a sync round rewrites only what changed. */
   private readonly written = new WeakMap<StoredTx, string>()
   private readonly events: WalletSyncEvents
@@ -582,8 +594,9 @@ export class WalletSync {
     const firstSeen = this.now().toISOString()
     txids.forEach((txid, i) => {
       const hex = hexes[i]!
-      const parsed = bitcoin.Transaction.fromHex(hex)
-      if (parsed.getId() !== txid) {
+      const raw = Buffer.from(hex, 'hex')
+      const parsed = bitcoin.Transaction.fromBuffer(raw)
+      if (transactionId(raw) !== txid) {
         throw new FlashError(
           'wallet.bad_transaction',
           'The Electrum server sent a transaction that does not match its id.',
@@ -622,16 +635,17 @@ export class WalletSync {
     const wanted = new Map<string, Set<number>>()
     for (const state of states) {
       for (const stored of state.txs.values()) {
-        if (stored.state === 'gone') continue
-        const tx = state.tx(stored.txid)!
-        if (tx.isCoinbase()) continue
-        for (const input of tx.ins) {
-          const txid = Buffer.from(input.hash).reverse().toString('hex')
-          if (state.txs.has(txid) || this.prevouts.has(`${txid}:${input.index}`)) continue
+        if (stored.state === 'gone' || this.parentsKnown.has(stored)) continue
+        let missing = false
+        for (const { txid, vout, key } of this.spends(state, stored.txid)) {
+          if (state.txs.has(txid) || this.prevouts.has(key)) continue
+          missing = true
           const set = wanted.get(txid) ?? new Set<number>()
-          set.add(input.index)
+          set.add(vout)
           wanted.set(txid, set)
         }
+        // Every output it spends is known now, and stays known (neither map loses entries).
+        if (!missing) this.parentsKnown.add(stored)
       }
     }
     const out = new Map<string, Prevout & { txid: string; vout: number }>()
@@ -648,8 +662,9 @@ export class WalletSync {
         this.log.debug('no parent transaction yet', { txid, code: a.error.code })
         return
       }
-      const parent = bitcoin.Transaction.fromHex(a.value)
-      if (parent.getId() !== txid) {
+      const raw = Buffer.from(a.value, 'hex')
+      const parent = bitcoin.Transaction.fromBuffer(raw)
+      if (transactionId(raw) !== txid) {
         this.log.warn('electrs sent a parent transaction that does not match its id', { txid })
         return
       }
@@ -665,6 +680,22 @@ export class WalletSync {
       }
     })
     return out
+  }
+
+  /** The outputs a transaction spends (none for a coinbase), worked out once per transaction. */
+  private spends(state: AccountState, txid: string): readonly Outpoint[] {
+    const tx = state.tx(txid)!
+    let list = this.spent.get(tx)
+    if (!list) {
+      list = tx.isCoinbase()
+        ? []
+        : tx.ins.map((input) => {
+            const parent = Buffer.from(input.hash).reverse().toString('hex')
+            return { txid: parent, vout: input.index, key: `${parent}:${input.index}` }
+          })
+      this.spent.set(tx, list)
+    }
+    return list
   }
 
   /** Keeps fetched prevouts in memory and in the store (inside the caller's SQL transaction). */

@@ -1,0 +1,94 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { FlashError } from '../errors'
+import { ElectrumClient } from './electrum'
+
+type Handler = (requests: { id: number; params: unknown[] }[], socket: Socket) => void
+
+let server: Server | undefined
+afterEach(() => {
+  server?.close()
+  server = undefined
+})
+
+/** A line server on loopback: each batch line goes to `handler`. */
+async function serve(handler: Handler): Promise<number> {
+  server = createServer((socket) => {
+    let buf = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (d: string) => {
+      buf += d
+      let nl: number
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        const msg = JSON.parse(line) as { id: number; params: unknown[] }[]
+        handler(msg, socket)
+      }
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
+  return (server!.address() as { port: number }).port
+}
+
+describe('ElectrumClient.batchSettled', () => {
+  it('settles each item on its own, in order, whatever order the answers come in', async () => {
+    const port = await serve((reqs, socket) => {
+      const answers = reqs.map(({ id, params }) => {
+        const n = params[0] as number
+        if (n === 2) return { jsonrpc: '2.0', id, error: { code: 1, message: 'no such thing' } }
+        if (n === 3) return { jsonrpc: '2.0', id, result: 'not a number' }
+        return { jsonrpc: '2.0', id, result: n * 10 }
+      })
+      socket.write(JSON.stringify(answers.reverse()) + '\n')
+    })
+    const c = await ElectrumClient.connect({ host: '127.0.0.1', port })
+    const out = await c.batchSettled('test.times_ten', [[0], [1], [2], [3], [4]], z.number())
+    expect(out.map((s) => (s.ok ? s.value : s.error.code))).toEqual([
+      0,
+      10,
+      'electrs.rpc-error',
+      'electrs.bad-response',
+      40,
+    ])
+    expect(c.roundTrips).toBe(1)
+    expect(c.requests).toBe(5)
+    await expect(c.batch('test.times_ten', [[1], [2]], z.number())).rejects.toMatchObject({
+      code: 'electrs.rpc-error',
+    })
+    c.close()
+  })
+
+  it('fails the whole batch when the connection is lost before every answer came', async () => {
+    const port = await serve((reqs, socket) => {
+      socket.write(JSON.stringify([{ jsonrpc: '2.0', id: reqs[0]!.id, result: 1 }]) + '\n')
+      setTimeout(() => socket.destroy(), 20)
+    })
+    const c = await ElectrumClient.connect({ host: '127.0.0.1', port })
+    const err = await c.batchSettled('test.x', [[1], [2], [3]], z.number()).catch((e) => e)
+    expect(err).toBeInstanceOf(FlashError)
+    expect((err as FlashError).code).toBe('electrs.disconnected')
+  })
+
+  it('fails the whole batch on a timeout; a late answer is ignored and the connection goes on', async () => {
+    let sock: Socket | undefined
+    const received: { id: number }[][] = []
+    const port = await serve((reqs, socket) => {
+      sock = socket
+      received.push(reqs)
+    })
+    const c = await ElectrumClient.connect({ host: '127.0.0.1', port, timeoutMs: 100 })
+    const err = await c.batchSettled('test.x', [[1], [2]], z.number()).catch((e) => e)
+    expect((err as FlashError).code).toBe('electrs.timeout')
+    const next = c.batchSettled('test.x', [[5]], z.number())
+    await expect.poll(() => received.length).toBe(2)
+    const answer = (reqs: { id: number }[], result: number) =>
+      sock!.write(JSON.stringify(reqs.map(({ id }) => ({ jsonrpc: '2.0', id, result }))) + '\n')
+    answer(received[0]!, 1) // too late: nobody waits for these ids any more
+    answer(received[1]!, 7)
+    expect(await next).toEqual([{ ok: true, value: 7 }])
+    c.close()
+  })
+})

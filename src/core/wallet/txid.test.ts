@@ -1,0 +1,47 @@
+import * as bitcoin from 'bitcoinjs-lib'
+import { describe, expect, it } from 'vitest'
+import { transactionId } from './txid'
+
+/** A transaction with `ins` inputs and `outs` outputs; scripts of the given lengths. */
+function makeTx(opts: { ins: number; outs: number; scriptLen: number; witness: boolean }) {
+  const tx = new bitcoin.Transaction()
+  tx.version = 2
+  tx.locktime = 0x01020304
+  for (let i = 0; i < opts.ins; i++) {
+    tx.addInput(Buffer.alloc(32, i + 1), i, 0xfffffffd, Buffer.alloc(opts.scriptLen, 0x51))
+    if (opts.witness) tx.setWitness(i, [Buffer.alloc(72, 0x30), Buffer.alloc(33, 0x02)])
+  }
+  for (let o = 0; o < opts.outs; o++)
+    tx.addOutput(Buffer.alloc(opts.scriptLen + o, 0x6a), BigInt(1000 + o))
+  return tx
+}
+
+describe('transactionId (BIP144)', () => {
+  it('equals bitcoinjs-lib getId for witness and legacy transactions', () => {
+    for (const witness of [true, false])
+      for (const [ins, outs, scriptLen] of [
+        [1, 1, 22],
+        [3, 2, 0],
+        [2, 260, 25], // 260 outputs: a 0xfd CompactSize count
+        [1, 2, 300], // 300-byte scripts: 0xfd CompactSize lengths
+      ] as const) {
+        const tx = makeTx({ ins, outs, scriptLen, witness })
+        expect(tx.hasWitnesses()).toBe(witness)
+        expect(transactionId(tx.toBuffer())).toBe(tx.getId())
+      }
+  })
+
+  it('leaves the witness out: two witnesses, one id', () => {
+    const a = makeTx({ ins: 1, outs: 1, scriptLen: 0, witness: true })
+    const b = a.clone()
+    b.setWitness(0, [Buffer.alloc(64, 0x01)])
+    expect(transactionId(b.toBuffer())).toBe(transactionId(a.toBuffer()))
+    expect(Buffer.from(b.getHash(true)).equals(Buffer.from(a.getHash(true)))).toBe(false)
+  })
+
+  it('refuses a transaction cut short', () => {
+    const raw = makeTx({ ins: 2, outs: 2, scriptLen: 22, witness: true }).toBuffer()
+    expect(() => transactionId(raw.subarray(0, 60))).toThrow(RangeError)
+    expect(() => transactionId(raw.subarray(0, 8))).toThrow(RangeError)
+  })
+})
