@@ -17,6 +17,7 @@ import {
 import { RateLimiter } from './ratelimit'
 import type { Logger } from './log'
 import { clientAddress, trustedProxySet } from '../../shared/client-address'
+import { verifySettlementRequest } from '../../shared/internal-settlement-auth'
 
 const SwapSchema = z.object({
   inputs: z.array(ProofSchema).max(10_000),
@@ -30,6 +31,10 @@ const MintBolt11Schema = z.object({
 const CheckStateSchema = z.object({ Ys: z.array(z.string().regex(HEX_POINT)).min(1).max(10_000) })
 const RestoreSchema = z.object({ outputs: z.array(BlindedMessageSchema).max(10_000) })
 const QUOTE_ID = /^[A-Za-z0-9_-]{1,128}$/
+/** The box's admin route: settle one of the mint's own quotes (README "Internal settlement"). */
+const SETTLE_ROUTE = /^\/internal\/v1\/mint-quote\/([A-Za-z0-9_-]{1,128})\/settle$/
+const SettleSchema = z.object({ payment_hash: z.string().regex(/^[0-9a-fA-F]{64}$/) })
+const INTERNAL_MAX_BODY = 4096
 
 class HttpError extends Error {
   constructor(
@@ -90,7 +95,60 @@ export interface MintHttp {
   ws: MintWebSocket
 }
 
-export function createMintHttp(mint: Mint, log: Logger): MintHttp {
+/** The raw body text (signatures cover the exact bytes), bounded. */
+async function readText(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit)
+      throw new HttpError(413, {
+        detail: `Request body larger than ${limit} bytes.`,
+        code: BAD_REQUEST,
+      })
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * POST /internal/v1/mint-quote/{id}/settle, signed by the box (services/shared/
+ * internal-settlement-auth.ts). 404 when no key is configured, so the route does not exist then.
+ */
+async function settleByBox(
+  mint: Mint,
+  key: Uint8Array | null,
+  req: IncomingMessage,
+  pathname: string,
+): Promise<{ status: number; body: unknown }> {
+  const m = SETTLE_ROUTE.exec(pathname)
+  if (!key || !m) return { status: 404, body: { detail: 'Not found.', code: BAD_REQUEST } }
+  if (req.method !== 'POST')
+    return { status: 405, body: { detail: 'Method not allowed.', code: BAD_REQUEST } }
+  const text = await readText(req, INTERNAL_MAX_BODY)
+  if (!verifySettlementRequest(key, 'POST', pathname, text, req.headers))
+    return { status: 401, body: { error: 'unauthorized' } }
+  let hash: string
+  try {
+    hash = SettleSchema.parse(JSON.parse(text)).payment_hash.toLowerCase()
+  } catch {
+    return { status: 400, body: { detail: 'Bad request: expected {"payment_hash": hex64}.' } }
+  }
+  const quoteId = m[1]!
+  const state = await mint.settleMintQuoteInternally(quoteId, hash)
+  if (state === undefined) return { status: 404, body: { detail: 'Quote not found.' } }
+  if (state === 'mismatch')
+    return { status: 409, body: { detail: 'The payment hash is not this quote’s invoice.' } }
+  if (state === 'expired') return { status: 409, body: { detail: 'The quote has expired.' } }
+  if (state === 'UNPAID') return { status: 409, body: { detail: 'The quote is still unpaid.' } }
+  return { status: 200, body: { quote: quoteId, state } }
+}
+
+export function createMintHttp(
+  mint: Mint,
+  log: Logger,
+  internalKey: Uint8Array | null = null,
+): MintHttp {
   const limiter = new RateLimiter(mint.config.rateLimit)
   const trusted = trustedProxySet(mint.config.trustedProxies)
   const routes: Route[] = [
@@ -212,6 +270,11 @@ export function createMintHttp(mint: Mint, log: Logger): MintHttp {
         'access-control-max-age': '86400',
       })
       return res.end()
+    }
+    if (path === '/internal' || path.startsWith('/internal/')) {
+      // Never through the front door (it forwards /v1/* only); the box calls it directly.
+      const r = await settleByBox(mint, internalKey, req, url.pathname)
+      return send(res, r.status, JSON.stringify(r.body))
     }
     let match: RegExpExecArray | null = null
     const route = routes.find((r) => (match = r.pattern.exec(path)) !== null && r.method === method)

@@ -14,7 +14,8 @@ import type { MintStore } from './store/store'
 import type { LightningBackend } from './lightning/backend'
 import { FakeWalletBackend, type FakeWalletOptions } from './lightning/fake-wallet'
 import { LndBackend, type LndBackendOptions } from './lightning/lnd'
-import { createLogger, type Logger } from './log'
+import { createLogger, redact, type Logger } from './log'
+import { InternalSettlementHook } from './internal-settlement'
 
 export type BackendSpec =
   | ({ kind: 'fake' } & Partial<Omit<FakeWalletOptions, 'statePath' | 'network'>>)
@@ -31,6 +32,27 @@ export interface StartMintOptions {
   seedPassphrase?: string
   store?: MintStore
   log?: Logger
+  /**
+   * Internal settlement with the box (README "Internal settlement"): the 32-byte key the box and
+   * its mint share, hex (the embedded child gets it over the IPC channel, the container from a
+   * file). With it the box may settle the mint's own quotes (POST /internal/v1/…); without it
+   * that route answers 404.
+   */
+  internalSettlementKey?: string
+  /** The box's settlement hook base URL; with the key, invoices of the mint's own node are
+   *  settled through it. Unset: such invoices are refused. */
+  internalSettlementUrl?: string
+  /** How long one call to the hook may take (ms, default 10 s). */
+  internalSettlementTimeoutMs?: number
+}
+
+function settlementKey(hex: string | undefined): Uint8Array | null {
+  if (hex === undefined || hex === '') return null
+  if (!/^[0-9a-fA-F]{64}$/.test(hex))
+    throw new Error('The internal settlement key must be 32 bytes written as 64 hex digits.')
+  redact(hex)
+  redact(hex.toLowerCase())
+  return new Uint8Array(Buffer.from(hex, 'hex'))
 }
 
 export interface RunningMint {
@@ -77,10 +99,23 @@ export async function startMint(opts: StartMintOptions): Promise<RunningMint> {
   const backend = isBackend(opts.backend)
     ? opts.backend
     : createBackend(opts.backend ?? { kind: 'fake' }, opts.dataDir, config.network)
+  const key = settlementKey(opts.internalSettlementKey)
+  if (opts.internalSettlementUrl && !key)
+    throw new Error('The internal settlement URL is set but its key is not.')
+  const hook =
+    key && opts.internalSettlementUrl
+      ? new InternalSettlementHook({
+          url: opts.internalSettlementUrl,
+          key,
+          ...(opts.internalSettlementTimeoutMs
+            ? { timeoutMs: opts.internalSettlementTimeoutMs }
+            : {}),
+        })
+      : null
   const store = opts.store ?? new SqliteMintStore(dbPath)
-  const mint = new Mint(config, store, backend, seed, log)
+  const mint = new Mint(config, store, backend, seed, log, hook)
   await mint.start()
-  const { server, ws } = createMintHttp(mint, log)
+  const { server, ws } = createMintHttp(mint, log, key)
   const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

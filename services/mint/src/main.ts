@@ -13,6 +13,9 @@
 //   into a tmpfs right after the container starts (never an environment variable, which
 //   `docker inspect` shows); the mint waits for the file, reads it and removes it. An empty file
 //   means the box has no owner password yet (the seed then keeps its own key file).
+//   FLASHBOX_MINT_INTERNAL_KEY_FILE: the 32-byte key (hex) shared with the box for internal
+//   settlement, delivered and removed the same way (empty: none). MINT_INTERNAL_SETTLEMENT_URL:
+//   the box's settlement hook (README "Internal settlement"); MINT_INTERNAL_SETTLEMENT_TIMEOUT_MS.
 // Prints `MINT_READY <url>` on stdout once listening.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { startMint, type BackendSpec } from './index'
@@ -32,15 +35,15 @@ function listen(): { host: string; port: number } {
   return { host: env.MINT_HOST ?? '127.0.0.1', port: num(env.MINT_PORT, 3338) }
 }
 
-/** Waits for the seed key file (bounded), reads it and removes it. */
-async function seedKeyFromFile(path: string): Promise<string | undefined> {
+/** Waits for a key file from Flash Box (bounded), reads it and removes it. */
+async function keyFromFile(path: string, what: string): Promise<string | undefined> {
   const waitMs = num(env.FLASHBOX_MINT_SEED_KEY_WAIT_MS, 120_000)
   const end = Date.now() + waitMs
   let said = false
   while (!existsSync(path)) {
     if (Date.now() > end)
-      throw new Error(`the seed key did not arrive within ${Math.round(waitMs / 1000)} s`)
-    if (!said) log.info('waiting for the seed key from Flash Box')
+      throw new Error(`the ${what} did not arrive within ${Math.round(waitMs / 1000)} s`)
+    if (!said) log.info(`waiting for the ${what} from Flash Box`)
     said = true
     await new Promise((r) => setTimeout(r, 100))
   }
@@ -79,8 +82,22 @@ async function main() {
     backend,
     config,
     seedPassphrase: env.FLASHBOX_MINT_SEED_KEY_FILE
-      ? await seedKeyFromFile(env.FLASHBOX_MINT_SEED_KEY_FILE)
+      ? await keyFromFile(env.FLASHBOX_MINT_SEED_KEY_FILE, 'seed key')
       : env.MINT_SEED_PASSPHRASE || undefined,
+    ...(env.FLASHBOX_MINT_INTERNAL_KEY_FILE
+      ? {
+          internalSettlementKey: await keyFromFile(
+            env.FLASHBOX_MINT_INTERNAL_KEY_FILE,
+            'internal settlement key',
+          ),
+        }
+      : {}),
+    ...(env.MINT_INTERNAL_SETTLEMENT_URL
+      ? { internalSettlementUrl: env.MINT_INTERNAL_SETTLEMENT_URL }
+      : {}),
+    ...(env.MINT_INTERNAL_SETTLEMENT_TIMEOUT_MS
+      ? { internalSettlementTimeoutMs: num(env.MINT_INTERNAL_SETTLEMENT_TIMEOUT_MS, 10_000) }
+      : {}),
     log,
   })
   delete env.MINT_SEED_PASSPHRASE

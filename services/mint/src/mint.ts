@@ -1,6 +1,6 @@
 // The mint: NUT-00…23 operations over a MintStore and a LightningBackend. HTTP and WebSocket
 // live in http.ts / nut17-ws.ts; this file holds the rules that protect the money.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { BAD_REQUEST, ErrorCode, MintError } from './errors'
 import { parsePoint, pointHex, secretPoint, signBlinded, verifyProofSignature } from './nut00-bdhke'
 import type { BlindedMessage, BlindSignature, Proof } from './nut00-models'
@@ -17,6 +17,7 @@ import type { LightningBackend, OutgoingStatus } from './lightning/backend'
 import type {
   MeltQuote,
   MeltSaga,
+  MeltSettlement,
   MintQuote,
   MintStore,
   ProofState,
@@ -24,6 +25,11 @@ import type {
   StoredSignature,
 } from './store/store'
 import type { Logger } from './log'
+import { HookUnreachable, type InternalSettlementHook } from './internal-settlement'
+
+/** Plain-word refusal of an invoice on the mint's own node when the box cannot settle it. */
+export const OWN_NODE_DETAIL =
+  "This invoice is on the mint's own Lightning node, which cannot pay itself."
 
 export type MintEventPayload =
   | { kind: 'bolt11_mint_quote'; id: string; payload: MintQuoteResponse }
@@ -59,6 +65,8 @@ export interface ProofStateResponse {
 }
 
 const now = () => Math.floor(Date.now() / 1000)
+const sha256Hex = (hex: string) =>
+  createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex')
 /** 128 random bits: quote ids must be unguessable (NUT-04 caution). */
 export const newQuoteId = () => randomBytes(16).toString('hex')
 
@@ -109,6 +117,8 @@ export class Mint {
     readonly backend: LightningBackend,
     private readonly seed: Uint8Array,
     private readonly log: Logger,
+    /** The box's settlement hook (internal-settlement.ts); absent: own-node payees are refused. */
+    private readonly hook: InternalSettlementHook | null = null,
   ) {}
 
   // --- lifecycle ---------------------------------------------------------------------------
@@ -431,6 +441,32 @@ export class Mint {
     }
   }
 
+  private async emitMintQuote(id: string) {
+    const q = await this.store.mintQuote(id)
+    if (q) this.emit({ kind: 'bolt11_mint_quote', id, payload: mintQuoteResponse(q) })
+  }
+
+  /**
+   * The box settled this mint quote itself (POST /internal/v1/mint-quote/{id}/settle): it paid
+   * from the box's own LND, which cannot pay its own node. Idempotent: PAID or ISSUED is answered
+   * as it is. `undefined` = no such quote; `mismatch`/`expired` = refused, nothing changed.
+   */
+  async settleMintQuoteInternally(
+    id: string,
+    paymentHash: string,
+  ): Promise<MintQuote['state'] | 'mismatch' | 'expired' | undefined> {
+    const q = await this.store.mintQuote(id)
+    if (!q) return undefined
+    if (q.paymentHash !== paymentHash.toLowerCase()) return 'mismatch'
+    if (q.state !== 'UNPAID') return q.state
+    if (q.expiry <= now()) return 'expired'
+    if (await this.store.markMintQuotePaid(id, now(), 'box')) {
+      this.log.info('mint quote settled internally by the box', { quote: id, amount: q.amount })
+      await this.emitMintQuote(id)
+    }
+    return (await this.store.mintQuote(id))?.state ?? q.state
+  }
+
   async getMintQuote(id: string): Promise<MintQuoteResponse> {
     let q = await this.store.mintQuote(id)
     if (!q) throw new MintError(ErrorCode.QuoteNotPaid, 'Quote not found.')
@@ -528,6 +564,12 @@ export class Mint {
         ErrorCode.AmountOutOfLimitRange,
         `Amount must be between ${this.config.meltMinAmount} and ${this.config.meltMaxAmount}.`,
       )
+    const settlement = await this.meltSettlement(
+      inv.payeePubkey,
+      quote.paymentHash,
+      quote.amountMsat,
+      req.unit,
+    )
     const q: MeltQuote = {
       id: newQuoteId(),
       method: 'bolt11',
@@ -535,16 +577,56 @@ export class Mint {
       request: req.request,
       paymentHash: quote.paymentHash,
       amount,
-      feeReserve: Math.ceil(quote.feeReserveMsat / 1000),
+      // Settled without Lightning: no routing fee to reserve.
+      feeReserve: settlement === 'lightning' ? Math.ceil(quote.feeReserveMsat / 1000) : 0,
       state: 'UNPAID',
       expiry: Math.min(quote.expiry, now() + this.config.quoteTtlSeconds),
       createdAt: now(),
       paymentPreimage: null,
       feePaid: null,
       paidAt: null,
+      settlement,
     }
     await this.store.addMeltQuote(q)
     return meltQuoteResponse(q)
+  }
+
+  /**
+   * How a melt of this invoice is paid. One of this mint's own mint quotes → settled in the store
+   * (NUT-05 internal melt, as nutshell and CDK do); another invoice of the mint's own node → the
+   * box's settlement hook, or refused without one (LND cannot pay its own node); else Lightning.
+   */
+  private async meltSettlement(
+    payee: string,
+    paymentHash: string,
+    amountMsat: number,
+    unit: string,
+  ): Promise<MeltSettlement> {
+    const own = await this.store.mintQuoteByPaymentHash(paymentHash)
+    if (own) {
+      if (own.state !== 'UNPAID')
+        throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
+      if (own.expiry <= now())
+        throw new MintError(ErrorCode.QuoteExpired, 'The invoice has expired.')
+      if (own.unit !== unit || own.amount * 1000 !== amountMsat)
+        throw new MintError(
+          ErrorCode.AmountMismatch,
+          `The invoice asks for ${amountMsat} msat but its mint quote is for ${own.amount} ${own.unit}.`,
+        )
+      return 'mint-quote'
+    }
+    let nodeKey: string
+    try {
+      nodeKey = await this.backend.nodePubkey()
+    } catch (err) {
+      throw new MintError(
+        ErrorCode.LightningPaymentFailed,
+        `The mint cannot reach its Lightning node to check the invoice: ${err instanceof Error ? err.message : 'no answer'}.`,
+      )
+    }
+    if (payee.toLowerCase() !== nodeKey.toLowerCase()) return 'lightning'
+    if (!this.hook) throw new MintError(ErrorCode.LightningPaymentFailed, OWN_NODE_DETAIL)
+    return 'box'
   }
 
   async getMeltQuote(id: string): Promise<MeltQuoteResponse> {
@@ -586,6 +668,7 @@ export class Mint {
         ErrorCode.TransactionUnbalanced,
         `Inputs (${ins.amount}) minus fees (${ins.fee}) do not cover amount plus fee reserve (${needed}).`,
       )
+    if (q.settlement === 'mint-quote') return this.meltAgainstMintQuote(q, ins, blanks)
     const saga: MeltSaga = {
       quoteId: q.id,
       step: 'reserved',
@@ -620,6 +703,7 @@ export class Mint {
   private async payMelt(q: MeltQuote, saga: MeltSaga): Promise<MeltQuoteResponse> {
     await this.store.markMeltPaying(q.id, Date.now())
     crashPoint('before_payment')
+    if (q.settlement === 'box') return this.payMeltByBox(q, saga)
     let status: OutgoingStatus
     try {
       const paying = this.backend.makePayment({
@@ -640,6 +724,106 @@ export class Mint {
     }
     crashPoint('after_payment')
     return this.finishMelt(q.id, saga, status, true)
+  }
+
+  /**
+   * NUT-05 internal melt: the invoice is one of this mint's own UNPAID mint quotes, so no
+   * Lightning payment can or need happen. One store transaction spends the inputs, signs the
+   * change (fee 0), marks the melt quote PAID and the mint quote PAID for its owner to mint.
+   */
+  private async meltAgainstMintQuote(
+    q: MeltQuote,
+    ins: VerifiedInputs,
+    blanks: BlindedMessage[],
+  ): Promise<MeltQuoteResponse> {
+    const mq = await this.store.mintQuoteByPaymentHash(q.paymentHash)
+    if (!mq) throw new MintError(ErrorCode.QuoteNotPaid, 'The invoice’s mint quote is not found.')
+    const overpaid = ins.amount - ins.fee - q.amount
+    const amounts = overpaid > 0 ? changeAmounts(overpaid, blanks.length) : []
+    const change = this.signOutputs(
+      amounts.map((amount, i) => ({ amount, id: blanks[i]!.id, B_: blanks[i]!.B_ })),
+    )
+    const preimage = await this.backend.incomingPreimage(q.paymentHash).catch(() => null)
+    await this.store.meltAgainstMintQuote({
+      meltQuoteId: q.id,
+      mintQuoteId: mq.id,
+      inputs: ins.stored,
+      change,
+      preimage: preimage !== null && sha256Hex(preimage) === q.paymentHash ? preimage : null,
+      at: Date.now(),
+      nowSec: now(),
+    })
+    this.emitProofs(
+      ins.stored.map((p) => p.y),
+      'SPENT',
+      new Map(ins.stored.map((p) => [p.y, p.witness])),
+    )
+    const paid = (await this.store.meltQuote(q.id))!
+    const response = meltQuoteResponse(paid, change.map(Mint.toBlindSignature))
+    this.emit({ kind: 'bolt11_melt_quote', id: q.id, payload: response })
+    await this.emitMintQuote(mq.id)
+    this.log.info('melt settled internally against a mint quote', {
+      quote: q.id,
+      mintQuote: mq.id,
+      amount: q.amount,
+    })
+    return response
+  }
+
+  /**
+   * The invoice is on the mint's own node but not its quote (a BTCPay invoice of the box's
+   * shop): the box's settlement hook settles it. The proofs are PENDING (persisted) before the
+   * one /pay call; PAID settles, FAILED / NOT_INTERNAL release, anything else stays PENDING for
+   * the pending-check loop, which asks /status and never /pay again.
+   */
+  private async payMeltByBox(q: MeltQuote, saga: MeltSaga): Promise<MeltQuoteResponse> {
+    let status: OutgoingStatus
+    try {
+      const answer = await this.hook!.pay({
+        paymentHash: q.paymentHash,
+        bolt11: q.request,
+        amountMsat: decodeBolt11(q.request).amountMsat ?? q.amount * 1000,
+        meltQuote: q.id,
+      })
+      crashPoint('after_payment')
+      status = this.hookStatus(answer, q.paymentHash)
+    } catch (err) {
+      if (!(err instanceof HookUnreachable)) throw err
+      this.log.warn('the box did not settle the melt yet; it stays pending', {
+        quote: q.id,
+        error: err.message,
+      })
+      status = { state: 'PENDING' }
+    }
+    return this.finishMelt(q.id, saga, status, true)
+  }
+
+  /** The hook's answer as a payment status; NOT_INTERNAL means nothing was done: a failure. */
+  private hookStatus(
+    answer: Awaited<ReturnType<InternalSettlementHook['status']>>,
+    paymentHash: string,
+  ): OutgoingStatus {
+    switch (answer.state) {
+      case 'PAID': {
+        const ok = answer.preimage !== null && sha256Hex(answer.preimage) === paymentHash
+        if (answer.preimage !== null && !ok)
+          this.log.warn('the box settled an invoice but its preimage does not match; kept none', {
+            hash: paymentHash,
+          })
+        return { state: 'PAID', preimage: ok ? answer.preimage : null, feePaidMsat: 0 }
+      }
+      case 'FAILED':
+        return { state: 'FAILED', reason: answer.reason }
+      case 'NOT_INTERNAL':
+        return {
+          state: 'FAILED',
+          reason: 'the box does not know this invoice of its own Lightning node',
+        }
+      case 'UNKNOWN':
+        return { state: 'UNKNOWN' }
+      default:
+        return { state: 'PENDING' }
+    }
   }
 
   /**
@@ -708,6 +892,21 @@ export class Mint {
       if (saga.step === 'reserved') {
         // Lightning was never called for this melt: releasing is safe.
         await this.finishMelt(saga.quoteId, saga, { state: 'UNKNOWN' }, false)
+        return
+      }
+      if (q.settlement === 'box') {
+        if (!this.hook) {
+          this.log.warn('a melt waits for the box to settle it, but no settlement hook is set', {
+            quote: q.id,
+          })
+          return
+        }
+        let status = this.hookStatus(await this.hook.status(q.paymentHash), q.paymentHash)
+        // UNKNOWN: the box never accepted the /pay. A /pay that was still on its way when the
+        // call timed out could yet arrive, so release only once that cannot be the case.
+        if (status.state === 'UNKNOWN' && Date.now() - saga.updatedAt <= this.hook.timeoutMs)
+          status = { state: 'PENDING' }
+        await this.finishMelt(saga.quoteId, saga, status, false)
         return
       }
       const status = await this.backend.checkOutgoing(q.paymentHash)

@@ -2,7 +2,7 @@
 // its payment backends). A harness supplies the backend plus the "other side" of the network:
 // someone who pays our invoices, and invoices for us to pay.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { decodeBolt11 } from '../nut23-bolt11'
 import type { LightningBackend } from './backend'
 
@@ -58,6 +58,23 @@ export function describeLightningBackendConformance(
         state: 'PAID',
         amountMsat: 21_000,
       })
+    })
+
+    it('knows its node key (the payee of its invoices) and the preimages of its invoices', async () => {
+      const inc = await h.backend.createIncomingRequest({
+        amountMsat: 7_000,
+        description: 'own',
+        expirySeconds: 600,
+      })
+      expect(decodeBolt11(inc.request).payeePubkey).toBe(await h.backend.nodePubkey())
+      const preimage = await h.backend.incomingPreimage(inc.paymentHash)
+      expect(createHash('sha256').update(Buffer.from(preimage!, 'hex')).digest('hex')).toBe(
+        inc.paymentHash,
+      )
+      expect(await h.backend.incomingPreimage(randomBytes(32).toString('hex'))).toBeNull()
+      // Someone else's invoice has another payee.
+      const p = await h.createPayable(1_000)
+      expect(decodeBolt11(p.request).payeePubkey).not.toBe(await h.backend.nodePubkey())
     })
 
     it('quotes an outgoing invoice: hash, amount and a fee reserve', async () => {

@@ -51,6 +51,13 @@ export interface LightningBackend {
   }): Promise<OutgoingStatus>
   checkOutgoing(paymentHash: string): Promise<OutgoingStatus>
   checkIncoming(paymentHash: string): Promise<IncomingStatus>
+  /**
+   * The node's identity public key (hex, 33 bytes compressed): the payee of every invoice it
+   * issues. The mint compares it with a melt invoice's payee: a Lightning node cannot pay itself.
+   */
+  nodePubkey(): Promise<string>
+  /** Preimage of an invoice this node issued (whether paid or not), or null when not ours. */
+  incomingPreimage(paymentHash: string): Promise<string | null>
   /** Stream of settled incoming payments; returns the unsubscribe function. */
   onIncomingPaid(listener: (paymentHash: string) => void): () => void
   status(): Promise<BackendStatus>

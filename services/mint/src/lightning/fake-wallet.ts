@@ -9,6 +9,7 @@
 // "what really happened" by payment hash, exactly as a real node would.
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { randomBytes } from 'node:crypto'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { decodeBolt11, encodeBolt11, type Network } from '../nut23-bolt11'
@@ -258,6 +259,18 @@ export class FakeWalletBackend implements LightningBackend {
       default:
         return { state: 'PENDING' }
     }
+  }
+
+  /** The fake node's identity: the public key of the key that signs its invoices. */
+  async nodePubkey(): Promise<string> {
+    return bytesToHex(secp256k1.getPublicKey(this.nodeKey, true))
+  }
+
+  async incomingPreimage(paymentHash: string): Promise<string | null> {
+    const r = this.db
+      .prepare('SELECT preimage FROM incoming WHERE payment_hash = ?')
+      .get(paymentHash) as Row | undefined
+    return r ? String(r.preimage) : null
   }
 
   async checkIncoming(paymentHash: string): Promise<IncomingStatus> {

@@ -44,6 +44,18 @@ function lnError(err: unknown): { code: number; message: string } {
   return { code: 0, message: err instanceof Error ? err.message : String(err) }
 }
 
+/**
+ * LookupInvoice of a hash LND never issued: ln-service reports it as 503
+ * UnexpectedLookupInvoiceErr wrapping LND's "unable to locate invoice" (invoices.ErrInvoiceNotFound)
+ * or "there are no existing invoices" (ErrNoInvoicesCreated).
+ */
+function invoiceNotFound(err: unknown): boolean {
+  if (lnError(err).code === 404) return true
+  const inner = Array.isArray(err) ? (err[2] as { err?: { details?: unknown } } | undefined) : null
+  const details = String(inner?.err?.details ?? '')
+  return /unable to locate invoice|there are no existing invoices/.test(details)
+}
+
 export class LndBackend implements LightningBackend {
   readonly name = 'lnd'
   readonly supportsDescription = true
@@ -222,6 +234,30 @@ export class LndBackend implements LightningBackend {
     }
   }
 
+  private identity: Promise<string> | null = null
+
+  nodePubkey(): Promise<string> {
+    // The identity key never changes for a node; a failed lookup is retried next time.
+    this.identity ??= getWalletInfo({ lnd: this.lnd }).then(
+      (info) => info.public_key,
+      (err: unknown) => {
+        this.identity = null
+        throw new Error(`LND did not tell its node key: ${lnError(err).message}`)
+      },
+    )
+    return this.identity
+  }
+
+  async incomingPreimage(paymentHash: string): Promise<string | null> {
+    try {
+      const inv = await getInvoice({ lnd: this.lnd, id: paymentHash })
+      return inv.secret ?? null
+    } catch (err) {
+      if (invoiceNotFound(err)) return null
+      throw err
+    }
+  }
+
   async checkIncoming(paymentHash: string): Promise<IncomingStatus> {
     try {
       const inv = await getInvoice({ lnd: this.lnd, id: paymentHash })
@@ -229,7 +265,7 @@ export class LndBackend implements LightningBackend {
         ? { state: 'PAID', amountMsat: Number(inv.received_mtokens) }
         : { state: 'UNPAID' }
     } catch (err) {
-      if (lnError(err).code === 404) return { state: 'UNPAID' }
+      if (invoiceNotFound(err)) return { state: 'UNPAID' }
       throw err
     }
   }

@@ -7,7 +7,9 @@ import type {
   Liability,
   MeltQuote,
   MeltSaga,
+  MeltSettlement,
   MintQuote,
+  MintQuoteSettlement,
   MintStore,
   ProofState,
   StoredProof,
@@ -83,6 +85,7 @@ function mintQuoteFrom(r: Row): MintQuote {
     createdAt: num(r.created_at),
     paidAt: numOrNull(r.paid_at),
     issuedAt: numOrNull(r.issued_at),
+    settledBy: strOrNull(r.settled_by) as MintQuoteSettlement | null,
   }
 }
 
@@ -101,6 +104,7 @@ function meltQuoteFrom(r: Row): MeltQuote {
     paymentPreimage: strOrNull(r.payment_preimage),
     feePaid: numOrNull(r.fee_paid),
     paidAt: numOrNull(r.paid_at),
+    settlement: (strOrNull(r.settlement) ?? 'lightning') as MeltSettlement,
   }
 }
 
@@ -126,6 +130,21 @@ export class SqliteMintStore implements MintStore {
     this.db.exec('PRAGMA synchronous = FULL')
     this.db.exec('PRAGMA busy_timeout = 5000')
     this.db.exec(SCHEMA)
+    this.migrate()
+  }
+
+  /** Columns added after the first release: added in place, old rows keep their meaning. */
+  private migrate() {
+    const has = (table: string, column: string) =>
+      this.all(`PRAGMA table_info(${table})`).some((r) => r.name === column)
+    this.tx(() => {
+      if (!has('mint_quotes', 'settled_by'))
+        this.db.exec('ALTER TABLE mint_quotes ADD COLUMN settled_by TEXT')
+      if (!has('melt_quotes', 'settlement'))
+        this.db.exec(
+          "ALTER TABLE melt_quotes ADD COLUMN settlement TEXT NOT NULL DEFAULT 'lightning'",
+        )
+    })
   }
 
   private tx<T>(fn: () => T): T {
@@ -274,7 +293,8 @@ export class SqliteMintStore implements MintStore {
   async addMintQuote(q: MintQuote): Promise<void> {
     this.run(
       `INSERT INTO mint_quotes (id, method, unit, amount, request, payment_hash, description, pubkey,
-         state, expiry, created_at, paid_at, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         state, expiry, created_at, paid_at, issued_at, settled_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       q.id,
       q.method,
       q.unit,
@@ -288,6 +308,7 @@ export class SqliteMintStore implements MintStore {
       q.createdAt,
       q.paidAt,
       q.issuedAt,
+      q.settledBy ?? null,
     )
   }
 
@@ -301,11 +322,16 @@ export class SqliteMintStore implements MintStore {
     return r ? mintQuoteFrom(r) : undefined
   }
 
-  async markMintQuotePaid(id: string, at: number): Promise<boolean> {
+  async markMintQuotePaid(
+    id: string,
+    at: number,
+    settledBy?: MintQuoteSettlement,
+  ): Promise<boolean> {
     return (
       this.run(
-        "UPDATE mint_quotes SET state = 'PAID', paid_at = ? WHERE id = ? AND state = 'UNPAID'",
+        "UPDATE mint_quotes SET state = 'PAID', paid_at = ?, settled_by = ? WHERE id = ? AND state = 'UNPAID'",
         at,
+        settledBy ?? null,
         id,
       ) === 1
     )
@@ -339,7 +365,8 @@ export class SqliteMintStore implements MintStore {
   async addMeltQuote(q: MeltQuote): Promise<void> {
     this.run(
       `INSERT INTO melt_quotes (id, method, unit, request, payment_hash, amount, fee_reserve, state,
-         expiry, created_at, payment_preimage, fee_paid, paid_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         expiry, created_at, payment_preimage, fee_paid, paid_at, settlement)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       q.id,
       q.method,
       q.unit,
@@ -353,6 +380,7 @@ export class SqliteMintStore implements MintStore {
       q.paymentPreimage,
       q.feePaid,
       q.paidAt,
+      q.settlement ?? 'lightning',
     )
   }
 
@@ -369,20 +397,7 @@ export class SqliteMintStore implements MintStore {
 
   async beginMelt(saga: MeltSaga, inputs: readonly StoredProof[]): Promise<void> {
     this.tx(() => {
-      const q = this.get('SELECT state, payment_hash FROM melt_quotes WHERE id = ?', saga.quoteId)
-      if (!q) throw new MintError(ErrorCode.QuoteNotPaid, 'Quote not found.')
-      if (q.state === 'PENDING') throw new MintError(ErrorCode.QuotePending, 'Quote is pending.')
-      if (q.state === 'PAID')
-        throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
-      const other = this.get(
-        "SELECT state FROM melt_quotes WHERE payment_hash = ? AND state IN ('PENDING','PAID') AND id != ?",
-        String(q.payment_hash),
-        saga.quoteId,
-      )
-      if (other?.state === 'PAID')
-        throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
-      if (other)
-        throw new MintError(ErrorCode.QuotePending, 'A payment of this invoice is pending.')
+      this.checkMeltable(saga.quoteId)
       const op = `melt:${saga.quoteId}`
       this.claimProofs(inputs, 'PENDING', op)
       this.claimOutputs(
@@ -401,6 +416,62 @@ export class SqliteMintStore implements MintStore {
         JSON.stringify(saga.outputs),
         saga.createdAt,
         saga.updatedAt,
+      )
+    })
+  }
+
+  /** The melt quote is UNPAID and no other melt of its payment hash is PENDING or PAID. */
+  private checkMeltable(quoteId: string): string {
+    const q = this.get('SELECT state, payment_hash FROM melt_quotes WHERE id = ?', quoteId)
+    if (!q) throw new MintError(ErrorCode.QuoteNotPaid, 'Quote not found.')
+    if (q.state === 'PENDING') throw new MintError(ErrorCode.QuotePending, 'Quote is pending.')
+    if (q.state === 'PAID')
+      throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
+    const other = this.get(
+      "SELECT state FROM melt_quotes WHERE payment_hash = ? AND state IN ('PENDING','PAID') AND id != ?",
+      String(q.payment_hash),
+      quoteId,
+    )
+    if (other?.state === 'PAID')
+      throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
+    if (other) throw new MintError(ErrorCode.QuotePending, 'A payment of this invoice is pending.')
+    return String(q.payment_hash)
+  }
+
+  async meltAgainstMintQuote(args: {
+    meltQuoteId: string
+    mintQuoteId: string
+    inputs: readonly StoredProof[]
+    change: readonly StoredSignature[]
+    preimage: string | null
+    at: number
+    nowSec: number
+  }): Promise<void> {
+    this.tx(() => {
+      const hash = this.checkMeltable(args.meltQuoteId)
+      const mq = this.get(
+        'SELECT state, expiry, payment_hash FROM mint_quotes WHERE id = ?',
+        args.mintQuoteId,
+      )
+      if (!mq || String(mq.payment_hash) !== hash)
+        throw new MintError(ErrorCode.QuoteNotPaid, 'The invoice’s mint quote is not found.')
+      if (mq.state !== 'UNPAID')
+        throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
+      if (num(mq.expiry) <= args.nowSec)
+        throw new MintError(ErrorCode.QuoteExpired, 'The invoice has expired.')
+      const op = `melt:${args.meltQuoteId}`
+      this.claimProofs(args.inputs, 'SPENT', op)
+      this.claimOutputs(args.change, op)
+      this.run(
+        "UPDATE melt_quotes SET state = 'PAID', payment_preimage = ?, fee_paid = 0, paid_at = ? WHERE id = ?",
+        args.preimage,
+        args.at,
+        args.meltQuoteId,
+      )
+      this.run(
+        "UPDATE mint_quotes SET state = 'PAID', paid_at = ?, settled_by = 'melt' WHERE id = ? AND state = 'UNPAID'",
+        args.nowSec,
+        args.mintQuoteId,
       )
     })
   }

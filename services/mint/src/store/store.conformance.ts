@@ -238,6 +238,59 @@ export function describeMintStoreConformance(name: string, open: () => Promise<M
       expect(await store.meltSagas()).toEqual([])
     })
 
+    it('internal melt against a mint quote: all in one transaction, or nothing', async () => {
+      const mq = mintQuote()
+      await store.addMintQuote(mq)
+      const lq = meltQuote({ paymentHash: mq.paymentHash, feeReserve: 0, settlement: 'mint-quote' })
+      await store.addMeltQuote(lq)
+      const spent = proof()
+      await store.swap([spent], [sig()])
+      const fresh = proof()
+      const args = {
+        meltQuoteId: lq.id,
+        mintQuoteId: mq.id,
+        change: [sig('ks1', 4)],
+        preimage: hex(7),
+        at: 5,
+        nowSec: 5,
+      }
+      // One input already spent: nothing changes, not even the mint quote.
+      expect(await code(store.meltAgainstMintQuote({ ...args, inputs: [fresh, spent] }))).toBe(
+        11001,
+      )
+      expect((await store.mintQuote(mq.id))?.state).toBe('UNPAID')
+      expect((await store.meltQuote(lq.id))?.state).toBe('UNPAID')
+      expect((await store.proofStates([fresh.y])).get(fresh.y)!.state).toBe('UNSPENT')
+      // Expired mint quote: refused.
+      expect(
+        await code(store.meltAgainstMintQuote({ ...args, inputs: [fresh], nowSec: 1e11 })),
+      ).toBe(20007)
+      expect(await code(store.meltAgainstMintQuote({ ...args, inputs: [fresh] }))).toBe('ok')
+      expect(await store.meltQuote(lq.id)).toMatchObject({
+        state: 'PAID',
+        feePaid: 0,
+        paymentPreimage: hex(7),
+        settlement: 'mint-quote',
+      })
+      expect(await store.mintQuote(mq.id)).toMatchObject({ state: 'PAID', settledBy: 'melt' })
+      expect((await store.proofStates([fresh.y])).get(fresh.y)!.state).toBe('SPENT')
+      expect((await store.meltChange(lq.id)).map((c) => c.amount)).toEqual([4])
+      // A second melt quote for the same invoice cannot settle it again.
+      const lq2 = meltQuote({ paymentHash: mq.paymentHash, settlement: 'mint-quote' })
+      await store.addMeltQuote(lq2)
+      expect(
+        await code(store.meltAgainstMintQuote({ ...args, meltQuoteId: lq2.id, inputs: [proof()] })),
+      ).toBe(20006)
+    })
+
+    it('marks a mint quote paid by the box with how it was settled', async () => {
+      const mq = mintQuote()
+      await store.addMintQuote(mq)
+      expect(await store.markMintQuotePaid(mq.id, 3, 'box')).toBe(true)
+      expect(await store.markMintQuotePaid(mq.id, 4)).toBe(false)
+      expect(await store.mintQuote(mq.id)).toMatchObject({ state: 'PAID', settledBy: 'box' })
+    })
+
     it('tracks liabilities per keyset: issued minus redeemed', async () => {
       const ins = [proof('ks1', 8), proof('ks1', 8)]
       await store.swap(ins, [sig('ks1', 16)])

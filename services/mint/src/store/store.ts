@@ -47,7 +47,21 @@ export interface MintQuote {
   createdAt: number
   paidAt: number | null
   issuedAt: number | null
+  /**
+   * How it became PAID without a Lightning payment reaching the node: 'melt' (a melt at this mint
+   * paid it, settled internally), 'box' (the box settled it, POST /internal/v1/…/settle).
+   * null or absent: paid over Lightning, or not paid yet.
+   */
+  settledBy?: MintQuoteSettlement | null
 }
+
+export type MintQuoteSettlement = 'melt' | 'box'
+/**
+ * How a melt quote is paid: 'lightning' (the backend pays it), 'mint-quote' (the invoice is one
+ * of this mint's own UNPAID mint quotes: settled in the store, NUT-05 internal melt), 'box' (the
+ * invoice is on the mint's own node but not its quote: the box's settlement hook settles it).
+ */
+export type MeltSettlement = 'lightning' | 'mint-quote' | 'box'
 
 export interface MeltQuote {
   id: string
@@ -63,6 +77,8 @@ export interface MeltQuote {
   paymentPreimage: string | null
   feePaid: number | null
   paidAt: number | null
+  /** Absent means 'lightning'. */
+  settlement?: MeltSettlement
 }
 
 /** A melt in flight, persisted step by step so a crash at any step is recoverable. */
@@ -102,8 +118,8 @@ export interface MintStore {
   addMintQuote(q: MintQuote): Promise<void>
   mintQuote(id: string): Promise<MintQuote | undefined>
   mintQuoteByPaymentHash(hash: string): Promise<MintQuote | undefined>
-  /** UNPAID → PAID; returns false when it was not UNPAID. */
-  markMintQuotePaid(id: string, at: number): Promise<boolean>
+  /** UNPAID → PAID; returns false when it was not UNPAID. `settledBy` when paid internally. */
+  markMintQuotePaid(id: string, at: number, settledBy?: MintQuoteSettlement): Promise<boolean>
   /** PAID → ISSUED and outputs signed, or nothing. Throws 20001/20002/11003/11004. */
   issueMintQuote(id: string, outputs: readonly StoredSignature[], at: number): Promise<void>
   listMintQuotes(limit: number): Promise<MintQuote[]>
@@ -128,6 +144,21 @@ export interface MintStore {
   ): Promise<void>
   /** Melt failed: inputs UNSPENT again, blanks dropped, quote UNPAID, saga gone. */
   releaseMelt(quoteId: string): Promise<void>
+  /**
+   * NUT-05 internal melt against this mint's own mint quote, in ONE transaction: inputs SPENT,
+   * change signed, melt quote PAID (fee 0), the mint quote UNPAID → PAID (settledBy 'melt').
+   * Throws 11001–11004, 20005/20006 like beginMelt; 20006 when the mint quote is not UNPAID,
+   * 20007 when it expired at `nowSec`.
+   */
+  meltAgainstMintQuote(args: {
+    meltQuoteId: string
+    mintQuoteId: string
+    inputs: readonly StoredProof[]
+    change: readonly StoredSignature[]
+    preimage: string | null
+    at: number
+    nowSec: number
+  }): Promise<void>
   meltSagas(): Promise<MeltSaga[]>
   /** The change signed for a settled melt, in the order of the wallet's blank outputs. */
   meltChange(quoteId: string): Promise<StoredSignature[]>
