@@ -2,6 +2,7 @@
 // exports a factory returning an EngineModule; src/core/engine/modules.ts lists them.
 // The engine starts modules in list order and stops them in reverse.
 import type { Domain, HandlersOf } from '../../shared/api/procedure'
+import type { Alert } from '../../shared/api/stack'
 import type { EventBus } from '../events'
 import type { Logger } from '../log'
 import type { ServiceLauncher } from '../services/service-process'
@@ -31,6 +32,14 @@ export interface EngineModule<D extends Domain = Domain> {
    * a key derived from it (the Lightning seed vault) make that key then. Must not throw.
    */
   ownerPasswordEntered?(password: string): Promise<void>
+  /**
+   * What needs the owner's attention from this module now, shown with the stack's own on the
+   * dashboard ("Needs attention"). A module publishes `stack/alert` when one appears and
+   * `stack/alert-cleared` when it goes.
+   */
+  alerts?(): readonly Alert[]
+  /** The owner dismissed one of `alerts()` (it stays away until its cause clears and returns). */
+  dismissAlert?(id: string): void
 }
 
 /** Per-call context the transports pass to handlers. */

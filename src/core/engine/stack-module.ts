@@ -7,6 +7,7 @@ import { createStackSync, productionSyncEndpoints } from '../sync/stack-sync'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type {
+  Alert,
   RenderedConfig,
   ServiceStatus,
   StackEvent,
@@ -128,7 +129,15 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
         })
       },
     })
-  const publish = (e: StackEvent) => ctx.events.publish(e)
+  // Other modules' alerts (the reach domain's: Tor offline, a port taken) beside the supervisor's.
+  const moduleAlerts = (): Alert[] =>
+    [...ctx.modules.values()].flatMap((m) => (m.name === 'stack' ? [] : [...(m.alerts?.() ?? [])]))
+  const publish = (e: StackEvent) =>
+    ctx.events.publish(
+      e.type === 'status'
+        ? { ...e, status: { ...e.status, alerts: [...e.status.alerts, ...moduleAlerts()] } }
+        : e,
+    )
   const supervisor = new Supervisor({
     dataDir: ctx.dataDir,
     log: log.child('supervisor'),
@@ -251,6 +260,7 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
           ]
         : []),
       ...supervisor.alertList(),
+      ...moduleAlerts(),
     ],
   })
 
@@ -380,6 +390,7 @@ export function createStackModule(ctx: EngineContext, opts: StackModuleOptions =
     },
     dismissAlert: async ({ id }) => {
       if (id === 'settings') settingsProblem = undefined
+      for (const m of ctx.modules.values()) m.dismissAlert?.(id)
       supervisor.dismissAlert(id)
     },
   }

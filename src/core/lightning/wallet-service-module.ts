@@ -30,7 +30,8 @@ import { relayUrlOf } from '../nostr/nostr-module'
 import { RelayPool } from '../nostr/relay-pool'
 import { boxKeyFor } from '../secrets/box-key'
 import { WalletServiceKeys } from './wallet-service-keys'
-import { boxPublicBaseUrl, boxPublicRelayUrl, lightningAddressOf } from './box-url'
+import { publishedUrls } from '../reach/public-address'
+import { boxPublicRelayUrl, lightningAddressHome, lightningAddressOf } from './box-url'
 import type { LightningModule } from './lightning-module'
 import {
   LightningAddressStore,
@@ -76,7 +77,7 @@ export interface WalletServiceOptions {
 }
 
 export interface WalletServiceModule extends EngineModule<typeof walletServiceApi> {
-  /** The headless server tells where it listens (the Lightning address's domain until reach). */
+  /** The headless server tells where it listens (the Lightning address’s home without a reach setting). */
   servedAt(url: string): void
   /** GET /.well-known/lnurlp/<name> (LUD-16). */
   lnurlpResponse(name: string): Promise<LnurlHttpResponse>
@@ -294,11 +295,11 @@ export function createWalletServiceModule(
       return DEFAULT_ADDRESS
     }
   }
-  const baseUrl = () => boxPublicBaseUrl(servedUrl)
+  const home = () => lightningAddressHome(publishedUrls(ctx.dataDir), servedUrl)
 
   const addressView = async (): Promise<LightningAddressView> => {
     const a = loadAddress()
-    const base = baseUrl()
+    const h = home()
     const common = {
       enabled: a.enabled,
       name: a.name,
@@ -307,26 +308,36 @@ export function createWalletServiceModule(
       commentAllowed: COMMENT_ALLOWED,
       zapperPubkey: zapperPubkey() ?? '',
     }
-    if (!base) {
+    if (!h) {
       return {
         ...common,
         problem: toUserError(
           new FlashError(
             'walletService.no_public_address',
-            'The Lightning address is served by the headless server, and this box has none running: there is no web address to put after the “@”.',
-            'Run Flash Box headless (npm run serve) to serve it; a public address of its own comes with the reachability settings.',
+            'This box has no web address for payers yet, so there is nothing to put after the “@”.',
+            'Choose a public address or LAN mode under Settings → Reachability.',
           ),
         ),
       }
     }
-    const address = lightningAddressOf(a.name, base)
+    if (!h.domain) return { ...common, ...(h.problem ? { problem: toUserError(h.problem) } : {}) }
+    const address = lightningAddressOf(a.name, h.domain)
     const qr = a.enabled ? await qrDataUrl(`lightning:${address}`) : undefined
     return {
       ...common,
       address,
-      url: `${base}/.well-known/lnurlp/${a.name}`,
+      url: `${h.base}/.well-known/lnurlp/${a.name}`,
       ...(qr ? { qr } : {}),
     }
+  }
+
+  /** The Lightning address's home for LNURL answers: a plain 404/503 where there is none. */
+  const addressHome = (): { base: string; domain: string } => {
+    const h = home()
+    if (!h) throw new LnurlError(503, 'The box does not know its public address yet.')
+    // A Lightning address on a port wallets do not look at is not offered (published-urls.ts).
+    if (!h.domain) throw new LnurlError(404, 'This box offers no Lightning address on this port.')
+    return { base: h.base, domain: h.domain }
   }
 
   const activeAddress = (name: string): AddressConfig => {
@@ -379,12 +390,11 @@ export function createWalletServiceModule(
   const lnurlpResponse = async (name: string): Promise<LnurlHttpResponse> => {
     try {
       const a = activeAddress(name)
-      const base = baseUrl()
-      if (!base) throw new LnurlError(503, 'The box does not know its public address yet.')
+      const { base, domain } = addressHome()
       return lnurlJson(
         payRequest({
           callback: `${base}/lnurlp/${a.name}/callback`,
-          address: lightningAddressOf(a.name, base),
+          address: lightningAddressOf(a.name, domain),
           minSendableSat: a.minSendableSat,
           maxSendableSat: a.maxSendableSat,
           zapperPubkey: zapperPubkey(),
@@ -399,14 +409,13 @@ export function createWalletServiceModule(
   const lnurlCallback = async (name: string, q: URLSearchParams): Promise<LnurlHttpResponse> => {
     try {
       const a = activeAddress(name)
-      const base = baseUrl()
-      if (!base) throw new LnurlError(503, 'The box does not know its public address yet.')
+      const { domain } = addressHome()
       const p = parseCallback(q, a)
       const zap = p.nostr !== undefined ? validateZapRequest(p.nostr, p.amountMsat) : undefined
       if (!addressInvoiceAllowed()) {
         throw new LnurlError(429, 'Too many payment requests right now; try again in a minute.')
       }
-      const committed = zap ? p.nostr! : metadataOf(lightningAddressOf(a.name, base))
+      const committed = zap ? p.nostr! : metadataOf(lightningAddressOf(a.name, domain))
       const lnd = appLnd()
       let created: Lightning.CreateInvoiceResult
       try {
@@ -554,12 +563,12 @@ export function createWalletServiceModule(
         listen()
         void publishInfo().catch(() => undefined)
         const a = loadAddress()
-        const base = baseUrl()
+        const domain = home()?.domain
         const uri = connectionUri({
           servicePubkey: c.servicePubkey,
           relays,
           clientSecretHex: clientHex,
-          ...(a.enabled && base ? { lud16: lightningAddressOf(a.name, base) } : {}),
+          ...(a.enabled && domain ? { lud16: lightningAddressOf(a.name, domain) } : {}),
         })
         const qr = await qrDataUrl(uri)
         publishChanged()

@@ -11,6 +11,8 @@ import type {
   reachApi,
 } from '../../shared/api/reach'
 import type { HandlersOf } from '../../shared/api/procedure'
+import type { Alert, StackStatus } from '../../shared/api/stack'
+import type { UserError } from '../../shared/errors'
 import type { Lan, ReachSettings } from '../../shared/reach'
 import type { Settings } from '../../shared/settings'
 import { qrDataUrl } from '../ecash/qr'
@@ -24,6 +26,7 @@ import type {
 } from '../engine/module'
 import { loadSettings, saveSettingsFile } from '../engine/stack-module'
 import { relayUrlOf } from '../nostr/nostr-module'
+import { frontDoorEnabled } from '../stack/caddy'
 import { stackPaths } from '../stack/paths'
 import { servicePorts } from '../stack/networks'
 import { torHostControlFiles, torServicesFor } from '../stack/tor'
@@ -197,7 +200,12 @@ export interface ReachModuleOptions {
   readonly mdnsPort?: number
   /** How long tor may take to reach 100% before it counts as offline (tests use less). */
   readonly torPatienceMs?: number
+  /** How often Tor's progress is read in the background while Tor is on (default 15 s). */
+  readonly torWatchMs?: number
 }
+
+/** Background reading of Tor's progress while Tor is on: bounded, one conversation at a time. */
+export const TOR_WATCH_MS = 15_000
 
 export function createReachModule(
   ctx: EngineContext,
@@ -212,6 +220,46 @@ export function createReachModule(
       return null
     }
   }
+
+  // What needs the owner's attention from this domain, kept until its cause clears, also while
+  // Settings → Reachability is closed: the dashboard lists them (EngineModule.alerts). One per id;
+  // a new event only when one appears or its code changes (Tor's minutes tick on quietly).
+  const notices = new Map<string, { code: string; alert: Alert }>()
+  const dismissed = new Set<string>()
+  const notice = (id: string, title: string, problem: UserError | undefined): void => {
+    const prev = notices.get(id)
+    if (!problem) {
+      dismissed.delete(id)
+      if (!prev) return
+      notices.delete(id)
+      ctx.events.publish({ topic: 'stack', type: 'alert-cleared', id })
+      return
+    }
+    const alert: Alert = {
+      id,
+      severity: 'warning',
+      title,
+      message: problem.message,
+      hint: problem.hint,
+      at: prev?.code === problem.code ? prev.alert.at : new Date().toISOString(),
+    }
+    notices.set(id, { code: problem.code, alert })
+    if (prev?.code === problem.code) return
+    dismissed.delete(id)
+    ctx.events.publish({ topic: 'stack', type: 'alert', alert })
+  }
+
+  // The desktop app's engine HTTP server for the front door (src/core/api/http/front-door-upstream.ts)
+  // says when it cannot open its port, and when it can again.
+  let engineServerTold: UserError | undefined
+  const unsubscribeEngineServer = ctx.events.subscribe(
+    (e) => {
+      if (e.topic !== 'reach' || e.type !== 'engine-server') return
+      engineServerTold = e.problem
+      notice('reach:engine-server', 'The front door cannot reach Flash Box', e.problem)
+    },
+    ['reach'],
+  )
 
   // `<name>.local` over mDNS while LAN mode is on, on the picked interface's address.
   let announcer: { key: string; mdns: MdnsAnnouncer } | null = null
@@ -294,8 +342,10 @@ export function createReachModule(
     }
   }
 
-  // Tor's own word on each status (one short control-socket conversation); the owner hears of
-  // tor.offline here and on every pairing card that leads over Tor.
+  // Tor's own word (one short control-socket conversation), on each status and every
+  // `torWatchMs` in the background while Tor is on: the owner hears of tor.offline on the
+  // dashboard even with Settings → Reachability closed, and here and on every pairing card that
+  // leads over Tor.
   let torLogged = ''
   const torNow = async (s: Settings | null): Promise<TorView | undefined> => {
     if (!s?.reach?.tor) return undefined
@@ -309,11 +359,52 @@ export function createReachModule(
       if (view.problem) log.warn(`tor: ${view.problem.message}`)
       else log.info(view.words)
     }
+    // Only Tor's own answers move the notice: "no tor to ask" (stack stopped) keeps what it said.
+    if (view.state !== 'not-running' && view.state !== 'unknown')
+      notice('reach:tor', 'Tor is not connected', view.problem)
     return view
+  }
+
+  let torWatch: ReturnType<typeof setInterval> | undefined
+  let torReading = false
+  const readTorInBackground = async (): Promise<void> => {
+    if (torReading) return
+    torReading = true
+    try {
+      await torNow(settings())
+    } catch (err) {
+      log.warn(`tor: could not read its progress (${err instanceof Error ? err.message : err})`)
+    } finally {
+      torReading = false
+    }
+  }
+  /** Watch while Tor is on in the settings; stop (and clear its notice) when it is off. */
+  const followTor = (s: Settings | null): void => {
+    if (s?.reach?.tor) {
+      if (torWatch) return
+      torWatch = setInterval(() => void readTorInBackground(), opts.torWatchMs ?? TOR_WATCH_MS)
+      torWatch.unref()
+      void readTorInBackground()
+      return
+    }
+    clearInterval(torWatch)
+    torWatch = undefined
+    torLogged = ''
+    notice('reach:tor', 'Tor is not connected', undefined)
+  }
+
+  // The front door's own state is the stack's (the supervisor starts Caddy and names a port
+  // another program holds): shown here too, where the owner chose those ports.
+  const frontDoorProblem = async (): Promise<UserError | undefined> => {
+    const stack = ctx.modules.get('stack')?.handlers as
+      { status?: (i: object, c: RequestContext) => Promise<StackStatus> } | undefined
+    const st = await stack?.status?.({}, { transport: 'internal' }).catch(() => undefined)
+    return st?.services.find((x) => x.id === 'caddy')?.problem
   }
 
   const status = async (): Promise<ReachStatus> => {
     const s = settings()
+    const doorProblem = s && frontDoorEnabled(s) ? await frontDoorProblem() : undefined
     const p = publishedUrlsFor(s?.reach)
     const onions = s ? onionHostnames(s) : new Map()
     const lan = await lanView(s)
@@ -329,11 +420,14 @@ export function createReachModule(
               source: p.source,
               mint: p.mint,
               relay: p.relay,
-              nip05Domain: p.nip05Domain,
+              ...(p.nip05Domain ? { nip05Domain: p.nip05Domain } : {}),
+              ...(p.namesProblem ? { namesProblem: toUserError(p.namesProblem) } : {}),
               btcpay: p.btcpay,
             },
           }
         : {}),
+      ...(engineServerTold ? { engineServerProblem: engineServerTold } : {}),
+      ...(doorProblem ? { frontDoorProblem: doorProblem } : {}),
       interfaces: lanInterfaces(),
       onions: [...onions].map(([name, o]) => ({ name, hostname: o.hostname, purpose: o.purpose })),
       pairing: await pairingTargets(s),
@@ -363,6 +457,7 @@ export function createReachModule(
       }
       saveSettingsFile(ctx.dataDir, { ...s, reach })
       ctx.events.publish({ topic: 'reach', type: 'saved' })
+      followTor(settings())
       await announce(settings())
       return status()
     },
@@ -434,12 +529,20 @@ export function createReachModule(
   return {
     name: 'reach',
     start: async () => {
+      followTor(settings())
       await announce(settings())
     },
     stop: async () => {
+      clearInterval(torWatch)
+      torWatch = undefined
+      unsubscribeEngineServer()
       await announcer?.mdns.close()
       announcer = null
     },
     handlers,
+    alerts: () => [...notices].filter(([id]) => !dismissed.has(id)).map(([, n]) => n.alert),
+    dismissAlert: (id) => {
+      if (notices.has(id)) dismissed.add(id)
+    },
   }
 }

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { fakeTorControl, type FakeTorControl } from '../../../tests/unit/fake-tor-control'
 import { torBootstrapProblem, torView } from './tor-bootstrap'
 import {
   parseBootstrapPhase,
@@ -77,47 +77,17 @@ describe('tor bootstrap', () => {
 
 describe('tor control socket', () => {
   let dir = ''
-  let server: Server | undefined
+  let server: FakeTorControl | undefined
   afterEach(async () => {
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()))
+    await server?.close()
     server = undefined
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  /** A control socket answering as tor does (the real tor: tests/integration/tor-onion.test.ts). */
   async function controlSocket(cookie: Buffer, phase: string): Promise<string[]> {
     dir = mkdtempSync(join(tmpdir(), 'tor-control-'))
-    const files = torControlFiles(dir)
-    writeFileSync(files.cookie, cookie)
-    const heard: string[] = []
-    server = createServer((sock) => {
-      let buf = ''
-      let authed = false
-      sock.on('data', (d) => {
-        buf += d.toString()
-        let nl: number
-        while ((nl = buf.indexOf('\r\n')) >= 0) {
-          const line = buf.slice(0, nl)
-          buf = buf.slice(nl + 2)
-          heard.push(line)
-          if (line.startsWith('AUTHENTICATE ')) {
-            authed = line.slice(13) === cookie.toString('hex')
-            if (!authed) {
-              sock.end('515 Authentication failed: Wrong length on authentication cookie.\r\n')
-              return
-            }
-            sock.write('250 OK\r\n')
-          } else if (!authed) {
-            sock.end('514 Authentication required.\r\n')
-            return
-          } else if (line === 'GETINFO status/bootstrap-phase uptime')
-            sock.write(`250-status/bootstrap-phase=${phase}\r\n250-uptime=42\r\n250 OK\r\n`)
-          else if (line === 'QUIT') sock.end('250 closing connection\r\n')
-        }
-      })
-    })
-    await new Promise<void>((r) => server!.listen(files.socket, r))
-    return heard
+    server = await fakeTorControl(torControlFiles(dir), cookie, phase)
+    return server.heard
   }
 
   it('authenticates with the cookie and reads the phase and uptime', async () => {
@@ -144,7 +114,7 @@ describe('tor control socket', () => {
       (e: unknown) => e,
     )
     expect((none as TorControlError).notRunning).toBe(true)
-    await new Promise<void>((r) => server!.close(() => r()))
+    await server!.close()
     server = undefined
     const gone = await readTorBootstrapPhase(torControlFiles(dir)).catch((e: unknown) => e)
     expect((gone as TorControlError).notRunning).toBe(true)

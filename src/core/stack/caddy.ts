@@ -155,7 +155,35 @@ export function caddySpec(ctx: RenderContext): ContainerSpec {
     user: ctx.user,
     hostname: 'caddy',
     networkMode: 'host',
+    hostListens: [
+      ...frontDoorSites(reach, ctx.lan?.address).map((site) => ({
+        port: site.port,
+        address: site.address,
+        purpose: sitePurpose[site.name] ?? 'the front door',
+      })),
+      ...(lan && ctx.lan
+        ? [
+            {
+              port: lan.ownerPort,
+              address: ctx.lan.address,
+              purpose: 'the owner’s pages on the LAN',
+            },
+            {
+              port: lan.caPort,
+              address: ctx.lan.address,
+              purpose: 'the certificate page on the LAN',
+            },
+          ]
+        : []),
+    ],
   }
+}
+
+/** The front door's sites (frontDoorSites) in the owner's words, for a port another program holds. */
+const sitePurpose: Readonly<Record<string, string>> = {
+  lan: 'the shop’s devices on the LAN',
+  public: 'your public address',
+  loopback: 'the onion services and the front door’s health check on this computer',
 }
 
 function lowPorts(reach: ReachSettings): boolean {

@@ -121,6 +121,18 @@ describe('front door and Tor in the stack', () => {
       expect(servers['owner-lan']!.listen).toEqual(['192.0.2.10:8443'])
       expect(servers['lan-ca']!.listen).toEqual(['192.0.2.10:8090'])
       expect(servers.loopback!.listen).toEqual(['127.0.0.1:8480'])
+      // Every address Caddy binds is one the supervisor checks is free before it starts, so a
+      // port another program holds is named to the owner (src/core/supervisor/ports.ts).
+      expect(caddy.hostListens?.map((l) => `${l.address}:${l.port}`).sort()).toEqual(
+        Object.values(servers)
+          .flatMap((x) => x.listen)
+          .sort(),
+      )
+      expect(caddy.hostListens).toContainEqual({
+        address: '192.0.2.10',
+        port: 443,
+        purpose: 'the shop’s devices on the LAN',
+      })
       const text = caddy.files[0]!.contents
       expect(text).toContain('/data/lan/cert.pem')
       expect(text).toContain('owner-lan') // the door header the engine's server checks

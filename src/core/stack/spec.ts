@@ -39,6 +39,15 @@ export interface PortSpec {
   readonly purpose: string
 }
 
+/** A TCP port a host-network service binds itself. */
+export interface HostListen {
+  readonly port: number
+  /** '' for every address. */
+  readonly address: string
+  /** Plain words: "the shop’s devices (LAN mode)". */
+  readonly purpose: string
+}
+
 export type MountSpec =
   | {
       readonly kind: 'bind'
@@ -141,6 +150,11 @@ export interface ContainerSpec {
    * interface the owner picked. Default: the stack's private network.
    */
   readonly networkMode?: 'stack' | 'host'
+  /**
+   * On the host network: the addresses the service binds itself (Docker publishes nothing), so
+   * the supervisor can tell the owner which port another program holds before it starts.
+   */
+  readonly hostListens?: readonly HostListen[]
   /** Keys derived from the box key, delivered at each start (see UnlockKeys). */
   readonly unlockKeys?: UnlockKeys
 }

@@ -26,7 +26,11 @@ export function portTakenError(port: number, purpose: string, serviceName: strin
   )
 }
 
-/** Throws `stack.port_taken` for the first published port that is not free. */
+/**
+ * Throws `stack.port_taken` for the first published port that is not free, and for the first
+ * address a host-network service binds itself (the front door on the LAN) that another program
+ * holds: otherwise that service would only crash with "address already in use" in its log.
+ */
 export async function assertPortsFree(spec: ContainerSpec): Promise<void> {
   for (const p of spec.ports) {
     if (p.host === undefined) continue
@@ -34,4 +38,23 @@ export async function assertPortsFree(spec: ContainerSpec): Promise<void> {
       throw portTakenError(p.host, p.purpose, spec.displayName)
     }
   }
+  if (spec.networkMode !== 'host') return
+  for (const l of spec.hostListens ?? []) {
+    if (await heldByAnother(l.port, l.address || '0.0.0.0')) {
+      throw portTakenError(l.port, l.purpose, spec.displayName)
+    }
+  }
+}
+
+/**
+ * Only "in use" counts: below 1024 the container gets the right to bind (NET_BIND_SERVICE) that
+ * this process may lack, and an address that is gone is reported by LAN mode itself.
+ */
+function heldByAnother(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.unref()
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(false)))
+  })
 }

@@ -55,7 +55,10 @@ export interface PublishedUrlsView {
   readonly source: 'public' | 'lan'
   readonly mint: string
   readonly relay: string
-  readonly nip05Domain: string
+  /** `name@<domain>` for NIP-05 and the Lightning address: only on port 443 (else `namesProblem`). */
+  readonly nip05Domain?: string
+  /** Why there are no NIP-05 names or Lightning address on this base URL, and what to change. */
+  readonly namesProblem?: UserError
   readonly btcpay: string
 }
 
@@ -100,14 +103,26 @@ export interface ReachStatus {
   readonly lan?: LanView
   /** The pairing code waiting to be used, if any. */
   readonly pairingCode?: PairingCodeView
+  /**
+   * The engine's HTTP server the front door leads to (NIP-05, the Lightning address, the owner's
+   * pages on the LAN) could not open its port (the desktop app's; reach.engine_port_taken).
+   */
+  readonly engineServerProblem?: UserError
+  /** Why the front door (Caddy) does not run, e.g. a LAN port another program holds. */
+  readonly frontDoorProblem?: UserError
 }
 
 export type AddressCheckResult =
   | { readonly ok: true; readonly via: 'mint' | 'relay' }
   | { readonly ok: false; readonly problem: UserError }
 
-/** Settings → Reachability was saved (the desktop app's front-door upstream follows it). */
-export type ReachEvent = { topic: 'reach'; type: 'saved' }
+/**
+ * saved: Settings → Reachability was saved (the desktop app's front-door upstream follows it).
+ * engine-server: the desktop app's engine HTTP server for the front door started, stopped or
+ * could not open its port (`problem`, e.g. reach.engine_port_taken).
+ */
+export type ReachEvent =
+  { topic: 'reach'; type: 'saved' } | { topic: 'reach'; type: 'engine-server'; problem?: UserError }
 
 export const reachApi = {
   status: query<ReachStatus>()(z.object({})),

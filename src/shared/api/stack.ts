@@ -196,4 +196,6 @@ export type StackEvent =
   | { topic: 'stack'; type: 'log'; line: LogLine }
   | { topic: 'stack'; type: 'stats'; sample: StatsSample }
   | { topic: 'stack'; type: 'alert'; alert: Alert }
+  /** An alert's cause went away (another module's; the supervisor's come with `status`). */
+  | { topic: 'stack'; type: 'alert-cleared'; id: string }
   | { topic: 'stack'; type: 'sync'; sync: SyncStatus }

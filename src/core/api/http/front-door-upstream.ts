@@ -5,9 +5,11 @@
 // the front door exists (LAN mode, a public address or Tor on in Settings → Reachability).
 // Level-triggered: each pass reads the saved settings and converges (start, move, stop); a pass
 // runs at start, whenever Reachability is saved, and every `intervalMs` as a backstop.
+// A port it cannot open is the owner's to hear: each change is a `reach/engine-server` event,
+// which the reach module shows in Settings → Reachability and on the dashboard until it binds.
 import type { Engine } from '../../engine/engine'
 import { loadSettings } from '../../engine/stack-module'
-import { FlashError } from '../../errors'
+import { FlashError, toUserError } from '../../errors'
 import type { Logger } from '../../log'
 import { frontDoorEnabled } from '../../stack/caddy'
 import { startHttpApi, type HttpApi, type HttpApiOptions } from './server'
@@ -54,7 +56,24 @@ export function followFrontDoor(engine: Engine, opts: FrontDoorUpstreamOptions):
     return settings.reach!.enginePort
   }
 
+  let told = ''
+  const tell = (): void => {
+    const now = problem ? problem.message : ''
+    if (now === told) return
+    told = now
+    engine.events.publish({
+      topic: 'reach',
+      type: 'engine-server',
+      ...(problem ? { problem: toUserError(problem) } : {}),
+    })
+  }
+
   const pass = async (): Promise<void> => {
+    await converge()
+    tell()
+  }
+
+  const converge = async (): Promise<void> => {
     const port = stopped ? undefined : wantedPort()
     if (running && running.port !== port) {
       const old = running
@@ -83,7 +102,9 @@ export function followFrontDoor(engine: Engine, opts: FrontDoorUpstreamOptions):
         code === 'EADDRINUSE'
           ? `Another program already uses port ${port} on this computer (perhaps “npm run serve”), so the shop’s devices cannot reach the owner’s pages, Nostr names or the Lightning address through Flash Box.`
           : `Flash Box could not open port ${port} on this computer for the front door (${code ?? (err as Error).message}).`,
-        'Stop the other program; Flash Box tries again within a minute.',
+        code !== 'EADDRINUSE'
+          ? 'Flash Box tries again within a minute; if this stays, restart Flash Box.'
+          : `Close the program that uses port ${port} (\`sudo ss -ltnp 'sport = :${port}'\` on Linux, \`lsof -nP -iTCP:${port} -sTCP:LISTEN\` on macOS, or \`netstat -ano | findstr :${port}\` on Windows shows which); Flash Box tries again within a minute.`,
         { cause: err },
       )
       log.warn(problem.message)
@@ -95,7 +116,10 @@ export function followFrontDoor(engine: Engine, opts: FrontDoorUpstreamOptions):
     return chain
   }
 
-  const unsubscribe = engine.events.subscribe(() => void reconcile(), ['reach'])
+  const unsubscribe = engine.events.subscribe(
+    (e) => e.topic === 'reach' && e.type === 'saved' && void reconcile(),
+    ['reach'],
+  )
   const timer = setInterval(() => void reconcile(), opts.intervalMs ?? 30_000)
   timer.unref()
 

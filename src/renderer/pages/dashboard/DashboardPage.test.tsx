@@ -92,6 +92,29 @@ describe('dashboard', () => {
     expect(screen.getByText('199,000 of 200,000')).toBeTruthy()
   })
 
+  it('lists another module’s notice (Tor offline) and drops it when its cause clears', async () => {
+    const fake = setup()
+    await screen.findByRole('region', { name: 'Services' })
+    act(() =>
+      fake.emit({
+        topic: 'stack',
+        type: 'alert',
+        alert: {
+          id: 'reach:tor',
+          severity: 'warning',
+          title: 'Tor is not connected',
+          message: 'Tor cannot reach the Tor network (stuck at 5% after 3 minutes).',
+          hint: 'Check that this computer is online.',
+          at: new Date().toISOString(),
+        },
+      }),
+    )
+    const list = screen.getByRole('region', { name: 'Needs attention' })
+    expect(list.textContent).toContain('Tor cannot reach the Tor network (stuck at 5%')
+    act(() => fake.emit({ topic: 'stack', type: 'alert-cleared', id: 'reach:tor' }))
+    expect(screen.queryByRole('region', { name: 'Needs attention' })).toBeNull()
+  })
+
   it('says a fresh regtest chain is ready with no blocks yet, not catching up', async () => {
     setup({
       'stack.sync': () => ({

@@ -15,7 +15,7 @@ import {
 import { hrefFor } from '../../router'
 import { ErrorBox, Progress, Spinner, StateBadge } from '../../shell/common'
 import type { PageProps } from '../types'
-import { withAlert, withService } from './status-updates'
+import { withAlert, withoutAlert, withService } from './status-updates'
 
 const SYNC_POLL_MS = 15_000
 
@@ -37,6 +37,7 @@ export default function DashboardPage(_props: PageProps) {
     if (e.type === 'status') status.setData(e.status)
     else if (e.type === 'service') status.setData((s) => s && withService(s, e.service))
     else if (e.type === 'alert') status.setData((s) => s && withAlert(s, e.alert))
+    else if (e.type === 'alert-cleared') status.setData((s) => s && withoutAlert(s, e.id))
     else if (e.type === 'sync') sync.setData(e.sync)
   })
 

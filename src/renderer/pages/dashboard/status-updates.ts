@@ -12,3 +12,7 @@ export function withService(s: StackStatus, svc: ServiceStatus): StackStatus {
 export function withAlert(s: StackStatus, alert: Alert): StackStatus {
   return { ...s, alerts: [alert, ...s.alerts.filter((a) => a.id !== alert.id)] }
 }
+
+export function withoutAlert(s: StackStatus, id: string): StackStatus {
+  return { ...s, alerts: s.alerts.filter((a) => a.id !== id) }
+}

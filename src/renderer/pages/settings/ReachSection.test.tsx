@@ -187,4 +187,73 @@ describe('Settings → Reachability', () => {
     ).toBeTruthy()
     expect(fake.callsTo('reach.status').length).toBe(2)
   }, 15_000)
+
+  it('says why there is no NIP-05 or Lightning address on a port other than 443, and what the front door lacks', async () => {
+    const onPort: ReachStatus = {
+      ...none,
+      published: {
+        base: 'https://shop.local:8443',
+        source: 'lan',
+        mint: 'https://shop.local:8443',
+        relay: 'wss://shop.local:8443',
+        btcpay: 'https://shop.local:8443/btcpay',
+        namesProblem: {
+          code: 'reach.names_need_standard_port',
+          message:
+            'Nostr addresses (NIP-05) and the Lightning address look like name@shop.local, and wallets and Nostr apps look them up on port 443 only, while this box is reached on port 8443.',
+          hint: 'To offer them on the shop’s Wi-Fi, set the shop port to 443 under Settings → Reachability.',
+        },
+      },
+      frontDoorProblem: {
+        code: 'stack.port_taken',
+        message:
+          'Port 8443 (the shop’s devices on the LAN, for Front door (Caddy)) is already used by another program, so Front door (Caddy) cannot start.',
+        hint: 'Close the program that uses port 8443, then start again.',
+      },
+    }
+    const engineTaken: ReachStatus = {
+      ...onPort,
+      engineServerProblem: {
+        code: 'reach.engine_port_taken',
+        message:
+          'Another program already uses port 8347 on this computer (perhaps “npm run serve”).',
+        hint: 'Close the program that uses port 8347; Flash Box tries again within a minute.',
+      },
+    }
+    const answers = [onPort, engineTaken]
+    const fake = new FakeTransportForTests({ 'reach.status': () => answers.shift() ?? engineTaken })
+    setTransport(fake)
+    render(<ReachSection />)
+    const names = await screen.findByRole('status', { name: 'No Nostr addresses here' })
+    expect(names.textContent).toContain('look them up on port 443 only')
+    expect(within(names).getByRole('link', { name: 'Settings → Reachability' })).toBeTruthy()
+    expect(screen.queryByText(/end in/)).toBeNull()
+    expect(screen.getByRole('alert').textContent).toMatch(
+      /^The front door is not running\. Port 8443 \(the shop’s devices on the LAN/,
+    )
+    // The engine's server loses its port while the page is open: shown without a reload.
+    fake.emit({
+      topic: 'reach',
+      type: 'engine-server',
+      problem: engineTaken.engineServerProblem!,
+    })
+    await screen.findByText(
+      'Another program already uses port 8347 on this computer (perhaps “npm run serve”).',
+    )
+    expect(screen.getByText('The front door cannot reach Flash Box.')).toBeTruthy()
+  })
+
+  it('shows the domain of NIP-05 names and the Lightning address on port 443', async () => {
+    setTransport(
+      new FakeTransportForTests({
+        'reach.status': () => ({
+          ...published,
+          published: { ...published.published!, nip05Domain: 'shop.example.com' },
+        }),
+      }),
+    )
+    render(<ReachSection />)
+    await screen.findByText('@shop.example.com')
+    expect(screen.queryByRole('status', { name: 'No Nostr addresses here' })).toBeNull()
+  })
 })

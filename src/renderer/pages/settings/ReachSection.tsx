@@ -13,8 +13,8 @@ import type {
 } from '../../../shared/api/reach'
 import type { ReachSettingsInput } from '../../../shared/reach'
 import { api } from '../../api/client'
-import { useMutation, useQuery } from '../../api/hooks'
-import { ErrorBox, Spinner } from '../../shell/common'
+import { useEvent, useMutation, useQuery } from '../../api/hooks'
+import { ErrorBox, HintText, Spinner } from '../../shell/common'
 import { sectionHeadingId } from './sections'
 
 const TOR_POLL_MS = 4_000
@@ -402,6 +402,10 @@ export function ReachSection() {
     const t = setInterval(refresh, TOR_POLL_MS)
     return () => clearInterval(t)
   }, [torConnecting, refresh])
+  // The engine's server for the front door lost or got its port: show it without a reload.
+  useEvent('reach', (e) => {
+    if (e.type === 'engine-server') refresh()
+  })
   return (
     <section aria-labelledby={id} className="settings-section">
       <h2 id={id}>Reachability</h2>
@@ -415,6 +419,29 @@ export function ReachSection() {
             </p>
           ) : (
             <p>Right now only this computer reaches the box’s services.</p>
+          )}
+          {s.published?.nip05Domain && (
+            <p>
+              Nostr addresses (NIP-05) and the Lightning address end in{' '}
+              <code>@{s.published.nip05Domain}</code>.
+            </p>
+          )}
+          {s.published?.namesProblem && (
+            <div className="notice tone-warn" role="status" aria-label="No Nostr addresses here">
+              <p className="notice-message">{s.published.namesProblem.message}</p>
+              <p className="notice-hint">
+                <HintText text={s.published.namesProblem.hint} />
+              </p>
+            </div>
+          )}
+          {s.frontDoorProblem && (
+            <ErrorBox error={s.frontDoorProblem} title="The front door is not running." />
+          )}
+          {s.engineServerProblem && (
+            <ErrorBox
+              error={s.engineServerProblem}
+              title="The front door cannot reach Flash Box."
+            />
           )}
           <ReachForm status={s} onSaved={(n) => status.setData(n)} />
           {s.lan && (
