@@ -24,6 +24,8 @@ import type {
 } from '../../src/shared/api/merchant'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { pullPaymentsOf } from '../simulators/btcpay/pull-payments'
+import type { WebhookRecord } from '../simulators/btcpay/webhooks'
+import { WEBHOOK_EVENTS } from '../../src/core/merchant/btcpay-webhook'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 
@@ -69,16 +71,26 @@ beforeAll(async () => {
   btcpay = await startBtcpaySimulator({ webhookRetryDelaysMs: [100, 100] })
   const engineDir = join(dir, 'engine')
   await new OwnerPassword(engineDir).create(OWNER)
+  engine = await startEngine(engineDir)
+  engine.events.subscribe((e) => events.push(e))
+}, 120_000)
+
+/**
+ * The engine with the merchant module over the simulator and the world's shop LND; its webhook
+ * receiver on `webhookPort` (0: any free one).
+ */
+async function startEngine(engineDir: string, webhookPort = 0): Promise<Engine> {
+  // A stopped engine forgets the box key: the owner logs in again.
   await boxKeyFor(engineDir).enterPassword(OWNER)
   const shop = net.nodes.shop!
-  engine = await createEngine({
+  return createEngine({
     dataDir: engineDir,
     log: createLogger('test', { level: 'debug', sink: (l) => logLines.push(JSON.stringify(l)) }),
     modules: [
       merchantModule({
         btcpayUrl: btcpay.url,
         webhookHost: '127.0.0.1', // the simulator runs on this host
-        webhookPort: 0,
+        webhookPort,
         lightning: async () => ({
           server: `${shop.restUrl}/`,
           macaroonHex: shop.macaroons.invoice.toString('hex'),
@@ -90,8 +102,7 @@ beforeAll(async () => {
       }),
     ],
   })
-  engine.events.subscribe((e) => events.push(e))
-}, 120_000)
+}
 
 afterAll(async () => {
   await engine?.stop()
@@ -237,5 +248,51 @@ describe('merchant module (BTCPay simulator, world LND)', () => {
     expect(login.url).toBe(`${btcpay.url}/login`)
     expect(btcpay.sim.userByEmail(login.email)).toBeDefined()
     expect(logLines.join('\n')).not.toContain(login.password)
+  })
+
+  it('narrows an older box’s “every event” webhook to the four invoice events when it starts', async () => {
+    const hooks = btcpay.sim.area<{ hooks: Map<string, WebhookRecord> }>('webhooks', () => {
+      throw new Error('the set-up made no webhook')
+    }).hooks
+    const hook = [...hooks.values()][0]!
+    expect(hook.everything).toBe(false)
+    // What the set-up registered before it narrowed the events.
+    hook.everything = true
+    hook.specificEvents = []
+    const before = JSON.stringify(hook)
+    const url = hook.url
+    // The same receiver address after the restart, so only the events differ.
+    const port = Number(new URL(url).port)
+    await engine.stop()
+    engine = await startEngine(join(dir, 'engine'), port)
+    await until(() => (hook.everything ? undefined : true), 'the webhook narrowed')
+    expect([...hook.specificEvents].sort()).toEqual([...WEBHOOK_EVENTS.specificEvents].sort())
+    expect(hooks.size).toBe(1)
+    expect(hook.url).toBe(url)
+    expect(JSON.stringify(hook)).not.toBe(before)
+    // Idempotent: another start reads the webhook, finds it narrowed and writes nothing.
+    const narrowed = JSON.stringify(hook)
+    let reads = 0
+    let writes = 0
+    hooks.set(
+      hook.id,
+      new Proxy(hook, {
+        get: (t, k, r) => {
+          if (k === 'specificEvents') reads++
+          return Reflect.get(t, k, r) as unknown
+        },
+        set: (t, k, v, r) => {
+          writes++
+          return Reflect.set(t, k, v, r)
+        },
+      }),
+    )
+    await engine.stop()
+    engine = await startEngine(join(dir, 'engine'), port)
+    await until(() => (reads > 0 ? true : undefined), 'the webhook read again')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(writes).toBe(0)
+    expect(JSON.stringify(hook)).toBe(narrowed)
+    expect(logLines.filter((l) => l.includes('webhook narrowed')).length).toBe(1)
   })
 })

@@ -1061,13 +1061,30 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
       },
     }
 
-    /** The webhook URL BTCPay knows must be the receiver's current one (level-triggered). */
+    /**
+     * BTCPay's webhook must point at the receiver's current URL and ask only for the invoice
+     * events the box acts on (level-triggered: BTCPay is asked, not the record). Boxes set up
+     * before the set-up narrowed it still have "every event"; this narrows them too.
+     */
     const reconcileWebhook = async () => {
       const rec = record()
       const c = creds()
       if (!rec?.webhookId || !c?.webhookSecret || !receiver) return
       const want = (o.webhookUrl ?? ((u) => u))(receiver.url)
-      if (rec.webhookUrl === want) return
+      const hook = await client().call<{
+        url: string
+        authorizedEvents?: { everything?: boolean; specificEvents?: string[] }
+      }>('GET', `/api/v1/webhooks/${rec.webhookId}`, undefined, 'reading BTCPay’s payment notices')
+      const events = hook.authorizedEvents
+      const narrowed =
+        events?.everything === false &&
+        [...(events.specificEvents ?? [])].sort().join() ===
+          [...WEBHOOK_EVENTS.specificEvents].sort().join()
+      if (hook.url === want && narrowed && rec.webhookUrl === want) {
+        webhookChecked = true
+        return
+      }
+      if (!narrowed) log.info('BTCPay webhook narrowed to the invoice events the box uses')
       await client().call(
         'PUT',
         `/api/v1/webhooks/${rec.webhookId}`,
@@ -1085,6 +1102,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         JSON.stringify({ ...rec, webhookUrl: want }, null, 2) + '\n',
         0o600,
       )
+      webhookChecked = true
     }
 
     /** Rewards a crash left pending are finished (idempotent per invoice). */
@@ -1191,6 +1209,9 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
     }
 
     let stopUnlock: (() => void) | undefined
+    /** BTCPay's webhook was looked at since start; until then it is tried again every minute. */
+    let webhookChecked = false
+    let webhookTimer: NodeJS.Timeout | undefined
     const module: MerchantModule = {
       name: 'merchant',
       handlers,
@@ -1206,13 +1227,27 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         stopUnlock = box.onUnlock(() => {
           void ensureReceiver()
             .then(ensureHooks)
-            .then(reconcileWebhook)
+            .then(() =>
+              reconcileWebhook().catch((err: unknown) =>
+                log.debug('BTCPay webhook not checked yet', { error: String(err) }),
+              ),
+            )
             .then(() => settlement?.recover())
             .then(resumeRewards)
             .catch((err: unknown) => log.debug('merchant reconcile', { error: String(err) }))
         })
+        // BTCPay may still be starting when the box does: look at its webhook again until it
+        // answered once.
+        webhookTimer = setInterval(() => {
+          if (webhookChecked || !box.unlocked) return
+          void reconcileWebhook().catch((err: unknown) =>
+            log.debug('BTCPay webhook not checked yet', { error: String(err) }),
+          )
+        }, 60_000)
+        webhookTimer.unref()
       },
       async stop() {
+        clearInterval(webhookTimer)
         stopUnlock?.()
         await receiver?.close()
         receiver = null
