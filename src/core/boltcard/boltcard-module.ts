@@ -4,7 +4,8 @@
 //     Boltcard NFC Programmer app (boltcard://program|reset?url=<box>/boltcard/keys/<token>);
 //   - taps: LNURL-withdraw on the public routes (lud03-withdraw.ts), each payment claimed as a
 //     payout of the card's pull payment, paid by the box's LND (payment saga), then marked paid —
-//     a saga of its own (tap-settlement.ts), settled after a crash at start and then every 15 s;
+//     a saga of its own (tap-settlement.ts), settled after a crash at start and then every 15 s,
+//     where a payout BTCPay did not take as paid is marked again until it does;
 //   - top up (a new pull payment for balance + top-up, the card re-linked with the same keys,
 //     the old one archived), limits, freeze (archive the pull payment).
 // Card keys are sealed under the box key (<dataDir>/boltcard/card-keys.json, 0600). The app's links
@@ -206,6 +207,19 @@ export function createBoltcardModule(
       ...(c.programmed_at ? { programmedAt: new Date(c.programmed_at).toISOString() } : {}),
       ...(c.last_used_at ? { lastUsedAt: new Date(c.last_used_at).toISOString() } : {}),
       ...(c.last_declined ? { lastDeclined: c.last_declined } : {}),
+      ...untoldOf(c.id),
+    }
+  }
+  /** Taps paid whose payouts BTCPay has not taken as paid yet (retried every 15 s). */
+  const untoldOf = (id: string): Pick<FlashCardView, 'btcpayUntold'> => {
+    const taps = cards().untold(id)
+    if (taps.length === 0) return {}
+    return {
+      btcpayUntold: {
+        taps: taps.length,
+        sat: taps.reduce((n, t) => n + (t.amount_sat ?? 0), 0),
+        reason: taps.at(-1)?.btcpay_reason ?? 'Not tried yet.',
+      },
     }
   }
   const cardOf = (id: string): CardRow => {
@@ -368,7 +382,8 @@ export function createBoltcardModule(
     async start() {
       await settleUnfinished()
       settleTimer = setInterval(() => {
-        if (cards().unfinished().length > 0) void settleUnfinished().catch(() => undefined)
+        if (cards().unfinished().length > 0 || cards().untold().length > 0)
+          void settleUnfinished().catch(() => undefined)
       }, 15_000)
       settleTimer.unref()
     },

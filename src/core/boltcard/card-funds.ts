@@ -28,6 +28,7 @@ export interface CardFunds {
   archive(pullPaymentId: string): Promise<void>
   /** Claims `bolt11` as a payout of the pull payment; the payout id. */
   claim(pullPaymentId: string, bolt11: string, amountSat: number): Promise<string>
+  /** Marks the payout paid; also resolves when BTCPay shows it Completed already. */
   markPaid(payoutId: string): Promise<void>
   cancel(payoutId: string): Promise<void>
   /** The payout (not cancelled) of the pull payment that pays `bolt11`, if BTCPay has one. */
@@ -153,12 +154,19 @@ export class BtcpayCardFunds implements CardFunds {
   }
 
   async markPaid(payoutId: string): Promise<void> {
-    await this.client().call(
-      'POST',
-      `/api/v1/stores/${encodeURIComponent(this.storeId())}/payouts/${encodeURIComponent(payoutId)}/mark-paid`,
-      undefined,
-      'Marking the tap’s payout paid in BTCPay',
-    )
+    const path = `/api/v1/stores/${encodeURIComponent(this.storeId())}/payouts/${encodeURIComponent(payoutId)}`
+    const what = 'Marking the tap’s payout paid in BTCPay'
+    try {
+      await this.client().call('POST', `${path}/mark-paid`, undefined, what)
+    } catch (err) {
+      // BTCPay refuses to mark a Completed payout again: when an earlier try got through (a crash
+      // or a lost answer after BTCPay took it), it is told already.
+      const p = await this.client()
+        .call<PayoutAnswer>('GET', path, undefined, what)
+        .catch(() => undefined)
+      if (p?.state === 'Completed') return
+      throw err
+    }
   }
 
   async cancel(payoutId: string): Promise<void> {

@@ -43,6 +43,13 @@ export interface TapRow {
   reason: string | null
   created_at: number
   expires_at: number
+  /**
+   * 1 while a paid tap's payout is not yet marked paid in BTCPay (the money has gone out; BTCPay
+   * must still be told, tap-settlement.ts); 0 or null when there is nothing left to tell.
+   */
+  btcpay_untold: number | null
+  /** Why BTCPay did not take the last "mark paid", in plain words. */
+  btcpay_reason: string | null
 }
 
 export class CardStore {
@@ -84,9 +91,14 @@ export class CardStore {
       expires_at INTEGER NOT NULL
     )`)
     const columns = this.db.prepare('PRAGMA table_info(taps)').all() as { name: string }[]
-    for (const column of ['bolt11', 'pull_payment_id'])
+    for (const [column, type] of [
+      ['bolt11', 'TEXT'],
+      ['pull_payment_id', 'TEXT'],
+      ['btcpay_untold', 'INTEGER'],
+      ['btcpay_reason', 'TEXT'],
+    ] as const)
       if (!columns.some((c) => c.name === column))
-        this.db.exec(`ALTER TABLE taps ADD COLUMN ${column} TEXT`)
+        this.db.exec(`ALTER TABLE taps ADD COLUMN ${column} ${type}`)
     this.links = new ProgrammingLinks(this.db)
   }
 
@@ -239,6 +251,46 @@ export class CardStore {
 
   finish(k1: string, state: 'paid' | 'failed', reason: string | null = null): void {
     this.db.prepare('UPDATE taps SET state = ?, reason = ? WHERE k1 = ?').run(state, reason, k1)
+  }
+
+  /**
+   * The tap's payment went out and BTCPay must now be told (its payout marked paid): one
+   * statement, so from here the tap is paid for good and only the telling is left.
+   */
+  paidUntold(k1: string): void {
+    this.db
+      .prepare(
+        `UPDATE taps SET state = 'paid', reason = NULL, btcpay_untold = 1, btcpay_reason = NULL
+         WHERE k1 = ?`,
+      )
+      .run(k1)
+  }
+
+  /** BTCPay took the payout as paid. */
+  told(k1: string): void {
+    this.db.prepare('UPDATE taps SET btcpay_untold = 0, btcpay_reason = NULL WHERE k1 = ?').run(k1)
+  }
+
+  /** BTCPay did not take it (yet): why, for the owner. */
+  notTold(k1: string, reason: string): void {
+    this.db.prepare('UPDATE taps SET btcpay_reason = ? WHERE k1 = ?').run(reason, k1)
+  }
+
+  /** Paid taps whose payout BTCPay has not been told about yet, oldest first; of one card or all. */
+  untold(cardId?: string): TapRow[] {
+    const rows = cardId
+      ? this.db
+          .prepare(
+            `SELECT * FROM taps WHERE state = 'paid' AND btcpay_untold = 1 AND card_id = ?
+             ORDER BY created_at`,
+          )
+          .all(cardId)
+      : this.db
+          .prepare(
+            `SELECT * FROM taps WHERE state = 'paid' AND btcpay_untold = 1 ORDER BY created_at`,
+          )
+          .all()
+    return rows as unknown as TapRow[]
   }
 
   /** Paid or being paid by the card's taps since `since` (ms). */

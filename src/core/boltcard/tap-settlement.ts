@@ -4,7 +4,10 @@
 //   claimed   the payout booked on the card's BTCPay pull payment, its id recorded
 //   sending   the payment hash recorded, then the payment handed to the payment saga
 //             (lightning/payment-saga.ts), which records it before LND sees it
-//   paid | failed
+//   paid      the payment went out: recorded before BTCPay is told, so nothing can pay it again
+//   told      BTCPay took the payout as paid; until then the tap stays paid and "BTCPay not yet
+//             told", with BTCPay's reason, and the telling is tried again (tellBtcpay())
+//   failed
 // reconcile() settles every tap a crash left on the way (at start, then on every pass until none
 // is left):
 //   reserved   the payout is looked up in BTCPay by its invoice (the crash may have come between
@@ -12,6 +15,8 @@
 //   claimed    never handed to Lightning: the payout is cancelled, the money stays on the card
 //   sending    the payment saga's outcome (LND's own record after a restart): paid → the payout
 //              is marked paid; failed or never sent → cancelled; in flight → asked again later
+//   paid, BTCPay not told   mark-paid again (card-funds.ts counts a payout BTCPay already shows
+//              Completed as told); never a payment
 import type { PaymentView } from '../../shared/api/lightning'
 import { toUserError } from '../errors'
 import type { Logger } from '../log'
@@ -108,14 +113,37 @@ export class TapSettlement {
   }
 
   private async paid(tap: TapRow) {
-    if (tap.payout_id)
-      await this.deps.funds.markPaid(tap.payout_id).catch((err: unknown) =>
-        this.deps.log.warn('payout not marked paid in BTCPay (paid all the same)', {
-          payoutId: tap.payout_id,
-          error: toUserError(err).code,
-        }),
-      )
-    this.deps.store().finish(tap.k1, 'paid')
+    if (!tap.payout_id) {
+      this.deps.store().finish(tap.k1, 'paid')
+      return
+    }
+    this.deps.store().paidUntold(tap.k1)
+    await this.tell(tap)
+  }
+
+  /** Marks the tap's payout paid in BTCPay; true when BTCPay took it. Never pays anything. */
+  private async tell(tap: TapRow): Promise<boolean> {
+    try {
+      await this.deps.funds.markPaid(tap.payout_id!)
+      this.deps.store().told(tap.k1)
+      return true
+    } catch (err) {
+      const e = toUserError(err)
+      this.deps.store().notTold(tap.k1, e.message)
+      this.deps.log.warn('payout not marked paid in BTCPay yet (paid; trying again later)', {
+        payoutId: tap.payout_id,
+        error: e.code,
+      })
+      return false
+    }
+  }
+
+  /** Tells BTCPay of every paid tap it has not taken as paid yet; how many it took now. */
+  async tellBtcpay(): Promise<number> {
+    let told = 0
+    for (const tap of this.deps.store().untold())
+      if (!this.live.has(tap.k1) && (await this.tell(tap))) told++
+    return told
   }
 
   private async cancel(tap: TapRow, reason: string) {
@@ -124,8 +152,16 @@ export class TapSettlement {
     this.deps.store().finish(tap.k1, 'failed', reason)
   }
 
-  /** Settles the taps a crash (or a payment still in flight) left unfinished; how many. */
+  /**
+   * Settles the taps a crash (or a payment still in flight) left unfinished, then tells BTCPay of
+   * the paid ones it has not taken yet; how many changed.
+   */
   async reconcile(): Promise<number> {
+    const settled = await this.settleUnfinished()
+    return settled + (await this.tellBtcpay())
+  }
+
+  private async settleUnfinished(): Promise<number> {
     const store = this.deps.store()
     let settled = 0
     for (const left of store.unfinished()) {

@@ -25,6 +25,16 @@ export interface FlashCardView {
   readonly lastUsedAt?: string
   /** The last tap that was refused, in the words the terminal got. */
   readonly lastDeclined?: string
+  /**
+   * Taps whose payment went out but whose payout BTCPay has not taken as paid yet (the box tries
+   * again every 15 s and at start; it never pays them again).
+   */
+  readonly btcpayUntold?: {
+    readonly taps: number
+    readonly sat: number
+    /** BTCPay's last answer, in plain words. */
+    readonly reason: string
+  }
 }
 
 export interface FlashCardsView {

@@ -117,6 +117,20 @@ describe('Merchant → Flash Cards', () => {
     expect(carol.textContent).toMatch(/last used never/)
   })
 
+  it('says when a tap’s payment went out but BTCPay was not told yet, with BTCPay’s reason', async () => {
+    setup([
+      card({
+        btcpayUntold: { taps: 2, sat: 3_000, reason: 'BTCPay did not answer.' },
+      }),
+      card({ id: 'aaaaaaaaaaaaaaaa', name: 'Carol' }),
+    ])
+    const alice = await row('Alice')
+    expect(within(alice).getByRole('status').textContent).toMatch(
+      /^Payment sent, BTCPay not yet told: 2 taps \(3,000 sat\) went out, but BTCPay has not taken the payout as paid: BTCPay did not answer\. The box tells BTCPay again every 15 seconds and never pays these taps twice\.$/,
+    )
+    expect(within(await row('Carol')).queryByRole('status')).toBeNull()
+  })
+
   it('tops a card up and sets its limits', async () => {
     const fake = setup([card()])
     const alice = await row('Alice')

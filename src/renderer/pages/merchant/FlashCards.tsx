@@ -140,6 +140,14 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
       {sat(card.perTapSat)} per tap, {sat(card.perDaySat)} per day ({sat(card.spentTodaySat)} today)
       · last used {card.lastUsedAt ? new Date(card.lastUsedAt).toLocaleString() : 'never'}
       {card.lastDeclined && <div className="muted">Last refused tap: {card.lastDeclined}</div>}
+      {card.btcpayUntold && (
+        <div role="status">
+          Payment sent, BTCPay not yet told: {card.btcpayUntold.taps}{' '}
+          {card.btcpayUntold.taps === 1 ? 'tap' : 'taps'} ({sat(card.btcpayUntold.sat)}) went out,
+          but BTCPay has not taken the payout as paid: {card.btcpayUntold.reason} The box tells
+          BTCPay again every 15 seconds and never pays these taps twice.
+        </div>
+      )}
       <div>
         {(card.state === 'issued' || card.state === 'reset') && (
           <>
