@@ -85,6 +85,9 @@ describe('front door (real Caddy)', () => {
     mint = await startMint({
       port: 0,
       dataDir: join(dir, 'mint'),
+      // With a key the mint serves the box's settlement route (POST /internal/v1/…): it must
+      // still never be reachable through the front door.
+      internalSettlementKey: 'a5'.repeat(32),
       config: {
         trustedProxies: ['127.0.0.1'],
         rateLimit: { windowMs: 60_000, perIp: 40, perOperation: {} },
@@ -203,6 +206,22 @@ describe('front door (real Caddy)', () => {
     }
     // The owner's API itself answers directly (it is there, just not public).
     expect((await fetch(`${api.url}/api/health`)).status).toBe(200)
+    // Nor the box↔mint internal settlement routes (the mint's admin route, the box's hook).
+    for (const path of [
+      '/internal/v1/mint-quote/abc/settle',
+      '/internal/settlement/v1/pay',
+      '/internal/settlement/v1/status',
+    ]) {
+      const res = await fetch(`${door}${path}`, { method: 'POST', body: '{}' })
+      expect(res.status, path).toBe(404)
+      expect(await res.text()).toContain('frontdoor.not_public')
+    }
+    // The mint itself serves its route (unsigned: 401), only not through the door.
+    const direct = await fetch(`${mint.url}/internal/v1/mint-quote/abc/settle`, {
+      method: 'POST',
+      body: '{}',
+    })
+    expect(direct.status).toBe(401)
   })
 
   it('refuses bodies over the route’s limit', async () => {

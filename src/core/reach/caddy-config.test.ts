@@ -34,6 +34,40 @@ describe('front door config', () => {
     expect(config.admin).toEqual({ disabled: true })
   })
 
+  it('never forwards /internal/* (the box↔mint settlement routes)', () => {
+    // Caddy path matchers: `*` matches any run of characters; path_regexp as written.
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    const matches = (m: Record<string, unknown>, path: string): boolean => {
+      if (Array.isArray(m.path))
+        return (m.path as string[]).some((glob) =>
+          new RegExp(`^${glob.split('*').map(escape).join('.*')}$`).test(path),
+        )
+      const re = m.path_regexp as { pattern: string } | undefined
+      return re ? new RegExp(re.pattern).test(path) : false
+    }
+    const routes = servers(config).loopback!.routes
+    const forwarding = routes.filter((r) => !JSON.stringify(r).includes('frontdoor.not_public'))
+    expect(forwarding.length).toBeGreaterThan(0)
+    for (const path of [
+      '/internal/v1/mint-quote/abc/settle',
+      '/internal/settlement/v1/pay',
+      '/internal/settlement/v1/status',
+    ]) {
+      const hit = forwarding.filter((r) =>
+        ((r.match as Record<string, unknown>[] | undefined) ?? []).some((m) => matches(m, path)),
+      )
+      expect(hit, path).toEqual([])
+    }
+    // The check itself can see a match: the mint's public API is forwarded.
+    expect(
+      forwarding.some((r) =>
+        ((r.match as Record<string, unknown>[] | undefined) ?? []).some((m) =>
+          matches(m, '/v1/melt/bolt11'),
+        ),
+      ),
+    ).toBe(true)
+  })
+
   it('skips services that are off', () => {
     const c = frontDoorConfig({
       sites: [{ name: 'loopback', address: '127.0.0.1', port: 8480, tls: { kind: 'none' } }],
