@@ -359,9 +359,9 @@ export function createReachModule(
       if (view.problem) log.warn(`tor: ${view.problem.message}`)
       else log.info(view.words)
     }
-    // Only Tor's own answers move the notice: "no tor to ask" (stack stopped) keeps what it said.
-    if (view.state !== 'not-running' && view.state !== 'unknown')
-      notice('reach:tor', 'Tor is not connected', view.problem)
+    // No tor running (the stack stopped) has nothing to say about the Tor network: the notice
+    // goes; a tor that did not answer keeps what it said last.
+    if (view.state !== 'unknown') notice('reach:tor', 'Tor is not connected', view.problem)
     return view
   }
 

@@ -169,6 +169,14 @@ describe('reach notices reach the owner', () => {
     expect(await dashboard()).toEqual([])
     expect(events.some((e) => e.type === 'alert-cleared' && e.id === 'reach:tor')).toBe(true)
 
+    // Stuck again, then tor stops (the stack stopped): nothing is left saying it is offline.
+    tor.phase = stuck
+    await until(dashboard, (a) => a.length === 1)
+    await tor.close()
+    await until(dashboard, (a) => a.length === 0)
+    expect(await dashboard()).toEqual([])
+    tor = await fakeTorControl(files, Buffer.alloc(32, 7), done)
+
     // Tor turned off: the watch stops.
     await engine.call('reach', 'save', { frontDoorPort: 8480, enginePort: 8347 }, CTX)
     const after = tor.heard.length
