@@ -1,6 +1,6 @@
 // The Lightning address (LUD-16) `name@<box address>`: anyone can pay it from a Lightning wallet,
-// and Nostr clients can zap it (NIP-57; the box publishes the zap receipts). It is served by the
-// headless server's public routes, at the box's own web address until it has one of its own.
+// and Nostr clients can zap it (NIP-57; the box publishes the zap receipts). Its domain follows
+// Settings → Reachability, on port 443 only; elsewhere `problem` says why there is none.
 import { useState } from 'react'
 import type { LightningAddressView } from '../../../shared/api/wallet-service'
 import { api } from '../../api/client'
