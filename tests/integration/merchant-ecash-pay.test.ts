@@ -7,11 +7,16 @@
 // moment, a retry after, a new review and a restart of the engine all leave it so. Then the engine
 // is stopped right after a second sale's confirm is sent, before its answer, and started again:
 // that sale is paid once and its eCash spent once. (In local runs the melt had always reached the
-// mint before the stop; the test also takes the other way, a sale left open and paid afterwards.
-// A SIGKILL of the engine in the middle of the melt is not tested here: the eCash wallet's own
-// crash test, ecash-crash.test.ts, covers its melt saga.)
+// mint before that stop.) Then the two ways a stop in the middle of a melt can fall, each made
+// certain by a proxy in front of the mint that holds the box's melt request: the melt never reached
+// the mint (nothing paid, the eCash whole, the sale open and paid once afterwards), and the mint
+// paid while the box never got its answer (settled once after the restart). A SIGKILL of the
+// engine is not tested here: the eCash wallet's own crash test, ecash-crash.test.ts, covers its
+// melt saga.
 import { createHash, X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,6 +52,113 @@ let net: LightningNetwork
 let btcpay: BtcpaySimulator
 let mint: RunningMint
 let engine: Engine
+let mintProxy: MintProxy
+
+/**
+ * The box's way to its mint, with a hand on the melt: while `hold` is set, the first
+ * POST /v1/melt/bolt11 is kept until the test drops it (the mint never sees it) or passes it on
+ * and drops only the mint's answer (the mint pays; the box never hears it); every later one
+ * (the HTTP client's own retries) is dropped until `release()`.
+ */
+interface MintProxy {
+  readonly url: string
+  hold: boolean
+  /** Melts go to the mint again. */
+  release(): void
+  /** Resolves when a melt request is held. */
+  held(): Promise<void>
+  /** Closes the held request's connection without sending it to the mint. */
+  drop(): void
+  /** Sends the held request to the mint, waits for the mint's answer, then drops it. */
+  passOnAndLoseAnswer(): Promise<number>
+  close(): Promise<void>
+}
+
+async function startMintProxy(target: string): Promise<MintProxy> {
+  let holding: { req: IncomingMessage; res: ServerResponse; body: Buffer } | undefined
+  let onHeld: (() => void) | undefined
+  let held = false
+  const forward = (req: IncomingMessage, body: Buffer) =>
+    new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>(
+      (resolve, reject) => {
+        const out = request(
+          new URL(req.url!, target),
+          { method: req.method, headers: { ...req.headers, host: new URL(target).host } },
+          (answer) => {
+            const chunks: Buffer[] = []
+            answer.on('data', (c: Buffer) => chunks.push(c))
+            answer.on('end', () =>
+              resolve({
+                status: answer.statusCode!,
+                headers: answer.headers,
+                body: Buffer.concat(chunks),
+              }),
+            )
+            answer.on('error', reject)
+          },
+        )
+        out.on('error', reject)
+        out.end(body)
+      },
+    )
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      if (p.hold && req.method === 'POST' && req.url === '/v1/melt/bolt11') {
+        // The wallet's HTTP client tries a failed melt again: while holding, those go nowhere.
+        if (holding || held) {
+          res.destroy()
+          return
+        }
+        held = true
+        holding = { req, res, body }
+        onHeld?.()
+        return
+      }
+      forward(req, body).then(
+        (a) => {
+          res.writeHead(a.status, a.headers)
+          res.end(a.body)
+        },
+        () => res.destroy(),
+      )
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const p: MintProxy = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hold: false,
+    held: () =>
+      holding
+        ? Promise.resolve()
+        : new Promise<void>((r) => {
+            onHeld = r
+          }),
+    release() {
+      p.hold = false
+      held = false
+    },
+    drop() {
+      holding?.res.destroy()
+      holding = undefined
+    },
+    async passOnAndLoseAnswer() {
+      const h = holding!
+      holding = undefined
+      const a = await forward(h.req, h.body)
+      h.res.destroy()
+      return a.status
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+  return p
+}
 
 async function until<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
   const end = Date.now() + 30_000
@@ -71,7 +183,7 @@ async function startEngine(): Promise<void> {
     dataDir: engineDir,
     log: silentLogger,
     modules: [
-      ecashModule({ ownMintUrl: () => mint.url, backgroundIntervalMs: 500 }),
+      ecashModule({ ownMintUrl: () => mintProxy.url, backgroundIntervalMs: 500 }),
       merchantModule({
         btcpayUrl: btcpay.url,
         webhookPort: 0,
@@ -107,6 +219,7 @@ beforeAll(async () => {
     backend: { kind: 'lnd', socket: m.socket, cert: m.cert, macaroon: m.macaroon },
     log: silentLogger,
   })
+  mintProxy = await startMintProxy(mint.url)
   btcpay = await startBtcpaySimulator({ network: 'regtest', rates: { EUR: 90_000 } })
   await new OwnerPassword(engineDir).create(OWNER)
   await boxKeyFor(engineDir).enterPassword(OWNER)
@@ -117,6 +230,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await engine?.stop()
+  await mintProxy?.close()
   await mint?.close()
   await btcpay?.close()
   await net?.close()
@@ -135,7 +249,7 @@ describe('a sale paid with the box’s eCash (own mint, world LND, BTCPay simula
 
   it('the wallet holds eCash minted by the box’s own mint', async () => {
     const q = await ecash<MintQuoteView>('mintQuote', { amount: 30_000 })
-    expect(q.mintUrl).toBe(mint.url)
+    expect(q.mintUrl).toBe(mintProxy.url)
     await ln.pay({ lnd: shopLnd(), request: q.invoice })
     before = await until(async () => {
       await ecash('checkMintQuote', { quoteId: q.quoteId }).catch(() => undefined)
@@ -272,5 +386,94 @@ describe('a sale paid with the box’s eCash (own mint, world LND, BTCPay simula
     const spent = start - (await balance())
     expect(spent).toBeGreaterThanOrEqual(r.amountSat)
     expect(spent).toBeLessThanOrEqual(r.totalSat)
+  })
+
+  /** A sale, reviewed, whose confirm's melt the proxy holds; the engine is stopping meanwhile. */
+  async function saleStoppedMidMelt(amount: string, description: string) {
+    const s = await merchant<MerchantInvoice & { bolt11: string }>('createInvoice', {
+      amount,
+      description,
+    })
+    const r = await merchant<EcashPayReview>('ecashPayReview', { invoiceId: s.id })
+    const start = await balance()
+    mintProxy.hold = true
+    const confirm = merchant<EcashPayResult>('ecashPayConfirm', { reviewId: r.reviewId }).then(
+      (v) => v,
+      (err: unknown) => err,
+    )
+    await mintProxy.held()
+    return { sale: s, review: r, start, confirm }
+  }
+  const paymentsTo = async (bolt11: string) =>
+    (await ln.getPayments({ lnd: mintLnd() })).payments.filter(
+      (p) => p.request === bolt11 && p.is_confirmed,
+    ).length
+  async function restart() {
+    boxKeyFor(engineDir).lock()
+    await boxKeyFor(engineDir).enterPassword(OWNER)
+    await startEngine()
+  }
+
+  it('stopped while its melt was on the way and the mint never got it: nothing paid, the eCash whole, the sale paid once afterwards', async () => {
+    const { sale: s, review: r, start, confirm } = await saleStoppedMidMelt('2.7', 'A tea')
+    // The engine stops with the melt held; the request is lost, the mint never sees it.
+    const stopping = engine.stop()
+    mintProxy.drop()
+    await stopping
+    mintProxy.release()
+    expect(await confirm).toBeInstanceOf(Error)
+    await restart()
+    await expect(merchant('ecashPayConfirm', { reviewId: r.reviewId })).rejects.toMatchObject({
+      code: 'merchant.already_paying',
+    })
+    // The wallet finds the proofs it had set aside unspent at the mint (NUT-07) and keeps them.
+    await until(
+      async () => ((await balance()) === start ? true : undefined),
+      'the eCash set aside for the lost melt is whole again',
+    )
+    expect(await paymentsTo(s.bolt11)).toBe(0)
+    expect((await saleOf(s.id))?.status).toBe('New')
+    // The sale is still open: paying it now pays it once.
+    const again = await merchant<EcashPayReview>('ecashPayReview', { invoiceId: s.id })
+    const done = await merchant<EcashPayResult>('ecashPayConfirm', { reviewId: again.reviewId })
+    expect(done.state).toBe('paid')
+    await until(
+      async () => ((await saleOf(s.id))?.status === 'Settled' ? true : undefined),
+      'the sale settled',
+    )
+    expect(await paymentsTo(s.bolt11)).toBe(1)
+    expect(await balance()).toBe(start - again.amountSat - done.feeSat)
+  })
+
+  it('stopped while the mint paid and its answer never reached the box: settled once after the restart', async () => {
+    const { sale: s, review: r, start, confirm } = await saleStoppedMidMelt('3.6', 'A scone')
+    // The mint gets the melt and pays the store; the engine stops before the answer arrives.
+    const stopping = engine.stop()
+    expect(await mintProxy.passOnAndLoseAnswer()).toBe(200)
+    await stopping
+    mintProxy.release()
+    expect(await confirm).toBeInstanceOf(Error)
+    expect(await paymentsTo(s.bolt11)).toBe(1)
+    await restart()
+    await expect(merchant('ecashPayConfirm', { reviewId: r.reviewId })).rejects.toMatchObject({
+      code: 'merchant.already_paying',
+    })
+    // The wallet learns from the mint that the proofs were spent: down by the amount and at most
+    // its fee reserve, once.
+    const settled = await until(async () => {
+      const b = await balance()
+      return b <= start - r.amountSat ? b : undefined
+    }, 'the wallet settled the melt whose answer it lost')
+    expect(start - settled).toBeLessThanOrEqual(r.totalSat)
+    await until(
+      async () => ((await saleOf(s.id))?.status === 'Settled' ? true : undefined),
+      'the sale settled',
+    )
+    await expect(merchant('ecashPayReview', { invoiceId: s.id })).rejects.toMatchObject({
+      code: 'merchant.invoice_not_open',
+    })
+    await new Promise((res) => setTimeout(res, 1500))
+    expect(await balance()).toBe(settled)
+    expect(await paymentsTo(s.bolt11)).toBe(1)
   })
 })
