@@ -9,6 +9,9 @@ import { startMint, type RunningMint, type StartMintOptions } from './index'
 import { scrub, type Logger } from './log'
 import { enginePort } from '../../shared/engine-port'
 
+// `start` carries the secrets the engine hands over, never in the environment or the command
+// line: `seedPassphrase`, and `internalSettlementKey` (hex) with `internalSettlementUrl` for
+// internal settlement with the box (README "Internal settlement").
 type ToChild =
   | { type: 'start'; options: Omit<StartMintOptions, 'log' | 'store'> }
   | { type: 'call'; id: number; op: keyof MintControl; args: unknown[] }

@@ -269,6 +269,29 @@ describe('an invoice of the mint’s own node that is not its quote', () => {
   })
 })
 
+describe('the key and the hook URL', () => {
+  it('refuses a malformed key without echoing it, and a hook URL without a key', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mint-internal-'))
+    const bad = 'zz' + randomBytes(31).toString('hex')
+    const err = await startMint({
+      port: 0,
+      dataDir: dir,
+      log: silentLogger,
+      internalSettlementKey: bad,
+    }).catch((e: Error) => e)
+    expect(String(err)).toMatch(/must be 32 bytes written as 64 hex digits/)
+    expect(String(err)).not.toContain(bad)
+    await expect(
+      startMint({
+        port: 0,
+        dataDir: dir,
+        log: silentLogger,
+        internalSettlementUrl: 'http://127.0.0.1:1/internal/settlement/v1',
+      }),
+    ).rejects.toThrow(/URL is set but its key is not/)
+  })
+})
+
 describe('POST /internal/v1/mint-quote/{id}/settle (the box settles the mint’s own quote)', () => {
   const settle = (id: string, body: string, headers: Record<string, string>) =>
     fetch(`${mint!.url}/internal/v1/mint-quote/${id}/settle`, {
