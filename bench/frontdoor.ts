@@ -1,21 +1,22 @@
 // `npm run bench:frontdoor` — what the public front door (Caddy) costs: requests per second and
 // p99 latency for the mint's GET /v1/keys and a relay REQ → EOSE, directly and through the front
 // door, in the same run. Caddy is the installed binary (Debian's `caddy`, as in the tests) with
-// the config the box renders; the mint (fake Lightning backend) and the relay run in this
-// process on loopback, as in the tests. Last line: `front door overhead: <p99 ratio>x latency,
-// <throughput ratio>x throughput` (each the mean of the two workloads; target ≥ 0.7× throughput,
-// p99 under 2×).
+// the config and the Go runtime settings the box renders; the mint (fake Lightning backend) and
+// the relay run in this process on loopback, as in the tests. Before the last line, the CPU each
+// process spent per 1,000 measured requests on each path (from /proc: steadier than requests per
+// second on a busy machine). Last line: `front door overhead: <p99 ratio>x latency, <throughput
+// ratio>x throughput` (each the mean of the two workloads; target ≥ 0.7× throughput, p99 under 2×).
 //
 // Options: --requests N (per workload and path, default 3000), --concurrency N (default 16).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { startMint } from '../services/mint/src/index'
 import { startRelay } from '../services/relay/src/index'
-import { frontDoorConfig } from '../src/core/reach/caddy-config'
+import { FRONT_DOOR_RUNTIME_ENV, frontDoorConfig } from '../src/core/reach/caddy-config'
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -45,6 +46,15 @@ interface Result {
   rps: number
   p99: number
 }
+
+/** CPU-seconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux). */
+function procCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK
+}
+const CLK_TCK = 100 // USER_HZ: 100 on every Linux architecture Node supports
 
 /** `workers` loops, each running `one()` until `total` calls have been made. */
 async function load(
@@ -141,7 +151,14 @@ try {
   writeFileSync(join(dir, 'caddy.json'), JSON.stringify(config))
   caddy = spawn('caddy', ['run', '--config', join(dir, 'caddy.json')], {
     stdio: ['ignore', 'ignore', 'ignore'],
-    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    // The Go runtime settings of the box's caddy container (src/core/stack/caddy.ts).
+    env: {
+      ...process.env,
+      ...FRONT_DOOR_RUNTIME_ENV,
+      HOME: dir,
+      XDG_DATA_HOME: dir,
+      XDG_CONFIG_HOME: dir,
+    },
   })
   caddy.once('error', (err) => {
     console.error(`cannot start caddy (${err.message}): install it (Debian: apt install caddy)`)
@@ -165,21 +182,56 @@ try {
     rps: Math.max(a.rps, b.rps),
     p99: Math.min(a.p99, b.p99),
   })
-  const rounds = async (f: (url: string) => Promise<Result>, direct: string, doorUrl: string) => {
+  // CPU each process spends on the measured rounds (not the warm-up), per path: this process
+  // (the load client with the mint and the relay) and Caddy. Much less sensitive to whatever
+  // else the machine runs than requests per second.
+  interface Cpu {
+    requests: number
+    self: number
+    caddy: number
+  }
+  const cpu = (): Cpu => ({ requests: 0, self: 0, caddy: 0 })
+  const measured = async (f: () => Promise<Result>, into: Cpu): Promise<Result> => {
+    const s0 = process.cpuUsage()
+    const c0 = procCpu(caddy!.pid!)
+    const r = await f()
+    const s1 = process.cpuUsage(s0)
+    into.requests += REQUESTS
+    into.self += (s1.user + s1.system) / 1e6
+    into.caddy += procCpu(caddy!.pid!) - c0
+    return r
+  }
+  const rounds = async (
+    f: (url: string) => Promise<Result>,
+    direct: string,
+    doorUrl: string,
+    dc: Cpu,
+    fc: Cpu,
+  ) => {
     await f(direct)
     await f(doorUrl)
-    let d = await f(direct)
-    let fd = await f(doorUrl)
-    d = best(d, await f(direct))
-    fd = best(fd, await f(doorUrl))
+    let d = await measured(() => f(direct), dc)
+    let fd = await measured(() => f(doorUrl), fc)
+    d = best(d, await measured(() => f(direct), dc))
+    fd = best(fd, await measured(() => f(doorUrl), fc))
     return [d, fd] as const
   }
-  const [kd, kf] = await rounds(keys, mint.url, door)
+  const perK = (x: number, c: Cpu) => `${((x / c.requests) * 1000).toFixed(3)} s`
+  const cpuLine = (what: string, d: Cpu, f: Cpu) =>
+    console.log(
+      `${what} CPU per 1,000 requests: direct ${perK(d.self, d)} bench process` +
+        ` · front door ${perK(f.self, f)} bench process + ${perK(f.caddy, f)} caddy`,
+    )
+  const [kdc, kfc, rdc, rfc] = [cpu(), cpu(), cpu(), cpu()]
+  const [kd, kf] = await rounds(keys, mint.url, door, kdc, kfc)
   console.log(`mint /v1/keys   direct       ${Math.round(kd.rps)}/s  p99 ${ms(kd.p99)}`)
   console.log(`mint /v1/keys   front door   ${Math.round(kf.rps)}/s  p99 ${ms(kf.p99)}`)
-  const [rd, rf] = await rounds(relayReq, relay.url, door.replace('http', 'ws'))
+  const [rd, rf] = await rounds(relayReq, relay.url, door.replace('http', 'ws'), rdc, rfc)
   console.log(`relay REQ→EOSE  direct       ${Math.round(rd.rps)}/s  p99 ${ms(rd.p99)}`)
   console.log(`relay REQ→EOSE  front door   ${Math.round(rf.rps)}/s  p99 ${ms(rf.p99)}`)
+  console.log('(bench process: the load client, the mint and the relay, in one Node process)')
+  cpuLine('mint /v1/keys ', kdc, kfc)
+  cpuLine('relay REQ→EOSE', rdc, rfc)
   const latency = (kf.p99 / kd.p99 + rf.p99 / rd.p99) / 2
   const throughput = (kf.rps / kd.rps + rf.rps / rd.rps) / 2
   console.log(

@@ -18,7 +18,7 @@ import { createEngine, type Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
 import { silentLogger } from '../../src/core/log'
 import { nip05Response } from '../../src/core/nostr/nip05'
-import { frontDoorConfig } from '../../src/core/reach/caddy-config'
+import { FRONT_DOOR_RUNTIME_ENV, frontDoorConfig } from '../../src/core/reach/caddy-config'
 import { checkPublicAddress } from '../../src/core/reach/address-check'
 import { debianCaddyImage } from '../images/debian-binary-image'
 
@@ -143,6 +143,7 @@ describe('front door (real Caddy)', () => {
       'io.flashbox.test=1',
       '--network',
       'host',
+      ...Object.entries(FRONT_DOOR_RUNTIME_ENV).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
       '-v',
       `${dir}:/cfg`,
       image.tag,
@@ -170,10 +171,14 @@ describe('front door (real Caddy)', () => {
     const direct = await (await fetch(`${mint.url}/v1/keys`)).json()
     const through = await fetch(`${door}/v1/keys`)
     expect(through.status).toBe(200)
+    // In one piece of declared length, not re-chunked by the door.
+    expect(through.headers.get('content-length')).toMatch(/^\d+$/)
+    expect(through.headers.get('transfer-encoding')).toBeNull()
     expect(await through.json()).toEqual(direct)
 
     const nip11 = await fetch(`${door}/`, { headers: { accept: 'application/nostr+json' } })
     expect(nip11.status).toBe(200)
+    expect(nip11.headers.get('transfer-encoding')).toBeNull()
     expect(((await nip11.json()) as { self?: string }).self).toBe(relay.relay.key.pubkey)
 
     const ws = await wsOpen(door.replace('http', 'ws'))

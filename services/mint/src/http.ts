@@ -249,8 +249,11 @@ export function createMintHttp(
     headers: Record<string, string> = {},
   ) => {
     if (res.headersSent) return
+    // A declared length: the answer goes out in one piece, not chunked (writeHead before end()
+    // would otherwise make Node chunk it), so a proxy in front forwards it in one piece too.
     res.writeHead(status, {
       'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
       'access-control-allow-origin': '*',
       'cache-control': 'no-store',
       ...headers,

@@ -66,6 +66,16 @@ export interface CaInstallPage {
 type Json = Record<string, unknown>
 
 /**
+ * The front door's Go runtime settings, for its container (src/core/stack/caddy.ts) and for
+ * bench:frontdoor's caddy. One scheduler thread: the door shares a small machine with bitcoind,
+ * LND, the engine and the services behind it, and one core proxies thousands of requests a second
+ * (bench:frontdoor prints its CPU per request). With one thread per core Go hands requests
+ * between threads (a futex wake per request instead of one per few) and a flood on the public
+ * routes could take every core from the box, the owner's UI included (issue 13, item 6).
+ */
+export const FRONT_DOOR_RUNTIME_ENV: Readonly<Record<string, string>> = { GOMAXPROCS: '1' }
+
+/**
  * Which door a request to the engine came through (the engine's server reads it from loopback
  * only): 'owner-lan' asks for password and device pairing. Always set by Caddy, so a client
  * cannot send its own.
@@ -108,8 +118,10 @@ function reverseProxy(
       // door does not open and close a TCP connection to the service per request.
       keep_alive: { enabled: true, max_idle_conns_per_host: maxConns, idle_timeout: '2m' },
     },
-    // Stream answers as they come (NIP-11, the mint's NUT-17 and checkout polling): no buffering.
-    flush_interval: -1,
+    // No flush_interval: Caddy already streams, flushing every write, whatever has no declared
+    // length or is text/event-stream, and WebSockets (the mint's NUT-17, the relay) are spliced
+    // once upgraded. For an answer of declared length, -1 would only cost a timer, a goroutine and
+    // separate writes for the headers and the body per request (bench:frontdoor).
     // The engine's server answers only to the host names it knows: it is reached as loopback and
     // reads the public host from X-Forwarded-Host, and the door from DOOR_HEADER.
     ...(door

@@ -9,7 +9,7 @@
 // and the plain-HTTP page that serves only the CA certificate.
 import type { ReachSettings } from '../../shared/reach'
 import type { Settings } from '../../shared/settings'
-import { frontDoorConfig, type FrontDoorSite } from '../reach/caddy-config'
+import { FRONT_DOOR_RUNTIME_ENV, frontDoorConfig, type FrontDoorSite } from '../reach/caddy-config'
 import { FlashError } from '../errors'
 import { serviceDir, type RenderContext } from './context'
 import { probe } from './health'
@@ -125,7 +125,12 @@ export function caddySpec(ctx: RenderContext): ContainerSpec {
     image: ctx.image('caddy'),
     entrypoint: ['caddy'],
     command: ['run', '--config', CADDY_CONFIG],
-    env: { HOME: '/data', XDG_DATA_HOME: '/data/storage', XDG_CONFIG_HOME: '/data/config' },
+    env: {
+      ...FRONT_DOOR_RUNTIME_ENV,
+      HOME: '/data',
+      XDG_DATA_HOME: '/data/storage',
+      XDG_CONFIG_HOME: '/data/config',
+    },
     ports: [],
     mounts: [{ kind: 'bind', source: dir, target: '/data' }],
     files: [
