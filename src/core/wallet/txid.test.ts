@@ -1,6 +1,6 @@
 import * as bitcoin from 'bitcoinjs-lib'
 import { describe, expect, it } from 'vitest'
-import { transactionId } from './txid'
+import { transactionId, transactionOutputs } from './txid'
 
 /** A transaction with `ins` inputs and `outs` outputs; scripts of the given lengths. */
 function makeTx(opts: { ins: number; outs: number; scriptLen: number; witness: boolean }) {
@@ -39,9 +39,26 @@ describe('transactionId (BIP144)', () => {
     expect(Buffer.from(b.getHash(true)).equals(Buffer.from(a.getHash(true)))).toBe(false)
   })
 
+  it('reads the outputs (value and script) as bitcoinjs-lib parses them', () => {
+    for (const witness of [true, false])
+      for (const [ins, outs, scriptLen] of [
+        [1, 1, 22],
+        [2, 260, 25],
+        [1, 2, 300],
+      ] as const) {
+        const tx = makeTx({ ins, outs, scriptLen, witness })
+        tx.outs[0]!.value = 2_099_999_997_690_000n // above 2^32: the high word counts
+        const read = transactionOutputs(tx.toBuffer())
+        expect(read.map((o) => [o.valueSat, Buffer.from(o.script).toString('hex')])).toEqual(
+          tx.outs.map((o) => [Number(o.value), Buffer.from(o.script).toString('hex')]),
+        )
+      }
+  })
+
   it('refuses a transaction cut short', () => {
     const raw = makeTx({ ins: 2, outs: 2, scriptLen: 22, witness: true }).toBuffer()
     expect(() => transactionId(raw.subarray(0, 60))).toThrow(RangeError)
     expect(() => transactionId(raw.subarray(0, 8))).toThrow(RangeError)
+    expect(() => transactionOutputs(raw.subarray(0, 150))).toThrow(RangeError)
   })
 })

@@ -19,8 +19,17 @@ function compactSize(raw: Uint8Array, pos: number): [number, number] {
   return [Number(value), pos + 9]
 }
 
-/** Where the outputs of a transaction end (the witness, if any, starts there). */
-function outputsEnd(raw: Uint8Array, start: number): number {
+/** An output as serialized: its value (sat) and its script. */
+export interface RawOutput {
+  readonly valueSat: number
+  readonly script: Uint8Array
+}
+
+/**
+ * Where the outputs of a transaction end (the witness, if any, starts there); with `outputs`,
+ * each output is read into it on the way.
+ */
+function outputsEnd(raw: Uint8Array, start: number, outputs?: RawOutput[]): number {
   let pos = start
   let count: number
   ;[count, pos] = compactSize(raw, pos)
@@ -31,12 +40,32 @@ function outputsEnd(raw: Uint8Array, start: number): number {
   }
   ;[count, pos] = compactSize(raw, pos)
   for (let i = 0; i < count; i++) {
+    const valueAt = pos
     let len: number
     ;[len, pos] = compactSize(raw, pos + 8) // value, then the script length
+    if (pos + len > raw.length) throw new RangeError('transaction ends inside its outputs')
+    if (outputs) {
+      // Little-endian 64-bit; any real amount (at most 21e14 sat) is below 2^53.
+      const view = new DataView(raw.buffer, raw.byteOffset + valueAt, 8)
+      const valueSat = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32
+      outputs.push({ valueSat, script: raw.subarray(pos, pos + len) })
+    }
     pos += len
   }
   if (pos > raw.length) throw new RangeError('transaction ends inside its outputs')
   return pos
+}
+
+/**
+ * The outputs of a raw transaction, read straight from its bytes (no full parse). Once the
+ * bytes hash to the txid asked for (transactionId), these are that transaction's outputs: they
+ * lie in the part the id covers.
+ */
+export function transactionOutputs(raw: Uint8Array): RawOutput[] {
+  if (raw.length < 10) throw new RangeError('too short for a transaction')
+  const outputs: RawOutput[] = []
+  outputsEnd(raw, raw[4] === 0x00 && raw[5] === 0x01 ? 6 : 4, outputs)
+  return outputs
 }
 
 /** The txid (display hex) of a raw transaction, with or without witness. */

@@ -25,7 +25,7 @@ import { AccountKeys, type DerivedAddress } from './account'
 import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electrum-session'
 import { electrumStatus, type HistoryItem } from './electrum-status'
 import { MerkleVerifier, parseHeader } from './merkle-proof'
-import { transactionId } from './txid'
+import { transactionId, transactionOutputs, type RawOutput } from './txid'
 import type { Prevout, StoredAddress, StoredTx, WalletStore } from './wallet-store'
 import type { WalletAccount, WalletChain } from './types'
 
@@ -549,11 +549,13 @@ export class WalletSync {
         touched.add(this.accounts.get(a.account)!)
       }
     })
-    // The proofs (and missing headers) the histories call for are asked for at once, in flight
-    // together with the transactions; electrs works on them while this process parses.
+    // The transactions are asked for first (electrs answers one connection's requests in order,
+    // and parsing them is this process's longest step), then at once the proofs (and missing
+    // headers) the histories call for: electrs works on those while this process parses.
+    const txs = this.fetchTransactions([...touched])
     const early = this.requestProofs(this.proofsWanted([...touched]))
     early.catch(() => undefined) // if the transactions fail first, this answer is not awaited
-    await this.fetchTransactions([...touched])
+    await txs
     // The outputs new deposits spend (for their fees), in flight while the proofs are checked.
     const parents = this.requestPrevouts([...touched])
     parents.catch(() => undefined) // awaited below, unless verification throws first
@@ -662,19 +664,24 @@ export class WalletSync {
         this.log.debug('no parent transaction yet', { txid, code: a.error.code })
         return
       }
+      // Only the spent outputs are needed: read from the bytes once they match the id (a parent
+      // can be large, e.g. a payout to a thousand people, and a full parse of it is wasted).
       const raw = Buffer.from(a.value, 'hex')
-      const parent = bitcoin.Transaction.fromBuffer(raw)
-      if (transactionId(raw) !== txid) {
+      let outs: RawOutput[]
+      try {
+        if (transactionId(raw) !== txid) throw new RangeError('another id')
+        outs = transactionOutputs(raw)
+      } catch {
         this.log.warn('electrs sent a parent transaction that does not match its id', { txid })
         return
       }
       for (const vout of wanted.get(txid)!) {
-        const o = parent.outs[vout]
+        const o = outs[vout]
         if (!o) continue
         out.set(`${txid}:${vout}`, {
           txid,
           vout,
-          valueSat: Number(o.value),
+          valueSat: o.valueSat,
           script: Buffer.from(o.script).toString('hex'),
         })
       }
