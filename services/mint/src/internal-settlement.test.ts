@@ -222,6 +222,23 @@ describe('an invoice of the mint’s own node that is not its quote', () => {
     expect(hook!.settled.size).toBe(0)
   })
 
+  it('a quote made while the hook was set is refused, not attempted, after a restart without it', async () => {
+    await start({ hook: true })
+    const { w, proofs } = await funded(16)
+    const inv = ownNodeInvoice(8)
+    const mq = await w.createMeltQuoteBolt11(inv.request)
+    await mint!.close()
+    backend = new FakeWalletBackend({ network: 'regtest', statePath: ':memory:', nodeKey })
+    mint = await startMint({ port: 0, dataDir: dir, backend, log: silentLogger })
+    const w2 = await wallet()
+    await expect(w2.meltProofsBolt11(mq, proofs)).rejects.toMatchObject({
+      code: 20004,
+      message: OWN_NODE_DETAIL,
+    })
+    expect(await states(w2, proofs)).toBe('UNSPENT')
+    expect(hook!.calls).toEqual([])
+  })
+
   it('PENDING stays pending; the loop asks /status (never /pay again) and settles once', async () => {
     await start({ hook: true })
     const { w, proofs } = await funded(32)

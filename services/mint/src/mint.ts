@@ -653,6 +653,9 @@ export class Mint {
     if (q.state === 'PAID')
       throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
     if (q.expiry <= now()) throw new MintError(ErrorCode.QuoteExpired, 'Quote is expired.')
+    // Quoted while the box's hook was set, melted after a restart without it: nobody can pay it.
+    if (q.settlement === 'box' && !this.hook)
+      throw new MintError(ErrorCode.LightningPaymentFailed, OWN_NODE_DETAIL)
     const blanks = this.lowerOutputs(req.outputs ?? [])
     // SIG_ALL signs the outputs exactly as the wallet sent them.
     const ins = this.verifyInputs(req.inputs, req.outputs ?? [], q.id)
