@@ -53,6 +53,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
+          // One Chromium for every e2e file (each connects to it).
+          globalSetup: ['./tests/e2e/chromium-server.ts'],
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 300_000,

@@ -42,7 +42,7 @@ import {
   type WalletWorld,
 } from '../integration/wallet-harness'
 import {
-  launchBrowser,
+  connectBrowser,
   newPage,
   noContainersStack,
   pageErrors,
@@ -119,7 +119,7 @@ beforeAll(async () => {
         }),
     ],
   })
-  browser = await launchBrowser()
+  browser = await connectBrowser()
   page = await newPage(browser, 1280, 1000)
 }, 120_000)
 

@@ -4,7 +4,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  launchBrowser,
+  connectBrowser,
   newPage,
   pageErrors,
   setOwnerPassword,
@@ -24,7 +24,7 @@ describe('first run (no Docker)', () => {
     // Point the engine at a Docker that is not there.
     process.env.DOCKER_HOST = 'unix:///nonexistent/flashbox-e2e-docker.sock'
     box = await startBox()
-    browser = await launchBrowser()
+    browser = await connectBrowser()
   })
 
   afterAll(async () => {

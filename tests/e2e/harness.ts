@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { inject } from 'vitest'
 import { startHttpApi, type HttpApi } from '../../src/core/api/http/server'
 import { createEngine, type Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
@@ -14,6 +15,7 @@ import { basicChecks } from '../../src/core/stack/catalog'
 import type { Settings } from '../../src/shared/settings'
 import { testLabels, testPlan } from '../images/test-catalog'
 import { buildRenderer, repoRoot } from '../../scripts/build-renderer'
+import { chromiumLaunchOptions } from './chromium-server'
 
 export const artifacts = join(repoRoot, 'test-artifacts', 'e2e')
 
@@ -80,17 +82,19 @@ export async function startBox(
   }
 }
 
+/** A Chromium of the caller's own (outside Vitest, e.g. bench/ui.ts); `close()` stops it. */
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  })
+  return chromium.launch(chromiumLaunchOptions)
+}
+
+/**
+ * For a test file: the e2e project's shared Chromium (chromium-server.ts), or one of the file's
+ * own where there is none (run outside the e2e project). `close()` ends the file's use of it: its
+ * contexts and pages go, and an own Chromium stops.
+ */
+export function connectBrowser(): Promise<Browser> {
+  const endpoint = inject('chromiumWsEndpoint')
+  return endpoint ? chromium.connect(endpoint) : launchBrowser()
 }
 
 export async function newPage(browser: Browser, width = 1024, height = 700): Promise<Page> {

@@ -21,7 +21,7 @@ import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { startWorldLnd, type WorldLnd } from '../simulators/world/lnd-rpc'
 import {
-  launchBrowser,
+  connectBrowser,
   newPage,
   noContainersStack,
   pageErrors,
@@ -88,7 +88,7 @@ beforeAll(async () => {
       }),
     ],
   })
-  browser = await launchBrowser()
+  browser = await connectBrowser()
   page = await newPage(browser, 1280, 1000)
 }, 120_000)
 

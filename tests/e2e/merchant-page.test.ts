@@ -25,7 +25,7 @@ import { Ntag424Emulator } from '../simulators/ntag424-emulator'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import {
-  launchBrowser,
+  connectBrowser,
   newPage,
   noContainersStack,
   pageErrors,
@@ -83,7 +83,7 @@ beforeAll(async () => {
       boltcardModule({ baseUrl: () => box?.url.replace(/\/$/, '') }),
     ],
   })
-  browser = await launchBrowser()
+  browser = await connectBrowser()
   page = await newPage(browser, 1280, 1000)
 }, 180_000)
 

@@ -21,7 +21,7 @@ import { cleanupProject } from '../images/harness'
 import { buildLifecycleImage, testLabels } from '../images/test-catalog'
 import { e2eCatalog } from './e2e-catalog'
 import {
-  launchBrowser,
+  connectBrowser,
   newPage,
   pageErrors,
   setOwnerPassword,
@@ -61,7 +61,7 @@ describe('settings tools and the folder step', () => {
         reachModule({ mdnsPort: 20000 + (process.pid % 20000) }),
       ],
     })
-    browser = await launchBrowser()
+    browser = await connectBrowser()
     page = await newPage(browser, 1280, 900)
   })
 

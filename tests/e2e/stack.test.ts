@@ -11,7 +11,7 @@ import { cleanupProject } from '../images/harness'
 import { buildLifecycleImage, testLabels } from '../images/test-catalog'
 import { repoRoot } from '../../scripts/build-renderer'
 import { e2eCatalog } from './e2e-catalog'
-import { launchBrowser, newPage, setOwnerPassword, shot, startBox, type Box } from './harness'
+import { connectBrowser, newPage, setOwnerPassword, shot, startBox, type Box } from './harness'
 import { startSimulatedSync, type SimulatedSync } from './sync-simulators'
 
 const project = `fbe2e-${process.pid}`
@@ -63,7 +63,7 @@ describe('stack on the real Docker Engine', () => {
       },
     })
     sync.attach(box.engine.events)
-    browser = await launchBrowser()
+    browser = await connectBrowser()
     page = await newPage(browser, 1280, 800)
   })
 

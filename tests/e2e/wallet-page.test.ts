@@ -22,7 +22,7 @@ import {
 } from '../integration/wallet-harness'
 import { TestKey } from '../simulators/world/test-keys'
 import {
-  launchBrowser,
+  connectBrowser,
   newPage,
   noContainersStack,
   pageErrors,
@@ -63,7 +63,7 @@ beforeAll(async () => {
       }),
     ],
   })
-  browser = await launchBrowser()
+  browser = await connectBrowser()
   page = await newPage(browser, 1280, 1000)
 }, 120_000)
 
