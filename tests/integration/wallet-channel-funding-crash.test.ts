@@ -5,119 +5,57 @@
 // LND and the chain. Each case checks: the channel is funded at most once (one funding
 // transaction, never a second spend of the coins), no coin stays held, and a signed funding LND
 // waits for is published, never lost.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BitcoindRpc } from '../../src/core/clients/bitcoind-rpc'
+import type { ChannelFundingState } from '../../src/core/wallet/send/channel-funding-saga'
+import { InjectedCrash } from '../../src/core/wallet/send/lightning-moves'
 import {
-  ChannelFundingStore,
-  type ChannelFundingState,
-} from '../../src/core/wallet/send/channel-funding-saga'
-import { nodeFeeEstimator } from '../../src/core/wallet/send/fee-rates'
-import { InjectedCrash, LightningMoves } from '../../src/core/wallet/send/lightning-moves'
-import { SendStore } from '../../src/core/wallet/send/send-saga'
-import { SendService } from '../../src/core/wallet/send/send-service'
-import {
-  makeRpcauth,
-  startBitcoindSimulator,
-  type BitcoindSimulator,
-} from '../simulators/bitcoind-simulator'
-import { Chain } from '../simulators/world/chain'
-import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
-import { fundedKey, TestKey } from '../simulators/world/test-keys'
-import { ChainWallet } from './wallet/chain-wallet'
+  ln,
+  openWalletSide,
+  startWalletLightningWorld,
+  type WalletLightningWorld,
+  type WalletSide,
+} from './wallet/lightning-moves-world'
 
-const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
-
-let dir: string
-let chain: Chain
-let sim: BitcoindSimulator
-let net: LightningNetwork
-let lnd: Lightning.AuthenticatedLnd
-let wallet: ChainWallet
-let rpc: BitcoindRpc
-let peerUri: string
-let peerKey: string
+let world: WalletLightningWorld
 
 /** The box's wallet-side objects, as one process would hold them; `restart()` drops them all. */
 class Box {
-  sends!: SendStore
-  fundings!: ChannelFundingStore
-  send!: SendService
-  moves!: LightningMoves
+  private side: WalletSide
   constructor(crashAt?: ChannelFundingState) {
-    this.open(crashAt)
+    this.side = openWalletSide(world, (_id, state) => {
+      if (state === crashAt) throw new InjectedCrash(`crash after ${state}`)
+    })
   }
-  private open(crashAt?: ChannelFundingState) {
-    this.sends = new SendStore(join(dir, 'sends.sqlite'))
-    this.fundings = new ChannelFundingStore(join(dir, 'channel-fundings.sqlite'))
-    this.send = new SendService({
-      wallet,
-      node: rpc,
-      fees: nodeFeeEstimator(rpc),
-      store: this.sends,
-    })
-    this.moves = new LightningMoves({
-      send: this.send,
-      wallet,
-      lnd: () => lnd,
-      fundings: this.fundings,
-      afterStep: (_id, state) => {
-        if (state === crashAt) throw new InjectedCrash(`crash after ${state}`)
-      },
-    })
+  get sends() {
+    return this.side.sends
+  }
+  get fundings() {
+    return this.side.fundings
+  }
+  get send() {
+    return this.side.send
+  }
+  get moves() {
+    return this.side.moves
   }
   restart(): void {
-    this.sends.close()
-    this.fundings.close()
-    this.open()
+    this.side.close()
+    this.side = openWalletSide(world)
   }
   close(): void {
-    this.sends.close()
-    this.fundings.close()
+    this.side.close()
   }
 }
 
 const boxes: Box[] = []
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wallet-channel-crash-'))
-  chain = new Chain()
-  sim = await startBitcoindSimulator({
-    rpcauth: [makeRpcauth('u', 'p', 'ab'.repeat(16))],
-    chain,
-    log: () => undefined,
-  })
-  net = await startLightningNetwork({ chain, dir, nodes: ['box', 'peer'], log: () => undefined })
-  lnd = ln.authenticatedLndGrpc(net.nodes.box!.lnServiceAuth()).lnd
-  rpc = new BitcoindRpc({ url: sim.url, user: 'u', password: 'p' })
-  wallet = new ChainWallet(chain, 'seed-ln-crash', [{ id: 'main', kind: 'wpkh' }])
-  const peer = net.nodes.peer!.node!
-  peerKey = peer.pubkey
-  peerUri = `${peer.pubkey}@${peer.p2pAddress}`
   // Eight confirmed coins of 1,000,000 sat: one per opening below.
-  const alice = TestKey.fromLabel('ln-crash-alice')
-  const coin = fundedKey(chain, alice)
-  chain.submit(
-    alice.spend(
-      [coin],
-      Array.from({ length: 8 }, (_, i) => ({
-        script: Uint8Array.from(Buffer.from(wallet.receiveAddress('main', i).scriptPubKey, 'hex')),
-        value: 1_000_000n,
-      })),
-      2,
-    ),
-  )
-  net.mine(1)
+  world = await startWalletLightningWorld('ln-crash', Array<bigint>(8).fill(1_000_000n))
 })
 afterAll(async () => {
   for (const b of boxes) b.close()
-  await net?.close()
-  await sim?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await world?.close()
 })
 
 const CAPACITY = 300_000
@@ -128,12 +66,12 @@ async function openUntilCrash(box: Box, crashAt: ChannelFundingState): Promise<s
   try {
     const review = await box.moves.prepareChannelFunding({
       accountId: 'main',
-      peer: peerUri,
+      peer: world.peer.uri,
       capacitySat: CAPACITY,
       feeRateSatPerVb: 2,
     })
     reviewId = review.id
-    await box.moves.confirmChannelFunding({ reviewId, password: wallet.password })
+    await box.moves.confirmChannelFunding({ reviewId, password: world.wallet.password })
   } catch (e) {
     if (!(e instanceof InjectedCrash)) throw e
     // The crash after "requested" comes before prepare returned: find the review it left.
@@ -147,7 +85,7 @@ async function openUntilCrash(box: Box, crashAt: ChannelFundingState): Promise<s
 function spendsOf(box: Box, reviewId: string): string[] {
   const coins = JSON.parse(box.sends.get(reviewId)!.coins_json) as string[]
   const out = new Set<string>()
-  for (const e of chain.mempool())
+  for (const e of world.chain.mempool())
     for (const i of e.tx.ins)
       if (coins.includes(`${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`))
         out.add(e.txid)
@@ -155,7 +93,7 @@ function spendsOf(box: Box, reviewId: string): string[] {
 }
 
 async function lndFundings(txid: string): Promise<number> {
-  const { pending_channels } = await ln.getPendingChannels({ lnd })
+  const { pending_channels } = await ln.getPendingChannels({ lnd: world.lnd })
   return pending_channels.filter((c) => c.transaction_id === txid && c.is_opening).length
 }
 
@@ -174,7 +112,7 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
       // LND no longer waits for it: its pending channel id is unknown now.
       await expect(
         ln.fundPendingChannels({
-          lnd,
+          lnd: world.lnd,
           channels: [box.fundings.get(reviewId)!.pending_id],
           funding: box.sends.get(reviewId)!.psbt
             ? Buffer.from(box.sends.get(reviewId)!.psbt, 'base64').toString('hex')
@@ -183,7 +121,7 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
       ).rejects.toBeDefined()
       // Confirming the old review after the restart says so in words.
       await expect(
-        box.moves.confirmChannelFunding({ reviewId, password: wallet.password }),
+        box.moves.confirmChannelFunding({ reviewId, password: world.wallet.password }),
       ).rejects.toMatchObject({ code: 'wallet.channel-funding-expired' })
     })
   }
@@ -200,17 +138,17 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
       await box.moves.reconcile()
       expect(box.fundings.get(reviewId)!.state).toBe('published')
       expect(spendsOf(box, reviewId)).toEqual([txid])
-      expect(chain.mempoolEntry(txid)).toBeDefined()
+      expect(world.chain.mempoolEntry(txid)).toBeDefined()
       expect(await lndFundings(txid)).toBe(1)
       expect(['broadcast', 'seen']).toContain(box.sends.get(reviewId)!.state)
       // A second reconcile (another restart) changes nothing.
       box.restart()
       await box.moves.reconcile()
       expect(spendsOf(box, reviewId)).toEqual([txid])
-      net.mine(6)
-      const { channels } = await ln.getChannels({ lnd })
+      world.net.mine(6)
+      const { channels } = await ln.getChannels({ lnd: world.lnd })
       expect(channels.filter((c) => c.transaction_id === txid)).toMatchObject([
-        { capacity: CAPACITY, partner_public_key: peerKey },
+        { capacity: CAPACITY, partner_public_key: world.peer.pubkey },
       ])
       expect(box.sends.heldCoins('main').size).toBe(0)
     })
@@ -224,7 +162,7 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
     // The finalize the crashed process had sent reaches LND anyway.
     await new Promise<void>((resolve, reject) =>
       (
-        lnd as unknown as {
+        world.lnd as unknown as {
           default: { fundingStateStep(msg: object, cb: (err: unknown) => void): void }
         }
       ).default.fundingStateStep(
@@ -238,13 +176,13 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
       ),
     )
     expect(await lndFundings(f.txid!)).toBe(1)
-    expect(chain.mempoolEntry(f.txid!)).toBeUndefined() // no_publish: LND waits for the box
+    expect(world.chain.mempoolEntry(f.txid!)).toBeUndefined() // no_publish: LND waits for the box
     box.restart()
     await box.moves.reconcile()
     expect(box.fundings.get(reviewId)!.state).toBe('published')
-    expect(chain.mempoolEntry(f.txid!)).toBeDefined()
+    expect(world.chain.mempoolEntry(f.txid!)).toBeDefined()
     expect(spendsOf(box, reviewId)).toEqual([f.txid])
-    net.mine(1)
+    world.net.mine(1)
   })
 
   it('signed, but LND lost its flow (it restarted): cancelled, the signed funding is never published, the coins are free', async () => {
@@ -254,20 +192,20 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
     const f = box.fundings.get(reviewId)!
     expect(box.sends.heldCoins('main').size).toBeGreaterThan(0) // held while LND may want it
     // LND forgets the PSBT flow (as a restarted LND does).
-    await ln.cancelPendingChannel({ lnd, id: f.pending_id })
+    await ln.cancelPendingChannel({ lnd: world.lnd, id: f.pending_id })
     box.restart()
     await box.moves.reconcile()
     expect(box.fundings.get(reviewId)).toMatchObject({ state: 'cancelled' })
     expect(box.fundings.get(reviewId)!.reason).toMatch(/refused the signed funding/)
     expect(box.sends.get(reviewId)!.state).toBe('discarded')
     expect(box.sends.heldCoins('main').size).toBe(0)
-    expect(chain.mempoolEntry(f.txid!)).toBeUndefined()
+    expect(world.chain.mempoolEntry(f.txid!)).toBeUndefined()
     // The owner cannot publish it around LND either.
     await expect(box.send.broadcastSigned({ reviewId })).rejects.toBeDefined()
     // The freed coins fund the next opening.
     const again = await box.moves.prepareChannelFunding({
       accountId: 'main',
-      peer: peerUri,
+      peer: world.peer.uri,
       capacitySat: CAPACITY,
       feeRateSatPerVb: 2,
     })
@@ -276,10 +214,10 @@ describe('a wallet-funded channel opening survives a crash at each step', () => 
     expect(box.fundings.get(again.id)!.state).toBe('requested')
     const done = await box.moves.confirmChannelFunding({
       reviewId: again.id,
-      password: wallet.password,
+      password: world.wallet.password,
     })
     expect(done.state).toBe('broadcast')
-    expect(chain.mempoolEntry(done.txid!)).toBeDefined()
-    net.mine(1)
+    expect(world.chain.mempoolEntry(done.txid!)).toBeDefined()
+    world.net.mine(1)
   })
 })
