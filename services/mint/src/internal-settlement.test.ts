@@ -222,6 +222,31 @@ describe('an invoice of the mint’s own node that is not its quote', () => {
     expect(hook!.settled.size).toBe(0)
   })
 
+  it('a /pay the box refuses outright (another key: 401) releases the proofs at once', async () => {
+    await start({ hook: true })
+    await hook!.close()
+    hook = await startSettlementHook(new Uint8Array(randomBytes(32)))
+    await mint!.close()
+    backend = new FakeWalletBackend({ network: 'regtest', statePath: ':memory:', nodeKey })
+    mint = await startMint({
+      port: 0,
+      dataDir: dir,
+      backend,
+      log: silentLogger,
+      internalSettlementKey: keyHex,
+      internalSettlementUrl: hook.url,
+    })
+    const { w, proofs } = await funded(16)
+    const inv = ownNodeInvoice(8)
+    const mq = await w.createMeltQuoteBolt11(inv.request)
+    await expect(w.meltProofsBolt11(mq, proofs)).rejects.toMatchObject({
+      code: 20004,
+      message: expect.stringContaining('the shared key differs'),
+    })
+    expect(await states(w, proofs)).toBe('UNSPENT')
+    expect(hook.calls.map((c) => c.status)).toEqual([401])
+  })
+
   it('a quote made while the hook was set is refused, not attempted, after a restart without it', async () => {
     await start({ hook: true })
     const { w, proofs } = await funded(16)

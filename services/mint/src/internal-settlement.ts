@@ -39,6 +39,18 @@ export interface InternalSettlementOptions {
 /** The hook could not be asked or gave an answer the mint cannot use: nothing is known. */
 export class HookUnreachable extends Error {
   override readonly name = 'HookUnreachable'
+  constructor(
+    message: string,
+    /** The hook's HTTP status when it answered at all. */
+    readonly httpStatus: number | null = null,
+  ) {
+    super(message)
+  }
+
+  /** 400/401: the box refused the request itself (bad body or signature), so it did nothing. */
+  get refused(): boolean {
+    return this.httpStatus === 400 || this.httpStatus === 401
+  }
 }
 
 export class InternalSettlementHook {
@@ -92,7 +104,12 @@ export class InternalSettlementHook {
     }
     const text = await res.text().catch(() => '')
     if (res.status !== 200)
-      throw new HookUnreachable(`the box's settlement service answered HTTP ${res.status}`)
+      throw new HookUnreachable(
+        res.status === 401
+          ? "the box's settlement service refused the mint's signature (the shared key differs)"
+          : `the box's settlement service answered HTTP ${res.status}`,
+        res.status,
+      )
     let parsed: z.infer<typeof AnswerSchema>
     try {
       parsed = AnswerSchema.parse(JSON.parse(text))

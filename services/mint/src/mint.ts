@@ -792,11 +792,17 @@ export class Mint {
       status = this.hookStatus(answer, q.paymentHash)
     } catch (err) {
       if (!(err instanceof HookUnreachable)) throw err
-      this.log.warn('the box did not settle the melt yet; it stays pending', {
-        quote: q.id,
-        error: err.message,
-      })
-      status = { state: 'PENDING' }
+      if (err.refused) {
+        // The box turned the request away before doing anything: nothing to wait for.
+        this.log.warn('the box refused to settle the melt', { quote: q.id, error: err.message })
+        status = { state: 'FAILED', reason: err.message }
+      } else {
+        this.log.warn('the box did not settle the melt yet; it stays pending', {
+          quote: q.id,
+          error: err.message,
+        })
+        status = { state: 'PENDING' }
+      }
     }
     return this.finishMelt(q.id, saga, status, true)
   }
