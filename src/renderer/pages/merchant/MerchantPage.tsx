@@ -13,6 +13,7 @@ import { RewardToPicker, type RewardToChoice } from './RewardTo'
 import { money } from './money'
 import FlashCards from './FlashCards'
 import { TabList, tabPanelProps, type TabItem } from '../../shell/TabList'
+import { TextField } from '../../shell/TextField'
 
 // uPlot loads with the chart, on first sight of the sales (as the wallet's balance chart).
 const SalesChart = lazy(() => import('./SalesChart'))
@@ -65,22 +66,18 @@ function SetupPanel({
           onDone(await setup.run({ shopName, currency }))
         }}
       >
-        <div className="field">
-          <label htmlFor="merchant-shop">Shop name</label>
-          <input
-            id="merchant-shop"
-            value={shopName}
-            onChange={(e) => setShopName(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="merchant-currency">Currency</label>
-          <input
-            id="merchant-currency"
-            value={currency}
-            onChange={(e) => setCurrency(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="merchant-shop"
+          label="Shop name"
+          value={shopName}
+          onChange={(e) => setShopName(e.target.value)}
+        />
+        <TextField
+          id="merchant-currency"
+          label="Currency"
+          value={currency}
+          onChange={(e) => setCurrency(e.target.value)}
+        />
         <button type="submit" disabled={!shopName.trim() || setup.pending}>
           {status.steps.some((st) => st.state === 'done') ? 'Continue the set-up' : 'Set up BTCPay'}
         </button>
@@ -194,23 +191,19 @@ function SellPanel({ status, currency }: { status: MerchantStatus; currency: str
           if (r) setSale(r)
         }}
       >
-        <div className="field">
-          <label htmlFor="sale-amount">Amount ({currency})</label>
-          <input
-            id="sale-amount"
-            inputMode="decimal"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="sale-description">What was sold (optional)</label>
-          <input
-            id="sale-description"
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="sale-amount"
+          label={<>Amount ({currency})</>}
+          inputMode="decimal"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+        />
+        <TextField
+          id="sale-description"
+          label="What was sold (optional)"
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
         {status.rewards.enabled && (
           <RewardToPicker label="The reward goes to" onChange={setRewardTo} />
         )}
@@ -362,15 +355,13 @@ function BtcpayPanel({ status }: { status: MerchantStatus }) {
           if (r) setShown(r)
         }}
       >
-        <div className="field">
-          <label htmlFor="btcpay-owner-password">Owner password</label>
-          <input
-            id="btcpay-owner-password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="btcpay-owner-password"
+          label="Owner password"
+          type="password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         <button type="submit" disabled={!password || login.pending}>
           Show BTCPay login
         </button>

@@ -16,6 +16,7 @@ import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
 import { money } from './money'
 import { RewardToPicker, type RewardToChoice } from './RewardTo'
+import { SelectField, TextField } from '../../shell/TextField'
 
 const statusWords: Record<MerchantInvoiceStatus, string> = {
   New: 'waiting for payment',
@@ -43,25 +44,25 @@ export function InvoicesPanel() {
   return (
     <section aria-labelledby="merchant-invoices">
       <h2 id="merchant-invoices">Invoices</h2>
-      <div className="field">
-        <label htmlFor="invoice-search">Search (order, item, amount or invoice number)</label>
-        <input id="invoice-search" value={search} onChange={(e) => setSearch(e.target.value)} />
-      </div>
-      <div className="field">
-        <label htmlFor="invoice-status">State</label>
-        <select
-          id="invoice-status"
-          value={status}
-          onChange={(e) => setStatus(e.target.value as MerchantInvoiceStatus | '')}
-        >
-          <option value="">All</option>
-          {(Object.keys(statusWords) as MerchantInvoiceStatus[]).map((s) => (
-            <option key={s} value={s}>
-              {statusWords[s]}
-            </option>
-          ))}
-        </select>
-      </div>
+      <TextField
+        id="invoice-search"
+        label="Search (order, item, amount or invoice number)"
+        value={search}
+        onChange={(e) => setSearch(e.target.value)}
+      />
+      <SelectField
+        id="invoice-status"
+        label="State"
+        value={status}
+        onChange={(e) => setStatus(e.target.value as MerchantInvoiceStatus | '')}
+      >
+        <option value="">All</option>
+        {(Object.keys(statusWords) as MerchantInvoiceStatus[]).map((s) => (
+          <option key={s} value={s}>
+            {statusWords[s]}
+          </option>
+        ))}
+      </SelectField>
       {list.error && <ErrorBox error={list.error} />}
       {!list.data && !list.error && <Spinner label="Loading invoices…" />}
       {list.data && list.data.length === 0 && <p className="muted">No invoices.</p>}
@@ -185,15 +186,13 @@ export function PayoutsPanel() {
           }
         }}
       >
-        <div className="field">
-          <label htmlFor="payout-wallet">Pay out to my on-chain wallet (sat)</label>
-          <input
-            id="payout-wallet"
-            inputMode="numeric"
-            value={sat}
-            onChange={(e) => setSat(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="payout-wallet"
+          label="Pay out to my on-chain wallet (sat)"
+          inputMode="numeric"
+          value={sat}
+          onChange={(e) => setSat(e.target.value)}
+        />
         <button type="submit" disabled={!/^\d+$/.test(sat) || toWallet.pending}>
           Make payout
         </button>
@@ -316,29 +315,25 @@ export function RewardsPanel({ rule }: { rule: RewardRule }) {
           <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />{' '}
           Give rewards
         </label>
-        <div className="field">
-          <label htmlFor="reward-percent">Percent of each sale</label>
-          <input
-            id="reward-percent"
-            inputMode="decimal"
-            value={percent}
-            onChange={(e) => setPercent(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="reward-delivery">How rewards reach the customer</label>
-          <select
-            id="reward-delivery"
-            value={delivery}
-            onChange={(e) => setDelivery(e.target.value as RewardDelivery)}
-          >
-            {(Object.keys(deliveryWords) as RewardDelivery[]).map((d) => (
-              <option key={d} value={d}>
-                {deliveryWords[d]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <TextField
+          id="reward-percent"
+          label="Percent of each sale"
+          inputMode="decimal"
+          value={percent}
+          onChange={(e) => setPercent(e.target.value)}
+        />
+        <SelectField
+          id="reward-delivery"
+          label="How rewards reach the customer"
+          value={delivery}
+          onChange={(e) => setDelivery(e.target.value as RewardDelivery)}
+        >
+          {(Object.keys(deliveryWords) as RewardDelivery[]).map((d) => (
+            <option key={d} value={d}>
+              {deliveryWords[d]}
+            </option>
+          ))}
+        </SelectField>
         <button type="submit" disabled={save.pending || !(Number(percent) >= 0)}>
           Save rule
         </button>

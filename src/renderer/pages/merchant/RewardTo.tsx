@@ -1,21 +1,25 @@
 // Who a sale's reward goes to: nobody named (the claim QR on the receipt), one of the shop's
 // Flash Cards, or a customer's Nostr key (npub) for eCash by private message. The cards are read
 // only when the owner picks "A Flash Card". A retry may also turn a reward into a claim QR.
-import { useId, useState } from 'react'
+import { useState } from 'react'
 import { api } from '../../api/client'
 import { useQuery } from '../../api/hooks'
 import { ErrorBox } from '../../shell/common'
+import { SelectField, TextField } from '../../shell/TextField'
 
 export type RewardToChoice = { card: string } | { npub: string } | { claim: true } | undefined
 
 function CardPicker({ onChange }: { onChange: (card: string) => void }) {
-  const id = useId()
   const cards = useQuery(() => api.boltcard.cards({}), [])
   const usable = (cards.data?.cards ?? []).filter((c) => c.state !== 'frozen')
   return (
-    <div className="field">
-      <label htmlFor={id}>Customer’s Flash Card</label>
-      <select id={id} defaultValue="" onChange={(e) => onChange(e.target.value)}>
+    <>
+      <SelectField
+        label="Customer’s Flash Card"
+        hint={cards.data && usable.length === 0 && 'The shop has no Flash Card yet.'}
+        defaultValue=""
+        onChange={(e) => onChange(e.target.value)}
+      >
         <option value="" disabled>
           {cards.loading ? 'Reading the cards…' : 'Pick a card'}
         </option>
@@ -24,10 +28,9 @@ function CardPicker({ onChange }: { onChange: (card: string) => void }) {
             {c.name}
           </option>
         ))}
-      </select>
+      </SelectField>
       {cards.error && <ErrorBox error={cards.error} />}
-      {cards.data && usable.length === 0 && <p>The shop has no Flash Card yet.</p>}
-    </div>
+    </>
   )
 }
 
@@ -41,45 +44,38 @@ export function RewardToPicker({
   /** For a retry: the first choice keeps the reward's own way, and a claim QR can be chosen. */
   retry?: boolean
 }) {
-  const id = useId()
   const [kind, setKind] = useState<'' | 'card' | 'npub' | 'claim'>('')
   const [npub, setNpub] = useState('')
   return (
     <div>
-      <div className="field">
-        <label htmlFor={id}>{label}</label>
-        <select
-          id={id}
-          value={kind}
-          onChange={(e) => {
-            const k = e.target.value as '' | 'card' | 'npub' | 'claim'
-            setKind(k)
-            onChange(k === 'claim' ? { claim: true } : undefined)
-          }}
-        >
-          <option value="">
-            {retry ? 'The same way as before' : 'Nobody named (claim QR on the receipt)'}
-          </option>
-          {retry && <option value="claim">A claim QR</option>}
-          <option value="card">A Flash Card (top-up)</option>
-          <option value="npub">A Nostr key (eCash by private message)</option>
-        </select>
-      </div>
+      <SelectField
+        label={label}
+        value={kind}
+        onChange={(e) => {
+          const k = e.target.value as '' | 'card' | 'npub' | 'claim'
+          setKind(k)
+          onChange(k === 'claim' ? { claim: true } : undefined)
+        }}
+      >
+        <option value="">
+          {retry ? 'The same way as before' : 'Nobody named (claim QR on the receipt)'}
+        </option>
+        {retry && <option value="claim">A claim QR</option>}
+        <option value="card">A Flash Card (top-up)</option>
+        <option value="npub">A Nostr key (eCash by private message)</option>
+      </SelectField>
       {kind === 'card' && <CardPicker onChange={(card) => onChange(card ? { card } : undefined)} />}
       {kind === 'npub' && (
-        <div className="field">
-          <label htmlFor={`${id}-npub`}>Customer’s npub</label>
-          <input
-            id={`${id}-npub`}
-            value={npub}
-            placeholder="npub1…"
-            onChange={(e) => {
-              const v = e.target.value.trim()
-              setNpub(v)
-              onChange(v ? { npub: v } : undefined)
-            }}
-          />
-        </div>
+        <TextField
+          label="Customer’s npub"
+          value={npub}
+          placeholder="npub1…"
+          onChange={(e) => {
+            const v = e.target.value.trim()
+            setNpub(v)
+            onChange(v ? { npub: v } : undefined)
+          }}
+        />
       )}
     </div>
   )
