@@ -16,6 +16,7 @@ import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, HintText, Spinner } from '../../shell/common'
 import { sectionHeadingId } from './sections'
+import { TextField } from '../../shell/TextField'
 
 const TOR_POLL_MS = 4_000
 
@@ -137,16 +138,14 @@ function ReachForm({
         For owners with a domain and a port forward, or their own reverse proxy. Every address the
         box publishes (mint, relay, Nostr names, Lightning address, BTCPay) follows from it.
       </p>
-      <div className="field">
-        <label htmlFor="reach-base-url">Public address</label>
-        <input
-          id="reach-base-url"
-          placeholder="https://shop.example.com"
-          value={baseUrl}
-          spellCheck={false}
-          onChange={(e) => setBaseUrl(e.target.value)}
-        />
-      </div>
+      <TextField
+        id="reach-base-url"
+        label="Public address"
+        placeholder="https://shop.example.com"
+        value={baseUrl}
+        spellCheck={false}
+        onChange={(e) => setBaseUrl(e.target.value)}
+      />
       <label>
         <input
           type="checkbox"
@@ -156,15 +155,13 @@ function ReachForm({
         My own proxy or router handles HTTPS before the box
       </label>
       {tlsBeforeBox && (
-        <div className="field">
-          <label htmlFor="reach-proxies">Addresses of that proxy (comma-separated)</label>
-          <input
-            id="reach-proxies"
-            placeholder="192.168.1.2"
-            value={proxies}
-            onChange={(e) => setProxies(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="reach-proxies"
+          label="Addresses of that proxy (comma-separated)"
+          placeholder="192.168.1.2"
+          value={proxies}
+          onChange={(e) => setProxies(e.target.value)}
+        />
       )}
       <h3>Shop Wi-Fi (LAN)</h3>
       <p>
@@ -203,42 +200,34 @@ function ReachForm({
               </select>
             )}
           </div>
-          <div className="field">
-            <label htmlFor="reach-lan-name">Name on the network (.local)</label>
-            <input
-              id="reach-lan-name"
-              value={lanName}
-              spellCheck={false}
-              onChange={(e) => setLanName(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="reach-lan-port">Shop port (HTTPS)</label>
-            <input
-              id="reach-lan-port"
-              inputMode="numeric"
-              value={lanPort}
-              onChange={(e) => setLanPort(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="reach-lan-owner-port">Owner’s pages port (HTTPS)</label>
-            <input
-              id="reach-lan-owner-port"
-              inputMode="numeric"
-              value={ownerPort}
-              onChange={(e) => setOwnerPort(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="reach-lan-ca-port">Certificate page port (plain HTTP)</label>
-            <input
-              id="reach-lan-ca-port"
-              inputMode="numeric"
-              value={caPort}
-              onChange={(e) => setCaPort(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="reach-lan-name"
+            label="Name on the network (.local)"
+            value={lanName}
+            spellCheck={false}
+            onChange={(e) => setLanName(e.target.value)}
+          />
+          <TextField
+            id="reach-lan-port"
+            label="Shop port (HTTPS)"
+            inputMode="numeric"
+            value={lanPort}
+            onChange={(e) => setLanPort(e.target.value)}
+          />
+          <TextField
+            id="reach-lan-owner-port"
+            label="Owner’s pages port (HTTPS)"
+            inputMode="numeric"
+            value={ownerPort}
+            onChange={(e) => setOwnerPort(e.target.value)}
+          />
+          <TextField
+            id="reach-lan-ca-port"
+            label="Certificate page port (plain HTTP)"
+            inputMode="numeric"
+            value={caPort}
+            onChange={(e) => setCaPort(e.target.value)}
+          />
         </>
       )}
       <h3>Tor</h3>
