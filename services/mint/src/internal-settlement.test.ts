@@ -154,6 +154,25 @@ describe('NUT-05 internal melt against the mint’s own mint quote', () => {
     await expect(b.createMeltQuoteBolt11(aq.request)).rejects.toMatchObject({ code: 20006 })
   })
 
+  it('only for the very invoice the mint issued, not another one reusing its payment hash', async () => {
+    await start()
+    const a = await wallet()
+    const { w: b } = await funded(8)
+    const aq = await a.createMintQuoteBolt11(5)
+    const forged = encodeBolt11({
+      network: 'regtest',
+      amountMsat: 5000,
+      paymentHash: (await mint!.mint.store.mintQuote(aq.quote))!.paymentHash,
+      paymentSecret: randomBytes(32).toString('hex'),
+      description: 'same hash, another node',
+      expirySeconds: 600,
+      nodeKey: secp256k1.utils.randomSecretKey(),
+    })
+    const mq = await b.createMeltQuoteBolt11(forged)
+    expect(Number(mq.fee_reserve)).toBeGreaterThan(0)
+    expect((await mint!.mint.store.meltQuote(mq.quote))?.settlement).toBe('lightning')
+  })
+
   it('changes nothing when the inputs are already spent (one transaction)', async () => {
     await start()
     const a = await wallet()

@@ -565,6 +565,7 @@ export class Mint {
         `Amount must be between ${this.config.meltMinAmount} and ${this.config.meltMaxAmount}.`,
       )
     const settlement = await this.meltSettlement(
+      req.request,
       inv.payeePubkey,
       quote.paymentHash,
       quote.amountMsat,
@@ -597,13 +598,15 @@ export class Mint {
    * box's settlement hook, or refused without one (LND cannot pay its own node); else Lightning.
    */
   private async meltSettlement(
+    request: string,
     payee: string,
     paymentHash: string,
     amountMsat: number,
     unit: string,
   ): Promise<MeltSettlement> {
     const own = await this.store.mintQuoteByPaymentHash(paymentHash)
-    if (own) {
+    // The very invoice the mint issued, not another one that only reuses its payment hash.
+    if (own && own.request.toLowerCase() === request.trim().toLowerCase()) {
       if (own.state !== 'UNPAID')
         throw new MintError(ErrorCode.InvoiceAlreadyPaid, 'Invoice already paid.')
       if (own.expiry <= now())
