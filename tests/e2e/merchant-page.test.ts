@@ -5,7 +5,8 @@
 // found by search and refunded with a claim QR. Then Merchant → Flash Cards: a card is issued with
 // its balance and limits, programmed by a client acting as the Boltcard NFC Programmer app from
 // the page's deep link (an NTAG 424 DNA emulator as the card), tapped at a terminal (last use),
-// topped up, its limits set, reset through the app's link, and frozen.
+// topped up, its limits set, reset through the app's link (pending until the owner confirms it),
+// and frozen.
 import { createHash, X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -202,6 +203,9 @@ describe('the Merchant page in Chromium (BTCPay Greenfield SIMULATOR, world LND)
     expect(resetLink).toMatch(/^boltcard:\/\/reset\?url=/)
     expect((await resetWithApp(resetLink!, card)).status).toBe(200)
     expect(card.isFactory).toBe(true)
+    // The box did not see the app wipe it: pending until the owner confirms.
+    await dana.getByText(/Dana · reset pending/).waitFor()
+    await dana.getByRole('button', { name: 'The app said the card is reset' }).click()
     await dana.getByText(/Dana · wiped \(blank\)/).waitFor()
 
     await dana.getByRole('button', { name: 'Freeze…' }).click()

@@ -41,6 +41,7 @@ let api: HttpApi
 let port = 0
 let clock = Date.now()
 let storeId = ''
+let onReader: Ntag424Emulator | undefined
 let apiKey = ''
 const logLines: string[] = []
 /** Everything the renderer got back from the engine (the API answers), as JSON. */
@@ -58,6 +59,11 @@ async function start(): Promise<void> {
         ),
         baseUrl: () => `http://127.0.0.1:${port}`,
         now: () => clock,
+        // The computer's NFC reader, with whichever emulated card the test holds on it.
+        connect: async () => {
+          if (!onReader) throw new Error('no card on the reader')
+          return { ...phone(onReader), close: () => undefined }
+        },
       }),
     ],
   })
@@ -212,7 +218,27 @@ describe('Flash Cards with the Boltcard NFC Programmer app (DEEPLINK.md)', () =>
     expect(answer.body.K0).toBe(keysSeen[0])
     expect(card.isFactory).toBe(true)
     expect(await readCardUrl(phone(card))).toBeUndefined()
-    expect((await cardRow(issued.id)).state).toBe('reset')
+    // The box did not see the app wipe the card: the reset waits for a confirmation.
+    const waiting = await cardRow(issued.id)
+    expect(waiting.state).toBe('programmed')
+    expect(waiting.resetPendingSince).toBe(new Date(clock).toISOString())
+    // On the computer's reader: a card that still has keys, then a blank card that is not this
+    // one, are refused and change nothing.
+    onReader = stranger
+    await expect(call('confirmReset', { id: issued.id, how: 'reader' })).rejects.toMatchObject({
+      code: 'boltcard.reset_not_done',
+    })
+    onReader = new Ntag424Emulator()
+    await expect(call('confirmReset', { id: issued.id, how: 'reader' })).rejects.toMatchObject({
+      code: 'boltcard.other_card',
+    })
+    expect((await cardRow(issued.id)).resetPendingSince).toBeDefined()
+    // This card answers with the factory keys: wiped.
+    onReader = card
+    const wiped = await call<FlashCardView>('confirmReset', { id: issued.id, how: 'reader' })
+    expect(wiped.state).toBe('reset')
+    expect(wiped.resetPendingSince).toBeUndefined()
+    onReader = undefined
     const again = await requestKeys(parseBoltcardLink(link.deepLink).url, {
       LNURLW: 'lnurlw://x/boltcard/tap?p=00000000000000000000000000000000&c=0000000000000000',
     })

@@ -30,7 +30,7 @@ import { publicBaseUrl } from '../reach/public-address'
 import { boxKeyFor } from '../secrets/box-key'
 import { readSealedFile, writeSealedFile } from '../secrets/box-key-file'
 import { concat, fromHex, hex, type Bytes } from './aes-cmac'
-import { programCard, resetCard, sunParameters } from './card-programming'
+import { factoryBlankUid, programCard, resetCard, sunParameters } from './card-programming'
 import { BtcpayCardFunds, type CardFunds } from './card-funds'
 import { CardStore, type CardRow } from './card-store'
 import type { BoltcardKeys } from './deterministic-keys'
@@ -208,6 +208,9 @@ export function createBoltcardModule(
       ...(c.last_used_at ? { lastUsedAt: new Date(c.last_used_at).toISOString() } : {}),
       ...(c.last_declined ? { lastDeclined: c.last_declined } : {}),
       ...untoldOf(c.id),
+      ...(c.reset_pending_at !== null && c.uid_hash
+        ? { resetPendingSince: new Date(c.reset_pending_at).toISOString() }
+        : {}),
     }
   }
   /** Taps paid whose payouts BTCPay has not taken as paid yet (retried every 15 s). */
@@ -308,6 +311,29 @@ export function createBoltcardModule(
     onChange: changed,
   }
 
+  /**
+   * Marks the card wiped once the card on the reader answers with the factory K0 and is this card
+   * (its UID read in that session); otherwise says why, and the card stays as it was.
+   */
+  const confirmBlank = async (t: ApduTransport, card: CardRow) => {
+    const uid = await factoryBlankUid(t)
+    if (!uid)
+      throw new FlashError(
+        'boltcard.reset_not_done',
+        `The card on the reader still has keys: it is not reset.`,
+        'Reset it again (Merchant → Flash Cards), on this computer’s NFC reader or with the Boltcard app.',
+      )
+    const k1 = readKeys().k1
+    if (!k1 || uidHash(fromHex(k1), uid) !== card.uid_hash)
+      throw new FlashError(
+        'boltcard.other_card',
+        `The blank card on the reader is not “${card.name}”.`,
+        'Put this card on the reader.',
+      )
+    cards().wiped(card.id)
+    log.info('card reset confirmed: it answers with factory keys', { card: card.id })
+  }
+
   /** Settles taps a crash left on the way, or whose payment was still in flight. */
   const settleUnfinished = async () => {
     if ((await settlement.reconcile()) > 0) changed()
@@ -352,8 +378,10 @@ export function createBoltcardModule(
         if (!picc || !own || uidHash(fromHex(file.k1!), picc.uid) !== card.uid_hash)
           throw new LnurlError(400, `This is not the card “${card.name}” of this link.`)
         keys = own
-        // The app wipes the card once it has the keys; the box can only take its word for it.
-        cards().wiped(card.id)
+        // The app wipes the card once it has the keys, but the box does not see it do so: the
+        // reset waits for a confirmation (confirmReset), and a tap with the card's keys meanwhile
+        // shows it did not happen (lud03-withdraw.ts).
+        cards().resetPending(card.id, now())
       }
       claimed = false // from here the keys are out: the link stays used whatever happens
       changed()
@@ -498,10 +526,34 @@ export function createBoltcardModule(
               )
             return fromHexKeys(keys)
           })
+          // Wiped only once the card answers with the factory keys.
+          await confirmBlank(t, card)
         } finally {
           t.close()
         }
-        cards().wiped(card.id)
+        changed()
+        return view(cardOf(card.id))
+      },
+      async confirmReset(input) {
+        const card = cardOf(input.id)
+        if (card.reset_pending_at === null || !card.uid_hash)
+          throw new FlashError(
+            'boltcard.no_reset_pending',
+            'No reset of this card is waiting to be confirmed.',
+            'Reload Merchant → Flash Cards.',
+          )
+        if (input.how === 'owner') {
+          cards().wiped(card.id)
+          log.info('card reset confirmed by the owner', { card: card.id })
+        } else {
+          box.requireUnlocked()
+          const t = await reader(input.reader)
+          try {
+            await confirmBlank(t, card)
+          } finally {
+            t.close()
+          }
+        }
         changed()
         return view(cardOf(card.id))
       },

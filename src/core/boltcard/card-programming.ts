@@ -5,6 +5,7 @@
 //            write the NDEF template → SDM file settings → K1…K4 → K0 last (ends the session)
 //   reset:   read the card's URL (p, c) → ask for the keys → authenticate with K0 → SDM off →
 //            empty NDEF → K1…K4 back to zeros → K0 back to zeros
+//   confirm: authenticate with the factory K0 and read the UID (factoryBlankUid)
 import { FlashError } from '../errors'
 import { fromHex, hex, type Bytes } from './aes-cmac'
 import type { BoltcardKeys } from './deterministic-keys'
@@ -126,4 +127,21 @@ export async function resetCard(
   for (const keyNo of [1, 2, 3, 4]) await tag.changeKey(keyNo, FACTORY_KEY, old[keyNo]!, 0)
   await tag.changeKey(0, FACTORY_KEY, keys.k0, 0)
   return { uid: hex(uid) }
+}
+
+/**
+ * What a reset is confirmed by: the card answers an authentication with the factory K0 (NTAG 424
+ * DNA's all-zero key). Its UID then (read in that session), or undefined when the factory key is
+ * refused (the card still has keys).
+ */
+export async function factoryBlankUid(transport: ApduTransport): Promise<Bytes | undefined> {
+  const tag = new Ntag424(transport)
+  await tag.selectApplication()
+  try {
+    await tag.authenticateEV2First(0, FACTORY_KEY)
+  } catch (err) {
+    if (err instanceof CardStatusError && err.code === 'boltcard.wrong_key') return undefined
+    throw err
+  }
+  return tag.getCardUid()
 }

@@ -23,6 +23,12 @@ export interface CardRow {
   programmed_at: number | null
   last_used_at: number | null
   last_declined: string | null
+  /**
+   * When the Boltcard app took the card's keys to wipe it (ms); null when no reset is waiting. The
+   * box cannot see the app wipe the card, so the card stays programmed until the reset is
+   * confirmed (the card answers with factory keys on the computer's reader, or the owner says so).
+   */
+  reset_pending_at: number | null
 }
 
 export type TapState = 'offered' | 'paying' | 'paid' | 'failed'
@@ -77,6 +83,9 @@ export class CardStore {
       last_used_at INTEGER,
       last_declined TEXT
     )`)
+    const cardColumns = this.db.prepare('PRAGMA table_info(cards)').all() as { name: string }[]
+    if (!cardColumns.some((c) => c.name === 'reset_pending_at'))
+      this.db.exec('ALTER TABLE cards ADD COLUMN reset_pending_at INTEGER')
     this.db.exec(`CREATE TABLE IF NOT EXISTS taps (
       k1 TEXT PRIMARY KEY,
       card_id TEXT NOT NULL,
@@ -165,7 +174,21 @@ export class CardStore {
 
   /** After a reset the card is blank: it no longer answers to its UID here. */
   wiped(id: string): void {
-    this.db.prepare(`UPDATE cards SET state = 'reset', uid_hash = NULL WHERE id = ?`).run(id)
+    this.db
+      .prepare(
+        `UPDATE cards SET state = 'reset', uid_hash = NULL, reset_pending_at = NULL WHERE id = ?`,
+      )
+      .run(id)
+  }
+
+  /** The Boltcard app took the keys to reset the card; not confirmed yet. */
+  resetPending(id: string, at: number): void {
+    this.db.prepare('UPDATE cards SET reset_pending_at = ? WHERE id = ?').run(at, id)
+  }
+
+  /** The card proved it still has its keys: the reset waiting did not happen. */
+  resetNotDone(id: string): void {
+    this.db.prepare('UPDATE cards SET reset_pending_at = NULL WHERE id = ?').run(id)
   }
 
   setLimits(id: string, perTapSat: number, perDaySat: number): void {

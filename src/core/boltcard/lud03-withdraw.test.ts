@@ -113,6 +113,24 @@ describe('Flash Card taps (LNURL-withdraw)', () => {
     expect(s.body(await withdrawRequest(s.deps, tapQuery(11))).tag).toBe('withdrawRequest')
   })
 
+  it('a fresh tap while a reset through the Boltcard app waits shows the reset did not happen', async () => {
+    const s = shop({ balanceSat: 50_000, perTapSat: 20_000, perDaySat: 30_000 })
+    expect(s.body(await withdrawRequest(s.deps, tapQuery(5))).tag).toBe('withdrawRequest')
+    s.store.resetPending(CARD, Date.now())
+    // A replay of an old tap proves nothing: refused as a replay, the reset still waits.
+    expect(s.body(await withdrawRequest(s.deps, tapQuery(5))).reason).toMatch(/replayed/)
+    expect(s.store.get(CARD)!.reset_pending_at).not.toBeNull()
+    // The card itself, with a new counter: it still has its keys.
+    expect(s.body(await withdrawRequest(s.deps, tapQuery(6)))).toEqual({
+      status: 'ERROR',
+      reason:
+        'Declined: this card was being reset, but it still has its keys, so the reset did not finish. Reset it again, or use it as before.',
+    })
+    expect(s.store.get(CARD)).toMatchObject({ state: 'programmed', reset_pending_at: null })
+    // No reset waits any more: the card pays as before.
+    expect(s.body(await withdrawRequest(s.deps, tapQuery(7))).tag).toBe('withdrawRequest')
+  })
+
   it('a tap over the per-tap limit gets a clear decline for the terminal, and pays nothing', async () => {
     const s = shop({ balanceSat: 50_000, perTapSat: 20_000, perDaySat: 30_000 })
     const k1 = await s.offer()

@@ -3,8 +3,10 @@
 //   GET <base>/boltcard/callback?k1=…&pr=… → the terminal's invoice is paid from the card
 // Checks, in order: p opens under K1 to a UID of a card of this box; c is that card's SDMMAC
 // (K2); the card is programmed (not frozen, not reset); the counter is above every counter seen
-// (a replayed or cloned card is refused); the per-tap and per-day limits and the balance. A
-// refusal is `{"status":"ERROR","reason":"Declined: …"}`, the words the terminal shows.
+// (a replayed or cloned card is refused); no reset through the Boltcard app waiting (a fresh tap
+// with the card's keys proves it did not happen: refused, and the reset no longer waits); the
+// per-tap and per-day limits and the balance. A refusal is
+// `{"status":"ERROR","reason":"Declined: …"}`, the words the terminal shows.
 // A card's callbacks are settled one at a time up to the booking of the payout, and the amount
 // is reserved against the limits in the same statement that records it (card-store.ts), so
 // callbacks at once — of one tap or of several — never pay past a limit or the balance.
@@ -93,6 +95,13 @@ export async function withdrawRequest(
     if (!d.store.advanceCounter(card.id, picc.counter))
       throw declined('this tap was already used (copied or replayed card).')
     d.onChange()
+    if (card.reset_pending_at !== null) {
+      // A fresh tap (its counter is new) with the card's own keys: the app's reset did not happen.
+      d.store.resetNotDone(card.id)
+      throw declined(
+        'this card was being reset, but it still has its keys, so the reset did not finish. Reset it again, or use it as before.',
+      )
+    }
     const { max, why } = await allowanceSat(d, card)
     if (max < 1) throw declined(why.replace('at most', 'nothing more than'))
     const k1 = hex(new Uint8Array(randomBytes(32)))

@@ -29,6 +29,11 @@ export interface FlashCardView {
    * Taps whose payment went out but whose payout BTCPay has not taken as paid yet (the box tries
    * again every 15 s and at start; it never pays them again).
    */
+  /**
+   * The Boltcard app took the card's keys to wipe it at this time, and the reset is not confirmed
+   * yet (the box cannot see the app finish): confirmReset.
+   */
+  readonly resetPendingSince?: string
   readonly btcpayUntold?: {
     readonly taps: number
     readonly sat: number
@@ -81,9 +86,23 @@ export const boltcardApi = {
   programmingLink: mutation<ProgrammingLink>()(
     z.object({ id: CardId, action: z.enum(['program', 'reset']) }),
   ),
-  /** Wipes the card on the computer's NFC reader back to factory keys. */
+  /**
+   * Wipes the card on the computer's NFC reader back to factory keys; marked wiped only when the
+   * card then answers with them.
+   */
   reset: mutation<FlashCardView>()(
     z.object({ id: CardId, reader: z.string().max(200).optional() }),
+  ),
+  /**
+   * Confirms a reset made with the Boltcard app: `reader` checks that the card on the computer's
+   * NFC reader answers with the factory keys; `owner` takes the owner's word that the app said so.
+   */
+  confirmReset: mutation<FlashCardView>()(
+    z.object({
+      id: CardId,
+      how: z.enum(['reader', 'owner']),
+      reader: z.string().max(200).optional(),
+    }),
   ),
   topUp: mutation<FlashCardView>()(z.object({ id: CardId, amountSat: Sat })),
   setLimits: mutation<FlashCardView>()(

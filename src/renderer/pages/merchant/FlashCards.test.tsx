@@ -63,6 +63,8 @@ function setup(start: FlashCardView[], view: Partial<FlashCardsView> = {}) {
       }
     },
     'boltcard.reset': (input) => put({ ...of(input), state: 'reset' }),
+    'boltcard.confirmReset': (input) =>
+      put({ ...of(input), state: 'reset', resetPendingSince: undefined }),
   })
   setTransport(fake)
   render(<FlashCards />)
@@ -129,6 +131,24 @@ describe('Merchant → Flash Cards', () => {
       /^Payment sent, BTCPay not yet told: 2 taps \(3,000 sat\) went out, but BTCPay has not taken the payout as paid: BTCPay did not answer\. The box tells BTCPay again every 15 seconds and never pays these taps twice\.$/,
     )
     expect(within(await row('Carol')).queryByRole('status')).toBeNull()
+  })
+
+  it('shows a reset made with the Boltcard app as pending until the card or the owner confirms it', async () => {
+    const fake = setup([card({ resetPendingSince: '2026-12-05T10:40:00.000Z' })])
+    const alice = await row('Alice')
+    expect(alice.textContent).toMatch(/Alice · reset pending · balance/)
+    const group = within(alice).getByRole('group', { name: 'Reset pending' })
+    expect(group.textContent).toContain(
+      `The Boltcard app took this card’s keys to wipe it at ${new Date('2026-12-05T10:40:00.000Z').toLocaleString()}.`,
+    )
+    expect(group.textContent).toMatch(/it must answer with the factory keys/)
+    // No second reset is offered while one waits.
+    expect(within(alice).queryByRole('button', { name: 'Reset with the Boltcard app' })).toBeNull()
+    fireEvent.click(
+      within(group).getByRole('button', { name: 'Check on this computer’s NFC reader' }),
+    )
+    await rowSays('Alice', /Alice · wiped \(blank\)/)
+    expect(fake.callsTo('boltcard.confirmReset')).toEqual([{ id: card().id, how: 'reader' }])
   })
 
   it('tops a card up and sets its limits', async () => {

@@ -117,6 +117,7 @@ function IssueForm({ onIssued }: { onIssued: () => void }) {
 function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void }) {
   const program = useMutation(api.boltcard.program)
   const reset = useMutation(api.boltcard.reset)
+  const confirmReset = useMutation(api.boltcard.confirmReset)
   const link = useMutation(api.boltcard.programmingLink)
   const topUp = useMutation(api.boltcard.topUp)
   const limits = useMutation(api.boltcard.setLimits)
@@ -124,18 +125,22 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
   // The app's link, while the card is in the state it was made for (once the app used it, the
   // card changes state and the spent QR goes away).
   const [appLink, setShown] = useState<ProgrammingLink & { action: string; forState: string }>()
-  const shown = appLink?.forState === card.state ? appLink : undefined
+  // (A reset link, once used, leaves the card programmed with its reset pending.)
+  const shown = appLink?.forState === card.state && !card.resetPendingSince ? appLink : undefined
   const [more, setMore] = useState('')
   const [perTap, setPerTap] = useState(String(card.perTapSat))
   const [perDay, setPerDay] = useState(String(card.perDaySat))
   const [confirmFreeze, setConfirmFreeze] = useState(false)
-  const errors = [program, reset, link, topUp, limits, freeze].map((m) => m.error).filter((e) => e)
+  const errors = [program, reset, confirmReset, link, topUp, limits, freeze]
+    .map((m) => m.error)
+    .filter((e) => e)
+  const pending = card.resetPendingSince
   const done = (r: unknown) => {
     if (r) onChange()
   }
   return (
     <li aria-label={`Card ${card.name}`}>
-      <strong>{card.name}</strong> · {stateWords[card.state]} · balance{' '}
+      <strong>{card.name}</strong> · {pending ? 'reset pending' : stateWords[card.state]} · balance{' '}
       {card.balanceSat === null ? 'unknown (BTCPay did not answer)' : sat(card.balanceSat)} ·{' '}
       {sat(card.perTapSat)} per tap, {sat(card.perDaySat)} per day ({sat(card.spentTodaySat)} today)
       · last used {card.lastUsedAt ? new Date(card.lastUsedAt).toLocaleString() : 'never'}
@@ -146,6 +151,33 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
           {card.btcpayUntold.taps === 1 ? 'tap' : 'taps'} ({sat(card.btcpayUntold.sat)}) went out,
           but BTCPay has not taken the payout as paid: {card.btcpayUntold.reason} The box tells
           BTCPay again every 15 seconds and never pays these taps twice.
+        </div>
+      )}
+      {pending && (
+        <div role="group" aria-label="Reset pending">
+          <p>
+            The Boltcard app took this card’s keys to wipe it at{' '}
+            {new Date(pending).toLocaleString()}. The box cannot see the app finish, so the card
+            counts as programmed until the reset is confirmed: hold the card on this computer’s NFC
+            reader (it must answer with the factory keys), or confirm that the app said the card was
+            reset. A tap with the card meanwhile shows the reset did not happen.
+          </p>
+          <button
+            type="button"
+            disabled={confirmReset.pending}
+            onClick={async () => done(await confirmReset.run({ id: card.id, how: 'reader' }))}
+          >
+            {confirmReset.pending
+              ? 'Hold the card on the reader…'
+              : 'Check on this computer’s NFC reader'}
+          </button>
+          <button
+            type="button"
+            disabled={confirmReset.pending}
+            onClick={async () => done(await confirmReset.run({ id: card.id, how: 'owner' }))}
+          >
+            The app said the card is reset
+          </button>
         </div>
       )}
       <div>
@@ -171,7 +203,7 @@ function CardRow({ card, onChange }: { card: FlashCardView; onChange: () => void
             </button>
           </>
         )}
-        {card.state !== 'issued' && card.state !== 'reset' && (
+        {card.state !== 'issued' && card.state !== 'reset' && !pending && (
           <>
             <button
               type="button"
