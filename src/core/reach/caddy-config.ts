@@ -67,13 +67,21 @@ type Json = Record<string, unknown>
 
 /**
  * The front door's Go runtime settings, for its container (src/core/stack/caddy.ts) and for
- * bench:frontdoor's caddy. One scheduler thread: the door shares a small machine with bitcoind,
- * LND, the engine and the services behind it, and one core proxies thousands of requests a second
- * (bench:frontdoor prints its CPU per request). With one thread per core Go hands requests
- * between threads (a futex wake per request instead of one per few) and a flood on the public
- * routes could take every core from the box, the owner's UI included (issue 13, item 6).
+ * bench:frontdoor's caddy:
+ *   - GOMAXPROCS=1, one scheduler thread: the door shares a small machine with bitcoind, LND, the
+ *     engine and the services behind it, and one core proxies thousands of requests a second
+ *     (bench:frontdoor prints its CPU per request). With a thread per core, Go hands requests
+ *     between threads (strace on the bench's /v1/keys load: 1.4 futex calls per request, 0.3
+ *     with one thread) and a flood on the public routes could take every core from the box, the
+ *     owner's UI included (issue 13, item 6).
+ *   - GOGC=400: the door's live heap is a few MB, so Go's default collects every few hundred
+ *     requests; a heap goal four times larger (some tens of MB, under the container's 256 MiB)
+ *     makes about a fifth as many collections, each one competing with the box for the CPU.
  */
-export const FRONT_DOOR_RUNTIME_ENV: Readonly<Record<string, string>> = { GOMAXPROCS: '1' }
+export const FRONT_DOOR_RUNTIME_ENV: Readonly<Record<string, string>> = {
+  GOMAXPROCS: '1',
+  GOGC: '400',
+}
 
 /**
  * Which door a request to the engine came through (the engine's server reads it from loopback
