@@ -1,8 +1,8 @@
 // The pruning choice, as the setup wizard and Settings → Stack both ask it: a checkbox, and when
 // it is on, how many MiB of recent blocks to keep (Bitcoin Core's minimum is 550).
-import { useId, type ReactNode } from 'react'
+import type { ReactNode } from 'react'
 import type { Settings } from '../../shared/settings'
-import { TextField } from './TextField'
+import { CheckboxField, TextField } from './TextField'
 
 type Prune = Settings['prune']
 
@@ -15,20 +15,15 @@ export function PruneFields({
   onChange: (prune: Prune) => void
   label: ReactNode
 }) {
-  const pruneId = useId()
   return (
     <>
-      <div className="field checkbox">
-        <input
-          id={pruneId}
-          type="checkbox"
-          checked={prune.enabled}
-          onChange={(e) =>
-            onChange(e.target.checked ? { enabled: true, targetMiB: 10_000 } : { enabled: false })
-          }
-        />
-        <label htmlFor={pruneId}>{label}</label>
-      </div>
+      <CheckboxField
+        label={label}
+        checked={prune.enabled}
+        onChange={(e) =>
+          onChange(e.target.checked ? { enabled: true, targetMiB: 10_000 } : { enabled: false })
+        }
+      />
       {prune.enabled && (
         <TextField
           label="Keep about this many MiB of blocks (at least 550)"

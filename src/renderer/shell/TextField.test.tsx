@@ -1,7 +1,7 @@
 import { cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { useState } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SelectField, TextAreaField, TextField } from './TextField'
+import { CheckboxField, SelectField, TextAreaField, TextField } from './TextField'
 
 afterEach(cleanup)
 
@@ -75,5 +75,22 @@ describe('TextField', () => {
     expect(document.getElementById(unit.getAttribute('aria-describedby')!)!.textContent).toBe(
       'How amounts show.',
     )
+  })
+
+  it('puts a checkbox or a radio button before its label, named by it', () => {
+    let checked = false
+    render(
+      <>
+        <CheckboxField label="Send max" onChange={(e) => (checked = e.target.checked)} />
+        <CheckboxField id="fee-custom" label="Custom" type="radio" name="fee" readOnly />
+      </>,
+    )
+    const box = screen.getByLabelText('Send max') as HTMLInputElement
+    expect(box.type).toBe('checkbox')
+    expect(box.nextElementSibling!.textContent).toBe('Send max')
+    fireEvent.click(box)
+    expect(checked).toBe(true)
+    const radio = screen.getByRole('radio', { name: 'Custom' })
+    expect(radio.id).toBe('fee-custom')
   })
 })

@@ -130,3 +130,19 @@ export function SelectField({
     </Field>
   )
 }
+
+/** A checkbox (or, with type="radio", a radio button) with its label beside it. */
+export function CheckboxField({
+  label,
+  id,
+  ...input
+}: Pick<FieldParts, 'label' | 'id'> & Omit<InputHTMLAttributes<HTMLInputElement>, 'id'>) {
+  const made = useId()
+  const controlId = id ?? made
+  return (
+    <div className="field checkbox">
+      <input type="checkbox" {...input} id={controlId} />
+      <label htmlFor={controlId}>{label}</label>
+    </div>
+  )
+}

@@ -2,12 +2,11 @@ import { useId } from 'react'
 import { desktop, type DesktopPreferences as Prefs, type StopOnQuit } from '../../api/desktop'
 import { useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, Spinner } from '../../shell/common'
-import { SelectField } from '../../shell/TextField'
+import { CheckboxField, SelectField } from '../../shell/TextField'
 
 export function DesktopPreferences() {
   const prefs = useQuery(() => desktop.getPreferences(), [])
   const save = useMutation((p: Partial<Prefs>) => desktop.setPreferences(p))
-  const loginId = useId()
   const quitId = useId()
 
   const update = async (p: Partial<Prefs>) => {
@@ -24,16 +23,12 @@ export function DesktopPreferences() {
         !prefs.error && <Spinner label="Loading…" />
       ) : (
         <>
-          <div className="field checkbox">
-            <input
-              id={loginId}
-              type="checkbox"
-              checked={prefs.data.startAtLogin}
-              onChange={(e) => void update({ startAtLogin: e.target.checked })}
-              disabled={save.pending}
-            />
-            <label htmlFor={loginId}>Open Flash Box when I log in to this computer</label>
-          </div>
+          <CheckboxField
+            label="Open Flash Box when I log in to this computer"
+            checked={prefs.data.startAtLogin}
+            onChange={(e) => void update({ startAtLogin: e.target.checked })}
+            disabled={save.pending}
+          />
           <SelectField
             id={quitId}
             label="When I quit Flash Box"

@@ -9,7 +9,7 @@ import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { ReviewCard, SendResult } from './ReviewCard'
 import { shortId, type WalletSendClient } from './send-client'
-import { TextField } from '../../shell/TextField'
+import { CheckboxField, TextField } from '../../shell/TextField'
 
 const digits = (s: string) => s.replace(/[^0-9]/g, '')
 
@@ -157,32 +157,28 @@ export function LightningMovesPanel({
           value={fromAll ? '' : fromAmount}
           onChange={(e) => setFromAmount(digits(e.target.value))}
         />
-        <div className="field checkbox">
-          <input
-            id="from-ln-all"
-            type="checkbox"
-            checked={fromAll}
-            onChange={(e) => setFromAll(e.target.checked)}
-          />
-          <label htmlFor="from-ln-all">Everything</label>
-        </div>
-        <div className="field checkbox">
-          <input
-            id="from-ln-sure"
-            type="checkbox"
-            checked={fromSure}
-            onChange={(e) => setFromSure(e.target.checked)}
-          />
-          <label htmlFor="from-ln-sure">
-            Your Lightning node sends{' '}
-            {fromAll
-              ? 'all its on-chain coins'
-              : fromAmount
-                ? sats(Number(fromAmount))
-                : 'this amount'}{' '}
-            to a new address of this wallet at {rate} sat/vB
-          </label>
-        </div>
+        <CheckboxField
+          id="from-ln-all"
+          label="Everything"
+          checked={fromAll}
+          onChange={(e) => setFromAll(e.target.checked)}
+        />
+        <CheckboxField
+          id="from-ln-sure"
+          label={
+            <>
+              Your Lightning node sends{' '}
+              {fromAll
+                ? 'all its on-chain coins'
+                : fromAmount
+                  ? sats(Number(fromAmount))
+                  : 'this amount'}{' '}
+              to a new address of this wallet at {rate} sat/vB
+            </>
+          }
+          checked={fromSure}
+          onChange={(e) => setFromSure(e.target.checked)}
+        />
         <button
           type="button"
           disabled={

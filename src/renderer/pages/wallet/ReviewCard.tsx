@@ -8,7 +8,7 @@ import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { PsbtExport } from './PsbtPanel'
 import { shortId, type WalletSendClient } from './send-client'
-import { TextField } from '../../shell/TextField'
+import { CheckboxField, TextField } from '../../shell/TextField'
 
 const kindTitle: Record<SendReview['kind'], string> = {
   send: 'Review the payment',
@@ -100,15 +100,12 @@ export function ReviewCard({
         </dd>
       </dl>
       {review.needsFeeConfirmation && (
-        <div className="field checkbox">
-          <input
-            id={`high-fee-${review.id}`}
-            type="checkbox"
-            checked={highFeeOk}
-            onChange={(e) => setHighFeeOk(e.target.checked)}
-          />
-          <label htmlFor={`high-fee-${review.id}`}>I want to pay this fee</label>
-        </div>
+        <CheckboxField
+          id={`high-fee-${review.id}`}
+          label="I want to pay this fee"
+          checked={highFeeOk}
+          onChange={(e) => setHighFeeOk(e.target.checked)}
+        />
       )}
       {!complete && !review.canSign && (
         <p className="notice tone-warn">

@@ -10,7 +10,7 @@ import { ErrorBox } from '../../shell/common'
 import { sats } from '../ecash/sats'
 import { ReviewCard, SendResult } from './ReviewCard'
 import { coinAge, shortId, type WalletSendClient } from './send-client'
-import { TextField } from '../../shell/TextField'
+import { CheckboxField, TextField } from '../../shell/TextField'
 
 interface Row {
   address: string
@@ -119,15 +119,12 @@ export function SendPanel({
               placeholder={row.max ? 'everything left after the fee' : ''}
               onChange={(e) => update(i, { amount: e.target.value.replace(/[^0-9]/g, '') })}
             />
-            <div className="field checkbox">
-              <input
-                id={`send-max-${i}`}
-                type="checkbox"
-                checked={row.max}
-                onChange={(e) => update(i, { max: e.target.checked })}
-              />
-              <label htmlFor={`send-max-${i}`}>Send max (everything left after the fee)</label>
-            </div>
+            <CheckboxField
+              id={`send-max-${i}`}
+              label="Send max (everything left after the fee)"
+              checked={row.max}
+              onChange={(e) => update(i, { max: e.target.checked })}
+            />
             {rows.length > 1 && (
               <button type="button" onClick={() => setRows((rs) => rs.filter((_, j) => j !== i))}>
                 Remove recipient {i + 1}
@@ -147,30 +144,29 @@ export function SendPanel({
           {rates.error && <ErrorBox error={rates.error} />}
           {rates.data?.note && <p className="muted">{rates.data.note}</p>}
           {rates.data?.presets.map((p) => (
-            <div className="field checkbox" key={p.id}>
-              <input
-                id={`fee-${p.id}`}
-                type="radio"
-                name="fee"
-                checked={preset === p.id}
-                onChange={() => setPreset(p.id)}
-              />
-              <label htmlFor={`fee-${p.id}`}>
-                {p.label}: {p.satPerVb} sat/vB, {p.eta}
-                {!p.estimated && ' (no estimate yet)'}
-              </label>
-            </div>
-          ))}
-          <div className="field checkbox">
-            <input
-              id="fee-custom"
+            <CheckboxField
+              key={p.id}
+              id={`fee-${p.id}`}
+              label={
+                <>
+                  {p.label}: {p.satPerVb} sat/vB, {p.eta}
+                  {!p.estimated && ' (no estimate yet)'}
+                </>
+              }
               type="radio"
               name="fee"
-              checked={preset === 'custom'}
-              onChange={() => setPreset('custom')}
+              checked={preset === p.id}
+              onChange={() => setPreset(p.id)}
             />
-            <label htmlFor="fee-custom">Custom</label>
-          </div>
+          ))}
+          <CheckboxField
+            id="fee-custom"
+            label="Custom"
+            type="radio"
+            name="fee"
+            checked={preset === 'custom'}
+            onChange={() => setPreset('custom')}
+          />
           {preset === 'custom' && (
             <TextField
               id="fee-custom-rate"
@@ -192,18 +188,15 @@ export function SendPanel({
 
         <fieldset className="card">
           <legend>Coins</legend>
-          <div className="field checkbox">
-            <input
-              id="coin-control"
-              type="checkbox"
-              checked={picking}
-              onChange={(e) => {
-                setPicking(e.target.checked)
-                if (!e.target.checked) setPicked([])
-              }}
-            />
-            <label htmlFor="coin-control">Choose the coins to spend (coin control)</label>
-          </div>
+          <CheckboxField
+            id="coin-control"
+            label="Choose the coins to spend (coin control)"
+            checked={picking}
+            onChange={(e) => {
+              setPicking(e.target.checked)
+              if (!e.target.checked) setPicked([])
+            }}
+          />
           {!picking && (
             <p className="muted">Flash Box picks coins so that no change is needed when it can.</p>
           )}
