@@ -72,6 +72,7 @@ import {
 import { SETTLEMENT_HOOK_PORT, startSettlementHook } from './internal-settlement-hook'
 import { ownMintUrlFrom } from '../ecash/ecash-module'
 import {
+  INTERNAL_SETTLEMENT_PURPOSE,
   ownMintQuoteOf,
   settleOwnMintQuote,
   type OwnQuoteSource,
@@ -127,9 +128,6 @@ export interface MerchantModuleOptions {
   /** The settlement hook's port (default 23011, the address the mint is given; tests use 0). */
   readonly settlementPort?: number
 }
-
-/** The purpose of the key the box and its own mint sign internal settlement with. */
-export const INTERNAL_SETTLEMENT_PURPOSE = 'mint.internal-settlement'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning & {
   /** ln-service's BOLT 11 decoder (the `invoices` package; untyped in `lightning`). */

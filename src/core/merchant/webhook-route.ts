@@ -8,33 +8,10 @@
 // Docker Desktop (macOS, Windows) keeps bridge networks inside its VM: there the gateway is not
 // an address of this computer, the bind fails, and the box says so (the receiver stays on
 // 127.0.0.1, where BTCPay's webhooks do not arrive).
-import type Docker from 'dockerode'
 import { isIPv4 } from 'node:net'
+import { stackGateway, type StackGateway } from '../docker/stack-gateway'
 
-export interface StackGateway {
-  /** The host's address on the stack network (IPv4), e.g. 172.18.0.1. */
-  readonly gateway: string
-  /** The network's subnet, e.g. 172.18.0.0/16. */
-  readonly subnet: string
-}
-
-/** The gateway and subnet of a Docker network, or undefined when it does not exist (yet). */
-export async function stackGateway(
-  docker: Docker,
-  network: string,
-): Promise<StackGateway | undefined> {
-  let info: { IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] } }
-  try {
-    info = (await docker.getNetwork(network).inspect()) as typeof info
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return undefined
-    throw err
-  }
-  const c = (info.IPAM?.Config ?? []).find(
-    (x) => x.Gateway && x.Subnet && isIPv4(x.Gateway) && x.Subnet.includes('.'),
-  )
-  return c ? { gateway: c.Gateway!, subnet: c.Subnet! } : undefined
-}
+export { stackGateway, type StackGateway }
 
 const ipv4 = (a: string): number | undefined => {
   const v = a.startsWith('::ffff:') ? a.slice(7) : a

@@ -7,6 +7,9 @@
 import { signSettlementRequest } from '../../../services/shared/internal-settlement-auth'
 import { FlashError } from '../errors'
 
+/** The purpose of K, the key the box and its own mint sign internal settlement with. */
+export const INTERNAL_SETTLEMENT_PURPOSE = 'mint.internal-settlement'
+
 export interface SettledQuote {
   readonly quote: string
   readonly state: 'PAID' | 'ISSUED'

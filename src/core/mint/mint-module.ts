@@ -28,6 +28,9 @@ import { ServiceProcess } from '../services/service-process'
 import { writeSecretFileAtomic } from '../secrets/secret-file'
 import { boxKeyFor } from '../secrets/box-key'
 import { FlashError } from '../errors'
+import { redact } from '../log'
+import { INTERNAL_SETTLEMENT_PURPOSE } from './internal-settlement-client'
+import { settlementHookUrl } from '../merchant/internal-settlement-hook'
 import { frontDoorProxyAddresses } from '../reach/public-address'
 import { changesPlacement, loadSettings } from '../engine/stack-module'
 import { servicePorts } from '../stack/networks'
@@ -83,6 +86,11 @@ export interface MintModuleOptions {
   readonly lndSocket?: string
   /** First restart delay after the mint's process died (ms; doubles each time). Default 500. */
   readonly restartBaseMs?: number
+  /**
+   * The box's settlement hook as the mint reaches it (INTERNAL-SETTLEMENT design). Default: the
+   * merchant module's hook on 127.0.0.1 (src/core/merchant/internal-settlement-hook.ts).
+   */
+  readonly internalSettlementUrl?: () => string
 }
 
 export type MintPlacement =
@@ -414,8 +422,21 @@ export function createMintModule(ctx: EngineContext, options: MintModuleOptions 
       log.info('mint waits for the box to be unlocked')
       return
     }
+    // The key the box and its mint sign internal settlement with goes the seed key's way: in the
+    // start message to the mint's own process, never in its environment, a command line or a log.
+    const settlementKey = box.unlocked
+      ? box.subkey(INTERNAL_SETTLEMENT_PURPOSE).toString('hex')
+      : undefined
+    if (settlementKey) redact(settlementKey)
     startOptions = {
       ...(box.unlocked ? { seedPassphrase: box.subkey('mint.seed').toString('hex') } : {}),
+      ...(settlementKey
+        ? {
+            internalSettlementKey: settlementKey,
+            internalSettlementUrl:
+              options.internalSettlementUrl?.() ?? settlementHookUrl('127.0.0.1'),
+          }
+        : {}),
       port: options.port ?? config.port,
       host: config.host,
       dataDir: paths.mint.dir,

@@ -157,6 +157,12 @@ export interface ContainerSpec {
   readonly hostListens?: readonly HostListen[]
   /** Keys derived from the box key, delivered at each start (see UnlockKeys). */
   readonly unlockKeys?: UnlockKeys
+  /**
+   * A name (in the container's /etc/hosts) for this computer's address on the stack network —
+   * the network's gateway, which Docker picks when it makes the network, so the supervisor looks
+   * it up when it creates the container. The mint calls the box's settlement hook there.
+   */
+  readonly gatewayHostname?: string
 }
 
 export interface StackPlan {

@@ -44,6 +44,7 @@ export function specHash(spec: ContainerSpec, network: string): string {
     network,
     // Only when declared, so the other services' hashes (and containers) stay as they were.
     ...(spec.unlockKeys ? { unlockKeys: spec.unlockKeys } : {}),
+    ...(spec.gatewayHostname ? { gatewayHostname: spec.gatewayHostname } : {}),
   }
   return createHash('sha256')
     .update(JSON.stringify(canonical(shape)))

@@ -19,6 +19,7 @@ import type {
 import type { UserError } from '../../shared/errors'
 import { detectDockerEngine, type DetectedDocker } from '../docker/connect'
 import { acceptsNewConnections } from '../docker/accepts-new-connections'
+import { stackGateway } from '../docker/stack-gateway'
 import { FlashError, toUserError } from '../errors'
 import type { Logger } from '../log'
 import type { ContainerSpec, StackPlan } from '../stack/spec'
@@ -881,6 +882,16 @@ export class Supervisor {
       }
     }
     const name = containerName(plan.project, spec.id)
+    // This computer's address on the stack network, under the name the spec asks for.
+    const extraHosts: string[] = []
+    if (spec.gatewayHostname && spec.networkMode !== 'host') {
+      const gw = await stackGateway(docker, plan.dockerNetwork)
+      if (gw) extraHosts.push(`${spec.gatewayHostname}:${gw.gateway}`)
+      else
+        this.log.warn('the stack network has no IPv4 gateway; a service cannot reach the box', {
+          service: spec.id,
+        })
+    }
     const create = () =>
       docker.createContainer({
         name,
@@ -923,6 +934,7 @@ export class Supervisor {
                 },
           ),
           PortBindings: bindings,
+          ...(extraHosts.length ? { ExtraHosts: extraHosts } : {}),
           // The supervisor restarts crashed services itself (backoff, crash-loop detection).
           RestartPolicy: { Name: 'no' },
           ...confinementHostConfig(spec),
