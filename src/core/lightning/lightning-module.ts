@@ -370,6 +370,51 @@ export function createLightningModule(
     onUpdate: publishPayment,
   })
 
+  // LND refuses to pay an invoice of its own node ("no self-payments"): on a box whose mint and
+  // shop share this node, such an invoice is settled inside the box instead — one of the box's
+  // eCash quotes at its own mint, or an open sale of its shop (the merchant module's
+  // settleOwnInvoice) — and anything else is refused in words, before the payment saga.
+  let ownKey: { lnd: Lightning.AuthenticatedLnd; key: string } | undefined
+  const ownNodeKey = async (lnd: Lightning.AuthenticatedLnd): Promise<string> => {
+    if (ownKey?.lnd !== lnd) ownKey = { lnd, key: (await ln.getIdentity({ lnd })).public_key }
+    return ownKey.key
+  }
+  const selfPayment = async (p: {
+    request: string
+    hash: string
+    amountSat: number
+    feeLimitSat: number
+    destination: string
+  }): Promise<PaymentView | undefined> => {
+    if (p.destination !== (await ownNodeKey(requireApp()))) return undefined
+    const merchant = ctx.modules.get('merchant') as
+      | { settleOwnInvoice?: (bolt11: string) => Promise<'mint-quote' | 'sale' | undefined> }
+      | undefined
+    const how = await merchant?.settleOwnInvoice?.(p.request)
+    if (!how)
+      throw new FlashError(
+        'lightning.self_payment',
+        'This invoice was made by this box’s own Lightning node; a node cannot pay itself. It is neither an eCash quote of this box’s own mint nor an open sale of its shop, so nothing was paid.',
+        'Pay it from another wallet. To turn the box’s Lightning sats into eCash, use “Receive via Lightning” on the eCash page.',
+      )
+    const now = new Date().toISOString()
+    log.info('own invoice settled inside the box', { hash: p.hash, how })
+    return {
+      id: p.hash,
+      amountSat: p.amountSat,
+      feeSat: 0,
+      feeLimitSat: p.feeLimitSat,
+      state: 'succeeded',
+      destination: p.destination,
+      description:
+        how === 'mint-quote'
+          ? 'Settled inside this box: eCash from its own mint (no Lightning payment)'
+          : 'Settled inside this box: a sale of its own shop (no Lightning payment)',
+      createdAt: now,
+      updatedAt: now,
+    }
+  }
+
   const stepOnce = async (): Promise<void> => {
     try {
       settings = loadSettings(ctx.dataDir)
@@ -650,6 +695,14 @@ export function createLightningModule(
       const decoded = views.decodeInvoice(request, network(), limits)
       if (saga.alreadyPaid(decoded.id)) throw alreadyPaid()
       const amount = views.checkPayable(decoded, amountSat, limits)
+      const inside = await selfPayment({
+        request: request.toLowerCase(),
+        hash: decoded.id,
+        amountSat: amount,
+        feeLimitSat,
+        destination: decoded.payee,
+      })
+      if (inside) return inside
       const view = await saga.pay({
         request: request.toLowerCase(),
         hash: decoded.id,
@@ -830,6 +883,8 @@ export function createLightningModule(
     },
     async sendPayment(p, waitMs) {
       const lnd = requireApp()
+      const inside = await selfPayment(p)
+      if (inside) return inside
       const view = await saga.pay(
         {
           request: p.request,
