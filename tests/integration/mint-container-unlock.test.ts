@@ -36,6 +36,7 @@ let sup: Supervisor | undefined
 let events: Recorded[] = []
 let box: BoxKey
 let seedKeyHex = ''
+let settlementKeyHex = ''
 let seedHex = ''
 let sealedSeedBefore = ''
 
@@ -66,6 +67,7 @@ beforeAll(async () => {
   const owner = new BoxKey(dataDir)
   await owner.enterPassword(PASSWORD)
   seedKeyHex = owner.subkey('mint.seed').toString('hex')
+  settlementKeyHex = owner.subkey('mint.internal-settlement').toString('hex')
   const mintDir = stackPaths(stackDir).mint.dir
   mkdirSync(mintDir, { recursive: true, mode: 0o700 })
   seedHex = Buffer.from(loadOrCreateSeed(join(mintDir, 'secrets'), seedKeyHex)).toString('hex')
@@ -171,6 +173,28 @@ describe('mint container with its seed under the box key (real Docker Engine)', 
     // Not an environment variable or anything else docker inspect shows.
     const inspected = JSON.stringify(inspect(id!))
     expect(inspected).not.toContain(seedKeyHex)
+    expect(inspected).not.toContain(settlementKeyHex)
+    // The settlement hook's name is this computer's address on the stack network (its gateway).
+    const gateway = execFileSync('docker', [
+      'network',
+      'inspect',
+      '-f',
+      '{{(index .IPAM.Config 0).Gateway}}',
+      `${project}-net`,
+    ])
+      .toString()
+      .trim()
+    const hosts = execFileSync('docker', [
+      'exec',
+      id!,
+      '/usr/local/bin/node',
+      '-e',
+      "process.stdout.write(require('fs').readFileSync('/etc/hosts','utf8'))",
+    ]).toString()
+    expect(hosts).toMatch(new RegExp(`^${gateway.replace(/\./g, '\\.')}\\s+flashbox-host$`, 'm'))
+    expect(inspected).toContain(
+      'MINT_INTERNAL_SETTLEMENT_URL=http://flashbox-host:23011/internal/settlement/v1',
+    )
     expect(inspected).toContain('/run/flashbox-keys')
     const tmpfs = (inspect(id!) as { HostConfig: { Tmpfs: Record<string, string> } }).HostConfig
       .Tmpfs['/run/flashbox-keys']
@@ -179,6 +203,7 @@ describe('mint container with its seed under the box key (real Docker Engine)', 
     expect(
       findInClear(dataDir, {
         'mint seed key': Buffer.from(seedKeyHex, 'hex'),
+        'internal settlement key': Buffer.from(settlementKeyHex, 'hex'),
         'mint seed': Buffer.from(seedHex, 'hex'),
       }),
     ).toEqual([])

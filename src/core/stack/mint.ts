@@ -9,6 +9,10 @@
 // key the engine gives the mint when it runs inside the app), so the same seed opens in either
 // place. The supervisor writes that key into a tmpfs in the container at each start and holds the
 // mint in "Waiting for unlock" while the box is locked (src/core/supervisor/unlock-keys.ts).
+// The same way it gets K (purpose 'mint.internal-settlement'), the key it signs its calls to the
+// box's settlement hook with (INTERNAL-SETTLEMENT design): the hook listens on this computer's
+// address on the stack network, which the container knows as `flashbox-host` (its /etc/hosts,
+// written by the supervisor from the network's gateway).
 import { trustedProxyEnv } from './caddy'
 import { serviceDir, type RenderContext } from './context'
 import { nodeFetchProbe, probe } from './health'
@@ -17,6 +21,7 @@ import { servicePorts } from './networks'
 import { stackPaths } from './paths'
 import type { ContainerSpec, Dependency, MountSpec, RenderedFile, UnlockKeys } from './spec'
 import { serviceConfinement } from './confinement'
+import { SETTLEMENT_HOOK_HOSTNAME, settlementHookUrl } from '../merchant/internal-settlement-hook'
 
 export type MintLightningBackend = 'lnd' | 'fake'
 
@@ -28,7 +33,10 @@ export function mintLightningBackend(ctx: Pick<RenderContext, 'settings'>): Mint
 export const MINT_KEYS_DIR = '/run/flashbox-keys'
 export const mintUnlockKeys: UnlockKeys = {
   dir: MINT_KEYS_DIR,
-  files: [{ name: 'mint.seed', purpose: 'mint.seed' }],
+  files: [
+    { name: 'mint.seed', purpose: 'mint.seed' },
+    { name: 'internal-settlement.key', purpose: 'mint.internal-settlement' },
+  ],
   node: '/usr/local/bin/node',
 }
 
@@ -46,6 +54,8 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
       : {}),
     MINT_BACKEND: backend,
     FLASHBOX_MINT_SEED_KEY_FILE: `${MINT_KEYS_DIR}/mint.seed`,
+    FLASHBOX_MINT_INTERNAL_KEY_FILE: `${MINT_KEYS_DIR}/internal-settlement.key`,
+    MINT_INTERNAL_SETTLEMENT_URL: settlementHookUrl(SETTLEMENT_HOOK_HOSTNAME),
   }
   const mounts: MountSpec[] = [{ kind: 'bind', source: dir, target: '/data' }]
   const files: RenderedFile[] = []
@@ -98,5 +108,6 @@ export function mintSpec(ctx: RenderContext): ContainerSpec {
     user: ctx.user,
     hostname: 'mint',
     unlockKeys: mintUnlockKeys,
+    gatewayHostname: SETTLEMENT_HOOK_HOSTNAME,
   }
 }
