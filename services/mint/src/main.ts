@@ -75,26 +75,29 @@ async function main() {
   const trusted = resolveTrustedProxies(env.MINT_TRUSTED_PROXIES)
   if (trusted.length) config.trustedProxies = [...(config.trustedProxies ?? []), ...trusted]
   const { host, port } = listen()
+  const seedPassphrase = env.FLASHBOX_MINT_SEED_KEY_FILE
+    ? await keyFromFile(env.FLASHBOX_MINT_SEED_KEY_FILE, 'seed key')
+    : env.MINT_SEED_PASSPHRASE || undefined
+  const internalKey = env.FLASHBOX_MINT_INTERNAL_KEY_FILE
+    ? await keyFromFile(env.FLASHBOX_MINT_INTERNAL_KEY_FILE, 'internal settlement key')
+    : undefined
+  // An empty key file means the box has no owner password yet (so no key K): the hook stays off
+  // rather than the mint refusing to start.
+  const hookUrl =
+    env.MINT_INTERNAL_SETTLEMENT_URL && (internalKey || !env.FLASHBOX_MINT_INTERNAL_KEY_FILE)
+      ? env.MINT_INTERNAL_SETTLEMENT_URL
+      : undefined
+  if (env.MINT_INTERNAL_SETTLEMENT_URL && !hookUrl)
+    log.info('no internal settlement key from Flash Box yet: internal settlement is off')
   const running = await startMint({
     port,
     host,
     dataDir: env.FLASHBOX_MINT_DATA_DIR ?? env.MINT_DATA_DIR ?? '/data',
     backend,
     config,
-    seedPassphrase: env.FLASHBOX_MINT_SEED_KEY_FILE
-      ? await keyFromFile(env.FLASHBOX_MINT_SEED_KEY_FILE, 'seed key')
-      : env.MINT_SEED_PASSPHRASE || undefined,
-    ...(env.FLASHBOX_MINT_INTERNAL_KEY_FILE
-      ? {
-          internalSettlementKey: await keyFromFile(
-            env.FLASHBOX_MINT_INTERNAL_KEY_FILE,
-            'internal settlement key',
-          ),
-        }
-      : {}),
-    ...(env.MINT_INTERNAL_SETTLEMENT_URL
-      ? { internalSettlementUrl: env.MINT_INTERNAL_SETTLEMENT_URL }
-      : {}),
+    seedPassphrase,
+    ...(internalKey ? { internalSettlementKey: internalKey } : {}),
+    ...(hookUrl ? { internalSettlementUrl: hookUrl } : {}),
     ...(env.MINT_INTERNAL_SETTLEMENT_TIMEOUT_MS
       ? { internalSettlementTimeoutMs: num(env.MINT_INTERNAL_SETTLEMENT_TIMEOUT_MS, 10_000) }
       : {}),
