@@ -93,6 +93,21 @@ describe('Lightning through the box (simulator)', () => {
     expect(payments.some((p) => p.amountSat === 5000)).toBe(false)
   })
 
+  it('an invoice of the box’s own node is never sent (LND refuses self-payments): refused in words', async () => {
+    // No merchant module here, so it is neither an own mint quote nor an open sale of the shop.
+    const inv = await box.call<CreatedInvoice>('createInvoice', {
+      amountSat: 1234,
+      memo: 'to myself',
+      expirySeconds: 600,
+    })
+    await expect(box.call('pay', { request: inv.request, feeLimitSat: 10 })).rejects.toMatchObject({
+      code: 'lightning.self_payment',
+      message: expect.stringMatching(/own Lightning node; a node cannot pay itself/),
+    })
+    const payments = await box.call<PaymentView[]>('payments')
+    expect(payments.some((p) => p.id === inv.id)).toBe(false)
+  })
+
   it('pay: decode first, then pay; paying again is refused as already paid', async () => {
     const { paymentRequest } = box.sim.control.createPeerInvoice(3_000_000n, 'book')
     const d = await box.call<DecodedInvoice>('decodeInvoice', {

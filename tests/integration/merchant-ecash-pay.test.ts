@@ -13,7 +13,6 @@
 // paid while the box never got its answer (settled once after the restart). A SIGKILL of the
 // engine is not tested here: the eCash wallet's own crash test, ecash-crash.test.ts, covers its
 // melt saga.
-import { createHash, X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -39,11 +38,10 @@ import type {
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
+import { btcpayLightningOf, VPUB } from './merchant-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const OWNER = 'the owner of the corner café'
-const VPUB =
-  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQiitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc'
 const CTX = { transport: 'internal' as const }
 
 let dir: string
@@ -178,7 +176,6 @@ const shopLnd = () => ln.authenticatedLndGrpc(net.nodes.shop!.lnServiceAuth()).l
 const mintLnd = () => ln.authenticatedLndGrpc(net.nodes.mint!.lnServiceAuth()).lnd
 
 async function startEngine(): Promise<void> {
-  const shop = net.nodes.shop!
   engine = await createEngine({
     dataDir: engineDir,
     log: silentLogger,
@@ -187,13 +184,7 @@ async function startEngine(): Promise<void> {
       merchantModule({
         btcpayUrl: btcpay.url,
         webhookPort: 0,
-        lightning: async () => ({
-          server: `${shop.restUrl}/`,
-          macaroonHex: shop.macaroons.invoice.toString('hex'),
-          certThumbprint: createHash('sha256')
-            .update(new X509Certificate(shop.cert).raw)
-            .digest('hex'),
-        }),
+        lightning: btcpayLightningOf(net.nodes.shop!),
         derivationScheme: async () => VPUB,
       }),
     ],

@@ -4,19 +4,12 @@
 // reward (a) tops up the customer's Flash Card, (b) reaches the customer's npub as eCash in a
 // NIP-17 message, which the customer's own nostr-tools client decrypts and redeems with
 // @cashu/cashu-ts exactly once. BTCPay delivering the webhooks again changes nothing.
-import { createHash, X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import { Wallet } from '@cashu/cashu-ts'
-import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
-import type { Event } from 'nostr-tools/pure'
-import * as nip19 from 'nostr-tools/nip19'
-import * as nip59 from 'nostr-tools/nip59'
-import { AbstractRelay } from 'nostr-tools/abstract-relay'
-import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine, type Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
@@ -37,11 +30,10 @@ import type { RelayInfo } from '../../src/shared/api/nostr'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
+import { btcpayLightningOf, nostrCustomer, tokensIn, VPUB } from './merchant-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
 const OWNER = 'correct horse battery staple'
-const VPUB =
-  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQiitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc'
 const CTX = { transport: 'internal' as const }
 
 /**
@@ -136,7 +128,6 @@ beforeAll(async () => {
   const engineDir = join(dir, 'engine')
   await new OwnerPassword(engineDir).create(OWNER)
   await boxKeyFor(engineDir).enterPassword(OWNER)
-  const shop = net.nodes.shop!
   engine = await createEngine({
     dataDir: engineDir,
     log: silentLogger,
@@ -151,13 +142,7 @@ beforeAll(async () => {
         btcpayUrl: btcpay.url,
         webhookHost: '127.0.0.1', // the simulator runs on this host
         webhookPort: 0,
-        lightning: async () => ({
-          server: `${shop.restUrl}/`,
-          macaroonHex: shop.macaroons.invoice.toString('hex'),
-          certThumbprint: createHash('sha256')
-            .update(new X509Certificate(shop.cert).raw)
-            .digest('hex'),
-        }),
+        lightning: btcpayLightningOf(net.nodes.shop!),
         derivationScheme: async () => VPUB,
       }),
     ],
@@ -222,38 +207,18 @@ describe('rewards reach the customer (BTCPay simulator, world LND, box mint and 
 
   it('sends the reward as eCash to the customer’s npub; their client decrypts it and redeems it once', async () => {
     let rewardSat: number
-    const customerKey = generateSecretKey()
-    const customerPub = getPublicKey(customerKey)
-    const npub = nip19.npubEncode(customerPub)
-
     // The customer's own client, signed in to the box relay with its key.
     const relayUrl = (await call<RelayInfo[]>('nostr', 'relays'))[0]!.url
-    const client = new AbstractRelay(relayUrl, {
-      verifyEvent: (e) => verifyEvent(e),
-      websocketImplementation: WebSocket as unknown as typeof globalThis.WebSocket,
-    })
-    client.onauth = async (t) => finalizeEvent(t, customerKey)
-    await client.connect()
-    let wraps: Event[]
+    const customer = await nostrCustomer(relayUrl)
+    const npub = customer.npub
+    let rumors: { kind: number; content: string }[]
     try {
       // The customer has not published where they read private messages (NIP-17 kind 10050):
       // the reward stops before the message, in plain words, with the token already made.
       const { sale, entry: failed } = await paidSale({ npub }, 'failed')
       expect(failed).toMatchObject({ method: 'nostr', to: npub, step: 'messaging' })
       expect(failed.reason).toMatch(/has not said where to receive private messages/)
-      const inbox = finalizeEvent(
-        {
-          kind: 10050,
-          created_at: Math.floor(Date.now() / 1000),
-          tags: [['relay', relayUrl]],
-          content: '',
-        },
-        customerKey,
-      )
-      await until('the inbox relay list published', async () => {
-        await client.publish(inbox)
-        return true
-      })
+      await customer.publishInbox()
       // The owner presses Retry: it continues from the record with the same token.
       const entry = await call<RewardLedgerEntry>('merchant', 'retryReward', {
         invoiceId: sale.id,
@@ -261,26 +226,12 @@ describe('rewards reach the customer (BTCPay simulator, world LND, box mint and 
       expect(entry).toMatchObject({ state: 'issued', method: 'nostr' })
       rewardSat = entry.rewardSat!
       expect(rewardSat).toBeGreaterThan(0)
-      wraps = await until('the gift-wrapped message', async () => {
-        const seen: Event[] = []
-        await new Promise<void>((resolve) => {
-          const sub = client.subscribe([{ kinds: [1059], '#p': [customerPub] }], {
-            onevent: (e) => seen.push(e),
-            oneose: () => {
-              sub.close()
-              resolve()
-            },
-            onclose: () => resolve(),
-          })
-        })
-        return seen.length ? seen : undefined
-      })
+      rumors = await customer.messages()
     } finally {
-      client.close()
+      customer.close()
     }
-    const rumors = wraps.map((w) => nip59.unwrapEvent(w, customerKey))
     expect(rumors.every((r) => r.kind === 14)).toBe(true)
-    const tokens = new Set(rumors.flatMap((r) => r.content.match(/cashuB[A-Za-z0-9_-]+/g) ?? []))
+    const tokens = tokensIn(rumors)
     expect(tokens.size).toBe(1)
     const token = [...tokens][0]!
     expect(rumors[0]!.content).toContain('Corner Café')

@@ -135,6 +135,16 @@ export class SettlementStore {
       .run(state, reason, Date.now(), hash)
   }
 
+  /** What a sale settled inside the box was paid (msat), or undefined. */
+  paidFor(invoiceId: string): number | undefined {
+    const r = this.db
+      .prepare(
+        "SELECT amount_msat FROM settlements WHERE invoice_id = ? AND state = 'paid' LIMIT 1",
+      )
+      .get(invoiceId) as { amount_msat: number } | undefined
+    return r?.amount_msat
+  }
+
   marking(): Row[] {
     return this.db
       .prepare("SELECT * FROM settlements WHERE state = 'marking'")

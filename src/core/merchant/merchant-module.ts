@@ -625,6 +625,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         ...(nostr ? { nostr } : {}),
         ...(record()?.storeName ? { shopName: record()!.storeName! } : {}),
         ...(o.mintWaitMs !== undefined ? { mintWaitMs: o.mintWaitMs } : {}),
+        settledInsideBoxMsat: (invoiceId) => settlementStore?.paidFor(invoiceId),
       }
     }
 

@@ -59,6 +59,11 @@ export interface RewardContext {
   readonly shopName?: string
   /** How long a paid mint quote may take to be minted (default 20 s). */
   readonly mintWaitMs?: number
+  /**
+   * What a sale settled inside the box (paid with the box's own eCash, internal-settlement.ts)
+   * was paid, in msat: BTCPay shows no bitcoin payment for it (it was marked settled).
+   */
+  readonly settledInsideBoxMsat?: (invoiceId: string) => number | undefined
 }
 
 interface PullPayment {
@@ -195,7 +200,12 @@ async function rewardSat(o: RewardContext, row: RewardRow): Promise<number> {
     undefined,
     'reading what the customer paid in bitcoin',
   )
-  const paidBtc = Math.max(0, ...methods.map((m) => Number(m.totalPaid ?? 0)))
+  const inside = o.settledInsideBoxMsat?.(row.invoice_id)
+  const paidBtc = Math.max(
+    0,
+    ...methods.map((m) => Number(m.totalPaid ?? 0)),
+    inside !== undefined ? inside / 1e11 : 0,
+  )
   const sat = Math.floor((paidBtc * 1e8 * row.percent) / 100 + 1e-6)
   if (!(sat > 0))
     throw new FlashError(
