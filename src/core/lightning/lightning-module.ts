@@ -659,6 +659,9 @@ export function createLightningModule(
     status: async () => status(),
     nodeUri: async () => {
       requireApp()
+      // The wallet turns ready a moment before the loop reads the node's identity: read it now
+      // rather than answer "not ready" to a page that was just told it is.
+      if (!node && app && settings) node = await nodeView(app, settings)
       if (!node)
         throw new FlashError(
           'lightning.not_ready',
