@@ -177,12 +177,14 @@ describe('one LND under the box’s mint and its shop', () => {
     // The eCash balance: down by exactly the amount.
     expect(await balance()).toBe(before - 10_000)
     // No sats moved over Lightning: the box's node paid nothing, and the sale's own Lightning
-    // invoice was never paid.
+    // invoice was never paid — it is cancelled, so nobody can pay the settled sale again.
     expect(await boxPayments()).toEqual([])
     const hash = (await ln.getInvoices({ lnd: boxLnd() })).invoices.find(
       (i) => i.request === sale.bolt11,
     )!
     expect(hash.is_confirmed).toBe(false)
+    expect(hash.is_canceled).toBe(true)
+    await expect(ln.pay({ lnd: customerLnd(), request: sale.bolt11 })).rejects.toBeTruthy()
     // The mint asking again (a repeat after a lost answer) gets the same outcome, with LND's
     // preimage of the sale's invoice, and nothing is marked twice (BTCPay would refuse: 400).
     const key = boxKeyFor(engineDir).subkey(INTERNAL_SETTLEMENT_PURPOSE)

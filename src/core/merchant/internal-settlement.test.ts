@@ -29,6 +29,7 @@ function shop() {
     additionalStatus: 'None',
   }
   let marks = 0
+  const closed = new Set<string>()
   let failNextMark: 'lost-answer' | 'before' | 'refused' | null = null
   const own: OwnInvoices = {
     find: async (h) => (h === HASH ? { invoiceId: 'inv1', amountMsat: 9_000_000 } : undefined),
@@ -45,11 +46,15 @@ function shop() {
       if (f === 'lost-answer') throw new Error('socket hang up')
     },
     preimage: async (h) => (h === HASH ? PREIMAGE : null),
+    closeLightning: async (h) => {
+      closed.add(h)
+    },
   }
   return {
     own,
     state,
     marks: () => marks,
+    closed,
     failNext: (f: typeof failNextMark) => {
       failNextMark = f
     },
@@ -85,6 +90,8 @@ describe('internal settlement of the shop’s own invoices', () => {
     expect(await settlement.status(HASH)).toEqual(a)
     expect(s.marks()).toBe(1)
     expect(store.get(HASH)?.state).toBe('paid')
+    // The sale's Lightning invoice is cancelled in LND: it cannot be paid a second time.
+    expect([...s.closed]).toEqual([HASH])
     store.close()
   })
 

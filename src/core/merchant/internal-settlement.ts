@@ -6,7 +6,8 @@
 //
 //   resolve the hash to an open invoice of the box's own store (amount checked)
 //   → record `marking` (fsync'd) → Greenfield markInvoiceStatus {"status":"Settled"}
-//   → record `paid` (fsync'd) → answer PAID with LND's preimage for that invoice.
+//   → record `paid` (fsync'd) → answer PAID with LND's preimage for that invoice, whose Lightning
+//   invoice is cancelled in LND (nobody can pay the settled sale a second time).
 //
 // A repeat answers from the record and never marks twice. A crash between `marking` and the
 // answer is settled from BTCPay's own record on the next /pay, /status or start: Settled and
@@ -58,6 +59,11 @@ export interface OwnInvoices {
   markSettled(invoiceId: string): Promise<void>
   /** LND's preimage of the invoice (lookupinvoice r_preimage), or null when LND cannot tell. */
   preimage(paymentHash: string): Promise<string | null>
+  /**
+   * Cancels the sale's Lightning invoice in LND (invoicesrpc CancelInvoice; idempotent), so the
+   * sale settled inside the box cannot be paid a second time over Lightning.
+   */
+  closeLightning(paymentHash: string): Promise<void>
 }
 
 type Step = 'marking' | 'paid' | 'failed'
@@ -325,12 +331,18 @@ export class InternalSettlement {
     if (row.state === 'failed')
       return { state: 'FAILED', reason: row.reason ?? 'The sale could not be settled.' }
     if (row.state === 'marking') return { state: 'PENDING' }
-    const preimage = await this.invoices()
-      .preimage(hash)
-      .catch((err: unknown) => {
-        this.log.warn('preimage not read from LND', { error: String(err) })
-        return null
-      })
+    const own = this.invoices()
+    const preimage = await own.preimage(hash).catch((err: unknown) => {
+      this.log.warn('preimage not read from LND', { error: String(err) })
+      return null
+    })
+    // Every answer closes it again (idempotent), so a crash before the first close is mended.
+    await own.closeLightning(hash).catch((err: unknown) =>
+      this.log.warn('the settled sale’s Lightning invoice is still open in LND', {
+        invoiceId: row.invoice_id,
+        error: String(err),
+      }),
+    )
     return { state: 'PAID', preimage }
   }
 }

@@ -396,6 +396,10 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         if (!lnd) return null
         return (await ln.getInvoice({ lnd, id: hash })).secret ?? null
       },
+      closeLightning: async (hash) => {
+        const lnd = appLnd()
+        if (lnd) await ln.cancelHodlInvoice({ lnd, id: hash })
+      },
     })
     const settleOwnInvoice = async (bolt11: string): Promise<'mint-quote' | 'sale' | undefined> => {
       const quote = ownMintQuoteOf(ecashWalletStore(), bolt11)
