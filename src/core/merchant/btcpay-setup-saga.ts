@@ -9,7 +9,9 @@
 //   store       the shop (name, currency), made with the admin's Basic auth; found again by name.
 //   apiKey      a key holding only `btcpay.store.canmodifystoresettings:<storeId>` — one store,
 //               no server rights (payment methods, webhooks and the PoS need that policy; it
-//               includes invoices, pull payments and payouts of that store).
+//               includes invoices, pull payments and payouts of that store — among them
+//               canmodifyinvoices, which marking a sale settled inside the box needs:
+//               internal-settlement.ts). Boxes set up earlier hold the same key, so nothing changes.
 //   lightning   BTC-LN: `type=lnd-rest;server=…;macaroon=…;certthumbprint=…` — the BTCPay macaroon
 //               and LND's certificate pinned by thumbprint; never `allowinsecure` (refused here).
 //   onchain     BTC-CHAIN: the box wallet's account xpub (watch-only: BTCPay never holds a key).
