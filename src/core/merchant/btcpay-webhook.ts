@@ -3,9 +3,10 @@
 // and logged without the body or the secret. A delivery is handled once: BTCPay's redeliveries
 // carry the first delivery's id as `originalDeliveryId`. Where it listens: webhook-route.ts.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '../log'
+import { readLimitedBody } from './limited-body'
 
 export const WEBHOOK_PATH = '/merchant/btcpay-webhook'
 
@@ -63,24 +64,6 @@ export interface WebhookReceiverOptions {
   readonly allowFrom?: (remoteAddress: string | undefined) => boolean
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > MAX_BODY) {
-        resolve(null)
-        req.destroy()
-        return
-      }
-      chunks.push(c)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
-}
-
 export async function startWebhookReceiver(
   o: WebhookReceiverOptions,
 ): Promise<{ url: string; close(): Promise<void> }> {
@@ -100,7 +83,7 @@ export async function startWebhookReceiver(
         res.writeHead(404).end()
         return
       }
-      const body = await readBody(req)
+      const body = await readLimitedBody(req, MAX_BODY)
       if (!body) {
         res.writeHead(413).end()
         return

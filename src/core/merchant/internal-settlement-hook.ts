@@ -8,12 +8,13 @@
 // 127.0.0.1 for the mint running as the engine's child, and the stack network's gateway address
 // for the mint container (webhook-route.ts), where connections from outside the network's subnet
 // are refused. The front door never forwards it (it is not one of its public routes).
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { verifySettlementRequest } from '../../../services/shared/internal-settlement-auth'
 import type { Logger } from '../log'
 import type { InternalSettlement } from './internal-settlement'
+import { readLimitedBody } from './limited-body'
 
 export const SETTLEMENT_HOOK_PATH = '/internal/settlement/v1'
 /** Where the hook listens unless told otherwise (the mint is given this address). */
@@ -46,24 +47,6 @@ export interface SettlementHookOptions {
   readonly allowFrom?: (remoteAddress: string | undefined) => boolean
 }
 
-function readBody(req: IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > MAX_BODY) {
-        resolve(null)
-        req.destroy()
-        return
-      }
-      chunks.push(c)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
-}
-
 export async function startSettlementHook(
   o: SettlementHookOptions,
 ): Promise<{ url: string; close(): Promise<void> }> {
@@ -85,7 +68,8 @@ export async function startSettlementHook(
             ? 'status'
             : null
       if (!route || req.method !== 'POST') return send(404, { error: 'not found' })
-      const body = await readBody(req)
+      const raw = await readLimitedBody(req, MAX_BODY)
+      const body = raw === null ? null : raw.toString('utf8')
       if (body === null) return send(413, { error: 'body too large' })
       const key = o.key()
       const settlement = o.settlement()
