@@ -1,8 +1,8 @@
 // Where the public can reach the box, for the Lightning address (LUD-16) and the NWC relay.
 // The box's published URLs (Settings → Reachability, src/core/reach/published-urls.ts) win: the
-// one setting every published URL follows. Without one, the headless server's own URL and the box
-// relay's own URL (this computer only), or what an operator behind a proxy names with
-// FLASHBOX_PUBLIC_URL and FLASHBOX_PUBLIC_RELAY_URL.
+// one setting every published URL follows (wallet-service-module.ts asks it first). Without one,
+// the headless server's own URL and the box relay's own URL (this computer only), or what an
+// operator behind a proxy names with FLASHBOX_PUBLIC_URL and FLASHBOX_PUBLIC_RELAY_URL.
 import type { FlashError } from '../errors'
 import type { PublishedUrls } from '../reach/published-urls'
 

@@ -149,11 +149,29 @@ export function createWalletServiceModule(
     ...(options.backoff ? { backoff: options.backoff } : {}),
   })
   const localRelay = () => relayUrlOf(ctx.modules.get('relay'))
+  /**
+   * The box relay's address as apps are told it: the relay URL Settings → Reachability publishes
+   * (a phone reaches the box there), else the local URL (or FLASHBOX_PUBLIC_RELAY_URL).
+   */
+  const appRelayUrl = () => publishedUrls(ctx.dataDir).relay ?? boxPublicRelayUrl(localRelay())
+  /**
+   * Where the service itself reaches a connection's relay: the box's own relay (under the address
+   * apps were given for it) over its local URL — not out through the front door and back, which
+   * a router without NAT loopback does not allow — and any other relay as it is.
+   */
+  const serviceRelay = (url: string): string => {
+    const local = localRelay()
+    if (!local) return url
+    const n = RelayPool.normalize(url)
+    const own = [publishedUrls(ctx.dataDir).relay, boxPublicRelayUrl(local)]
+    return own.some((o) => o !== undefined && RelayPool.normalize(o) === n) ? local : url
+  }
+  const serviceRelays = (c: Connection) => [...new Set(c.relays.map(serviceRelay))]
   const wantedRelays = (): string[] => {
     const urls = new Set<string>()
     const box = localRelay()
     if (box) urls.add(box)
-    for (const c of store.list()) for (const r of c.relays) urls.add(r)
+    for (const c of store.list()) for (const r of serviceRelays(c)) urls.add(r)
     return [...urls]
   }
 
@@ -193,7 +211,7 @@ export function createWalletServiceModule(
     response: NwcResponse,
   ) => {
     const out = responseEvent(sk, ev, encryption, response)
-    const delivered = await pool.publish(out, c.relays)
+    const delivered = await pool.publish(out, serviceRelays(c))
     if (!delivered.some((d) => d.status === 'ok')) {
       log.warn('an NWC response reached no relay', {
         connection: c.id,
@@ -280,7 +298,9 @@ export function createWalletServiceModule(
       if (c.revokedAt !== null) continue
       const sk = serviceSk(c)
       if (!sk) continue
-      const todo = c.relays.filter((r) => !infoDelivered.has(`${c.id}|${RelayPool.normalize(r)}`))
+      const todo = serviceRelays(c).filter(
+        (r) => !infoDelivered.has(`${c.id}|${RelayPool.normalize(r)}`),
+      )
       if (todo.length === 0) continue
       const delivered = await pool.publish(infoEvent(sk, c.methods), todo)
       for (const d of delivered) if (d.status === 'ok') infoDelivered.add(`${c.id}|${d.relay}`)
@@ -528,7 +548,7 @@ export function createWalletServiceModule(
       }),
       connections: async () => store.list().map(view),
       createConnection: async (input) => {
-        const box = boxPublicRelayUrl(localRelay())
+        const box = localRelay() ? appRelayUrl() : boxPublicRelayUrl(undefined)
         const relays = [...new Set([...(box ? [box] : []), ...input.relays])]
         if (relays.length === 0) {
           throw new FlashError(

@@ -152,7 +152,7 @@ function NewConnection({ onMade }: { onMade: (c: CreatedNwcConnection) => void }
       <TextField
         id="nwc-relay"
         label="Extra relay (optional, wss://…)"
-        hint="The box’s own relay is always used. It listens on this computer only until the box is reachable from outside, so an app on your phone needs a public relay here."
+        hint="The box’s own relay is always used, at the address set in Settings → Reachability. Without one it listens on this computer only, so an app on your phone needs a public relay here."
         placeholder="wss://relay.example.com"
         value={relay}
         onChange={(e) => setRelay(e.target.value)}
@@ -190,7 +190,9 @@ function ShownOnce({ made, onDone }: { made: CreatedNwcConnection; onDone: () =>
       <CopyButton text={made.uri} label="Copy connection string" />
       {onThisComputerOnly(made.connection.relays) && (
         <p className="muted">
-          This connection uses only the box’s relay, which apps on this computer can reach.
+          This connection uses only the box’s relay, which only apps on this computer can reach. For
+          an app on your phone, set an address in Settings → Reachability and make a new connection,
+          or add a public relay.
         </p>
       )}
       <button type="button" onClick={onDone}>
