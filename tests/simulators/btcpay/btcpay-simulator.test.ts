@@ -14,6 +14,7 @@ import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Chain } from '../world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../world/lightning-network'
+import { catalogImages } from '../../../src/core/stack/images'
 import { startBtcpaySimulator, type BtcpaySimulator } from './index'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
@@ -118,6 +119,12 @@ describe('BTCPay Greenfield simulator', () => {
     expect(second.status).toBe(401)
     expect(second.json.code).toBe('unauthenticated')
     expect((await gf('GET', '/api/v1/users/me', basic(email, 'wrong'))).status).toBe(401)
+  })
+
+  it('reports the pinned BTCPay version it imitates in server/info', async () => {
+    const info = await gf<{ version: string }>('GET', '/api/v1/server/info', basic(email, password))
+    expect(info.status).toBe(200)
+    expect(info.json.version).toBe(`${catalogImages.btcpay.tag}-simulator`)
   })
 
   it('enforces each API key’s permissions with the documented 403 body', async () => {

@@ -62,6 +62,10 @@ const AREAS: ((
   () => boltcards.routes(),
 ]
 
+// The BTCPay release whose Greenfield routes this simulator imitates: the one the box pins
+// (src/core/stack/images.ts). The simulator's test fails when the pin moves without it.
+export const IMITATED_BTCPAY_VERSION = '2.4.2'
+
 const misc: GreenfieldRoute[] = [
   {
     method: 'GET',
@@ -75,7 +79,7 @@ const misc: GreenfieldRoute[] = [
     auth: { kind: 'user' },
     handle: () =>
       ok({
-        version: '2.2.0-simulator',
+        version: `${IMITATED_BTCPAY_VERSION}-simulator`,
         onion: null,
         supportedPaymentMethods: ['BTC-CHAIN', 'BTC-LN'],
         fullySynched: true,
