@@ -79,6 +79,26 @@ const open = (s: ReturnType<typeof shop>) => {
   return { store, settlement: new InternalSettlement(store, () => s.own, silentLogger) }
 }
 
+/**
+ * One payment in which BTCPay fails at the mark as `failure` says and answers no look after the
+ * one before the record; then the box stops. BTCPay answers again afterwards.
+ */
+async function payThenStop(s: ReturnType<typeof shop>, failure: 'before' | 'lost-answer') {
+  const first = open(s)
+  s.failNext(failure)
+  const state = s.own.state
+  let looks = 0
+  s.own.state = async (id) => {
+    if (++looks > 1) throw new Error('unreachable')
+    return state(id)
+  }
+  const answer = await first.settlement.pay(pay())
+  const recorded = first.store.get(HASH)?.state
+  first.store.close() // the box stops here
+  s.own.state = state
+  return { answer, recorded }
+}
+
 describe('internal settlement of the shop’s own invoices', () => {
   it('marks the sale settled once and answers PAID with LND’s preimage, again on a repeat', async () => {
     const s = shop()
@@ -132,20 +152,11 @@ describe('internal settlement of the shop’s own invoices', () => {
 
   it('a crash after the record, before BTCPay heard of it: the restart marks it once', async () => {
     const s = shop()
-    const first = open(s)
-    s.failNext('before')
     // BTCPay unreachable at the mark and at the look-up afterwards: the answer is PENDING.
-    const state = s.own.state
-    let looks = 0
-    s.own.state = async (id) => {
-      // The look before the record answers; every later one fails.
-      if (++looks > 1) throw new Error('unreachable')
-      return state(id)
-    }
-    expect(await first.settlement.pay(pay())).toEqual({ state: 'PENDING' })
-    expect(first.store.get(HASH)?.state).toBe('marking')
-    first.store.close() // the box stops here
-    s.own.state = state
+    expect(await payThenStop(s, 'before')).toEqual({
+      answer: { state: 'PENDING' },
+      recorded: 'marking',
+    })
     const again = open(s)
     await again.settlement.recover()
     expect(again.store.get(HASH)?.state).toBe('paid')
@@ -157,19 +168,11 @@ describe('internal settlement of the shop’s own invoices', () => {
 
   it('a crash after BTCPay marked it, before the box wrote that down: never marked twice', async () => {
     const s = shop()
-    const first = open(s)
     // BTCPay did it but the answer is lost, and the box stops before it looks.
-    s.failNext('lost-answer')
-    const state = s.own.state
-    let looks = 0
-    s.own.state = async (id) => {
-      // The look before the record answers; every later one fails.
-      if (++looks > 1) throw new Error('the box stopped')
-      return state(id)
-    }
-    expect(await first.settlement.pay(pay())).toEqual({ state: 'PENDING' })
-    first.store.close()
-    s.own.state = state
+    expect(await payThenStop(s, 'lost-answer')).toEqual({
+      answer: { state: 'PENDING' },
+      recorded: 'marking',
+    })
     const again = open(s)
     expect(await again.settlement.status(HASH)).toEqual({ state: 'PAID', preimage: PREIMAGE })
     await again.settlement.recover()
@@ -179,18 +182,7 @@ describe('internal settlement of the shop’s own invoices', () => {
 
   it('a sale BTCPay settled by a real payment while the box was down is FAILED, not paid twice', async () => {
     const s = shop()
-    const first = open(s)
-    s.failNext('before')
-    const state = s.own.state
-    let looks = 0
-    s.own.state = async (id) => {
-      // The look before the record answers; every later one fails.
-      if (++looks > 1) throw new Error('unreachable')
-      return state(id)
-    }
-    await first.settlement.pay(pay())
-    first.store.close()
-    s.own.state = state
+    await payThenStop(s, 'before')
     s.state.status = 'Settled' // paid over Lightning by someone else, not marked
     const again = open(s)
     expect(await again.settlement.status(HASH)).toEqual({
@@ -232,57 +224,71 @@ describe('the settlement hook over HTTP', () => {
     })
     return { status: res.status, json: (await res.json()) as Record<string, unknown> }
   }
-
-  it('refuses unsigned and wrongly signed calls, a bad body, and answers signed ones', async () => {
-    const s = shop()
+  /** A hook on a fresh store for the shop `s`, closed after `fn`. */
+  const withHook = async (
+    s: ReturnType<typeof shop>,
+    o: Partial<Parameters<typeof startSettlementHook>[0]>,
+    fn: (url: string) => Promise<void>,
+  ) => {
     const { store, settlement } = open(s)
-    let locked = false
     const hook = await startSettlementHook({
       host: '127.0.0.1',
       port: 0,
-      key: () => (locked ? undefined : KEY),
+      key: () => KEY,
       settlement: () => settlement,
       log: silentLogger,
+      ...o,
     })
     try {
+      await fn(hook.url)
+    } finally {
+      await hook.close()
+      store.close()
+    }
+  }
+
+  it('refuses unsigned and wrongly signed calls, a bad body, and answers signed ones', async () => {
+    const s = shop()
+    let locked = false
+    await withHook(s, { key: () => (locked ? undefined : KEY) }, async (url) => {
       const good = body({
         payment_hash: HASH,
         bolt11: 'lnbcrt90u1stand-in',
         amount_msat: 9_000_000,
         melt_quote: 'melt-1',
       })
-      expect(await call(hook.url, 'pay', good, null)).toEqual({
+      expect(await call(url, 'pay', good, null)).toEqual({
         status: 401,
         json: { error: 'unauthorized' },
       })
-      expect((await call(hook.url, 'pay', good, Buffer.alloc(32, 8))).status).toBe(401)
+      expect((await call(url, 'pay', good, Buffer.alloc(32, 8))).status).toBe(401)
       // Signed for another body: refused too.
       const path = `${SETTLEMENT_HOOK_PATH}/pay`
-      const res = await fetch(`${hook.url}/pay`, {
+      const res = await fetch(`${url}/pay`, {
         method: 'POST',
         headers: signSettlementRequest(KEY, 'POST', path, '{}'),
         body: good,
       })
       expect(res.status).toBe(401)
       expect(s.marks()).toBe(0)
-      expect((await call(hook.url, 'pay', body({ payment_hash: 'xyz' }))).status).toBe(400)
-      expect((await call(hook.url, 'pay', 'not json')).status).toBe(400)
+      expect((await call(url, 'pay', body({ payment_hash: 'xyz' }))).status).toBe(400)
+      expect((await call(url, 'pay', 'not json')).status).toBe(400)
       locked = true
-      expect((await call(hook.url, 'pay', good)).status).toBe(503)
+      expect((await call(url, 'pay', good)).status).toBe(503)
       locked = false
-      expect(await call(hook.url, 'status', body({ payment_hash: HASH }))).toEqual({
+      expect(await call(url, 'status', body({ payment_hash: HASH }))).toEqual({
         status: 200,
         json: { state: 'UNKNOWN' },
       })
-      expect(await call(hook.url, 'pay', good)).toEqual({
+      expect(await call(url, 'pay', good)).toEqual({
         status: 200,
         json: { state: 'PAID', preimage: PREIMAGE },
       })
-      expect(await call(hook.url, 'pay', good)).toEqual({
+      expect(await call(url, 'pay', good)).toEqual({
         status: 200,
         json: { state: 'PAID', preimage: PREIMAGE },
       })
-      expect(await call(hook.url, 'status', body({ payment_hash: HASH }))).toEqual({
+      expect(await call(url, 'status', body({ payment_hash: HASH }))).toEqual({
         status: 200,
         json: { state: 'PAID', preimage: PREIMAGE },
       })
@@ -293,32 +299,16 @@ describe('the settlement hook over HTTP', () => {
         amount_msat: 1000,
         melt_quote: 'melt-2',
       })
-      expect((await call(hook.url, 'pay', other)).json).toEqual({ state: 'NOT_INTERNAL' })
-      const r = await fetch(`${hook.url}/elsewhere`, { method: 'POST' })
+      expect((await call(url, 'pay', other)).json).toEqual({ state: 'NOT_INTERNAL' })
+      const r = await fetch(`${url}/elsewhere`, { method: 'POST' })
       expect(r.status).toBe(404)
-    } finally {
-      await hook.close()
-      store.close()
-    }
+    })
   })
 
   it('refuses callers outside the allowed network before reading anything', async () => {
-    const s = shop()
-    const { store, settlement } = open(s)
-    const hook = await startSettlementHook({
-      host: '127.0.0.1',
-      port: 0,
-      key: () => KEY,
-      settlement: () => settlement,
-      log: silentLogger,
-      allowFrom: () => false,
-    })
-    try {
+    await withHook(shop(), { allowFrom: () => false }, async (url) => {
       const text = body({ payment_hash: HASH })
-      expect((await call(hook.url, 'status', text)).status).toBe(403)
-    } finally {
-      await hook.close()
-      store.close()
-    }
+      expect((await call(url, 'status', text)).status).toBe(403)
+    })
   })
 })
