@@ -37,19 +37,21 @@ interface Row {
 }
 
 /**
- * The saga's rows. Durability, step by step (one fsync per payment, shared by the payments that
- * start together):
- * - `begin` must be on disk before anything is sent: the attempts queued in one turn of the event
- *   loop are written in ONE transaction committed with synchronous=FULL (group commit), and each
- *   caller hears back only after that fsync.
- * - `finish` is committed with synchronous=NORMAL. In WAL mode that loses nothing when the process
- *   crashes (the WAL write is done; only the fsync is skipped); an OS crash or power cut can roll
- *   back the last finishes, and then the row is `sending` again, which reconcile() settles from
- *   LND's own record on the next start — the same path as a crash between send and result. The
- *   next FULL commit fsyncs every earlier WAL frame too.
+ * The saga's rows, in one WAL database opened twice, each connection with the durability its
+ * writes need, set once (one fsync per payment, shared by the payments that start together):
+ * - `durable` (synchronous=FULL) writes only `begin`, which must be on disk before anything is
+ *   sent: the attempts queued in one turn of the event loop are written in ONE transaction
+ *   (group commit), and each caller hears back only after its fsync.
+ * - `db` (synchronous=NORMAL) writes `finish` and reads. In WAL mode that loses nothing when the
+ *   process crashes (the WAL write is done; only the fsync is skipped); an OS crash or power cut
+ *   can roll back the last finishes, and then the row is `sending` again, which reconcile()
+ *   settles from LND's own record on the next start — the same path as a crash between send and
+ *   result. Both connections append to the same WAL file, so the next `begin` fsyncs every earlier
+ *   finish too.
  */
 export class PaymentStore {
   private readonly db: DatabaseSync
+  private readonly durable: DatabaseSync
   private readonly st: {
     get: StatementSync
     begin: StatementSync
@@ -82,9 +84,11 @@ export class PaymentStore {
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     )`)
+    this.durable = new DatabaseSync(path)
+    this.durable.exec('PRAGMA synchronous = FULL')
     this.st = {
       get: this.db.prepare('SELECT * FROM payments WHERE hash = ?'),
-      begin: this.db.prepare(
+      begin: this.durable.prepare(
         `INSERT INTO payments (hash, request, amount_sat, fee_limit_sat, state, failure, fee_sat,
            destination, description, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'sending', NULL, NULL, ?, ?, ?, ?)
@@ -120,15 +124,14 @@ export class PaymentStore {
     })
   }
 
-  /** Writes every queued attempt in one transaction, fsync'd (synchronous=FULL) before answering. */
+  /** Writes every queued attempt in one transaction, fsync'd (`durable`) before answering. */
   private commitQueued(): void {
     const batch = this.queued
     this.queued = []
     if (batch.length === 0 || this.closed) return
     const started: boolean[] = []
     try {
-      this.db.exec('PRAGMA synchronous = FULL')
-      this.db.exec('BEGIN IMMEDIATE')
+      this.durable.exec('BEGIN IMMEDIATE')
       try {
         const now = Date.now()
         for (const { row: r } of batch) {
@@ -144,12 +147,10 @@ export class PaymentStore {
           )
           started.push(Number(res.changes) === 1)
         }
-        this.db.exec('COMMIT')
+        this.durable.exec('COMMIT')
       } catch (err) {
-        this.db.exec('ROLLBACK')
+        this.durable.exec('ROLLBACK')
         throw err
-      } finally {
-        this.db.exec('PRAGMA synchronous = NORMAL')
       }
     } catch (err) {
       for (const b of batch) b.reject(err)
@@ -176,6 +177,7 @@ export class PaymentStore {
     const batch = this.queued
     this.queued = []
     for (const b of batch) b.reject(stopping())
+    this.durable.close()
     this.db.close()
   }
 }
