@@ -108,6 +108,9 @@ function matcher(route: PublicRoute): Json[] {
   ]
 }
 
+/** Below the 5 s keep-alive of the Node servers behind the door (see reverseProxy). */
+const UPSTREAM_IDLE_TIMEOUT = '4s'
+
 function reverseProxy(
   dial: string,
   maxConns: number,
@@ -123,8 +126,15 @@ function reverseProxy(
       dial_timeout: '5s',
       max_conns_per_host: maxConns,
       // Reuse upstream connections up to the cap instead of Go's default idle pool, so a busy
-      // door does not open and close a TCP connection to the service per request.
-      keep_alive: { enabled: true, max_idle_conns_per_host: maxConns, idle_timeout: '2m' },
+      // door does not open and close a TCP connection to the service per request. An idle one is
+      // dropped after 4 s: the services behind the door (Node's HTTP servers) close theirs after
+      // 5 s, and a connection the service closes just as Caddy reuses it fails the request — a
+      // POST (a melt, a swap) is not retried, so the customer would see a 502.
+      keep_alive: {
+        enabled: true,
+        max_idle_conns_per_host: maxConns,
+        idle_timeout: UPSTREAM_IDLE_TIMEOUT,
+      },
     },
     // No flush_interval: Caddy already streams, flushing every write, whatever has no declared
     // length or is text/event-stream, and WebSockets (the mint's NUT-17, the relay) are spliced

@@ -2,6 +2,7 @@
 // network; Caddy's config carries only the public routes; Tor's keys are written where it reads
 // them (0700/0600), the same on every render.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -52,6 +53,18 @@ describe('front door and Tor in the stack', () => {
     expect(config).toContain('127.0.0.1:7777')
     expect(config).toContain('192.168.1.2')
     expect(config).not.toMatch(/10009|:8080"|18443|8332/)
+    // Caddy lets an idle upstream connection go before the Node servers behind it close theirs
+    // (Node's default keep-alive, which the relay, the mint and the engine's server keep), so it
+    // never sends a request down a connection the service is closing.
+    const nodeKeepAliveMs = createServer().keepAliveTimeout
+    const idle: number[] = []
+    JSON.parse(config, (k, v: unknown) => {
+      if (k === 'keep_alive')
+        idle.push(Number(/^(\d+)s$/.exec((v as { idle_timeout: string }).idle_timeout)?.[1]) * 1000)
+      return v
+    })
+    expect(idle.length).toBeGreaterThan(0)
+    for (const ms of idle) expect(ms).toBeLessThan(nodeKeepAliveMs)
     const btcpay = plan.services.find((s) => s.id === 'btcpay')!
     expect(btcpay.env.BTCPAY_ROOTPATH).toBe('/btcpay')
     expect(btcpay.env.BTCPAY_EXTERNALURL).toBe('https://shop.example.com/btcpay')
