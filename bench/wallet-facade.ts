@@ -2,8 +2,12 @@
 // box): the bitcoind simulator's world chain funded with N used addresses (2 transactions each),
 // and the electrs simulator following it. Prints one JSON line {"port": …, "tip": …} on stdout once
 // electrs has indexed the tip, then serves until its stdin closes (the parent exited) or SIGTERM;
-// a "cpu" line on stdin is answered with the façade's CPU time so far.
-// Usage: tsx bench/wallet-facade.ts --addresses N --xpub XPUB
+// a "cpu" line on stdin is answered with the façade's CPU time so far, "change K" with {"changed"}.
+// bench/wallet.ts runs it in a container (bundled with esbuild into a test image, stdin and stdout
+// attached through `docker run -i`, --host 0.0.0.0 and fixed ports that Docker publishes on the
+// host's 127.0.0.1, as the stack publishes electrs) and as a plain host process (tsx).
+// Usage: tsx bench/wallet-facade.ts --addresses N --account JSON [--latency-ms MS]
+//          [--host 127.0.0.1] [--electrum-port 0] [--proxy-port 0]
 import { createServer, connect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { AccountKeys } from '../src/core/wallet/account'
@@ -18,6 +22,12 @@ const argv = (name: string) => {
 }
 const N = Number(argv('addresses') ?? 1000)
 const latencyMs = Number(argv('latency-ms') ?? 0)
+// Where electrs and the latency proxy listen: 127.0.0.1 and ports the kernel picks as a host
+// process; 0.0.0.0 and fixed ports in a container (Docker forwards published ports to the
+// container's bridge address).
+const host = argv('host') ?? '127.0.0.1'
+const electrumPort = Number(argv('electrum-port') ?? 0)
+const proxyListenPort = Number(argv('proxy-port') ?? 0)
 const account = JSON.parse(argv('account') ?? '') as WalletAccount
 const TXS_PER_BLOCK = 250
 const quiet = () => {}
@@ -65,6 +75,8 @@ const fundedMs = performance.now() - t0
 
 const electrs = await startElectrsSimulator({
   bitcoind: { url: bitcoind.url, user: 'bench', password: 'bench-password-1' },
+  host,
+  electrumPort,
   pollMs: 50,
   indexBlocksPerSecond: 100_000,
   log: quiet,
@@ -92,7 +104,7 @@ const proxy = createServer((inbound) => {
   inbound.on('close', end).on('error', end)
   outbound.on('close', end).on('error', end)
 })
-await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+await new Promise<void>((r) => proxy.listen(proxyListenPort, host, r))
 const proxyPort = (proxy.address() as { port: number }).port
 
 let closing = false

@@ -7,7 +7,7 @@
 //     beside the bundles)
 import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -32,37 +32,53 @@ export interface BundledSimulators {
 }
 
 export function bundleSimulators(outDir = join(root, 'out', 'simulators')): BundledSimulators {
-  mkdirSync(outDir, { recursive: true })
-  const esbuild = join(root, 'node_modules', '.bin', 'esbuild')
-  if (!existsSync(esbuild)) throw new Error(`esbuild not found at ${esbuild}; run npm ci`)
   const files = {} as Record<(typeof SIMULATOR_ENTRIES)[number], string>
   for (const name of SIMULATOR_ENTRIES) {
-    const outfile = join(outDir, `${name}.mjs`)
-    const r = spawnSync(
-      esbuild,
-      [
-        join(root, 'tests', 'simulators', `${name}.ts`),
-        '--bundle',
-        '--platform=node',
-        '--format=esm',
-        '--target=node24',
-        '--log-level=warning',
-        `--banner:js=${BANNER}`,
-        `--outfile=${outfile}`,
-      ],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
-    )
-    if (r.status !== 0) throw new Error(`esbuild failed for ${name} (exit ${r.status})`)
-    files[name] = outfile
+    files[name] = bundleEntry(join(root, 'tests', 'simulators', `${name}.ts`), outDir)
   }
   const protosDir = join(outDir, 'protos')
   cpSync(join(root, 'node_modules', 'lightning', 'grpc', 'protos'), protosDir, { recursive: true })
-  // tiny-secp256k1 (the world chain's signature checks) loads its WebAssembly beside the bundle.
-  cpSync(join(root, 'node_modules', 'tiny-secp256k1', 'lib', WASM), join(outDir, WASM))
+  copySecp256k1Wasm(outDir)
   return { outDir, files, protosDir }
 }
 
-const WASM = 'secp256k1.wasm'
+/**
+ * One TypeScript entry (and everything it imports) → `<outDir>/<entry's name>.mjs`, one
+ * self-contained ESM file for Node 24; returns its path. Used for the simulators above and for
+ * other test programs that run in a test image (bench/wallet-facade.ts).
+ */
+export function bundleEntry(entry: string, outDir: string): string {
+  mkdirSync(outDir, { recursive: true })
+  const esbuild = join(root, 'node_modules', '.bin', 'esbuild')
+  if (!existsSync(esbuild)) throw new Error(`esbuild not found at ${esbuild}; run npm ci`)
+  const outfile = join(outDir, `${basename(entry).replace(/\.ts$/, '')}.mjs`)
+  const r = spawnSync(
+    esbuild,
+    [
+      entry,
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node24',
+      '--log-level=warning',
+      `--banner:js=${BANNER}`,
+      `--outfile=${outfile}`,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  )
+  if (r.status !== 0) throw new Error(`esbuild failed for ${entry} (exit ${r.status})`)
+  return outfile
+}
+
+/** tiny-secp256k1's WebAssembly file name; a bundle using it loads it from beside itself. */
+export const WASM = 'secp256k1.wasm'
+
+/** Copies tiny-secp256k1's WebAssembly (the world chain's signature checks) into `outDir`. */
+export function copySecp256k1Wasm(outDir: string): string {
+  const dest = join(outDir, WASM)
+  cpSync(join(root, 'node_modules', 'tiny-secp256k1', 'lib', WASM), dest)
+  return dest
+}
 
 /** Where test images keep the bundles (`/opt/simulators/<name>.mjs`, `/opt/simulators/protos`). */
 export const SIMULATOR_IMAGE_DIR = '/opt/simulators'
