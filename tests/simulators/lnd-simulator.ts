@@ -20,6 +20,15 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { wordlist as bip39Words } from '@scure/bip39/wordlists/english.js'
 import { z } from 'zod'
 import { decodeBolt11, encodeBolt11, type Bolt11Invoice } from './bolt11'
+import {
+  acceptHtlc,
+  cancel,
+  isExpired,
+  newInvoice,
+  settle,
+  type Invoice,
+  type InvoiceRequest,
+} from './lnd-invoice'
 export { parseLndConf, type LndConf } from './lnd-common'
 import {
   FEATURES,
@@ -35,7 +44,12 @@ import {
   bindLndGrpc,
   decodePayReqOrThrow,
   ensureLndTls,
+  addInvoiceResponse,
+  invoiceBacklog,
   invoiceMessage,
+  isInvoiceFinal,
+  isInvoiceStreamUpdate,
+  listInvoicesMessage,
   loadLndProto,
   msatToSat,
   openMacaroons,
@@ -127,28 +141,7 @@ type HtlcResult =
   | { status: 'accepted' }
   | { status: 'failed'; reason: string }
 
-type InvoiceState = 'OPEN' | 'SETTLED' | 'CANCELED' | 'ACCEPTED'
-
-interface SimInvoice {
-  hash: Buffer
-  preimage: Buffer | null
-  paymentAddr: Buffer
-  valueMsat: bigint
-  memo: string
-  descriptionHash: Buffer
-  expiry: number
-  cltvExpiry: number
-  creationDate: number
-  settleDate: number
-  paymentRequest: string
-  addIndex: number
-  settleIndex: number
-  state: InvoiceState
-  amtPaidMsat: bigint
-  isHold: boolean
-  htlcs: Record<string, unknown>[]
-  waiters: ((r: HtlcResult) => void)[]
-}
+type SimInvoice = Invoice<(r: HtlcResult) => void>
 
 type PaymentStatus = 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED'
 
@@ -414,58 +407,16 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     for (const s of invoiceSubscribers) s(inv)
   }
 
-  const addInvoice = (req: {
-    valueMsat: bigint
-    memo: string
-    descriptionHash?: Buffer
-    expiry?: number
-    cltvExpiry?: number
-    preimage?: Buffer
-    hash?: Buffer
-  }): SimInvoice => {
-    const preimage = req.hash ? null : (req.preimage ?? randomBytes(32))
-    const hash = req.hash ?? sha256(preimage!)
-    if (invoices.has(hash.toString('hex')))
-      throw new GrpcError(grpc.status.UNKNOWN, 'invoice with payment hash already exists')
-    const paymentAddr = randomBytes(32)
-    const creationDate = Math.floor(Date.now() / 1000)
-    const expiry = req.expiry || 86_400
-    const cltvExpiry = req.cltvExpiry || 80
-    const paymentRequest = encodeBolt11({
+  const addInvoice = (req: InvoiceRequest): SimInvoice => {
+    const inv: SimInvoice = newInvoice(req, {
       network,
-      ...(req.valueMsat > 0n ? { amountMsat: req.valueMsat } : {}),
-      timestamp: creationDate,
-      paymentHash: hash.toString('hex'),
-      paymentSecret: paymentAddr.toString('hex'),
-      ...(req.descriptionHash?.length
-        ? { descriptionHash: req.descriptionHash.toString('hex') }
-        : { description: req.memo }),
-      expirySeconds: expiry,
-      minFinalCltvExpiry: cltvExpiry,
-      featureBits: INVOICE_FEATURE_BITS,
       nodeSecretKey: nodeKey,
+      addIndex: addIndex + 1,
     })
-    const inv: SimInvoice = {
-      hash,
-      preimage,
-      paymentAddr,
-      valueMsat: req.valueMsat,
-      memo: req.memo,
-      descriptionHash: req.descriptionHash ?? Buffer.alloc(0),
-      expiry,
-      cltvExpiry,
-      creationDate,
-      settleDate: 0,
-      paymentRequest,
-      addIndex: ++addIndex,
-      settleIndex: 0,
-      state: 'OPEN',
-      amtPaidMsat: 0n,
-      isHold: !!req.hash,
-      htlcs: [],
-      waiters: [],
-    }
-    invoices.set(hash.toString('hex'), inv)
+    if (invoices.has(inv.hash.toString('hex')))
+      throw new GrpcError(grpc.status.UNKNOWN, 'invoice with payment hash already exists')
+    addIndex = inv.addIndex
+    invoices.set(inv.hash.toString('hex'), inv)
     log(
       `Invoice added: add_index=${inv.addIndex} value_msat=${inv.valueMsat}${inv.isHold ? ' (hold)' : ''}`,
     )
@@ -474,37 +425,24 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
   }
 
   const settleInvoice = (inv: SimInvoice) => {
-    inv.state = 'SETTLED'
-    inv.settleDate = Math.floor(Date.now() / 1000)
-    inv.settleIndex = ++settleIndex
-    for (const h of inv.htlcs) {
-      h.state = 'SETTLED'
-      h.resolve_time = String(inv.settleDate)
-    }
+    const waiters = settle(inv, ++settleIndex)
     localMsat += inv.amtPaidMsat
     log(`Invoice settled: settle_index=${inv.settleIndex} amt_paid_msat=${inv.amtPaidMsat}`)
     notifyInvoice(inv)
-    for (const w of inv.waiters.splice(0))
-      w({ status: 'settled', preimage: inv.preimage!.toString('hex') })
+    for (const w of waiters) w({ status: 'settled', preimage: inv.preimage!.toString('hex') })
   }
 
   const cancelInvoice = (inv: SimInvoice) => {
-    inv.state = 'CANCELED'
-    for (const h of inv.htlcs) {
-      h.state = 'CANCELED'
-      h.resolve_time = String(Math.floor(Date.now() / 1000))
-    }
-    inv.amtPaidMsat = 0n
+    const waiters = cancel(inv)
     notifyInvoice(inv)
-    for (const w of inv.waiters.splice(0))
+    for (const w of waiters)
       w({ status: 'failed', reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS' })
   }
 
   // LND's invoice expiry watcher: open invoices past their expiry are canceled.
   const expiryWatcher = setInterval(() => {
-    const now = Date.now() / 1000
     for (const inv of invoices.values())
-      if (inv.state === 'OPEN' && now > inv.creationDate + inv.expiry) cancelInvoice(inv)
+      if (inv.state === 'OPEN' && isExpired(inv)) cancelInvoice(inv)
   }, 1_000)
   expiryWatcher.unref()
   timers.push(expiryWatcher)
@@ -526,24 +464,18 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     }
     const inv = invoices.get(decoded.paymentHash)
     const amount = amountMsat ?? decoded.amountMsat ?? 0n
-    const expired = inv && Date.now() / 1000 > inv.creationDate + inv.expiry
-    if (!inv || inv.state !== 'OPEN' || expired || amount < inv.valueMsat || amount === 0n)
+    if (!inv || inv.state !== 'OPEN' || isExpired(inv) || amount < inv.valueMsat || amount === 0n)
       return Promise.resolve({
         status: 'failed',
         reason: 'FAILURE_REASON_INCORRECT_PAYMENT_DETAILS',
       })
-    const now = Math.floor(Date.now() / 1000)
-    inv.htlcs.push({
-      chan_id: chanId.toString(),
-      htlc_index: String(htlcIndex++),
-      amt_msat: amount.toString(),
-      accept_height: height,
-      accept_time: String(now),
-      resolve_time: '0',
-      expiry_height: height + inv.cltvExpiry,
-      state: 'ACCEPTED',
-      custom_records: {},
-      mpp_total_amt_msat: amount.toString(),
+    acceptHtlc(inv, {
+      chanId: chanId.toString(),
+      htlcIndex: htlcIndex++,
+      amtMsat: amount,
+      acceptHeight: height,
+      expiryHeight: height + inv.cltvExpiry,
+      totalMsat: amount,
     })
     inv.amtPaidMsat = amount
     if (!inv.isHold) {
@@ -1006,12 +938,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
           cltvExpiry: Number(r.cltv_expiry ?? 0),
           ...(r.r_preimage?.length ? { preimage: r.r_preimage } : {}),
         })
-        return {
-          r_hash: inv.hash,
-          payment_request: inv.paymentRequest,
-          add_index: String(inv.addIndex),
-          payment_addr: inv.paymentAddr,
-        }
+        return addInvoiceResponse(inv)
       },
     ),
     LookupInvoice: unary('LookupInvoice', (r: { r_hash?: Buffer; r_hash_str?: string }) =>
@@ -1024,35 +951,15 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
         index_offset?: string
         num_max_invoices?: string
         reversed?: boolean
-      }) => {
-        let all = [...invoices.values()].filter(
-          (i) => !r.pending_only || i.state === 'OPEN' || i.state === 'ACCEPTED',
-        )
-        const offset = Number(r.index_offset ?? 0)
-        const max = Number(r.num_max_invoices ?? 0) || 1000
-        all = r.reversed
-          ? all.filter((i) => !offset || i.addIndex < offset).slice(-max)
-          : all.filter((i) => i.addIndex > offset).slice(0, max)
-        return {
-          invoices: all.map(invoiceMessage),
-          first_index_offset: String(all[0]?.addIndex ?? 0),
-          last_index_offset: String(all[all.length - 1]?.addIndex ?? 0),
-        }
-      },
+      }) => listInvoicesMessage(invoices.values(), r),
     ),
     SubscribeInvoices: stream(
       'SubscribeInvoices',
       (r: { add_index?: string; settle_index?: string }, call) => {
-        const addFrom = Number(r.add_index ?? 0)
-        const settleFrom = Number(r.settle_index ?? 0)
         // Backlog first (LND replays invoices after the given indices), then live updates.
-        for (const inv of invoices.values()) {
-          if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceMessage(inv))
-          else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceMessage(inv))
-        }
+        for (const inv of invoiceBacklog(invoices.values(), r)) call.write(invoiceMessage(inv))
         const sub = (inv: SimInvoice) => {
-          // LND's SubscribeInvoices sends adds and settlements only.
-          if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceMessage(inv))
+          if (isInvoiceStreamUpdate(inv)) call.write(invoiceMessage(inv))
         }
         invoiceSubscribers.add(sub)
         call.on('cancelled', () => invoiceSubscribers.delete(sub))
@@ -1200,7 +1107,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       const sub = (inv: SimInvoice) => {
         if (inv.hash.toString('hex') !== key) return
         call.write(invoiceMessage(inv))
-        if (inv.state === 'SETTLED' || inv.state === 'CANCELED') {
+        if (isInvoiceFinal(inv)) {
           invoiceSubscribers.delete(sub)
           call.end()
         }

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { decodeBolt11, type Bolt11Invoice } from './bolt11'
 import { FEATURES, INVOICE_FEATURE_BITS, protosDir, writeSecretFile } from './lnd-common'
+import type { Invoice } from './lnd-invoice'
 import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon } from './macaroon-v2'
 import { createSelfSignedCert } from './x509-self-signed'
 
@@ -26,28 +27,8 @@ export const msatToSat = (m: bigint): string => (m / 1000n).toString()
 
 // --- messages -------------------------------------------------------------------------------------
 
-export interface InvoiceRecord {
-  hash: Buffer
-  preimage: Buffer | null
-  paymentAddr: Buffer
-  valueMsat: bigint
-  memo: string
-  descriptionHash: Buffer
-  expiry: number
-  cltvExpiry: number
-  creationDate: number
-  settleDate: number
-  paymentRequest: string
-  addIndex: number
-  settleIndex: number
-  state: string
-  amtPaidMsat: bigint
-  private?: boolean
-  htlcs: readonly unknown[]
-}
-
 /** lnrpc.Invoice */
-export const invoiceMessage = (inv: InvoiceRecord) => ({
+export const invoiceMessage = (inv: Invoice<unknown>) => ({
   memo: inv.memo,
   r_preimage: inv.preimage ?? Buffer.alloc(0),
   r_hash: inv.hash,
@@ -62,7 +43,7 @@ export const invoiceMessage = (inv: InvoiceRecord) => ({
   fallback_addr: '',
   cltv_expiry: String(inv.cltvExpiry),
   route_hints: [],
-  private: inv.private ?? false,
+  private: inv.private,
   add_index: String(inv.addIndex),
   settle_index: String(inv.settleIndex),
   amt_paid: msatToSat(inv.amtPaidMsat),
@@ -75,6 +56,63 @@ export const invoiceMessage = (inv: InvoiceRecord) => ({
   payment_addr: inv.paymentAddr,
   is_amp: false,
 })
+
+/** lnrpc.AddInvoiceResponse (AddHoldInvoiceResp is the same without `r_hash`). */
+export const addInvoiceResponse = (inv: Invoice<unknown>) => ({
+  r_hash: inv.hash,
+  payment_request: inv.paymentRequest,
+  add_index: String(inv.addIndex),
+  payment_addr: inv.paymentAddr,
+})
+
+/** lnrpc.ListInvoiceResponse: LND's paging by add index, forwards or `reversed`. */
+export function listInvoicesMessage(
+  invoices: Iterable<Invoice<unknown>>,
+  r: {
+    pending_only?: unknown
+    index_offset?: unknown
+    num_max_invoices?: unknown
+    reversed?: unknown
+  },
+) {
+  let all = [...invoices].filter(
+    (i) => !r.pending_only || i.state === 'OPEN' || i.state === 'ACCEPTED',
+  )
+  const offset = Number(r.index_offset ?? 0)
+  const max = Number(r.num_max_invoices ?? 0) || 1000
+  all = r.reversed
+    ? all.filter((i) => !offset || i.addIndex < offset).slice(-max)
+    : all.filter((i) => i.addIndex > offset).slice(0, max)
+  return {
+    invoices: all.map(invoiceMessage),
+    first_index_offset: String(all[0]?.addIndex ?? 0),
+    last_index_offset: String(all[all.length - 1]?.addIndex ?? 0),
+  }
+}
+
+/**
+ * SubscribeInvoices: the backlog LND replays first (invoices added after `add_index` or settled
+ * after `settle_index`); then `isInvoiceStreamUpdate` says which live updates it sends.
+ */
+export function invoiceBacklog<I extends Invoice<unknown>>(
+  invoices: Iterable<I>,
+  r: { add_index?: unknown; settle_index?: unknown },
+): I[] {
+  const addFrom = Number(r.add_index ?? 0)
+  const settleFrom = Number(r.settle_index ?? 0)
+  return [...invoices].filter(
+    (inv) =>
+      (addFrom > 0 && inv.addIndex > addFrom) || (settleFrom > 0 && inv.settleIndex > settleFrom),
+  )
+}
+
+/** LND's SubscribeInvoices sends adds and settlements only. */
+export const isInvoiceStreamUpdate = (inv: Invoice<unknown>): boolean =>
+  inv.state === 'OPEN' || inv.state === 'SETTLED'
+
+/** SubscribeSingleInvoice ends after a final state. */
+export const isInvoiceFinal = (inv: Invoice<unknown>): boolean =>
+  inv.state === 'SETTLED' || inv.state === 'CANCELED'
 
 /** A BOLT 11 request decoded as LND's DecodePayReq does, with LND's refusals. */
 export function decodePayReqOrThrow(request: string): Bolt11Invoice {

@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { EventEmitter } from 'node:events'
 import * as bitcoin from 'bitcoinjs-lib'
 import type { BIP32Interface } from 'bip32'
-import { decodeBolt11, encodeBolt11, type Bolt11Invoice, type Bolt11Network } from '../bolt11'
+import { decodeBolt11, type Bolt11Invoice, type Bolt11Network } from '../bolt11'
 import {
   commitmentTransaction,
   fundingPayment,
@@ -20,6 +20,15 @@ import {
 import { DEFAULT_POLICY, policyFee, type Route, type RoutingPolicy } from './lightning-graph'
 import { LndWallet, WalletError, type WalletKey } from './lnd-wallet'
 import type { LightningWorld } from './lightning-world'
+import {
+  acceptHtlc,
+  cancel,
+  isExpired,
+  newInvoice,
+  settle,
+  type Invoice as SharedInvoice,
+  type InvoiceRequest,
+} from '../lnd-invoice'
 
 export const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest()
 const nowSec = () => Math.floor(Date.now() / 1000)
@@ -143,43 +152,9 @@ export interface Channel {
   psbtVerified: boolean
 }
 
-export interface InvoiceHtlcRecord {
-  chan_id: string
-  htlc_index: string
-  amt_msat: string
-  accept_height: number
-  accept_time: string
-  resolve_time: string
-  expiry_height: number
-  state: 'ACCEPTED' | 'SETTLED' | 'CANCELED'
-  custom_records: Record<string, never>
-  mpp_total_amt_msat: string
-}
-
-export type InvoiceState = 'OPEN' | 'SETTLED' | 'CANCELED' | 'ACCEPTED'
-
-export interface Invoice {
-  hash: Buffer
-  preimage: Buffer | null
-  paymentAddr: Buffer
-  valueMsat: bigint
-  memo: string
-  descriptionHash: Buffer
-  expiry: number
-  cltvExpiry: number
-  creationDate: number
-  settleDate: number
-  paymentRequest: string
-  addIndex: number
-  settleIndex: number
-  state: InvoiceState
-  amtPaidMsat: bigint
-  isHold: boolean
-  private: boolean
-  htlcs: InvoiceHtlcRecord[]
-  /** Pending HTLC chains waiting for a hold invoice to settle or cancel. */
-  waiters: ((r: { ok: true; preimage: Buffer } | { ok: false }) => void)[]
-}
+export type { InvoiceHtlcRecord, InvoiceState } from '../lnd-invoice'
+type HtlcOutcome = { ok: true; preimage: Buffer } | { ok: false }
+export type Invoice = SharedInvoice<(r: HtlcOutcome) => void>
 
 export interface PaymentAttempt {
   attemptId: number
@@ -288,9 +263,8 @@ export class LndNode extends EventEmitter {
     this.wallet.onTransaction((w) => this.emit('transaction', w.txid))
     // LND's invoice expiry watcher: open invoices past their expiry are canceled.
     const t = setInterval(() => {
-      const now = Date.now() / 1000
       for (const inv of this.invoices.values())
-        if (inv.state === 'OPEN' && now > inv.creationDate + inv.expiry) this.cancelInvoice(inv)
+        if (inv.state === 'OPEN' && isExpired(inv)) this.cancelInvoice(inv)
     }, 1_000)
     t.unref()
     this.timers.push(t)
@@ -826,60 +800,16 @@ export class LndNode extends EventEmitter {
 
   // --- invoices ---------------------------------------------------------------------------------
 
-  addInvoice(req: {
-    valueMsat: bigint
-    memo: string
-    descriptionHash?: Buffer
-    expiry?: number
-    cltvExpiry?: number
-    preimage?: Buffer
-    hash?: Buffer
-    private?: boolean
-  }): Invoice {
-    const preimage = req.hash ? null : (req.preimage ?? randomBytes(32))
-    const hash = req.hash ?? sha256(preimage!)
-    if (this.invoices.has(hash.toString('hex')))
-      throw new LndError('invoice with payment hash already exists')
-    const paymentAddr = randomBytes(32)
-    const creationDate = nowSec()
-    const expiry = req.expiry || 86_400
-    const cltvExpiry = req.cltvExpiry || 80
-    const paymentRequest = encodeBolt11({
+  addInvoice(req: InvoiceRequest): Invoice {
+    const inv: Invoice = newInvoice(req, {
       network: this.network,
-      ...(req.valueMsat > 0n ? { amountMsat: req.valueMsat } : {}),
-      timestamp: creationDate,
-      paymentHash: hash.toString('hex'),
-      paymentSecret: paymentAddr.toString('hex'),
-      ...(req.descriptionHash?.length
-        ? { descriptionHash: req.descriptionHash.toString('hex') }
-        : { description: req.memo }),
-      expirySeconds: expiry,
-      minFinalCltvExpiry: cltvExpiry,
-      featureBits: [8, 14, 17],
       nodeSecretKey: this.nodeKey.privateKey!,
+      addIndex: this.addIndex + 1,
     })
-    const inv: Invoice = {
-      hash,
-      preimage,
-      paymentAddr,
-      valueMsat: req.valueMsat,
-      memo: req.memo,
-      descriptionHash: req.descriptionHash ?? Buffer.alloc(0),
-      expiry,
-      cltvExpiry,
-      creationDate,
-      settleDate: 0,
-      paymentRequest,
-      addIndex: ++this.addIndex,
-      settleIndex: 0,
-      state: 'OPEN',
-      amtPaidMsat: 0n,
-      isHold: !!req.hash,
-      private: !!req.private,
-      htlcs: [],
-      waiters: [],
-    }
-    this.invoices.set(hash.toString('hex'), inv)
+    if (this.invoices.has(inv.hash.toString('hex')))
+      throw new LndError('invoice with payment hash already exists')
+    this.addIndex = inv.addIndex
+    this.invoices.set(inv.hash.toString('hex'), inv)
     this.say(`Invoice added: add_index=${inv.addIndex} value_msat=${inv.valueMsat}`)
     this.emit('invoice', inv)
     return inv
@@ -887,27 +817,16 @@ export class LndNode extends EventEmitter {
 
   settleInvoice(inv: Invoice, preimage?: Buffer): void {
     if (preimage) inv.preimage = preimage
-    inv.state = 'SETTLED'
-    inv.settleDate = nowSec()
-    inv.settleIndex = ++this.settleIndex
-    for (const h of inv.htlcs) {
-      h.state = 'SETTLED'
-      h.resolve_time = String(inv.settleDate)
-    }
+    const waiters = settle(inv, ++this.settleIndex)
     this.say(`Invoice settled: settle_index=${inv.settleIndex} amt_paid_msat=${inv.amtPaidMsat}`)
     this.emit('invoice', inv)
-    for (const w of inv.waiters.splice(0)) w({ ok: true, preimage: inv.preimage! })
+    for (const w of waiters) w({ ok: true, preimage: inv.preimage! })
   }
 
   cancelInvoice(inv: Invoice): void {
-    inv.state = 'CANCELED'
-    for (const h of inv.htlcs) {
-      h.state = 'CANCELED'
-      h.resolve_time = String(nowSec())
-    }
-    inv.amtPaidMsat = 0n
+    const waiters = cancel(inv)
     this.emit('invoice', inv)
-    for (const w of inv.waiters.splice(0)) w({ ok: false })
+    for (const w of waiters) w({ ok: false })
   }
 
   /**
@@ -920,33 +839,26 @@ export class LndNode extends EventEmitter {
     htlc: Htlc,
     paymentAddr: string,
     totalMsat: bigint = htlc.amountMsat,
-  ): Promise<{ ok: true; preimage: Buffer } | { ok: false }> {
+  ): Promise<HtlcOutcome> {
     const inv = this.invoices.get(htlc.hash)
-    const expired = inv && Date.now() / 1000 > inv.creationDate + inv.expiry
     if (
       !inv ||
       inv.state !== 'OPEN' ||
-      expired ||
+      isExpired(inv) ||
       totalMsat < inv.valueMsat ||
       inv.paymentAddr.toString('hex') !== paymentAddr
     )
       return Promise.resolve({ ok: false })
-    inv.htlcs.push({
-      chan_id: c.scid.toString(),
-      htlc_index: String(htlc.id),
-      amt_msat: htlc.amountMsat.toString(),
-      accept_height: this.height(),
-      accept_time: String(nowSec()),
-      resolve_time: '0',
-      expiry_height: htlc.expiry,
-      state: 'ACCEPTED',
-      custom_records: {},
-      mpp_total_amt_msat: totalMsat.toString(),
+    acceptHtlc(inv, {
+      chanId: c.scid.toString(),
+      htlcIndex: htlc.id,
+      amtMsat: htlc.amountMsat,
+      acceptHeight: this.height(),
+      expiryHeight: htlc.expiry,
+      totalMsat,
     })
     inv.amtPaidMsat += htlc.amountMsat
-    const waiting = new Promise<{ ok: true; preimage: Buffer } | { ok: false }>((resolve) =>
-      inv.waiters.push(resolve),
-    )
+    const waiting = new Promise<HtlcOutcome>((resolve) => inv.waiters.push(resolve))
     if (inv.amtPaidMsat < totalMsat) return waiting // more shards to come
     if (!inv.isHold) {
       this.settleInvoice(inv)

@@ -20,7 +20,12 @@ import {
   bindLndGrpc,
   decodePayReqOrThrow,
   ensureLndTls,
+  addInvoiceResponse,
+  invoiceBacklog,
   invoiceMessage,
+  isInvoiceFinal,
+  isInvoiceStreamUpdate,
+  listInvoicesMessage,
   loadLndProto,
   msatToSat,
   openMacaroons,
@@ -1085,32 +1090,13 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         ...(preimage?.length ? { preimage } : {}),
         private: !!r.private,
       })
-      return {
-        r_hash: inv.hash,
-        payment_request: inv.paymentRequest,
-        add_index: String(inv.addIndex),
-        payment_addr: inv.paymentAddr,
-      }
+      return addInvoiceResponse(inv)
     },
     'lnrpc.Lightning/LookupInvoice': (r) =>
       invoiceMessage(
         lookup((r.r_hash as Buffer)?.length ? (r.r_hash as Buffer) : (r.r_hash_str as string)),
       ),
-    'lnrpc.Lightning/ListInvoices': (r) => {
-      let all = [...n().invoices.values()].filter(
-        (i) => !r.pending_only || i.state === 'OPEN' || i.state === 'ACCEPTED',
-      )
-      const offset = Number(r.index_offset ?? 0)
-      const max = Number(r.num_max_invoices ?? 0) || 1000
-      all = r.reversed
-        ? all.filter((i) => !offset || i.addIndex < offset).slice(-max)
-        : all.filter((i) => i.addIndex > offset).slice(0, max)
-      return {
-        invoices: all.map(invoiceMessage),
-        first_index_offset: String(all[0]?.addIndex ?? 0),
-        last_index_offset: String(all[all.length - 1]?.addIndex ?? 0),
-      }
-    },
+    'lnrpc.Lightning/ListInvoices': (r) => listInvoicesMessage(n().invoices.values(), r),
     'lnrpc.Lightning/DecodePayReq': (r) =>
       payReqMessage(decodePayReqOrThrow(String(r.pay_req ?? '')), network),
     'lnrpc.Lightning/ListPayments': (r) => {
@@ -1802,16 +1788,9 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       streamEvent<void>(call, 'backup', () => call.write(backupSnapshot()))
     },
     'lnrpc.Lightning/SubscribeInvoices': (r, call) => {
-      const me = n()
-      const addFrom = Number(r.add_index ?? 0)
-      const settleFrom = Number(r.settle_index ?? 0)
-      for (const inv of me.invoices.values()) {
-        if (addFrom > 0 && inv.addIndex > addFrom) call.write(invoiceMessage(inv))
-        else if (settleFrom > 0 && inv.settleIndex > settleFrom) call.write(invoiceMessage(inv))
-      }
-      // LND's SubscribeInvoices sends adds and settlements only.
+      for (const inv of invoiceBacklog(n().invoices.values(), r)) call.write(invoiceMessage(inv))
       streamEvent<Invoice>(call, 'invoice', (inv) => {
-        if (inv.state === 'OPEN' || inv.state === 'SETTLED') call.write(invoiceMessage(inv))
+        if (isInvoiceStreamUpdate(inv)) call.write(invoiceMessage(inv))
       })
     },
     'lnrpc.Lightning/SubscribeTransactions': (_r, call) => {
@@ -1855,7 +1834,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       const sub = (inv: Invoice) => {
         if (inv.hash.toString('hex') !== key) return
         call.write(invoiceMessage(inv))
-        if (inv.state === 'SETTLED' || inv.state === 'CANCELED') {
+        if (isInvoiceFinal(inv)) {
           me.off('invoice', sub)
           call.end()
         }
