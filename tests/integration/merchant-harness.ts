@@ -1,7 +1,7 @@
 // What the merchant integration tests share: the shop's BTCPay (Greenfield SIMULATOR) connected to
-// a world LND as the box connects it, the box wallet's watch-only account, and a customer's own
-// Nostr client (nostr-tools) that publishes where it reads private messages and unwraps the
-// NIP-17 messages the box sends it.
+// a world LND as the box connects it, the box wallet's watch-only account, the box's engine with
+// the merchant module and its owner logged in, and a customer's own Nostr client (nostr-tools)
+// that publishes where it reads private messages and unwraps the NIP-17 messages the box sends it.
 import { createHash, X509Certificate } from 'node:crypto'
 import WebSocket from 'ws'
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
@@ -9,7 +9,13 @@ import type { Event } from 'nostr-tools/pure'
 import * as nip19 from 'nostr-tools/nip19'
 import * as nip59 from 'nostr-tools/nip59'
 import { AbstractRelay } from 'nostr-tools/abstract-relay'
+import { OwnerPassword } from '../../src/core/api/http/owner-password'
+import { createEngine, type Engine } from '../../src/core/engine/engine'
+import type { EngineModuleFactory } from '../../src/core/engine/module'
+import type { Logger } from '../../src/core/log'
 import type { LightningConnection } from '../../src/core/merchant/btcpay-setup-saga'
+import { merchantModule, type MerchantModuleOptions } from '../../src/core/merchant/merchant-module'
+import { boxKeyFor } from '../../src/core/secrets/box-key'
 import type { LightningNetwork } from '../simulators/world/lightning-network'
 import { eventually } from './eventually'
 
@@ -25,6 +31,48 @@ export const btcpayLightningOf = (node: WorldNode) => async (): Promise<Lightnin
   macaroonHex: node.macaroons.invoice.toString('hex'),
   certThumbprint: createHash('sha256').update(new X509Certificate(node.cert).raw).digest('hex'),
 })
+
+export const OWNER = 'correct horse battery staple'
+export const CTX = { transport: 'internal' as const }
+
+/**
+ * The owner's password set (the first time) and the owner logged in, so the box key is open. A
+ * stopped engine forgets the key: each start logs in again.
+ */
+export async function logInOwner(engineDir: string): Promise<void> {
+  const password = new OwnerPassword(engineDir)
+  if (!(await password.isSet())) await password.create(OWNER)
+  await boxKeyFor(engineDir).enterPassword(OWNER)
+}
+
+/**
+ * The box's engine with the owner logged in and the merchant module over the BTCPay simulator,
+ * which reaches the shop's world LND as the box connects it; `modules` start before it.
+ */
+export async function startMerchantEngine(o: {
+  engineDir: string
+  btcpayUrl: string
+  shop: WorldNode
+  log: Logger
+  merchant?: Omit<MerchantModuleOptions, 'btcpayUrl' | 'lightning' | 'derivationScheme'>
+  modules?: EngineModuleFactory[]
+}): Promise<Engine> {
+  await logInOwner(o.engineDir)
+  return createEngine({
+    dataDir: o.engineDir,
+    log: o.log,
+    modules: [
+      ...(o.modules ?? []),
+      merchantModule({
+        btcpayUrl: o.btcpayUrl,
+        webhookPort: 0,
+        lightning: btcpayLightningOf(o.shop),
+        derivationScheme: async () => VPUB,
+        ...o.merchant,
+      }),
+    ],
+  })
+}
 
 /** A customer's own Nostr client on the box's relay, signed in with the customer's key. */
 export async function nostrCustomer(relayUrl: string) {

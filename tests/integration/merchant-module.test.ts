@@ -2,18 +2,16 @@
 // through the API, a sale paid over Lightning reaches the box by a signed webhook and shows
 // "Settled" with its reward issued once (even when BTCPay delivers it again), a bad HMAC is
 // refused and logged, refunds and payouts go through pull payments, and the ledger exports.
-import { createHash, createHmac, X509Certificate } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEngine, type Engine } from '../../src/core/engine/engine'
+import type { Engine } from '../../src/core/engine/engine'
 import { createLogger } from '../../src/core/log'
-import { merchantModule, type MerchantModule } from '../../src/core/merchant/merchant-module'
-import { OwnerPassword } from '../../src/core/api/http/owner-password'
-import { boxKeyFor } from '../../src/core/secrets/box-key'
+import type { MerchantModule } from '../../src/core/merchant/merchant-module'
 import type { EngineEvent } from '../../src/shared/api/events'
 import type {
   MerchantInvoice,
@@ -28,12 +26,9 @@ import type { WebhookRecord } from '../simulators/btcpay/webhooks'
 import { WEBHOOK_EVENTS } from '../../src/core/merchant/btcpay-webhook'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
+import { CTX, OWNER, startMerchantEngine } from './merchant-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
-const OWNER = 'correct horse battery staple'
-const VPUB =
-  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQiitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc'
-const CTX = { transport: 'internal' as const }
 
 let dir: string
 let net: LightningNetwork
@@ -69,9 +64,7 @@ beforeAll(async () => {
   })
   // Redeliveries after 100 ms: the reward must still be issued once.
   btcpay = await startBtcpaySimulator({ webhookRetryDelaysMs: [100, 100] })
-  const engineDir = join(dir, 'engine')
-  await new OwnerPassword(engineDir).create(OWNER)
-  engine = await startEngine(engineDir)
+  engine = await startEngine(join(dir, 'engine'))
   engine.events.subscribe((e) => events.push(e))
 }, 120_000)
 
@@ -79,30 +72,14 @@ beforeAll(async () => {
  * The engine with the merchant module over the simulator and the world's shop LND; its webhook
  * receiver on `webhookPort` (0: any free one).
  */
-async function startEngine(engineDir: string, webhookPort = 0): Promise<Engine> {
-  // A stopped engine forgets the box key: the owner logs in again.
-  await boxKeyFor(engineDir).enterPassword(OWNER)
-  const shop = net.nodes.shop!
-  return createEngine({
-    dataDir: engineDir,
+const startEngine = (engineDir: string, webhookPort = 0): Promise<Engine> =>
+  startMerchantEngine({
+    engineDir,
+    btcpayUrl: btcpay.url,
+    shop: net.nodes.shop!,
     log: createLogger('test', { level: 'debug', sink: (l) => logLines.push(JSON.stringify(l)) }),
-    modules: [
-      merchantModule({
-        btcpayUrl: btcpay.url,
-        webhookHost: '127.0.0.1', // the simulator runs on this host
-        webhookPort,
-        lightning: async () => ({
-          server: `${shop.restUrl}/`,
-          macaroonHex: shop.macaroons.invoice.toString('hex'),
-          certThumbprint: createHash('sha256')
-            .update(new X509Certificate(shop.cert).raw)
-            .digest('hex'),
-        }),
-        derivationScheme: async () => VPUB,
-      }),
-    ],
+    merchant: { webhookHost: '127.0.0.1', webhookPort }, // the simulator runs on this host
   })
-}
 
 afterAll(async () => {
   await engine?.stop()

@@ -8,18 +8,17 @@
 // refused too: only the stack network's containers are answered.)
 // Everything made here is labelled io.flashbox.test=1 and removed.
 import { execFile } from 'node:child_process'
-import { createHash, createHmac, randomBytes, X509Certificate } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEngine, type Engine } from '../../src/core/engine/engine'
+import type { Engine } from '../../src/core/engine/engine'
 import { createLogger } from '../../src/core/log'
-import { OwnerPassword } from '../../src/core/api/http/owner-password'
 import { boxKeyFor } from '../../src/core/secrets/box-key'
-import { merchantModule, type MerchantModule } from '../../src/core/merchant/merchant-module'
+import type { MerchantModule } from '../../src/core/merchant/merchant-module'
 import { readCredentials, readSetupRecord } from '../../src/core/merchant/btcpay-setup-saga'
 import { inSubnet, stackGateway, type StackGateway } from '../../src/core/merchant/webhook-route'
 import type { EngineEvent } from '../../src/shared/api/events'
@@ -28,12 +27,9 @@ import { buildTestImage, TEST_LABEL, type BuiltImage } from '../images/build'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
+import { CTX, startMerchantEngine } from './merchant-harness'
 
 const run = promisify(execFile)
-const OWNER = 'correct horse battery staple'
-const VPUB =
-  'vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQiitDk5VZ5BVxYnQdwoTyXSs2JHRPAgjAvtbBrf8ZhDYe2jWAqvZVnsc'
-const CTX = { transport: 'internal' as const }
 const tag = randomBytes(4).toString('hex')
 const stackNet = `flashbox-test-webhook-${tag}`
 const otherNet = `flashbox-test-webhook-other-${tag}`
@@ -117,29 +113,13 @@ beforeAll(async () => {
     log: () => undefined,
   })
   btcpay = await startBtcpaySimulator({})
-  const engineDir = join(dir, 'engine')
-  await new OwnerPassword(engineDir).create(OWNER)
-  await boxKeyFor(engineDir).enterPassword(OWNER)
-  const shop = net.nodes.shop!
-  engine = await createEngine({
-    dataDir: engineDir,
+  engine = await startMerchantEngine({
+    engineDir: join(dir, 'engine'),
+    btcpayUrl: btcpay.url,
+    shop: net.nodes.shop!,
     log: createLogger('test', { level: 'debug', sink: (l) => logLines.push(JSON.stringify(l)) }),
-    modules: [
-      merchantModule({
-        btcpayUrl: btcpay.url,
-        webhookPort: 0,
-        // The test network stands in for the stack's (flashbox-net).
-        webhookNetwork: () => stackGateway(docker, stackNet),
-        lightning: async () => ({
-          server: `${shop.restUrl}/`,
-          macaroonHex: shop.macaroons.invoice.toString('hex'),
-          certThumbprint: createHash('sha256')
-            .update(new X509Certificate(shop.cert).raw)
-            .digest('hex'),
-        }),
-        derivationScheme: async () => VPUB,
-      }),
-    ],
+    // The test network stands in for the stack's (flashbox-net).
+    merchant: { webhookNetwork: () => stackGateway(docker, stackNet) },
   })
   engine.events.subscribe((e) => events.push(e))
   await call('setup', { shopName: 'Corner Café', currency: 'EUR' })
