@@ -105,7 +105,6 @@ export function LoginPage({
     auth.login(a.pw, pairingRequired ? a.code : undefined).then(() => true),
   )
   const id = useId()
-  const codeId = useId()
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
@@ -128,22 +127,16 @@ export function LoginPage({
           autoFocus
         />
         {pairingRequired && (
-          <div className="field">
-            <label htmlFor={codeId}>Pairing code</label>
-            <p className="muted">
-              This device is new to Flash Box. On the Flash Box computer open Settings →
-              Reachability, press “New pairing code” and type the code here. It works once.
-            </p>
-            <input
-              id={codeId}
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-              autoComplete="one-time-code"
-              spellCheck={false}
-              placeholder="XXXX-XXXX"
-              required
-            />
-          </div>
+          <TextField
+            label="Pairing code"
+            hint="This device is new to Flash Box. On the Flash Box computer open Settings → Reachability, press “New pairing code” and type the code here. It works once."
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            autoComplete="one-time-code"
+            spellCheck={false}
+            placeholder="XXXX-XXXX"
+            required
+          />
         )}
         {login.error && <ErrorBox error={login.error} />}
         <button

@@ -16,7 +16,7 @@ import type {
 import type { PageProps } from '../types'
 import { VaultOnChain } from './VaultOnChain'
 import { VaultSheet } from './VaultSheet'
-import { TextField } from '../../shell/TextField'
+import { TextAreaField, TextField } from '../../shell/TextField'
 
 export default function DevicesPage(_props: PageProps) {
   const devices = useQuery(() => api.hardware.devices({}), [])
@@ -238,10 +238,8 @@ function VaultWizard({
         onChange={(e) => setSecond(e.target.value)}
         size={60}
       />
+      <TextField label="Vault name" value={name} onChange={(e) => setName(e.target.value)} />
       <div>
-        <label>
-          Vault name <input value={name} onChange={(e) => setName(e.target.value)} />
-        </label>{' '}
         <button
           disabled={cosigners.length !== 3 || preview.pending}
           onClick={() => void preview.run(cosigners).then((v) => v && setView(v))}
@@ -286,15 +284,19 @@ function CardSigning() {
         Coldcard writes the signed file next to it (flashbox-part.psbt). To spend a vault, keep the
         vault above: its spend section writes the PSBT and loads the signed file back.
       </p>
-      <label>
-        Card folder <input value={folder} onChange={(e) => setFolder(e.target.value)} size={40} />
-      </label>
-      <div>
-        <label>
-          PSBT (base64)
-          <textarea value={psbt} onChange={(e) => setPsbt(e.target.value)} rows={3} cols={60} />
-        </label>
-      </div>
+      <TextField
+        label="Card folder"
+        value={folder}
+        onChange={(e) => setFolder(e.target.value)}
+        size={40}
+      />
+      <TextAreaField
+        label="PSBT (base64)"
+        value={psbt}
+        onChange={(e) => setPsbt(e.target.value)}
+        rows={3}
+        cols={60}
+      />
       <button
         disabled={!folder || !psbt.trim().startsWith('cHNidP8') || write.pending}
         onClick={() => void write.run(undefined).then((r) => r && setWritten(r.path))}

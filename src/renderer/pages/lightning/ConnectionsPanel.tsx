@@ -15,7 +15,7 @@ import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { Badge, ErrorBox, Spinner } from '../../shell/common'
 import { CopyButton } from '../ecash/CopyButton'
 import { sats } from '../ecash/sats'
-import { TextField } from '../../shell/TextField'
+import { CheckboxField, SelectField, TextField } from '../../shell/TextField'
 
 export const methodWords: Record<NwcMethod, string> = {
   pay_invoice: 'Pay invoices',
@@ -113,42 +113,35 @@ function NewConnection({ onMade }: { onMade: (c: CreatedNwcConnection) => void }
       <fieldset>
         <legend>It may</legend>
         {NWC_METHODS.map((m) => (
-          <label key={m} style={{ display: 'block' }}>
-            <input
-              type="checkbox"
-              checked={methods.includes(m)}
-              onChange={(e) =>
-                setMethods(e.target.checked ? [...methods, m] : methods.filter((x) => x !== m))
-              }
-            />{' '}
-            {methodWords[m]}
-          </label>
+          <CheckboxField
+            key={m}
+            label={methodWords[m]}
+            checked={methods.includes(m)}
+            onChange={(e) =>
+              setMethods(e.target.checked ? [...methods, m] : methods.filter((x) => x !== m))
+            }
+          />
         ))}
       </fieldset>
-      <div className="field">
-        <label htmlFor="nwc-budget">Budget (sat, empty for none)</label>
-        <input
-          id="nwc-budget"
-          inputMode="numeric"
-          value={budget}
-          onChange={(e) => setBudget(e.target.value.replace(/[^0-9]/g, ''))}
-        />
-        <select
-          aria-label="Budget renews"
-          value={period}
-          onChange={(e) => setPeriod(e.target.value as BudgetPeriod)}
-        >
-          {(Object.keys(periodWords) as BudgetPeriod[]).map((p) => (
-            <option key={p} value={p}>
-              {periodWords[p]}
-            </option>
-          ))}
-        </select>
-        <p className="muted">
-          A payment counts its amount and its fee limit against the budget until it settles; then
-          only what it really cost. The box’s limit per payment (Node → Limits) applies too.
-        </p>
-      </div>
+      <TextField
+        id="nwc-budget"
+        label="Budget (sat, empty for none)"
+        hint="A payment counts its amount and its fee limit against the budget until it settles; then only what it really cost. The box’s limit per payment (Node → Limits) applies too."
+        inputMode="numeric"
+        value={budget}
+        onChange={(e) => setBudget(e.target.value.replace(/[^0-9]/g, ''))}
+      />
+      <SelectField
+        label="Budget renews"
+        value={period}
+        onChange={(e) => setPeriod(e.target.value as BudgetPeriod)}
+      >
+        {(Object.keys(periodWords) as BudgetPeriod[]).map((p) => (
+          <option key={p} value={p}>
+            {periodWords[p]}
+          </option>
+        ))}
+      </SelectField>
       <TextField
         id="nwc-relay"
         label="Extra relay (optional, wss://…)"

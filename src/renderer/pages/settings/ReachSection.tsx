@@ -16,7 +16,7 @@ import { api } from '../../api/client'
 import { useEvent, useMutation, useQuery } from '../../api/hooks'
 import { ErrorBox, HintText, Spinner } from '../../shell/common'
 import { sectionHeadingId } from './sections'
-import { TextField } from '../../shell/TextField'
+import { CheckboxField, SelectField, TextField } from '../../shell/TextField'
 
 const TOR_POLL_MS = 4_000
 
@@ -146,14 +146,11 @@ function ReachForm({
         spellCheck={false}
         onChange={(e) => setBaseUrl(e.target.value)}
       />
-      <label>
-        <input
-          type="checkbox"
-          checked={tlsBeforeBox}
-          onChange={(e) => setTlsBeforeBox(e.target.checked)}
-        />{' '}
-        My own proxy or router handles HTTPS before the box
-      </label>
+      <CheckboxField
+        label="My own proxy or router handles HTTPS before the box"
+        checked={tlsBeforeBox}
+        onChange={(e) => setTlsBeforeBox(e.target.checked)}
+      />
       {tlsBeforeBox && (
         <TextField
           id="reach-proxies"
@@ -170,36 +167,38 @@ function ReachForm({
         authority (install it once per device from the page below). The owner’s pages are there too,
         behind the owner password and a one-time pairing code for each new device.
       </p>
-      <label>
-        <input type="checkbox" checked={lanOn} onChange={(e) => setLanOn(e.target.checked)} /> Serve
-        the shop’s network
-      </label>
+      <CheckboxField
+        label="Serve the shop’s network"
+        checked={lanOn}
+        onChange={(e) => setLanOn(e.target.checked)}
+      />
       {lanOn && (
         <>
-          <div className="field">
-            <label htmlFor="reach-lan-interface">Network connection</label>
-            {status.interfaces.length === 0 ? (
+          {status.interfaces.length === 0 ? (
+            <div className="field">
+              <label htmlFor="reach-lan-interface">Network connection</label>
               <p className="muted" id="reach-lan-interface">
                 This computer has no network connection other devices can use. Connect it to the
                 shop’s Wi-Fi or cable, then reload this page.
               </p>
-            ) : (
-              <select
-                id="reach-lan-interface"
-                value={lanIface}
-                onChange={(e) => setLanIface(e.target.value)}
-              >
-                {lanIface && !status.interfaces.some((i) => i.name === lanIface) && (
-                  <option value={lanIface}>{lanIface} (not on this computer now)</option>
-                )}
-                {status.interfaces.map((i) => (
-                  <option key={i.name} value={i.name}>
-                    {i.name} — {i.addresses.join(', ')}
-                  </option>
-                ))}
-              </select>
-            )}
-          </div>
+            </div>
+          ) : (
+            <SelectField
+              id="reach-lan-interface"
+              label="Network connection"
+              value={lanIface}
+              onChange={(e) => setLanIface(e.target.value)}
+            >
+              {lanIface && !status.interfaces.some((i) => i.name === lanIface) && (
+                <option value={lanIface}>{lanIface} (not on this computer now)</option>
+              )}
+              {status.interfaces.map((i) => (
+                <option key={i.name} value={i.name}>
+                  {i.name} — {i.addresses.join(', ')}
+                </option>
+              ))}
+            </SelectField>
+          )}
           <TextField
             id="reach-lan-name"
             label="Name on the network (.local)"
@@ -231,24 +230,23 @@ function ReachForm({
         </>
       )}
       <h3>Tor</h3>
-      <label>
-        <input type="checkbox" checked={torOn} onChange={(e) => setTorOn(e.target.checked)} /> Onion
-        addresses for the mint, the relay and the checkout
-      </label>
+      <CheckboxField
+        label="Onion addresses for the mint, the relay and the checkout"
+        checked={torOn}
+        onChange={(e) => setTorOn(e.target.checked)}
+      />
       {torOn && (
         <>
-          <label>
-            <input type="checkbox" checked={lndP2p} onChange={(e) => setLndP2p(e.target.checked)} />{' '}
-            LND P2P over Tor (Lightning peers reach a box behind a home router)
-          </label>
-          <label>
-            <input
-              type="checkbox"
-              checked={lndRest}
-              onChange={(e) => setLndRest(e.target.checked)}
-            />{' '}
-            LND REST over Tor (your phone wallet, Zeus)
-          </label>
+          <CheckboxField
+            label="LND P2P over Tor (Lightning peers reach a box behind a home router)"
+            checked={lndP2p}
+            onChange={(e) => setLndP2p(e.target.checked)}
+          />
+          <CheckboxField
+            label="LND REST over Tor (your phone wallet, Zeus)"
+            checked={lndRest}
+            onChange={(e) => setLndRest(e.target.checked)}
+          />
         </>
       )}
       <p>
