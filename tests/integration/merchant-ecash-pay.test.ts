@@ -22,11 +22,9 @@ import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMint, type RunningMint } from '../../services/mint/src/index'
-import { OwnerPassword } from '../../src/core/api/http/owner-password'
 import { ecashModule } from '../../src/core/ecash/ecash-module'
-import { createEngine, type Engine } from '../../src/core/engine/engine'
+import type { Engine } from '../../src/core/engine/engine'
 import { silentLogger } from '../../src/core/log'
-import { merchantModule } from '../../src/core/merchant/merchant-module'
 import { boxKeyFor } from '../../src/core/secrets/box-key'
 import type { EcashStatus, MintQuoteView } from '../../src/shared/api/ecash'
 import type {
@@ -38,11 +36,9 @@ import type {
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
-import { btcpayLightningOf, VPUB } from './merchant-harness'
+import { CTX, startMerchantEngine } from './merchant-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
-const OWNER = 'the owner of the corner café'
-const CTX = { transport: 'internal' as const }
 
 let dir: string
 let engineDir: string
@@ -175,19 +171,14 @@ const ecash = <T>(procedure: string, input: unknown = {}) =>
 const shopLnd = () => ln.authenticatedLndGrpc(net.nodes.shop!.lnServiceAuth()).lnd
 const mintLnd = () => ln.authenticatedLndGrpc(net.nodes.mint!.lnServiceAuth()).lnd
 
+/** The engine as the app starts it: the owner logs in (a stopped engine forgets the box key). */
 async function startEngine(): Promise<void> {
-  engine = await createEngine({
-    dataDir: engineDir,
+  engine = await startMerchantEngine({
+    engineDir,
+    btcpayUrl: btcpay.url,
+    shop: net.nodes.shop!,
     log: silentLogger,
-    modules: [
-      ecashModule({ ownMintUrl: () => mintProxy.url, backgroundIntervalMs: 500 }),
-      merchantModule({
-        btcpayUrl: btcpay.url,
-        webhookPort: 0,
-        lightning: btcpayLightningOf(net.nodes.shop!),
-        derivationScheme: async () => VPUB,
-      }),
-    ],
+    modules: [ecashModule({ ownMintUrl: () => mintProxy.url, backgroundIntervalMs: 500 })],
   })
 }
 
@@ -212,8 +203,6 @@ beforeAll(async () => {
   })
   mintProxy = await startMintProxy(mint.url)
   btcpay = await startBtcpaySimulator({ network: 'regtest', rates: { EUR: 90_000 } })
-  await new OwnerPassword(engineDir).create(OWNER)
-  await boxKeyFor(engineDir).enterPassword(OWNER)
   await startEngine()
   const s = await merchant<MerchantStatus>('setup', { shopName: 'Corner Café', currency: 'EUR' })
   expect(s.ready).toBe(true)
@@ -310,7 +299,6 @@ describe('a sale paid with the box’s eCash (own mint, world LND, BTCPay simula
     // The engine stops and starts again.
     await engine.stop()
     boxKeyFor(engineDir).lock()
-    await boxKeyFor(engineDir).enterPassword(OWNER)
     await startEngine()
     await expect(merchant('ecashPayConfirm', { reviewId: review.reviewId })).rejects.toMatchObject({
       code: 'merchant.already_paying',
@@ -342,7 +330,6 @@ describe('a sale paid with the box’s eCash (own mint, world LND, BTCPay simula
     await engine.stop()
     await confirm
     boxKeyFor(engineDir).lock()
-    await boxKeyFor(engineDir).enterPassword(OWNER)
     await startEngine()
     // The same review is never sent twice.
     await expect(merchant('ecashPayConfirm', { reviewId: r.reviewId })).rejects.toMatchObject({
@@ -401,7 +388,6 @@ describe('a sale paid with the box’s eCash (own mint, world LND, BTCPay simula
     ).length
   async function restart() {
     boxKeyFor(engineDir).lock()
-    await boxKeyFor(engineDir).enterPassword(OWNER)
     await startEngine()
   }
 

@@ -11,12 +11,9 @@ import { join } from 'node:path'
 import type * as Lightning from 'lightning'
 import { Wallet } from '@cashu/cashu-ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEngine, type Engine } from '../../src/core/engine/engine'
+import type { Engine } from '../../src/core/engine/engine'
 import type { EngineModuleFactory } from '../../src/core/engine/module'
 import { silentLogger } from '../../src/core/log'
-import { OwnerPassword } from '../../src/core/api/http/owner-password'
-import { boxKeyFor } from '../../src/core/secrets/box-key'
-import { merchantModule } from '../../src/core/merchant/merchant-module'
 import { readSetupRecord } from '../../src/core/merchant/btcpay-setup-saga'
 import { boltcardModule } from '../../src/core/boltcard/boltcard-module'
 import { mintModule } from '../../src/core/mint/mint-module'
@@ -30,11 +27,9 @@ import type { RelayInfo } from '../../src/shared/api/nostr'
 import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
-import { btcpayLightningOf, nostrCustomer, tokensIn, VPUB } from './merchant-harness'
+import { CTX, nostrCustomer, startMerchantEngine, tokensIn } from './merchant-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
-const OWNER = 'correct horse battery staple'
-const CTX = { transport: 'internal' as const }
 
 /**
  * The box's Lightning node as the reward sees it: the mint here runs on its fake Lightning
@@ -125,11 +120,10 @@ beforeAll(async () => {
     log: () => undefined,
   })
   btcpay = await startBtcpaySimulator({ webhookRetryDelaysMs: [100, 100] })
-  const engineDir = join(dir, 'engine')
-  await new OwnerPassword(engineDir).create(OWNER)
-  await boxKeyFor(engineDir).enterPassword(OWNER)
-  engine = await createEngine({
-    dataDir: engineDir,
+  engine = await startMerchantEngine({
+    engineDir: join(dir, 'engine'),
+    btcpayUrl: btcpay.url,
+    shop: net.nodes.shop!,
     log: silentLogger,
     modules: [
       relayModule({ port: 0 }),
@@ -138,14 +132,8 @@ beforeAll(async () => {
       mintModule({ port: 0 }),
       ecashModule({ backgroundIntervalMs: 1000 }),
       boltcardModule({ baseUrl: () => undefined }),
-      merchantModule({
-        btcpayUrl: btcpay.url,
-        webhookHost: '127.0.0.1', // the simulator runs on this host
-        webhookPort: 0,
-        lightning: btcpayLightningOf(net.nodes.shop!),
-        derivationScheme: async () => VPUB,
-      }),
     ],
+    merchant: { webhookHost: '127.0.0.1' }, // the simulator runs on this host
   })
   await call('merchant', 'setup', { shopName: 'Corner Café', currency: 'EUR' })
   await call('merchant', 'setRewardRule', { enabled: true, percent: 10, delivery: 'auto' })

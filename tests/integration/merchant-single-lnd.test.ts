@@ -20,11 +20,10 @@ import { Wallet } from '@cashu/cashu-ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMint, type RunningMint } from '../../services/mint/src/index'
 import { signSettlementRequest } from '../../services/shared/internal-settlement-auth'
-import { OwnerPassword } from '../../src/core/api/http/owner-password'
 import { ecashModule } from '../../src/core/ecash/ecash-module'
-import { createEngine, type Engine } from '../../src/core/engine/engine'
+import type { Engine } from '../../src/core/engine/engine'
 import { silentLogger } from '../../src/core/log'
-import { merchantModule, type MerchantModule } from '../../src/core/merchant/merchant-module'
+import type { MerchantModule } from '../../src/core/merchant/merchant-module'
 import { INTERNAL_SETTLEMENT_PURPOSE } from '../../src/core/mint/internal-settlement-client'
 import { nostrModule } from '../../src/core/nostr/nostr-module'
 import { relayModule } from '../../src/core/relay/relay-module'
@@ -42,11 +41,9 @@ import { invoicesOf } from '../simulators/btcpay/invoices'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { eventually } from './eventually'
-import { btcpayLightningOf, nostrCustomer, tokensIn, VPUB } from './merchant-harness'
+import { CTX, nostrCustomer, startMerchantEngine, tokensIn } from './merchant-harness'
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning
-const OWNER = 'one node for the mint and the shop'
-const CTX = { transport: 'internal' as const }
 
 let dir: string
 let engineDir: string
@@ -81,27 +78,23 @@ beforeAll(async () => {
     rates: { EUR: 90_000 },
     webhookRetryDelaysMs: [100, 100],
   })
-  await new OwnerPassword(engineDir).create(OWNER)
-  await boxKeyFor(engineDir).enterPassword(OWNER)
   const lnd = boxLnd()
-  engine = await createEngine({
-    dataDir: engineDir,
+  engine = await startMerchantEngine({
+    engineDir,
+    btcpayUrl: btcpay.url,
+    // BTCPay makes the shop's invoices on the box's own node: the same node as the mint.
+    shop: net.nodes.box!,
     log: silentLogger,
     modules: [
       relayModule({ port: 0 }),
       nostrModule,
       ecashModule({ ownMintUrl: () => mint?.url, backgroundIntervalMs: 500 }),
-      merchantModule({
-        btcpayUrl: btcpay.url,
-        webhookHost: '127.0.0.1', // the simulator runs on this host
-        webhookPort: 0,
-        settlementPort: 0,
-        lnd: () => lnd,
-        // BTCPay makes the shop's invoices on the box's own node: the same node as the mint.
-        lightning: btcpayLightningOf(net.nodes.box!),
-        derivationScheme: async () => VPUB,
-      }),
     ],
+    merchant: {
+      webhookHost: '127.0.0.1', // the simulator runs on this host
+      settlementPort: 0,
+      lnd: () => lnd,
+    },
   })
   // The mint as the engine starts it inside the app: on the box's node, with K and the hook's
   // loopback address (mint-module.ts passes the same two in its start message).
