@@ -44,12 +44,18 @@ import {
   bindLndGrpc,
   decodePayReqOrThrow,
   ensureLndTls,
+  addHoldInvoiceResponse,
   addInvoiceResponse,
   invoiceBacklog,
   invoiceMessage,
+  invoiceRequestOf,
+  invoiceToSettle,
   isInvoiceFinal,
   isInvoiceStreamUpdate,
+  isToCancel,
   listInvoicesMessage,
+  lookupInvoice,
+  type AddInvoiceFields,
   loadLndProto,
   msatToSat,
   openMacaroons,
@@ -781,13 +787,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       }
     }
 
-  const lookup = (hash: Buffer | string | undefined): SimInvoice => {
-    const key = typeof hash === 'string' ? hash : (hash ?? Buffer.alloc(0)).toString('hex')
-    if (key.length !== 64) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
-    const inv = invoices.get(key.toLowerCase())
-    if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
-    return inv
-  }
+  const lookup = (hash: Buffer | string | undefined) => lookupInvoice(invoices, hash)
 
   const trackStream = (
     p: SimPayment,
@@ -913,33 +913,8 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
         },
       ],
     })),
-    AddInvoice: unary(
-      'AddInvoice',
-      (r: {
-        value?: string
-        value_msat?: string
-        memo?: string
-        description_hash?: Buffer
-        expiry?: string
-        cltv_expiry?: string
-        r_preimage?: Buffer
-      }) => {
-        const valueMsat =
-          r.value_msat && r.value_msat !== '0'
-            ? BigInt(r.value_msat)
-            : BigInt(r.value ?? '0') * 1000n
-        if (r.r_preimage?.length && r.r_preimage.length !== 32)
-          throw new GrpcError(grpc.status.UNKNOWN, 'payment preimage must be exactly 32 bytes')
-        const inv = addInvoice({
-          valueMsat,
-          memo: r.memo ?? '',
-          ...(r.description_hash?.length ? { descriptionHash: r.description_hash } : {}),
-          expiry: Number(r.expiry ?? 0),
-          cltvExpiry: Number(r.cltv_expiry ?? 0),
-          ...(r.r_preimage?.length ? { preimage: r.r_preimage } : {}),
-        })
-        return addInvoiceResponse(inv)
-      },
+    AddInvoice: unary('AddInvoice', (r: AddInvoiceFields) =>
+      addInvoiceResponse(addInvoice(invoiceRequestOf(r))),
     ),
     LookupInvoice: unary('LookupInvoice', (r: { r_hash?: Buffer; r_hash_str?: string }) =>
       invoiceMessage(lookup(r.r_hash?.length ? r.r_hash : r.r_hash_str)),
@@ -1115,45 +1090,13 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
       invoiceSubscribers.add(sub)
       call.on('cancelled', () => invoiceSubscribers.delete(sub))
     }),
-    AddHoldInvoice: unary(
-      'AddHoldInvoice',
-      (r: {
-        hash?: Buffer
-        value?: string
-        value_msat?: string
-        memo?: string
-        description_hash?: Buffer
-        expiry?: string
-        cltv_expiry?: string
-      }) => {
-        if (r.hash?.length !== 32) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
-        const valueMsat =
-          r.value_msat && r.value_msat !== '0'
-            ? BigInt(r.value_msat)
-            : BigInt(r.value ?? '0') * 1000n
-        const inv = addInvoice({
-          valueMsat,
-          memo: r.memo ?? '',
-          ...(r.description_hash?.length ? { descriptionHash: r.description_hash } : {}),
-          expiry: Number(r.expiry ?? 0),
-          cltvExpiry: Number(r.cltv_expiry ?? 0),
-          hash: r.hash,
-        })
-        return {
-          payment_request: inv.paymentRequest,
-          add_index: String(inv.addIndex),
-          payment_addr: inv.paymentAddr,
-        }
-      },
+    AddHoldInvoice: unary('AddHoldInvoice', (r: AddInvoiceFields) =>
+      addHoldInvoiceResponse(addInvoice(invoiceRequestOf(r, true))),
     ),
     SettleInvoice: unary('SettleInvoice', (r: { preimage?: Buffer }) => {
       const preimage = r.preimage ?? Buffer.alloc(0)
-      const inv = invoices.get(sha256(preimage).toString('hex'))
-      if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
-      if (inv.state === 'OPEN') throw new GrpcError(grpc.status.UNKNOWN, 'invoice still open')
-      if (inv.state === 'CANCELED')
-        throw new GrpcError(grpc.status.UNKNOWN, 'invoice already canceled')
-      if (inv.state === 'ACCEPTED') {
+      const inv = invoiceToSettle(invoices, preimage)
+      if (inv) {
         inv.preimage = preimage
         settleInvoice(inv)
       }
@@ -1161,9 +1104,7 @@ export async function startLndSimulator(opts: LndSimulatorOptions): Promise<LndS
     }),
     CancelInvoice: unary('CancelInvoice', (r: { payment_hash?: Buffer }) => {
       const inv = lookup(r.payment_hash)
-      if (inv.state === 'SETTLED')
-        throw new GrpcError(grpc.status.UNKNOWN, 'invoice already settled')
-      if (inv.state !== 'CANCELED') cancelInvoice(inv)
+      if (isToCancel(inv)) cancelInvoice(inv)
       return {}
     }),
     LookupInvoiceV2: unary('LookupInvoiceV2', (r: { payment_hash?: Buffer }) =>

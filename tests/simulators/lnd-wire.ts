@@ -3,13 +3,13 @@
 // message shapes follow lightning.proto (`Invoice`, `PayReq`, `Payment`); the files follow where
 // LND keeps them (tls.cert/tls.key, <network>/{admin,readonly,invoice}.macaroon).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { decodeBolt11, type Bolt11Invoice } from './bolt11'
 import { FEATURES, INVOICE_FEATURE_BITS, protosDir, writeSecretFile } from './lnd-common'
-import type { Invoice } from './lnd-invoice'
+import type { Invoice, InvoiceRequest } from './lnd-invoice'
 import { DEFAULT_MACAROONS, mintMacaroon, verifyMacaroon } from './macaroon-v2'
 import { createSelfSignedCert } from './x509-self-signed'
 
@@ -57,13 +57,81 @@ export const invoiceMessage = (inv: Invoice<unknown>) => ({
   is_amp: false,
 })
 
-/** lnrpc.AddInvoiceResponse (AddHoldInvoiceResp is the same without `r_hash`). */
-export const addInvoiceResponse = (inv: Invoice<unknown>) => ({
-  r_hash: inv.hash,
+/** AddInvoice's lnrpc.Invoice or AddHoldInvoice's request, as far as the simulators read them. */
+export interface AddInvoiceFields {
+  value?: unknown
+  value_msat?: unknown
+  memo?: unknown
+  description_hash?: Buffer
+  expiry?: unknown
+  cltv_expiry?: unknown
+  r_preimage?: Buffer
+  hash?: Buffer
+  private?: unknown
+}
+
+/**
+ * The invoice AddInvoice (or, `hold`, AddHoldInvoice: the hash given, no preimage) adds, with LND's
+ * refusals of a bad preimage or hash.
+ */
+export function invoiceRequestOf(r: AddInvoiceFields, hold = false): InvoiceRequest {
+  if (hold && r.hash?.length !== 32) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
+  if (!hold && r.r_preimage?.length && r.r_preimage.length !== 32)
+    throw new GrpcError(grpc.status.UNKNOWN, 'payment preimage must be exactly 32 bytes')
+  const msat = BigInt(String(r.value_msat || 0))
+  return {
+    valueMsat: msat || BigInt(String(r.value || 0)) * 1000n,
+    memo: String(r.memo ?? ''),
+    ...(r.description_hash?.length ? { descriptionHash: r.description_hash } : {}),
+    expiry: Number(r.expiry ?? 0),
+    cltvExpiry: Number(r.cltv_expiry ?? 0),
+    ...(hold ? { hash: r.hash } : r.r_preimage?.length ? { preimage: r.r_preimage } : {}),
+    private: !!r.private,
+  }
+}
+
+/** invoicesrpc.AddHoldInvoiceResp */
+export const addHoldInvoiceResponse = (inv: Invoice<unknown>) => ({
   payment_request: inv.paymentRequest,
   add_index: String(inv.addIndex),
   payment_addr: inv.paymentAddr,
 })
+
+/** lnrpc.AddInvoiceResponse */
+export const addInvoiceResponse = (inv: Invoice<unknown>) => ({
+  r_hash: inv.hash,
+  ...addHoldInvoiceResponse(inv),
+})
+
+/** LookupInvoice(V2), CancelInvoice: the invoice with this payment hash (bytes or hex). */
+export function lookupInvoice<I>(
+  invoices: ReadonlyMap<string, I>,
+  hash: Buffer | string | undefined,
+): I {
+  const key = typeof hash === 'string' ? hash : (hash ?? Buffer.alloc(0)).toString('hex')
+  if (key.length !== 64) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
+  const inv = invoices.get(key.toLowerCase())
+  if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
+  return inv
+}
+
+/** SettleInvoice: the ACCEPTED hold invoice this preimage settles (undefined: settled already). */
+export function invoiceToSettle<I extends Invoice<unknown>>(
+  invoices: ReadonlyMap<string, I>,
+  preimage: Buffer,
+): I | undefined {
+  const inv = invoices.get(createHash('sha256').update(preimage).digest('hex'))
+  if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
+  if (inv.state === 'OPEN') throw new GrpcError(grpc.status.UNKNOWN, 'invoice still open')
+  if (inv.state === 'CANCELED') throw new GrpcError(grpc.status.UNKNOWN, 'invoice already canceled')
+  return inv.state === 'ACCEPTED' ? inv : undefined
+}
+
+/** CancelInvoice: whether the invoice is still to cancel (a settled one is refused). */
+export function isToCancel(inv: Invoice<unknown>): boolean {
+  if (inv.state === 'SETTLED') throw new GrpcError(grpc.status.UNKNOWN, 'invoice already settled')
+  return inv.state !== 'CANCELED'
+}
 
 /** lnrpc.ListInvoiceResponse: LND's paging by add index, forwards or `reversed`. */
 export function listInvoicesMessage(

@@ -20,12 +20,18 @@ import {
   bindLndGrpc,
   decodePayReqOrThrow,
   ensureLndTls,
+  addHoldInvoiceResponse,
   addInvoiceResponse,
   invoiceBacklog,
   invoiceMessage,
+  invoiceRequestOf,
+  invoiceToSettle,
   isInvoiceFinal,
   isInvoiceStreamUpdate,
+  isToCancel,
   listInvoicesMessage,
+  lookupInvoice,
+  type AddInvoiceFields,
   loadLndProto,
   msatToSat,
   openMacaroons,
@@ -653,13 +659,7 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       throw new GrpcError(grpc.status.UNKNOWN, `invalid address: ${addr}`)
     }
   }
-  const lookup = (hash: Buffer | string | undefined): Invoice => {
-    const key = typeof hash === 'string' ? hash : (hash ?? Buffer.alloc(0)).toString('hex')
-    if (key.length !== 64) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
-    const inv = n().invoices.get(key.toLowerCase())
-    if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
-    return inv
-  }
+  const lookup = (hash: Buffer | string | undefined) => lookupInvoice(n().invoices, hash)
   const amountMsatOf = (r: Req, sat = 'value', msat = 'value_msat') =>
     bigOf(r[msat]) || bigOf(r[sat]) * 1000n
   const feeLimitMsatOf = (r: Req, valueMsat: bigint): bigint | null => {
@@ -1075,23 +1075,8 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
       const c = chanFromPoint(r.chan_point as Req)
       return { chan_point: chanPointRpc(c), chan_backup: n().channelBackup([c]) }
     },
-    'lnrpc.Lightning/AddInvoice': (r) => {
-      const preimage = r.r_preimage as Buffer | undefined
-      if (preimage?.length && preimage.length !== 32)
-        throw new GrpcError(grpc.status.UNKNOWN, 'payment preimage must be exactly 32 bytes')
-      const inv = n().addInvoice({
-        valueMsat: amountMsatOf(r),
-        memo: String(r.memo ?? ''),
-        ...((r.description_hash as Buffer)?.length
-          ? { descriptionHash: r.description_hash as Buffer }
-          : {}),
-        expiry: Number(r.expiry ?? 0),
-        cltvExpiry: Number(r.cltv_expiry ?? 0),
-        ...(preimage?.length ? { preimage } : {}),
-        private: !!r.private,
-      })
-      return addInvoiceResponse(inv)
-    },
+    'lnrpc.Lightning/AddInvoice': (r) =>
+      addInvoiceResponse(n().addInvoice(invoiceRequestOf(r as AddInvoiceFields))),
     'lnrpc.Lightning/LookupInvoice': (r) =>
       invoiceMessage(
         lookup((r.r_hash as Buffer)?.length ? (r.r_hash as Buffer) : (r.r_hash_str as string)),
@@ -1310,41 +1295,17 @@ export async function startWorldLnd(opts: WorldLndOptions): Promise<WorldLnd> {
         failure_reason: 'FAILURE_REASON_NONE',
       }
     },
-    'invoicesrpc.Invoices/AddHoldInvoice': (r) => {
-      const hash = r.hash as Buffer | undefined
-      if (hash?.length !== 32) throw new GrpcError(grpc.status.UNKNOWN, 'invalid hash length')
-      const inv = n().addInvoice({
-        valueMsat: amountMsatOf(r),
-        memo: String(r.memo ?? ''),
-        ...((r.description_hash as Buffer)?.length
-          ? { descriptionHash: r.description_hash as Buffer }
-          : {}),
-        expiry: Number(r.expiry ?? 0),
-        cltvExpiry: Number(r.cltv_expiry ?? 0),
-        hash,
-        private: !!r.private,
-      })
-      return {
-        payment_request: inv.paymentRequest,
-        add_index: String(inv.addIndex),
-        payment_addr: inv.paymentAddr,
-      }
-    },
+    'invoicesrpc.Invoices/AddHoldInvoice': (r) =>
+      addHoldInvoiceResponse(n().addInvoice(invoiceRequestOf(r as AddInvoiceFields, true))),
     'invoicesrpc.Invoices/SettleInvoice': (r) => {
       const preimage = (r.preimage as Buffer) ?? Buffer.alloc(0)
-      const inv = n().invoices.get(sha256(preimage).toString('hex'))
-      if (!inv) throw new GrpcError(grpc.status.NOT_FOUND, 'unable to locate invoice')
-      if (inv.state === 'OPEN') throw new GrpcError(grpc.status.UNKNOWN, 'invoice still open')
-      if (inv.state === 'CANCELED')
-        throw new GrpcError(grpc.status.UNKNOWN, 'invoice already canceled')
-      if (inv.state === 'ACCEPTED') n().settleInvoice(inv, preimage)
+      const inv = invoiceToSettle(n().invoices, preimage)
+      if (inv) n().settleInvoice(inv, preimage)
       return {}
     },
     'invoicesrpc.Invoices/CancelInvoice': (r) => {
       const inv = lookup(r.payment_hash as Buffer)
-      if (inv.state === 'SETTLED')
-        throw new GrpcError(grpc.status.UNKNOWN, 'invoice already settled')
-      if (inv.state !== 'CANCELED') n().cancelInvoice(inv)
+      if (isToCancel(inv)) n().cancelInvoice(inv)
       return {}
     },
     'invoicesrpc.Invoices/LookupInvoiceV2': (r) => invoiceMessage(lookup(r.payment_hash as Buffer)),
