@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { FlashError } from '../errors'
-import { ElectrumClient } from './electrum'
+import { ElectrumClient, HistorySchema, MerkleSchema, isLowerHex } from './electrum'
 
 type Handler = (requests: { id: number; params: unknown[] }[], socket: Socket) => void
 
@@ -90,5 +90,77 @@ describe('ElectrumClient.batchSettled', () => {
     answer(received[1]!, 7)
     expect(await next).toEqual([{ ok: true, value: 7 }])
     c.close()
+  })
+})
+
+describe('ElectrumClient answers', () => {
+  it('writes each batch as the JSON-RPC requests JSON.stringify would', async () => {
+    const lines: unknown[] = []
+    const port = await serve((reqs, socket) => {
+      lines.push(reqs)
+      socket.write(JSON.stringify(reqs.map(({ id }) => ({ jsonrpc: '2.0', id, result: 1 }))) + '\n')
+    })
+    const c = await ElectrumClient.connect({ host: '127.0.0.1', port })
+    await c.batch('test.odd "name"', [['a\n"b"', 2], [{ x: [null] }]], z.number())
+    expect(lines).toEqual([
+      [
+        { jsonrpc: '2.0', id: 1, method: 'test.odd "name"', params: ['a\n"b"', 2] },
+        { jsonrpc: '2.0', id: 2, method: 'test.odd "name"', params: [{ x: [null] }] },
+      ],
+    ])
+    c.close()
+  })
+
+  it('skips what is not a JSON-RPC message, and checks every payload against its schema', async () => {
+    const h = 'ab'.repeat(32)
+    const notified: unknown[] = []
+    const port = await serve((reqs, socket) => {
+      const [a, b, d, e] = reqs
+      socket.write(
+        JSON.stringify([
+          'not an envelope',
+          { id: a!.id, error: { code: 'x' } }, // a broken error: skipped, as a broken line is
+          { jsonrpc: '2.0', method: 'blockchain.scripthash.subscribe', params: [h, null] },
+          { jsonrpc: '2.0', id: a!.id, result: [{ tx_hash: h, height: 5, fee: 10 }] },
+          { jsonrpc: '2.0', id: b!.id, result: [{ tx_hash: h.toUpperCase(), height: 5 }] },
+          { jsonrpc: '2.0', id: d!.id, result: [{ tx_hash: h, height: 1.5 }] },
+          { jsonrpc: '2.0', id: e!.id, result: { not: 'a list' } },
+        ]) + '\n',
+      )
+    })
+    const c = await ElectrumClient.connect({ host: '127.0.0.1', port })
+    c.on('blockchain.scripthash.subscribe', (params) => notified.push(params))
+    const out = await c.batchSettled(
+      'blockchain.scripthash.get_history',
+      [[h], [h], [h], [h]],
+      HistorySchema,
+    )
+    expect(out.map((s) => (s.ok ? s.value : s.error.code))).toEqual([
+      [{ tx_hash: h, height: 5, fee: 10 }],
+      'electrs.bad-response',
+      'electrs.bad-response',
+      'electrs.bad-response',
+    ])
+    expect(notified).toEqual([[h, null]])
+    c.close()
+  })
+
+  it('checks hex as the regular expressions it replaces did', () => {
+    for (const [s, len, ok] of [
+      ['ab'.repeat(32), 64, true],
+      ['AB'.repeat(32), 64, false],
+      ['ab'.repeat(31), 64, false],
+      ['0123456789abcdef', undefined, true],
+      ['abc', undefined, false],
+      ['', undefined, false],
+      ['zz', undefined, false],
+      [12, undefined, false],
+    ] as const)
+      expect([s, isLowerHex(s, len)]).toEqual([s, ok])
+    expect(
+      MerkleSchema.safeParse({ block_height: 1, merkle: ['00'.repeat(32)], pos: 0 }).success,
+    ).toBe(true)
+    expect(MerkleSchema.safeParse({ block_height: 1, merkle: ['00'], pos: 0 }).success).toBe(false)
+    expect(MerkleSchema.safeParse({ block_height: -1, merkle: [], pos: 0 }).success).toBe(false)
   })
 })

@@ -6,7 +6,7 @@
 // building its index the session says so (state `indexing`, a FlashError in plain words) and tries
 // again later instead of failing the wallet.
 import { z } from 'zod'
-import { ElectrumClient, type HeaderNotification } from '../clients/electrum'
+import { ElectrumClient, isLowerHex, type HeaderNotification } from '../clients/electrum'
 import { FlashError } from '../errors'
 import type { Logger } from '../log'
 
@@ -282,10 +282,8 @@ export class ElectrumSession {
   }
 }
 
-const StatusSchema = z
-  .string()
-  .regex(/^[0-9a-f]{64}$/)
-  .nullable()
+/** A script hash's status: 64 hex characters, or null (no history). */
+const StatusSchema = z.custom<string | null>((v) => v === null || isLowerHex(v, 64))
 
 function asFlash(err: unknown): FlashError {
   if (err instanceof FlashError) return err

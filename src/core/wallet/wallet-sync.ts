@@ -410,23 +410,30 @@ export class WalletSync {
     fresh: readonly StoredAddress[],
     probes: readonly string[] = [],
   ): Promise<StatusMap> {
-    this.persistAddresses(fresh)
     if (this.session.state !== 'ready') {
+      this.persistAddresses(fresh)
       // Subscribed with the others on the next connect (an address handed out while offline).
       this.session.remember(fresh.map((a) => a.derived.scriptHash))
       return new Map()
     }
-    const statuses = await this.session.subscribe(
-      fresh.map((a) => a.derived.scriptHash),
-      probes,
-    )
-    const changed: StatusMap = new Map()
-    for (const a of fresh) {
-      const s = statuses.get(a.derived.scriptHash) ?? null
-      if (s !== a.status) changed.set(a.derived.scriptHash, s)
+    // The new addresses are stored with the round, in its SQL transaction, each row once with
+    // its history; whatever happens to the round (a lost connection), they are stored.
+    const unsaved = { list: fresh }
+    try {
+      const statuses = await this.session.subscribe(
+        fresh.map((a) => a.derived.scriptHash),
+        probes,
+      )
+      const changed: StatusMap = new Map()
+      for (const a of fresh) {
+        const s = statuses.get(a.derived.scriptHash) ?? null
+        if (s !== a.status) changed.set(a.derived.scriptHash, s)
+      }
+      await this.syncChanged(changed, false, unsaved)
+      return statuses
+    } finally {
+      this.persistAddresses(unsaved.list)
     }
-    await this.syncChanged(changed, false)
-    return statuses
   }
 
   /**
@@ -520,7 +527,12 @@ export class WalletSync {
   }
 
   /** Fetches the histories whose status changed, then what they point at. */
-  private async syncChanged(changed: StatusMap, discoverAfter = true): Promise<void> {
+  private async syncChanged(
+    changed: StatusMap,
+    discoverAfter = true,
+    /** New addresses to store in this round's SQL transaction (emptied once they are). */
+    fresh: { list: readonly StoredAddress[] } = { list: [] },
+  ): Promise<void> {
     if (changed.size === 0 || this.session.state !== 'ready') return
     const client = this.session.client()
     const shs = [...changed.keys()].filter((sh) => this.findAddresses(sh).length > 0)
@@ -564,7 +576,10 @@ export class WalletSync {
     await this.verify(toVerify, await early)
     const prevouts = await parents
     this.store.transaction(() => {
-      for (const sh of shs) for (const a of this.findAddresses(sh)) this.store.putAddress(a)
+      const rows = new Set(fresh.list)
+      for (const sh of shs) for (const a of this.findAddresses(sh)) rows.add(a)
+      for (const a of rows) this.store.putAddress(a)
+      fresh.list = []
       for (const state of touched) for (const t of state.txs.values()) this.putTx(t, true)
       this.keepPrevouts(prevouts)
     })
