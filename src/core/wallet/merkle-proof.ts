@@ -5,6 +5,7 @@
 // "confirming", not "confirmed": a server (or anything between it and the box) that lies about a
 // confirmation is caught here.
 import { createHash } from 'node:crypto'
+import { isLowerHex } from '../clients/electrum'
 import { FlashError } from '../errors'
 
 const dsha = (b: Uint8Array) =>
@@ -44,14 +45,12 @@ export function meetsProofOfWork(header: BlockHeader): boolean {
   return BigInt('0x' + header.hash) <= target
 }
 
-const HASH_HEX = /^[0-9a-f]{64}$/
-
 /** A branch electrs served, checked for shape: 32-byte hashes, at most 32 levels. */
 function checkBranch(txSize: number, branch: readonly string[]): void {
   if (txSize === 64) throw badProof('a 64-byte transaction cannot be proved by a Merkle branch')
   if (branch.length > 32) throw badProof('the branch is longer than any block allows')
   for (const b of branch)
-    if (!HASH_HEX.test(b)) throw badProof('the branch holds something other than hashes')
+    if (!isLowerHex(b, 64)) throw badProof('the branch holds something other than hashes')
 }
 
 /**

@@ -147,7 +147,7 @@ export class WalletSync {
   /** Transactions whose spent outputs are all known (the wallet's own or fetched prevouts). */
   private readonly parentsKnown = new WeakSet<StoredTx>()
   /** What each transaction row last written holds, so a sync round rewrites only what changed. */
-  private readonly written = new WeakMap<StoredTx, string>()
+  private readonly written = new WeakMap<StoredTx, Readonly<StoredTx>>()
   private readonly events: WalletSyncEvents
   private readonly log: Logger
   private readonly now: () => Date
@@ -381,17 +381,20 @@ export class WalletSync {
 
   /** Writes a transaction row; with onlyIfChanged, skips it when the last write holds the same. */
   private putTx(tx: StoredTx, onlyIfChanged = false): void {
-    const row = JSON.stringify([
-      tx.height,
-      tx.blockHash,
-      tx.blockTime,
-      tx.verified,
-      tx.state,
-      tx.everConfirmed,
-    ])
-    if (onlyIfChanged && this.written.get(tx) === row) return
+    const w = this.written.get(tx)
+    if (
+      onlyIfChanged &&
+      w &&
+      w.height === tx.height &&
+      w.blockHash === tx.blockHash &&
+      w.blockTime === tx.blockTime &&
+      w.verified === tx.verified &&
+      w.state === tx.state &&
+      w.everConfirmed === tx.everConfirmed
+    )
+      return
     this.store.putTx(tx)
-    this.written.set(tx, row)
+    this.written.set(tx, { ...tx })
   }
 
   /** Stores new addresses in one SQL transaction (one fsync, not one per address). */
