@@ -24,6 +24,7 @@ import { silentLogger, type Logger } from '../log'
 import { AccountKeys, type DerivedAddress } from './account'
 import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electrum-session'
 import { electrumStatus, type HistoryItem } from './electrum-status'
+import { IdleDeriver } from './idle-deriver'
 import { MerkleVerifier, parseHeader } from './merkle-proof'
 import { transactionId, transactionOutputs, type RawOutput } from './txid'
 import type { Prevout, StoredAddress, StoredTx, WalletStore } from './wallet-store'
@@ -412,11 +413,14 @@ export class WalletSync {
   private async watch(
     fresh: readonly StoredAddress[],
     probes: readonly string[] = [],
+    /** Called with the statuses as soon as they are in, before the histories are fetched. */
+    onStatuses?: (statuses: StatusMap) => void,
   ): Promise<StatusMap> {
     if (this.session.state !== 'ready') {
       this.persistAddresses(fresh)
       // Subscribed with the others on the next connect (an address handed out while offline).
       this.session.remember(fresh.map((a) => a.derived.scriptHash))
+      onStatuses?.(new Map())
       return new Map()
     }
     // The new addresses are stored with the round, in its SQL transaction, each row once with
@@ -427,6 +431,7 @@ export class WalletSync {
         fresh.map((a) => a.derived.scriptHash),
         probes,
       )
+      onStatuses?.(statuses)
       const changed: StatusMap = new Map()
       for (const a of fresh) {
         const s = statuses.get(a.derived.scriptHash) ?? null
@@ -465,9 +470,14 @@ export class WalletSync {
       usedProbe: number
       unusedProbe: number
       readonly probes: Map<number, DerivedAddress>
+      /** Derived ahead, while the wallet waited for electrs, for the next round (see below). */
+      readonly early: Map<number, DerivedAddress>
+      readonly state: AccountState
+      readonly chain: WalletChain
     }
     const scans = new Map<string, ChainScan>()
     const released: string[] = []
+    const ahead = new IdleDeriver()
     try {
       for (let round = 0; round < 10_000; round++) {
         const fresh: StoredAddress[] = []
@@ -486,12 +496,23 @@ export class WalletSync {
               scan.to > scan.from &&
               list.slice(scan.from, scan.to).every((a) => a !== undefined && a.history.length > 0)
             if (!scan) {
-              scan = { from: 0, to: 0, usedProbe: -1, unusedProbe: Infinity, probes: new Map() }
+              scan = {
+                from: 0,
+                to: 0,
+                usedProbe: -1,
+                unusedProbe: Infinity,
+                probes: new Map(),
+                early: new Map(),
+                state,
+                chain,
+              }
               scans.set(key, scan)
             }
             scan.from = list.length
-            for (let i = list.length; i < target; i++)
-              fresh.push(this.derive(state, chain, i, scan.probes.get(i)))
+            for (let i = list.length; i < target; i++) {
+              fresh.push(this.derive(state, chain, i, scan.early.get(i) ?? scan.probes.get(i)))
+              scan.early.delete(i)
+            }
             scan.to = list.length
             const probeAt: number[] = []
             if (!allUsed) {
@@ -511,20 +532,49 @@ export class WalletSync {
           }
         }
         if (fresh.length === 0) return
-        const statuses = await this.watch(
+        const probed = (statuses: StatusMap) => {
+          for (const { scan, index, scriptHash } of asked) {
+            if ((statuses.get(scriptHash) ?? null) !== null)
+              scan.usedProbe = Math.max(scan.usedProbe, index)
+            else if (index > scan.usedProbe) scan.unusedProbe = Math.min(scan.unusedProbe, index)
+            released.push(scriptHash)
+          }
+          for (const scan of scans.values())
+            if (scan.unusedProbe <= scan.usedProbe) scan.unusedProbe = Infinity
+        }
+        // The statuses tell how far the next round reaches (a status is non-null exactly when the
+        // address has a history): its addresses are derived while this round's histories,
+        // transactions and proofs are on their way, in the moments the wallet waits for electrs.
+        await this.watch(
           fresh,
           asked.map((p) => p.scriptHash),
+          (statuses) => {
+            probed(statuses)
+            for (const scan of scans.values()) {
+              const { state, chain } = scan
+              const list = state.chains[chain]
+              let lastUsed = -1
+              for (let i = list.length - 1; i >= 0 && lastUsed < 0; i--) {
+                const a = list[i]
+                const st =
+                  a &&
+                  (statuses.has(a.derived.scriptHash)
+                    ? statuses.get(a.derived.scriptHash)
+                    : a.status)
+                if (st !== null && st !== undefined) lastUsed = i
+              }
+              const next =
+                Math.max(lastUsed, state.handed[chain], scan.usedProbe) + 1 + state.account.gapLimit
+              ahead.want(list.length, next, (i) => {
+                if (i < list.length || scan.early.has(i) || scan.probes.has(i)) return
+                scan.early.set(i, state.keys.derive(chain, i))
+              })
+            }
+          },
         )
-        for (const { scan, index, scriptHash } of asked) {
-          if ((statuses.get(scriptHash) ?? null) !== null)
-            scan.usedProbe = Math.max(scan.usedProbe, index)
-          else if (index > scan.usedProbe) scan.unusedProbe = Math.min(scan.unusedProbe, index)
-          released.push(scriptHash)
-        }
-        for (const scan of scans.values())
-          if (scan.unusedProbe <= scan.usedProbe) scan.unusedProbe = Infinity
       }
     } finally {
+      ahead.stop()
       this.session.release(released)
     }
   }
