@@ -119,11 +119,31 @@ describe('the box’s LND life cycle (simulator)', () => {
   })
 
   it('the owner’s password → wallet created with the stack password, macaroons baked 0600', async () => {
+    // What the Lightning page does: ask the status, and once it says ready, the balances. While
+    // the wallet is created and the macaroons baked, a "ready" must mean the balances answer.
+    let watching = true
+    const asked: string[] = []
+    const page = (async () => {
+      while (watching) {
+        const st = await call<LightningStatus>('status')
+        if (st.wallet === 'ready') {
+          await call('balances').then(
+            () => asked.push('balances'),
+            (err: { code?: string }) => asked.push(`refused: ${err.code}`),
+          )
+          return
+        }
+        await new Promise((r) => setTimeout(r, 2))
+      }
+    })()
     await engine.module('lightning')!.ownerPasswordEntered!(OWNER)
     const s = await until(
       (s) => s.wallet === 'ready' && s.macaroons.every((m) => m.present),
       'ready',
     )
+    watching = false
+    await page
+    expect(asked).toEqual(['balances'])
     expect(s.vault).toBe(true)
     expect(s.seed).toEqual({ stored: true, confirmed: false })
     expect(s.node?.publicKey).toBe(sim!.publicKey)

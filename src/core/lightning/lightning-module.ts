@@ -222,7 +222,10 @@ export function createLightningModule(
       seedStored = true // damaged, but there: the problem says so
     }
     return {
-      wallet,
+      // "ready" only once the app's client is connected: between the wallet's unlock and then
+      // (the macaroons are baked first) a page told "ready" would ask for balances and get
+      // "not ready" back.
+      wallet: wallet === 'ready' && !app ? 'starting' : wallet,
       vault: existsSync(vaultPath),
       seed: { stored: seedStored, confirmed: p ? existsSync(p.seedConfirmed) : false },
       macaroons: macaroonConsumers.map((consumer) => ({
