@@ -9,11 +9,23 @@ import type {
   LightningBalances,
   PaymentView,
 } from '../../src/shared/api/lightning'
+import type { EngineModule } from '../../src/core/engine/module'
 import { lightningBox, type LightningBox } from './lightning-harness'
 
 let box: LightningBox
+// Stands in for the merchant module's settleOwnInvoice (merchant-single-lnd.test.ts runs the real
+// one): it claims only the own-node invoices a test puts here, as sales of the shop.
+const claimed = new Set<string>()
+const merchantStandIn = () =>
+  ({
+    name: 'merchant',
+    start: async () => {},
+    stop: async () => {},
+    handlers: {},
+    settleOwnInvoice: async (bolt11: string) => (claimed.has(bolt11) ? 'sale' : undefined),
+  }) as unknown as EngineModule
 beforeAll(async () => {
-  box = await lightningBox()
+  box = await lightningBox({ extraModules: [merchantStandIn] })
 })
 afterAll(async () => {
   await box?.close()
@@ -94,7 +106,7 @@ describe('Lightning through the box (simulator)', () => {
   })
 
   it('an invoice of the box’s own node is never sent (LND refuses self-payments): refused in words', async () => {
-    // No merchant module here, so it is neither an own mint quote nor an open sale of the shop.
+    // The merchant module does not claim it: neither an own mint quote nor an open sale of the shop.
     const inv = await box.call<CreatedInvoice>('createInvoice', {
       amountSat: 1234,
       memo: 'to myself',
@@ -106,6 +118,23 @@ describe('Lightning through the box (simulator)', () => {
     })
     const payments = await box.call<PaymentView[]>('payments')
     expect(payments.some((p) => p.id === inv.id)).toBe(false)
+  })
+
+  it('an own-node invoice settled inside the box is in the payment history, fee 0, and is not paid twice', async () => {
+    const inv = await box.call<CreatedInvoice>('createInvoice', {
+      amountSat: 4321,
+      memo: 'a sale of the shop',
+      expirySeconds: 600,
+    })
+    claimed.add(inv.request)
+    const p = await box.call<PaymentView>('pay', { request: inv.request, feeLimitSat: 10 })
+    expect(p).toMatchObject({ id: inv.id, state: 'succeeded', amountSat: 4321, feeSat: 0 })
+    expect(p.description).toMatch(/^Settled inside this box: a sale of its own shop/)
+    const listed = (await box.call<PaymentView[]>('payments')).find((x) => x.id === inv.id)
+    expect(listed).toMatchObject({ state: 'succeeded', feeSat: 0, amountSat: 4321 })
+    await expect(box.call('pay', { request: inv.request, feeLimitSat: 10 })).rejects.toMatchObject({
+      code: 'lightning.already_paid',
+    })
   })
 
   it('pay: decode first, then pay; paying again is refused as already paid', async () => {

@@ -400,22 +400,20 @@ export function createLightningModule(
         'This invoice was made by this box’s own Lightning node; a node cannot pay itself. It is neither an eCash quote of this box’s own mint nor an open sale of its shop, so nothing was paid.',
         'Pay it from another wallet. To turn the box’s Lightning sats into eCash, use “Receive via Lightning” on the eCash page.',
       )
-    const now = new Date().toISOString()
     log.info('own invoice settled inside the box', { hash: p.hash, how })
-    return {
-      id: p.hash,
-      amountSat: p.amountSat,
-      feeSat: 0,
-      feeLimitSat: p.feeLimitSat,
-      state: 'succeeded',
+    // In the payment history like any other payment (and "already paid" if asked again).
+    const row = store.recordSettledInside({
+      hash: p.hash,
+      request: p.request,
+      amount_sat: p.amountSat,
+      fee_limit_sat: p.feeLimitSat,
       destination: p.destination,
       description:
         how === 'mint-quote'
           ? 'Settled inside this box: eCash from its own mint (no Lightning payment)'
           : 'Settled inside this box: a sale of its own shop (no Lightning payment)',
-      createdAt: now,
-      updatedAt: now,
-    }
+    })
+    return paymentView(row)
   }
 
   const stepOnce = async (): Promise<void> => {

@@ -56,6 +56,7 @@ export class PaymentStore {
     get: StatementSync
     begin: StatementSync
     finish: StatementSync
+    settledInside: StatementSync
     unresolved: StatementSync
     list: StatementSync
   }
@@ -100,6 +101,14 @@ export class PaymentStore {
       finish: this.db.prepare(
         `UPDATE payments SET state = ?, fee_sat = ?, failure = ?, updated_at = ?
          WHERE hash = ? AND state = 'sending'`,
+      ),
+      settledInside: this.db.prepare(
+        `INSERT INTO payments (hash, request, amount_sat, fee_limit_sat, state, failure, fee_sat,
+           destination, description, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'succeeded', NULL, 0, ?, ?, ?, ?)
+         ON CONFLICT(hash) DO UPDATE SET state = 'succeeded', failure = NULL, fee_sat = 0,
+           description = excluded.description, updated_at = excluded.updated_at
+         WHERE payments.state = 'failed'`,
       ),
       unresolved: this.db.prepare("SELECT * FROM payments WHERE state = 'sending'"),
       list: this.db.prepare('SELECT * FROM payments ORDER BY created_at DESC LIMIT ?'),
@@ -161,6 +170,30 @@ export class PaymentStore {
 
   finish(hash: string, state: 'succeeded' | 'failed', detail: { fee?: number; failure?: string }) {
     this.st.finish.run(state, detail.fee ?? null, detail.failure ?? null, Date.now(), hash)
+  }
+
+  /**
+   * An invoice of the box's own node settled inside the box (its mint's quote or its shop's sale:
+   * no Lightning payment, fee 0), for the payment history; paying it again is then "already
+   * paid". Not a saga step — the mint or the merchant saga holds the settlement itself — so it is
+   * written on the NORMAL connection. An earlier failed attempt at the same invoice becomes this
+   * settlement; returns the row.
+   */
+  recordSettledInside(
+    r: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>,
+  ): Row {
+    const now = Date.now()
+    this.st.settledInside.run(
+      r.hash,
+      r.request,
+      r.amount_sat,
+      r.fee_limit_sat,
+      r.destination,
+      r.description,
+      now,
+      now,
+    )
+    return this.get(r.hash)!
   }
 
   unresolved(): Row[] {
