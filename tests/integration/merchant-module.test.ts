@@ -4,6 +4,7 @@
 // refused and logged, refunds and payouts go through pull payments, and the ledger exports.
 import { createHmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +25,7 @@ import { startBtcpaySimulator, type BtcpaySimulator } from '../simulators/btcpay
 import { pullPaymentsOf } from '../simulators/btcpay/pull-payments'
 import type { WebhookRecord } from '../simulators/btcpay/webhooks'
 import { WEBHOOK_EVENTS } from '../../src/core/merchant/btcpay-webhook'
+import { settlementHookUrl } from '../../src/core/merchant/internal-settlement-hook'
 import { Chain } from '../simulators/world/chain'
 import { startLightningNetwork, type LightningNetwork } from '../simulators/world/lightning-network'
 import { CTX, OWNER, startMerchantEngine } from './merchant-harness'
@@ -271,5 +273,49 @@ describe('merchant module (BTCPay simulator, world LND)', () => {
     expect(writes).toBe(0)
     expect(JSON.stringify(hook)).toBe(narrowed)
     expect(logLines.filter((l) => l.includes('webhook narrowed')).length).toBe(1)
+  })
+})
+
+describe('the settlement hook’s port', () => {
+  it('taken by another program: on the dashboard in words until the hook can listen, then cleared', async () => {
+    const holder = createServer()
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r))
+    const port = (holder.address() as AddressInfo).port
+    const seen: EngineEvent[] = []
+    const other = await startMerchantEngine({
+      engineDir: join(dir, 'engine-port-taken'),
+      btcpayUrl: btcpay.url,
+      shop: net.nodes.shop!,
+      log: createLogger('test', { level: 'error', sink: () => undefined }),
+      merchant: {
+        webhookHost: '127.0.0.1',
+        webhookPort: 0,
+        settlementPort: port,
+        settlementRetryMs: 100,
+      },
+    })
+    other.events.subscribe((e) => seen.push(e))
+    try {
+      const merchant = other.module('merchant') as unknown as MerchantModule
+      const [alert] = merchant.alerts!()
+      expect(alert).toMatchObject({
+        id: 'merchant:settlement-hook',
+        severity: 'warning',
+        message: expect.stringContaining(`Another program already uses port ${port}`),
+        hint: expect.stringContaining('tries again every minute'),
+      })
+      expect(merchant.settlementHookUrl()).toBeUndefined()
+      await new Promise<void>((r) => holder.close(() => r()))
+      await until(() => (merchant.alerts!().length === 0 ? true : undefined), 'the alert cleared')
+      expect(merchant.settlementHookUrl()).toBe(settlementHookUrl('127.0.0.1', port))
+      expect(seen).toContainEqual({
+        topic: 'stack',
+        type: 'alert-cleared',
+        id: 'merchant:settlement-hook',
+      })
+    } finally {
+      holder.close()
+      await other.stop()
+    }
   })
 })

@@ -26,6 +26,7 @@ import type {
 } from '../../shared/api/ecash'
 import type { PaymentView } from '../../shared/api/lightning'
 import type { SendResult as NostrSendResult } from '../../shared/api/nostr'
+import type { Alert } from '../../shared/api/stack'
 import type { BoltcardModule } from '../boltcard/boltcard-module'
 import type { EcashWallet } from '../ecash/wallet'
 import type { ReceiveAddress, WalletStatus } from '../../shared/api/wallet'
@@ -127,6 +128,8 @@ export interface MerchantModuleOptions {
   readonly lnd?: () => Lightning.AuthenticatedLnd | undefined
   /** The settlement hook's port (default 23011, the address the mint is given; tests use 0). */
   readonly settlementPort?: number
+  /** How often a settlement hook that could not listen is tried again (default 60 s). */
+  readonly settlementRetryMs?: number
 }
 
 const ln = createRequire(import.meta.url)('ln-service') as typeof Lightning & {
@@ -146,6 +149,23 @@ export function lightningInvoiceOf(bolt11: string): {
 } {
   const d = ln.parsePaymentRequest({ request: bolt11.trim().toLowerCase() })
   return { hash: d.id, msat: Number(d.mtokens ?? 0), payee: d.destination }
+}
+
+const HOOK_ALERT_ID = 'merchant:settlement-hook'
+
+/** Why the settlement hook cannot listen on its port, and what to do, in words. */
+function hookPortProblem(port: number, err: unknown): FlashError {
+  const code = (err as NodeJS.ErrnoException).code
+  return new FlashError(
+    'merchant.settlement_port_taken',
+    code === 'EADDRINUSE'
+      ? `Another program already uses port ${port} on this computer, so Flash Box cannot settle a sale of the shop paid with the box’s own eCash (those payments are refused; nothing is lost). Everything else works.`
+      : `Flash Box could not open port ${port} on this computer for settling the shop’s sales paid with the box’s own eCash (${code ?? (err as Error).message}); those payments are refused, nothing is lost.`,
+    code === 'EADDRINUSE'
+      ? `Close the program that uses port ${port} (\`sudo ss -ltnp 'sport = :${port}'\` on Linux, \`lsof -nP -iTCP:${port} -sTCP:LISTEN\` on macOS, or \`netstat -ano | findstr :${port}\` on Windows shows which); Flash Box tries again every minute.`
+      : 'Flash Box tries again every minute; if this stays, restart Flash Box.',
+    { cause: err },
+  )
 }
 
 export interface MerchantModule extends EngineModule<typeof merchantApi> {
@@ -1178,6 +1198,30 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
     // mint container (found like the webhook receiver's; refused from outside its subnet).
     const hooks = new Map<string, { url: string; close(): Promise<void> }>()
     let hooking: Promise<void> = Promise.resolve()
+    // A hook that cannot listen is on the dashboard (Needs attention) until it can, not only in
+    // the log: without it, paying the shop's sales with the box's eCash fails.
+    let hookAlert: Alert | undefined
+    let hookAlertDismissed = false
+    const hookListening = (problem: FlashError | undefined): void => {
+      if (!problem) {
+        if (!hookAlert) return
+        hookAlert = undefined
+        hookAlertDismissed = false
+        ctx.events.publish({ topic: 'stack', type: 'alert-cleared', id: HOOK_ALERT_ID })
+        return
+      }
+      if (hookAlert?.message === problem.message) return
+      hookAlert = {
+        id: HOOK_ALERT_ID,
+        severity: 'warning',
+        title: 'eCash payments to the shop cannot be settled',
+        message: problem.message,
+        hint: problem.hint,
+        at: new Date().toISOString(),
+      }
+      hookAlertDismissed = false
+      ctx.events.publish({ topic: 'stack', type: 'alert', alert: hookAlert })
+    }
     const ensureHooks = (): Promise<void> => {
       hooking = hooking.then(async () => {
         const want: { host: string; net?: StackGateway }[] = [{ host: '127.0.0.1' }]
@@ -1185,15 +1229,17 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
           const net = await webhookNetwork().catch(() => undefined)
           if (net) want.push({ host: net.gateway, net })
         }
+        let problem: FlashError | undefined
         for (const w of want) {
           if (hooks.has(w.host)) continue
           const subnet = w.net?.subnet
+          const port = o.settlementPort ?? SETTLEMENT_HOOK_PORT
           try {
             hooks.set(
               w.host,
               await startSettlementHook({
                 host: w.host,
-                port: o.settlementPort ?? SETTLEMENT_HOOK_PORT,
+                port,
                 key: settlementKey,
                 settlement: () => settlement,
                 log,
@@ -1205,8 +1251,10 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
               'the settlement hook cannot listen: paying this shop’s sales with the box’s eCash will fail',
               { host: w.host, error: String(err) },
             )
+            problem ??= hookPortProblem(port, err)
           }
         }
+        hookListening(problem)
       })
       return hooking
     }
@@ -1215,6 +1263,7 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
     /** BTCPay's webhook was looked at since start; until then it is tried again every minute. */
     let webhookChecked = false
     let webhookTimer: NodeJS.Timeout | undefined
+    let hookTimer: NodeJS.Timeout | undefined
     const module: MerchantModule = {
       name: 'merchant',
       handlers,
@@ -1241,6 +1290,10 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         })
         // BTCPay may still be starting when the box does: look at its webhook again until it
         // answered once.
+        hookTimer = setInterval(() => {
+          if (hookAlert) void ensureHooks()
+        }, o.settlementRetryMs ?? 60_000)
+        hookTimer.unref()
         webhookTimer = setInterval(() => {
           if (webhookChecked || !box.unlocked) return
           void reconcileWebhook().catch((err: unknown) =>
@@ -1249,8 +1302,13 @@ export function merchantModule(o: MerchantModuleOptions = {}): EngineModuleFacto
         }, 60_000)
         webhookTimer.unref()
       },
+      alerts: () => (hookAlert && !hookAlertDismissed ? [hookAlert] : []),
+      dismissAlert: (id) => {
+        if (id === HOOK_ALERT_ID) hookAlertDismissed = true
+      },
       async stop() {
         clearInterval(webhookTimer)
+        clearInterval(hookTimer)
         stopUnlock?.()
         await receiver?.close()
         receiver = null
