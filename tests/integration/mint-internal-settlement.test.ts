@@ -306,6 +306,14 @@ describe('on the world’s LND simulator (the box’s one LND)', () => {
     const internal = await w.meltProofsBolt11(mq, proofs)
     expect(internal.quote.state).toBe('PAID')
     expect((await other.mintProofsBolt11(10, oq)).length).toBeGreaterThan(0)
+    // The quote's invoice is cancelled on LND: nobody can pay it again over Lightning.
+    const oqInvoice = await ln.getInvoice({
+      lnd: lndOf('box'),
+      id: (
+        ln as unknown as { parsePaymentRequest(a: { request: string }): { id: string } }
+      ).parsePaymentRequest({ request: oq.request }).id,
+    })
+    expect(oqInvoice).toMatchObject({ is_canceled: true, is_confirmed: false })
     await stopMint(m)
 
     // With the hook: the box settles the shop's invoice; LND pays nothing.

@@ -132,8 +132,11 @@ describe('NUT-05 internal melt against the mint’s own mint quote', () => {
     const minted = await a.mintProofsBolt11(20, aq)
     expect(total(minted)).toBe(20)
     expect(await states(b, proofs)).toBe('SPENT')
-    // The node never tried to pay itself.
+    // The node never tried to pay itself, and the quote's invoice can no longer be paid over
+    // Lightning (it would bring sats that mint nothing).
     expect((await backend.checkOutgoing(stored!.paymentHash)).state).toBe('UNKNOWN')
+    expect(backend.incomingState(stored!.paymentHash)).toBe('CANCELED')
+    expect(backend.payIncoming(stored!.paymentHash)).toBe(false)
     // Liabilities: 64 redeemed; 20 + 44 new eCash out = the same 64.
     const l = await mint!.mint.store.liabilities()
     expect(l.reduce((x, k) => x + k.redeemed, 0)).toBe(64)
@@ -395,13 +398,15 @@ describe('POST /internal/v1/mint-quote/{id}/settle (the box settles the mint’s
     expect(await ok.json()).toEqual({ quote: q.quote, state: 'PAID' })
     expect((await paid).state).toBe('PAID')
     expect((await mint!.mint.store.mintQuote(q.quote))?.settledBy).toBe('box')
+    // Its invoice is cancelled: nobody can pay it a second time over Lightning.
+    expect(backend.incomingState(hash)).toBe('CANCELED')
     const again = await settle(q.quote, body, signed(q.quote, body))
     expect(await again.json()).toEqual({ quote: q.quote, state: 'PAID' })
     await w.mintProofsBolt11(5, q)
     const issued = await settle(q.quote, body, signed(q.quote, body))
     expect(await issued.json()).toEqual({ quote: q.quote, state: 'ISSUED' })
-    // Lightning paying the same invoice later changes nothing: the quote was issued once.
-    backend.payIncoming(hash)
+    // Lightning cannot pay the same invoice later, and the quote was issued once.
+    expect(backend.payIncoming(hash)).toBe(false)
     expect((await mint!.mint.store.mintQuote(q.quote))?.state).toBe('ISSUED')
   })
 

@@ -463,6 +463,7 @@ export class Mint {
     if (await this.store.markMintQuotePaid(id, now(), 'box')) {
       this.log.info('mint quote settled internally by the box', { quote: id, amount: q.amount })
       await this.emitMintQuote(id)
+      await this.cancelSettledInvoice(id, q.paymentHash)
     }
     return (await this.store.mintQuote(id))?.state ?? q.state
   }
@@ -773,7 +774,24 @@ export class Mint {
       mintQuote: mq.id,
       amount: q.amount,
     })
+    await this.cancelSettledInvoice(mq.id, q.paymentHash)
     return response
+  }
+
+  /**
+   * A mint quote settled inside the box: its Lightning invoice is cancelled, so a payer cannot
+   * pay it a second time over Lightning (the sats would reach the node and mint nothing). After
+   * the quote is PAID on disk; a failure is logged and changes nothing for the quote.
+   */
+  private async cancelSettledInvoice(mintQuoteId: string, paymentHash: string): Promise<void> {
+    try {
+      await this.backend.cancelIncoming(paymentHash)
+    } catch (err) {
+      this.log.warn('the Lightning invoice of a mint quote settled inside the box stays open', {
+        quote: mintQuoteId,
+        error: String((err as Error).message ?? err),
+      })
+    }
   }
 
   /**

@@ -70,6 +70,8 @@ const grants: Readonly<Record<MacaroonConsumer, MacaroonGrant>> = {
       '/lnrpc.Lightning/AddInvoice',
       '/lnrpc.Lightning/LookupInvoice',
       '/lnrpc.Lightning/SubscribeInvoices',
+      // A mint quote settled inside the box: its invoice is cancelled (invoices:write).
+      '/invoicesrpc.Invoices/CancelInvoice',
       '/lnrpc.Lightning/DecodePayReq',
       '/routerrpc.Router/EstimateRouteFee',
       '/routerrpc.Router/SendPaymentV2',

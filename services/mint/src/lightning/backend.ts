@@ -58,6 +58,12 @@ export interface LightningBackend {
   nodePubkey(): Promise<string>
   /** Preimage of an invoice this node issued (whether paid or not), or null when not ours. */
   incomingPreimage(paymentHash: string): Promise<string | null>
+  /**
+   * Cancels an invoice this node issued that is still open: a mint quote settled inside the box
+   * must not be payable a second time over Lightning. A paid, canceled or unknown one is left as
+   * it is (resolves all the same).
+   */
+  cancelIncoming(paymentHash: string): Promise<void>
   /** Stream of settled incoming payments; returns the unsubscribe function. */
   onIncomingPaid(listener: (paymentHash: string) => void): () => void
   status(): Promise<BackendStatus>

@@ -292,6 +292,20 @@ export class FakeWalletBackend implements LightningBackend {
       : { state: 'UNPAID' }
   }
 
+  async cancelIncoming(paymentHash: string): Promise<void> {
+    this.db
+      .prepare("UPDATE incoming SET state = 'CANCELED' WHERE payment_hash = ? AND state = 'UNPAID'")
+      .run(paymentHash)
+  }
+
+  /** An incoming invoice's state here: UNPAID, PAID or CANCELED (tests). */
+  incomingState(paymentHash: string): string | undefined {
+    const r = this.db
+      .prepare('SELECT state FROM incoming WHERE payment_hash = ?')
+      .get(paymentHash) as Row | undefined
+    return r ? String(r.state) : undefined
+  }
+
   onIncomingPaid(listener: (paymentHash: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import {
   authenticatedLndGrpc,
+  cancelHodlInvoice,
   createInvoice,
   decodePaymentRequest,
   getInvoice,
@@ -256,6 +257,17 @@ export class LndBackend implements LightningBackend {
       if (invoiceNotFound(err)) return null
       throw err
     }
+  }
+
+  async cancelIncoming(paymentHash: string): Promise<void> {
+    // LND's CancelInvoice (invoicesrpc; the mint's macaroon has invoices:write) cancels any open
+    // invoice, not only hold ones; it refuses a settled one, which is then left as it is.
+    const inv = await getInvoice({ lnd: this.lnd, id: paymentHash }).catch((err: unknown) => {
+      if (invoiceNotFound(err)) return undefined
+      throw err
+    })
+    if (!inv || inv.is_confirmed || inv.is_canceled) return
+    await cancelHodlInvoice({ lnd: this.lnd, id: paymentHash })
   }
 
   async checkIncoming(paymentHash: string): Promise<IncomingStatus> {
