@@ -183,7 +183,12 @@ describe('front door (real Caddy)', () => {
 
     const ws = await wsOpen(door.replace('http', 'ws'))
     const eose = await new Promise<unknown>((resolve) => {
-      ws.on('message', (m) => resolve(JSON.parse(String(m))))
+      // The relay greets every connection with a NIP-42 AUTH challenge, which may arrive with the
+      // upgrade (before this listener) or after it: the answer to the REQ is what counts.
+      ws.on('message', (m) => {
+        const msg = JSON.parse(String(m)) as unknown[]
+        if (msg[0] !== 'AUTH') resolve(msg)
+      })
       ws.send(JSON.stringify(['REQ', 's', { kinds: [1], limit: 1 }]))
     })
     expect(eose).toEqual(['EOSE', 's'])

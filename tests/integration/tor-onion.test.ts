@@ -260,8 +260,10 @@ describe('Tor onion services (real tor, offline)', () => {
     const before = hostnames()
     for (const o of status.onions) expect(before[o.name], o.name).toBe(o.hostname)
     expect(status.onions.map((o) => o.name).sort()).toEqual(Object.keys(before).sort())
-    docker(['restart', '-t', '2', name])
+    // Removed while tor is stopped: removed after a restart, tor may already have rewritten it.
+    docker(['stop', '-t', '2', name])
     rmSync(join(torHostDir, 'hs', 'mint', 'hostname'))
+    docker(['start', name])
     const until = Date.now() + 20_000
     while (!existsSync(join(torHostDir, 'hs', 'mint', 'hostname')) && Date.now() < until)
       await sleep(250)
