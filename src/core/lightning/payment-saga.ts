@@ -36,6 +36,21 @@ interface Row {
   updated_at: number
 }
 
+type NewRow = Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>
+
+/** The parameters of both INSERTs (`begin`, `settledInside`), in their column order. */
+const insertParams = (r: NewRow, now: number) =>
+  [
+    r.hash,
+    r.request,
+    r.amount_sat,
+    r.fee_limit_sat,
+    r.destination,
+    r.description,
+    now,
+    now,
+  ] as const
+
 /**
  * The saga's rows, in one WAL database opened twice, each connection with the durability its
  * writes need, set once (one fsync per payment, shared by the payments that start together):
@@ -61,7 +76,7 @@ export class PaymentStore {
     list: StatementSync
   }
   private queued: {
-    row: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>
+    row: NewRow
     resolve: (started: boolean) => void
     reject: (err: unknown) => void
   }[] = []
@@ -123,9 +138,7 @@ export class PaymentStore {
    * Records the attempt before anything is sent; resolves once it is on disk. Resolves false when
    * the hash is already being sent or is paid (then nothing may be sent again).
    */
-  begin(
-    r: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>,
-  ): Promise<boolean> {
+  begin(r: NewRow): Promise<boolean> {
     if (this.closed) return Promise.reject(stopping())
     return new Promise((resolve, reject) => {
       this.queued.push({ row: r, resolve, reject })
@@ -144,16 +157,7 @@ export class PaymentStore {
       try {
         const now = Date.now()
         for (const { row: r } of batch) {
-          const res = this.st.begin.run(
-            r.hash,
-            r.request,
-            r.amount_sat,
-            r.fee_limit_sat,
-            r.destination,
-            r.description,
-            now,
-            now,
-          )
+          const res = this.st.begin.run(...insertParams(r, now))
           started.push(Number(res.changes) === 1)
         }
         this.durable.exec('COMMIT')
@@ -179,20 +183,8 @@ export class PaymentStore {
    * written on the NORMAL connection. An earlier failed attempt at the same invoice becomes this
    * settlement; returns the row.
    */
-  recordSettledInside(
-    r: Omit<Row, 'state' | 'failure' | 'fee_sat' | 'created_at' | 'updated_at'>,
-  ): Row {
-    const now = Date.now()
-    this.st.settledInside.run(
-      r.hash,
-      r.request,
-      r.amount_sat,
-      r.fee_limit_sat,
-      r.destination,
-      r.description,
-      now,
-      now,
-    )
+  recordSettledInside(r: NewRow): Row {
+    this.st.settledInside.run(...insertParams(r, Date.now()))
     return this.get(r.hash)!
   }
 
