@@ -13,6 +13,7 @@ import { createBase58check } from '@scure/base'
 import { sha256 } from '@noble/hashes/sha2.js'
 import * as ecc from 'tiny-secp256k1'
 import { FlashError } from '../errors'
+import { childPoint } from './child-point'
 import type {
   AddressDerivation,
   WalletAccount,
@@ -240,13 +241,13 @@ export class AccountKeys {
 
   /**
    * BIP32 CKDpub of a chain node: HMAC-SHA512(chain code, K ‖ ser32(i)), child = K + IL·G. Done
-   * here with Node's native HMAC and tiny-secp256k1 instead of bip32's derive(), which also builds
-   * a node object, re-validates the point and hashes the parent's fingerprint for every child — a
-   * sync derives thousands of addresses. IL·G is a fixed-base multiplication (libsecp256k1's
-   * precomputed generator tables, `pointFromScalar`) added to the parent kept uncompressed; that is
-   * about twice as fast as `pointAddScalar`, whose tweak-add goes through the general
-   * multiplication and decompresses the parent each time. In the (2^-127) case BIP32 calls
-   * invalid, bip32's own derive() decides, so the result is always bip32's.
+   * here with Node's native HMAC and childPoint() (libsecp256k1, see child-point.ts) instead of
+   * bip32's derive(), which also builds a node object, re-validates the point and hashes the
+   * parent's fingerprint for every child — a sync derives thousands of addresses. IL·G is a
+   * fixed-base multiplication (libsecp256k1's precomputed generator tables) added to the parent
+   * kept uncompressed; that is about twice as fast as a tweak-add, which decompresses the parent
+   * each time. In the (2^-127) cases BIP32 calls invalid, bip32's own derive() decides, so the
+   * result is always bip32's.
    */
   private childPubkey(chain: WalletChain, index: number): Uint8Array {
     const parent = this.chains[chain]
@@ -254,10 +255,7 @@ export class AccountKeys {
     data.set(parent.publicKey, 0)
     data.writeUInt32BE(index, 33)
     const I = createHmac('sha512', this.chainCodes[chain]).update(data).digest()
-    const IL = I.subarray(0, 32)
-    const tweak = ecc.isPrivate(IL) ? ecc.pointFromScalar(IL, false) : null
-    const child = tweak ? ecc.pointAdd(this.uncompressed[chain], tweak, true) : null
-    return child ?? parent.derive(index).publicKey
+    return childPoint(this.uncompressed[chain], I.subarray(0, 32)) ?? parent.derive(index).publicKey
   }
 
   derive(chain: WalletChain, index: number): DerivedAddress {
