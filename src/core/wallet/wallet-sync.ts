@@ -26,7 +26,13 @@ import { ElectrumSession, type ElectrumEndpoint, type StatusMap } from './electr
 import { electrumStatus, type HistoryItem } from './electrum-status'
 import { IdleDeriver } from './idle-deriver'
 import { MerkleVerifier, parseHeader } from './merkle-proof'
-import { transactionId, transactionOutputs, type RawOutput } from './txid'
+import {
+  readTransaction,
+  transactionId,
+  transactionOutputs,
+  type RawOutpoint,
+  type RawOutput,
+} from './txid'
 import type { Prevout, StoredAddress, StoredTx, WalletStore } from './wallet-store'
 import type { WalletAccount, WalletChain } from './types'
 
@@ -36,6 +42,10 @@ interface Outpoint {
   readonly vout: number
   readonly key: string
 }
+
+/** Outpoints with their "txid:vout" keys. */
+const outpoints = (list: readonly RawOutpoint[]): Outpoint[] =>
+  list.map(({ txid, vout }) => ({ txid, vout, key: `${txid}:${vout}` }))
 
 /** How far back (blocks) headers are re-checked when the tip does not follow the stored chain. */
 const REORG_WINDOW = 144
@@ -92,11 +102,6 @@ export class AccountState {
     this.byScript.set(a.derived.scriptPubKey, a)
   }
 
-  /** A transaction parsed while it was fetched: views use it without parsing it again. */
-  rememberParsed(txid: string, tx: bitcoin.Transaction): void {
-    this.parsed.set(txid, tx)
-  }
-
   tx(txid: string): bitcoin.Transaction | undefined {
     let t = this.parsed.get(txid)
     if (!t) {
@@ -143,8 +148,14 @@ export class WalletSync {
   private pending: StatusMap = new Map()
   private flushTimer: NodeJS.Timeout | null = null
   private readonly store: WalletStore
-  /** Per parsed transaction, the outputs it spends (requestPrevouts asks every round). */
-  private readonly spent = new WeakMap<bitcoin.Transaction, readonly Outpoint[]>()
+  /** Per transaction id, the outputs it spends (requestPrevouts asks every round). */
+  private readonly spent = new Map<string, readonly Outpoint[]>()
+  /**
+   * Outputs of other people's transactions fetched during one discovery (discover()), by txid:
+   * a later round whose deposits spend other outputs of the same parent (a payout to many) reads
+   * them here instead of fetching the parent again. Dropped when the discovery ends.
+   */
+  private parentOutputs: Map<string, RawOutput[]> | undefined
   /** Transactions whose spent outputs are all known (the wallet's own or fetched prevouts). */
   private readonly parentsKnown = new WeakSet<StoredTx>()
   /** What each transaction row last written holds, so a sync round rewrites only what changed. */
@@ -478,6 +489,8 @@ export class WalletSync {
     const scans = new Map<string, ChainScan>()
     const released: string[] = []
     const ahead = new IdleDeriver()
+    const outermost = this.parentOutputs === undefined
+    if (outermost) this.parentOutputs = new Map()
     try {
       for (let round = 0; round < 10_000; round++) {
         const fresh: StoredAddress[] = []
@@ -576,6 +589,7 @@ export class WalletSync {
     } finally {
       ahead.stop()
       this.session.release(released)
+      if (outermost) this.parentOutputs = undefined
     }
   }
 
@@ -664,17 +678,21 @@ export class WalletSync {
     const firstSeen = this.now().toISOString()
     txids.forEach((txid, i) => {
       const hex = hexes[i]!
-      const raw = Buffer.from(hex, 'hex')
-      const parsed = bitcoin.Transaction.fromBuffer(raw)
-      if (transactionId(raw) !== txid) {
+      let read: ReturnType<typeof readTransaction> | undefined
+      try {
+        read = readTransaction(Buffer.from(hex, 'hex'))
+      } catch {
+        read = undefined // not a transaction at all: refused below like one with another id
+      }
+      if (read?.txid !== txid) {
         throw new FlashError(
           'wallet.bad_transaction',
           'The Electrum server sent a transaction that does not match its id.',
           'The Electrum server (electrs) or its data may be damaged: open the electrs logs.',
         )
       }
+      this.spent.set(txid, outpoints(read.spends))
       for (const { state } of want.get(txid)!) {
-        state.rememberParsed(txid, parsed)
         state.txs.set(txid, {
           account: state.account.id,
           txid,
@@ -719,6 +737,24 @@ export class WalletSync {
       }
     }
     const out = new Map<string, Prevout & { txid: string; vout: number }>()
+    const keep = (txid: string, outs: readonly (RawOutput | undefined)[]) => {
+      for (const vout of wanted.get(txid)!) {
+        const o = outs[vout]
+        if (!o) continue
+        out.set(`${txid}:${vout}`, {
+          txid,
+          vout,
+          valueSat: o.valueSat,
+          script: Buffer.from(o.script).toString('hex'),
+        })
+      }
+    }
+    for (const [txid] of wanted) {
+      const known = this.parentOutputs?.get(txid)
+      if (!known) continue
+      keep(txid, known)
+      wanted.delete(txid)
+    }
     if (wanted.size === 0) return out
     const txids = [...wanted.keys()]
     const answers = await this.session.client().batchSettled(
@@ -738,37 +774,25 @@ export class WalletSync {
       let outs: RawOutput[]
       try {
         if (transactionId(raw) !== txid) throw new RangeError('another id')
-        outs = transactionOutputs(raw)
+        // All of them while a discovery runs (its next rounds may spend others), else the wanted.
+        outs = transactionOutputs(raw, this.parentOutputs ? undefined : wanted.get(txid))
       } catch {
         this.log.warn('electrs sent a parent transaction that does not match its id', { txid })
         return
       }
-      for (const vout of wanted.get(txid)!) {
-        const o = outs[vout]
-        if (!o) continue
-        out.set(`${txid}:${vout}`, {
-          txid,
-          vout,
-          valueSat: o.valueSat,
-          script: Buffer.from(o.script).toString('hex'),
-        })
-      }
+      this.parentOutputs?.set(txid, outs)
+      keep(txid, outs)
     })
     return out
   }
 
   /** The outputs a transaction spends (none for a coinbase), worked out once per transaction. */
   private spends(state: AccountState, txid: string): readonly Outpoint[] {
-    const tx = state.tx(txid)!
-    let list = this.spent.get(tx)
+    let list = this.spent.get(txid)
     if (!list) {
-      list = tx.isCoinbase()
-        ? []
-        : tx.ins.map((input) => {
-            const parent = Buffer.from(input.hash).reverse().toString('hex')
-            return { txid: parent, vout: input.index, key: `${parent}:${input.index}` }
-          })
-      this.spent.set(tx, list)
+      // Stored before this start (or noted as broadcast): read from its bytes once.
+      list = outpoints(readTransaction(Buffer.from(state.txs.get(txid)!.hex, 'hex')).spends)
+      this.spent.set(txid, list)
     }
     return list
   }
@@ -788,13 +812,7 @@ export class WalletSync {
     this.store.transaction(() => this.keepPrevouts(found))
     for (const state of states)
       for (const stored of state.txs.values())
-        if (
-          state
-            .tx(stored.txid)!
-            .ins.some((i) =>
-              found.has(`${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`),
-            )
-        )
+        if (this.spends(state, stored.txid).some((o) => found.has(o.key)))
           this.events.transaction?.(state.account.id, stored.txid)
   }
 
