@@ -4,12 +4,15 @@
 // meet the proof of work its `bits` claim. Until this holds, a transaction in a block only
 // "confirming", not "confirmed": a server (or anything between it and the box) that lies about a
 // confirmation is caught here.
-import { createHash } from 'node:crypto'
+import { hash as digest } from 'node:crypto'
 import { isLowerHex } from '../clients/electrum'
 import { FlashError } from '../errors'
 
-const dsha = (b: Uint8Array) =>
-  createHash('sha256').update(createHash('sha256').update(b).digest()).digest()
+// One-shot hashing (no Hash object per call): a sync checks thousands of branch nodes.
+const dsha = (b: Uint8Array): Buffer => digest('sha256', digest('sha256', b, 'buffer'), 'buffer')
+
+/** The two children of a node, side by side: hashed straight away, so one buffer serves all. */
+const pair = Buffer.allocUnsafe(64)
 
 /** The fields of an 80-byte block header (https://developer.bitcoin.org/reference/block_chain.html). */
 export interface BlockHeader {
@@ -63,9 +66,13 @@ function foldLevel(hash: Buffer, sibling: Buffer, index: number): Buffer {
   if (index & 1) {
     if (sibling.equals(hash))
       throw badProof('the branch proves a duplicated copy of a transaction (CVE-2012-2459)')
-    return dsha(Buffer.concat([sibling, hash]))
+    pair.set(sibling, 0)
+    pair.set(hash, 32)
+  } else {
+    pair.set(hash, 0)
+    pair.set(sibling, 32)
   }
-  return dsha(Buffer.concat([hash, sibling]))
+  return dsha(pair)
 }
 
 const internal = (displayHex: string) => Buffer.from(displayHex, 'hex').reverse()
@@ -119,8 +126,8 @@ export function verifyMerkleProof(p: MerkleProofInput): BlockHeader {
  */
 export class MerkleVerifier {
   private readonly headers = new Map<string, BlockHeader>()
-  /** Per merkle root: "level:index" → the node established there (internal byte order). */
-  private readonly trees = new Map<string, Map<string, Buffer>>()
+  /** Per merkle root: the node established at each position (key(), internal byte order). */
+  private readonly trees = new Map<string, Map<number, Buffer>>()
 
   private header(headerHex: string): BlockHeader {
     let h = this.headers.get(headerHex)
@@ -141,12 +148,12 @@ export class MerkleVerifier {
       tree = new Map()
       this.trees.set(header.merkleRoot, tree)
     }
-    const learned: [string, Buffer][] = []
+    const learned: [number, Buffer][] = []
     let hash: Buffer = internal(p.txid)
     let index = p.pos
     let reached = false
     for (let level = 0; level < p.branch.length; level++) {
-      const known = tree.get(`${level}:${index}`)
+      const known = tree.get(key(level, index))
       if (known) {
         if (!known.equals(hash))
           throw badProof('the branch does not lead to the block’s merkle root')
@@ -154,10 +161,10 @@ export class MerkleVerifier {
         break
       }
       const sibling = internal(p.branch[level]!)
-      learned.push([`${level}:${index}`, hash])
+      learned.push([key(level, index), hash])
       // A left node equal to its sibling is the last of its level, paired with its own copy:
       // that copy's position does not exist, so it is not remembered as a node.
-      if (index & 1 || !sibling.equals(hash)) learned.push([`${level}:${index ^ 1}`, sibling])
+      if (index & 1 || !sibling.equals(hash)) learned.push([key(level, index ^ 1), sibling])
       hash = foldLevel(hash, sibling, index)
       index >>>= 1
     }
@@ -170,6 +177,9 @@ export class MerkleVerifier {
     return header
   }
 }
+
+/** A tree position as one number: level (at most 32) above the index (below 2^32). */
+const key = (level: number, index: number) => level * 2 ** 32 + index
 
 function badProof(detail: string): FlashError {
   return new FlashError(

@@ -151,11 +151,14 @@ export class WalletSync {
   /** Per transaction id, the outputs it spends (requestPrevouts asks every round). */
   private readonly spent = new Map<string, readonly Outpoint[]>()
   /**
-   * Outputs of other people's transactions fetched during one discovery (discover()), by txid:
-   * a later round whose deposits spend other outputs of the same parent (a payout to many) reads
-   * them here instead of fetching the parent again. Dropped when the discovery ends.
+   * What one discovery (discover()) keeps from round to round, dropped when it ends:
+   * - the outputs of other people's transactions fetched, by txid: a later round whose deposits
+   *   spend other outputs of the same parent (a payout to many) reads them here instead of
+   *   fetching the parent again;
+   * - the Merkle verifier: tree nodes a round's proofs established are not hashed again by the
+   *   next round's proofs in the same blocks.
    */
-  private parentOutputs: Map<string, RawOutput[]> | undefined
+  private discovery: { parents: Map<string, RawOutput[]>; verifier: MerkleVerifier } | undefined
   /** Transactions whose spent outputs are all known (the wallet's own or fetched prevouts). */
   private readonly parentsKnown = new WeakSet<StoredTx>()
   /** What each transaction row last written holds, so a sync round rewrites only what changed. */
@@ -489,8 +492,8 @@ export class WalletSync {
     const scans = new Map<string, ChainScan>()
     const released: string[] = []
     const ahead = new IdleDeriver()
-    const outermost = this.parentOutputs === undefined
-    if (outermost) this.parentOutputs = new Map()
+    const outermost = this.discovery === undefined
+    if (outermost) this.discovery = { parents: new Map(), verifier: new MerkleVerifier() }
     try {
       for (let round = 0; round < 10_000; round++) {
         const fresh: StoredAddress[] = []
@@ -589,7 +592,7 @@ export class WalletSync {
     } finally {
       ahead.stop()
       this.session.release(released)
-      if (outermost) this.parentOutputs = undefined
+      if (outermost) this.discovery = undefined
     }
   }
 
@@ -750,7 +753,7 @@ export class WalletSync {
       }
     }
     for (const [txid] of wanted) {
-      const known = this.parentOutputs?.get(txid)
+      const known = this.discovery?.parents.get(txid)
       if (!known) continue
       keep(txid, known)
       wanted.delete(txid)
@@ -775,12 +778,12 @@ export class WalletSync {
       try {
         if (transactionId(raw) !== txid) throw new RangeError('another id')
         // All of them while a discovery runs (its next rounds may spend others), else the wanted.
-        outs = transactionOutputs(raw, this.parentOutputs ? undefined : wanted.get(txid))
+        outs = transactionOutputs(raw, this.discovery ? undefined : wanted.get(txid))
       } catch {
         this.log.warn('electrs sent a parent transaction that does not match its id', { txid })
         return
       }
-      this.parentOutputs?.set(txid, outs)
+      this.discovery?.parents.set(txid, outs)
       keep(txid, outs)
     })
     return out
@@ -942,7 +945,7 @@ export class WalletSync {
     const late = await this.requestProofs(
       list.filter(({ tx }) => !early.has(key(tx))).map(({ tx }) => tx),
     )
-    const verifier = new MerkleVerifier()
+    const verifier = this.discovery?.verifier ?? new MerkleVerifier()
     for (const { state, tx } of list) {
       const proof = early.get(key(tx)) ?? late.get(key(tx))!
       if (!proof.ok) {
