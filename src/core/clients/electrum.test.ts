@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { FlashError } from '../errors'
-import { ElectrumClient, HistorySchema, MerkleSchema, isLowerHex } from './electrum'
+import { ElectrumClient, HistorySchema, MerkleSchema, batchPart, isLowerHex } from './electrum'
 
 type Handler = (requests: { id: number; params: unknown[] }[], socket: Socket) => void
 
@@ -162,5 +162,48 @@ describe('ElectrumClient answers', () => {
     ).toBe(true)
     expect(MerkleSchema.safeParse({ block_height: 1, merkle: ['00'], pos: 0 }).success).toBe(false)
     expect(MerkleSchema.safeParse({ block_height: -1, merkle: [], pos: 0 }).success).toBe(false)
+  })
+})
+
+describe('ElectrumClient.flightSettled', () => {
+  it('sends the calls of several methods as one line and settles each part on its own', async () => {
+    const lines: { method: string; params: unknown[] }[][] = []
+    const port = await serve((reqs, socket) => {
+      lines.push(reqs as unknown as { method: string; params: unknown[] }[])
+      const answers = reqs.map(({ id, params }) => {
+        const method = (reqs.find((r) => r.id === id) as unknown as { method: string }).method
+        if (method === 'test.fail') return { jsonrpc: '2.0', id, error: { code: 1, message: 'no' } }
+        return {
+          jsonrpc: '2.0',
+          id,
+          result: method === 'test.double' ? 2 * (params[0] as number) : `s${String(params[0])}`,
+        }
+      })
+      socket.write(JSON.stringify(answers.reverse()) + '\n')
+    })
+    const c = await ElectrumClient.connect({ host: '127.0.0.1', port })
+    const [doubled, named, failed, none] = await c.flightSettled([
+      batchPart('test.double', [[1], [2]], z.number()),
+      batchPart('test.name', [[7]], z.string()),
+      batchPart('test.fail', [[0]], z.string()),
+      batchPart('test.never', [], z.string()),
+    ])
+    expect(doubled.map((s) => s.ok && s.value)).toEqual([2, 4])
+    expect(named.map((s) => s.ok && s.value)).toEqual(['s7'])
+    expect(failed.map((s) => !s.ok && s.error.code)).toEqual(['electrs.rpc-error'])
+    expect(none).toEqual([])
+    expect(lines.map((l) => l.map((r) => r.method))).toEqual([
+      ['test.double', 'test.double', 'test.name', 'test.fail'],
+    ])
+    expect([c.roundTrips, c.requests]).toEqual([1, 4])
+    expect(Object.fromEntries(c.methodCounts)).toEqual({
+      'test.double': 2,
+      'test.name': 1,
+      'test.fail': 1,
+    })
+    // Nothing to ask: nothing sent.
+    await c.flightSettled([batchPart('test.never', [], z.string())])
+    expect(lines).toHaveLength(1)
+    c.close()
   })
 })

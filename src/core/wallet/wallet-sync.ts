@@ -18,7 +18,8 @@
 // Work is serialised on one queue: a notification that arrives during a round waits for it.
 import * as bitcoin from 'bitcoinjs-lib'
 import { HistorySchema, MerkleSchema, HeaderHexSchema, TxHexSchema } from '../clients/electrum'
-import type { HeaderNotification, MerkleAnswer, Settled } from '../clients/electrum'
+import { batchPart } from '../clients/electrum'
+import type { BatchPart, HeaderNotification, MerkleAnswer, Settled } from '../clients/electrum'
 import { FlashError } from '../errors'
 import { silentLogger, type Logger } from '../log'
 import { AccountKeys, type DerivedAddress } from './account'
@@ -631,19 +632,22 @@ export class WalletSync {
         touched.add(this.accounts.get(a.account)!)
       }
     })
-    // The transactions are asked for first (electrs answers one connection's requests in order,
-    // and parsing them is this process's longest step), then at once the proofs (and missing
-    // headers) the histories call for: electrs works on those while this process parses.
-    const txs = this.fetchTransactions([...touched])
-    const early = this.requestProofs(this.proofsWanted([...touched]))
-    early.catch(() => undefined) // if the transactions fail first, this answer is not awaited
-    await txs
+    // The new transactions, the proofs the histories call for and the headers those need: one
+    // flight (one line, one answer line; see ElectrumClient.flightSettled).
+    const txs = this.transactionRequest([...touched])
+    const proofs = this.proofRequest(this.proofsWanted([...touched]))
+    const [txAnswers, proofAnswers, headerAnswers] = await client.flightSettled([
+      txs.part,
+      ...proofs.parts,
+    ])
+    txs.take(txAnswers)
+    const early = proofs.take(proofAnswers, headerAnswers)
     // The outputs new deposits spend (for their fees), in flight while the proofs are checked.
     const parents = this.requestPrevouts([...touched])
     parents.catch(() => undefined) // awaited below, unless verification throws first
     const toVerify: { state: AccountState; tx: StoredTx }[] = []
     for (const state of touched) toVerify.push(...this.reconcile(state))
-    await this.verify(toVerify, await early)
+    await this.verify(toVerify, early)
     const prevouts = await parents
     this.store.transaction(() => {
       const rows = new Set(fresh.list)
@@ -656,8 +660,14 @@ export class WalletSync {
     if (discoverAfter) await this.discover([...touched])
   }
 
-  /** Downloads every transaction the touched histories name that the wallet does not have. */
-  private async fetchTransactions(states: readonly AccountState[]): Promise<void> {
+  /**
+   * Every transaction the touched histories name that the wallet does not have: the request
+   * (a flight's part) and what to do with its answers (each checked against its id, then kept).
+   */
+  private transactionRequest(states: readonly AccountState[]): {
+    part: BatchPart<string>
+    take: (answers: readonly Settled<string>[]) => void
+  } {
     const want = new Map<string, { state: AccountState; height: number }[]>()
     for (const state of states) {
       for (const list of state.chains) {
@@ -671,46 +681,50 @@ export class WalletSync {
         }
       }
     }
-    if (want.size === 0) return
     const txids = [...want.keys()]
-    const hexes = await this.session.client().batch(
+    const part = batchPart(
       'blockchain.transaction.get',
       txids.map((t) => [t]),
       TxHexSchema,
     )
-    const firstSeen = this.now().toISOString()
-    txids.forEach((txid, i) => {
-      const hex = hexes[i]!
-      let read: ReturnType<typeof readTransaction> | undefined
-      try {
-        read = readTransaction(Buffer.from(hex, 'hex'))
-      } catch {
-        read = undefined // not a transaction at all: refused below like one with another id
-      }
-      if (read?.txid !== txid) {
-        throw new FlashError(
-          'wallet.bad_transaction',
-          'The Electrum server sent a transaction that does not match its id.',
-          'The Electrum server (electrs) or its data may be damaged: open the electrs logs.',
-        )
-      }
-      this.spent.set(txid, outpoints(read.spends))
-      for (const { state } of want.get(txid)!) {
-        state.txs.set(txid, {
-          account: state.account.id,
-          txid,
-          hex,
-          height: 0,
-          blockHash: null,
-          blockTime: null,
-          verified: false,
-          firstSeen,
-          state: 'live',
-          everConfirmed: false,
-        })
-        this.events.transaction?.(state.account.id, txid)
-      }
-    })
+    const take = (answers: readonly Settled<string>[]) => {
+      const firstSeen = this.now().toISOString()
+      txids.forEach((txid, i) => {
+        const answer = answers[i]!
+        if (!answer.ok) throw answer.error
+        const hex = answer.value
+        let read: ReturnType<typeof readTransaction> | undefined
+        try {
+          read = readTransaction(Buffer.from(hex, 'hex'))
+        } catch {
+          read = undefined // not a transaction at all: refused below like one with another id
+        }
+        if (read?.txid !== txid) {
+          throw new FlashError(
+            'wallet.bad_transaction',
+            'The Electrum server sent a transaction that does not match its id.',
+            'The Electrum server (electrs) or its data may be damaged: open the electrs logs.',
+          )
+        }
+        this.spent.set(txid, outpoints(read.spends))
+        for (const { state } of want.get(txid)!) {
+          state.txs.set(txid, {
+            account: state.account.id,
+            txid,
+            hex,
+            height: 0,
+            blockHash: null,
+            blockTime: null,
+            verified: false,
+            firstSeen,
+            state: 'live',
+            everConfirmed: false,
+          })
+          this.events.transaction?.(state.account.id, txid)
+        }
+      })
+    }
+    return { part, take }
   }
 
   /**
@@ -904,32 +918,53 @@ export class WalletSync {
     return [...out.values()]
   }
 
-  /** Asks for Merkle proofs and the headers not held yet, both batches in flight at once. */
+  /**
+   * Merkle proofs and the headers not held yet: the requests (two parts of one flight) and what
+   * to do with their answers (headers kept; the proofs by "txid:height").
+   */
+  private proofRequest(items: readonly { txid: string; height: number }[]): {
+    parts: readonly [BatchPart<MerkleAnswer>, BatchPart<string>]
+    take: (
+      proofs: readonly Settled<MerkleAnswer>[],
+      headers: readonly Settled<string>[],
+    ) => Map<string, Settled<MerkleAnswer>>
+  } {
+    const missing = [...new Set(items.map((x) => x.height))].filter((h) => !this.headers.has(h))
+    return {
+      parts: [
+        batchPart(
+          'blockchain.transaction.get_merkle',
+          items.map((x) => [x.txid, x.height]),
+          MerkleSchema,
+        ),
+        batchPart(
+          'blockchain.block.header',
+          missing.map((h) => [h]),
+          HeaderHexSchema,
+        ),
+      ],
+      take: (proofs, headers) => {
+        missing.forEach((h, i) => {
+          const answer = headers[i]!
+          if (!answer.ok) throw answer.error
+          this.headers.set(h, answer.value)
+          this.store.putHeader(h, answer.value)
+        })
+        const out = new Map<string, Settled<MerkleAnswer>>()
+        items.forEach((x, i) => out.set(`${x.txid}:${x.height}`, proofs[i]!))
+        return out
+      },
+    }
+  }
+
+  /** Asks for Merkle proofs and the headers not held yet, in one flight. */
   private async requestProofs(
     items: readonly { txid: string; height: number }[],
   ): Promise<Map<string, Settled<MerkleAnswer>>> {
-    const out = new Map<string, Settled<MerkleAnswer>>()
-    if (items.length === 0) return out
-    const client = this.session.client()
-    const missing = [...new Set(items.map((x) => x.height))].filter((h) => !this.headers.has(h))
-    const [proofs, headerHexes] = await Promise.all([
-      client.batchSettled(
-        'blockchain.transaction.get_merkle',
-        items.map((x) => [x.txid, x.height]),
-        MerkleSchema,
-      ),
-      client.batch(
-        'blockchain.block.header',
-        missing.map((h) => [h]),
-        HeaderHexSchema,
-      ),
-    ])
-    missing.forEach((h, i) => {
-      this.headers.set(h, headerHexes[i]!)
-      this.store.putHeader(h, headerHexes[i]!)
-    })
-    items.forEach((x, i) => out.set(`${x.txid}:${x.height}`, proofs[i]!))
-    return out
+    if (items.length === 0) return new Map()
+    const { parts, take } = this.proofRequest(items)
+    const [proofs, headers] = await this.session.client().flightSettled(parts)
+    return take(proofs, headers)
   }
 
   /**
