@@ -91,6 +91,15 @@ describe('address discovery', () => {
     // A doubling look-ahead would have derived 20+40+…+320 = 620 receive addresses.
     expect(w.sync.session.roundTrips).toBeLessThan(40)
     expect(state.txs.size).toBe(2)
+    // Subscribed, less unsubscribed: exactly the watched addresses (probes past the end and
+    // addresses subscribed ahead for a round that did not come are released).
+    await vi.waitFor(() => {
+      const m = w.sync.session.methodCounts()
+      const held =
+        (m.get('blockchain.scripthash.subscribe') ?? 0) -
+        (m.get('blockchain.scripthash.unsubscribe') ?? 0)
+      expect(held).toBe(needed)
+    })
     w.sync.stop()
   })
 

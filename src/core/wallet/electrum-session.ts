@@ -6,7 +6,14 @@
 // building its index the session says so (state `indexing`, a FlashError in plain words) and tries
 // again later instead of failing the wallet.
 import { z } from 'zod'
-import { ElectrumClient, isLowerHex, type HeaderNotification } from '../clients/electrum'
+import {
+  ElectrumClient,
+  HistorySchema,
+  batchPart,
+  isLowerHex,
+  type HeaderNotification,
+  type HistoryEntry,
+} from '../clients/electrum'
 import { FlashError } from '../errors'
 import type { Logger } from '../log'
 
@@ -49,6 +56,8 @@ export class ElectrumSession {
   private readonly watched = new Set<string>()
   /** The last status electrs gave for each subscribed script hash on this connection. */
   private readonly known = new Map<string, string | null>()
+  /** Subscriptions sent ahead (prefetch()) whose statuses have not arrived yet. */
+  private readonly inflight = new Map<string, Promise<unknown>>()
   private stopped = true
   private timer: NodeJS.Timeout | null = null
   private retry: number
@@ -128,17 +137,80 @@ export class ElectrumSession {
     probes: readonly string[] = [],
   ): Promise<StatusMap> {
     for (const s of scriptHashes) this.watched.add(s)
-    // Subscribed on this connection already (a watch-only copy of an account, an earlier probe):
-    // electrs keeps pushing its changes, so the last status it gave is current.
-    const ask = [...new Set([...scriptHashes, ...probes])].filter((s) => !this.known.has(s))
+    // Sent ahead (prefetch()): its answer first, then anything else in a line of its own (two
+    // lines in flight at once would let a short answer wait behind the other; see
+    // ElectrumClient.flightSettled).
+    const all = [...new Set([...scriptHashes, ...probes])]
+    await Promise.all(new Set(all.flatMap((s) => this.inflight.get(s) ?? [])))
+    // Subscribed on this connection already (a watch-only copy of an account, an earlier probe,
+    // a prefetch): electrs keeps pushing its changes, so the last status it gave is current.
+    const ask = all.filter((s) => !this.known.has(s))
     const out = await this.subscribeOn(this.client(), ask)
     for (const s of [...scriptHashes, ...probes])
       if (!out.has(s)) out.set(s, this.known.get(s) ?? null)
     return out
   }
 
+  /**
+   * Subscribes script hashes the wallet will watch next (a discovery's next round) and asks for
+   * their histories, in one flight, without waiting: electrs works them out while the wallet is
+   * busy with the current round. Send it right after an answer arrives, so it is the only line
+   * in flight. subscribe() then takes the statuses as they are (waiting for them if they are
+   * still on their way); the histories (those electrs gave) are what the returned promise gives.
+   * Not watched until subscribe() names them; release() the ones that were not.
+   */
+  prefetch(scriptHashes: readonly string[]): Promise<Map<string, HistoryEntry[]>> | undefined {
+    const client = this.current
+    if (!client || client.closed || this._state !== 'ready') return undefined
+    // Histories of all of them (an earlier probe is subscribed already, but its history was not
+    // asked for); subscriptions of those not subscribed yet.
+    const all = scriptHashes.filter((s) => !this.inflight.has(s))
+    const ask = all.filter((s) => !this.known.has(s))
+    if (all.length === 0) return undefined
+    const sent = client
+      .flightSettled([
+        batchPart(
+          'blockchain.scripthash.subscribe',
+          ask.map((s) => [s]),
+          StatusSchema,
+        ),
+        batchPart(
+          'blockchain.scripthash.get_history',
+          all.map((s) => [s]),
+          HistorySchema,
+        ),
+      ])
+      .then(
+        ([statuses, histories]) => {
+          if (this.current === client)
+            ask.forEach((s, i) => {
+              const st = statuses[i]!
+              if (st.ok) this.known.set(s, st.value)
+            })
+          const out = new Map<string, HistoryEntry[]>()
+          all.forEach((s, i) => {
+            const h = histories[i]!
+            if (h.ok) out.set(s, h.value)
+          })
+          return out
+        },
+        () => new Map<string, HistoryEntry[]>(), // lost connection: subscribe() asks again
+      )
+    for (const s of ask) this.inflight.set(s, sent)
+    void sent.then(() => {
+      for (const s of ask) if (this.inflight.get(s) === sent) this.inflight.delete(s)
+    })
+    return sent
+  }
+
   /** Unsubscribes probes that were not watched after all (one batch, not awaited). */
   release(probes: readonly string[]): void {
+    const ahead = new Set(probes.flatMap((s) => this.inflight.get(s) ?? []))
+    if (ahead.size) {
+      // A prefetch still on its way: released once its statuses are in.
+      void Promise.all(ahead).then(() => this.release(probes))
+      return
+    }
     const drop = probes.filter((s) => !this.watched.has(s) && this.known.delete(s))
     const client = this.current
     if (drop.length === 0 || !client || client.closed) return
@@ -245,6 +317,7 @@ export class ElectrumSession {
     }
     this.dropClient()
     this.known.clear()
+    this.inflight.clear()
     this.current = client
     client.on('blockchain.scripthash.subscribe', (params) => {
       const [sh, status] = params

@@ -19,7 +19,13 @@
 import * as bitcoin from 'bitcoinjs-lib'
 import { HistorySchema, MerkleSchema, HeaderHexSchema, TxHexSchema } from '../clients/electrum'
 import { batchPart } from '../clients/electrum'
-import type { BatchPart, HeaderNotification, MerkleAnswer, Settled } from '../clients/electrum'
+import type {
+  BatchPart,
+  HeaderNotification,
+  HistoryEntry,
+  MerkleAnswer,
+  Settled,
+} from '../clients/electrum'
 import { FlashError } from '../errors'
 import { silentLogger, type Logger } from '../log'
 import { AccountKeys, type DerivedAddress } from './account'
@@ -159,7 +165,19 @@ export class WalletSync {
    * - the Merkle verifier: tree nodes a round's proofs established are not hashed again by the
    *   next round's proofs in the same blocks.
    */
-  private discovery: { parents: Map<string, RawOutput[]>; verifier: MerkleVerifier } | undefined
+  private discovery:
+    | {
+        parents: Map<string, RawOutput[]>
+        verifier: MerkleVerifier
+        /**
+         * Sends the next round's subscriptions and history requests ahead (see discover()):
+         * called once a round's transactions and proofs have arrived.
+         */
+        afterFlight?: () => void
+        /** The histories sent ahead for the next round, by script hash. */
+        histories?: Promise<Map<string, HistoryEntry[]>>
+      }
+    | undefined
   /** Transactions whose spent outputs are all known (the wallet's own or fetched prevouts). */
   private readonly parentsKnown = new WeakSet<StoredTx>()
   /** What each transaction row last written holds, so a sync round rewrites only what changed. */
@@ -487,6 +505,8 @@ export class WalletSync {
       readonly probes: Map<number, DerivedAddress>
       /** Derived ahead, while the wallet waited for electrs, for the next round (see below). */
       readonly early: Map<number, DerivedAddress>
+      /** Where the next round will end, as this round's statuses tell. */
+      nextTo: number
       readonly state: AccountState
       readonly chain: WalletChain
     }
@@ -495,6 +515,7 @@ export class WalletSync {
     const ahead = new IdleDeriver()
     const outermost = this.discovery === undefined
     if (outermost) this.discovery = { parents: new Map(), verifier: new MerkleVerifier() }
+    const discovery = this.discovery!
     try {
       for (let round = 0; round < 10_000; round++) {
         const fresh: StoredAddress[] = []
@@ -520,6 +541,7 @@ export class WalletSync {
                 unusedProbe: Infinity,
                 probes: new Map(),
                 early: new Map(),
+                nextTo: 0,
                 state,
                 chain,
               }
@@ -582,16 +604,42 @@ export class WalletSync {
               }
               const next =
                 Math.max(lastUsed, state.handed[chain], scan.usedProbe) + 1 + state.account.gapLimit
+              scan.nextTo = next
               ahead.want(list.length, next, (i) => {
                 if (i < list.length || scan.early.has(i) || scan.probes.has(i)) return
                 scan.early.set(i, state.keys.derive(chain, i))
               })
+            }
+            // Once this round's transactions and proofs are in (the only line in flight then
+            // answered), the next round's addresses are subscribed and their histories asked for
+            // in one line: electrs works them out while this process checks and stores the
+            // round, and the next round starts with its statuses and histories at hand.
+            discovery.afterFlight = () => {
+              discovery.afterFlight = undefined
+              const hashes: string[] = []
+              for (const scan of scans.values()) {
+                const { state, chain } = scan
+                for (let i = state.chains[chain].length; i < scan.nextTo; i++) {
+                  let d = scan.early.get(i) ?? scan.probes.get(i)
+                  if (!d) {
+                    d = state.keys.derive(chain, i)
+                    scan.early.set(i, d)
+                  }
+                  hashes.push(d.scriptHash)
+                }
+              }
+              const sent = this.session.prefetch(hashes)
+              if (sent) discovery.histories = sent
             }
           },
         )
       }
     } finally {
       ahead.stop()
+      discovery.afterFlight = undefined
+      // Derived (and perhaps subscribed) ahead for a round that did not come: not watched.
+      for (const scan of scans.values())
+        for (const d of scan.early.values()) released.push(d.scriptHash)
       this.session.release(released)
       if (outermost) this.discovery = undefined
     }
@@ -608,11 +656,7 @@ export class WalletSync {
     const client = this.session.client()
     const shs = [...changed.keys()].filter((sh) => this.findAddresses(sh).length > 0)
     if (shs.length === 0) return
-    const histories = await client.batch(
-      'blockchain.scripthash.get_history',
-      shs.map((s) => [s]),
-      HistorySchema,
-    )
+    const histories = await this.histories(shs, changed)
     const touched = new Set<AccountState>()
     shs.forEach((sh, i) => {
       const history: HistoryItem[] = histories[i]!.map((h) => ({
@@ -640,6 +684,7 @@ export class WalletSync {
       txs.part,
       ...proofs.parts,
     ])
+    this.discovery?.afterFlight?.()
     txs.take(txAnswers)
     const early = proofs.take(proofAnswers, headerAnswers)
     // The outputs new deposits spend (for their fees), in flight while the proofs are checked.
@@ -658,6 +703,32 @@ export class WalletSync {
       this.keepPrevouts(prevouts)
     })
     if (discoverAfter) await this.discover([...touched])
+  }
+
+  /**
+   * The histories of `shs`: those sent ahead for this round (discover()) when they hash to the
+   * status being synced (a status pushed since then means the history moved on), the rest asked
+   * for in one batch.
+   */
+  private async histories(shs: readonly string[], changed: StatusMap): Promise<HistoryEntry[][]> {
+    const ahead = this.discovery?.histories ? await this.discovery.histories : undefined
+    const out: (HistoryEntry[] | undefined)[] = shs.map((sh) => {
+      const h = ahead?.get(sh)
+      return h && electrumStatus(h) === changed.get(sh) ? h : undefined
+    })
+    const ask = shs.filter((_, i) => out[i] === undefined)
+    if (ask.length) {
+      const asked = await this.session.client().batch(
+        'blockchain.scripthash.get_history',
+        ask.map((s) => [s]),
+        HistorySchema,
+      )
+      let k = 0
+      out.forEach((h, i) => {
+        if (h === undefined) out[i] = asked[k++]
+      })
+    }
+    return out as HistoryEntry[][]
   }
 
   /**
