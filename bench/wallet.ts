@@ -5,12 +5,18 @@
 //    transactions, Merkle proofs and headers, one round trip per step;
 //  - a naive client asking one address at a time: get_history, then each new transaction, its
 //    Merkle proof and its block header (cached), one request per round trip.
-// Both do the same work (discover to the gap limit, fetch every transaction, verify every proof).
-// The box's client also sends the Merkle proofs and headers a round needs in the same moment as
-// the transactions (electrs works on them while the client parses), parses each transaction once,
-// and checks a round's proofs with MerkleVerifier (each header's work checked once, tree nodes
-// already established in a block not hashed again); the naive client checks each proof on its
-// own with verifyMerkleProof, as a one-call-at-a-time client would.
+// Both do the same work (discover to the gap limit, fetch every transaction, verify every proof)
+// and derive keys the same way (AccountKeys: libsecp256k1's native prebuild where the platform
+// has one, its WebAssembly build elsewhere; the report names which each client used).
+// The box's client sends what a round needs at one moment (the transactions, their Merkle proofs,
+// the headers) as one line (ElectrumClient.flightSettled: electrs writes each answer line with
+// Nagle's algorithm on, so a short line behind a long one waited for a delayed ACK), subscribes
+// the next round's addresses and asks their histories right after a round's answer arrives
+// (electrs works on them while the client checks and stores the round), reads each transaction
+// once from its bytes, fetches a parent paying many deposits once per discovery, and checks proofs
+// with MerkleVerifier (each header's work checked once, tree nodes already established in a block
+// not hashed again); the naive client checks each proof on its own with verifyMerkleProof, as a
+// one-call-at-a-time client would.
 // Then a restart of the box's wallet on the same store: what an unchanged wallet costs; and, at the
 // end, another restart after K status hashes changed (one new payment to each of K used
 // addresses): only those histories are fetched, in one batch.
@@ -62,6 +68,7 @@ import * as bitcoin from 'bitcoinjs-lib'
 import { ElectrumClient } from '../src/core/clients/electrum'
 import { servicePorts } from '../src/core/stack/networks'
 import { AccountKeys, seedAccount } from '../src/core/wallet/account'
+import { childPointBackend } from '../src/core/wallet/child-point'
 import { verifyMerkleProof } from '../src/core/wallet/merkle-proof'
 import { transactionId } from '../src/core/wallet/txid'
 import { WalletStore } from '../src/core/wallet/wallet-store'
@@ -104,6 +111,8 @@ interface Result {
   heap: number
   rss: number
   methods?: Record<string, number>
+  /** Which build of libsecp256k1 derived the client's keys. */
+  secp?: 'native' | 'wasm'
 }
 
 const mode = argv('client')
@@ -478,7 +487,7 @@ function printReport(m: Measured, f: Facade, fallback: string | undefined, plain
     `a sync of an unchanged wallet after restart costs one round trip per changed status hash: unchanged → ${hist(restart) - 1} histories fetched, ${restart?.trips} round trips in all (connect, tip, indexing probe, one subscription batch, one header check); ${K} changed → ${hist(restartChanged) - 1} histories fetched in one batch, ${(restartChanged?.trips ?? 0) - (restart?.trips ?? 0)} more round trips for their histories, new transactions, proofs and headers (all batched, never a rescan)`,
   )
   console.log(
-    `CPU time of the client's own process during the sync (the machine's other load moves it far less than the wall clock): box ${s(box.cpuMs)}, naive ${s(naive.cpuMs)}`,
+    `CPU time of the client's own process during the sync (the machine's other load moves it far less than the wall clock): box ${s(box.cpuMs)}, naive ${s(naive.cpuMs)}; keys derived on libsecp256k1's ${box.secp === 'native' ? 'native prebuild' : 'WebAssembly build'} (box) and ${naive.secp === 'native' ? 'native prebuild' : 'WebAssembly build'} (naive)`,
   )
   console.log(
     `CPU time of the façade (electrs and bitcoind simulators, one process${fallback ? '' : ', the container’s only one'}) from each client's spawn to its answer (start-up included; idle it polls bitcoind at ${s(m.idleCpuMsPerS)} CPU per s): box ${s(box.facadeCpuMs)} (sync ${s(box.ms)}), naive ${s(naive.facadeCpuMs)} (sync ${s(naive.ms)})`,
@@ -501,7 +510,7 @@ function printReport(m: Measured, f: Facade, fallback: string | undefined, plain
   const ratio = naive.ms / box.ms
   if (ratio < 5) {
     console.log(
-      `below the 5x target on this machine: on one machine a round trip costs well under 1 ms${fallback ? '' : ', even through docker-proxy'}, so the naive client's ${naive.trips} round trips are cheap; what is left is work both clients need — the façade answering the same histories, transactions and Merkle proofs (it computes each branch per request, as electrs does; its CPU is above) and each client deriving keys, parsing and verifying every transaction (its CPU is above)`,
+      `below the 5x target on this machine: on one machine a round trip costs well under 1 ms${fallback ? '' : ', even through docker-proxy'}, so the naive client's ${naive.trips} round trips are cheap; what is left is work both clients need — the façade answering the same histories, transactions and Merkle proofs (it computes each branch per request, as electrs does; its CPU is above) and each client deriving keys, parsing and verifying every transaction (its CPU is above; the box's client is busy for about its whole sync, and also stores every address, transaction and spent output)`,
     )
   }
   console.log(`wallet sync: ${ratio.toFixed(1)}x faster than one call per address`)
@@ -572,6 +581,7 @@ if (mode === 'box') {
     requests: batchedRequests,
     heap: heapBatched,
     rss,
+    secp: childPointBackend,
   })
 }
 
@@ -649,5 +659,12 @@ if (mode === 'naive') {
   if (seen.size !== 2 * N || naiveVerified !== 2 * N)
     throw new Error(`naive client found ${seen.size}`)
 
-  report({ ms: naiveMs, cpuMs: naiveCpu, trips: naiveTrips, heap: heapNaive, rss })
+  report({
+    ms: naiveMs,
+    cpuMs: naiveCpu,
+    trips: naiveTrips,
+    heap: heapNaive,
+    rss,
+    secp: childPointBackend,
+  })
 }
