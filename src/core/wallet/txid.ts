@@ -8,7 +8,7 @@
 // The walk is as strict as bitcoinjs-lib's parse: a transaction cut short or with bytes after
 // its lock time is refused (RangeError).
 // https://github.com/bitcoin/bips/blob/master/bip-0144.mediawiki#serialization
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /** An output as serialized: its value (sat) and its script. */
 export interface RawOutput {
@@ -139,17 +139,24 @@ function walk(
   return { inputsAt, outputsEnd }
 }
 
+/** Where a segwit transaction is laid out without its witness (grown as needed, never handed out). */
+let stripped = Buffer.allocUnsafe(4096)
+
 function idOf(raw: Uint8Array, w: Walk): string {
-  const inner = createHash('sha256')
+  let serialized = raw
   if (hasWitness(raw)) {
-    inner.update(raw.subarray(0, 4))
-    inner.update(raw.subarray(6, w.outputsEnd))
-    inner.update(raw.subarray(raw.length - 4))
-  } else {
-    inner.update(raw)
+    // Version, then inputs and outputs (after the marker and flag), then the lock time.
+    const n = 4 + (w.outputsEnd - 6) + 4
+    if (stripped.length < n) stripped = Buffer.allocUnsafe(2 * n)
+    stripped.set(raw.subarray(0, 4), 0)
+    stripped.set(raw.subarray(6, w.outputsEnd), 4)
+    stripped.set(raw.subarray(raw.length - 4), n - 4)
+    serialized = stripped.subarray(0, n)
   }
-  const id = createHash('sha256').update(inner.digest()).digest()
-  return id.reverse().toString('hex')
+  // One-shot hashes (crypto.hash): no Hash object per call.
+  return hash('sha256', hash('sha256', serialized, 'buffer'), 'buffer')
+    .reverse()
+    .toString('hex')
 }
 
 /** The txid (display hex) of a raw transaction, with or without witness. */
