@@ -69,7 +69,7 @@ describe('Electrum client against the electrs SIMULATOR', () => {
       log: quiet,
     })
 
-    // Like electrs 0.10: the port is open, but nothing is answered before bitcoind has synced.
+    // Like electrs: the port is open, but nothing is answered before bitcoind has synced.
     expect(await fetchElectrsIndexHeight(electrs.metricsUrl)).toBeUndefined()
     const early = await connect(electrs, 1_000)
     const silent = await early.serverVersion().catch((e: FlashError) => e)
@@ -89,7 +89,7 @@ describe('Electrum client against the electrs SIMULATOR', () => {
       const refused = await client.getBalance('00'.repeat(32)).catch((e: FlashError) => e)
       expect((refused as FlashError).code).toBe('electrs.indexing')
     }
-    expect(await client.serverVersion('flashbox-test', '1.4')).toEqual(['electrs/0.10.10', '1.4'])
+    expect(await client.serverVersion('flashbox-test', '1.4')).toEqual(['electrs/0.11.1', '1.4'])
 
     await expect
       .poll(async () => fetchElectrsIndexHeight(electrs!.metricsUrl), { timeout: 30_000 })

@@ -300,9 +300,15 @@ describe('electrs SIMULATOR following recorded v31 answers', () => {
       (t) =>
         blocks[114]!.block.includes(txs[t]!.hex) && Transaction.fromHex(txs[t]!.hex).isCoinbase(),
     )
-    expect(await call('blockchain.transaction.id_from_pos', [114, 0])).toMatchObject({
-      result: coinbase114,
+    // electrs v0.11 answers an object with `tx_hash` (v0.10: `tx_id`), with or without merkle.
+    expect((await call('blockchain.transaction.id_from_pos', [114, 0])).result).toEqual({
+      tx_hash: coinbase114,
     })
+    const withBranch = (await call('blockchain.transaction.id_from_pos', [114, 0, true]))
+      .result as { tx_hash: string; merkle: string[] }
+    expect(Object.keys(withBranch).sort()).toEqual(['merkle', 'tx_hash'])
+    expect(withBranch.tx_hash).toBe(coinbase114)
+    expect(fold(coinbase114!, withBranch.merkle, 0)).toBe(merkleRootOf(blocks[114]!.header))
   })
 
   it('broadcasts through bitcoind and passes its refusals on as electrs does (code 2)', async () => {
@@ -332,9 +338,9 @@ describe('electrs SIMULATOR following recorded v31 answers', () => {
   })
 
   it('answers the server and fee methods from bitcoind, with electrs’ errors', async () => {
-    expect(await client.serverVersion('flashbox', '1.4')).toEqual(['electrs/0.10.10', '1.4'])
+    expect(await client.serverVersion('flashbox', '1.4')).toEqual(['electrs/0.11.1', '1.4'])
     expect(await call('server.version', ['x', ['1.2', '1.4']])).toMatchObject({
-      result: ['electrs/0.10.10', '1.4'],
+      result: ['electrs/0.11.1', '1.4'],
     })
     expect(await call('server.version', ['x', '1.5'])).toMatchObject({
       error: { code: 1, message: 'unsupported request Single("1.5") by x' },
@@ -369,7 +375,7 @@ describe('electrs SIMULATOR following recorded v31 answers', () => {
     expect(await raw(electrs.electrumPort, { method: 'server.ping' })).toMatchObject({
       error: { code: -32600, message: 'invalid request' },
     })
-    // electrs 0.10 has no cp_height: a second argument is invalid params.
+    // electrs (v0.10 and v0.11) has no cp_height: a second argument is invalid params.
     expect(await call('blockchain.block.header', [100, 114])).toMatchObject({
       error: { code: -32602 },
     })

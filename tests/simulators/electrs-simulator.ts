@@ -1,5 +1,7 @@
-// SIMULATOR — test-only, never imported by production code. Behaves like electrs 0.10
-// (romanz/electrs v0.10.10: src/server.rs, src/daemon.rs, src/electrum.rs, src/status.rs):
+// SIMULATOR — test-only, never imported by production code. Behaves like electrs 0.11, the
+// version the stack pins (romanz/electrs v0.11.1: src/server.rs, src/daemon.rs, src/electrum.rs,
+// src/status.rs; between v0.10.10 and v0.11.1 the protocol changed only in id_from_pos's key and
+// the new broadcast_package, which is not simulated):
 //  - the Prometheus endpoint (monitoring port, 4224 on mainnet) comes up first and exports
 //    `electrs_index_height{type="tip"}`, the indexed height;
 //  - the Electrum listener is bound at once, but nothing is answered while electrs waits for
@@ -52,7 +54,7 @@ export interface ElectrsSimulatorOptions {
   readonly banner?: string
   /**
    * Serve the Electrum protocol's optional `cp_height` argument of blockchain.block.header(s)
-   * (ElectrumX does; electrs 0.10 does not and answers -32602 invalid params). Default false.
+   * (ElectrumX does; electrs does not and answers -32602 invalid params). Default false.
    */
   readonly checkpoints?: boolean
   readonly log?: (line: string) => void
@@ -70,7 +72,7 @@ export interface ElectrsSimulator {
   close(): Promise<void>
 }
 
-const ELECTRS_VERSION = '0.10.10'
+const ELECTRS_VERSION = '0.11.1'
 const PROTOCOL_VERSION = '1.4'
 const MAX_HEADERS = 2016
 const ALLOWED_WHILE_INDEXING = new Set([
@@ -370,7 +372,11 @@ export async function startElectrsSimulator(
         const i = pos as number
         if (i >= txids.length)
           throw badRequest(`invalid tx_pos ${i} in block at height ${String(height)}`)
-        return merkle ? { tx_hash: txids[i], merkle: merkleProof(txids, i).branch } : txids[i]
+        // electrs answers an object either way (v0.11: "tx_hash"; v0.10 said "tx_id"), not the
+        // bare hash the protocol documents for merkle=false.
+        return merkle
+          ? { tx_hash: txids[i], merkle: merkleProof(txids, i).branch }
+          : { tx_hash: txids[i] }
       },
     },
     'blockchain.transaction.broadcast': {
@@ -610,7 +616,7 @@ export async function startElectrsSimulator(
         changed = true
       }
     // Transactions whose parents may just have confirmed are asked about again, so their height
-    // turns from -1 to 0 (electrs 0.10 keeps the flag it first saw; the protocol asks for this).
+    // turns from -1 to 0 (electrs keeps the flag it first saw; the protocol asks for this).
     const stale = blocksChanged
       ? [...mempool].filter(([, e]) => e.hasUnconfirmedInputs).map(([t]) => t)
       : []

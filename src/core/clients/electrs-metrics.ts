@@ -1,5 +1,5 @@
 // electrs' Prometheus endpoint (the monitoring port: 4224 on mainnet, 14224 testnet, 34224
-// signet, 24224 regtest). electrs 0.10 exports `electrs_index_height{type="tip"}`, the height it
+// signet, 24224 regtest). electrs (v0.10 and the pinned v0.11.1) exports `electrs_index_height{type="tip"}`, the height it
 // has indexed (src/index.rs); it is served even while the Electrum port answers nothing, so the
 // dashboard reads indexing progress from here.
 import { FlashError } from '../errors'

@@ -1,4 +1,4 @@
-// SIMULATOR — test-only. Request and parameter shapes as electrs 0.10 accepts them: serde turns
+// SIMULATOR — test-only. Request and parameter shapes as electrs (v0.11.1) accepts them: serde turns
 // `params` into a fixed-length tuple per method (src/electrum.rs `Params::parse`), so a missing,
 // extra or mistyped parameter is JSON-RPC -32602 "invalid params" — before anything else is
 // looked at, even while the index is still being built.

@@ -1,5 +1,5 @@
 // SIMULATOR — test-only. The script-hash index an Electrum server keeps over a chain it follows,
-// with the answers electrs 0.10 derives from it (romanz/electrs v0.10.10 src/status.rs):
+// with the answers electrs derives from it (romanz/electrs v0.11.1 src/status.rs, unchanged since v0.10):
 //  - history: confirmed entries in block order (height, then position in the block), then mempool
 //    entries sorted by (has unconfirmed inputs, txid) — so height 0 comes before height -1 — each
 //    mempool entry with its fee (Electrum protocol: blockchain.scripthash.get_history);
