@@ -1,7 +1,7 @@
 // electrs' Prometheus endpoint (the monitoring port: 4224 on mainnet, 14224 testnet, 34224
-// signet, 24224 regtest). electrs (v0.10 and the pinned v0.11.1) exports `electrs_index_height{type="tip"}`, the height it
-// has indexed (src/index.rs); it is served even while the Electrum port answers nothing, so the
-// dashboard reads indexing progress from here.
+// signet, 24224 regtest). electrs (v0.10, and v0.11.1 that the stack pins) exports
+// `electrs_index_height{type="tip"}`, the height it has indexed (src/index.rs); it is served even
+// while the Electrum port answers nothing, so the dashboard reads indexing progress from here.
 import { FlashError } from '../errors'
 
 const INDEX_HEIGHT = /^electrs_index_height\{[^}]*type="tip"[^}]*\}\s+([0-9.eE+-]+)/m
