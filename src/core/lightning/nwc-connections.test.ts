@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../log'
 import type { PaymentView } from '../../shared/api/lightning'
@@ -30,6 +31,7 @@ const make = (budgetSat: number | null, budgetPeriod: 'daily' | 'weekly' | 'mont
     budgetSat,
     budgetPeriod,
     relays: ['ws://127.0.0.1:1'],
+    boxRelay: 'ws://127.0.0.1:1',
     createdAt: Date.now(),
   })
 
@@ -110,5 +112,46 @@ describe('reservations', () => {
     expect(store.unsettled().map((r) => r.hash)).toEqual(['flight'])
     expect(store.usedSat(c)).toBe(903 + 1000)
     expect(wallet.usage(c).remainingSat).toBe(10_000 - 1903)
+  })
+})
+
+describe('which relay is the box’s own', () => {
+  it('is kept with the connection; a store made before it was kept gains the column, its rows unknown until recognised', () => {
+    expect(make(null, 'total').boxRelay).toBe('ws://127.0.0.1:1')
+    store.close()
+    // A store of the earlier schema: no box_relay column.
+    const old = join(dir, 'old.db')
+    const db = new DatabaseSync(old)
+    db.exec(`CREATE TABLE connections (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+      service_pubkey TEXT NOT NULL UNIQUE, client_pubkey TEXT NOT NULL UNIQUE, methods TEXT NOT NULL,
+      budget_sat INTEGER, budget_period TEXT NOT NULL, relays TEXT NOT NULL,
+      created_at INTEGER NOT NULL, revoked_at INTEGER, last_used_at INTEGER)`)
+    db.prepare(
+      `INSERT INTO connections (id, name, service_pubkey, client_pubkey, methods, budget_sat,
+         budget_period, relays, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      'd'.repeat(16),
+      'old app',
+      'e'.repeat(64),
+      'f'.repeat(64),
+      'get_balance',
+      null,
+      'total',
+      '["wss://shop.example.com"]',
+      1,
+    )
+    db.close()
+    store = new NwcConnectionStore(old)
+    const before = store.get('d'.repeat(16))!
+    expect(before).toMatchObject({
+      name: 'old app',
+      relays: ['wss://shop.example.com'],
+      boxRelay: null,
+    })
+    store.setBoxRelay(before.id, 'wss://shop.example.com')
+    expect(store.get(before.id)!.boxRelay).toBe('wss://shop.example.com')
+    // Recorded once: a later call does not move it.
+    store.setBoxRelay(before.id, 'wss://other.example.com')
+    expect(store.get(before.id)!.boxRelay).toBe('wss://shop.example.com')
   })
 })

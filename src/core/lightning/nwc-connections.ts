@@ -22,6 +22,7 @@ export interface ConnectionRow {
   readonly created_at: number
   readonly revoked_at: number | null
   readonly last_used_at: number | null
+  readonly box_relay: string | null
 }
 
 export interface Connection {
@@ -34,6 +35,12 @@ export interface Connection {
   readonly budgetSat: number | null
   readonly budgetPeriod: BudgetPeriod
   readonly relays: readonly string[]
+  /**
+   * Which of `relays` is the box's own relay, as the app was given it: the box's address can
+   * change later (Settings → Reachability), and the service must still reach it as its own.
+   * Null: no box relay in the connection, or made before this was kept and not recognised since.
+   */
+  readonly boxRelay: string | null
   readonly createdAt: number
   readonly revokedAt: number | null
   readonly lastUsedAt: number | null
@@ -48,6 +55,7 @@ const toConnection = (r: ConnectionRow): Connection => ({
   budgetSat: r.budget_sat,
   budgetPeriod: r.budget_period,
   relays: JSON.parse(r.relays) as string[],
+  boxRelay: r.box_relay ?? null,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
@@ -112,8 +120,13 @@ export class NwcConnectionStore {
       relays TEXT NOT NULL,
       created_at INTEGER NOT NULL,
       revoked_at INTEGER,
-      last_used_at INTEGER
+      last_used_at INTEGER,
+      box_relay TEXT
     )`)
+    // A store made before box_relay was kept gets the column (its rows start at NULL).
+    const columns = this.db.prepare('PRAGMA table_info(connections)').all() as { name: string }[]
+    if (!columns.some((c) => c.name === 'box_relay'))
+      this.db.exec('ALTER TABLE connections ADD COLUMN box_relay TEXT')
     this.db.exec(`CREATE TABLE IF NOT EXISTS reservations (
       connection_id TEXT NOT NULL REFERENCES connections(id),
       hash TEXT NOT NULL,
@@ -143,7 +156,7 @@ export class NwcConnectionStore {
     this.db
       .prepare(
         `INSERT INTO connections (id, name, service_pubkey, client_pubkey, methods, budget_sat,
-           budget_period, relays, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           budget_period, relays, created_at, box_relay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         c.id,
@@ -155,8 +168,16 @@ export class NwcConnectionStore {
         c.budgetPeriod,
         JSON.stringify(c.relays),
         c.createdAt,
+        c.boxRelay,
       )
     return this.get(c.id)!
+  }
+
+  /** Records which relay of a connection made before box_relay was kept is the box's own. */
+  setBoxRelay(id: string, url: string): void {
+    this.db
+      .prepare('UPDATE connections SET box_relay = ? WHERE id = ? AND box_relay IS NULL')
+      .run(url, id)
   }
 
   get(id: string): Connection | undefined {

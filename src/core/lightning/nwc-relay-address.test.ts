@@ -4,8 +4,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { CreatedNwcConnection } from '../../shared/api/wallet-service'
+import type { CreatedNwcConnection, NwcConnectionView } from '../../shared/api/wallet-service'
 import { ReachSettingsSchema } from '../../shared/reach'
 import { defaultSettings } from '../../shared/settings'
 import { createEngine, type Engine } from '../engine/engine'
@@ -78,6 +79,60 @@ describe('the NWC relay follows Settings → Reachability', () => {
     const made = await connect()
     expect(relayParams(made.uri)).toEqual(['wss://flashbox.local:8443'])
     expect((await poolRelays()).some((u) => u.includes('flashbox.local'))).toBe(false)
+  })
+
+  it('the address changes: a connection made before is still served on the box’s relay, never through its old address, and says where the relay is now', async () => {
+    withReach({ publicAddress: { baseUrl: 'https://shop.example.com', tlsBeforeBox: true } })
+    const before = await connect()
+    expect(before.connection.boxRelayNow).toBeUndefined()
+    withReach({ publicAddress: { baseUrl: 'https://new.example.org', tlsBeforeBox: true } })
+    const after = await connect()
+    expect(relayParams(after.uri)).toEqual(['wss://new.example.org'])
+    // The service holds its own relay over the local URL only: not the old address, not the new.
+    const pool = await poolRelays()
+    expect(pool).toContain(LOCAL_RELAY.replace(/\/?$/, '/'))
+    expect(pool.some((u) => /shop\.example\.com|new\.example\.org/.test(u))).toBe(false)
+    const listed = (await engine.call(
+      'walletService',
+      'connections',
+      {},
+      CTX,
+    )) as NwcConnectionView[]
+    const old = listed.find((c) => c.id === before.connection.id)!
+    expect(old.relays).toEqual(['wss://shop.example.com'])
+    expect(old.boxRelayNow).toBe('wss://new.example.org')
+    expect(listed.find((c) => c.id === after.connection.id)!.boxRelayNow).toBeUndefined()
+    // Revoked, there is nothing to tell.
+    const revoked = (await engine.call(
+      'walletService',
+      'revokeConnection',
+      { id: before.connection.id },
+      CTX,
+    )) as NwcConnectionView[]
+    expect(revoked.find((c) => c.id === before.connection.id)!.boxRelayNow).toBeUndefined()
+  })
+
+  it('a connection made before the box kept which relay is its own is recognised while the address is unchanged', async () => {
+    withReach({ publicAddress: { baseUrl: 'https://shop.example.com', tlsBeforeBox: true } })
+    const made = await connect()
+    // As an earlier version stored it: no record of which relay is the box's.
+    const db = new DatabaseSync(join(dir, 'lightning', 'nwc.db'))
+    db.prepare('UPDATE connections SET box_relay = NULL').run()
+    db.close()
+    // The service's next pass (here: the next connection made) recognises it by today's address.
+    await connect()
+    withReach({ publicAddress: { baseUrl: 'https://new.example.org', tlsBeforeBox: true } })
+    await connect()
+    expect((await poolRelays()).some((u) => u.includes('shop.example.com'))).toBe(false)
+    const listed = (await engine.call(
+      'walletService',
+      'connections',
+      {},
+      CTX,
+    )) as NwcConnectionView[]
+    expect(listed.find((c) => c.id === made.connection.id)!.boxRelayNow).toBe(
+      'wss://new.example.org',
+    )
   })
 
   it('nothing published: the local relay, which only apps on this computer reach', async () => {

@@ -166,7 +166,46 @@ export function createWalletServiceModule(
     const own = [publishedUrls(ctx.dataDir).relay, boxPublicRelayUrl(local)]
     return own.some((o) => o !== undefined && RelayPool.normalize(o) === n) ? local : url
   }
-  const serviceRelays = (c: Connection) => [...new Set(c.relays.map(serviceRelay))]
+  /**
+   * Where the service reaches a connection's relays: as serviceRelay says, and the one the
+   * connection records as the box's (under the address it had then) over the local URL too.
+   */
+  const serviceRelays = (c: Connection) => {
+    const local = localRelay()
+    const given = c.boxRelay === null ? undefined : RelayPool.normalize(c.boxRelay)
+    return [
+      ...new Set(
+        c.relays.map((url) =>
+          local && given !== undefined && RelayPool.normalize(url) === given
+            ? local
+            : serviceRelay(url),
+        ),
+      ),
+    ]
+  }
+  /**
+   * Connections made before the box kept which relay was its own: the one that is the box's
+   * under its current address is recorded, so a later change of address does not lose it.
+   */
+  const recogniseBoxRelays = () => {
+    const local = localRelay()
+    if (!local) return
+    for (const c of store.list()) {
+      if (c.boxRelay !== null) continue
+      const own = c.relays.find((url) => serviceRelay(url) === local)
+      if (own) store.setBoxRelay(c.id, own)
+    }
+  }
+  /**
+   * Where apps reach the box's relay now, for a live connection that was given another address
+   * for it (the address changed in Settings → Reachability since): an app may no longer reach
+   * the wallet through the old one.
+   */
+  const boxRelayNow = (c: Connection): string | undefined => {
+    if (c.boxRelay === null || c.revokedAt !== null || !localRelay()) return undefined
+    const now = appRelayUrl()
+    return now && RelayPool.normalize(now) !== RelayPool.normalize(c.boxRelay) ? now : undefined
+  }
   const wantedRelays = (): string[] => {
     const urls = new Set<string>()
     const box = localRelay()
@@ -464,6 +503,7 @@ export function createWalletServiceModule(
 
   // --- loop --------------------------------------------------------------------------------
   const tick = async () => {
+    recogniseBoxRelays()
     pool.setRelays(wantedRelays())
     if (!pool.hasSubscription('nwc-requests')) listen()
     wallet.reconcile()
@@ -487,19 +527,23 @@ export function createWalletServiceModule(
     timer.unref?.()
   }
 
-  const view = (c: Connection): NwcConnectionView => ({
-    id: c.id,
-    name: c.name,
-    methods: c.methods,
-    budgetSat: c.budgetSat,
-    budgetPeriod: c.budgetPeriod,
-    ...wallet.usage(c),
-    relays: c.relays,
-    servicePubkey: c.servicePubkey,
-    createdAt: new Date(c.createdAt).toISOString(),
-    ...(c.lastUsedAt ? { lastUsedAt: new Date(c.lastUsedAt).toISOString() } : {}),
-    ...(c.revokedAt ? { revokedAt: new Date(c.revokedAt).toISOString() } : {}),
-  })
+  const view = (c: Connection): NwcConnectionView => {
+    const moved = boxRelayNow(c)
+    return {
+      id: c.id,
+      name: c.name,
+      methods: c.methods,
+      budgetSat: c.budgetSat,
+      budgetPeriod: c.budgetPeriod,
+      ...wallet.usage(c),
+      relays: c.relays,
+      ...(moved ? { boxRelayNow: moved } : {}),
+      servicePubkey: c.servicePubkey,
+      createdAt: new Date(c.createdAt).toISOString(),
+      ...(c.lastUsedAt ? { lastUsedAt: new Date(c.lastUsedAt).toISOString() } : {}),
+      ...(c.revokedAt ? { revokedAt: new Date(c.revokedAt).toISOString() } : {}),
+    }
+  }
 
   return {
     name: 'walletService',
@@ -576,9 +620,11 @@ export function createWalletServiceModule(
           budgetSat: input.budgetSat,
           budgetPeriod: input.budgetPeriod,
           relays,
+          boxRelay: box ?? null,
           createdAt: Date.now(),
         })
         log.info('NWC connection made', { connection: id, name: input.name })
+        recogniseBoxRelays()
         pool.setRelays(wantedRelays())
         listen()
         void publishInfo().catch(() => undefined)

@@ -35,6 +35,12 @@ export interface NwcConnectionView {
   /** When the budget renews (null: never). */
   readonly renewsAt: string | null
   readonly relays: readonly string[]
+  /**
+   * Set when the box's relay has moved since this connection was made (its address changed in
+   * Settings → Reachability): where apps reach it now. An app still using the address it was
+   * given may no longer reach the wallet; a new connection gives it the current one.
+   */
+  readonly boxRelayNow?: string
   /** The wallet service's key for this connection (public). */
   readonly servicePubkey: string
   readonly createdAt: string

@@ -105,6 +105,24 @@ describe('Connections (Nostr Wallet Connect)', () => {
   })
 })
 
+describe('a connection given an old address of the box’s relay', () => {
+  it('says where the relay is now and what to do; a current one says nothing', async () => {
+    const { tab } = open('Connections', {
+      'walletService.connections': () => [
+        conn({ relays: ['wss://shop.example.com'], boxRelayNow: 'wss://new.example.org' }),
+        conn({ id: 'fedcba9876543210', name: 'Till', relays: ['wss://new.example.org'] }),
+      ],
+    })
+    await tab()
+    const moved = await screen.findByRole('listitem', { name: 'Damus' })
+    expect(within(moved).getByRole('note').textContent).toMatch(
+      /moved to wss:\/\/new\.example\.org.*Damus was given the old address.*make a new connection for it above.*revoke this one/,
+    )
+    const current = screen.getByRole('listitem', { name: 'Till' })
+    expect(within(current).queryByRole('note')).toBeNull()
+  })
+})
+
 describe('Lightning address', () => {
   const view = (over: Partial<LightningAddressView> = {}): LightningAddressView => ({
     enabled: true,

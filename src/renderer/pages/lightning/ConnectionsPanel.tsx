@@ -229,6 +229,13 @@ function ConnectionRow({
         <dt>Last used</dt>
         <dd>{c.lastUsedAt ? new Date(c.lastUsedAt).toLocaleString() : 'never'}</dd>
       </dl>
+      {c.boxRelayNow && (
+        <p className="notice tone-warn" role="note">
+          The box’s relay has moved to {c.boxRelayNow} since this connection was made (Settings →
+          Reachability). {c.name} was given the old address: if it can no longer reach your wallet,
+          make a new connection for it above, scan it in the app, then revoke this one.
+        </p>
+      )}
       {!c.revokedAt && !confirming && (
         <button type="button" onClick={() => setConfirming(true)}>
           Revoke
