@@ -155,34 +155,27 @@ export function createWalletServiceModule(
    */
   const appRelayUrl = () => publishedUrls(ctx.dataDir).relay ?? boxPublicRelayUrl(localRelay())
   /**
-   * Where the service itself reaches a connection's relay: the box's own relay (under the address
-   * apps were given for it) over its local URL — not out through the front door and back, which
-   * a router without NAT loopback does not allow — and any other relay as it is.
+   * Where the service itself reaches relays: the box's own relay — under the addresses apps are
+   * given for it now, or under the one a connection recorded when it was made — over its local
+   * URL, not out through the front door and back (which a router without NAT loopback does not
+   * allow); any other relay as it is. Reads the published address once, for a whole pass.
    */
-  const serviceRelay = (url: string): string => {
+  const serviceRelayMap = (): ((url: string, recorded?: string | null) => string) => {
     const local = localRelay()
-    if (!local) return url
-    const n = RelayPool.normalize(url)
-    const own = [publishedUrls(ctx.dataDir).relay, boxPublicRelayUrl(local)]
-    return own.some((o) => o !== undefined && RelayPool.normalize(o) === n) ? local : url
-  }
-  /**
-   * Where the service reaches a connection's relays: as serviceRelay says, and the one the
-   * connection records as the box's (under the address it had then) over the local URL too.
-   */
-  const serviceRelays = (c: Connection) => {
-    const local = localRelay()
-    const given = c.boxRelay === null ? undefined : RelayPool.normalize(c.boxRelay)
-    return [
-      ...new Set(
-        c.relays.map((url) =>
-          local && given !== undefined && RelayPool.normalize(url) === given
-            ? local
-            : serviceRelay(url),
-        ),
+    if (!local) return (url) => url
+    const own = new Set(
+      [publishedUrls(ctx.dataDir).relay, boxPublicRelayUrl(local)].flatMap((o) =>
+        o === undefined ? [] : [RelayPool.normalize(o)],
       ),
-    ]
+    )
+    return (url, recorded) => {
+      const n = RelayPool.normalize(url)
+      return own.has(n) || (recorded != null && RelayPool.normalize(recorded) === n) ? local : url
+    }
   }
+  const serviceRelays = (c: Connection, toService = serviceRelayMap()) => [
+    ...new Set(c.relays.map((url) => toService(url, c.boxRelay))),
+  ]
   /**
    * Connections made before the box kept which relay was its own: the one that is the box's
    * under its current address is recorded, so a later change of address does not lose it.
@@ -190,9 +183,10 @@ export function createWalletServiceModule(
   const recogniseBoxRelays = () => {
     const local = localRelay()
     if (!local) return
+    const toService = serviceRelayMap()
     for (const c of store.list()) {
       if (c.boxRelay !== null) continue
-      const own = c.relays.find((url) => serviceRelay(url) === local)
+      const own = c.relays.find((url) => toService(url) === local)
       if (own) store.setBoxRelay(c.id, own)
     }
   }
@@ -210,7 +204,8 @@ export function createWalletServiceModule(
     const urls = new Set<string>()
     const box = localRelay()
     if (box) urls.add(box)
-    for (const c of store.list()) for (const r of serviceRelays(c)) urls.add(r)
+    const toService = serviceRelayMap()
+    for (const c of store.list()) for (const r of serviceRelays(c, toService)) urls.add(r)
     return [...urls]
   }
 
