@@ -68,6 +68,15 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
   })
 }
 
+/** A free port on `host` whose number is none of `taken` (ports listening on another address). */
+async function freePortOtherThan(host: string, taken: ReadonlySet<number>): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await freePort(host)
+    if (!taken.has(port)) return port
+  }
+  throw new Error(`no free port on ${host} outside ${[...taken].join(', ')}`)
+}
+
 /** An HTTP server standing in for LND REST / bitcoind RPC on loopback, counting every request. */
 async function standIn(): Promise<{ port: number; hits: () => number; server: Server }> {
   let hits = 0
@@ -112,6 +121,7 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
   let lnd: Awaited<ReturnType<typeof standIn>>
   let bitcoind: Awaited<ReturnType<typeof standIn>>
   let ports = { shop: 0, owner: 0, ca: 0 }
+  let apiPort = 0
   let caPem = ''
 
   const inNs = (steps: Step[], timeoutMs = 60_000): Promise<Result[]> =>
@@ -162,11 +172,28 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
     chmodSync(dir, 0o755)
     stackDir = join(dir, 'stack')
     mkdirSync(stackDir)
-    ports = {
-      shop: await freePort(boxIp),
-      owner: await freePort(boxIp),
-      ca: await freePort(boxIp),
-    }
+
+    mint = await startMint({
+      port: 0,
+      dataDir: join(dir, 'mint'),
+      config: { trustedProxies: ['127.0.0.1'] },
+    })
+    relay = await startRelay({
+      port: 0,
+      dbPath: join(dir, 'relay.db'),
+      trustedProxies: ['127.0.0.1'],
+    })
+    lnd = await standIn()
+    bitcoind = await standIn()
+    // Caddy listens on the veth's address, everything else on loopback. A port number freed on one
+    // address can be handed out on the other, and a probe of boxIp:<engine's port> would then meet
+    // Caddy: the front door's ports never share a number with a loopback listener the test probes.
+    apiPort = await freePort()
+    const loopbackPorts = new Set([lnd.port, bitcoind.port, apiPort])
+    const shopPort = await freePortOtherThan(boxIp, loopbackPorts)
+    const ownerPort = await freePortOtherThan(boxIp, new Set([...loopbackPorts, shopPort]))
+    const caPort = await freePortOtherThan(boxIp, new Set([...loopbackPorts, shopPort, ownerPort]))
+    ports = { shop: shopPort, owner: ownerPort, ca: caPort }
     saveSettingsFile(dir, {
       ...defaultSettings(stackDir),
       reach: {
@@ -181,19 +208,6 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
         },
       },
     })
-
-    mint = await startMint({
-      port: 0,
-      dataDir: join(dir, 'mint'),
-      config: { trustedProxies: ['127.0.0.1'] },
-    })
-    relay = await startRelay({
-      port: 0,
-      dbPath: join(dir, 'relay.db'),
-      trustedProxies: ['127.0.0.1'],
-    })
-    lnd = await standIn()
-    bitcoind = await standIn()
 
     const nostrNames: EngineModuleFactory = () =>
       Object.assign(
@@ -231,7 +245,7 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
       log: silentLogger,
       modules: [nostrNames, lightningAddress, reachModule({ mdnsPort })],
     })
-    api = await startHttpApi(engine, { host: '127.0.0.1', port: 0, dataDir: dir })
+    api = await startHttpApi(engine, { host: '127.0.0.1', port: apiPort, dataDir: dir })
     // The owner sets the password on this computer: the box key is made from it.
     const setup = await fetch(`${api.url}/api/auth/setup`, {
       method: 'POST',
