@@ -68,6 +68,14 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
   })
 }
 
+/** Holds a loopback port (listening, accepting nothing) until the engine's API is to take it. */
+async function holdPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const s = createServer((c) => c.destroy())
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
+  const port = (s.address() as { port: number }).port
+  return { port, release: () => new Promise<void>((r) => s.close(() => r())) }
+}
+
 /** A free port on `host` whose number is none of `taken` (ports listening on another address). */
 async function freePortOtherThan(host: string, taken: ReadonlySet<number>): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
@@ -121,7 +129,7 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
   let lnd: Awaited<ReturnType<typeof standIn>>
   let bitcoind: Awaited<ReturnType<typeof standIn>>
   let ports = { shop: 0, owner: 0, ca: 0 }
-  let apiPort = 0
+  let heldApiPort: Awaited<ReturnType<typeof holdPort>> | undefined
   let caPem = ''
 
   const inNs = (steps: Step[], timeoutMs = 60_000): Promise<Result[]> =>
@@ -188,8 +196,9 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
     // Caddy listens on the veth's address, everything else on loopback. A port number freed on one
     // address can be handed out on the other, and a probe of boxIp:<engine's port> would then meet
     // Caddy: the front door's ports never share a number with a loopback listener the test probes.
-    apiPort = await freePort()
-    const loopbackPorts = new Set([lnd.port, bitcoind.port, apiPort])
+    // The engine's port is held until the API listens on it, so no other test takes it meanwhile.
+    heldApiPort = await holdPort()
+    const loopbackPorts = new Set([lnd.port, bitcoind.port, heldApiPort.port])
     const shopPort = await freePortOtherThan(boxIp, loopbackPorts)
     const ownerPort = await freePortOtherThan(boxIp, new Set([...loopbackPorts, shopPort]))
     const caPort = await freePortOtherThan(boxIp, new Set([...loopbackPorts, shopPort, ownerPort]))
@@ -245,7 +254,8 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
       log: silentLogger,
       modules: [nostrNames, lightningAddress, reachModule({ mdnsPort })],
     })
-    api = await startHttpApi(engine, { host: '127.0.0.1', port: apiPort, dataDir: dir })
+    await heldApiPort.release()
+    api = await startHttpApi(engine, { host: '127.0.0.1', port: heldApiPort.port, dataDir: dir })
     // The owner sets the password on this computer: the box key is made from it.
     const setup = await fetch(`${api.url}/api/auth/setup`, {
       method: 'POST',
@@ -338,6 +348,7 @@ describe.skipIf(skipReason !== undefined)('LAN mode from another network namespa
 
   afterAll(async () => {
     sh('docker', ['rm', '-f', container])
+    await heldApiPort?.release()
     await api?.close()
     await engine?.stop()
     await relay?.close()
