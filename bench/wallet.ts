@@ -456,6 +456,8 @@ async function parent() {
   process.exit(0)
 }
 
+const secpBuild = (r: Result) => (r.secp === 'native' ? 'native prebuild' : 'WebAssembly build')
+
 function printReport(m: Measured, f: Facade, fallback: string | undefined, plain?: Measured) {
   const { box, naive, restart, restartChanged, slow, K } = m
   const s = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(2)} s`
@@ -487,7 +489,7 @@ function printReport(m: Measured, f: Facade, fallback: string | undefined, plain
     `a sync of an unchanged wallet after restart costs one round trip per changed status hash: unchanged → ${hist(restart) - 1} histories fetched, ${restart?.trips} round trips in all (connect, tip, indexing probe, one subscription batch, one header check); ${K} changed → ${hist(restartChanged) - 1} histories fetched in one batch, ${(restartChanged?.trips ?? 0) - (restart?.trips ?? 0)} more round trips for their histories, new transactions, proofs and headers (all batched, never a rescan)`,
   )
   console.log(
-    `CPU time of the client's own process during the sync (the machine's other load moves it far less than the wall clock): box ${s(box.cpuMs)}, naive ${s(naive.cpuMs)}; keys derived on libsecp256k1's ${box.secp === 'native' ? 'native prebuild' : 'WebAssembly build'} (box) and ${naive.secp === 'native' ? 'native prebuild' : 'WebAssembly build'} (naive)`,
+    `CPU time of the client's own process during the sync (the machine's other load moves it far less than the wall clock): box ${s(box.cpuMs)}, naive ${s(naive.cpuMs)}; keys derived on libsecp256k1's ${secpBuild(box)} (box) and ${secpBuild(naive)} (naive)`,
   )
   console.log(
     `CPU time of the façade (electrs and bitcoind simulators, one process${fallback ? '' : ', the container’s only one'}) from each client's spawn to its answer (start-up included; idle it polls bitcoind at ${s(m.idleCpuMsPerS)} CPU per s): box ${s(box.facadeCpuMs)} (sync ${s(box.ms)}), naive ${s(naive.facadeCpuMs)} (sync ${s(naive.ms)})`,

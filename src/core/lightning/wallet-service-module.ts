@@ -177,20 +177,6 @@ export function createWalletServiceModule(
     ...new Set(c.relays.map((url) => toService(url, c.boxRelay))),
   ]
   /**
-   * Connections made before the box kept which relay was its own: the one that is the box's
-   * under its current address is recorded, so a later change of address does not lose it.
-   */
-  const recogniseBoxRelays = () => {
-    const local = localRelay()
-    if (!local) return
-    const toService = serviceRelayMap()
-    for (const c of store.list()) {
-      if (c.boxRelay !== null) continue
-      const own = c.relays.find((url) => toService(url) === local)
-      if (own) store.setBoxRelay(c.id, own)
-    }
-  }
-  /**
    * Where apps reach the box's relay now, for a live connection that was given another address
    * for it (the address changed in Settings → Reachability since): an app may no longer reach
    * the wallet through the old one.
@@ -200,13 +186,25 @@ export function createWalletServiceModule(
     const now = appRelayUrl()
     return now && RelayPool.normalize(now) !== RelayPool.normalize(c.boxRelay) ? now : undefined
   }
-  const wantedRelays = (): string[] => {
+  /**
+   * Points the pool at every relay the service needs: the box's own (locally) and each
+   * connection's. In the same pass, a connection made before the box kept which relay was its
+   * own has the one that is the box's under the current address recorded, so a later change of
+   * address does not lose it.
+   */
+  const refreshRelays = () => {
     const urls = new Set<string>()
     const box = localRelay()
     if (box) urls.add(box)
     const toService = serviceRelayMap()
-    for (const c of store.list()) for (const r of serviceRelays(c, toService)) urls.add(r)
-    return [...urls]
+    for (const c of store.list()) {
+      if (box && c.boxRelay === null) {
+        const own = c.relays.find((url) => toService(url) === box)
+        if (own) store.setBoxRelay(c.id, own)
+      }
+      for (const r of serviceRelays(c, toService)) urls.add(r)
+    }
+    pool.setRelays([...urls])
   }
 
   const publishChanged = () => ctx.events.publish({ topic: 'walletService', type: 'changed' })
@@ -328,11 +326,12 @@ export function createWalletServiceModule(
   }
 
   const publishInfo = async () => {
+    const toService = serviceRelayMap()
     for (const c of store.list()) {
       if (c.revokedAt !== null) continue
       const sk = serviceSk(c)
       if (!sk) continue
-      const todo = serviceRelays(c).filter(
+      const todo = serviceRelays(c, toService).filter(
         (r) => !infoDelivered.has(`${c.id}|${RelayPool.normalize(r)}`),
       )
       if (todo.length === 0) continue
@@ -498,8 +497,7 @@ export function createWalletServiceModule(
 
   // --- loop --------------------------------------------------------------------------------
   const tick = async () => {
-    recogniseBoxRelays()
-    pool.setRelays(wantedRelays())
+    refreshRelays()
     if (!pool.hasSubscription('nwc-requests')) listen()
     wallet.reconcile()
     store.pruneRequests(Date.now() - 86_400_000)
@@ -619,8 +617,7 @@ export function createWalletServiceModule(
           createdAt: Date.now(),
         })
         log.info('NWC connection made', { connection: id, name: input.name })
-        recogniseBoxRelays()
-        pool.setRelays(wantedRelays())
+        refreshRelays()
         listen()
         void publishInfo().catch(() => undefined)
         const a = loadAddress()
